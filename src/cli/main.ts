@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { ConvtsError } from '../errors.js';
+import { trainCommand, trainHelp } from './train.js';
+
+const help = `convts — convolutional neural networks from first principles
+
+Usage: convts <command> [options]
+
+Commands
+  train     train a model on a data set and write a run directory
+  help      show this help, or a command's: convts help train
+
+Run "convts <command> --help" for a command's options.
+Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/datasets --epochs 1
+`;
+
+const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  train: { run: trainCommand, help: trainHelp },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (cmd === '--version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  if (cmd === 'help') {
+    process.stdout.write(commands[rest[0]]?.help ?? help);
+    return 0;
+  }
+  const c = commands[cmd];
+  if (!c) {
+    process.stderr.write(`convts: unknown command "${cmd}" — use one of ${Object.keys(commands).join(', ')} (convts --help)\n`);
+    return 2;
+  }
+  return c.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof ConvtsError) {
+      process.stderr.write(`convts: ${e.message}\n`);
+      process.exitCode = 1;
+    } else if (e instanceof Error && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`convts: ${e.message} — see convts ${process.argv[2]} --help\n`);
+      process.exitCode = 2;
+    } else {
+      throw e;
+    }
+  },
+);

@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { datasetNames, loadDataset, resolveDataDir } from '../data/index.js';
+import { ConfigError, DataFormatError, DivergenceError } from '../errors.js';
+import { parseInit } from '../init/initializers.js';
+import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
+import { saveModel } from '../io/model-file.js';
+import { buildModel } from '../model/build.js';
+import { builtinNames, builtinSpec } from '../model/builtins.js';
+import type { Sequential } from '../model/sequential.js';
+import { validateSpec, type ModelSpec } from '../model/spec.js';
+import { makeOptimizer, optimizerKinds, type ScheduleSpec } from '../optim/index.js';
+import { train, type EpochMetrics, type TrainResult } from '../train/trainer.js';
+import { choice, num } from './args.js';
+import { Progress, clock } from './progress.js';
+
+export const trainHelp = `convts train — train a model and write a run directory
+
+Usage: convts train --model <name|spec.json> --dataset <name> [options]
+
+Model
+  --model NAME|FILE      ${builtinNames.join(', ')}, or a model spec .json   [seed-mnist]
+  --activation A         relu, sigmoid or tanh (built-in models)          [relu]
+  --pool P               max or avg (built-in models)                     [max]
+  --filters N[,M]        filters of the two conv layers (built-in models)  [8]
+  --loss L               cross-entropy (softmax) or bce (sigmoid)          [cross-entropy]
+  --init I               normal:<std>, glorot-normal, glorot-uniform, he-normal, he-uniform
+Data
+  --dataset NAME         ${datasetNames.join(', ')}                                [mnist]
+  --data-dir DIR         folder holding <dataset>/ ($CONVTS_DATA_DIR, else ./data)
+  --train-limit N        train on the first N training images
+  --test-limit N         evaluate on the first N test images
+Training
+  --epochs N             [1]
+  --batch-size N         1 = the report's per-sample SGD                   [32]
+  --optimizer O          ${optimizerKinds.join(', ')}                    [momentum]
+  --lr X                 learning rate                                     [0.01, adam 0.001]
+  --momentum X           for momentum and nesterov                         [0.9]
+  --weight-decay X       L2 penalty                                        [0]
+  --schedule S           constant, step:<epochs>:<gamma> or cosine         [constant]
+  --converge TOL:K       stop when the train loss moves less than TOL for K epochs
+  --seed N               seeds weights and shuffling; same seed, same run  [1]
+Output
+  --out DIR              run directory                    [runs/<time>-<model>]
+  --json                 print the summary as JSON on stdout
+
+Example:
+  convts train --model seed-mnist --dataset mnist --data-dir ../shared/datasets --epochs 1 --out runs/mnist
+`;
+
+const options = {
+  model: { type: 'string' }, activation: { type: 'string' }, pool: { type: 'string' },
+  filters: { type: 'string' }, loss: { type: 'string' }, init: { type: 'string' },
+  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, 'train-limit': { type: 'string' },
+  'test-limit': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
+  optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
+  'weight-decay': { type: 'string' }, schedule: { type: 'string' }, converge: { type: 'string' },
+  seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `convts train`: returns the process exit code. */
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  if (v.help) {
+    process.stdout.write(trainHelp);
+    return 0;
+  }
+  const modelArg = v.model ?? 'seed-mnist';
+  const spec = modelArg.endsWith('.json') ? readSpec(modelArg) : builtinSpec(modelArg, {
+    activation: choice('activation', v.activation, ['relu', 'sigmoid', 'tanh'] as const, modelArg === 'task1-fc' ? 'sigmoid' : 'relu'),
+    pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
+    filters: parseFilters(v.filters),
+    loss: v.loss === undefined ? undefined : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
+  });
+  const seed = num('seed', v.seed, 1, { int: true, min: 0 });
+  const datasetName = choice('dataset', v.dataset, datasetNames, 'mnist');
+  const optimizer = choice('optimizer', v.optimizer, optimizerKinds, 'momentum');
+  const config = {
+    model: modelArg,
+    dataset: datasetName,
+    dataDir: resolveDataDir(v['data-dir']),
+    trainLimit: v['train-limit'] === undefined ? null : num('train-limit', v['train-limit'], 0, { int: true, min: 1 }),
+    testLimit: v['test-limit'] === undefined ? null : num('test-limit', v['test-limit'], 0, { int: true, min: 1 }),
+    epochs: num('epochs', v.epochs, 1, { int: true, min: 1 }),
+    batchSize: num('batch-size', v['batch-size'], 32, { int: true, min: 1 }),
+    optimizer,
+    lr: num('lr', v.lr, optimizer === 'adam' ? 0.001 : 0.01, { min: Number.MIN_VALUE }),
+    momentum: num('momentum', v.momentum, 0.9, { min: 0, max: 1 }),
+    weightDecay: num('weight-decay', v['weight-decay'], 0, { min: 0 }),
+    schedule: parseSchedule(v.schedule, num('epochs', v.epochs, 1, { int: true, min: 1 })),
+    convergence: parseConverge(v.converge),
+    init: v.init ? parseInit(v.init) : spec.init ?? { kind: 'he-normal' as const },
+    seed,
+    spec,
+  };
+  const out = v.out ?? join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${spec.name ?? 'model'}`);
+
+  const data = loadDataset(config.dataset, config.dataDir);
+  const trainSet = config.trainLimit ? data.train.head(config.trainLimit) : data.train;
+  const testSet = config.testLimit ? data.test.head(config.testLimit) : data.test;
+  const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
+  writeJsonAtomic(join(out, 'config.json'), config);
+
+  const progress = new Progress();
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  log(`training ${spec.name ?? modelArg} on ${trainSet.length} ${config.dataset} images, testing on ${testSet.length} → ${out}`);
+  const metricsLines: string[] = [];
+  const onEpoch = (m: EpochMetrics) => {
+    progress.clear();
+    metricsLines.push(JSON.stringify(m));
+    writeFileAtomic(join(out, 'metrics.jsonl'), `${metricsLines.join('\n')}\n`);
+    log(`epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
+      (m.testAccuracy === null ? '' : `  test loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
+      `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`);
+    progress.startEpoch();
+  };
+  let result: TrainResult;
+  try {
+    result = await train(model, trainSet, testSet, {
+      epochs: config.epochs, batchSize: config.batchSize, seed,
+      optimizer: makeOptimizer({ kind: optimizer, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay }),
+      schedule: config.schedule, convergence: config.convergence ?? undefined, onEpoch,
+      onProgress: (p) => progress.update({ ...p, epochs: config.epochs }),
+    });
+  } catch (e) {
+    progress.clear();
+    if (e instanceof DivergenceError) {
+      saveModel(model, out);
+      writeJsonAtomic(join(out, 'summary.json'), { status: 'diverged', error: e.message, epoch: e.epoch, step: e.step });
+    }
+    throw e;
+  }
+  saveModel(model, out);
+  const summary = summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames);
+  writeJsonAtomic(join(out, 'summary.json'), summary);
+  if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else log(`test accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json`);
+  return 0;
+}
+
+function summarize(model: Sequential, config: { model: string; dataset: string; seed: number }, r: TrainResult,
+                   trainSize: number, testSize: number, classNames: readonly string[]) {
+  const last = r.epochs[r.epochs.length - 1];
+  return {
+    status: 'completed',
+    model: config.model,
+    dataset: config.dataset,
+    trainSize,
+    testSize,
+    epochs: r.epochs.length,
+    stoppedBy: r.stoppedBy,
+    trainLoss: last.trainLoss,
+    trainAccuracy: last.trainAccuracy,
+    testLoss: r.test!.loss,
+    testAccuracy: r.test!.accuracy,
+    classNames,
+    confusionMatrix: r.test!.confusion,
+    perEpoch: r.epochs,
+    parameters: model.params().reduce((s, p) => s + p.value.size, 0),
+    seconds: r.seconds,
+    trainImagesPerSecond: (trainSize * r.epochs.length) / r.epochs.reduce((s, e) => s + e.seconds, 0),
+    seed: config.seed,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform },
+  };
+}
+
+function readSpec(path: string): ModelSpec {
+  if (!existsSync(path)) throw new ConfigError(`--model: ${path} not found — give a built-in name (${builtinNames.join(', ')}) or a spec file`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new DataFormatError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return validateSpec(raw, path);
+}
+
+function parseFilters(v: string | undefined): number | [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split(',').map((s) => num('filters', s, 0, { int: true, min: 1 }));
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 2) return [parts[0], parts[1]];
+  throw new ConfigError(`--filters: give one count or two ("8" or "8,16"), got "${v}"`);
+}
+
+function parseSchedule(v: string | undefined, epochs: number): ScheduleSpec {
+  if (v === undefined || v === 'constant') return { kind: 'constant' };
+  if (v === 'cosine') return { kind: 'cosine', epochs };
+  const m = /^step:(\d+):([\d.eE+-]+)$/.exec(v);
+  if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', stepSize: Number(m[1]), gamma: Number(m[2]) };
+  throw new ConfigError(`--schedule: expected constant, cosine or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`);
+}
+
+function parseConverge(v: string | undefined): { tol: number; patience: number } | null {
+  if (v === undefined) return null;
+  const [tol, k] = v.split(':');
+  return { tol: num('converge', tol, 0, { min: 0 }), patience: num('converge', k ?? '2', 2, { int: true, min: 1 }) };
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { DataFormatError } from '../errors.js';
+
+/** An IDX array of unsigned bytes (the only element type MNIST-style files use). */
+export interface IdxArray {
+  dims: number[];
+  data: Uint8Array;
+}
+
+/** Reads a file, gunzipping it when it starts with the gzip magic bytes. */
+export function readMaybeGzip(path: string): Uint8Array {
+  const raw = readFileSync(path);
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    try {
+      return gunzipSync(raw);
+    } catch (e) {
+      throw new DataFormatError(`${path}: corrupted gzip stream (${(e as Error).message}) — delete the file and download it again`);
+    }
+  }
+  return raw;
+}
+
+/**
+ * Parses IDX bytes: magic 0x00 0x00 0x08 (uint8) ndims, then ndims big-endian uint32 sizes,
+ * then the data. `expectDims` is the number of dimensions the caller needs.
+ */
+export function parseIdx(bytes: Uint8Array, path: string, expectDims: number): IdxArray {
+  if (bytes.length < 4) throw new DataFormatError(`${path}: ${bytes.length} bytes is too short for an IDX file`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0);
+  const want = 0x800 | expectDims;
+  if (magic !== want) {
+    throw new DataFormatError(`${path}: bad magic number 0x${hex(magic)} at byte 0, expected 0x${hex(want)} (IDX uint8, ${expectDims} dimensions) — is it the right file?`);
+  }
+  const headerLen = 4 + 4 * expectDims;
+  if (bytes.length < headerLen) throw new DataFormatError(`${path}: truncated IDX header (${bytes.length} of ${headerLen} bytes)`);
+  const dims: number[] = [];
+  for (let i = 0; i < expectDims; i++) dims.push(view.getUint32(4 + 4 * i));
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (bytes.length !== headerLen + size) {
+    throw new DataFormatError(`${path}: header says ${dims.join('×')} = ${size} bytes of data, the file has ${bytes.length - headerLen} after byte ${headerLen} — ${bytes.length < headerLen + size ? 'truncated' : 'trailing bytes'}`);
+  }
+  return { dims, data: bytes.subarray(headerLen) };
+}
+
+/** Reads an IDX file, gzipped or raw. */
+export function readIdx(path: string, expectDims: number): IdxArray {
+  return parseIdx(readMaybeGzip(path), path, expectDims);
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,82 @@
+/**
+ * The heavy numerics behind one interface. Layers call these and never loop over pixels, so a
+ * faster implementation (WebAssembly SIMD, native, threads) swaps in without touching a layer.
+ * All arrays are flat, row-major, float32; images are NCHW.
+ */
+
+/** Geometry of a 2-D convolution over a batch. Weights are [k, c, kh, kw] as in PyTorch. */
+export interface ConvGeom {
+  n: number; // batch
+  c: number; // input channels
+  h: number;
+  w: number;
+  k: number; // output channels (filters)
+  kh: number;
+  kw: number;
+  sh: number; // stride
+  sw: number;
+  ph: number; // zero padding on each side
+  pw: number;
+  oh: number; // output size: floor((h + 2ph - kh) / sh) + 1
+  ow: number;
+}
+
+/** Geometry of a 2-D pooling window over a batch (no padding). */
+export interface PoolGeom {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  oh: number; // floor((h - kh) / sh) + 1
+  ow: number;
+}
+
+export type Activation = 'relu' | 'sigmoid' | 'tanh';
+
+export interface Kernels {
+  readonly name: string;
+
+  /** c = op(a)·op(b) (+ c when accumulate); op(a) is m×k, op(b) is k×n; ta/tb read a/b transposed. */
+  gemm(ta: boolean, tb: boolean, m: number, n: number, k: number,
+       a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean): void;
+
+  /** y[n, outF] = x[n, inF]·wᵀ + b, with w stored [outF, inF] as in PyTorch. */
+  denseForward(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null,
+               n: number, inF: number, outF: number): void;
+  /** dx = dy·w (skipped when dx is null); dw += dyᵀ·x; db += column sums of dy. */
+  denseBackward(dx: Float32Array | null, dw: Float32Array, db: Float32Array | null,
+                dy: Float32Array, x: Float32Array, w: Float32Array,
+                n: number, inF: number, outF: number): void;
+
+  /** y = conv(x, w) + b (cross-correlation, as in PyTorch). */
+  conv2dForward(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, g: ConvGeom): void;
+  /** dx = gradient of the input (overwritten). */
+  conv2dBackwardData(dx: Float32Array, dy: Float32Array, w: Float32Array, g: ConvGeom): void;
+  /** dw += gradient of the weights; db += gradient of the bias. */
+  conv2dBackwardFilter(dw: Float32Array, db: Float32Array | null, dy: Float32Array, x: Float32Array,
+                       g: ConvGeom): void;
+
+  /** Max pooling; argmax keeps, for each output, the flat index into x of the winning input. */
+  maxPool2dForward(y: Float32Array, argmax: Int32Array, x: Float32Array, g: PoolGeom): void;
+  /** dx (overwritten) receives dy at the argmax positions. */
+  maxPool2dBackward(dx: Float32Array, dy: Float32Array, argmax: Int32Array, g: PoolGeom): void;
+  avgPool2dForward(y: Float32Array, x: Float32Array, g: PoolGeom): void;
+  avgPool2dBackward(dx: Float32Array, dy: Float32Array, g: PoolGeom): void;
+
+  /** y = f(x) elementwise over the first `len` values. */
+  activationForward(f: Activation, y: Float32Array, x: Float32Array, len: number): void;
+  /** dx = dy·f'(x), written from the forward output y (relu: y > 0, sigmoid: y(1−y), tanh: 1−y²). */
+  activationBackward(f: Activation, dx: Float32Array, dy: Float32Array, y: Float32Array, len: number): void;
+
+  /** Row-wise softmax of a rows×cols matrix, stable for any input size. */
+  softmaxForward(y: Float32Array, x: Float32Array, rows: number, cols: number): void;
+  /** dx = y ⊙ (dy − Σ dy·y) per row. */
+  softmaxBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, rows: number, cols: number): void;
+
+  /** y = x ⊙ m elementwise (dropout applies and back-propagates its mask with this). */
+  mul(y: Float32Array, x: Float32Array, m: Float32Array, len: number): void;
+}

@@ -1,0 +1,67 @@
+import type { Activation } from '../kernels.js';
+
+export function activationForward(f: Activation, y: Float32Array, x: Float32Array, len: number): void {
+  switch (f) {
+    case 'relu':
+      for (let i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : 0;
+      break;
+    case 'sigmoid':
+      for (let i = 0; i < len; i++) y[i] = sigmoid(x[i]);
+      break;
+    case 'tanh':
+      for (let i = 0; i < len; i++) y[i] = Math.tanh(x[i]);
+      break;
+  }
+}
+
+export function activationBackward(f: Activation, dx: Float32Array, dy: Float32Array, y: Float32Array,
+                                   len: number): void {
+  switch (f) {
+    case 'relu':
+      for (let i = 0; i < len; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+      break;
+    case 'sigmoid':
+      for (let i = 0; i < len; i++) dx[i] = dy[i] * y[i] * (1 - y[i]);
+      break;
+    case 'tanh':
+      for (let i = 0; i < len; i++) dx[i] = dy[i] * (1 - y[i] * y[i]);
+      break;
+  }
+}
+
+/** σ(x) without overflow: exp is only taken of non-positive numbers. */
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+export function softmaxForward(y: Float32Array, x: Float32Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) if (x[o + j] > m) m = x[o + j];
+    let s = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp(x[o + j] - m);
+      y[o + j] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let j = 0; j < cols; j++) y[o + j] *= inv;
+  }
+}
+
+export function softmaxBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, rows: number,
+                                cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let dot = 0;
+    for (let j = 0; j < cols; j++) dot += dy[o + j] * y[o + j];
+    for (let j = 0; j < cols; j++) dx[o + j] = y[o + j] * (dy[o + j] - dot);
+  }
+}
+
+export function mul(y: Float32Array, x: Float32Array, m: Float32Array, len: number): void {
+  for (let i = 0; i < len; i++) y[i] = x[i] * m[i];
+}

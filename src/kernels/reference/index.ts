@@ -1,0 +1,26 @@
+import type { Kernels } from '../kernels.js';
+import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2d.js';
+import { denseBackward, denseForward } from './dense.js';
+import { activationBackward, activationForward, mul, softmaxBackward, softmaxForward } from './elementwise.js';
+import { gemm } from './gemm.js';
+import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.js';
+
+/** Plain TypeScript kernels: the yardstick every faster kernel set is checked against. */
+export const referenceKernels: Kernels = {
+  name: 'reference',
+  gemm,
+  denseForward,
+  denseBackward,
+  conv2dForward,
+  conv2dBackwardData,
+  conv2dBackwardFilter,
+  maxPool2dForward,
+  maxPool2dBackward,
+  avgPool2dForward,
+  avgPool2dBackward,
+  activationForward,
+  activationBackward,
+  softmaxForward,
+  softmaxBackward,
+  mul,
+};

@@ -1,0 +1,72 @@
+import { ShapeError } from '../errors.js';
+import { kernels, type ConvGeom } from '../kernels/index.js';
+import type { Tensor, Shape } from '../tensor/tensor.js';
+import { Layer, pair, type Param } from './layer.js';
+
+export interface Conv2dSpec {
+  type: 'conv2d';
+  filters: number;
+  kernel: number | [number, number];
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  bias?: boolean;
+  /** Optional check: the input channels this layer expects. */
+  inChannels?: number;
+  name?: string;
+}
+
+/** 2-D convolution (cross-correlation) with zero padding; weight [filters, c, kh, kw]. */
+export class Conv2d extends Layer {
+  readonly kind = 'conv2d';
+  readonly outShape: Shape;
+  readonly weight: Param;
+  readonly bias: Param | null;
+  private readonly geom: ConvGeom;
+  private x: Tensor | null = null;
+
+  constructor(spec: Conv2dSpec, inShape: Shape) {
+    super(inShape);
+    if (inShape.length !== 3) {
+      throw new ShapeError(`expects a C×H×W input, got a ${inShape.length}-D shape [${inShape.join(', ')}] — put it before flatten/dense`);
+    }
+    const [c, h, w] = inShape;
+    if (spec.inChannels !== undefined && spec.inChannels !== c) {
+      throw new ShapeError(`expected ${spec.inChannels} input channels, got ${c} — check the previous layer's filters`);
+    }
+    const [kh, kw] = pair(spec.kernel, 1);
+    const [sh, sw] = pair(spec.stride, 1);
+    const [ph, pw] = pair(spec.padding, 0);
+    const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
+    const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
+    if (oh < 1 || ow < 1) {
+      throw new ShapeError(`a ${kh}×${kw} kernel with padding ${ph}×${pw} does not fit a ${h}×${w} input — use a smaller kernel or more padding`);
+    }
+    this.geom = { n: 0, c, h, w, k: spec.filters, kh, kw, sh, sw, ph, pw, oh, ow };
+    this.outShape = [spec.filters, oh, ow];
+    const fanIn = c * kh * kw;
+    this.weight = this.addParam('weight', [spec.filters, c, kh, kw], fanIn, spec.filters * kh * kw);
+    this.bias = spec.bias === false ? null : this.addParam('bias', [spec.filters], fanIn, spec.filters * kh * kw);
+  }
+
+  forward(x: Tensor): Tensor {
+    const g = this.batchGeom(x.shape[0]);
+    const y = this.output(g.n);
+    kernels().conv2dForward(y.data, x.data, this.weight.value.data, this.bias?.value.data ?? null, g);
+    this.x = x;
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor {
+    const g = this.batchGeom(dy.shape[0]);
+    const k = kernels();
+    k.conv2dBackwardFilter(this.weight.grad.data, this.bias?.grad.data ?? null, dy.data, this.x!.data, g);
+    const dx = this.inputGrad(g.n);
+    if (this.propagateDown) k.conv2dBackwardData(dx.data, dy.data, this.weight.value.data, g);
+    return dx;
+  }
+
+  private batchGeom(n: number): ConvGeom {
+    this.geom.n = n;
+    return this.geom;
+  }
+}

@@ -1,0 +1,33 @@
+import { kernels, type PoolGeom } from '../kernels/index.js';
+import type { Shape, Tensor } from '../tensor/tensor.js';
+import { Layer } from './layer.js';
+import { poolGeom, type Pool2dSpec } from './pool2d.js';
+
+/** Max pooling; the forward pass keeps the argmax that the backward pass routes gradients to. */
+export class MaxPool2d extends Layer {
+  readonly kind = 'maxpool2d';
+  readonly outShape: Shape;
+  private readonly geom: PoolGeom;
+  private argmax = new Int32Array(0);
+
+  constructor(spec: Pool2dSpec, inShape: Shape) {
+    super(inShape);
+    this.geom = poolGeom(spec, inShape);
+    this.outShape = [this.geom.c, this.geom.oh, this.geom.ow];
+  }
+
+  forward(x: Tensor): Tensor {
+    this.geom.n = x.shape[0];
+    const y = this.output(this.geom.n);
+    if (this.argmax.length !== y.size) this.argmax = new Int32Array(y.size);
+    kernels().maxPool2dForward(y.data, this.argmax, x.data, this.geom);
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor {
+    this.geom.n = dy.shape[0];
+    const dx = this.inputGrad(this.geom.n);
+    if (this.propagateDown) kernels().maxPool2dBackward(dx.data, dy.data, this.argmax, this.geom);
+    return dx;
+  }
+}

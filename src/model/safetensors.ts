@@ -1,0 +1,129 @@
+import { DataFormatError } from '../errors.js';
+import { sizeOf, shapeStr } from '../tensor/tensor.js';
+
+// The safetensors layout (what PyTorch's `safetensors` library reads and writes): an 8-byte
+// little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]},
+// "__metadata__": {string: string}}, then the raw little-endian tensor bytes, offsets relative to
+// the end of the header.
+
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+const MAX_HEADER = 100_000_000;
+
+/** Encodes float32 tensors (in the given order) and string metadata into safetensors bytes. */
+export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const t of tensors) {
+    const bytes = t.data.length * 4;
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + byteLength(json)) % 8)) % 8); // align the data to 8 bytes
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let pos = 8 + head.length;
+  for (const t of tensors) {
+    for (let i = 0; i < t.data.length; i++, pos += 4) view.setFloat32(pos, t.data[i], true);
+  }
+  return out;
+}
+
+export interface DecodedSafetensors {
+  tensors: Map<string, NamedTensor>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Decodes safetensors bytes; F32 tensors are read exactly, F64 and F16/BF16 are converted to
+ * float32. Anything truncated, overlapping or malformed is refused, naming `source`.
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): DecodedSafetensors {
+  const fail = (msg: string): never => {
+    throw new DataFormatError(`${source}: ${msg}`);
+  };
+  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for a safetensors header — it is truncated or not a safetensors file`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > MAX_HEADER || 8 + n > bytes.length) {
+    fail(`header claims ${n} bytes but the file has ${bytes.length - 8} after the length field — truncated or not a safetensors file`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch {
+    fail('header is not valid UTF-8 JSON — the file is corrupted or not a safetensors file');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  const dataStart = 8 + n;
+  const dataLen = bytes.length - dataStart;
+  const tensors = new Map<string, NamedTensor>();
+  let metadata: Record<string, string> = {};
+  const spans: [number, number, string][] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = (entry ?? {}) as Record<string, string>;
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const shape = e?.shape;
+    const offs = e?.data_offsets;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor "${name}": bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[1] < offs[0]) {
+      fail(`tensor "${name}": bad data_offsets ${JSON.stringify(offs)}`);
+    }
+    const [begin, end] = offs as [number, number];
+    const width = ({ F32: 4, F64: 8, F16: 2, BF16: 2 } as Record<string, number>)[e.dtype as string];
+    if (!width) fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported — save it as float32 (F32)`);
+    const count = sizeOf(shape as number[]);
+    if (end - begin !== count * width) {
+      fail(`tensor "${name}": shape ${shapeStr(shape as number[])} of ${e.dtype} needs ${count * width} bytes, data_offsets span ${end - begin}`);
+    }
+    if (end > dataLen) fail(`tensor "${name}": data ends at byte ${dataStart + end} but the file has ${bytes.length} bytes — truncated`);
+    spans.push([begin, end, name]);
+    tensors.set(name, { name, shape: shape as number[], data: readFloats(view, dataStart + begin, count, e.dtype as string) });
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][0] < spans[i - 1][1]) fail(`tensors "${spans[i - 1][2]}" and "${spans[i][2]}" overlap — the file is corrupted`);
+  }
+  return { tensors, metadata };
+}
+
+function readFloats(view: DataView, pos: number, count: number, dtype: string): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    if (dtype === 'F32') out[i] = view.getFloat32(pos + 4 * i, true);
+    else if (dtype === 'F64') out[i] = view.getFloat64(pos + 8 * i, true);
+    else if (dtype === 'BF16') out[i] = bf16(view.getUint16(pos + 2 * i, true));
+    else out[i] = f16(view.getUint16(pos + 2 * i, true));
+  }
+  return out;
+}
+
+const conv = new DataView(new ArrayBuffer(4));
+function bf16(h: number): number {
+  conv.setUint32(0, h << 16);
+  return conv.getFloat32(0);
+}
+
+function f16(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+function byteLength(s: string): number {
+  return new TextEncoder().encode(s).length;
+}

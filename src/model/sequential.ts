@@ -1,0 +1,113 @@
+import { ConfigError, ShapeError } from '../errors.js';
+import type { Layer, Param } from '../layers/layer.js';
+import { losses, type LossFn } from '../losses/index.js';
+import { Tensor, shapeStr, type Shape } from '../tensor/tensor.js';
+import type { ModelSpec } from './spec.js';
+
+export interface NamedParam {
+  /** As in a PyTorch state dict: "conv1.weight". */
+  name: string;
+  param: Param;
+}
+
+/**
+ * Layers applied in order, plus the loss. A final softmax (with cross-entropy) or sigmoid (with
+ * bce) is fused into the loss during training and evaluation: the loss reads the logits, which is
+ * numerically stable and gives the simple output gradient a − y; `predict` applies it.
+ */
+export class Sequential {
+  readonly spec: ModelSpec;
+  readonly layers: readonly Layer[];
+  private readonly lossFn: LossFn;
+  /** Number of layers run before the loss (the fused final layer is skipped). */
+  private readonly lossDepth: number;
+  private gradBuf: Tensor | null = null;
+
+  constructor(spec: ModelSpec, layers: Layer[]) {
+    this.spec = spec;
+    this.layers = layers;
+    this.lossFn = losses[spec.loss];
+    const last = layers[layers.length - 1]?.kind;
+    const fuse = (spec.loss === 'cross-entropy' && last === 'softmax') || (spec.loss === 'bce' && last === 'sigmoid');
+    if (spec.loss === 'bce' && !fuse) {
+      throw new ConfigError(`loss bce needs the model to end in a sigmoid layer (it fuses them), but the last layer is ${last} — add {"type": "sigmoid"}`);
+    }
+    this.lossDepth = fuse ? layers.length - 1 : layers.length;
+    const out = this.outputShape;
+    if (out.length !== 1) {
+      throw new ConfigError(`the model's output must be a flat vector of class scores, got ${shapeStr(out)} — end with flatten and dense`);
+    }
+  }
+
+  get inputShape(): Shape {
+    return this.spec.input;
+  }
+
+  get outputShape(): Shape {
+    return this.layers[this.layers.length - 1].outShape;
+  }
+
+  get classes(): number {
+    return this.outputShape[0];
+  }
+
+  /** Parameters with state-dict names, in layer order (weight before bias). */
+  namedParams(): NamedParam[] {
+    return this.layers.flatMap((l) => l.params.map((param) => ({ name: `${l.name}.${param.name}`, param })));
+  }
+
+  params(): Param[] {
+    return this.layers.flatMap((l) => l.params);
+  }
+
+  /** Runs every layer: class probabilities (or raw outputs for a model without a final softmax/sigmoid). */
+  predict(x: Tensor): Tensor {
+    return this.run(x, this.layers.length, false);
+  }
+
+  /** Runs the layers the loss reads from: logits when the last layer is fused into the loss. */
+  logits(x: Tensor, training = false): Tensor {
+    return this.run(x, this.lossDepth, training);
+  }
+
+  /** Loss of a batch without gradients; `scores` (logits) come back for accuracy and confusion. */
+  evaluate(x: Tensor, labels: ArrayLike<number>): { loss: number; scores: Tensor } {
+    const z = this.logits(x, false);
+    const n = z.shape[0];
+    const grad = this.lossGrad(z);
+    return { loss: this.lossFn(grad.data, z.data, labels, n, z.size / n), scores: z };
+  }
+
+  /**
+   * Forward in training mode, loss, and backward: gradients are added into every param's grad
+   * (call zeroGrad first). Returns the batch loss and the logits.
+   */
+  lossAndBackward(x: Tensor, labels: ArrayLike<number>): { loss: number; scores: Tensor } {
+    const z = this.logits(x, true);
+    const n = z.shape[0];
+    const grad = this.lossGrad(z);
+    const loss = this.lossFn(grad.data, z.data, labels, n, z.size / n);
+    let d: Tensor = grad;
+    for (let i = this.lossDepth - 1; i >= 0; i--) d = this.layers[i].backward(d);
+    return { loss, scores: z };
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params()) p.grad.data.fill(0);
+  }
+
+  private run(x: Tensor, depth: number, training: boolean): Tensor {
+    const want = this.inputShape;
+    if (x.shape.length !== want.length + 1 || want.some((d, i) => x.shape[i + 1] !== d)) {
+      throw new ShapeError(`model input: expected a batch of ${shapeStr(want)}, got ${shapeStr(x.shape)}`);
+    }
+    let y = x;
+    for (let i = 0; i < depth; i++) y = this.layers[i].forward(y, training);
+    return y;
+  }
+
+  private lossGrad(z: Tensor): Tensor {
+    if (!this.gradBuf || this.gradBuf.shape[0] !== z.shape[0]) this.gradBuf = new Tensor(z.shape);
+    return this.gradBuf;
+  }
+}

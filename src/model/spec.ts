@@ -1,0 +1,120 @@
+import { ConfigError } from '../errors.js';
+import { initKinds, type InitSpec } from '../init/initializers.js';
+import type { ActivationSpec } from '../layers/activation.js';
+import type { Conv2dSpec } from '../layers/conv2d.js';
+import type { DenseSpec } from '../layers/dense.js';
+import type { DropoutSpec } from '../layers/dropout.js';
+import type { FlattenSpec } from '../layers/flatten.js';
+import type { Pool2dSpec } from '../layers/pool2d.js';
+import type { SoftmaxSpec } from '../layers/softmax.js';
+import type { LossKind } from '../losses/index.js';
+
+export type LayerSpec =
+  | Conv2dSpec | Pool2dSpec | DenseSpec | FlattenSpec | ActivationSpec | SoftmaxSpec | DropoutSpec;
+
+export type LayerType = LayerSpec['type'];
+
+/** A model as plain JSON: the input shape per sample, the layers in order, the loss. */
+export interface ModelSpec {
+  format?: 'convts-model';
+  version?: 1;
+  name?: string;
+  /** Per-sample input: [channels, height, width] for images, [features] for vectors. */
+  input: number[];
+  layers: LayerSpec[];
+  loss: LossKind;
+  /** How weights start (biases start at zero); he-normal unless given. */
+  init?: InitSpec;
+  /** Class names, index = label. */
+  classes?: string[];
+}
+
+export const layerTypes: readonly LayerType[] = [
+  'conv2d', 'maxpool2d', 'avgpool2d', 'dense', 'flatten', 'relu', 'sigmoid', 'tanh', 'softmax', 'dropout',
+];
+const lossKinds: readonly LossKind[] = ['cross-entropy', 'bce', 'mse'];
+
+// Which fields each layer type takes, and whether each must be given.
+type FieldKind = 'posint' | 'size' | 'bool' | 'rate' | 'name';
+const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
+  conv2d: { filters: ['posint', true], kernel: ['size', true], stride: ['size', false], padding: ['size', false],
+            bias: ['bool', false], inChannels: ['posint', false] },
+  maxpool2d: { size: ['size', true], stride: ['size', false] },
+  avgpool2d: { size: ['size', true], stride: ['size', false] },
+  dense: { units: ['posint', true], bias: ['bool', false], inFeatures: ['posint', false] },
+  flatten: {}, relu: {}, sigmoid: {}, tanh: {}, softmax: {},
+  dropout: { rate: ['rate', true] },
+};
+
+/**
+ * Checks that a parsed JSON value is a well-formed ModelSpec (field names, types and ranges);
+ * shapes are checked when the model is built. `source` names the file in messages.
+ */
+export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
+  const fail = (msg: string): never => {
+    throw new ConfigError(`${source}: ${msg}`);
+  };
+  if (!isObject(raw)) return fail('expected a JSON object with "input", "layers" and "loss"');
+  const input = raw.input;
+  if (!Array.isArray(input) || input.length < 1 || input.length > 3 || !input.every(isPosInt)) {
+    fail(`"input" must be [channels, height, width] or [features] of positive integers, got ${JSON.stringify(input)}`);
+  }
+  if (!Array.isArray(raw.layers) || raw.layers.length === 0) fail('"layers" must be a non-empty array');
+  if (!lossKinds.includes(raw.loss as LossKind)) {
+    fail(`"loss" must be one of ${lossKinds.join(', ')}, got ${JSON.stringify(raw.loss)}`);
+  }
+  if (raw.init !== undefined) {
+    const init = raw.init as { kind?: unknown; std?: unknown };
+    if (!isObject(init) || !initKinds.includes(init.kind as never) ||
+        (init.kind === 'normal' && !(typeof init.std === 'number' && init.std >= 0))) {
+      fail(`"init" must be {"kind": one of ${initKinds.join(', ')}} (normal also needs "std" ≥ 0), got ${JSON.stringify(raw.init)}`);
+    }
+  }
+  if (raw.classes !== undefined && !(Array.isArray(raw.classes) && raw.classes.every((c) => typeof c === 'string'))) {
+    fail('"classes" must be an array of strings');
+  }
+  (raw.layers as unknown[]).forEach((l, i) => {
+    if (!isObject(l)) return fail(`layer ${i}: expected an object with a "type", got ${JSON.stringify(l)}`);
+    const type = l.type as LayerType;
+    const allowed = fields[type];
+    if (!allowed) return fail(`layer ${i}: unknown type ${JSON.stringify(l.type)} — use one of ${layerTypes.join(', ')}`);
+    for (const key of Object.keys(l)) {
+      if (key !== 'type' && key !== 'name' && !(key in allowed)) {
+        fail(`layer ${i} (${type}): unknown field "${key}" — ${type} takes ${['name', ...Object.keys(allowed)].join(', ')}`);
+      }
+    }
+    if (l.name !== undefined && (typeof l.name !== 'string' || !/^[A-Za-z_][\w-]*$/.test(l.name))) {
+      fail(`layer ${i} (${type}): "name" must be an identifier such as "conv1", got ${JSON.stringify(l.name)}`);
+    }
+    for (const [key, [kind, required]] of Object.entries(allowed)) {
+      const v = l[key];
+      if (v === undefined) {
+        if (required) fail(`layer ${i} (${type}): missing "${key}"`);
+        continue;
+      }
+      const ok = kind === 'posint' ? isPosInt(v)
+        : kind === 'size' ? isPosInt(v) || (Array.isArray(v) && v.length === 2 && v.every(isPosInt)) ||
+          (key === 'padding' && (v === 0 || (Array.isArray(v) && v.length === 2 && v.every(isNonNegInt))))
+        : kind === 'bool' ? typeof v === 'boolean'
+        : typeof v === 'number' && v >= 0 && v < 1;
+      if (!ok) {
+        const want = kind === 'posint' ? 'a positive integer' : kind === 'size' ? 'an integer or [h, w]'
+          : kind === 'bool' ? 'true or false' : 'a number in [0, 1)';
+        fail(`layer ${i} (${type}): "${key}" must be ${want}, got ${JSON.stringify(v)}`);
+      }
+    }
+  });
+  return raw as unknown as ModelSpec;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isPosInt(v: unknown): boolean {
+  return Number.isInteger(v) && (v as number) > 0;
+}
+
+function isNonNegInt(v: unknown): boolean {
+  return Number.isInteger(v) && (v as number) >= 0;
+}

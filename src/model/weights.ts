@@ -1,0 +1,38 @@
+import { DataFormatError } from '../errors.js';
+import { shapeStr } from '../tensor/tensor.js';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import type { Sequential } from './sequential.js';
+
+/** The model's weights as safetensors bytes, PyTorch state-dict names and layouts. */
+export function weightsToSafetensors(model: Sequential): Uint8Array {
+  const tensors = model.namedParams().map(({ name, param }) => ({
+    name, shape: [...param.value.shape], data: param.value.data,
+  }));
+  return encodeSafetensors(tensors, { format: 'convts', version: '1' });
+}
+
+/**
+ * Loads safetensors weights into a built model. Every parameter must be present with its exact
+ * shape, and nothing else may be (like PyTorch's strict load_state_dict).
+ */
+export function loadWeights(model: Sequential, bytes: Uint8Array, source = 'weights'): void {
+  const { tensors } = decodeSafetensors(bytes, source);
+  const params = model.namedParams();
+  const missing = params.filter((p) => !tensors.has(p.name)).map((p) => p.name);
+  const known = new Set(params.map((p) => p.name));
+  const unexpected = [...tensors.keys()].filter((k) => !known.has(k));
+  if (missing.length || unexpected.length) {
+    throw new DataFormatError(`${source}: does not fit the model —` +
+      (missing.length ? ` missing ${missing.join(', ')};` : '') +
+      (unexpected.length ? ` unexpected ${unexpected.join(', ')};` : '') +
+      ` the model has ${[...known].join(', ')}`);
+  }
+  for (const { name, param } of params) {
+    const t = tensors.get(name)!;
+    const want = param.value.shape;
+    if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+      throw new DataFormatError(`${source}: tensor "${name}" has shape ${shapeStr(t.shape)}, the model needs ${shapeStr(want)} — the weights belong to another architecture`);
+    }
+  }
+  for (const { name, param } of params) param.value.data.set(tensors.get(name)!.data);
+}

@@ -1,0 +1,42 @@
+import { ShapeError } from '../errors.js';
+
+export type Shape = readonly number[];
+
+/** Number of elements of a shape. */
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** "8×24×24", the way shapes appear in messages. */
+export function shapeStr(shape: Shape): string {
+  return shape.join('×');
+}
+
+/** A dense row-major (NCHW for images) float32 tensor. */
+export class Tensor {
+  readonly shape: Shape;
+  readonly data: Float32Array;
+
+  constructor(shape: Shape, data?: Float32Array) {
+    const n = sizeOf(shape);
+    if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new ShapeError(`invalid tensor shape [${shape.join(', ')}]: dimensions must be non-negative integers`);
+    }
+    if (data && data.length !== n) {
+      throw new ShapeError(`tensor of shape ${shapeStr(shape)} needs ${n} values, got ${data.length}`);
+    }
+    this.shape = [...shape];
+    this.data = data ?? new Float32Array(n);
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** A view of the same data under another shape of equal size. */
+  reshape(shape: Shape): Tensor {
+    return new Tensor(shape, this.data);
+  }
+}

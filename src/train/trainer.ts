@@ -1,0 +1,160 @@
+import type { Dataset } from '../data/dataset.js';
+import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
+import type { Sequential } from '../model/sequential.js';
+import { lrAt, type Optimizer, type ScheduleSpec } from '../optim/index.js';
+import { Rng } from '../tensor/rng.js';
+import { Tensor, shapeStr, sizeOf } from '../tensor/tensor.js';
+import { addToConfusion, emptyConfusion } from './metrics.js';
+
+export interface EpochMetrics {
+  epoch: number; // 1-based
+  lr: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  seconds: number;
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  /** Rows = true class, columns = predicted. */
+  confusion: number[][];
+}
+
+export interface TrainOptions {
+  epochs: number;
+  /** 1 is the report's per-sample SGD: forward, backward, update for every sample. */
+  batchSize: number;
+  optimizer: Optimizer;
+  schedule?: ScheduleSpec;
+  /** Seeds the shuffling; the same seed (and initial weights) gives a bit-identical run. */
+  seed: number;
+  /** Stop early once the train loss changed by less than `tol` for `patience` epochs in a row. */
+  convergence?: { tol: number; patience: number };
+  /** Evaluate on the test set after every epoch (otherwise only at the end). */
+  evalEveryEpoch?: boolean;
+  onEpoch?: (m: EpochMetrics) => void;
+  /** Called every few steps with the samples done in this epoch, and the running loss and accuracy. */
+  onProgress?: (p: { epoch: number; done: number; total: number; loss: number; accuracy: number }) => void;
+}
+
+export interface TrainResult {
+  epochs: EpochMetrics[];
+  stoppedBy: 'epochs' | 'converged';
+  test: Evaluation | null;
+  seconds: number;
+}
+
+/** Loss, accuracy and confusion matrix of a model over a whole data set, in batches. */
+export function evaluate(model: Sequential, ds: Dataset, batchSize = 256): Evaluation {
+  checkFits(model, ds);
+  const classes = model.classes;
+  const confusion = emptyConfusion(classes);
+  const order = Int32Array.from({ length: ds.length }, (_, i) => i);
+  const x = new Tensor([Math.min(batchSize, ds.length), ...ds.shape]);
+  let loss = 0;
+  let right = 0;
+  for (let start = 0; start < ds.length; start += batchSize) {
+    const n = Math.min(batchSize, ds.length - start);
+    const xb = n === x.shape[0] ? x : new Tensor([n, ...ds.shape], x.data.subarray(0, n * sizeOf(ds.shape)));
+    ds.fill(xb.data, order, start, n);
+    const labels = ds.labels.subarray(start, start + n);
+    const r = model.evaluate(xb, labels);
+    loss += r.loss * n;
+    right += addToConfusion(confusion, r.scores.data, labels, n, classes);
+  }
+  return { loss: loss / ds.length, accuracy: right / ds.length, confusion };
+}
+
+/**
+ * Trains `model` on `train` with mini-batch (or per-sample) gradient descent. A NaN or infinite
+ * loss stops training with a DivergenceError naming the epoch and step; the model then holds the
+ * last weights that gave a finite loss.
+ */
+export async function train(model: Sequential, trainSet: Dataset, testSet: Dataset | null,
+                            o: TrainOptions): Promise<TrainResult> {
+  checkFits(model, trainSet);
+  if (testSet) checkFits(model, testSet);
+  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new ConfigError(`batch size must be a positive integer, got ${o.batchSize}`);
+  if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${o.epochs}`);
+  const t0 = performance.now();
+  const rng = new Rng(o.seed);
+  const params = model.params();
+  const lastGood = params.map((p) => new Float32Array(p.value.size));
+  const order = Int32Array.from({ length: trainSet.length }, (_, i) => i);
+  const sampleSize = sizeOf(trainSet.shape);
+  const full = new Tensor([o.batchSize, ...trainSet.shape]);
+  const labelBuf = new Uint8Array(o.batchSize);
+  const classes = model.classes;
+  const baseLr = o.optimizer.lr;
+  const epochs: EpochMetrics[] = [];
+  let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
+  let calm = 0;
+  let lastEval: Evaluation | null = null;
+  let yieldAt = performance.now() + 100;
+
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const te = performance.now();
+    o.optimizer.lr = o.schedule ? lrAt(o.schedule, baseLr, epoch) : baseLr;
+    rng.shuffle(order);
+    let lossSum = 0;
+    let right = 0;
+    let step = 0;
+    for (let start = 0; start < trainSet.length; start += o.batchSize, step++) {
+      const n = Math.min(o.batchSize, trainSet.length - start);
+      const x = n === o.batchSize ? full : new Tensor([n, ...trainSet.shape], full.data.subarray(0, n * sampleSize));
+      trainSet.fill(x.data, order, start, n);
+      for (let i = 0; i < n; i++) labelBuf[i] = trainSet.labels[order[start + i]];
+      const labels = labelBuf.subarray(0, n);
+      model.zeroGrad();
+      const { loss, scores } = model.lossAndBackward(x, labels);
+      if (!Number.isFinite(loss)) {
+        if (epoch > 0 || step > 0) params.forEach((p, i) => p.value.data.set(lastGood[i]));
+        throw new DivergenceError(
+          `training diverged: the loss is ${loss} at epoch ${epoch + 1}, step ${step + 1} (lr ${o.optimizer.lr}) — ` +
+          'the model keeps the last weights that gave a finite loss; lower the learning rate', epoch + 1, step + 1);
+      }
+      params.forEach((p, i) => lastGood[i].set(p.value.data));
+      o.optimizer.step(params);
+      lossSum += loss * n;
+      right += addToConfusion(null, scores.data, labels, n, classes);
+      if (performance.now() >= yieldAt) {
+        o.onProgress?.({ epoch: epoch + 1, done: start + n, total: trainSet.length, loss: lossSum / (start + n), accuracy: right / (start + n) });
+        await new Promise((r) => setImmediate(r)); // lets signals and timers through
+        yieldAt = performance.now() + 100;
+      }
+    }
+    const trainLoss = lossSum / trainSet.length;
+    const last = epoch === o.epochs - 1;
+    const ev = testSet && (o.evalEveryEpoch !== false || last) ? evaluate(model, testSet) : null;
+    lastEval = ev;
+    const m: EpochMetrics = {
+      epoch: epoch + 1, lr: o.optimizer.lr, trainLoss, trainAccuracy: right / trainSet.length,
+      testLoss: ev?.loss ?? null, testAccuracy: ev?.accuracy ?? null, seconds: (performance.now() - te) / 1000,
+    };
+    epochs.push(m);
+    o.onEpoch?.(m);
+    if (o.convergence && epochs.length > 1) {
+      calm = Math.abs(epochs[epochs.length - 2].trainLoss - trainLoss) < o.convergence.tol ? calm + 1 : 0;
+      if (calm >= o.convergence.patience) {
+        stoppedBy = 'converged';
+        break;
+      }
+    }
+  }
+  const test = testSet ? lastEval ?? evaluate(model, testSet) : null;
+  return { epochs, stoppedBy, test, seconds: (performance.now() - t0) / 1000 };
+}
+
+function checkFits(model: Sequential, ds: Dataset): void {
+  const want = model.inputShape;
+  if (ds.shape.length !== want.length || ds.shape.some((d, i) => d !== want[i])) {
+    throw new ShapeError(`data set ${ds.name} has samples of ${shapeStr(ds.shape)}, the model takes ${shapeStr(want)} — pick the model made for this data set`);
+  }
+  const bad = ds.labels.findIndex((l) => l >= model.classes);
+  if (bad >= 0) {
+    throw new ShapeError(`data set ${ds.name}: label ${ds.labels[bad]} of sample ${bad} is out of range for a model with ${model.classes} outputs`);
+  }
+}
