@@ -108,3 +108,20 @@ describe('dropout', () => {
     assert.ok(a.some((v, i) => v !== b[i]), 'two passes gave the same mask');
   });
 });
+
+test('parameter gradients accumulate over backward calls (the trainer zeroes them once per step)', () => {
+  const rng = new Rng(8);
+  for (const [spec, shape] of [[{ type: 'conv2d', filters: 2, kernel: 3, stride: 2, padding: 1 }, [2, 5, 5]],
+    [{ type: 'dense', units: 3 }, [4]]] as [LayerSpec, Shape][]) {
+    const layer = makeLayer(spec, shape, { rng });
+    for (const p of layer.params) p.value.data.set(normalInput(rng, p.value.size));
+    const x = new Tensor([2, ...shape], normalInput(rng, 2 * shape.reduce((a, b) => a * b)));
+    const y = layer.forward(x, true);
+    const dy = new Tensor(y.shape, normalInput(rng, y.size));
+    layer.backward(dy);
+    const once = layer.params.map((p) => Float32Array.from(p.grad.data));
+    layer.backward(dy);
+    layer.params.forEach((p, i) => expectClose(`${spec.type} ${p.name} after two backward calls`, p.grad.data,
+      once[i].map((v) => 2 * v), { rtol: 1e-6, atol: 0 }, p.value.shape));
+  }
+});

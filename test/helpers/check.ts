@@ -43,6 +43,8 @@ export function expectClose(name: string, actual: ArrayLike<number>, expected: A
     if (err > maxAbs || err !== err) maxAbs = err;
     if (e !== 0 && err / Math.abs(e) > maxRel) maxRel = err / Math.abs(e);
   }
+  // CHECK_LOG=1 prints every comparison's largest errors, to see the margins a tolerance leaves.
+  if (process.env.CHECK_LOG) console.log(`${name}: max |diff| ${maxAbs.toExponential(2)}, max rel ${maxRel.toExponential(2)}`);
   if (bad >= 0) {
     const where = shape ? ` [${unravel(bad, shape).join(', ')}]` : '';
     assert.fail(`${name}: index ${bad}${where}: got ${actual[bad]}, expected ${expected[bad]} ` +
