@@ -13,7 +13,9 @@ export interface EpochMetrics {
   trainAccuracy: number;
   testLoss: number | null;
   testAccuracy: number | null;
+  /** Training time of the epoch, evaluation excluded. */
   seconds: number;
+  evalSeconds: number;
 }
 
 export interface Evaluation {
@@ -127,12 +129,14 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
       }
     }
     const trainLoss = lossSum / trainSet.length;
+    const trainSeconds = (performance.now() - te) / 1000;
     const last = epoch === o.epochs - 1;
     const ev = testSet && (o.evalEveryEpoch !== false || last) ? evaluate(model, testSet) : null;
     lastEval = ev;
     const m: EpochMetrics = {
       epoch: epoch + 1, lr: o.optimizer.lr, trainLoss, trainAccuracy: right / trainSet.length,
-      testLoss: ev?.loss ?? null, testAccuracy: ev?.accuracy ?? null, seconds: (performance.now() - te) / 1000,
+      testLoss: ev?.loss ?? null, testAccuracy: ev?.accuracy ?? null, seconds: trainSeconds,
+      evalSeconds: (performance.now() - te) / 1000 - trainSeconds,
     };
     epochs.push(m);
     o.onEpoch?.(m);
