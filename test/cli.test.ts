@@ -77,7 +77,7 @@ describe('convts train', () => {
     assert.ok(Math.abs(again.loss - s.testLoss) < 1e-9);
   });
 
-  test('--json prints the summary; --train-limit and --test-limit cut the sets', async () => {
+  test('--json prints the summary; --train-limit and --test-limit cut the sets; a rerun is identical', async () => {
     const out = join(data, 'limited');
     const r = await train('--epochs', '1', '--train-limit', '16', '--test-limit', '8', '--json', '--out', out);
     assert.equal(r.code, 0, r.stderr);
@@ -86,6 +86,16 @@ describe('convts train', () => {
     assert.equal(printed.trainSize, 16);
     assert.equal(printed.testSize, 8);
     assert.equal(sum(printed.confusionMatrix), 8);
+
+    // The same command again gives the same weights, byte for byte, and the same metrics.
+    const out2 = join(data, 'limited-again');
+    assert.equal((await train('--epochs', '1', '--train-limit', '16', '--test-limit', '8', '--json', '--out', out2)).code, 0);
+    assert.ok(readFileSync(join(out2, 'model.safetensors')).equals(readFileSync(join(out, 'model.safetensors'))));
+    const untimed = (dir: string) => {
+      const { seconds: _s, trainImagesPerSecond: _r, perEpoch, ...rest } = readJson(join(dir, 'summary.json'));
+      return { ...rest, perEpoch: perEpoch.map(({ seconds: _e, ...m }: { seconds: number }) => m) };
+    };
+    assert.deepEqual(untimed(out2), untimed(out));
   });
 
   test('--batch-size 1 --optimizer momentum trains', async () => {

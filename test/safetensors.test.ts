@@ -221,6 +221,15 @@ describe('model files', () => {
     assert.throws(() => loadModel(dir), (e: unknown) => e instanceof DataFormatError &&
       e.message.startsWith(`${specPath}: not valid JSON`));
 
+    // A spec that is no longer the one the weights were saved with.
+    const wider = { ...spec, layers: spec.layers.map((l: { type: string }) => (l.type === 'dense' ? { ...l, units: 5 } : l)) };
+    writeFileSync(specPath, JSON.stringify(wider));
+    assert.throws(() => loadModel(dir), (e: unknown) => e instanceof DataFormatError &&
+      e.message === `${join(dir, 'model.safetensors')}: tensor "fc1.weight" has shape 3×32, the model needs 5×32 — the weights belong to another architecture`);
+    writeFileSync(specPath, JSON.stringify({ ...spec, layers: [{ type: 'conv2d', filters: 2 }] }));
+    assert.throws(() => loadModel(dir), (e: unknown) => e instanceof ConfigError &&
+      e.message === `${specPath}: layer 0 (conv2d): missing "kernel"`);
+
     writeFileSync(specPath, good);
     const weights = readFileSync(join(dir, 'model.safetensors'));
     writeFileSync(join(dir, 'model.safetensors'), weights.subarray(0, weights.length - 8));
