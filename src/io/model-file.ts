@@ -18,8 +18,8 @@ export function saveModel(model: Sequential, dir: string): void {
 
 /** Loads a model saved by saveModel; `path` is its folder (a run directory) or its model.json. */
 export function loadModel(path: string): Sequential {
-  const dir = existsSync(path) && statSync(path).isDirectory() ? path : join(path, '..');
-  const specPath = path.endsWith('.json') ? path : join(dir, 'model.json');
+  const isFile = path.endsWith('.json') && !(existsSync(path) && statSync(path).isDirectory());
+  const specPath = isFile ? path : join(path, 'model.json');
   const weightsPath = specPath.replace(/\.json$/, '.safetensors');
   if (!existsSync(specPath)) throw new ConfigError(`${specPath} not found — give a run directory or a model.json written by convts train`);
   let raw: { format?: unknown; version?: unknown };

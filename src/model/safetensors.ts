@@ -32,7 +32,9 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
   out.set(head, 8);
   let pos = 8 + head.length;
   for (const t of tensors) {
-    for (let i = 0; i < t.data.length; i++, pos += 4) view.setFloat32(pos, t.data[i], true);
+    if (littleEndian) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    else for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + 4 * i, t.data[i], true);
+    pos += t.data.byteLength;
   }
   return out;
 }
@@ -91,14 +93,27 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     spans.push([begin, end, name]);
     tensors.set(name, { name, shape: shape as number[], data: readFloats(view, dataStart + begin, count, e.dtype as string) });
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) fail(`tensors "${spans[i - 1][2]}" and "${spans[i][2]}" overlap — the file is corrupted`);
+  // As in the format's spec, the tensors must tile the data exactly: no overlap, no holes, nothing after.
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let covered = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const [begin, end, name] = spans[i];
+    if (begin < covered) fail(`tensors "${spans[i - 1][2]}" and "${name}" overlap — the file is corrupted`);
+    if (begin > covered) fail(`data bytes ${covered}–${begin} (before tensor "${name}") do not belong to any tensor — the file is corrupted`);
+    covered = end;
   }
+  if (covered !== dataLen) fail(`the last ${dataLen - covered} data bytes do not belong to any tensor — the file is corrupted or has trailing data`);
   return { tensors, metadata };
 }
 
+// Float32 bytes are copied as they are, which keeps every bit (NaN payloads included) and is fast;
+// element-wise reads would quieten signalling NaNs.
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 function readFloats(view: DataView, pos: number, count: number, dtype: string): Float32Array {
+  if (dtype === 'F32' && littleEndian) {
+    return new Float32Array(view.buffer.slice(view.byteOffset + pos, view.byteOffset + pos + 4 * count));
+  }
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     if (dtype === 'F32') out[i] = view.getFloat32(pos + 4 * i, true);
