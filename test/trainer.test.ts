@@ -35,7 +35,7 @@ function wrap(inner: Optimizer, before: () => void): Optimizer {
   };
 }
 
-const withoutTime = (e: EpochMetrics[]) => e.map(({ seconds: _, ...rest }) => rest);
+const withoutTime = (e: EpochMetrics[]) => e.map(({ seconds: _, evalSeconds: _v, ...rest }) => rest);
 
 describe('train', () => {
   test('learns with mini-batches and with batch size 1', async () => {
