@@ -148,6 +148,7 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
       }
     }
   }
+  o.optimizer.lr = baseLr; // a later train() with the same optimizer starts from the base rate again
   const test = testSet ? lastEval ?? evaluate(model, testSet) : null;
   return { epochs, stoppedBy, test, seconds: (performance.now() - t0) / 1000 };
 }
