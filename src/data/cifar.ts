@@ -14,7 +14,11 @@ export const cifar10Classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 
  * .gz) into one byte array of 3×32×32 images; class names come from batches.meta.txt.
  */
 export function readCifarSplit(dir: string, split: 'train' | 'test'): ByteImageDataset {
-  const paths = Object.values(locateFiles('cifar-10', dir, [split]));
+  return readCifarBatches(Object.values(locateFiles('cifar-10', dir, [split])), `cifar-10-${split}`, readClassNames(dir));
+}
+
+/** Reads CIFAR-10 batch files (any names, raw or .gz) into one data set, in the order given. */
+export function readCifarBatches(paths: string[], name: string, classNames: readonly string[] = cifar10Classes): ByteImageDataset {
   // Size everything first (gzip keeps the uncompressed size in its last 4 bytes), so the images
   // are copied once into their final array and only one decompressed batch exists at a time.
   const sizes = paths.map(uncompressedSize);
@@ -36,7 +40,7 @@ export function readCifarSplit(dir: string, split: 'train' | 'test'): ByteImageD
       images.set(raw.subarray(at + 1, at + record), n * pixels);
     }
   });
-  return new ByteImageDataset(`cifar-10-${split}`, images, labels, [3, 32, 32], readClassNames(dir));
+  return new ByteImageDataset(name, images, labels, [3, 32, 32], classNames);
 }
 
 /** Class names from batches.meta.txt (one per line), or the published list when the file is absent. */

@@ -151,12 +151,13 @@ async function fetchToFile(url: string, path: string, label: string, o: Download
   let timer = setTimeout(() => abort.abort(), idle);
   const t0 = performance.now();
   const fd = openSync(path, 'w');
+  let received = 0;
+  let total: number | null = null;
   try {
     const res = await fetch(url, { signal: abort.signal, redirect: 'follow' });
-    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+    if (!res.ok || !res.body) throw new Refused(`HTTP ${res.status} ${res.statusText}`.trim());
     const header = res.headers.get('content-length');
-    const total = header === null ? null : Number(header);
-    let received = 0;
+    total = header === null ? null : Number(header);
     let shown = 0;
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       clearTimeout(timer);
@@ -170,13 +171,18 @@ async function fetchToFile(url: string, path: string, label: string, o: Download
       }
     }
     o.onProgress?.({ file: label, received, total, seconds: (performance.now() - t0) / 1000 });
-    if (total !== null && received !== total) throw new Error(`connection closed after ${received} of ${total} bytes`);
+    if (total !== null && received !== total) throw new Refused(`connection closed after ${received} of ${total} bytes`);
   } catch (e) {
-    if (abort.signal.aborted) throw new Error(`no data for ${idle / 1000} s — gave up`);
+    if (e instanceof Refused) throw e;
+    if (abort.signal.aborted) throw new Error(`no data for ${idle / 1000} s after ${received} bytes — gave up`);
     const cause = (e as { cause?: Error }).cause;
-    throw new Error(cause?.message ? `${(e as Error).message} (${cause.message})` : (e as Error).message);
+    const why = cause?.message ? `${(e as Error).message} (${cause.message})` : (e as Error).message;
+    throw new Error(received ? `connection lost after ${received} of ${total ?? '?'} bytes: ${why}` : why);
   } finally {
     clearTimeout(timer);
     closeSync(fd);
   }
 }
+
+/** A failure fetchToFile describes itself (as opposed to one from the network stack). */
+class Refused extends Error {}

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
-import { datasetInfo, datasetNames, locateFiles, MissingDataError } from './catalog.js';
+import { datasetInfo, datasetNames, locateFiles, MissingDataError, type DataSetInfo } from './catalog.js';
 import { readCifarSplit } from './cifar.js';
 import type { ByteImageDataset } from './dataset.js';
 import { downloadDataset, type DownloadOptions } from './download.js';
@@ -14,7 +14,7 @@ export {
   catalog, datasetInfo, datasetNames, findFile, locateFiles, MissingDataError, resolveDataDir, storedName,
   systemDataDirs, type DataFile, type DataSetInfo, type DatasetName, type Source,
 } from './catalog.js';
-export { cifar10Classes, readCifarSplit } from './cifar.js';
+export { cifar10Classes, readCifarBatches, readCifarSplit } from './cifar.js';
 export { ByteImageDataset, unitScale, type Dataset, type ImageShape, type Normalization } from './dataset.js';
 export { checkContent, downloadDataset, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
 export { readFolder, type FolderOptions } from './folder.js';
@@ -68,18 +68,19 @@ export function loadMnist(dir: string, set: 'mnist' | 'fashion-mnist' = 'mnist')
 }
 
 /**
- * loadDataset, downloading missing files first unless `download` is false. When the download
- * fails too, the error lists what is missing, its checksums and why every source failed.
+ * loadDataset, downloading missing files first unless `download` is false (`download.info`
+ * replaces the catalog entry, e.g. other mirrors). When the download fails too, the error lists
+ * what is missing, its checksums and why every source failed.
  */
 export async function loadOrDownload(name: string, dir: string, o: LoadOptions = {},
-                                     download: DownloadOptions | false = {}): Promise<PreparedData> {
+                                     download: (DownloadOptions & { info?: DataSetInfo }) | false = {}): Promise<PreparedData> {
   try {
     return loadDataset(name, dir, o);
   } catch (e) {
     if (!(e instanceof MissingDataError) || download === false) throw e;
     const splits = [...new Set(e.missing.map((f) => f.split))];
     try {
-      await downloadDataset(datasetInfo(name), dir, { ...download, splits });
+      await downloadDataset(download.info ?? datasetInfo(name), dir, { ...download, splits });
     } catch (d) {
       if (d instanceof MissingDataError) throw new MissingDataError(d.set, d.dir, d.missing, d.reasons, e.hint);
       throw d;
