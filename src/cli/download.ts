@@ -12,6 +12,8 @@ Missing ones are tried from each mirror in turn, verified, and only then moved i
 <DIR>/<dataset>/<canonical file name>.
 
   --data-dir DIR    where data sets live [$CONVTS_DATA_DIR, else $XDG_CACHE_HOME/convts or ~/.cache/convts]
+  --mirror URL      try this folder URL first (it serves the files under their canonical
+                    names, e.g. URL/train-images-idx3-ubyte.gz); may be repeated
 
 Example:
   convts download mnist cifar-10 --data-dir ../shared/datasets
@@ -21,7 +23,7 @@ Example:
 export async function downloadCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseArgs({
     args: argv, strict: true, allowPositionals: true,
-    options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'data-dir': { type: 'string' }, mirror: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
   });
   if (v.help) {
     process.stdout.write(downloadHelp);
@@ -30,7 +32,9 @@ export async function downloadCommand(argv: string[]): Promise<number> {
   if (!positionals.length) throw new ConfigError(`download: name a data set (${datasetNames.join(', ')})`);
   const dir = resolveDataDir(v['data-dir']);
   for (const name of positionals) {
-    const r = await downloadDataset(datasetInfo(name), dir, { ...downloadReporter(), verifyExisting: true });
+    const info = datasetInfo(name);
+    const mirrors = (v.mirror ?? []).map((m) => ({ kind: 'files' as const, base: m.endsWith('/') ? m : `${m}/` }));
+    const r = await downloadDataset({ ...info, sources: [...mirrors, ...info.sources] }, dir, { ...downloadReporter(), verifyExisting: true });
     for (const p of r.present) process.stderr.write(`${p}: present, checksum ok\n`);
     process.stderr.write(`${name}: ${r.downloaded.length} file(s) downloaded, ${r.present.length} already present\n`);
   }
