@@ -40,7 +40,7 @@ describe('data flags of convts train', () => {
     assert.equal(c.val, 4);
     const missing = await convts('train', '--model', 'seed-cifar', '--dataset', 'cifar-10', '--data-dir', root, '--out', join(root, 'never'));
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /test_batch\.bin\(\.gz\) not found .*\n.*803d5f7f4d78ea53de84dbe85f74fb6d[\s\S]*--val 10000/);
+    assert.match(missing.stderr, /test_batch\.bin\(\.gz\) not found in .*cifar-10 — md5 803d5f7f4d78ea53de84dbe85f74fb6d[\s\S]*--val 10000/);
     assert.ok(!existsSync(join(root, 'never')));
   });
 

@@ -119,7 +119,7 @@ describe('downloader', () => {
       const dir = tmpDir();
       await assert.rejects(downloadDataset(info(mirror), dir, { idleTimeoutMs: 5000 }), (e: unknown) => {
         assert.ok(e instanceof MissingDataError, String(e));
-        assert.match(e.message, /train-images-idx3-ubyte\(\.gz\), train-labels-idx1-ubyte\(\.gz\) not found in/);
+        assert.match(e.message, /2 file\(s\) missing:\n  train-images-idx3-ubyte\(\.gz\) not found in .*\n  train-labels-idx1-ubyte\(\.gz\) not found in/);
         assert.ok(e.message.includes(files[0].md5!), 'lists the checksum');
         assert.match(e.message, mirror === 'corrupt' ? /checksum mismatch for train-images-idx3-ubyte: md5 [0-9a-f]{32}, expected/ : /train-images-idx3-ubyte\.gz: .*(terminated|closed|socket)/i);
         return true;

@@ -31,7 +31,8 @@ Model
 Data
   --dataset NAME         ${datasetNames.join(', ')}, or folder:DIR          [mnist]
                          (DIR/<class>/*.png|jpg; DIR/train and DIR/test if both exist)
-  --data-dir DIR         folder holding <dataset>/  [$CONVTS_DATA_DIR, else ~/.cache/convts]
+  --data-dir DIR         folder holding <dataset>/, or a search path a:b
+                         [$CONVTS_DATA_DIR, else ~/.cache/convts:/usr/share/datasets]
   --offline              do not download missing files (also CONVTS_OFFLINE=1)
   --val N                hold out the last N training images (file order) and evaluate
                          on them instead of the test set (cifar-10: --val 10000 = data_batch_5)

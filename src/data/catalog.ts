@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 /** One canonical file of a data set. `md5` and `bytes` are of its uncompressed content. */
@@ -81,14 +81,24 @@ export const catalog: Record<string, DataSetInfo> = {
 export const datasetNames = ['mnist', 'fashion-mnist', 'cifar-10'] as const;
 export type DatasetName = (typeof datasetNames)[number];
 
-/** Read-only places searched after the data directory (Debian's dataset-* packages install here). */
-export const systemDataDirs = ['/usr/share/datasets'];
+/** Where Debian's dataset-* packages install (read-only); part of the default search path. */
+export const systemDataDir = '/usr/share/datasets';
 
-/** The data directory: the flag, else $CONVTS_DATA_DIR, else the per-user cache ($XDG_CACHE_HOME/convts or ~/.cache/convts). */
+/**
+ * The data directory: the flag, else $CONVTS_DATA_DIR, else the per-user cache ($XDG_CACHE_HOME/convts
+ * or ~/.cache/convts) followed by the system one. Any of them may be a search path (dirs joined by
+ * ':'); files are looked up in each in turn and downloaded into the first.
+ */
 export function resolveDataDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return flag;
   if (env.CONVTS_DATA_DIR) return env.CONVTS_DATA_DIR;
-  return join(env.XDG_CACHE_HOME || join(os.homedir(), '.cache'), 'convts');
+  return [join(env.XDG_CACHE_HOME || join(os.homedir(), '.cache'), 'convts'), systemDataDir].join(delimiter);
+}
+
+/** The folders of a data directory search path. */
+export function dataDirs(dir: string): string[] {
+  const dirs = dir.split(delimiter).filter(Boolean);
+  return dirs.length ? dirs : ['.'];
 }
 
 export function datasetInfo(name: string): DataSetInfo {
@@ -102,13 +112,9 @@ export function storedName(f: DataFile): string {
   return f.gz ? `${f.name}.gz` : f.name;
 }
 
-/**
- * Finds `<name>` or `<name>.gz` in `<dir>/<set>/`, then straight in `<dir>`, then in the system
- * data directories' `<set>/`; null when absent.
- */
-export function findFile(dir: string, set: string, name: string, searchSystem = true): string | null {
-  const places = [join(dir, set), dir, ...(searchSystem ? systemDataDirs.map((d) => join(d, set)) : [])];
-  for (const base of places) {
+/** Finds `<name>` or `<name>.gz` in `<dir>/<set>/`, else straight in `<dir>`, for each dir of the search path; null when absent. */
+export function findFile(dir: string, set: string, name: string): string | null {
+  for (const base of dataDirs(dir).flatMap((d) => [join(d, set), d])) {
     for (const f of [name, `${name}.gz`]) {
       const p = join(base, f);
       if (existsSync(p)) return p;
@@ -125,11 +131,11 @@ export class MissingDataError extends ConfigError {
 }
 
 function missingMessage(set: string, dir: string, missing: DataFile[], reasons: string[], hint: string): string {
-  const where = join(dir, set);
-  const lines = missing.map((f) => `  ${f.name}${f.gz ? '.gz' : ''}: ` +
+  const where = join(dataDirs(dir)[0], set);
+  const others = dataDirs(dir).slice(1).map((d) => join(d, set));
+  const lines = missing.map((f) => `  ${f.name}(.gz) not found in ${where}${others.length ? ` nor ${others.join(', ')}` : ''} — ` +
     (f.md5 ? `md5 ${f.md5} (of the uncompressed content, ${f.bytes} bytes)` : 'one class name per line'));
-  const names = missing.map((f) => `${f.name}(.gz)`).join(', ');
-  return `${set}: ${names} not found in ${where}${searchedSystem(set)}. The files and their checksums:\n${lines.join('\n')}\n` +
+  return `${set}: ${missing.length} file(s) missing:\n${lines.join('\n')}\n` +
     (reasons.length ? `download failed:\n${reasons.map((r) => `  ${r}`).join('\n')}\n` : '') +
     `put them in ${where}/, point --data-dir at the folder that holds ${set}/, ` +
     `or run "convts download ${set} --data-dir ${dir}" where there is network` +
@@ -151,8 +157,4 @@ export function locateFiles(set: string, dir: string, splits: DataFile['split'][
   }
   if (missing.length) throw new MissingDataError(set, dir, missing, [], missing.some((f) => f.split === 'test') ? info.testHint : '');
   return paths;
-}
-
-function searchedSystem(set: string): string {
-  return systemDataDirs.length ? ` (nor in ${systemDataDirs.map((d) => join(d, set)).join(', ')})` : '';
 }

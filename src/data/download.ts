@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
-import { findFile, MissingDataError, storedName, type DataFile, type DataSetInfo, type Source } from './catalog.js';
+import { dataDirs, findFile, MissingDataError, storedName, type DataFile, type DataSetInfo, type Source } from './catalog.js';
 import { gunzipChecked, isGzip } from './gzip.js';
 import { readTar } from './tar.js';
 
@@ -34,14 +34,15 @@ export interface DownloadResult {
 }
 
 /**
- * Makes `<dataDir>/<set>/` hold the set's files: each missing one is fetched from the sources in
+ * Makes `<dataDir>/<set>/` hold the set's files (the first folder of a search path gets the
+ * downloads): each missing one is fetched from the sources in
  * order, verified against the checksum table, and only then renamed into place, so a failed,
  * interrupted or corrupted download never replaces or poisons a cached file. Throws a
  * MissingDataError listing what is still missing, where it goes, its checksum and why each
  * source failed.
  */
 export async function downloadDataset(info: DataSetInfo, dataDir: string, o: DownloadOptions = {}): Promise<DownloadResult> {
-  const dir = join(dataDir, info.name);
+  const dir = join(dataDirs(dataDir)[0], info.name);
   const wanted = info.files.filter((f) => !o.splits || o.splits.includes(f.split));
   const present: string[] = [];
   let missing: DataFile[] = [];

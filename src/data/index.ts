@@ -12,7 +12,7 @@ import { prepare, type PrepareOptions, type PreparedData } from './prepare.js';
 export { AugmentedDataset, defaultAugmentation, parseAugmentation, type Augmentation } from './augment.js';
 export {
   catalog, datasetInfo, datasetNames, findFile, locateFiles, MissingDataError, resolveDataDir, storedName,
-  systemDataDirs, type DataFile, type DataSetInfo, type DatasetName, type Source,
+  dataDirs, systemDataDir, type DataFile, type DataSetInfo, type DatasetName, type Source,
 } from './catalog.js';
 export { cifar10Classes, readCifarBatches, readCifarSplit } from './cifar.js';
 export { ByteImageDataset, unitScale, type Dataset, type ImageShape, type Normalization } from './dataset.js';
