@@ -11,7 +11,8 @@ Files already present are checked against the checksum table and fetched again w
 Missing ones are tried from each mirror in turn, verified, and only then moved into place as
 <DIR>/<dataset>/<canonical file name>.
 
-  --data-dir DIR    where data sets live [$CONVTS_DATA_DIR, else $XDG_CACHE_HOME/convts or ~/.cache/convts]
+  --data-dir DIR    where data sets live; downloads go to the first folder of a search path a:b
+                    [$CONVTS_DATA_DIR, else ~/.cache/convts:/usr/share/datasets]
   --mirror URL      try this folder URL first (it serves the files under their canonical
                     names, e.g. URL/train-images-idx3-ubyte.gz); may be repeated
 

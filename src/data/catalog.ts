@@ -143,8 +143,8 @@ function missingMessage(set: string, dir: string, missing: DataFile[], reasons: 
 }
 
 /**
- * Paths of the files the splits need (by canonical name), searching the data directory then the
- * system ones; throws a MissingDataError listing every absent file.
+ * Paths of the files the splits need (by canonical name), searching each folder of the data
+ * directory's search path; throws a MissingDataError listing every absent file.
  */
 export function locateFiles(set: string, dir: string, splits: DataFile['split'][]): Record<string, string> {
   const paths: Record<string, string> = {};
