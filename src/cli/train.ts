@@ -138,7 +138,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     metricsLines.push(JSON.stringify(m));
     writeFileAtomic(join(out, 'metrics.jsonl'), `${metricsLines.join('\n')}\n`);
     log(`epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
-      (m.testAccuracy === null ? '' : `  test loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
+      (m.testAccuracy === null ? '' : `  ${data.evaluatedOn === 'validation' ? 'val' : 'test'} loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
       `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`);
     progress.startEpoch();
   };
@@ -162,7 +162,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const summary = { ...summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames), evaluatedOn: data.evaluatedOn };
   writeJsonAtomic(join(out, 'summary.json'), summary);
   if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else log(`test accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json`);
+  else log(`${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json`);
   return 0;
 }
 

@@ -30,7 +30,8 @@ export function readFolder(root: string, o: FolderOptions = {}): ByteImageDatase
   const empty = classNames.find((_, c) => perClass[c].length === 0);
   if (empty) throw new ConfigError(`${join(root, empty)}: no .png or .jpg images`);
   const order: { path: string; label: number }[] = [];
-  for (let k = 0; order.length < perClass.flat().length; k++) {
+  const total = perClass.reduce((n, files) => n + files.length, 0);
+  for (let k = 0; order.length < total; k++) {
     perClass.forEach((files, c) => {
       if (k < files.length) order.push({ path: files[k], label: c });
     });
