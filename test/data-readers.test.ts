@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { DataFormatError, loadDataset, MissingDataError, readCifarSplit, readFolder, readMnistSplit, readSplit } from '../src/index.js';
+import {
+  DataFormatError, dataDirs, loadDataset, MissingDataError, readCifarSplit, readFolder, readMnistSplit, readSplit, resolveDataDir,
+} from '../src/index.js';
 import { cifarPixel, cifarRecords, tmpDir, writeCifarSet, writeIdxSet } from './helpers/data-files.js';
 
 /** Asserts fn throws a DataFormatError whose message starts with the file and matches `re`. */
@@ -136,6 +138,22 @@ describe('folder data set', () => {
     assert.deepEqual([...g].map((v) => Math.round(v * 255)), [30, 150, 30, 150]);
   });
 
+  test('folder:DIR uses DIR/train and DIR/test when both exist, and they must agree', () => {
+    const root = tmpDir();
+    for (const split of ['train', 'test']) {
+      for (const c of ['a', 'b']) {
+        mkdirSync(join(root, split, c), { recursive: true });
+        writeFileSync(join(root, split, c, '1.png'), png(3, 3, () => [c === 'a' ? 0 : 255, 0, 0]));
+      }
+    }
+    const d = loadDataset(`folder:${root}`, '', { normalize: 'unit' });
+    assert.equal(d.evaluatedOn, 'test');
+    assert.deepEqual([d.train.length, d.test.length], [2, 2]);
+    mkdirSync(join(root, 'test', 'c'));
+    writeFileSync(join(root, 'test', 'c', '1.png'), png(3, 3, () => [0, 0, 0]));
+    assert.throws(() => loadDataset(`folder:${root}`, ''), /the test classes \(a, b, c\) differ from the training classes \(a, b\)/);
+  });
+
   test('a PNG of the wrong size or a broken file is refused with its path', () => {
     const root = tmpDir();
     for (const c of ['a', 'b']) mkdirSync(join(root, c));
@@ -146,4 +164,16 @@ describe('folder data set', () => {
     writeFileSync(join(root, 'b', '1.png'), Buffer.from('not a png at all'));
     refuses(() => readFolder(root, { size: [4, 4] }), join(root, 'b', '1.png'), /not a readable PNG image/);
   });
+});
+
+test('the data directory: --data-dir, else $CONVTS_DATA_DIR, else the user cache then /usr/share/datasets', () => {
+  assert.equal(resolveDataDir('d', { CONVTS_DATA_DIR: 'e' }), 'd');
+  assert.equal(resolveDataDir(undefined, { CONVTS_DATA_DIR: 'e', XDG_CACHE_HOME: '/c' }), 'e');
+  assert.deepEqual(dataDirs(resolveDataDir(undefined, { XDG_CACHE_HOME: '/c' })), ['/c/convts', '/usr/share/datasets']);
+  assert.match(dataDirs(resolveDataDir(undefined, {}))[0], /\.cache\/convts$/);
+  // Files are found in any folder of a search path, in order.
+  const a = tmpDir();
+  const b = tmpDir();
+  writeIdxSet(b, 3, 2);
+  assert.equal(loadDataset('mnist', [a, b].join(delimiter)).train.length, 3);
 });

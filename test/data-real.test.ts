@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { catalog, checkContent, findFile, loadDataset, readSplit, type ByteImageDataset } from '../src/index.js';
+import { catalog, checkContent, findFile, loadDataset, readCifarBatches, readSplit, type ByteImageDataset } from '../src/index.js';
 
 // The real data sets, when this machine has them: $CONVTS_TEST_DATA_DIR, else ../shared/datasets
 // beside the repository (dist/test/ is two levels below its root).
@@ -53,6 +53,10 @@ describe('real data sets (optional)', () => {
       assert.deepEqual([...val.labels], [...train.labels.subarray(40000)]);
       const perClass = val.classCounts();
       assert.ok(Math.min(...perClass) === 952 && Math.max(...perClass) === 1025, perClass.join(','));
+      const first1000 = findFile(dataDir, 'cifar-10', 'test_batch_first1000.bin');
+      if (first1000) {
+        assert.deepEqual(readCifarBatches([first1000], 'test-first1000').classCounts(), [103, 89, 100, 103, 90, 86, 112, 102, 106, 109]);
+      }
     });
 
   test('Fashion-MNIST from Debian\'s package: counts, balance, checksums', { skip: existsSync('/usr/share/datasets/fashion-mnist') ? false : 'dataset-fashion-mnist is not installed' }, () => {
