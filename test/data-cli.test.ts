@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
+import { byteBar } from '../src/cli/download.js';
 import { tmpDir, writeCifarSet } from './helpers/data-files.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -70,6 +71,12 @@ describe('data flags of convts train', () => {
 });
 
 describe('convts download', () => {
+  test('the progress bar shows bytes, rate and ETA', () => {
+    const line = byteBar({ file: 'a.gz', received: 5e6, total: 20e6, seconds: 5 });
+    assert.match(line, /^a\.gz █{6}░{18} 5\.0\/20\.0 MB {2}1\.0 MB\/s {2}ETA 0:15$/);
+    assert.equal(byteBar({ file: 'b', received: 1e6, total: null, seconds: 2 }), 'b 1.0 MB  0.5 MB/s');
+  });
+
   test('refuses unknown names; --help', async () => {
     const r = await convts('download', 'svhn', '--data-dir', tmpDir());
     assert.equal(r.code, 1);
