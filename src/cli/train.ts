@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { datasetNames, loadDataset, resolveDataDir } from '../data/index.js';
+import { AugmentedDataset, datasetNames, loadOrDownload, parseAugmentation, resolveDataDir, subsetModes } from '../data/index.js';
 import { ConfigError, DataFormatError, DivergenceError } from '../errors.js';
 import { parseInit } from '../init/initializers.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
@@ -14,6 +14,7 @@ import { validateSpec, type ModelSpec } from '../model/spec.js';
 import { makeOptimizer, optimizerKinds, type ScheduleSpec } from '../optim/index.js';
 import { train, type EpochMetrics, type TrainResult } from '../train/trainer.js';
 import { choice, num } from './args.js';
+import { downloadReporter } from './download.js';
 import { Progress, clock } from './progress.js';
 
 export const trainHelp = `convts train — train a model and write a run directory
@@ -28,10 +29,22 @@ Model
   --loss L               cross-entropy (softmax) or bce (sigmoid)          [cross-entropy]
   --init I               normal:<std>, glorot-normal, glorot-uniform, he-normal, he-uniform
 Data
-  --dataset NAME         ${datasetNames.join(', ')}                                [mnist]
-  --data-dir DIR         folder holding <dataset>/ ($CONVTS_DATA_DIR, else ./data)
-  --train-limit N        train on the first N training images
-  --test-limit N         evaluate on the first N test images
+  --dataset NAME         ${datasetNames.join(', ')}, or folder:DIR          [mnist]
+                         (DIR/<class>/*.png|jpg; DIR/train and DIR/test if both exist)
+  --data-dir DIR         folder holding <dataset>/, or a search path a:b
+                         [$CONVTS_DATA_DIR, else ~/.cache/convts:/usr/share/datasets]
+  --offline              do not download missing files (also CONVTS_OFFLINE=1)
+  --val N                hold out the last N training images (file order) and evaluate
+                         on them instead of the test set (cifar-10: --val 10000 = data_batch_5)
+  --train-limit N        train on N training images
+  --test-limit N         evaluate on N images of the evaluation set
+  --subset S             how limits pick images: first, random, stratified     [first]
+  --normalize N          zscore (training-set mean/std per channel) or unit ([0,1]) [zscore]
+  --flatten              feed images as flat vectors (for dense-only models)
+  --augment A            off, default (cifar: crop pad 4 + flip; else shift 2),
+                         or a list like shift:2,flip                           [off]
+  --image-size H[xW]     resize folder images                   [first image's size]
+  --channels 1|3         grey or RGB for folder images              [from the images]
 Training
   --epochs N             [1]
   --batch-size N         1 = the report's per-sample SGD                   [32]
@@ -54,6 +67,8 @@ const options = {
   model: { type: 'string' }, activation: { type: 'string' }, pool: { type: 'string' },
   filters: { type: 'string' }, loss: { type: 'string' }, init: { type: 'string' },
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, 'train-limit': { type: 'string' },
+  offline: { type: 'boolean' }, val: { type: 'string' }, subset: { type: 'string' }, normalize: { type: 'string' },
+  flatten: { type: 'boolean' }, augment: { type: 'string' }, 'image-size': { type: 'string' }, channels: { type: 'string' },
   'test-limit': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
   optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, schedule: { type: 'string' }, converge: { type: 'string' },
@@ -75,7 +90,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     loss: v.loss === undefined ? undefined : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
   });
   const seed = num('seed', v.seed, 1, { int: true, min: 0 });
-  const datasetName = choice('dataset', v.dataset, datasetNames, 'mnist');
+  const datasetName = v.dataset?.startsWith('folder:') ? v.dataset : choice('dataset', v.dataset, datasetNames, 'mnist');
   const optimizer = choice('optimizer', v.optimizer, optimizerKinds, 'momentum');
   const config = {
     model: modelArg,
@@ -83,6 +98,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
     dataDir: resolveDataDir(v['data-dir']),
     trainLimit: v['train-limit'] === undefined ? null : num('train-limit', v['train-limit'], 0, { int: true, min: 1 }),
     testLimit: v['test-limit'] === undefined ? null : num('test-limit', v['test-limit'], 0, { int: true, min: 1 }),
+    val: v.val === undefined ? null : num('val', v.val, 0, { int: true, min: 1 }),
+    subset: choice('subset', v.subset, subsetModes, 'first'),
+    normalize: choice('normalize', v.normalize, ['zscore', 'unit'] as const, 'zscore'),
+    flatten: v.flatten ?? false,
+    augment: parseAugmentation(v.augment, datasetName),
+    imageSize: parseImageSize(v['image-size']),
+    channels: v.channels === undefined ? null : choice('channels', v.channels, ['1', '3'] as const, '3') === '1' ? 1 as const : 3 as const,
     epochs: num('epochs', v.epochs, 1, { int: true, min: 1 }),
     batchSize: num('batch-size', v['batch-size'], 32, { int: true, min: 1 }),
     optimizer,
@@ -97,22 +119,26 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   const out = v.out ?? join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${spec.name ?? 'model'}`);
 
-  const data = loadDataset(config.dataset, config.dataDir);
-  const trainSet = config.trainLimit ? data.train.head(config.trainLimit) : data.train;
-  const testSet = config.testLimit ? data.test.head(config.testLimit) : data.test;
+  const data = await loadOrDownload(config.dataset, config.dataDir, {
+    val: config.val ?? undefined, trainLimit: config.trainLimit ?? undefined, testLimit: config.testLimit ?? undefined,
+    subset: config.subset, seed, normalize: config.normalize, flatten: config.flatten,
+    size: config.imageSize ?? undefined, channels: config.channels ?? undefined,
+  }, v.offline || process.env.CONVTS_OFFLINE === '1' ? false : downloadReporter());
+  const trainSet = config.augment ? new AugmentedDataset(data.train, config.augment, seed) : data.train;
+  const testSet = data.test;
   const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
   writeJsonAtomic(join(out, 'config.json'), config);
 
   const progress = new Progress();
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`training ${spec.name ?? modelArg} on ${trainSet.length} ${config.dataset} images, testing on ${testSet.length} → ${out}`);
+  log(`training ${spec.name ?? modelArg} on ${trainSet.length} ${config.dataset} images, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`);
   const metricsLines: string[] = [];
   const onEpoch = (m: EpochMetrics) => {
     progress.clear();
     metricsLines.push(JSON.stringify(m));
     writeFileAtomic(join(out, 'metrics.jsonl'), `${metricsLines.join('\n')}\n`);
     log(`epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
-      (m.testAccuracy === null ? '' : `  test loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
+      (m.testAccuracy === null ? '' : `  ${data.evaluatedOn === 'validation' ? 'val' : 'test'} loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
       `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`);
     progress.startEpoch();
   };
@@ -133,10 +159,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw e;
   }
   saveModel(model, out);
-  const summary = summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames);
+  const summary = { ...summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames), evaluatedOn: data.evaluatedOn };
   writeJsonAtomic(join(out, 'summary.json'), summary);
   if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else log(`test accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json`);
+  else log(`${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json`);
   return 0;
 }
 
@@ -188,6 +214,12 @@ function parseFilters(v: string | undefined): number | [number, number] | undefi
   if (parts.length === 1) return parts[0];
   if (parts.length === 2) return [parts[0], parts[1]];
   throw new ConfigError(`--filters: give one count or two ("8" or "8,16"), got "${v}"`);
+}
+
+function parseImageSize(v: string | undefined): [number, number] | null {
+  if (v === undefined) return null;
+  const [h, w] = v.split('x').map((s) => num('image-size', s, 0, { int: true, min: 1 }));
+  return [h, w ?? h];
 }
 
 function parseSchedule(v: string | undefined, epochs: number): ScheduleSpec {

@@ -1,24 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { DataFormatError } from '../errors.js';
+import { readMaybeGzip } from './gzip.js';
 
 /** An IDX array of unsigned bytes (the only element type MNIST-style files use). */
 export interface IdxArray {
   dims: number[];
   data: Uint8Array;
-}
-
-/** Reads a file, gunzipping it when it starts with the gzip magic bytes. */
-export function readMaybeGzip(path: string): Uint8Array {
-  const raw = readFileSync(path);
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      return gunzipSync(raw);
-    } catch (e) {
-      throw new DataFormatError(`${path}: corrupted gzip stream (${(e as Error).message}) — delete the file and download it again`);
-    }
-  }
-  return raw;
 }
 
 /**

@@ -1,20 +1,90 @@
-import { ConfigError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, DataFormatError } from '../errors.js';
+import { datasetInfo, datasetNames, locateFiles, MissingDataError, type DataSetInfo } from './catalog.js';
+import { readCifarSplit } from './cifar.js';
 import type { ByteImageDataset } from './dataset.js';
-import { loadMnist } from './mnist.js';
+import { downloadDataset, type DownloadOptions } from './download.js';
+import { readFolder, type FolderOptions } from './folder.js';
+import { readMnistSplit } from './mnist.js';
+import { prepare, type PrepareOptions, type PreparedData } from './prepare.js';
 
-export { ByteImageDataset, channelStats, type Dataset, type Normalization } from './dataset.js';
-export { parseIdx, readIdx, readMaybeGzip } from './idx.js';
-export { loadMnist, readMnistSplit } from './mnist.js';
+export { AugmentedDataset, defaultAugmentation, parseAugmentation, type Augmentation } from './augment.js';
+export {
+  catalog, datasetInfo, datasetNames, findFile, locateFiles, MissingDataError, resolveDataDir, storedName,
+  dataDirs, systemDataDir, type DataFile, type DataSetInfo, type DatasetName, type Source,
+} from './catalog.js';
+export { cifar10Classes, readCifarBatches, readCifarSplit } from './cifar.js';
+export { ByteImageDataset, unitScale, type Dataset, type ImageShape, type Normalization } from './dataset.js';
+export { checkContent, downloadDataset, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
+export { readFolder, type FolderOptions } from './folder.js';
+export { gunzipChecked, readMaybeGzip } from './gzip.js';
+export { parseIdx, readIdx } from './idx.js';
+export { readMnistSplit } from './mnist.js';
+export { readTar } from './tar.js';
+export { prepare, stratifiedIndices, subset, subsetModes, type PrepareOptions, type PreparedData, type SubsetMode } from './prepare.js';
 
-export const datasetNames = ['mnist', 'fashion-mnist'] as const;
+export interface LoadOptions extends PrepareOptions, FolderOptions {}
 
-/** The data directory: the flag, else $CONVTS_DATA_DIR, else ./data. */
-export function resolveDataDir(flag: string | undefined): string {
-  return flag ?? process.env.CONVTS_DATA_DIR ?? 'data';
+/**
+ * Reads one split of a data set as bytes ([0, 1] scaling until prepared): a named one, or
+ * `folder:DIR` — DIR/train and DIR/test when both exist, else all of DIR as the training split
+ * (the test split is then null: hold out a validation set).
+ */
+export function readSplit(name: string, dir: string, split: 'train' | 'test', o: FolderOptions = {}): ByteImageDataset | null {
+  if (name.startsWith('folder:')) {
+    const root = name.slice('folder:'.length);
+    const split2 = existsSync(join(root, 'train')) && existsSync(join(root, 'test'));
+    if (!split2) return split === 'train' ? readFolder(root, o) : null;
+    return readFolder(join(root, split), o);
+  }
+  if (name === 'mnist' || name === 'fashion-mnist') return readMnistSplit(dir, split, name);
+  if (name === 'cifar-10') return readCifarSplit(dir, split);
+  throw new ConfigError(`no reader for data set "${name}" — use one of ${datasetNames.join(', ')}`);
 }
 
-/** Loads a named data set's train and test splits, z-scored with the training statistics. */
-export function loadDataset(name: string, dir: string): { train: ByteImageDataset; test: ByteImageDataset } {
-  if (name === 'mnist' || name === 'fashion-mnist') return loadMnist(dir, name);
-  throw new ConfigError(`unknown data set "${name}" — use one of ${datasetNames.join(', ')}`);
+/**
+ * Loads a data set ready for training: the test split is read only when it is evaluated on
+ * (with `val`, the hold-out replaces it), z-scored with the training statistics by default.
+ */
+export function loadDataset(name: string, dir: string, o: LoadOptions = {}): PreparedData {
+  // One error for everything missing, before reading anything.
+  if (!name.startsWith('folder:')) locateFiles(name, dir, o.val === undefined ? ['train', 'test'] : ['train']);
+  const train = readSplit(name, dir, 'train', o)!;
+  const test = o.val === undefined ? readSplit(name, dir, 'test', o) : null;
+  if (test && test.classNames.join('\n') !== train.classNames.join('\n')) {
+    throw new DataFormatError(`${name}: the test classes (${test.classNames.join(', ')}) differ from the training classes (${train.classNames.join(', ')})`);
+  }
+  if (test && test.imageShape.join() !== train.imageShape.join()) {
+    throw new DataFormatError(`${name}: test images are ${test.imageShape.join('×')}, training images ${train.imageShape.join('×')} — give --image-size`);
+  }
+  return prepare(train, test, o);
+}
+
+/** MNIST-layout train and test splits, z-scored with the training statistics. */
+export function loadMnist(dir: string, set: 'mnist' | 'fashion-mnist' = 'mnist'): { train: ByteImageDataset; test: ByteImageDataset } {
+  const { train, test } = loadDataset(set, dir);
+  return { train, test };
+}
+
+/**
+ * loadDataset, downloading missing files first unless `download` is false (`download.info`
+ * replaces the catalog entry, e.g. other mirrors). When the download fails too, the error lists
+ * what is missing, its checksums and why every source failed.
+ */
+export async function loadOrDownload(name: string, dir: string, o: LoadOptions = {},
+                                     download: (DownloadOptions & { info?: DataSetInfo }) | false = {}): Promise<PreparedData> {
+  try {
+    return loadDataset(name, dir, o);
+  } catch (e) {
+    if (!(e instanceof MissingDataError) || download === false) throw e;
+    const splits = [...new Set(e.missing.map((f) => f.split))];
+    try {
+      await downloadDataset(download.info ?? datasetInfo(name), dir, { ...download, splits });
+    } catch (d) {
+      if (d instanceof MissingDataError) throw new MissingDataError(d.set, d.dir, d.missing, d.reasons, e.hint);
+      throw d;
+    }
+    return loadDataset(name, dir, o);
+  }
 }

@@ -101,6 +101,7 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
     const te = performance.now();
     o.optimizer.lr = o.schedule ? lrAt(o.schedule, baseLr, epoch) : baseLr;
     rng.shuffle(order);
+    trainSet.startEpoch?.(epoch);
     let lossSum = 0;
     let right = 0;
     let step = 0;

@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util';
+import { datasetInfo, datasetNames, downloadDataset, resolveDataDir, type DownloadOptions, type DownloadProgress } from '../data/index.js';
+import { ConfigError } from '../errors.js';
+import { clock } from './progress.js';
+
+export const downloadHelp = `convts download — fetch and verify data sets
+
+Usage: convts download <${datasetNames.join('|')}>... [--data-dir DIR]
+
+Files already present are checked against the checksum table and fetched again when they fail.
+Missing ones are tried from each mirror in turn, verified, and only then moved into place as
+<DIR>/<dataset>/<canonical file name>.
+
+  --data-dir DIR    where data sets live; downloads go to the first folder of a search path a:b
+                    [$CONVTS_DATA_DIR, else ~/.cache/convts:/usr/share/datasets]
+  --mirror URL      try this folder URL first (it serves the files under their canonical
+                    names, e.g. URL/train-images-idx3-ubyte.gz); may be repeated
+
+Example:
+  convts download mnist cifar-10 --data-dir ../shared/datasets
+`;
+
+/** `convts download`: returns the process exit code. */
+export async function downloadCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({
+    args: argv, strict: true, allowPositionals: true,
+    options: { 'data-dir': { type: 'string' }, mirror: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (v.help) {
+    process.stdout.write(downloadHelp);
+    return 0;
+  }
+  if (!positionals.length) throw new ConfigError(`download: name a data set (${datasetNames.join(', ')})`);
+  const dir = resolveDataDir(v['data-dir']);
+  for (const name of positionals) {
+    const info = datasetInfo(name);
+    const mirrors = (v.mirror ?? []).map((m) => ({ kind: 'files' as const, base: m.endsWith('/') ? m : `${m}/` }));
+    const r = await downloadDataset({ ...info, sources: [...mirrors, ...info.sources] }, dir, { ...downloadReporter(), verifyExisting: true });
+    for (const p of r.present) process.stderr.write(`${p}: present, checksum ok\n`);
+    process.stderr.write(`${name}: ${r.downloaded.length} file(s) downloaded, ${r.present.length} already present\n`);
+  }
+  return 0;
+}
+
+/** Progress and log callbacks that draw a byte progress bar with ETA on a terminal and log lines elsewhere. */
+export function downloadReporter(out: NodeJS.WriteStream = process.stderr): Pick<DownloadOptions, 'onProgress' | 'onLog'> {
+  const tty = Boolean(out.isTTY);
+  return {
+    onLog: (line) => out.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
+    onProgress: tty ? (p) => out.write(`\r\x1b[2K${byteBar(p)}`) : undefined,
+  };
+}
+
+/** "name ████░░░░ 12.3/47.0 MB  3.1 MB/s  ETA 0:11". */
+export function byteBar(p: DownloadProgress): string {
+  const mb = (b: number) => (b / 1e6).toFixed(1);
+  const rate = p.received / Math.max(p.seconds, 1e-9);
+  const width = 24;
+  if (p.total === null) return `${p.file} ${mb(p.received)} MB  ${mb(rate)} MB/s`;
+  const fill = Math.min(width, Math.round((width * p.received) / Math.max(p.total, 1)));
+  const eta = (p.total - p.received) / Math.max(rate, 1e-9);
+  return `${p.file} ${'█'.repeat(fill)}${'░'.repeat(width - fill)} ${mb(p.received)}/${mb(p.total)} MB  ${mb(rate)} MB/s  ETA ${clock(eta)}`;
+}

@@ -1,0 +1,100 @@
+import { ConfigError } from '../errors.js';
+import { Rng } from '../tensor/rng.js';
+import { unitScale, type ByteImageDataset, type Normalization } from './dataset.js';
+
+export const subsetModes = ['first', 'random', 'stratified'] as const;
+export type SubsetMode = (typeof subsetModes)[number];
+
+export interface PrepareOptions {
+  /** z-score with the training set's per-channel statistics (default), or plain [0, 1] scaling. */
+  normalize?: 'zscore' | 'unit';
+  /** Report samples as flat vectors [C·H·W] instead of [C, H, W]. */
+  flatten?: boolean;
+  /** Hold out the last `val` training images (file order) and evaluate on them instead of the test set. */
+  val?: number;
+  trainLimit?: number;
+  testLimit?: number;
+  /** How limits pick their images: the first N, N at random, or N spread evenly over the classes. */
+  subset?: SubsetMode;
+  /** Seeds random and stratified subsets. */
+  seed?: number;
+}
+
+export interface PreparedData {
+  train: ByteImageDataset;
+  /** The evaluation set: the test split, or the validation hold-out when `val` is set. */
+  test: ByteImageDataset;
+  evaluatedOn: 'test' | 'validation';
+  norm: Normalization;
+}
+
+/**
+ * Turns raw splits into what training uses: validation hold-out, subsets, then normalization with
+ * statistics of the final training images only, applied unchanged to the evaluation set.
+ */
+export function prepare(train: ByteImageDataset, test: ByteImageDataset | null, o: PrepareOptions = {}): PreparedData {
+  let evalSet: ByteImageDataset;
+  let evaluatedOn: PreparedData['evaluatedOn'] = 'test';
+  if (o.val !== undefined) {
+    if (!(Number.isInteger(o.val) && o.val >= 1 && o.val < train.length)) {
+      throw new ConfigError(`--val ${o.val}: must hold out between 1 and ${train.length - 1} of the ${train.length} training images`);
+    }
+    const cut = train.length - o.val;
+    evalSet = train.slice(cut, train.length, `${train.name}-val`);
+    train = train.slice(0, cut);
+    evaluatedOn = 'validation';
+  } else if (test) {
+    evalSet = test;
+  } else {
+    throw new ConfigError(`${train.name}: there is no test split — hold out validation images with --val N`);
+  }
+  const mode = o.subset ?? 'first';
+  const seed = o.seed ?? 1;
+  if (o.trainLimit !== undefined) train = subset(train, o.trainLimit, mode, seed);
+  if (o.testLimit !== undefined) evalSet = subset(evalSet, o.testLimit, mode, seed + 1);
+  const norm = o.normalize === 'unit' ? unitScale(train.imageShape[0]) : train.stats();
+  const flat = o.flatten ?? false;
+  return { train: train.with({ norm, flat }), test: evalSet.with({ norm, flat }), evaluatedOn, norm };
+}
+
+/** n samples of ds: the first n, n at random, or n spread evenly over the classes (seeded); file order is kept. */
+export function subset(ds: ByteImageDataset, n: number, mode: SubsetMode = 'first', seed = 1): ByteImageDataset {
+  if (!(Number.isInteger(n) && n >= 1)) throw new ConfigError(`subset size must be a positive integer, got ${n}`);
+  if (n >= ds.length) return ds;
+  if (mode === 'first') return ds.slice(0, n);
+  const rng = new Rng(seed);
+  if (mode === 'random') {
+    const order = Int32Array.from({ length: ds.length }, (_, i) => i);
+    rng.shuffle(order);
+    return ds.select(order.subarray(0, n).sort());
+  }
+  return ds.select(stratifiedIndices(ds.labels, ds.classNames.length, n, rng));
+}
+
+/**
+ * n indices with every class as equally represented as its size allows: each class gets
+ * ⌊n/K⌋ (the remainder goes to randomly drawn classes), picked at random within the class.
+ */
+export function stratifiedIndices(labels: Uint8Array, classes: number, n: number, rng: Rng): Int32Array {
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  labels.forEach((l, i) => byClass[l].push(i));
+  for (const list of byClass) rng.shuffle(list);
+  const quota = new Array(classes).fill(0);
+  let left = n;
+  // Hand out one image per class per round, classes in random order, until n are taken.
+  while (left > 0) {
+    const order = Array.from({ length: classes }, (_, i) => i);
+    rng.shuffle(order);
+    let gave = false;
+    for (const c of order) {
+      if (left > 0 && quota[c] < byClass[c].length) {
+        quota[c]++;
+        left--;
+        gave = true;
+      }
+    }
+    if (!gave) break;
+  }
+  const picked = byClass.flatMap((list, c) => list.slice(0, quota[c]));
+  return Int32Array.from(picked).sort();
+}

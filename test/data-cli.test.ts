@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { byteBar } from '../src/cli/download.js';
+import { tmpDir, writeCifarSet } from './helpers/data-files.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const main = join(repo, 'dist', 'src', 'cli', 'main.js');
+
+/** Runs the CLI without blocking this process (a test server may be answering it). */
+function convts(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [main, ...args], { env: { ...process.env, CONVTS_OFFLINE: '1' } }, (e, stdout, stderr) =>
+      done({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }));
+  });
+}
+
+const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+describe('data flags of convts train', () => {
+  test('cifar-10 with --val holds out the last images, augments, and records it', async () => {
+    const root = tmpDir();
+    writeCifarSet(root, 5, 4, 0);
+    const out = join(root, 'run');
+    const r = await convts('train', '--model', 'seed-cifar', '--dataset', 'cifar-10', '--data-dir', root, '--val', '4',
+      '--train-limit', '10', '--subset', 'stratified', '--augment', 'default', '--epochs', '1', '--batch-size', '4', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const s = readJson(join(out, 'summary.json'));
+    assert.equal(s.trainSize, 10);
+    assert.equal(s.testSize, 4);
+    assert.equal(s.evaluatedOn, 'validation');
+    assert.deepEqual(s.classNames.slice(0, 2), ['plane', 'car']);
+    const c = readJson(join(out, 'config.json'));
+    assert.deepEqual(c.augment, { shift: 4, flip: true });
+    assert.equal(c.val, 4);
+    const missing = await convts('train', '--model', 'seed-cifar', '--dataset', 'cifar-10', '--data-dir', root, '--out', join(root, 'never'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /test_batch\.bin\(\.gz\) not found in .*cifar-10 — md5 803d5f7f4d78ea53de84dbe85f74fb6d[\s\S]*--val 10000/);
+    assert.ok(!existsSync(join(root, 'never')));
+  });
+
+  test('folder:DIR with resize, grey, flatten trains the dense task1-fc model', async () => {
+    const root = tmpDir();
+    for (const [c, v] of [['dark', 30], ['light', 220]] as const) {
+      mkdirSync(join(root, 'imgs', c), { recursive: true });
+      for (let i = 0; i < 6; i++) {
+        const p = new PNG({ width: 40, height: 40 });
+        p.data.fill(v + i);
+        writeFileSync(join(root, 'imgs', c, `${i}.png`), PNG.sync.write(p));
+      }
+    }
+    const out = join(root, 'run');
+    const r = await convts('train', '--model', 'task1-fc', '--dataset', `folder:${join(root, 'imgs')}`, '--image-size', '36',
+      '--channels', '1', '--flatten', '--val', '4', '--epochs', '2', '--batch-size', '2', '--normalize', 'unit', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const s = readJson(join(out, 'summary.json'));
+    assert.deepEqual(s.classNames, ['dark', 'light']);
+    assert.equal(s.trainSize, 8);
+    assert.equal(s.testSize, 4);
+    const bad = await convts('train', '--dataset', `folder:${join(root, 'nope')}`, '--out', join(root, 'never'));
+    assert.match(bad.stderr, /nope: not a folder — expected .*<class name>\/<images>/);
+    const noVal = await convts('train', '--model', 'task1-fc', '--dataset', `folder:${join(root, 'imgs')}`, '--image-size', '36', '--flatten', '--out', join(root, 'never'));
+    assert.match(noVal.stderr, /no test split — hold out validation images with --val N/);
+  });
+});
+
+describe('convts download', () => {
+  test('the progress bar shows bytes, rate and ETA', () => {
+    const line = byteBar({ file: 'a.gz', received: 5e6, total: 20e6, seconds: 5 });
+    assert.match(line, /^a\.gz █{6}░{18} 5\.0\/20\.0 MB {2}1\.0 MB\/s {2}ETA 0:15$/);
+    assert.equal(byteBar({ file: 'b', received: 1e6, total: null, seconds: 2 }), 'b 1.0 MB  0.5 MB/s');
+  });
+
+  test('refuses unknown names; --help', async () => {
+    const r = await convts('download', 'svhn', '--data-dir', tmpDir());
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown data set "svhn" — use one of mnist, fashion-mnist, cifar-10/);
+    assert.match((await convts('download', '--help')).stdout, /^Usage: convts download/m);
+    assert.match((await convts('download')).stderr, /name a data set/);
+  });
+
+  // End to end with the real files, when this machine has them: served from 127.0.0.1 behind a
+  // mirror that answers 403, downloaded, verified against the built-in table, renamed into place.
+  const shared = process.env.CONVTS_TEST_DATA_DIR ?? resolve(repo, '..', 'shared', 'datasets');
+  test('downloads MNIST from --mirror after a 403 and verifies it', { skip: existsSync(join(shared, 'mnist')) ? false : `${shared}/mnist is absent` }, async () => {
+    const server = createServer((req, res) => {
+      const name = (req.url ?? '').split('/').pop()!;
+      const path = join(shared, 'mnist', name);
+      if (req.url?.startsWith('/no/') || !existsSync(path)) res.writeHead(403).end();
+      else res.writeHead(200).end(readFileSync(path));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const dir = tmpDir();
+      const r = await convts('download', 'mnist', '--data-dir', dir, '--mirror', `${base}/no`, '--mirror', `${base}/ok/`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /\/no\/train-images-idx3-ubyte\.gz: HTTP 403/);
+      assert.match(r.stderr, /mnist: 4 file\(s\) downloaded, 0 already present/);
+      assert.deepEqual(readdirSync(join(dir, 'mnist')).sort(),
+        ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
+      const again = await convts('download', 'mnist', '--data-dir', dir);
+      assert.match(again.stderr, /mnist: 0 file\(s\) downloaded, 4 already present/);
+    } finally {
+      server.close();
+    }
+  });
+});
