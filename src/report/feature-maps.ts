@@ -34,7 +34,7 @@ export function featureMapsPicture(model: Sequential, x: Float32Array, title = '
     const [c, h, w] = layer.outShape;
     const scale = Math.max(1, Math.round(72 / h));
     parts.push(tileGrid(c, {
-      cols: Math.min(c, 8), tileW: w * scale, tileH: h * scale,
+      cols: Math.min(c, 12), maxWidth: 1000, tileW: w * scale, tileH: h * scale,
       title: `${layer.name} (${layer.kind}) ${shapeStr(layer.outShape)}`,
     }, (cv, i, px, py) => {
       const [lo, hi] = range(y.data, i * h * w, h * w);

@@ -14,6 +14,8 @@ export interface GridOptions {
   tileLabels?: string[][];
   /** Font scale of the labels. */
   scale?: number;
+  /** Fewer columns than `cols` when the picture would get wider than this. */
+  maxWidth?: number;
 }
 
 const lineH = (s: number) => 9 * s + 4;
@@ -22,14 +24,15 @@ const lineH = (s: number) => 9 * s + 4;
 export function tileGrid(n: number, o: GridOptions, draw: (cv: Canvas, i: number, x: number, y: number) => void): Canvas {
   const s = o.scale ?? 2;
   const gap = o.gap ?? 6;
-  const cols = Math.max(1, Math.min(o.cols, n));
-  const rows = Math.ceil(n / cols);
   const under = Math.max(0, ...(o.tileLabels ?? []).map((l) => l.length)) * lineH(s);
   const left = 10 + (o.rowLabels ? Math.max(...o.rowLabels.map((l) => textWidth(l, s))) + 10 : 0);
   const top = 10 + (o.title ? lineH(s) + 8 : 0) + (o.colLabels ? lineH(s) : 0);
   // A cell is as wide as its tile or its widest label, the tile centred in it.
   const boxW = Math.max(o.tileW, ...(o.tileLabels ?? []).flat().map((l) => textWidth(l, s)));
   const cellW = boxW + gap;
+  const fitCols = o.maxWidth ? Math.floor((o.maxWidth - left - 10 + gap) / cellW) : o.cols;
+  const cols = Math.max(1, Math.min(o.cols, fitCols, n));
+  const rows = Math.ceil(n / cols);
   const cellH = o.tileH + under + gap;
   const cv = new Canvas(Math.max(left + cols * cellW + 10 - gap, o.title ? textWidth(o.title, s) + 20 : 0), top + rows * cellH + 10 - gap);
   if (o.title) cv.text(o.title, 10, 10, { scale: s });

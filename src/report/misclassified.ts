@@ -44,7 +44,7 @@ export function mistakesPicture(ds: Dataset, mistakes: readonly Mistake[], class
   const x = new Float32Array(sizeOf(ds.shape));
   const name = (c: number) => classNames[c] ?? String(c);
   return tileGrid(mistakes.length, {
-    cols: 8, tileW: w * scale, tileH: h * scale, gap: 12,
+    cols: 8, maxWidth: 1000, tileW: w * scale, tileH: h * scale, gap: 16,
     title: mistakes.length ? `${title} (${mistakes.length})` : `${title}: none`,
     tileLabels: mistakes.map((m) => [`true ${name(m.label)}`, `pred ${name(m.predicted)}`, `${(100 * m.pPredicted).toFixed(0)}%`]),
   }, (cv, i, px, py) => {

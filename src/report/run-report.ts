@@ -28,7 +28,7 @@ export interface RunSummary {
   trainAccuracy?: number;
   testLoss?: number;
   testAccuracy?: number;
-  classNames?: string[];
+  classNames?: readonly string[];
   confusionMatrix?: number[][];
   perEpoch?: (EpochPoint & { lr?: number; seconds?: number })[];
   parameters?: number;
@@ -115,7 +115,7 @@ export function mapsPicture(model: Sequential, ds: Dataset, index: number, names
   return featureMapsPicture(model, x, `test image ${index} (${names[ds.labels[index]] ?? ds.labels[index]})`);
 }
 
-function classNames(r: RunReportInput): string[] {
+function classNames(r: RunReportInput): readonly string[] {
   return r.summary.classNames ?? r.model.spec.classes ?? Array.from({ length: r.model.classes }, (_, i) => String(i));
 }
 
