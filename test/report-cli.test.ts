@@ -75,8 +75,12 @@ test('show curves|confusion|filters|maps|misclassified: PNGs of the size the com
     assert.ok(m, r.err);
     checkPng(readFileSync(out), Number(m[1]), Number(m[2]), what);
   }
-  const one = convts('show', 'filters', run, '--layer', 'conv2', '--out', join(dir, 'conv2.png'));
+  const layer = convts('show', 'filters', run, '--layer', 'conv2', '--out', join(dir, 'conv2.png'));
+  assert.equal(layer.code, 0, layer.err);
+  const one = convts('show', 'filters', run, '--layer', 'conv2', '--filter', '8', '--out', join(dir, 'one.png'));
   assert.equal(one.code, 0, one.err);
+  const { width } = checkPng(readFileSync(join(dir, 'one.png')), undefined, undefined, 'one filter');
+  assert.ok(width >= 8 * 5 * 8, 'eight 5×5 channels of at least 8 px per weight');
 });
 
 test('show: bad arguments say what to do', () => {
@@ -85,6 +89,8 @@ test('show: bad arguments say what to do', () => {
   assert.match(r.err, /"pictures" is not one of curves, confusion, filters, maps, misclassified, report/);
   r = convts('show', 'filters', run, '--layer', 'conv7');
   assert.match(r.err, /no conv layer "conv7" — its conv layers are conv1, conv2/);
+  r = convts('show', 'filters', run, '--filter', '9');
+  assert.match(r.err, /--filter: expected an integer ≥ 1 and ≤ 8, got "9"/);
   r = convts('show', 'maps', run, '--index', '999');
   assert.match(r.err, /image index 999 is out of range — the test set has 30 images/);
   r = convts('show', 'curves', join(dir, 'nowhere'));
@@ -152,9 +158,9 @@ test('predict: bad arguments say what to do', () => {
 });
 
 test('report.html in a real headless browser: every section present, every image loaded', async (t) => {
-  const chromium = '/usr/bin/chromium';
+  const chromium = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(chromium)) {
-    t.skip('chromium is not installed (apt-get install -y chromium) — browser check skipped');
+    t.skip(`${chromium} not found (apt-get install -y chromium) — browser check skipped`);
     return;
   }
   const html = join(run, 'report.html');

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { datasetNames, loadDataset, resolveDataDir, type ByteImageDataset, type Normalization } from '../data/index.js';
+import { loadDataset, resolveDataDir, type ByteImageDataset, type Dataset, type Normalization } from '../data/index.js';
 import { ConfigError } from '../errors.js';
 import { readRunJson, type RunSummary } from '../report/run-report.js';
 import { choice, num } from './args.js';
@@ -24,7 +24,9 @@ export interface RunConfig {
   model?: string;
   dataset?: string;
   dataDir?: string;
+  trainLimit?: number | null;
   testLimit?: number | null;
+  seed?: number;
   normalization?: Normalization;
   [key: string]: unknown;
 }
@@ -36,27 +38,50 @@ export function openRun(run: string | undefined, command: string): { config: Run
   return { config: readRunJson<RunConfig>(run, 'config.json'), summary: readRunJson<RunSummary>(run, 'summary.json') };
 }
 
+// loadDataset as the run's data is re-read: the run's own loading options (limits, subset, seed,
+// normalization mode, image size, channels, validation hold-out) are passed through so that the
+// images and their normalization are the ones training used; a reader that takes no options
+// ignores them.
+type Loader = (name: string, dir: string, o?: Record<string, unknown>) => { train: ByteImageDataset; test: ByteImageDataset | null; norm?: Normalization };
+const load = loadDataset as unknown as Loader;
+
+function loadOptions(config: RunConfig, sameData: boolean): Record<string, unknown> {
+  const pick = (k: string) => (config[k] === null ? undefined : config[k]);
+  const shape = { normalize: pick('normalize'), flatten: pick('flatten'), size: pick('imageSize'), channels: pick('channels') };
+  return sameData ? { ...shape, val: pick('val'), trainLimit: pick('trainLimit'), testLimit: pick('testLimit'), subset: pick('subset'), seed: pick('seed') } : shape;
+}
+
 /**
- * The data set a run was tested on (or another one given by flags): its test split, limited as
- * in training unless --test-limit says otherwise, or its training split with --split train.
+ * The images a run was evaluated on (or another data set given by flags): its test split (or
+ * validation hold-out), limited as in training unless --test-limit says otherwise, or its
+ * training split with --split train.
  */
-export function runDataset(config: RunConfig, v: { dataset?: string; 'data-dir'?: string; 'test-limit'?: string; split?: string }): ByteImageDataset {
-  const name = choice('dataset', v.dataset ?? config.dataset, datasetNames, 'mnist');
-  const dir = v['data-dir'] ?? (v.dataset === undefined ? config.dataDir : undefined) ?? resolveDataDir(undefined);
+export function runDataset(config: RunConfig, v: { dataset?: string; 'data-dir'?: string; 'test-limit'?: string; split?: string }): Dataset {
+  const sameData = v.dataset === undefined || v.dataset === config.dataset;
+  const name = v.dataset ?? config.dataset ?? 'mnist';
+  const dir = v['data-dir'] ?? (sameData ? config.dataDir : undefined) ?? resolveDataDir(undefined);
   const split = choice('split', v.split, ['test', 'train'] as const, 'test');
-  const data = loadDataset(name, dir)[split];
+  const o = loadOptions(config, sameData);
   const limit = v['test-limit'] !== undefined ? num('test-limit', v['test-limit'], 0, { int: true, min: 1 })
-    : split === 'test' && v.dataset === undefined ? config.testLimit ?? null : null;
-  return limit ? data.head(limit) : data;
+    : split === 'test' && sameData ? (o.testLimit as number | undefined) : undefined;
+  const data = load(name, dir, { ...o, testLimit: split === 'test' ? limit : undefined })[split];
+  if (!data) throw new ConfigError(`${name} has no ${split} split here — give --split train or another --dataset`);
+  return limit && data.length > limit ? firstN(data, limit) : data;
+}
+
+// The first n samples of a data set, as a view.
+function firstN(d: Dataset, n: number): Dataset {
+  return { name: d.name, length: n, shape: d.shape, labels: d.labels.subarray(0, n), classNames: d.classNames, fill: d.fill.bind(d) };
 }
 
 /**
  * The normalization the run's training data had: config.json's "normalization", else
- * recomputed from its training set (as convts train did).
+ * recomputed from its training set the way convts train did.
  */
 export function runNormalization(config: RunConfig, dataDir: string | undefined, say: (s: string) => void): Normalization {
   if (config.normalization) return config.normalization;
-  const name = choice('dataset', config.dataset, datasetNames, 'mnist');
+  const name = config.dataset ?? 'mnist';
   say(`config.json records no normalization; recomputing it from the ${name} training set`);
-  return loadDataset(name, dataDir ?? config.dataDir ?? resolveDataDir(undefined)).train.norm;
+  const data = load(name, dataDir ?? config.dataDir ?? resolveDataDir(undefined), loadOptions(config, true));
+  return data.norm ?? data.train.norm;
 }

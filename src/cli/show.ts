@@ -5,7 +5,8 @@ import { loadModel } from '../io/model-file.js';
 import type { Canvas } from '../report/canvas.js';
 import { confusionPicture } from '../report/confusion.js';
 import { curvesPicture } from '../report/curves.js';
-import { convFilterPictures } from '../report/filters.js';
+import { Conv2d } from '../layers/conv2d.js';
+import { convFilterPictures, filterPicture } from '../report/filters.js';
 import { stack } from '../report/grid.js';
 import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
 import { mapsPicture, readRunMetrics, writeRunReport } from '../report/run-report.js';
@@ -27,6 +28,7 @@ What
 Options
   --out FILE         where to write the PNG                      [<run>/<what>.png]
   --layer NAME       filters: only this conv layer, e.g. conv2
+  --filter N         filters: just filter N (from 1) of the layer, drawn large
   --index N          maps: which test image                       [0]
   --count N          misclassified: how many images              [24]
   --dataset NAME     maps, misclassified, report: the data set     [the run's]
@@ -40,7 +42,7 @@ Example:
 const kinds = ['curves', 'confusion', 'filters', 'maps', 'misclassified', 'report'] as const;
 
 const options = {
-  out: { type: 'string' }, layer: { type: 'string' }, index: { type: 'string' }, count: { type: 'string' },
+  out: { type: 'string' }, layer: { type: 'string' }, filter: { type: 'string' }, index: { type: 'string' }, count: { type: 'string' },
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, 'test-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -72,13 +74,21 @@ export async function showCommand(argv: string[]): Promise<number> {
     if (!summary.confusionMatrix) throw new ConfigError(`${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${summary.status ?? 'unknown'})`);
     picture = confusionPicture(summary.confusionMatrix, names);
   } else if (what === 'filters') {
-    const all = convFilterPictures(loadModel(run));
-    const chosen = v.layer ? all.filter((f) => f.name === v.layer) : all;
+    const model = loadModel(run);
+    const convs = model.layers.filter((l): l is Conv2d => l instanceof Conv2d);
+    const chosen = v.layer ? convs.filter((l) => l.name === v.layer) : convs;
     if (!chosen.length) {
-      throw new ConfigError(v.layer ? `--layer: the model has no conv layer "${v.layer}" — its conv layers are ${all.map((f) => f.name).join(', ') || 'none'}`
+      throw new ConfigError(v.layer ? `--layer: the model has no conv layer "${v.layer}" — its conv layers are ${convs.map((l) => l.name).join(', ') || 'none'}`
         : `${run}: the model has no conv layers, so there are no filters to draw`);
     }
-    picture = stack(chosen.map((f) => f.picture), 16);
+    if (v.filter !== undefined) {
+      const w = chosen[0].weight.value;
+      const [k, c, h, wd] = w.shape;
+      const f = num('filter', v.filter, 1, { int: true, min: 1, max: k }) - 1;
+      picture = filterPicture(w.data.subarray(f * c * h * wd, (f + 1) * c * h * wd), [c, h, wd], `${chosen[0].name} filter ${f + 1} of ${k}`);
+    } else {
+      picture = stack(convFilterPictures(model).filter((p) => chosen.some((l) => l.name === p.name)).map((p) => p.picture), 16);
+    }
   } else if (what === 'maps') {
     const model = loadModel(run);
     const maps = mapsPicture(model, runDataset(config, v), num('index', v.index, 0, { int: true, min: 0 }), names);
