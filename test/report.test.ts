@@ -130,3 +130,24 @@ test('writeRunReport: every picture as a PNG and one self-contained report.html 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('writeRunReport for a dense model on flat vectors: curves and confusion, no filters or maps; validation wording', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convts-report-'));
+  try {
+    const model = buildModel({ input: [12], layers: [{ type: 'dense', units: 10 }, { type: 'softmax' }], loss: 'cross-entropy' }, { seed: 1 });
+    const flat = { name: 'flat', length: 20, shape: [12], labels: Uint8Array.from({ length: 20 }, (_, i) => i % 10),
+      classNames: Array.from({ length: 10 }, (_, i) => `c${i}`), fill: (out: Float32Array, idx: ArrayLike<number>, start: number, n: number) => {
+        for (let s = 0; s < n; s++) for (let j = 0; j < 12; j++) out[s * 12 + j] = Math.sin(idx[start + s] + j);
+      } };
+    const ev = evaluate(model, flat);
+    const written = writeRunReport(dir, { model, testSet: flat, config: { model: 'dense' },
+      summary: { testAccuracy: ev.accuracy, testLoss: ev.loss, confusionMatrix: ev.confusion, perEpoch: epochs, evaluatedOn: 'validation' } });
+    assert.deepEqual(written.map((p) => p.slice(dir.length + 1)), ['curves-loss.png', 'curves-accuracy.png', 'confusion.png', 'report.html']);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    assert.doesNotMatch(html, /<section id="(filters|maps|misclassified)">/);
+    assert.match(html, /<span>validation accuracy<\/span>/);
+    assert.match(html, /<td>c9<\/td>/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -69,7 +69,7 @@ export async function showCommand(argv: string[]): Promise<number> {
   if (what === 'curves') {
     const epochs = readRunMetrics(run);
     if (!epochs.length) throw new ConfigError(`${run}: no epoch has finished yet (metrics.jsonl is empty) — nothing to draw`);
-    picture = curvesPicture(epochs);
+    picture = curvesPicture(epochs, summary.evaluatedOn);
   } else if (what === 'confusion') {
     if (!summary.confusionMatrix) throw new ConfigError(`${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${summary.status ?? 'unknown'})`);
     picture = confusionPicture(summary.confusionMatrix, names);
@@ -91,13 +91,14 @@ export async function showCommand(argv: string[]): Promise<number> {
     }
   } else if (what === 'maps') {
     const model = loadModel(run);
-    const maps = mapsPicture(model, runDataset(config, v), num('index', v.index, 0, { int: true, min: 0 }), names);
+    const maps = mapsPicture(model, runDataset(config, v), num('index', v.index, 0, { int: true, min: 0 }), names, summary.evaluatedOn);
     if (!maps) throw new ConfigError(`${run}: the model takes flat vectors (${model.inputShape.join('×')}), not images — it has no feature maps`);
     picture = maps;
   } else {
     const model = loadModel(run);
     const ds = runDataset(config, v);
-    picture = mistakesPicture(ds, worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })), names);
+    picture = mistakesPicture(ds, worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })), names,
+      `worst misclassified ${summary.evaluatedOn ?? 'test'} images`);
   }
   const out = v.out ?? join(run, `${what}.png`);
   writeFileAtomic(out, picture.png());

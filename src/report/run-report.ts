@@ -36,6 +36,8 @@ export interface RunSummary {
   trainImagesPerSecond?: number;
   seed?: number;
   machine?: Record<string, unknown>;
+  /** What the test numbers were measured on: the test split or a validation hold-out. */
+  evaluatedOn?: 'test' | 'validation';
 }
 
 export interface RunReportInput {
@@ -84,7 +86,7 @@ export function runPictures(r: RunReportInput): RunPicture[] {
   const out: RunPicture[] = [];
   const epochs = r.metrics ?? r.summary.perEpoch ?? [];
   if (epochs.length) {
-    const { loss, accuracy } = curvesPictures(epochs);
+    const { loss, accuracy } = curvesPictures(epochs, evalName(r));
     out.push({ file: 'curves-loss.png', picture: loss }, { file: 'curves-accuracy.png', picture: accuracy });
   }
   if (r.summary.confusionMatrix) {
@@ -96,42 +98,48 @@ export function runPictures(r: RunReportInput): RunPicture[] {
     out.push({ file: `filter-bank-${b.name}.png`, picture: filterGrid(b.weights, b.shape, { title: `${b.name}: ${k} filters of ${c}×${h}×${w}` }) });
   }
   if (r.testSet && r.testSet.length > 0 && r.testSet.shape.length === 3) {
-    const maps = mapsPicture(r.model, r.testSet, r.mapIndex ?? 0, classNames(r));
+    const maps = mapsPicture(r.model, r.testSet, r.mapIndex ?? 0, classNames(r), evalName(r));
     if (maps) out.push({ file: 'feature-maps.png', picture: maps });
     const worst = worstMistakes(r.model, r.testSet, r.mistakes ?? 24);
-    out.push({ file: 'misclassified.png', picture: mistakesPicture(r.testSet, worst, classNames(r)) });
+    out.push({ file: 'misclassified.png', picture: mistakesPicture(r.testSet, worst, classNames(r), `worst misclassified ${evalName(r)} images`) });
   }
   return out;
 }
 
 /** The feature maps of test image `index`, or null for a model without image input. */
-export function mapsPicture(model: Sequential, ds: Dataset, index: number, names: readonly string[]): Canvas | null {
+export function mapsPicture(model: Sequential, ds: Dataset, index: number, names: readonly string[], set = 'test'): Canvas | null {
   if (model.inputShape.length !== 3) return null;
   if (!(Number.isInteger(index) && index >= 0 && index < ds.length)) {
-    throw new ConfigError(`feature maps: image index ${index} is out of range — the test set has ${ds.length} images (0–${ds.length - 1})`);
+    throw new ConfigError(`feature maps: image index ${index} is out of range — the ${set} set has ${ds.length} images (0–${ds.length - 1})`);
   }
   const x = new Float32Array(sizeOf(ds.shape));
   ds.fill(x, [index], 0, 1);
-  return featureMapsPicture(model, x, `test image ${index} (${names[ds.labels[index]] ?? ds.labels[index]})`);
+  return featureMapsPicture(model, x, `${set} image ${index} (${names[ds.labels[index]] ?? ds.labels[index]})`);
+}
+
+function evalName(r: RunReportInput): string {
+  return r.summary.evaluatedOn ?? 'test';
 }
 
 function classNames(r: RunReportInput): readonly string[] {
-  return r.summary.classNames ?? r.model.spec.classes ?? Array.from({ length: r.model.classes }, (_, i) => String(i));
+  return r.summary.classNames ?? r.model.spec.classes ?? r.testSet?.classNames ?? Array.from({ length: r.model.classes }, (_, i) => String(i));
 }
 
-const sections: Record<string, [string, string]> = {
-  curves: ['Loss and accuracy', 'Per epoch, on the training set (as it was seen during the epoch) and on the test set after it.'],
-  confusion: ['Confusion matrix', 'Rows are the true classes, columns the predicted ones; the numbers are test images, the colour is the square root of the share of the row.'],
+// Section id → title and how to read it; `ev` names the evaluation set (test or validation).
+const sections = (ev: string): Record<string, [string, string]> => ({
+  curves: ['Loss and accuracy', `Per epoch, on the training set (as it was seen during the epoch) and on the ${ev} set after it.`],
+  confusion: ['Confusion matrix', `Rows are the true classes, columns the predicted ones; the numbers are ${ev} images, the colour is the square root of the share of the row.`],
   filters: ['Filters', 'Every conv layer\'s weights; each filter is scaled on its own: mid-grey is 0, white its largest positive and black its largest negative weight.'],
-  maps: ['Feature maps', 'One test image through the network: the output of every conv and pool layer, each map scaled from its smallest (black) to its largest (white) value.'],
-  misclassified: ['Worst misclassified', 'Test images whose true class got the lowest probability, with the true class, the prediction and its probability.'],
-};
+  maps: ['Feature maps', `One ${ev} image through the network: the output of every conv and pool layer, each map scaled from its smallest (black) to its largest (white) value.`],
+  misclassified: ['Worst misclassified', `${ev[0].toUpperCase()}${ev.slice(1)} images whose true class got the lowest probability, with the true class, the prediction and its probability.`],
+});
 
 function reportPage(r: RunReportInput, pictures: { file: string; png: Uint8Array; width: number; height: number }[], drawSeconds: number): string {
   const s = r.summary;
   const group = (file: string) => file.startsWith('curves') ? 'curves' : file === 'confusion.png' ? 'confusion'
     : file.startsWith('filter') ? 'filters' : file === 'feature-maps.png' ? 'maps' : 'misclassified';
-  const figures: Figure[] = Object.entries(sections).flatMap(([id, [title, caption]]) => {
+  const ev = evalName(r);
+  const figures: Figure[] = Object.entries(sections(ev)).flatMap(([id, [title, caption]]) => {
     const images = pictures.filter((p) => group(p.file) === id).map((p) => ({ alt: `${title}: ${p.file}`, ...p }));
     return images.length ? [{ id, title, caption, images }] : [];
   });
@@ -143,15 +151,15 @@ function reportPage(r: RunReportInput, pictures: { file: string; png: Uint8Array
     head: ['', 'value'],
     rows: [
       ['status', s.status ?? '–'], ['model', s.model ?? r.model.spec.name ?? '–'], ['data set', s.dataset ?? '–'],
-      ['training images', s.trainSize ?? '–'], ['test images', s.testSize ?? '–'], ['epochs', s.epochs ?? '–'],
+      ['training images', s.trainSize ?? '–'], [`${ev} images`, s.testSize ?? '–'], ['epochs', s.epochs ?? '–'],
       ['stopped by', s.stoppedBy ?? '–'], ['train loss', num(s.trainLoss)], ['train accuracy', pct(s.trainAccuracy)],
-      ['test loss', num(s.testLoss)], ['test accuracy', pct(s.testAccuracy)], ['parameters', s.parameters ?? '–'], ['seed', s.seed ?? '–'],
+      [`${ev} loss`, num(s.testLoss)], [`${ev} accuracy`, pct(s.testAccuracy)], ['parameters', s.parameters ?? '–'], ['seed', s.seed ?? '–'],
     ],
   }];
   if (s.confusionMatrix) {
     const { precision, recall } = precisionRecall(s.confusionMatrix);
     summaryTables.push({
-      head: ['class', 'precision', 'recall', 'test images'], numeric: [1, 2, 3],
+      head: ['class', 'precision', 'recall', `${ev} images`], numeric: [1, 2, 3],
       rows: precision.map((p, c) => [names[c] ?? String(c), pct(p), pct(recall[c]), s.confusionMatrix![c].reduce((a, b) => a + b, 0)]),
     });
   }
@@ -175,7 +183,7 @@ function reportPage(r: RunReportInput, pictures: { file: string; png: Uint8Array
   }];
   if (per.length) {
     timing.push({
-      head: ['epoch', 'lr', 'train loss', 'train acc', 'test loss', 'test acc', 'seconds'], numeric: [0, 1, 2, 3, 4, 5, 6],
+      head: ['epoch', 'lr', 'train loss', 'train acc', `${ev} loss`, `${ev} acc`, 'seconds'], numeric: [0, 1, 2, 3, 4, 5, 6],
       rows: per.map((e) => [e.epoch, e.lr ?? '–', num(e.trainLoss), pct(e.trainAccuracy), num(e.testLoss ?? undefined),
         pct(e.testAccuracy ?? undefined), e.seconds === undefined ? '–' : e.seconds.toFixed(1)]),
     });
@@ -184,7 +192,7 @@ function reportPage(r: RunReportInput, pictures: { file: string; png: Uint8Array
 
   return renderReport({
     title: `convts run: ${s.model ?? r.model.spec.name ?? 'model'} on ${s.dataset ?? 'data'}`,
-    facts: [['test accuracy', pct(s.testAccuracy)], ['test loss', num(s.testLoss)], ['epochs', String(s.epochs ?? per.length)],
+    facts: [[`${ev} accuracy`, pct(s.testAccuracy)], [`${ev} loss`, num(s.testLoss)], ['epochs', String(s.epochs ?? per.length)],
       ['training time', s.seconds === undefined ? '–' : `${s.seconds.toFixed(1)} s`], ['parameters', String(s.parameters ?? '–')]],
     figures,
     tables: [
