@@ -165,7 +165,7 @@ export function drawImage(cv: Canvas, x: ArrayLike<number>, o: number, shape: re
   const [c, h, w] = shape;
   const plane = h * w;
   const k = hi > lo ? 255 / (hi - lo) : 0;
-  const level = (v: number) => (k ? (v - lo) * k : 128);
+  const level = (v: number) => (k ? (v - lo) * k : 0); // a constant image (a dead map) is black
   for (let j = 0; j < h; j++) {
     for (let i = 0; i < w; i++) {
       const p = o + j * w + i;
