@@ -3,26 +3,29 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { encode } from 'fast-png';
+import { PNG } from 'pngjs';
 import { imageToInput, readPngRgb, type RgbImage } from '../src/io/png-input.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convts-png-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function png(name: string, width: number, height: number, channels: number, data: Uint8Array | Uint16Array, depth: 8 | 16 = 8): string {
+/** Writes RGBA pixels as a PNG file of the given colour type (0 grey, 2 RGB, 6 RGBA). */
+function png(name: string, width: number, height: number, rgba: number[], colorType: 0 | 2 | 6): string {
   const f = join(dir, name);
-  writeFileSync(f, encode({ width, height, channels, depth, data }));
+  const p = new PNG({ width, height });
+  p.data.set(rgba);
+  writeFileSync(f, PNG.sync.write(p, { colorType }));
   return f;
 }
 
 const dark = { mean: [0.1], std: [0.3] };
 
-test('readPngRgb: grey, 16-bit grey and RGBA (transparent shows as white) become 0–255 RGB', () => {
-  const g = readPngRgb(png('g.png', 2, 1, 1, Uint8Array.of(0, 200)));
+test('readPngRgb: grey, RGB and RGBA (transparent shows as white) become 0–255 RGB', () => {
+  const g = readPngRgb(png('g.png', 2, 1, [0, 0, 0, 255, 200, 200, 200, 255], 0));
   assert.deepEqual([...g.rgb], [0, 0, 0, 200, 200, 200]);
-  const g16 = readPngRgb(png('g16.png', 1, 1, 1, Uint16Array.of(65535), 16));
-  assert.deepEqual([...g16.rgb], [255, 255, 255]);
-  const rgba = readPngRgb(png('rgba.png', 2, 1, 4, Uint8Array.of(10, 20, 30, 255, 0, 0, 0, 0)));
+  const c = readPngRgb(png('c.png', 1, 1, [10, 20, 30, 255], 2));
+  assert.deepEqual([...c.rgb], [10, 20, 30]);
+  const rgba = readPngRgb(png('rgba.png', 2, 1, [10, 20, 30, 255, 0, 0, 0, 0], 6));
   assert.deepEqual([...rgba.rgb], [10, 20, 30, 255, 255, 255]);
 });
 

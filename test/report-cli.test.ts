@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { encode } from 'fast-png';
+import { PNG } from 'pngjs';
 import { loadDataset, loadModel, Rng, Tensor } from '../src/index.js';
 import { checkPng } from './png-check.js';
 
@@ -125,7 +125,9 @@ test('predict: a test image saved as PNG gets the probabilities the model gives 
   for (const i of [0, 7]) {
     const grey = ts.images.subarray(i * 784, (i + 1) * 784);
     const f = join(dir, `sample${i}.png`);
-    writeFileSync(f, encode({ width: 28, height: 28, data: grey, channels: 1, depth: 8 }));
+    const p = new PNG({ width: 28, height: 28 });
+    grey.forEach((v, j) => p.data.set([v, v, v, 255], j * 4));
+    writeFileSync(f, PNG.sync.write(p, { colorType: 0 }));
     files.push(f);
     const x = new Tensor([1, 1, 28, 28]);
     ts.fill(x.data, [i], 0, 1);

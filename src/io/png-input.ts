@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { convertIndexedToRgb, decode } from 'fast-png';
+import { PNG } from 'pngjs';
 import type { Normalization } from '../data/dataset.js';
 import { ConfigError, DataFormatError } from '../errors.js';
 import { shapeStr, type Shape } from '../tensor/tensor.js';
@@ -11,35 +11,19 @@ export interface RgbImage {
   rgb: Float32Array;
 }
 
-/** Reads a PNG file (grey, grey+alpha, RGB, RGBA or palette; 8 or 16 bits) as RGB. */
+/** Reads a PNG file (any colour type and bit depth) as RGB. */
 export function readPngRgb(path: string): RgbImage {
-  let png;
+  let png: PNG;
   try {
-    png = decode(readFileSync(path));
+    png = PNG.sync.read(readFileSync(path)); // always 8-bit RGBA, whatever the file holds
   } catch (e) {
     throw new DataFormatError(`${path}: not a PNG file we can read (${(e as Error).message})`);
   }
-  const { width, height } = png;
-  let data: ArrayLike<number> = png.data;
-  let channels = png.channels;
-  let max = png.depth === 16 ? 65535 : 255;
-  if (png.palette) {
-    data = convertIndexedToRgb(png);
-    channels = png.palette[0].length;
-    max = 255;
-  } else if (png.depth < 8) {
-    throw new DataFormatError(`${path}: ${png.depth}-bit PNGs are not supported — save it as an 8-bit PNG`);
-  }
+  const { width, height, data } = png;
   const rgb = new Float32Array(width * height * 3);
-  const hasAlpha = channels === 2 || channels === 4;
-  const colour = channels >= 3;
   for (let i = 0; i < width * height; i++) {
-    const o = i * channels;
-    const a = hasAlpha ? data[o + channels - 1] / max : 1;
-    for (let c = 0; c < 3; c++) {
-      const v = (data[o + (colour ? c : 0)] / max) * 255;
-      rgb[i * 3 + c] = v * a + 255 * (1 - a); // transparent parts show as white, as in a viewer
-    }
+    const a = data[i * 4 + 3] / 255;
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = data[i * 4 + c] * a + 255 * (1 - a); // transparent parts show as white, as in a viewer
   }
   return { width, height, rgb };
 }

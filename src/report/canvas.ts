@@ -1,4 +1,4 @@
-import { encode } from 'fast-png';
+import { PNG } from 'pngjs';
 import { advance, cellH, glyph, glyphH, glyphW } from './font.js';
 
 export type Rgb = readonly [number, number, number];
@@ -125,7 +125,9 @@ export class Canvas {
 
   /** The picture as a PNG file (8-bit RGBA). */
   png(): Uint8Array {
-    return encode({ width: this.width, height: this.height, data: this.data, channels: 4, depth: 8 });
+    const png = new PNG({ width: this.width, height: this.height });
+    png.data.set(this.data);
+    return PNG.sync.write(png);
   }
 }
 
