@@ -37,18 +37,20 @@ export function filterGrid(w: Float32Array, shape: FilterShape, o: FilterGridOpt
   };
   const tileW = wd * scale;
   const tileH = h * scale;
+  const labelScale = tileW < 24 ? 1 : 2;
   if (perChannel) {
+    const long = textWidth(`in${c}`, labelScale) <= tileW; // "in10" when it fits its column, else "10"
     return tileGrid(k * c, {
       cols: c, tileW, tileH, title: o.title,
       rowLabels: Array.from({ length: k }, (_, f) => `${f + 1}`),
-      colLabels: Array.from({ length: c }, (_, j) => (c <= 16 || tileW >= 36 ? `in${j + 1}` : `${j + 1}`)),
-      scale: tileW < 24 ? 1 : 2,
+      colLabels: Array.from({ length: c }, (_, j) => (long ? `in${j + 1}` : `${j + 1}`)),
+      scale: labelScale,
     }, (cv, i, x, y) => tile(cv, Math.floor(i / c), i % c, x, y));
   }
   return tileGrid(k, {
     cols: Math.ceil(Math.sqrt(k)), tileW, tileH, title: o.title, gap: 10,
     tileLabels: k > 1 ? Array.from({ length: k }, (_, f) => [`${f + 1}`]) : undefined,
-    scale: tileW < 24 ? 1 : 2,
+    scale: labelScale,
   }, (cv, i, x, y) => tile(cv, i, rgb ? 'rgb' : 0, x, y));
 }
 
