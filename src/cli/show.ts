@@ -29,8 +29,8 @@ Options
   --out FILE         where to write the PNG                      [<run>/<what>.png]
   --layer NAME       filters: only this conv layer, e.g. conv2
   --filter N         filters: just filter N (from 1) of the layer, drawn large
-  --index N          maps: which test image                       [0]
-  --count N          misclassified: how many images              [24]
+  --index N          maps, report: which test image               [0]
+  --count N          misclassified, report: how many images      [24]
   --dataset NAME     maps, misclassified, report: the data set     [the run's]
   --data-dir DIR     folder holding <dataset>/                     [the run's]
   --test-limit N     use the first N test images                   [the run's]
@@ -61,7 +61,10 @@ export async function showCommand(argv: string[]): Promise<number> {
   const names = summary.classNames ?? Array.from({ length: summary.confusionMatrix?.length ?? 0 }, (_, i) => String(i));
 
   if (what === 'report') {
-    const files = writeRunReport(run, { model: loadModel(run), testSet: runDataset(config, v), summary, config, metrics: readRunMetrics(run) });
+    const files = writeRunReport(run, {
+      model: loadModel(run), testSet: runDataset(config, v), summary, config, metrics: readRunMetrics(run),
+      mapIndex: num('index', v.index, 0, { int: true, min: 0 }), mistakes: num('count', v.count, 24, { int: true, min: 1 }),
+    });
     process.stderr.write(`wrote ${files.length} files, open ${join(run, 'report.html')}\n`);
     return 0;
   }
