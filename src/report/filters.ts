@@ -71,7 +71,7 @@ export function convFilterPictures(model: Sequential): { name: string; picture: 
   return model.layers.flatMap((l, i) => {
     if (!(l instanceof Conv2d)) return [];
     const [k, c, h, w] = l.weight.value.shape;
-    const title = `${l.name}: ${k} filters of ${c}×${h}×${w}${c > 1 && !(i === 0 && c === 3) ? ' (rows: filters, columns: input channels)' : ''}`;
+    const title = `${l.name}: ${k} filters of ${c}×${h}×${w}`;
     return [{ name: l.name, picture: filterGrid(l.weight.value.data, [k, c, h, w], { title, rgb: i === 0 }) }];
   });
 }
