@@ -129,7 +129,7 @@ function classNames(r: RunReportInput): readonly string[] {
 const sections = (ev: string): Record<string, [string, string]> => ({
   curves: ['Loss and accuracy', `Per epoch, on the training set (as it was seen during the epoch) and on the ${ev} set after it.`],
   confusion: ['Confusion matrix', `Rows are the true classes, columns the predicted ones; the numbers are ${ev} images, the colour is the square root of the share of the row.`],
-  filters: ['Filters', 'Every conv layer\'s weights, one row per filter and one column per input channel (one colour tile per filter for a first layer on colour images); each filter is scaled on its own: mid-grey is 0, white its largest positive and black its largest negative weight.'],
+  filters: ['Filters', 'Every conv layer\'s weights: one numbered tile per filter for grey or colour input, else one row per filter and one column per input channel; each filter is scaled on its own: mid-grey is 0, white its largest positive and black its largest negative weight.'],
   maps: ['Feature maps', `One ${ev} image through the network: the output of every conv and pool layer, each map scaled from its smallest (black) to its largest (white) value.`],
   misclassified: ['Worst misclassified', `${ev[0].toUpperCase()}${ev.slice(1)} images whose true class got the lowest probability, with the true class, the prediction and its probability.`],
 });
