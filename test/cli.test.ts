@@ -39,7 +39,10 @@ describe('convts train', () => {
     const out = join(data, 'run');
     const r = await train('--epochs', '2', '--batch-size', '8', '--out', out);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(readdirSync(out).sort(), ['config.json', 'metrics.jsonl', 'model.json', 'model.safetensors', 'summary.json']);
+    assert.deepEqual(readdirSync(out).sort(), [
+      'config.json', 'confusion.png', 'curves-accuracy.png', 'curves-loss.png', 'feature-maps.png', 'filters-conv1.png',
+      'filters-conv2.png', 'metrics.jsonl', 'misclassified.png', 'model.json', 'model.safetensors', 'report.html', 'summary.json',
+    ]);
     assert.match(r.stderr, /epoch 2\/2 +train loss/);
 
     const config = readJson(join(out, 'config.json'));

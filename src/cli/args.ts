@@ -9,7 +9,7 @@ export function num(flag: string, v: string | undefined, fallback: number,
     (o.min === undefined || x >= o.min) && (o.max === undefined || x <= o.max);
   if (!ok) {
     const kind = o.int ? 'an integer' : 'a number';
-    const range = o.min !== undefined ? ` ≥ ${o.min}` : '';
+    const range = [o.min !== undefined ? ` ≥ ${o.min}` : '', o.max !== undefined ? ` ≤ ${o.max}` : ''].filter(Boolean).join(' and');
     throw new ConfigError(`--${flag}: expected ${kind}${range}, got "${v}"`);
   }
   return x;

@@ -2,6 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { ConvtsError } from '../errors.js';
 import { downloadCommand, downloadHelp } from './download.js';
+import { evalCommand, evalHelp } from './eval.js';
+import { predictCommand, predictHelp } from './predict.js';
+import { showCommand, showHelp } from './show.js';
 import { trainCommand, trainHelp } from './train.js';
 
 const help = `convts — convolutional neural networks from first principles
@@ -11,6 +14,9 @@ Usage: convts <command> [options]
 Commands
   train     train a model on a data set and write a run directory
   download  fetch and verify mnist, fashion-mnist or cifar-10
+  eval      measure a saved model: accuracy, loss, per-class precision/recall, confusion
+  predict   classify PNG images with a saved model (top-k with probabilities)
+  show      draw a run's curves, confusion, filters, feature maps or report again
   help      show this help, or a command's: convts help train
 
 Run "convts <command> --help" for a command's options.
@@ -20,6 +26,9 @@ Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/da
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: trainHelp },
   download: { run: downloadCommand, help: downloadHelp },
+  eval: { run: evalCommand, help: evalHelp },
+  predict: { run: predictCommand, help: predictHelp },
+  show: { run: showCommand, help: showHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -6,6 +6,7 @@ import { AugmentedDataset, datasetNames, loadOrDownload, parseAugmentation, reso
 import { ConfigError, DataFormatError, DivergenceError } from '../errors.js';
 import { parseInit } from '../init/initializers.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
+import { writeRunReport } from '../report/run-report.js';
 import { saveModel } from '../io/model-file.js';
 import { buildModel } from '../model/build.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
@@ -127,7 +128,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const trainSet = config.augment ? new AugmentedDataset(data.train, config.augment, seed) : data.train;
   const testSet = data.test;
   const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
-  writeJsonAtomic(join(out, 'config.json'), config);
+  const resolved = { ...config, normalization: data.norm };
+  writeJsonAtomic(join(out, 'config.json'), resolved);
 
   const progress = new Progress();
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -161,8 +163,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   saveModel(model, out);
   const summary = { ...summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames), evaluatedOn: data.evaluatedOn };
   writeJsonAtomic(join(out, 'summary.json'), summary);
+  writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
   if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else log(`${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json`);
+  else log(`${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`);
   return 0;
 }
 

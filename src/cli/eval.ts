@@ -1,0 +1,70 @@
+import { loadModel } from '../io/model-file.js';
+import { evaluate } from '../train/trainer.js';
+import { precisionRecall } from '../train/metrics.js';
+import { num } from './args.js';
+import { openRun, parseCommand, runDataset } from './run-data.js';
+
+export const evalHelp = `convts eval — measure a saved model on a data set
+
+Usage: convts eval <run> [options]
+
+Options
+  --dataset NAME     the data set                                 [the run's]
+  --data-dir DIR     folder holding <dataset>/                     [the run's]
+  --split S          test or train                                 [test]
+  --test-limit N     use the first N images                        [the run's]
+  --batch-size N     images per forward pass                       [256]
+  --json             print the results as JSON on stdout
+
+Prints accuracy, loss, per-class precision and recall, and the confusion matrix.
+
+Example:
+  convts eval runs/mnist --data-dir ../shared/datasets
+`;
+
+const options = {
+  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, split: { type: 'string' },
+  'test-limit': { type: 'string' }, 'batch-size': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `convts eval`: returns the process exit code. */
+export async function evalCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(argv, options, evalHelp);
+  if (!parsed) return 0;
+  const { values: v, positionals } = parsed;
+  const run = positionals[0];
+  const { config, summary } = openRun(run, 'eval');
+  const model = loadModel(run);
+  const ds = runDataset(config, v);
+  const t0 = performance.now();
+  const r = evaluate(model, ds, num('batch-size', v['batch-size'], 256, { int: true, min: 1 }));
+  const seconds = (performance.now() - t0) / 1000;
+  const { precision, recall } = precisionRecall(r.confusion);
+  const names = summary.classNames ?? ds.classNames;
+  const result = {
+    run, dataset: ds.name, images: ds.length, accuracy: r.accuracy, loss: r.loss, classNames: names,
+    precision, recall, confusionMatrix: r.confusion, seconds,
+  };
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  }
+  const out: string[] = [];
+  out.push(`${ds.name}: ${ds.length} images — accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)} (${seconds.toFixed(1)} s)`, '');
+  const w = Math.max(5, ...names.map((n) => n.length));
+  out.push(`${'class'.padEnd(w)}  precision  recall  images`);
+  names.forEach((n, c) => {
+    const count = r.confusion[c].reduce((a, b) => a + b, 0);
+    out.push(`${n.padEnd(w)}  ${pct(precision[c]).padStart(9)}  ${pct(recall[c]).padStart(6)}  ${String(count).padStart(6)}`);
+  });
+  const cw = Math.max(4, ...r.confusion.flat().map((x) => String(x).length + 1));
+  out.push('', 'confusion matrix (rows: true class, columns: predicted)');
+  out.push(`${''.padEnd(w)} ${names.map((n) => n.slice(0, cw - 1).padStart(cw)).join('')}`);
+  r.confusion.forEach((row, c) => out.push(`${names[c].padEnd(w)} ${row.map((x) => String(x).padStart(cw)).join('')}`));
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}

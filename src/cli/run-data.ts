@@ -1,0 +1,87 @@
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadDataset, resolveDataDir, type ByteImageDataset, type Dataset, type Normalization } from '../data/index.js';
+import { ConfigError } from '../errors.js';
+import { readRunJson, type RunSummary } from '../report/run-report.js';
+import { choice, num } from './args.js';
+
+/** Flags and positionals of a command, as node:util parseArgs gives them. */
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>;
+type Options = NonNullable<ParseArgsConfig['options']> & { help: { type: 'boolean'; short: 'h' } };
+
+/** Parses a command's flags and positionals (unknown flags are errors); prints `help` and returns null for --help. */
+export function parseCommand<O extends Options>(argv: string[], options: O, help: string): Parsed<O> | null {
+  const r = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  if ((r.values as { help?: boolean }).help) {
+    process.stdout.write(help);
+    return null;
+  }
+  return r as Parsed<O>;
+}
+
+/** What the commands that work on a saved run read from its config.json. */
+export interface RunConfig {
+  model?: string;
+  dataset?: string;
+  dataDir?: string;
+  trainLimit?: number | null;
+  testLimit?: number | null;
+  seed?: number;
+  normalization?: Normalization;
+  [key: string]: unknown;
+}
+
+/** Checks that `run` is a run directory and reads its config.json and summary.json. */
+export function openRun(run: string | undefined, command: string): { config: RunConfig; summary: RunSummary } {
+  if (!run) throw new ConfigError(`${command}: give a run directory written by convts train (e.g. runs/mnist) — see convts ${command} --help`);
+  if (!existsSync(run) || !statSync(run).isDirectory()) throw new ConfigError(`${run}: no such run directory — give the --out folder of convts train`);
+  return { config: readRunJson<RunConfig>(run, 'config.json'), summary: readRunJson<RunSummary>(run, 'summary.json') };
+}
+
+// loadDataset as the run's data is re-read: the run's own loading options (limits, subset, seed,
+// normalization mode, image size, channels, validation hold-out) are passed through so that the
+// images and their normalization are the ones training used; a reader that takes no options
+// ignores them.
+type Loader = (name: string, dir: string, o?: Record<string, unknown>) => { train: ByteImageDataset; test: ByteImageDataset | null; norm?: Normalization };
+const load = loadDataset as unknown as Loader;
+
+function loadOptions(config: RunConfig, sameData: boolean): Record<string, unknown> {
+  const pick = (k: string) => (config[k] === null ? undefined : config[k]);
+  const shape = { normalize: pick('normalize'), flatten: pick('flatten'), size: pick('imageSize'), channels: pick('channels') };
+  return sameData ? { ...shape, val: pick('val'), trainLimit: pick('trainLimit'), testLimit: pick('testLimit'), subset: pick('subset'), seed: pick('seed') } : shape;
+}
+
+/**
+ * The images a run was evaluated on (or another data set given by flags): its test split (or
+ * validation hold-out), limited as in training unless --test-limit says otherwise, or its
+ * training split with --split train.
+ */
+export function runDataset(config: RunConfig, v: { dataset?: string; 'data-dir'?: string; 'test-limit'?: string; split?: string }): Dataset {
+  const sameData = v.dataset === undefined || v.dataset === config.dataset;
+  const name = v.dataset ?? config.dataset ?? 'mnist';
+  const dir = v['data-dir'] ?? (sameData ? config.dataDir : undefined) ?? resolveDataDir(undefined);
+  const split = choice('split', v.split, ['test', 'train'] as const, 'test');
+  const o = loadOptions(config, sameData);
+  const limit = v['test-limit'] !== undefined ? num('test-limit', v['test-limit'], 0, { int: true, min: 1 })
+    : split === 'test' && sameData ? (o.testLimit as number | undefined) : undefined;
+  const data = load(name, dir, { ...o, testLimit: split === 'test' ? limit : undefined })[split];
+  if (!data) throw new ConfigError(`${name} has no ${split} split here — give --split train or another --dataset`);
+  return limit && data.length > limit ? firstN(data, limit) : data;
+}
+
+// The first n samples of a data set, as a view.
+function firstN(d: Dataset, n: number): Dataset {
+  return { name: d.name, length: n, shape: d.shape, labels: d.labels.subarray(0, n), classNames: d.classNames, fill: d.fill.bind(d) };
+}
+
+/**
+ * The normalization the run's training data had: config.json's "normalization", else
+ * recomputed from its training set the way convts train did.
+ */
+export function runNormalization(config: RunConfig, dataDir: string | undefined, say: (s: string) => void): Normalization {
+  if (config.normalization) return config.normalization;
+  const name = config.dataset ?? 'mnist';
+  say(`config.json records no normalization; recomputing it from the ${name} training set`);
+  const data = load(name, dataDir ?? config.dataDir ?? resolveDataDir(undefined), loadOptions(config, true));
+  return data.norm ?? data.train.norm;
+}

@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { writeFileAtomic } from '../io/files.js';
+import { loadModel } from '../io/model-file.js';
+import type { Canvas } from '../report/canvas.js';
+import { confusionPicture } from '../report/confusion.js';
+import { curvesPicture } from '../report/curves.js';
+import { Conv2d } from '../layers/conv2d.js';
+import { convFilterPictures, filterPicture } from '../report/filters.js';
+import { stack } from '../report/grid.js';
+import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
+import { mapsPicture, readRunMetrics, writeRunReport } from '../report/run-report.js';
+import { num } from './args.js';
+import { openRun, parseCommand, runDataset } from './run-data.js';
+
+export const showHelp = `convts show — draw a picture of a saved run again
+
+Usage: convts show <what> <run> [options]
+
+What
+  curves          loss and accuracy per epoch, train and test
+  confusion       the test confusion matrix as a heat map
+  filters         the filters of every conv layer (or of --layer)
+  maps            the feature maps of every conv and pool layer for one test image
+  misclassified   the worst misclassified test images
+  report          every picture and report.html, written into the run directory
+
+Options
+  --out FILE         where to write the PNG                      [<run>/<what>.png]
+  --layer NAME       filters: only this conv layer, e.g. conv2
+  --filter N         filters: just filter N (from 1) of the layer, drawn large
+  --index N          maps, report: which test image               [0]
+  --count N          misclassified, report: how many images      [24]
+  --dataset NAME     maps, misclassified, report: the data set     [the run's]
+  --data-dir DIR     folder holding <dataset>/                     [the run's]
+  --test-limit N     use the first N test images                   [the run's]
+
+Example:
+  convts show filters runs/mnist --out conv-filters.png
+`;
+
+const kinds = ['curves', 'confusion', 'filters', 'maps', 'misclassified', 'report'] as const;
+
+const options = {
+  out: { type: 'string' }, layer: { type: 'string' }, filter: { type: 'string' }, index: { type: 'string' }, count: { type: 'string' },
+  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, 'test-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `convts show`: returns the process exit code. */
+export async function showCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(argv, options, showHelp);
+  if (!parsed) return 0;
+  const { values: v, positionals } = parsed;
+  if (positionals.length !== 2) {
+    throw new ConfigError(`show: expected <what> <run>, e.g. "convts show curves runs/mnist" (what: ${kinds.join(', ')})`);
+  }
+  const what = positionals[0] as (typeof kinds)[number];
+  if (!kinds.includes(what)) throw new ConfigError(`show: "${what}" is not one of ${kinds.join(', ')}`);
+  const run = positionals[1];
+  const { config, summary } = openRun(run, 'show');
+  const names = summary.classNames ?? Array.from({ length: summary.confusionMatrix?.length ?? 0 }, (_, i) => String(i));
+
+  if (what === 'report') {
+    const files = writeRunReport(run, {
+      model: loadModel(run), testSet: runDataset(config, v), summary, config, metrics: readRunMetrics(run),
+      mapIndex: num('index', v.index, 0, { int: true, min: 0 }), mistakes: num('count', v.count, 24, { int: true, min: 1 }),
+    });
+    process.stderr.write(`wrote ${files.length} files, open ${join(run, 'report.html')}\n`);
+    return 0;
+  }
+  let picture: Canvas;
+  if (what === 'curves') {
+    const epochs = readRunMetrics(run);
+    if (!epochs.length) throw new ConfigError(`${run}: no epoch has finished yet (metrics.jsonl is empty) — nothing to draw`);
+    picture = curvesPicture(epochs, summary.evaluatedOn);
+  } else if (what === 'confusion') {
+    if (!summary.confusionMatrix) throw new ConfigError(`${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${summary.status ?? 'unknown'})`);
+    picture = confusionPicture(summary.confusionMatrix, names);
+  } else if (what === 'filters') {
+    const model = loadModel(run);
+    const convs = model.layers.filter((l): l is Conv2d => l instanceof Conv2d);
+    const chosen = v.layer ? convs.filter((l) => l.name === v.layer) : convs;
+    if (!chosen.length) {
+      throw new ConfigError(v.layer ? `--layer: the model has no conv layer "${v.layer}" — its conv layers are ${convs.map((l) => l.name).join(', ') || 'none'}`
+        : `${run}: the model has no conv layers, so there are no filters to draw`);
+    }
+    if (v.filter !== undefined) {
+      const w = chosen[0].weight.value;
+      const [k, c, h, wd] = w.shape;
+      const f = num('filter', v.filter, 1, { int: true, min: 1, max: k }) - 1;
+      picture = filterPicture(w.data.subarray(f * c * h * wd, (f + 1) * c * h * wd), [c, h, wd], `${chosen[0].name} filter ${f + 1} of ${k}`);
+    } else {
+      picture = stack(convFilterPictures(model).filter((p) => chosen.some((l) => l.name === p.name)).map((p) => p.picture), 16);
+    }
+  } else if (what === 'maps') {
+    const model = loadModel(run);
+    const maps = mapsPicture(model, runDataset(config, v), num('index', v.index, 0, { int: true, min: 0 }), names, summary.evaluatedOn);
+    if (!maps) throw new ConfigError(`${run}: the model takes flat vectors (${model.inputShape.join('×')}), not images — it has no feature maps`);
+    picture = maps;
+  } else {
+    const model = loadModel(run);
+    const ds = runDataset(config, v);
+    picture = mistakesPicture(ds, worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })), names,
+      `worst misclassified ${summary.evaluatedOn ?? 'test'} images`);
+  }
+  const out = v.out ?? join(run, `${what}.png`);
+  writeFileAtomic(out, picture.png());
+  process.stderr.write(`wrote ${out} (${picture.width}×${picture.height})\n`);
+  return 0;
+}

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PNG } from 'pngjs';
+import { loadDataset, loadModel, Rng, Tensor } from '../src/index.js';
+import { checkPng } from './png-check.js';
+
+// End to end through the command line: a tiny MNIST-format data set is trained on for two
+// epochs, then every picture and the report are drawn, the model is evaluated and asked to predict.
+
+const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
+let dir = '';
+let run = '';
+
+function convts(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function idx(dims: number[], data: Uint8Array): Uint8Array {
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head.writeUInt32BE(0x800 + dims.length, 0);
+  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([head, data]);
+}
+
+// Class c is a bright bar across rows 2c+4 … 2c+6 over faint noise: learnable in two epochs.
+// Every `mislabel`-th sample is given the next class's label, so that there are mistakes to show.
+function writeSplit(folder: string, prefix: string, n: number, seed: number, mislabel = 0): void {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(n * 784);
+  const drawn = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const labels = drawn.map((l, i) => (mislabel && i % mislabel === 0 ? (l + 1) % 10 : l));
+  for (let s = 0; s < n; s++) {
+    for (let p = 0; p < 784; p++) {
+      const row = Math.floor(p / 28);
+      const bar = row >= 2 * drawn[s] + 4 && row <= 2 * drawn[s] + 6 && p % 28 > 5 && p % 28 < 22;
+      images[s * 784 + p] = bar ? 200 + rng.int(56) : rng.int(40);
+    }
+  }
+  writeFileSync(join(folder, `${prefix}-images-idx3-ubyte`), idx([n, 28, 28], images));
+  writeFileSync(join(folder, `${prefix}-labels-idx1-ubyte`), idx([n], labels));
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'convts-cli-report-'));
+  mkdirSync(join(dir, 'mnist'));
+  writeSplit(join(dir, 'mnist'), 'train', 60, 1);
+  writeSplit(join(dir, 'mnist'), 't10k', 30, 2, 5);
+  run = join(dir, 'run');
+  const r = convts('train', '--data-dir', dir, '--epochs', '2', '--batch-size', '10', '--lr', '0.02', '--out', run);
+  assert.equal(r.code, 0, r.err);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('show report: every picture and report.html in the run directory', () => {
+  const r = convts('show', 'report', run);
+  assert.equal(r.code, 0, r.err);
+  for (const f of ['curves-loss.png', 'curves-accuracy.png', 'confusion.png', 'filters-conv1.png', 'filters-conv2.png', 'feature-maps.png', 'misclassified.png']) {
+    checkPng(readFileSync(join(run, f)), undefined, undefined, f);
+  }
+  assert.ok(existsSync(join(run, 'report.html')));
+});
+
+test('show curves|confusion|filters|maps|misclassified: PNGs of the size the command states', () => {
+  for (const what of ['curves', 'confusion', 'filters', 'maps', 'misclassified']) {
+    const out = join(dir, `${what}.png`);
+    const r = convts('show', what, run, '--out', out, ...(what === 'maps' ? ['--index', '3'] : []));
+    assert.equal(r.code, 0, r.err);
+    const m = /wrote .* \((\d+)×(\d+)\)/.exec(r.err);
+    assert.ok(m, r.err);
+    checkPng(readFileSync(out), Number(m[1]), Number(m[2]), what);
+  }
+  const layer = convts('show', 'filters', run, '--layer', 'conv2', '--out', join(dir, 'conv2.png'));
+  assert.equal(layer.code, 0, layer.err);
+  const one = convts('show', 'filters', run, '--layer', 'conv2', '--filter', '8', '--out', join(dir, 'one.png'));
+  assert.equal(one.code, 0, one.err);
+  const { width } = checkPng(readFileSync(join(dir, 'one.png')), undefined, undefined, 'one filter');
+  assert.ok(width >= 8 * 5 * 8, 'eight 5×5 channels of at least 8 px per weight');
+});
+
+test('show: bad arguments say what to do', () => {
+  let r = convts('show', 'pictures', run);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /"pictures" is not one of curves, confusion, filters, maps, misclassified, report/);
+  r = convts('show', 'filters', run, '--layer', 'conv7');
+  assert.match(r.err, /no conv layer "conv7" — its conv layers are conv1, conv2/);
+  r = convts('show', 'filters', run, '--filter', '9');
+  assert.match(r.err, /--filter: expected an integer ≥ 1 and ≤ 8, got "9"/);
+  r = convts('show', 'maps', run, '--index', '999');
+  assert.match(r.err, /image index 999 is out of range — the test set has 30 images/);
+  r = convts('show', 'curves', join(dir, 'nowhere'));
+  assert.match(r.err, /no such run directory/);
+  r = convts('show', 'curves', run, '--colour', 'red');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /Unknown option '--colour'.*see convts show --help/);
+});
+
+test('eval: the same accuracy and loss as training measured, with per-class precision and recall', () => {
+  const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'));
+  const r = convts('eval', run, '--json');
+  assert.equal(r.code, 0, r.err);
+  const e = JSON.parse(r.out);
+  assert.equal(e.images, 30);
+  assert.equal(e.accuracy, summary.testAccuracy);
+  assert.ok(Math.abs(e.loss - summary.testLoss) < 1e-6, `${e.loss} vs ${summary.testLoss}`);
+  assert.deepEqual(e.confusionMatrix, summary.confusionMatrix);
+  assert.equal(e.precision.length, 10);
+  assert.equal(e.recall.length, 10);
+  const text = convts('eval', run);
+  assert.match(text.out, /accuracy \d+\.\d\d%, loss \d\.\d{4}/);
+  assert.match(text.out, /class\s+precision\s+recall\s+images/);
+  assert.match(text.out, /confusion matrix \(rows: true class, columns: predicted\)/);
+});
+
+test('predict: a test image saved as PNG gets the probabilities the model gives the test sample', () => {
+  const { test: ts } = loadDataset('mnist', dir);
+  const model = loadModel(run);
+  const files: string[] = [];
+  const expected: Float32Array[] = [];
+  for (const i of [0, 7]) {
+    const grey = ts.images.subarray(i * 784, (i + 1) * 784);
+    const f = join(dir, `sample${i}.png`);
+    const p = new PNG({ width: 28, height: 28 });
+    grey.forEach((v, j) => p.data.set([v, v, v, 255], j * 4));
+    writeFileSync(f, PNG.sync.write(p, { colorType: 0 }));
+    files.push(f);
+    const x = new Tensor([1, 1, 28, 28]);
+    ts.fill(x.data, [i], 0, 1);
+    expected.push(Float32Array.from(model.predict(x).data));
+  }
+  const r = convts('predict', run, ...files, '--top', '3', '--frame', 'whole', '--invert', 'no', '--json');
+  assert.equal(r.code, 0, r.err);
+  const res = JSON.parse(r.out) as { file: string; top: { class: string; index: number; probability: number }[] }[];
+  assert.equal(res.length, 2);
+  res.forEach((p, k) => {
+    assert.equal(p.top.length, 3);
+    const best = [...expected[k]].map((v, c) => [v, c]).sort((a, b) => b[0] - a[0]).slice(0, 3);
+    p.top.forEach((t, j) => {
+      assert.equal(t.index, best[j][1]);
+      assert.ok(Math.abs(t.probability - best[j][0]) < 1e-5, `${t.probability} vs ${best[j][0]}`);
+    });
+  });
+  const text = convts('predict', run, files[0]);
+  assert.match(text.out, /sample0\.png: \d \d+\.\d%, \d \d+\.\d%, \d \d+\.\d%/);
+});
+
+test('predict: bad arguments say what to do', () => {
+  let r = convts('predict', run);
+  assert.match(r.err, /give one or more PNG images after the run/);
+  writeFileSync(join(dir, 'not.png'), 'hello');
+  r = convts('predict', run, join(dir, 'not.png'));
+  assert.match(r.err, /not\.png: not a PNG file we can read/);
+  r = convts('predict', run, join(dir, 'sample0.png'), '--invert', 'maybe');
+  assert.match(r.err, /--invert: "maybe" is not one of auto, yes, no/);
+});
+
+test('report.html in a real headless browser: every section present, every image loaded', async (t) => {
+  const chromium = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(chromium)) {
+    t.skip(`${chromium} not found (apt-get install -y chromium) — browser check skipped`);
+    return;
+  }
+  const html = join(run, 'report.html');
+  if (!existsSync(html)) assert.equal(convts('show', 'report', run).code, 0);
+  const { chromium: pw } = await import('playwright-core');
+  const browser = await pw.launch({
+    executablePath: chromium,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    for (const width of [1200, 390]) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      const requests: string[] = [];
+      page.on('request', (q) => requests.push(q.url()));
+      await page.goto(`file://${html}`, { waitUntil: 'load' });
+      const ids = await page.$$eval('section', (s) => s.map((e) => e.id));
+      assert.deepEqual(ids, ['curves', 'confusion', 'filters', 'maps', 'misclassified', 'summary', 'hyperparameters', 'timings', 'machine']);
+      const imgs = await page.$$eval('img', (list) => list.map((i) => ({ complete: i.complete, w: i.naturalWidth, h: i.naturalHeight })));
+      assert.equal(imgs.length, 7);
+      for (const im of imgs) assert.ok(im.complete && im.w > 0 && im.h > 0, JSON.stringify(im));
+      assert.deepEqual(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), [], 'no network requests');
+      // Nothing wider than the screen except inside a figure that scrolls sideways.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `page is ${overflow}px wider than a ${width}px screen`);
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+  }
+});
