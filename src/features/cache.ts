@@ -97,8 +97,7 @@ export function cachedFeatures(job: FeatureJob, c: CacheOptions = {}): FeatureRe
   const train = run(job.train, 0);
   const test = run(job.test, job.train.length);
   const seconds = (performance.now() - t0) / 1000;
-  writeFeatureFile(path, { key, about: { ...about, bankName: job.bank.name } }, [train, test]);
-  const header = readFeatureHeader(path);
+  const header = writeFeatureFile(path, { key, about: { ...about, bankName: job.bank.name } }, [train, test]);
   return { path, hit: false, rebuilt, header, train, test, seconds };
 }
 

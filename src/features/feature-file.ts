@@ -29,9 +29,9 @@ function checkLittleEndian(): void {
   }
 }
 
-/** Writes the splits and their header to `path` atomically, with a checksum. */
+/** Writes the splits and their header to `path` atomically, with a checksum; returns the header. */
 export function writeFeatureFile(path: string, h: Omit<FeatureHeader, 'splits' | 'dim' | 'classNames'>,
-                                 splits: FeatureDataset[]): void {
+                                 splits: FeatureDataset[]): FeatureHeader {
   checkLittleEndian();
   const header: FeatureHeader = {
     ...h, dim: splits[0].dim, classNames: [...splits[0].classNames],
@@ -54,6 +54,7 @@ export function writeFeatureFile(path: string, h: Omit<FeatureHeader, 'splits' |
   }
   createHash('sha256').update(buf.subarray(0, o)).digest().copy(buf, o);
   writeFileAtomic(path, buf);
+  return header;
 }
 
 /** The header of a feature file, read without the data; throws DataFormatError if it is not one. */
