@@ -56,16 +56,17 @@ export async function featuresCommand(argv: string[]): Promise<number> {
     count: num('count', v.count, lmDefaults.count, { int: true, min: 1 }),
   });
   const dataset = choice('dataset', v.dataset, datasetNames, 'mnist');
+  const extract = {
+    pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
+    bias: v.bias === undefined ? undefined : num('bias', v.bias, 0),
+    activation: choice('activation', v.activation, ['none', 'relu', 'sigmoid', 'tanh'] as const, 'none'),
+  };
   const data = loadDataset(dataset, resolveDataDir(v['data-dir']));
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const tty = process.stderr.isTTY;
   const r = cachedFeatures({
     bank, dataset, train: data.train, test: data.test,
-    options: {
-      pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
-      bias: v.bias === undefined ? undefined : num('bias', v.bias, 0),
-      activation: choice('activation', v.activation, ['none', 'relu', 'sigmoid', 'tanh'] as const, 'none'),
-    },
+    options: extract,
     onProgress: tty ? (done, total) => {
       if (done % 2048 < 256 || done === total) process.stderr.write(`\r\x1b[2Kextracting ${done}/${total}`);
     } : undefined,
