@@ -26,3 +26,4 @@ export { weightsToSafetensors, loadWeights } from './model/weights.js';
 export * from './data/index.js';
 export { train, evaluate, type TrainOptions, type TrainResult, type EpochMetrics, type Evaluation } from './train/trainer.js';
 export { saveModel, loadModel } from './io/model-file.js';
+export * from './features/index.js';

@@ -5,6 +5,7 @@ import { downloadCommand, downloadHelp } from './download.js';
 import { evalCommand, evalHelp } from './eval.js';
 import { predictCommand, predictHelp } from './predict.js';
 import { showCommand, showHelp } from './show.js';
+import { featuresCommand, featuresHelp } from './features.js';
 import { trainCommand, trainHelp } from './train.js';
 
 const help = `convts — convolutional neural networks from first principles
@@ -17,6 +18,7 @@ Commands
   eval      measure a saved model: accuracy, loss, per-class precision/recall, confusion
   predict   classify PNG images with a saved model (top-k with probabilities)
   show      draw a run's curves, confusion, filters, feature maps or report again
+  features  convolve a data set with a fixed filter bank and cache the features
   help      show this help, or a command's: convts help train
 
 Run "convts <command> --help" for a command's options.
@@ -29,6 +31,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   eval: { run: evalCommand, help: evalHelp },
   predict: { run: predictCommand, help: predictHelp },
   show: { run: showCommand, help: showHelp },
+  features: { run: featuresCommand, help: featuresHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util';
+import { datasetNames, loadDataset, resolveDataDir } from '../data/index.js';
+import { ConfigError } from '../errors.js';
+import { cachedFeatures, lmDefaults, loadBank } from '../features/index.js';
+import { choice, num } from './args.js';
+import { clock } from './progress.js';
+
+export const featuresHelp = `convts features — convolve a data set with a fixed filter bank and cache the features
+
+Usage: convts features --bank lm|FILE --dataset mnist [options]
+
+Each image is z-scored, convolved with every filter of the bank (valid convolution, through the
+same kernel as a conv layer), optionally biased and activated, pooled and flattened. The result
+(train and test splits) is written to a feature file and reused by later runs with the same
+bank, data, normalization and options; a stale or damaged file is rebuilt.
+
+  --bank lm|FILE         lm (built-in Leung–Malik), a .npy file ((h, w, k) or (k, h, w),
+                         float32/float64) or a JSON file {"filters": [[[…]]]}    [lm]
+  --size N               lm: filter size                                      [${lmDefaults.size}]
+  --scales A,B,…         lm: σ of each scale                                   [1,1.414,2]
+  --count N              lm: number of filters, 2 × scales × orientations     [${lmDefaults.count}]
+  --dataset NAME         ${datasetNames.join(', ')}                                   [mnist]
+  --data-dir DIR         folder holding <dataset>/ ($CONVTS_DATA_DIR, else ./data)
+  --pool P               max or avg, 2×2 stride 2                             [max]
+  --bias X               add X to every map before the activation             [none]
+  --activation A         none, relu, sigmoid or tanh                          [none]
+  --out FILE             the feature file            [cache/features/<dataset>-<bank>-<pool>-<key>.feat]
+  --force                extract even if the file is up to date
+  --json                 print a summary as JSON on stdout
+
+Example:
+  convts features --bank lm --dataset mnist --data-dir ../shared/datasets --out cache/mnist-lm.feat
+`;
+
+const options = {
+  bank: { type: 'string' }, size: { type: 'string' }, scales: { type: 'string' }, count: { type: 'string' },
+  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, pool: { type: 'string' }, bias: { type: 'string' },
+  activation: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `convts features`: returns the process exit code. */
+export async function featuresCommand(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  if (v.help) {
+    process.stdout.write(featuresHelp);
+    return 0;
+  }
+  const bankArg = v.bank ?? 'lm';
+  if (bankArg !== 'lm' && (v.size ?? v.scales ?? v.count) !== undefined) {
+    throw new ConfigError('--size, --scales and --count shape the built-in bank; they do not apply to a bank file');
+  }
+  const bank = loadBank(bankArg, {
+    size: num('size', v.size, lmDefaults.size, { int: true, min: 1 }),
+    scales: v.scales?.split(',').map((s) => num('scales', s, 0, { min: Number.MIN_VALUE })),
+    count: num('count', v.count, lmDefaults.count, { int: true, min: 1 }),
+  });
+  const dataset = choice('dataset', v.dataset, datasetNames, 'mnist');
+  const extract = {
+    pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
+    bias: v.bias === undefined ? undefined : num('bias', v.bias, 0),
+    activation: choice('activation', v.activation, ['none', 'relu', 'sigmoid', 'tanh'] as const, 'none'),
+  };
+  const data = loadDataset(dataset, resolveDataDir(v['data-dir']));
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const tty = process.stderr.isTTY;
+  const r = cachedFeatures({
+    bank, dataset, train: data.train, test: data.test,
+    options: extract,
+    onProgress: tty ? (done, total) => {
+      if (done % 2048 < 256 || done === total) process.stderr.write(`\r\x1b[2Kextracting ${done}/${total}`);
+    } : undefined,
+  }, { path: v.out, force: v.force });
+  if (tty) process.stderr.write('\r\x1b[2K');
+  const n = r.train.length + r.test.length;
+  const summary = {
+    path: r.path, hit: r.hit, rebuilt: r.rebuilt ?? null, key: r.header.key, bank: bank.name,
+    filters: [bank.count, bank.kh, bank.kw], dataset, train: r.train.length, test: r.test.length, dim: r.train.dim,
+    seconds: r.seconds, imagesPerSecond: r.hit ? null : n / r.seconds,
+  };
+  if (r.rebuilt) log(`${r.path} was ${r.rebuilt} — rebuilt it`);
+  if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else if (r.hit) log(`up to date: ${r.path} (${n} × ${r.train.dim} features, key ${r.header.key.slice(0, 12)})`);
+  else log(`extracted ${n} × ${r.train.dim} features in ${clock(r.seconds)} (${r.seconds.toFixed(1)} s, ${Math.round(n / r.seconds)} img/s) → ${r.path}`);
+  return 0;
+}
