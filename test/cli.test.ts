@@ -124,13 +124,19 @@ describe('convts train', () => {
 
   test('bad command lines are refused with a message and an exit code', async () => {
     const cases: [string[], number, RegExp][] = [
-      [['train', '--epoch', '2'], 2, /^convts: Unknown option '--epoch'.* — see convts train --help\n$/],
-      [['train', 'extra'], 2, /Unexpected argument 'extra'/],
-      [['train', '--epochs', 'x'], 1, /^convts: --epochs: expected an integer ≥ 1, got "x"\n$/],
-      [['train', '--batch-size', '0'], 1, /--batch-size: expected an integer ≥ 1, got "0"/],
-      [['train', '--optimizer', 'rmsprop'], 1, /--optimizer: "rmsprop" is not one of sgd, momentum, nesterov, adam/],
-      [['train', '--model', 'lenet'], 1, /^convts: unknown model "lenet" — use one of seed-mnist, seed-cifar, task1-fc/],
-      [['train', '--model', 'nothing.json'], 1, /--model: nothing\.json not found/],
+      [['train', '--epoch', '2'], 2, /^convts: Unknown option '--epoch' — did you mean --epochs\? \(see convts train --help\)\n$/],
+      [['train', '--bach-size', '2'], 2, /Unknown option '--bach-size' — did you mean --batch-size\?/],
+      [['train', '--epochs'], 2, /Option '--epochs <value>' argument missing/],
+      [['train', 'extra'], 2, /train takes no arguments, got "extra"/],
+      [['train', '--epochs', 'x'], 2, /^convts: --epochs: expected an integer ≥ 1, got "x"\n$/],
+      [['train', '--batch-size', '0'], 2, /--batch-size: expected an integer ≥ 1, got "0"/],
+      [['train', '--lr', '0'], 2, /--lr: expected a number > 0, got "0"/],
+      [['train', '--optimizer', 'adma'], 2, /--optimizer: "adma" is not one of sgd, momentum, nesterov, adam — did you mean adam\?/],
+      [['train', '--model', 'lenet'], 2, /^convts: unknown model "lenet" — use one of seed-mnist, seed-cifar, task1-fc/],
+      [['train', '--model', 'nothing.json'], 2, /--model: nothing\.json not found/],
+      [['train', '--resume', 'nowhere'], 1, /nowhere\/checkpoint\.safetensors not found — --resume takes a run directory stopped with Ctrl-C/],
+      [['train', '--resume', 'nowhere', '--lr', '0.1'], 2, /--resume continues a run with its own config\.json — drop --lr/],
+      [['train', '--config', 'nowhere.json'], 2, /--config: nowhere\.json not found — give a JSON file of flag names and values/],
       [['fit'], 2, /^convts: unknown command "fit" — use one of train/],
     ];
     const runs = await Promise.all(cases.map(([args]) => convts(...args)));

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { datasetInfo, datasetNames, downloadDataset, resolveDataDir, type DownloadOptions, type DownloadProgress } from '../data/index.js';
-import { ConfigError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { parseCommand } from './args.js';
 import { clock } from './progress.js';
 
 export const downloadHelp = `convts download — fetch and verify data sets
@@ -22,15 +22,14 @@ Example:
 
 /** `convts download`: returns the process exit code. */
 export async function downloadCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parseArgs({
-    args: argv, strict: true, allowPositionals: true,
-    options: { 'data-dir': { type: 'string' }, mirror: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (v.help) {
-    process.stdout.write(downloadHelp);
-    return 0;
-  }
-  if (!positionals.length) throw new ConfigError(`download: name a data set (${datasetNames.join(', ')})`);
+  const parsed = parseCommand(argv, {
+    'data-dir': { type: 'string' }, mirror: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
+  }, downloadHelp, 'download');
+  if (!parsed) return 0;
+  const { values: v, positionals } = parsed;
+  if (!positionals.length) throw new UsageError(`download: name a data set (${datasetNames.join(', ')})`);
+  const unknown = positionals.find((n) => !(datasetNames as readonly string[]).includes(n));
+  if (unknown) throw new UsageError(`download: unknown data set "${unknown}" — use one of ${datasetNames.join(', ')}`);
   const dir = resolveDataDir(v['data-dir']);
   for (const name of positionals) {
     const info = datasetInfo(name);

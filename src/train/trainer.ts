@@ -59,10 +59,11 @@ export interface TrainState {
   /** The model's own RNG (dropout masks), if it has one. */
   modelRng: number[] | null;
   optimizer: OptimizerState;
-  /** Running sums of the epoch in progress, and training seconds spent in it. */
+  /** Running sums of the epoch in progress, training seconds spent in it, and in the whole run. */
   lossSum: number;
   right: number;
   seconds: number;
+  elapsed: number;
   calm: number;
   epochs: EpochMetrics[];
 }
@@ -108,8 +109,8 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
   if (testSet) checkFits(model, testSet);
   if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new ConfigError(`batch size must be a positive integer, got ${o.batchSize}`);
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${o.epochs}`);
-  const t0 = performance.now();
   const r0 = o.resume;
+  const t0 = performance.now() - (r0?.elapsed ?? 0) * 1000;
   const rng = new Rng(o.seed);
   const params = model.params();
   const lastGood = params.map((p) => new Float32Array(p.value.size));
@@ -167,7 +168,8 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
         o.optimizer.lr = baseLr;
         const state: TrainState = {
           epoch, start, order: order.slice(), rng: rng.getState(), modelRng: model.rng?.getState() ?? null,
-          optimizer: o.optimizer.state(), lossSum, right, seconds: (performance.now() - te) / 1000, calm, epochs: [...epochs],
+          optimizer: o.optimizer.state(), lossSum, right, seconds: (performance.now() - te) / 1000,
+          elapsed: (performance.now() - t0) / 1000, calm, epochs: [...epochs],
         };
         return { epochs, stoppedBy: 'interrupted', test: null, seconds: (performance.now() - t0) / 1000, state };
       }
