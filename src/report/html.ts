@@ -1,5 +1,5 @@
-// report.html: one self-contained page (pictures inlined as data: URIs, inline CSS, no scripts,
-// no network) that reads on a phone and on a desktop.
+// report.html: one self-contained page (pictures inlined as data: URIs, inline CSS, no network)
+// that reads on a phone and on a desktop. Only the sweep page adds a script (sorting its table).
 
 export interface Figure {
   /** Section id and anchor, e.g. "curves". */
@@ -26,6 +26,8 @@ export interface ReportPage {
   /** Further sections of tables: summary details, hyperparameters, timings, machine. */
   tables: { id: string; title: string; tables: Table[] }[];
   generated: string;
+  /** Inline JavaScript run at the end of the page. */
+  script?: string;
 }
 
 const css = `
@@ -52,6 +54,7 @@ table{border-collapse:collapse;font-size:.9rem;min-width:50%}
 th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 th{background:var(--bg)}
+#trials th{cursor:pointer}
 code{font-size:.85rem;overflow-wrap:anywhere}
 footer{color:var(--mute);font-size:.85rem;padding-bottom:24px}
 @media (max-width:600px){body{font-size:15px}section{padding:12px}h1{font-size:1.3rem}}
@@ -108,7 +111,7 @@ export function renderReport(p: ReportPage): string {
 ${sections.join('\n')}
 </main>
 <footer>${escapeHtml(p.generated)}</footer>
-</body>
+${p.script ? `<script>${p.script}</script>\n` : ''}</body>
 </html>
 `;
 }
