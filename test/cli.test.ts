@@ -1,33 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { evaluate, loadMnist, loadModel } from '../src/index.js';
 import { patternImages, writeMnistDir } from './helpers/mnist.js';
+import { convts, readJson } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `convts <args>` as a child process. */
-function convts(...args: string[]): Promise<Run> {
-  const env = { ...process.env };
-  delete env.CONVTS_DATA_DIR;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const sum = (m: number[][]) => m.flat().reduce((a, b) => a + b, 0);
 
 describe('convts train', () => {
