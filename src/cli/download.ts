@@ -1,7 +1,7 @@
 import { datasetInfo, datasetNames, downloadDataset, resolveDataDir, type DownloadOptions, type DownloadProgress } from '../data/index.js';
 import { UsageError } from '../errors.js';
 import { parseCommand } from './args.js';
-import { clock } from './progress.js';
+import { bar, clock } from './progress.js';
 
 export const downloadHelp = `convts download — fetch and verify data sets
 
@@ -54,9 +54,7 @@ export function downloadReporter(out: NodeJS.WriteStream = process.stderr): Pick
 export function byteBar(p: DownloadProgress): string {
   const mb = (b: number) => (b / 1e6).toFixed(1);
   const rate = p.received / Math.max(p.seconds, 1e-9);
-  const width = 24;
   if (p.total === null) return `${p.file} ${mb(p.received)} MB  ${mb(rate)} MB/s`;
-  const fill = Math.min(width, Math.round((width * p.received) / Math.max(p.total, 1)));
   const eta = (p.total - p.received) / Math.max(rate, 1e-9);
-  return `${p.file} ${'█'.repeat(fill)}${'░'.repeat(width - fill)} ${mb(p.received)}/${mb(p.total)} MB  ${mb(rate)} MB/s  ETA ${clock(eta)}`;
+  return `${p.file} ${bar(p.received / Math.max(p.total, 1))} ${mb(p.received)}/${mb(p.total)} MB  ${mb(rate)} MB/s  ETA ${clock(eta)}`;
 }

@@ -199,7 +199,7 @@ async function runTraining(config: TrainConfig, out: string, o: { offline: boole
     log(`epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
       (m.testAccuracy === null ? '' : `  ${data.evaluatedOn === 'validation' ? 'val' : 'test'} loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
       `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`);
-    progress.startEpoch();
+    progress.startEpoch(m.seconds + m.evalSeconds);
   };
   // The first Ctrl-C asks the trainer to stop after its current step; a second one quits at once.
   const stop = new AbortController();
