@@ -140,6 +140,35 @@ describe('convts sweep', () => {
     assert.equal(readdirSync(out).filter((f) => f.startsWith('lr-')).length, 4);
   });
 
+  test('sweep.html in a headless browser: images load, and clicking a heading sorts the table', async (t) => {
+    const chromium = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
+    const html = join(data, 'sweep', 'sweep.html');
+    if (!existsSync(chromium) || !existsSync(html)) {
+      t.skip(`${existsSync(chromium) ? html : chromium} not found — browser check skipped`);
+      return;
+    }
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({ executablePath: chromium, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 390, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`file://${html}`, { waitUntil: 'load' });
+      const imgs = await page.$$eval('img', (list) => list.map((i) => i.complete && i.naturalWidth > 0));
+      assert.deepEqual(imgs, Array(6).fill(true));
+      const column = (i: number) => page.$$eval('#trials tbody tr', (rows, i) => rows.map((r) => (r as HTMLTableRowElement).cells[i].textContent ?? ''), i);
+      await page.click('#trials th:nth-child(2)'); // lr: numbers, largest first
+      assert.deepEqual(await column(1), ['0.05', '0.05', '0.01', '0.01']);
+      await page.click('#trials th:nth-child(2)'); // again: reversed
+      assert.deepEqual(await column(1), ['0.01', '0.01', '0.05', '0.05']);
+      await page.click('#trials th:nth-child(3)'); // activation: text, a to z
+      assert.deepEqual(await column(2), ['relu', 'relu', 'tanh', 'tanh']);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
   test('bad grids are usage errors that say what to do', async () => {
     const cases: [string[], RegExp][] = [
       [[], /give at least one --grid KEY=V1,V2/],
