@@ -138,6 +138,10 @@ describe('convts sweep', () => {
     assert.match(again.stderr, /4 trials of lr × activation .*\(3 already done, skipped\), 1 at a time/);
     assert.match(again.stderr, /\[4\/4\] lr-0\.01_activation-tanh: test accuracy/);
     assert.equal(readdirSync(out).filter((f) => f.startsWith('lr-')).length, 4);
+
+    const other = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'activation=relu,tanh', '--out', out, '--seed', '2');
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /lr-0\.01_activation-relu finished with other settings \(seed differs\) — give this sweep another --out/);
   });
 
   test('sweep.html in a headless browser: images load, and clicking a heading sorts the table', async (t) => {

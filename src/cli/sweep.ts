@@ -9,7 +9,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
 import { readRunMetrics, type RunSummary } from '../report/run-report.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
 import { num, parseCommand, readConfigFile } from './args.js';
-import { resolveLayers, trainOptions, type TrainFlags } from './train.js';
+import { resolveLayers, trainOptions, type TrainConfig, type TrainFlags } from './train.js';
 
 /** The train flags a grid may vary. */
 const sweepable = ['lr', 'filters', 'batch-size', 'activation', 'pool', 'optimizer', 'momentum', 'weight-decay',
@@ -45,6 +45,8 @@ interface Trial {
   name: string;
   params: Record<string, string>;
   dir: string;
+  /** The resolved train config, to tell a finished trial of this sweep from one of another. */
+  config: TrainConfig;
 }
 
 /** `convts sweep`: returns the process exit code. */
@@ -63,9 +65,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const jobs = num('jobs', jobsArg, os.availableParallelism(), { int: true, min: 1 });
   const trials = combinations(grid).map((params): Trial => {
     // Check every trial's flags now, so a bad value fails before anything runs.
-    resolveLayers([{ source: config ?? '', flags: file }, { source: '', flags: rest }, { source: `--grid ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`, flags: params }]);
+    const trialConfig = resolveLayers([{ source: config ?? '', flags: file }, { source: '', flags: rest },
+      { source: `--grid ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`, flags: params }]);
     const name = Object.entries(params).map(([k, v]) => `${k}-${v}`).join('_').replace(/[^\w.,=-]/g, '_');
-    return { name, params, dir: join(out, name) };
+    return { name, params, dir: join(out, name), config: trialConfig };
   });
   writeJsonAtomic(join(out, 'sweep.json'), { grid: Object.fromEntries(grid), base, trials: trials.map((t) => t.name) });
 
@@ -150,6 +153,11 @@ function finished(t: Trial): TrialResult | null {
     return null;
   }
   if (s.status !== 'completed' && s.status !== 'diverged') return null;
+  const had = JSON.parse(readFileSync(join(t.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const differ = Object.entries(t.config).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(had[k])).map(([k]) => k);
+  if (differ.length) {
+    throw new UsageError(`${t.dir} finished with other settings (${differ.join(', ')} differ${differ.length === 1 ? 's' : ''}) — give this sweep another --out, or the same flags as before`);
+  }
   return {
     name: t.name, params: t.params, status: s.status, testAccuracy: s.testAccuracy ?? null, testLoss: s.testLoss ?? null,
     trainAccuracy: s.trainAccuracy ?? null, seconds: s.seconds ?? null, perEpoch: existsSync(join(t.dir, 'metrics.jsonl')) ? readRunMetrics(t.dir) : [],
@@ -177,7 +185,12 @@ function runTrial(t: Trial, base: TrainFlags, main: string, running: Set<ChildPr
     child.on('close', (code) => {
       running.delete(child);
       logFile.end();
-      const r = finished(t);
+      let r: TrialResult | null = null;
+      try {
+        r = finished(t);
+      } catch (e) {
+        lastLine = (e as Error).message;
+      }
       resolve(r ?? {
         name: t.name, params: t.params, status: code === 130 ? 'interrupted' : 'failed', testAccuracy: null, testLoss: null,
         trainAccuracy: null, seconds: null, perEpoch: [], ...(code === 130 ? {} : { error: `${lastLine} (exit code ${code}; see ${join(t.dir, 'train.log')})` }),

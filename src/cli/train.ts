@@ -5,7 +5,7 @@ import { AugmentedDataset, datasetNames, loadOrDownload, parseAugmentation, reso
 import { ConfigError, DataFormatError, DivergenceError, UsageError } from '../errors.js';
 import { parseInit } from '../init/initializers.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
-import { writeRunReport } from '../report/run-report.js';
+import { readRunJson, writeRunReport } from '../report/run-report.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { saveModel } from '../io/model-file.js';
 import { buildModel } from '../model/build.js';
@@ -99,12 +99,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (flags.resume !== undefined) {
     const extra = Object.keys(flags).filter((k) => !['resume', 'data-dir', 'offline', 'json'].includes(k));
     if (extra.length) throw new UsageError(`--resume continues a run with its own config.json — drop --${extra.join(', --')}`);
-    const configPath = join(flags.resume, 'config.json');
     if (!existsSync(checkpointPath(flags.resume))) {
       throw new ConfigError(`${checkpointPath(flags.resume)} not found — --resume takes a run directory stopped with Ctrl-C` +
         (existsSync(join(flags.resume, 'summary.json')) ? ' (this run has a summary.json: it already finished)' : ''));
     }
-    const config = JSON.parse(readFileSync(configPath, 'utf8')) as TrainConfig;
+    const config = readRunJson<TrainConfig>(flags.resume, 'config.json');
     if (flags['data-dir'] !== undefined) config.dataDir = resolveDataDir(flags['data-dir']);
     return runTraining(config, flags.resume, { offline, json: Boolean(flags.json), resume: true });
   }
