@@ -97,6 +97,20 @@ describe('convts train --config, Ctrl-C, --resume', () => {
   });
 });
 
+test('every command has --help with an example; convts --help documents the exit codes', async () => {
+  const commands = ['train', 'sweep', 'eval', 'predict', 'show', 'download'];
+  const runs = await Promise.all([...commands.map((c) => convts(c, '--help')), convts('--help')]);
+  for (const [i, c] of commands.entries()) {
+    assert.equal(runs[i].code, 0, c);
+    assert.match(runs[i].stdout, new RegExp(`^Usage: convts ${c}`, 'm'), c);
+    assert.match(runs[i].stdout, new RegExp(`^Examples?:\\n +convts ${c} `, 'm'), c);
+  }
+  const main = runs[commands.length].stdout;
+  for (const c of commands) assert.match(main, new RegExp(`^ +${c} +\\S`, 'm'), c);
+  assert.match(main, /^ +2 +usage: unknown command or flag, a bad flag value/m);
+  assert.match(main, /^ +130 +stopped by Ctrl-C/m);
+});
+
 describe('convts sweep', () => {
   const data = tempDir('convts-sweep-');
   before(() => writeMnistDir(data, 32, 16));
