@@ -182,7 +182,8 @@ function runTrial(t: Trial, base: TrainFlags, main: string, running: Set<ChildPr
       const lines = b.toString().split('\n').filter((l) => l.trim());
       if (lines.length) lastLine = lines[lines.length - 1].replace(/^convts: /, '');
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
+      const stopped = code === 130 || signal === 'SIGINT'; // SIGINT before its handler was set: nothing to save yet
       running.delete(child);
       logFile.end();
       let r: TrialResult | null = null;
@@ -192,8 +193,8 @@ function runTrial(t: Trial, base: TrainFlags, main: string, running: Set<ChildPr
         lastLine = (e as Error).message;
       }
       resolve(r ?? {
-        name: t.name, params: t.params, status: code === 130 ? 'interrupted' : 'failed', testAccuracy: null, testLoss: null,
-        trainAccuracy: null, seconds: null, perEpoch: [], ...(code === 130 ? {} : { error: `${lastLine} (exit code ${code}; see ${join(t.dir, 'train.log')})` }),
+        name: t.name, params: t.params, status: stopped ? 'interrupted' : 'failed', testAccuracy: null, testLoss: null,
+        trainAccuracy: null, seconds: null, perEpoch: [], ...(stopped ? {} : { error: `${lastLine} (exit code ${code ?? signal}; see ${join(t.dir, 'train.log')})` }),
       });
     });
   });
