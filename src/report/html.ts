@@ -28,6 +28,8 @@ export interface ReportPage {
   generated: string;
   /** Inline JavaScript run at the end of the page. */
   script?: string;
+  /** Put the tables before the figures (the sweep page leads with its ranking). */
+  tablesFirst?: boolean;
 }
 
 const css = `
@@ -87,12 +89,11 @@ function img(im: Figure['images'][number]): string {
 
 /** Renders the whole page. */
 export function renderReport(p: ReportPage): string {
-  const sections = [
-    ...p.figures.map((f) => `<section id="${f.id}"><h2>${escapeHtml(f.title)}</h2><p>${escapeHtml(f.caption)}</p>` +
-      `<div class="figs">${f.images.map(img).join('')}</div></section>`),
-    ...p.tables.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.tables.map(table).join('')}</section>`),
-  ];
-  const nav = [...p.figures, ...p.tables].map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join('');
+  const figures = p.figures.map((f) => `<section id="${f.id}"><h2>${escapeHtml(f.title)}</h2><p>${escapeHtml(f.caption)}</p>` +
+    `<div class="figs">${f.images.map(img).join('')}</div></section>`);
+  const tables = p.tables.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.tables.map(table).join('')}</section>`);
+  const sections = p.tablesFirst ? [...tables, ...figures] : [...figures, ...tables];
+  const nav = (p.tablesFirst ? [...p.tables, ...p.figures] : [...p.figures, ...p.tables]).map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join('');
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -109,5 +109,6 @@ export function sweepPage(title: string, trials: readonly TrialResult[], keys: r
     tables: [{ id: 'trials', title: 'Trials (click a heading to sort)', tables: [trialTable(trials, keys)] }],
     generated: `Written by convts sweep on ${new Date().toISOString()}.`,
     script: sortScript,
+    tablesFirst: true,
   });
 }
