@@ -44,7 +44,7 @@ export function readConfigFile(path: string, options: Options, command: string):
   const out: Record<string, string | boolean> = {};
   for (const [k, v] of Object.entries(raw)) {
     const o = options[k];
-    if (!o || k === 'help' || k === 'config') {
+    if (!o || k === 'help' || k === 'config' || k === 'resume') {
       const near = closest(k, Object.keys(options));
       throw new UsageError(`${path}: "${k}" is not a ${command} option${near ? ` — did you mean "${near}"?` : ''} (the keys are the flag names of convts ${command} --help)`);
     }
