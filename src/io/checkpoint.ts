@@ -21,6 +21,7 @@ export function saveCheckpoint(dir: string, model: Sequential, s: TrainState): v
     name: `model.${name}`, shape: [...param.value.shape], data: param.value.data,
   }));
   s.optimizer.buffers.forEach((group, k) => group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })));
+  if (s.order.length > 2 ** 24) throw new ConfigError(`cannot checkpoint ${s.order.length} images: float32 holds indices exactly only up to 2^24`);
   tensors.push({ name: 'order', shape: [s.order.length], data: Float32Array.from(s.order) });
   const { order: _o, optimizer, ...rest } = s;
   const meta = { ...rest, optimizerStep: optimizer.step, optimizerGroups: optimizer.buffers.map((g) => g.length) };
