@@ -12,6 +12,9 @@ export class ShapeError extends ConvtsError {}
 /** A model spec, option or flag is invalid. */
 export class ConfigError extends ConvtsError {}
 
+/** The command line (or a --config file) is malformed: an unknown flag, a bad value, a missing argument. */
+export class UsageError extends ConfigError {}
+
 /** A file (data set, weights, spec) is malformed, truncated or does not fit. */
 export class DataFormatError extends ConvtsError {}
 

@@ -24,6 +24,7 @@ export { builtinSpec, builtinNames, type BuiltinOptions } from './model/builtins
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './model/safetensors.js';
 export { weightsToSafetensors, loadWeights } from './model/weights.js';
 export * from './data/index.js';
-export { train, evaluate, type TrainOptions, type TrainResult, type EpochMetrics, type Evaluation } from './train/trainer.js';
+export { train, evaluate, type TrainOptions, type TrainResult, type TrainState, type EpochMetrics, type Evaluation } from './train/trainer.js';
 export { saveModel, loadModel } from './io/model-file.js';
 export * from './features/index.js';
+export { saveCheckpoint, loadCheckpoint, checkpointPath } from './io/checkpoint.js';

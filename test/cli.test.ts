@@ -1,33 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { evaluate, loadMnist, loadModel } from '../src/index.js';
 import { patternImages, writeMnistDir } from './helpers/mnist.js';
+import { convts, readJson } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `convts <args>` as a child process. */
-function convts(...args: string[]): Promise<Run> {
-  const env = { ...process.env };
-  delete env.CONVTS_DATA_DIR;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const sum = (m: number[][]) => m.flat().reduce((a, b) => a + b, 0);
 
 describe('convts train', () => {
@@ -124,13 +103,19 @@ describe('convts train', () => {
 
   test('bad command lines are refused with a message and an exit code', async () => {
     const cases: [string[], number, RegExp][] = [
-      [['train', '--epoch', '2'], 2, /^convts: Unknown option '--epoch'.* — see convts train --help\n$/],
-      [['train', 'extra'], 2, /Unexpected argument 'extra'/],
-      [['train', '--epochs', 'x'], 1, /^convts: --epochs: expected an integer ≥ 1, got "x"\n$/],
-      [['train', '--batch-size', '0'], 1, /--batch-size: expected an integer ≥ 1, got "0"/],
-      [['train', '--optimizer', 'rmsprop'], 1, /--optimizer: "rmsprop" is not one of sgd, momentum, nesterov, adam/],
-      [['train', '--model', 'lenet'], 1, /^convts: unknown model "lenet" — use one of seed-mnist, seed-cifar, task1-fc/],
-      [['train', '--model', 'nothing.json'], 1, /--model: nothing\.json not found/],
+      [['train', '--epoch', '2'], 2, /^convts: Unknown option '--epoch' — did you mean --epochs\? \(see convts train --help\)\n$/],
+      [['train', '--bach-size', '2'], 2, /Unknown option '--bach-size' — did you mean --batch-size\?/],
+      [['train', '--epochs'], 2, /Option '--epochs <value>' argument missing/],
+      [['train', 'extra'], 2, /train takes no arguments, got "extra"/],
+      [['train', '--epochs', 'x'], 2, /^convts: --epochs: expected an integer ≥ 1, got "x"\n$/],
+      [['train', '--batch-size', '0'], 2, /--batch-size: expected an integer ≥ 1, got "0"/],
+      [['train', '--lr', '0'], 2, /--lr: expected a number > 0, got "0"/],
+      [['train', '--optimizer', 'adma'], 2, /--optimizer: "adma" is not one of sgd, momentum, nesterov, adam — did you mean adam\?/],
+      [['train', '--model', 'lenet'], 2, /^convts: unknown model "lenet" — use one of seed-mnist, seed-cifar, task1-fc/],
+      [['train', '--model', 'nothing.json'], 2, /--model: nothing\.json not found/],
+      [['train', '--resume', 'nowhere'], 1, /nowhere\/checkpoint\.safetensors not found — --resume takes a run directory stopped with Ctrl-C/],
+      [['train', '--resume', 'nowhere', '--lr', '0.1'], 2, /--resume continues a run with its own config\.json — drop --lr/],
+      [['train', '--config', 'nowhere.json'], 2, /--config: nowhere\.json not found — give a JSON file of flag names and values/],
       [['fit'], 2, /^convts: unknown command "fit" — use one of train/],
     ];
     const runs = await Promise.all(cases.map(([args]) => convts(...args)));

@@ -79,7 +79,7 @@ describe('convts download', () => {
 
   test('refuses unknown names; --help', async () => {
     const r = await convts('download', 'svhn', '--data-dir', tmpDir());
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown data set "svhn" — use one of mnist, fashion-mnist, cifar-10/);
     assert.match((await convts('download', '--help')).stdout, /^Usage: convts download/m);
     assert.match((await convts('download')).stderr, /name a data set/);

@@ -1,36 +1,52 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { before, describe, test } from 'node:test';
+import { convts, readJson } from './helpers/cli.js';
+import { writeMnistDir } from './helpers/mnist.js';
+import { checkPng } from './helpers/png-check.js';
+import { tempDir } from './helpers/tmp.js';
 
-const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'convts-features-cli-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+describe('convts features', () => {
+  const dir = tempDir('convts-features-cli-');
+  const feat = join(dir, 'f.feat');
+  before(() => writeMnistDir(dir, 40, 20));
+  const features = (...args: string[]) => convts('features', '--bank', 'lm', '--dataset', 'mnist', '--data-dir', dir, '--out', feat, ...args);
 
-/** An uncompressed IDX file of bytes with the given dimensions. */
-function idx(dims: number[], data: Uint8Array): Uint8Array {
-  const b = new Uint8Array(4 + 4 * dims.length + data.length);
-  const dv = new DataView(b.buffer);
-  b.set([0, 0, 8, dims.length]);
-  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d));
-  b.set(data, 4 + 4 * dims.length);
-  return b;
-}
+  test('extracts once, then reuses the file', async () => {
+    const first = await features('--json');
+    assert.equal(first.code, 0, first.stderr);
+    const a = JSON.parse(first.stdout);
+    assert.deepEqual([a.hit, a.train, a.test, a.dim], [false, 40, 20, 1296]);
+    const b = JSON.parse((await features('--json')).stdout);
+    assert.deepEqual([b.hit, b.key], [true, a.key]);
+  });
 
-test('convts features: extracts once, then reuses the file', () => {
-  mkdirSync(join(dir, 'mnist'));
-  for (const [split, n] of [['train', 12], ['t10k', 5]] as const) {
-    const px = Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 251);
-    writeFileSync(join(dir, 'mnist', `${split}-images-idx3-ubyte`), idx([n, 28, 28], px));
-    writeFileSync(join(dir, 'mnist', `${split}-labels-idx1-ubyte`), idx([n], Uint8Array.from({ length: n }, (_, i) => i % 10)));
-  }
-  const run = () => JSON.parse(execFileSync(process.execPath, [cli, 'features', '--bank', 'lm', '--dataset', 'mnist',
-    '--data-dir', dir, '--out', join(dir, 'f.feat'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-  const first = run();
-  assert.deepEqual([first.hit, first.train, first.test, first.dim], [false, 12, 5, 1296]);
-  const second = run();
-  assert.deepEqual([second.hit, second.key], [true, first.key]);
+  test('--pictures draws the bank, chosen filters and the maps of a test image', async () => {
+    const pics = join(dir, 'pics');
+    const r = await features('--pictures', pics, '--show-filters', '5,7', '--show-maps', '35', '--image', '3');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(pics).sort(), ['bank.png', 'filter-5.png', 'filter-7.png', 'map-35.png', 'maps.png']);
+    for (const f of readdirSync(pics)) checkPng(readFileSync(join(pics, f)), undefined, undefined, f);
+    const bad = await features('--pictures', pics, '--show-maps', '36');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--show-maps: expected an integer ≥ 0 and ≤ 35, got "36"/);
+  });
+
+  test('convts train --model task1-fc --features trains on the file with per-sample SGD', async () => {
+    const out = join(dir, 'run');
+    const r = await convts('train', '--model', 'task1-fc', '--features', feat, '--epochs', '1', '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const config = readJson(join(out, 'config.json'));
+    assert.deepEqual([config.optimizer, config.batchSize, config.lr, config.features], ['sgd', 1, 0.1, feat]);
+    const summary = JSON.parse(r.stdout);
+    assert.deepEqual([summary.trainSize, summary.testSize], [40, 20]);
+    assert.ok(summary.testAccuracy >= 0 && summary.testAccuracy <= 1);
+  });
+
+  test('task1-fc without --features says how to make them', async () => {
+    const r = await convts('train', '--model', 'task1-fc', '--dataset', 'mnist', '--data-dir', dir);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /convts features --bank lm .* --features FILE/);
+  });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadDataset, loadModel, Rng, Tensor } from '../src/index.js';
-import { checkPng } from './png-check.js';
+import { checkPng } from './helpers/png-check.js';
 
 // End to end through the command line: a tiny MNIST-format data set is trained on for two
 // epochs, then every picture and the report are drawn, the model is evaluated and asked to predict.
@@ -85,7 +85,7 @@ test('show curves|confusion|filters|maps|misclassified: PNGs of the size the com
 
 test('show: bad arguments say what to do', () => {
   let r = convts('show', 'pictures', run);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.err, /"pictures" is not one of curves, confusion, filters, maps, misclassified, report/);
   r = convts('show', 'filters', run, '--layer', 'conv7');
   assert.match(r.err, /no conv layer "conv7" — its conv layers are conv1, conv2/);
@@ -98,6 +98,8 @@ test('show: bad arguments say what to do', () => {
   r = convts('show', 'curves', run, '--colour', 'red');
   assert.equal(r.code, 2);
   assert.match(r.err, /Unknown option '--colour'.*see convts show --help/);
+  r = convts('show', 'curves', run, '--ind', '2');
+  assert.match(r.err, /Unknown option '--ind' — did you mean --index\?/);
 });
 
 test('eval: the same accuracy and loss as training measured, with per-class precision and recall', () => {

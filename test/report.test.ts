@@ -11,7 +11,7 @@ import { convFilterPictures, filterGrid, filterPicture } from '../src/report/fil
 import { featureMapsPicture } from '../src/report/feature-maps.js';
 import { mistakesPicture, worstMistakes } from '../src/report/misclassified.js';
 import { writeRunReport } from '../src/report/run-report.js';
-import { checkPng } from './png-check.js';
+import { checkPng } from './helpers/png-check.js';
 
 function countColour(d: Uint8Array, c: readonly number[]): number {
   let n = 0;

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { datasetInfo, datasetNames, downloadDataset, resolveDataDir, type DownloadOptions, type DownloadProgress } from '../data/index.js';
-import { ConfigError } from '../errors.js';
-import { clock } from './progress.js';
+import { UsageError } from '../errors.js';
+import { parseCommand } from './args.js';
+import { bar, clock } from './progress.js';
 
 export const downloadHelp = `convts download — fetch and verify data sets
 
@@ -22,15 +22,14 @@ Example:
 
 /** `convts download`: returns the process exit code. */
 export async function downloadCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parseArgs({
-    args: argv, strict: true, allowPositionals: true,
-    options: { 'data-dir': { type: 'string' }, mirror: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (v.help) {
-    process.stdout.write(downloadHelp);
-    return 0;
-  }
-  if (!positionals.length) throw new ConfigError(`download: name a data set (${datasetNames.join(', ')})`);
+  const parsed = parseCommand(argv, {
+    'data-dir': { type: 'string' }, mirror: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
+  }, downloadHelp, 'download');
+  if (!parsed) return 0;
+  const { values: v, positionals } = parsed;
+  if (!positionals.length) throw new UsageError(`download: name a data set (${datasetNames.join(', ')})`);
+  const unknown = positionals.find((n) => !(datasetNames as readonly string[]).includes(n));
+  if (unknown) throw new UsageError(`download: unknown data set "${unknown}" — use one of ${datasetNames.join(', ')}`);
   const dir = resolveDataDir(v['data-dir']);
   for (const name of positionals) {
     const info = datasetInfo(name);
@@ -55,9 +54,7 @@ export function downloadReporter(out: NodeJS.WriteStream = process.stderr): Pick
 export function byteBar(p: DownloadProgress): string {
   const mb = (b: number) => (b / 1e6).toFixed(1);
   const rate = p.received / Math.max(p.seconds, 1e-9);
-  const width = 24;
   if (p.total === null) return `${p.file} ${mb(p.received)} MB  ${mb(rate)} MB/s`;
-  const fill = Math.min(width, Math.round((width * p.received) / Math.max(p.total, 1)));
   const eta = (p.total - p.received) / Math.max(rate, 1e-9);
-  return `${p.file} ${'█'.repeat(fill)}${'░'.repeat(width - fill)} ${mb(p.received)}/${mb(p.total)} MB  ${mb(rate)} MB/s  ETA ${clock(eta)}`;
+  return `${p.file} ${bar(p.received / Math.max(p.total, 1))} ${mb(p.received)}/${mb(p.total)} MB  ${mb(rate)} MB/s  ETA ${clock(eta)}`;
 }

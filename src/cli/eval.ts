@@ -1,8 +1,8 @@
 import { loadModel } from '../io/model-file.js';
 import { evaluate } from '../train/trainer.js';
 import { precisionRecall } from '../train/metrics.js';
-import { num } from './args.js';
-import { openRun, parseCommand, runDataset } from './run-data.js';
+import { num, parseCommand } from './args.js';
+import { openRun, runDataset } from './run-data.js';
 
 export const evalHelp = `convts eval — measure a saved model on a data set
 
@@ -29,7 +29,7 @@ const options = {
 
 /** `convts eval`: returns the process exit code. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, options, evalHelp);
+  const parsed = parseCommand(argv, options, evalHelp, 'eval');
   if (!parsed) return 0;
   const { values: v, positionals } = parsed;
   const run = positionals[0];

@@ -1,8 +1,10 @@
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { datasetNames, loadDataset, resolveDataDir } from '../data/index.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { cachedFeatures, lmDefaults, loadBank } from '../features/index.js';
-import { choice, num } from './args.js';
+import { writeFileAtomic } from '../io/files.js';
+import { bankPictures } from '../report/bank-pictures.js';
+import { choice, num, parseCommand } from './args.js';
 import { clock } from './progress.js';
 
 export const featuresHelp = `convts features — convolve a data set with a fixed filter bank and cache the features
@@ -27,6 +29,11 @@ bank, data, normalization and options; a stale or damaged file is rebuilt.
   --out FILE             the feature file            [cache/features/<dataset>-<bank>-<pool>-<key>.feat]
   --force                extract even if the file is up to date
   --json                 print a summary as JSON on stdout
+  --pictures DIR         also draw the bank (bank.png), filters --show-filters (filter-K.png),
+                         and the maps of test image --image (maps.png, map-K.png for --show-maps)
+  --show-filters K,…     filters to draw large, 0-based as filters[:, :, k]       [5,7]
+  --show-maps K,…        convolution maps to draw large, 0-based                  [35]
+  --image I              the test image whose maps are drawn, 0-based             [0]
 
 Example:
   convts features --bank lm --dataset mnist --data-dir ../shared/datasets --out cache/mnist-lm.feat
@@ -35,17 +42,17 @@ Example:
 const options = {
   bank: { type: 'string' }, size: { type: 'string' }, scales: { type: 'string' }, count: { type: 'string' },
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, pool: { type: 'string' }, bias: { type: 'string' },
-  activation: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+  activation: { type: 'string' }, out: { type: 'string' }, pictures: { type: 'string' },
+  'show-filters': { type: 'string' }, 'show-maps': { type: 'string' }, image: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** `convts features`: returns the process exit code. */
 export async function featuresCommand(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-  if (v.help) {
-    process.stdout.write(featuresHelp);
-    return 0;
-  }
+  const parsed = parseCommand(argv, options, featuresHelp, 'features');
+  if (!parsed) return 0;
+  if (parsed.positionals.length) throw new UsageError(`features: unexpected argument "${parsed.positionals[0]}" (see convts features --help)`);
+  const v = parsed.values;
   const bankArg = v.bank ?? 'lm';
   if (bankArg !== 'lm' && (v.size ?? v.scales ?? v.count) !== undefined) {
     throw new ConfigError('--size, --scales and --count shape the built-in bank; they do not apply to a bank file');
@@ -72,6 +79,18 @@ export async function featuresCommand(argv: string[]): Promise<number> {
     } : undefined,
   }, { path: v.out, force: v.force });
   if (tty) process.stderr.write('\r\x1b[2K');
+  if (v.pictures) {
+    const index = num('image', v.image, 0, { int: true, min: 0, max: data.test.length - 1 });
+    const indices = (flag: 'show-filters' | 'show-maps', fallback: string) => (v[flag] ?? fallback).split(',')
+      .map((k) => num(flag, k, 0, { int: true, min: 0, max: bank.count - 1 }));
+    const image = new Float32Array(data.test.shape.reduce((a, b) => a * b, 1));
+    data.test.fill(image, [index], 0, 1);
+    const pictures = bankPictures(bank, image, data.test.shape, extract, {
+      filters: indices('show-filters', '5,7'), maps: indices('show-maps', '35'), imageName: `${dataset} test image ${index}`,
+    });
+    for (const { file, picture } of pictures) writeFileAtomic(join(v.pictures, file), picture.png());
+    log(`drew ${pictures.map((p) => p.file).join(', ')} in ${v.pictures}`);
+  }
   const n = r.train.length + r.test.length;
   const summary = {
     path: r.path, hit: r.hit, rebuilt: r.rebuilt ?? null, key: r.header.key, bank: bank.name,

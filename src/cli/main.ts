@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { ConvtsError } from '../errors.js';
+import { ConvtsError, UsageError } from '../errors.js';
 import { downloadCommand, downloadHelp } from './download.js';
 import { evalCommand, evalHelp } from './eval.js';
 import { predictCommand, predictHelp } from './predict.js';
 import { showCommand, showHelp } from './show.js';
 import { featuresCommand, featuresHelp } from './features.js';
+import { sweepCommand, sweepHelp } from './sweep.js';
 import { trainCommand, trainHelp } from './train.js';
 
 const help = `convts — convolutional neural networks from first principles
@@ -14,6 +15,7 @@ Usage: convts <command> [options]
 
 Commands
   train     train a model on a data set and write a run directory
+  sweep     train a grid of hyperparameters, one run per trial, and compare them
   download  fetch and verify mnist, fashion-mnist or cifar-10
   eval      measure a saved model: accuracy, loss, per-class precision/recall, confusion
   predict   classify PNG images with a saved model (top-k with probabilities)
@@ -21,12 +23,21 @@ Commands
   features  convolve a data set with a fixed filter bank and cache the features
   help      show this help, or a command's: convts help train
 
-Run "convts <command> --help" for a command's options.
+Run "convts <command> --help" for a command's options. train and sweep also take
+--config FILE.json (the flag names as keys; flags on the command line override it).
+
+Exit codes
+  0    done
+  1    the work failed: missing or malformed data or files, training diverged
+  2    usage: unknown command or flag, a bad flag value or --config file
+  130  stopped by Ctrl-C (convts train saves a checkpoint; resume with --resume RUN)
+
 Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/datasets --epochs 1
 `;
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: trainHelp },
+  sweep: { run: sweepCommand, help: sweepHelp },
   download: { run: downloadCommand, help: downloadHelp },
   eval: { run: evalCommand, help: evalHelp },
   predict: { run: predictCommand, help: predictHelp },
@@ -64,7 +75,7 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     if (e instanceof ConvtsError) {
       process.stderr.write(`convts: ${e.message}\n`);
-      process.exitCode = 1;
+      process.exitCode = e instanceof UsageError ? 2 : 1;
     } else if (e instanceof Error && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`convts: ${e.message} — see convts ${process.argv[2]} --help\n`);
       process.exitCode = 2;

@@ -1,9 +1,9 @@
-import { ConfigError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { loadModel } from '../io/model-file.js';
 import { imageToInput, readPngRgb } from '../io/png-input.js';
 import { Tensor } from '../tensor/tensor.js';
-import { choice, num } from './args.js';
-import { openRun, parseCommand, runNormalization } from './run-data.js';
+import { choice, num, parseCommand } from './args.js';
+import { openRun, runNormalization } from './run-data.js';
 
 export const predictHelp = `convts predict — classify PNG images with a saved model
 
@@ -34,12 +34,12 @@ const options = {
 
 /** `convts predict`: returns the process exit code. */
 export async function predictCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, options, predictHelp);
+  const parsed = parseCommand(argv, options, predictHelp, 'predict');
   if (!parsed) return 0;
   const { values: v, positionals } = parsed;
   const [run, ...images] = positionals;
   const { config, summary } = openRun(run, 'predict');
-  if (!images.length) throw new ConfigError(`predict: give one or more PNG images after the run, e.g. "convts predict ${run} digit.png"`);
+  if (!images.length) throw new UsageError(`predict: give one or more PNG images after the run, e.g. "convts predict ${run} digit.png"`);
   const invert = choice('invert', v.invert, ['auto', 'yes', 'no'] as const, 'auto');
   const model = loadModel(run);
   const top = Math.min(num('top', v.top, 3, { int: true, min: 1 }), model.classes);

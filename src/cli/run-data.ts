@@ -1,23 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadDataset, resolveDataDir, type ByteImageDataset, type Dataset, type Normalization } from '../data/index.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { readRunJson, type RunSummary } from '../report/run-report.js';
 import { choice, num } from './args.js';
-
-/** Flags and positionals of a command, as node:util parseArgs gives them. */
-type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>;
-type Options = NonNullable<ParseArgsConfig['options']> & { help: { type: 'boolean'; short: 'h' } };
-
-/** Parses a command's flags and positionals (unknown flags are errors); prints `help` and returns null for --help. */
-export function parseCommand<O extends Options>(argv: string[], options: O, help: string): Parsed<O> | null {
-  const r = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-  if ((r.values as { help?: boolean }).help) {
-    process.stdout.write(help);
-    return null;
-  }
-  return r as Parsed<O>;
-}
 
 /** What the commands that work on a saved run read from its config.json. */
 export interface RunConfig {
@@ -33,7 +18,7 @@ export interface RunConfig {
 
 /** Checks that `run` is a run directory and reads its config.json and summary.json. */
 export function openRun(run: string | undefined, command: string): { config: RunConfig; summary: RunSummary } {
-  if (!run) throw new ConfigError(`${command}: give a run directory written by convts train (e.g. runs/mnist) — see convts ${command} --help`);
+  if (!run) throw new UsageError(`${command}: give a run directory written by convts train (e.g. runs/mnist) — see convts ${command} --help`);
   if (!existsSync(run) || !statSync(run).isDirectory()) throw new ConfigError(`${run}: no such run directory — give the --out folder of convts train`);
   return { config: readRunJson<RunConfig>(run, 'config.json'), summary: readRunJson<RunSummary>(run, 'summary.json') };
 }

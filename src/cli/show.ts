@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/model-file.js';
 import type { Canvas } from '../report/canvas.js';
@@ -10,8 +10,8 @@ import { convFilterPictures, filterPicture } from '../report/filters.js';
 import { stack } from '../report/grid.js';
 import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
 import { mapsPicture, readRunMetrics, writeRunReport } from '../report/run-report.js';
-import { num } from './args.js';
-import { openRun, parseCommand, runDataset } from './run-data.js';
+import { num, parseCommand } from './args.js';
+import { openRun, runDataset } from './run-data.js';
 
 export const showHelp = `convts show — draw a picture of a saved run again
 
@@ -48,14 +48,14 @@ const options = {
 
 /** `convts show`: returns the process exit code. */
 export async function showCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, options, showHelp);
+  const parsed = parseCommand(argv, options, showHelp, 'show');
   if (!parsed) return 0;
   const { values: v, positionals } = parsed;
   if (positionals.length !== 2) {
-    throw new ConfigError(`show: expected <what> <run>, e.g. "convts show curves runs/mnist" (what: ${kinds.join(', ')})`);
+    throw new UsageError(`show: expected <what> <run>, e.g. "convts show curves runs/mnist" (what: ${kinds.join(', ')})`);
   }
   const what = positionals[0] as (typeof kinds)[number];
-  if (!kinds.includes(what)) throw new ConfigError(`show: "${what}" is not one of ${kinds.join(', ')}`);
+  if (!kinds.includes(what)) throw new UsageError(`show: "${what}" is not one of ${kinds.join(', ')}`);
   const run = positionals[1];
   const { config, summary } = openRun(run, 'show');
   const names = summary.classNames ?? Array.from({ length: summary.confusionMatrix?.length ?? 0 }, (_, i) => String(i));
@@ -81,8 +81,8 @@ export async function showCommand(argv: string[]): Promise<number> {
     const convs = model.layers.filter((l): l is Conv2d => l instanceof Conv2d);
     const chosen = v.layer ? convs.filter((l) => l.name === v.layer) : convs;
     if (!chosen.length) {
-      throw new ConfigError(v.layer ? `--layer: the model has no conv layer "${v.layer}" — its conv layers are ${convs.map((l) => l.name).join(', ') || 'none'}`
-        : `${run}: the model has no conv layers, so there are no filters to draw`);
+      throw v.layer ? new UsageError(`--layer: the model has no conv layer "${v.layer}" — its conv layers are ${convs.map((l) => l.name).join(', ') || 'none'}`)
+        : new ConfigError(`${run}: the model has no conv layers, so there are no filters to draw`);
     }
     if (v.filter !== undefined) {
       const w = chosen[0].weight.value;

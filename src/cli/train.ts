@@ -1,12 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { AugmentedDataset, datasetNames, loadOrDownload, parseAugmentation, resolveDataDir, subsetModes } from '../data/index.js';
-import { ConfigError, DataFormatError, DivergenceError } from '../errors.js';
+import { AugmentedDataset, ByteImageDataset, datasetNames, loadOrDownload, parseAugmentation, resolveDataDir, subsetModes } from '../data/index.js';
+import { ConfigError, DataFormatError, DivergenceError, UsageError } from '../errors.js';
+import { loadFeatureDatasets } from '../features/index.js';
 import { parseInit } from '../init/initializers.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
-import { writeRunReport } from '../report/run-report.js';
+import { readRunJson, writeRunReport } from '../report/run-report.js';
+import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { saveModel } from '../io/model-file.js';
 import { buildModel } from '../model/build.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
@@ -14,7 +15,7 @@ import type { Sequential } from '../model/sequential.js';
 import { validateSpec, type ModelSpec } from '../model/spec.js';
 import { makeOptimizer, optimizerKinds, type ScheduleSpec } from '../optim/index.js';
 import { train, type EpochMetrics, type TrainResult } from '../train/trainer.js';
-import { choice, num } from './args.js';
+import { choice, num, parseCommand, readConfigFile } from './args.js';
 import { downloadReporter } from './download.js';
 import { Progress, clock } from './progress.js';
 
@@ -46,11 +47,12 @@ Data
                          or a list like shift:2,flip                           [off]
   --image-size H[xW]     resize folder images                   [first image's size]
   --channels 1|3         grey or RGB for folder images              [from the images]
+  --features FILE        train on a feature file made by convts features (task1-fc)
 Training
   --epochs N             [1]
-  --batch-size N         1 = the report's per-sample SGD                   [32]
-  --optimizer O          ${optimizerKinds.join(', ')}                    [momentum]
-  --lr X                 learning rate             [0.01; 0.001 at batch size 1 or with adam]
+  --batch-size N         1 = the report's per-sample SGD          [32; task1-fc 1]
+  --optimizer O          ${optimizerKinds.join(', ')}           [momentum; task1-fc sgd]
+  --lr X                 learning rate   [0.01; 0.001 at batch size 1 or with adam; task1-fc 0.1]
   --momentum X           for momentum and nesterov                         [0.9]
   --weight-decay X       L2 penalty                                        [0]
   --schedule S           constant, step:<epochs>:<gamma> or cosine         [constant]
@@ -59,30 +61,80 @@ Training
 Output
   --out DIR              run directory                    [runs/<time>-<model>]
   --json                 print the summary as JSON on stdout
+  --config FILE.json     flags from a JSON file, e.g. {"lr": 0.1, "epochs": 3};
+                         flags on the command line override it
+  --resume RUN           continue a run stopped with Ctrl-C from its checkpoint, with
+                         its own config (only --data-dir, --offline, --json may be added)
 
-Example:
+Ctrl-C stops after the current step and saves RUN/checkpoint.safetensors (exit code 130).
+
+Examples:
   convts train --model seed-mnist --dataset mnist --data-dir ../shared/datasets --epochs 1 --out runs/mnist
+  convts train --config mnist.json --lr 0.05
+  convts train --resume runs/mnist
+  convts train --model task1-fc --features cache/mnist-lm.feat --epochs 12
 `;
 
-const options = {
+export const trainOptions = {
   model: { type: 'string' }, activation: { type: 'string' }, pool: { type: 'string' },
   filters: { type: 'string' }, loss: { type: 'string' }, init: { type: 'string' },
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, 'train-limit': { type: 'string' },
   offline: { type: 'boolean' }, val: { type: 'string' }, subset: { type: 'string' }, normalize: { type: 'string' },
   flatten: { type: 'boolean' }, augment: { type: 'string' }, 'image-size': { type: 'string' }, channels: { type: 'string' },
-  'test-limit': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
+  features: { type: 'string' }, 'test-limit': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
   optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, schedule: { type: 'string' }, converge: { type: 'string' },
-  seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, config: { type: 'string' }, resume: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
+
+export type TrainFlags = { [K in keyof typeof trainOptions]?: (typeof trainOptions)[K]['type'] extends 'boolean' ? boolean : string };
+/** A run's resolved configuration, as config.json records it. */
+export type TrainConfig = ReturnType<typeof resolveConfig>;
 
 /** `convts train`: returns the process exit code. */
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-  if (v.help) {
-    process.stdout.write(trainHelp);
-    return 0;
+  const parsed = parseCommand(argv, trainOptions, trainHelp, 'train');
+  if (!parsed) return 0;
+  const { values: flags, positionals } = parsed;
+  if (positionals.length) throw new UsageError(`train takes no arguments, got "${positionals[0]}" — flags start with -- (see convts train --help)`);
+  const offline = Boolean(flags.offline) || process.env.CONVTS_OFFLINE === '1';
+  if (flags.resume !== undefined) {
+    const extra = Object.keys(flags).filter((k) => !['resume', 'data-dir', 'offline', 'json'].includes(k));
+    if (extra.length) throw new UsageError(`--resume continues a run with its own config.json — drop --${extra.join(', --')}`);
+    if (!existsSync(checkpointPath(flags.resume))) {
+      throw new ConfigError(`${checkpointPath(flags.resume)} not found — --resume takes a run directory stopped with Ctrl-C` +
+        (existsSync(join(flags.resume, 'summary.json')) ? ' (this run has a summary.json: it already finished)' : ''));
+    }
+    const config = readRunJson<TrainConfig>(flags.resume, 'config.json');
+    if (flags['data-dir'] !== undefined) config.dataDir = resolveDataDir(flags['data-dir']);
+    return runTraining(config, flags.resume, { offline, json: Boolean(flags.json), resume: true });
   }
+  const file = flags.config === undefined ? {} : readConfigFile(flags.config, trainOptions, 'train');
+  const config = resolveLayers([{ source: flags.config ?? '', flags: file }, { source: '', flags }]);
+  const out = flags.out ?? file.out as string | undefined ??
+    join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${config.spec.name ?? 'model'}`);
+  return runTraining(config, out, { offline, json: Boolean(flags.json ?? file.json), resume: false });
+}
+
+/**
+ * resolveConfig over flags from several places (later ones win), e.g. a --config file and the
+ * command line; a bad value is a UsageError that names the place it came from.
+ */
+export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): TrainConfig {
+  try {
+    return resolveConfig(Object.assign({}, ...layers.map((l) => l.flags)) as TrainFlags);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const flag = /^--([\w-]+):/.exec(e.message)?.[1] as keyof TrainFlags | undefined;
+    const from = flag && [...layers].reverse().find((l) => l.flags[flag] !== undefined)?.source;
+    if (from) throw new UsageError(`${from}: "${flag}"${e.message.slice(flag.length + 2)}`);
+    throw e instanceof UsageError ? e : new UsageError(e.message); // every flag problem is a usage error (exit code 2)
+  }
+}
+
+/** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */
+export function resolveConfig(v: TrainFlags) {
   const modelArg = v.model ?? 'seed-mnist';
   const spec = modelArg.endsWith('.json') ? readSpec(modelArg) : builtinSpec(modelArg, {
     activation: choice('activation', v.activation, ['relu', 'sigmoid', 'tanh'] as const, modelArg === 'task1-fc' ? 'sigmoid' : 'relu'),
@@ -92,11 +144,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   const seed = num('seed', v.seed, 1, { int: true, min: 0 });
   const datasetName = v.dataset?.startsWith('folder:') ? v.dataset : choice('dataset', v.dataset, datasetNames, 'mnist');
-  const optimizer = choice('optimizer', v.optimizer, optimizerKinds, 'momentum');
-  const config = {
+  // Task 1 is trained as the report did: per-sample plain SGD (lr 0.1 measured best on MNIST features).
+  const task1 = modelArg === 'task1-fc';
+  if (task1 && v.features === undefined && !v.flatten) {
+    throw new UsageError('task1-fc takes 1296 filter-bank features: make them with convts features --bank lm --dataset mnist --out FILE, then give --features FILE');
+  }
+  const optimizer = choice('optimizer', v.optimizer, optimizerKinds, task1 ? 'sgd' : 'momentum');
+  const batchSize = num('batch-size', v['batch-size'], task1 ? 1 : 32, { int: true, min: 1 });
+  const epochs = num('epochs', v.epochs, 1, { int: true, min: 1 });
+  return {
     model: modelArg,
     dataset: datasetName,
     dataDir: resolveDataDir(v['data-dir']),
+    features: v.features ?? null,
     trainLimit: v['train-limit'] === undefined ? null : num('train-limit', v['train-limit'], 0, { int: true, min: 1 }),
     testLimit: v['test-limit'] === undefined ? null : num('test-limit', v['test-limit'], 0, { int: true, min: 1 }),
     val: v.val === undefined ? null : num('val', v.val, 0, { int: true, min: 1 }),
@@ -106,35 +166,40 @@ export async function trainCommand(argv: string[]): Promise<number> {
     augment: parseAugmentation(v.augment, datasetName),
     imageSize: parseImageSize(v['image-size']),
     channels: v.channels === undefined ? null : choice('channels', v.channels, ['1', '3'] as const, '3') === '1' ? 1 as const : 3 as const,
-    epochs: num('epochs', v.epochs, 1, { int: true, min: 1 }),
-    batchSize: num('batch-size', v['batch-size'], 32, { int: true, min: 1 }),
+    epochs,
+    batchSize,
     optimizer,
-    lr: num('lr', v.lr, defaultLr(optimizer, num('batch-size', v['batch-size'], 32, { int: true, min: 1 })), { min: Number.MIN_VALUE }),
+    lr: num('lr', v.lr, task1 && optimizer === 'sgd' ? 0.1 : defaultLr(optimizer, batchSize), { above: 0 }),
     momentum: num('momentum', v.momentum, 0.9, { min: 0, max: 1 }),
     weightDecay: num('weight-decay', v['weight-decay'], 0, { min: 0 }),
-    schedule: parseSchedule(v.schedule, num('epochs', v.epochs, 1, { int: true, min: 1 })),
+    schedule: parseSchedule(v.schedule, epochs),
     convergence: parseConverge(v.converge),
     init: v.init ? parseInit(v.init) : spec.init ?? { kind: 'he-normal' as const },
     seed,
     spec,
   };
-  const out = v.out ?? join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${spec.name ?? 'model'}`);
+}
 
-  const data = await loadOrDownload(config.dataset, config.dataDir, {
+/** Trains as `config` says into the run directory `out` (continuing its checkpoint if `resume`); returns the exit code. */
+async function runTraining(config: TrainConfig, out: string, o: { offline: boolean; json: boolean; resume: boolean }): Promise<number> {
+  const { spec, seed, optimizer } = config;
+  const data = config.features ? featureData(config.features, config) : await loadOrDownload(config.dataset, config.dataDir, {
     val: config.val ?? undefined, trainLimit: config.trainLimit ?? undefined, testLimit: config.testLimit ?? undefined,
     subset: config.subset, seed, normalize: config.normalize, flatten: config.flatten,
     size: config.imageSize ?? undefined, channels: config.channels ?? undefined,
-  }, v.offline || process.env.CONVTS_OFFLINE === '1' ? false : downloadReporter());
-  const trainSet = config.augment ? new AugmentedDataset(data.train, config.augment, seed) : data.train;
+  }, o.offline ? false : downloadReporter());
+  const trainSet = config.augment && data.train instanceof ByteImageDataset ? new AugmentedDataset(data.train, config.augment, seed) : data.train;
   const testSet = data.test;
   const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
   const resolved = { ...config, normalization: data.norm };
-  writeJsonAtomic(join(out, 'config.json'), resolved);
+  if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
+  const optim = makeOptimizer({ kind: optimizer, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
+  const resume = o.resume ? loadCheckpoint(out, model) : undefined;
 
   const progress = new Progress();
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`training ${spec.name ?? modelArg} on ${trainSet.length} ${config.dataset} images, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`);
-  const metricsLines: string[] = [];
+  log(`${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`);
+  const metricsLines: string[] = (resume?.epochs ?? []).map((m) => JSON.stringify(m));
   const onEpoch = (m: EpochMetrics) => {
     progress.clear();
     metricsLines.push(JSON.stringify(m));
@@ -142,15 +207,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
     log(`epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
       (m.testAccuracy === null ? '' : `  ${data.evaluatedOn === 'validation' ? 'val' : 'test'} loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
       `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`);
-    progress.startEpoch();
+    progress.startEpoch(m.seconds + m.evalSeconds);
   };
+  // The first Ctrl-C asks the trainer to stop after its current step; a second one quits at once.
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+    progress.clear();
+    log('stopping after the current step and saving a checkpoint (Ctrl-C again quits without one)…');
+  };
+  process.on('SIGINT', onSigint);
   let result: TrainResult;
   try {
     result = await train(model, trainSet, testSet, {
-      epochs: config.epochs, batchSize: config.batchSize, seed,
-      optimizer: makeOptimizer({ kind: optimizer, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay }),
+      epochs: config.epochs, batchSize: config.batchSize, seed, optimizer: optim,
       schedule: config.schedule, convergence: config.convergence ?? undefined, onEpoch,
-      onProgress: (p) => progress.update({ ...p, epochs: config.epochs }),
+      onProgress: (p) => progress.update({ ...p, epochs: config.epochs }), signal: stop.signal, resume,
     });
   } catch (e) {
     progress.clear();
@@ -159,14 +232,37 @@ export async function trainCommand(argv: string[]): Promise<number> {
       writeJsonAtomic(join(out, 'summary.json'), { status: 'diverged', error: e.message, epoch: e.epoch, step: e.step });
     }
     throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (result.state) {
+    saveCheckpoint(out, model, result.state);
+    const at = { epoch: result.state.epoch + 1, image: result.state.start, of: trainSet.length };
+    writeJsonAtomic(join(out, 'summary.json'), { status: 'interrupted', ...at, resume: `convts train --resume ${out}` });
+    if (o.json) process.stdout.write(`${JSON.stringify({ status: 'interrupted', ...at, checkpoint: checkpointPath(out) })}\n`);
+    log(`stopped at epoch ${at.epoch}, image ${at.image}/${at.of}; saved ${checkpointPath(out)} — continue with: convts train --resume ${out}`);
+    return 130;
   }
   saveModel(model, out);
+  rmSync(checkpointPath(out), { force: true });
   const summary = { ...summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames), evaluatedOn: data.evaluatedOn };
   writeJsonAtomic(join(out, 'summary.json'), summary);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
-  if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else log(`${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`);
   return 0;
+}
+
+/** A feature file's splits, limited like image data (first N), in the shape loadOrDownload returns. */
+function featureData(path: string, c: { trainLimit: number | null; testLimit: number | null; augment: unknown; val: number | null }) {
+  if (c.augment || c.val) throw new UsageError('--augment and --val apply to images, not to a --features file');
+  const f = loadFeatureDatasets(path);
+  return {
+    train: c.trainLimit ? f.train.head(c.trainLimit) : f.train,
+    test: c.testLimit ? f.test.head(c.testLimit) : f.test,
+    evaluatedOn: 'test' as const,
+    norm: null,
+  };
 }
 
 function summarize(model: Sequential, config: { model: string; dataset: string; seed: number }, r: TrainResult,
@@ -203,7 +299,12 @@ function readSpec(path: string): ModelSpec {
   } catch (e) {
     throw new DataFormatError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  return validateSpec(raw, path);
+  try {
+    return validateSpec(raw, path);
+  } catch (e) {
+    // a broken spec file is a data problem (exit code 1), not a bad flag
+    throw e instanceof ConfigError ? new DataFormatError(e.message) : e;
+  }
 }
 
 /** Per-sample updates with momentum 0.9 need a smaller step than mini-batches (measured on MNIST). */
@@ -216,7 +317,7 @@ function parseFilters(v: string | undefined): number | [number, number] | undefi
   const parts = v.split(',').map((s) => num('filters', s, 0, { int: true, min: 1 }));
   if (parts.length === 1) return parts[0];
   if (parts.length === 2) return [parts[0], parts[1]];
-  throw new ConfigError(`--filters: give one count or two ("8" or "8,16"), got "${v}"`);
+  throw new UsageError(`--filters: give one count or two ("8" or "8,16"), got "${v}"`);
 }
 
 function parseImageSize(v: string | undefined): [number, number] | null {
@@ -230,7 +331,7 @@ function parseSchedule(v: string | undefined, epochs: number): ScheduleSpec {
   if (v === 'cosine') return { kind: 'cosine', epochs };
   const m = /^step:(\d+):([\d.eE+-]+)$/.exec(v);
   if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', stepSize: Number(m[1]), gamma: Number(m[2]) };
-  throw new ConfigError(`--schedule: expected constant, cosine or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`);
+  throw new UsageError(`--schedule: expected constant, cosine or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`);
 }
 
 function parseConverge(v: string | undefined): { tol: number; patience: number } | null {

@@ -74,6 +74,7 @@ export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequent
   });
   if (layers.length > 0) layers[0].propagateDown = false;
   const model = new Sequential(spec, layers);
+  model.rng = rng;
   const init = opts.init ?? spec.init ?? { kind: 'he-normal' };
   for (const { param } of model.namedParams()) initParam(param, init, rng);
   return model;

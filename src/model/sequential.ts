@@ -1,6 +1,7 @@
 import { ConfigError, ShapeError } from '../errors.js';
 import type { Layer, Param } from '../layers/layer.js';
 import { losses, type LossFn } from '../losses/index.js';
+import type { Rng } from '../tensor/rng.js';
 import { Tensor, shapeStr, type Shape } from '../tensor/tensor.js';
 import type { ModelSpec } from './spec.js';
 
@@ -22,6 +23,8 @@ export class Sequential {
   /** Number of layers run before the loss (the fused final layer is skipped). */
   private readonly lossDepth: number;
   private gradBuf: Tensor | null = null;
+  /** The generator layers draw from while training (dropout masks); checkpoints save its state. */
+  rng: Rng | null = null;
 
   constructor(spec: ModelSpec, layers: Layer[]) {
     this.spec = spec;

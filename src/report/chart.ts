@@ -91,8 +91,10 @@ export function lineChart(cv: Canvas, bx: number, by: number, bw: number, bh: nu
   // Legend in the top-right corner of the plot area, on a white box so lines do not cross it.
   const lw = Math.max(...o.series.map((s) => textWidth(s.name, S))) + 40;
   const lh = o.series.length * (7 * S + 8) + 8;
-  const lx = right - lw - 8;
-  const ly = o.series.length && legendBelow(o.series, px, py, lx, top + 8, lw, lh) ? bottom - lh - 8 : top + 8;
+  // The first place (top, bottom, middle; right, then left) where it hides the least.
+  const corners = [right - lw - 8, left + 8].flatMap((x) => [top + 8, bottom - lh - 8, Math.round((top + bottom - lh) / 2)].map((y) => [x, y]));
+  const hidden = corners.map(([x, y]) => legendCovers(o.series, px, py, x, y, lw, lh));
+  const [lx, ly] = corners[hidden.indexOf(Math.min(...hidden))];
   cv.fillRect(lx, ly, lw, lh, [255, 255, 255]);
   cv.strokeRect(lx, ly, lw, lh, grid);
   o.series.forEach((s, i) => {
@@ -102,12 +104,17 @@ export function lineChart(cv: Canvas, bx: number, by: number, bw: number, bh: nu
   });
 }
 
-// True when a data point would sit under a legend drawn at the top, so it goes to the bottom instead.
-function legendBelow(series: Series[], px: (v: number) => number, py: (v: number) => number,
-                     lx: number, ly: number, lw: number, lh: number): boolean {
-  return series.some((s) => s.points.some(([a, b]) => {
-    const x = px(a);
-    const y = py(b);
-    return x >= lx - 6 && x <= lx + lw + 6 && y >= ly - 6 && y <= ly + lh + 6;
-  }));
+// How many data points, and points sampled along the lines between them (16 per segment), a
+// legend box at (lx, ly) would hide.
+function legendCovers(series: Series[], px: (v: number) => number, py: (v: number) => number,
+                      lx: number, ly: number, lw: number, lh: number): number {
+  const under = (x: number, y: number) => (x >= lx - 6 && x <= lx + lw + 6 && y >= ly - 6 && y <= ly + lh + 6 ? 1 : 0);
+  let n = 0;
+  for (const s of series) {
+    s.points.forEach(([a, b], i) => {
+      if (i === 0) n += under(px(a), py(b));
+      else for (let k = 1; k <= 16; k++) n += under(px(s.points[i - 1][0] + ((a - s.points[i - 1][0]) * k) / 16), py(s.points[i - 1][1] + ((b - s.points[i - 1][1]) * k) / 16));
+    });
+  }
+  return n;
 }

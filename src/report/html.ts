@@ -1,5 +1,5 @@
-// report.html: one self-contained page (pictures inlined as data: URIs, inline CSS, no scripts,
-// no network) that reads on a phone and on a desktop.
+// report.html: one self-contained page (pictures inlined as data: URIs, inline CSS, no network)
+// that reads on a phone and on a desktop. Only the sweep page adds a script (sorting its table).
 
 export interface Figure {
   /** Section id and anchor, e.g. "curves". */
@@ -26,6 +26,10 @@ export interface ReportPage {
   /** Further sections of tables: summary details, hyperparameters, timings, machine. */
   tables: { id: string; title: string; tables: Table[] }[];
   generated: string;
+  /** Inline JavaScript run at the end of the page. */
+  script?: string;
+  /** Put the tables before the figures (the sweep page leads with its ranking). */
+  tablesFirst?: boolean;
 }
 
 const css = `
@@ -52,6 +56,7 @@ table{border-collapse:collapse;font-size:.9rem;min-width:50%}
 th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 th{background:var(--bg)}
+#trials th{cursor:pointer}
 code{font-size:.85rem;overflow-wrap:anywhere}
 footer{color:var(--mute);font-size:.85rem;padding-bottom:24px}
 @media (max-width:600px){body{font-size:15px}section{padding:12px}h1{font-size:1.3rem}}
@@ -84,12 +89,11 @@ function img(im: Figure['images'][number]): string {
 
 /** Renders the whole page. */
 export function renderReport(p: ReportPage): string {
-  const sections = [
-    ...p.figures.map((f) => `<section id="${f.id}"><h2>${escapeHtml(f.title)}</h2><p>${escapeHtml(f.caption)}</p>` +
-      `<div class="figs">${f.images.map(img).join('')}</div></section>`),
-    ...p.tables.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.tables.map(table).join('')}</section>`),
-  ];
-  const nav = [...p.figures, ...p.tables].map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join('');
+  const figures = p.figures.map((f) => `<section id="${f.id}"><h2>${escapeHtml(f.title)}</h2><p>${escapeHtml(f.caption)}</p>` +
+    `<div class="figs">${f.images.map(img).join('')}</div></section>`);
+  const tables = p.tables.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.tables.map(table).join('')}</section>`);
+  const sections = p.tablesFirst ? [...tables, ...figures] : [...figures, ...tables];
+  const nav = (p.tablesFirst ? [...p.tables, ...p.figures] : [...p.figures, ...p.tables]).map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join('');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -108,7 +112,7 @@ export function renderReport(p: ReportPage): string {
 ${sections.join('\n')}
 </main>
 <footer>${escapeHtml(p.generated)}</footer>
-</body>
+${p.script ? `<script>${p.script}</script>\n` : ''}</body>
 </html>
 `;
 }

@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
-import { lrAt, type Optimizer, type ScheduleSpec } from '../optim/index.js';
+import { lrAt, type Optimizer, type OptimizerState, type ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
 import { Tensor, shapeStr, sizeOf } from '../tensor/tensor.js';
 import { addToConfusion, emptyConfusion } from './metrics.js';
@@ -40,13 +40,41 @@ export interface TrainOptions {
   onEpoch?: (m: EpochMetrics) => void;
   /** Called every few steps with the samples done in this epoch, and the running loss and accuracy. */
   onProgress?: (p: { epoch: number; done: number; total: number; loss: number; accuracy: number }) => void;
+  /** Checked after every step: once aborted, training stops and returns its state to resume from. */
+  signal?: AbortSignal;
+  /** Continue a stopped run: the state it returned, with the model holding its weights then. */
+  resume?: TrainState;
+}
+
+/**
+ * Everything besides the weights that a stopped run needs to continue bit-identically: where it
+ * was, the shuffle order and RNG states, the optimizer's buffers and the metrics so far.
+ */
+export interface TrainState {
+  /** 0-based epoch in progress, and the position in `order` of the next sample. */
+  epoch: number;
+  start: number;
+  order: Int32Array;
+  rng: number[];
+  /** The model's own RNG (dropout masks), if it has one. */
+  modelRng: number[] | null;
+  optimizer: OptimizerState;
+  /** Running sums of the epoch in progress, training seconds spent in it, and in the whole run. */
+  lossSum: number;
+  right: number;
+  seconds: number;
+  elapsed: number;
+  calm: number;
+  epochs: EpochMetrics[];
 }
 
 export interface TrainResult {
   epochs: EpochMetrics[];
-  stoppedBy: 'epochs' | 'converged';
+  stoppedBy: 'epochs' | 'converged' | 'interrupted';
   test: Evaluation | null;
   seconds: number;
+  /** Set when stopped by `signal`: pass it back as `resume` to continue. */
+  state?: TrainState;
 }
 
 /** Loss, accuracy and confusion matrix of a model over a whole data set, in batches. */
@@ -81,31 +109,43 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
   if (testSet) checkFits(model, testSet);
   if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new ConfigError(`batch size must be a positive integer, got ${o.batchSize}`);
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${o.epochs}`);
-  const t0 = performance.now();
+  const r0 = o.resume;
+  const t0 = performance.now() - (r0?.elapsed ?? 0) * 1000;
   const rng = new Rng(o.seed);
   const params = model.params();
   const lastGood = params.map((p) => new Float32Array(p.value.size));
   const order = Int32Array.from({ length: trainSet.length }, (_, i) => i);
+  if (r0) {
+    if (r0.order.length !== trainSet.length) {
+      throw new ConfigError(`cannot resume: the checkpoint shuffled ${r0.order.length} training images, the data set has ${trainSet.length} — resume with the run's own data options`);
+    }
+    order.set(r0.order);
+    rng.setState(r0.rng);
+    if (r0.modelRng) model.rng?.setState(r0.modelRng);
+    o.optimizer.loadState(r0.optimizer);
+  }
   const sampleSize = sizeOf(trainSet.shape);
   const full = new Tensor([o.batchSize, ...trainSet.shape]);
   const labelBuf = new Uint8Array(o.batchSize);
   const classes = model.classes;
   const baseLr = o.optimizer.lr;
-  const epochs: EpochMetrics[] = [];
+  const epochs: EpochMetrics[] = r0 ? [...r0.epochs] : [];
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
-  let calm = 0;
+  let calm = r0?.calm ?? 0;
   let lastEval: Evaluation | null = null;
   let yieldAt = performance.now() + 100;
 
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
-    const te = performance.now();
+  for (let epoch = r0?.epoch ?? 0; epoch < o.epochs; epoch++) {
+    const resuming = r0 !== undefined && epoch === r0.epoch;
+    const te = performance.now() - (resuming ? r0.seconds * 1000 : 0);
     o.optimizer.lr = o.schedule ? lrAt(o.schedule, baseLr, epoch) : baseLr;
-    rng.shuffle(order);
+    if (!resuming) rng.shuffle(order);
     trainSet.startEpoch?.(epoch);
-    let lossSum = 0;
-    let right = 0;
-    let step = 0;
-    for (let start = 0; start < trainSet.length; start += o.batchSize, step++) {
+    let lossSum = resuming ? r0.lossSum : 0;
+    let right = resuming ? r0.right : 0;
+    let start = resuming ? r0.start : 0;
+    if (resuming) params.forEach((p, i) => lastGood[i].set(p.value.data));
+    for (let step = Math.ceil(start / o.batchSize); start < trainSet.length; step++) {
       const n = Math.min(o.batchSize, trainSet.length - start);
       const x = n === o.batchSize ? full : new Tensor([n, ...trainSet.shape], full.data.subarray(0, n * sampleSize));
       trainSet.fill(x.data, order, start, n);
@@ -123,8 +163,18 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
       o.optimizer.step(params);
       lossSum += loss * n;
       right += addToConfusion(null, scores.data, labels, n, classes);
+      start += n;
+      if (o.signal?.aborted) {
+        o.optimizer.lr = baseLr;
+        const state: TrainState = {
+          epoch, start, order: order.slice(), rng: rng.getState(), modelRng: model.rng?.getState() ?? null,
+          optimizer: o.optimizer.state(), lossSum, right, seconds: (performance.now() - te) / 1000,
+          elapsed: (performance.now() - t0) / 1000, calm, epochs: [...epochs],
+        };
+        return { epochs, stoppedBy: 'interrupted', test: null, seconds: (performance.now() - t0) / 1000, state };
+      }
       if (performance.now() >= yieldAt) {
-        o.onProgress?.({ epoch: epoch + 1, done: start + n, total: trainSet.length, loss: lossSum / (start + n), accuracy: right / (start + n) });
+        o.onProgress?.({ epoch: epoch + 1, done: start, total: trainSet.length, loss: lossSum / start, accuracy: right / start });
         await new Promise((r) => setImmediate(r)); // lets signals and timers through
         yieldAt = performance.now() + 100;
       }
