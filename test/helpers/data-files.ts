@@ -1,23 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Rng } from '../../src/index.js';
+import { idx as idxBytes } from './mnist.js';
 
-/** A fresh temporary folder. */
-export function tmpDir(prefix = 'convts-data-'): string {
-  return mkdtempSync(join(os.tmpdir(), prefix));
-}
-
-/** IDX bytes (uint8 elements): magic, big-endian sizes, data. */
-export function idxBytes(dims: number[], data: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, 0x800 | dims.length);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
-  out.set(data, 4 + 4 * dims.length);
-  return out;
-}
+// Temporary folders (removed after their test) and IDX bytes come from the shared helpers.
+export { tempDir as tmpDir } from './tmp.js';
+export { idxBytes };
 
 /** n random h×w grey images with labels cycling 0–9. */
 export function greyImages(n: number, seed: number, h = 28, w = 28): { images: Uint8Array; labels: Uint8Array } {
