@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConvtsError } from '../errors.js';
+import { benchCommand, benchHelp } from './bench.js';
 import { trainCommand, trainHelp } from './train.js';
 
 const help = `convts — convolutional neural networks from first principles
@@ -9,6 +10,7 @@ Usage: convts <command> [options]
 
 Commands
   train     train a model on a data set and write a run directory
+  bench     time training and inference of the built-in networks (--compare torch)
   help      show this help, or a command's: convts help train
 
 Run "convts <command> --help" for a command's options.
@@ -17,6 +19,7 @@ Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/da
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: trainHelp },
+  bench: { run: benchCommand, help: benchHelp },
 };
 
 async function main(argv: string[]): Promise<number> {
