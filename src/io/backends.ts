@@ -1,4 +1,9 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { referenceKernels, type Kernels } from '../kernels/index.js';
+import { nativeKernels, type NativeAddon } from '../kernels/native/index.js';
 
 /** A kernel set the bench and the trainer can pick, with the threads it runs on. */
 export interface Backend {
@@ -7,7 +12,32 @@ export interface Backend {
   kernels: Kernels;
 }
 
-/** Every kernel set this machine can run, fastest last; reference always, faster ones when built. */
+// Built by `npm install` (tools/build-native.mjs → node-gyp); absent when the machine could not build it.
+const addonPath = fileURLToPath(new URL('../../../build/Release/convts.node', import.meta.url));
+let addon: NativeAddon | null | undefined;
+
+/** The C++ addon, or null when it was not built. */
+export function loadNativeAddon(): NativeAddon | null {
+  if (addon === undefined) addon = existsSync(addonPath) ? (createRequire(import.meta.url)(addonPath) as NativeAddon) : null;
+  return addon;
+}
+
+/** Cores this process may use: the default thread count. */
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+/** Every kernel set this machine can run, at 1 thread and at all cores; reference always, faster ones when built. */
 export function availableBackends(): Backend[] {
-  return [{ name: 'reference', threads: 1, kernels: referenceKernels }];
+  const list: Backend[] = [{ name: 'reference', threads: 1, kernels: referenceKernels }];
+  const native = loadNativeAddon();
+  const counts = [...new Set([1, defaultThreads()])];
+  if (native) for (const t of counts) list.push({ name: 'native', threads: t, kernels: nativeKernels(native, t) });
+  return list;
+}
+
+/** The fastest kernel set built here, on `threads` threads (default: all cores). */
+export function fastestKernels(threads = defaultThreads()): Kernels {
+  const native = loadNativeAddon();
+  return native ? nativeKernels(native, threads) : referenceKernels;
 }

@@ -1,0 +1,107 @@
+// Pooling and ReLU: memory-bound loops, split over planes (or ranges) between threads when large.
+#include <cstring>
+
+#include "kernels.h"
+#include "threads.h"
+
+static int threads_for(long len, int threads) { return len < (1 << 16) ? 1 : threads; }
+
+// Calls f(o, start) for every output o of planes [p0, p1) with `start` the flat index of its window's
+// top-left input; windows are kh rows of kw values, rows g.w apart.
+template <typename F>
+static void windows(const PoolGeom& g, int p0, int p1, F f) {
+  for (int p = p0; p < p1; p++) {
+    long o = (long)p * g.oh * g.ow;
+    for (int oy = 0; oy < g.oh; oy++) {
+      for (int ox = 0; ox < g.ow; ox++, o++) f(o, (long)p * g.h * g.w + (long)oy * g.sh * g.w + ox * g.sw);
+    }
+  }
+}
+
+// Runs body(p0, p1) on plane ranges split between threads (when the tensor is large enough).
+template <typename F>
+static void over_planes(const PoolGeom& g, int threads, F body) {
+  int planes = g.n * g.c;
+  threads = threads_for((long)planes * g.h * g.w, threads);
+  parallel_run(threads, [&](int t) {
+    int p0, p1;
+    split_range(planes, threads, t, &p0, &p1);
+    body(p0, p1);
+  });
+}
+
+void maxpool_forward(float* y, int* argmax, const float* x, const PoolGeom& g, int threads) {
+  over_planes(g, threads, [&](int p0, int p1) {
+    windows(g, p0, p1, [&](long o, long start) {
+      long best = start;
+      float m = x[best];
+      for (int ki = 0; ki < g.kh; ki++) {
+        for (int kj = 0; kj < g.kw; kj++) {
+          long i = start + (long)ki * g.w + kj;
+          float v = x[i];
+          // First maximum in scan order wins ties; NaN propagates, as in the reference.
+          if (v > m || (v != v && m == m)) {
+            m = v;
+            best = i;
+          }
+        }
+      }
+      y[o] = m;
+      argmax[o] = (int)best;
+    });
+  });
+}
+
+void maxpool_backward(float* dx, const float* dy, const int* argmax, const PoolGeom& g, int threads) {
+  long hw = (long)g.h * g.w, ohw = (long)g.oh * g.ow;
+  // argmax of plane p points into plane p, so planes split between threads never collide.
+  over_planes(g, threads, [&](int p0, int p1) {
+    std::memset(dx + p0 * hw, 0, (size_t)(p1 - p0) * hw * sizeof(float));
+    for (long o = p0 * ohw; o < p1 * ohw; o++) dx[argmax[o]] += dy[o];
+  });
+}
+
+void avgpool_forward(float* y, const float* x, const PoolGeom& g, int threads) {
+  float inv = 1.f / (g.kh * g.kw);
+  over_planes(g, threads, [&](int p0, int p1) {
+    windows(g, p0, p1, [&](long o, long start) {
+      float s = 0.f;
+      for (int ki = 0; ki < g.kh; ki++) {
+        for (int kj = 0; kj < g.kw; kj++) s += x[start + (long)ki * g.w + kj];
+      }
+      y[o] = s * inv;
+    });
+  });
+}
+
+void avgpool_backward(float* dx, const float* dy, const PoolGeom& g, int threads) {
+  float inv = 1.f / (g.kh * g.kw);
+  long hw = (long)g.h * g.w;
+  over_planes(g, threads, [&](int p0, int p1) {
+    std::memset(dx + p0 * hw, 0, (size_t)(p1 - p0) * hw * sizeof(float));
+    windows(g, p0, p1, [&](long o, long start) {
+      float d = dy[o] * inv;
+      for (int ki = 0; ki < g.kh; ki++) {
+        for (int kj = 0; kj < g.kw; kj++) dx[start + (long)ki * g.w + kj] += d;
+      }
+    });
+  });
+}
+
+void relu_forward(float* y, const float* x, long len, int threads) {
+  threads = threads_for(len, threads);
+  parallel_run(threads, [&](int t) {
+    int i0, i1;
+    split_range((int)len, threads, t, &i0, &i1);
+    for (int i = i0; i < i1; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  });
+}
+
+void relu_backward(float* dx, const float* dy, const float* y, long len, int threads) {
+  threads = threads_for(len, threads);
+  parallel_run(threads, [&](int t) {
+    int i0, i1;
+    split_range((int)len, threads, t, &i0, &i1);
+    for (int i = i0; i < i1; i++) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+  });
+}
