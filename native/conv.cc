@@ -1,30 +1,25 @@
 // Convolution as im2col + packed matrix product. Work is cut into (sample, pixel range) or (sample,
 // channel range) pieces so that two threads have work even at batch 1, which the report trains at.
-#include <algorithm>
-#include <cstring>
-#include <vector>
 
+#include "base.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "threads.h"
 
 namespace {
 
-thread_local std::vector<float> colBuf, padBuf, wideBuf;
-thread_local std::vector<int> offBuf;
+thread_local Buf<float> colBuf, padBuf, wideBuf;
+thread_local Buf<int> offBuf;
+Buf<float> flipped, partial;  // used by the calling thread only
 
-float* grow(std::vector<float>& v, size_t need) {
-  if (v.size() < need) v.resize(need);
-  return v.data();
-}
-float* scratch(size_t need) { return grow(colBuf, need); }
+float* scratch(size_t need) { return colBuf.grow(need); }
 
 // Valid output columns [lo, hi) for kernel column kj: those whose input column lies inside the image.
 void valid_cols(const ConvGeom& g, int kj, int* lo, int* hi) {
   int a = g.pw - kj;  // need ox·sw ≥ a and ox·sw ≤ w − 1 + a
   *lo = a <= 0 ? 0 : (a + g.sw - 1) / g.sw;
   int top = g.w - 1 + a;
-  *hi = top < 0 ? 0 : std::min(g.ow, top / g.sw + 1);
+  *hi = top < 0 ? 0 : imin(g.ow, top / g.sw + 1);
   if (*lo > *hi) *lo = *hi;
 }
 
@@ -40,22 +35,22 @@ void im2col(float* col, const float* xs, const ConvGeom& g, int c0, int c1, int 
         valid_cols(g, kj, &lo, &hi);
         for (int j = j0; j < j1;) {
           int oy = j / g.ow, ox0 = j % g.ow;
-          int ox1 = std::min(g.ow, ox0 + (j1 - j));
+          int ox1 = imin(g.ow, ox0 + (j1 - j));
           float* d = dst + (j - j0) - ox0;  // d[ox] is pixel (oy, ox)
           int iy = oy * g.sh - g.ph + ki;
           if (iy < 0 || iy >= g.h) {
-            std::memset(d + ox0, 0, (ox1 - ox0) * sizeof(float));
+            __builtin_memset(d + ox0, 0, (ox1 - ox0) * sizeof(float));
           } else {
             const float* src = plane + (long)iy * g.w - g.pw + kj;  // src[ox·sw] is the input of ox
-            int a = std::max(ox0, lo), b = std::min(ox1, hi);
+            int a = imax(ox0, lo), b = imin(ox1, hi);
             if (a > b) a = b = ox0;
             for (int ox = ox0; ox < a; ox++) d[ox] = 0.f;
             if (g.sw == 1) {
-              std::memcpy(d + a, src + a, (b - a) * sizeof(float));
+              __builtin_memcpy(d + a, src + a, (b - a) * sizeof(float));
             } else {
               for (int ox = a; ox < b; ox++) d[ox] = src[ox * g.sw];
             }
-            for (int ox = std::max(b, ox0); ox < ox1; ox++) d[ox] = 0.f;
+            for (int ox = imax(b, ox0); ox < ox1; ox++) d[ox] = 0.f;
           }
           j += ox1 - ox0;
         }
@@ -100,22 +95,19 @@ struct Pieces {
   }
 };
 
+// About four pieces per thread, so a thread that gets less CPU time takes fewer of them.
 Pieces pieces(int n, int units, int threads) {
-  int chunks = n >= threads ? 1 : std::min(units, (threads + n - 1) / n);
-  return Pieces{n, std::max(chunks, 1), units};
+  int chunks = threads <= 1 || n >= 4 * threads ? 1 : imin(units, (4 * threads + n - 1) / n);
+  return Pieces{n, imax(chunks, 1), units};
 }
 
-// Runs body(t, s, u0, u1) for each piece thread t owns.
+// Runs body(t, s, u0, u1) for every piece, t being the thread that runs it.
 template <typename F>
 void for_pieces(const Pieces& ps, int threads, F body) {
-  parallel_run(threads, [&](int t) {
-    int i0, i1;
-    split_range(ps.count(), threads, t, &i0, &i1);
-    for (int i = i0; i < i1; i++) {
-      int s, u0, u1;
-      ps.get(i, &s, &u0, &u1);
-      if (u0 < u1) body(t, s, u0, u1);
-    }
+  parallel_for(threads, ps.count(), [&](int t, int i) {
+    int s, u0, u1;
+    ps.get(i, &s, &u0, &u1);
+    if (u0 < u1) body(t, s, u0, u1);
   });
 }
 
@@ -140,11 +132,11 @@ Wide wide_of(const ConvGeom& g) {
 // Sample xs copied into a zero-padded c×hp×wp buffer, with 2·NR floats of zero slack for the vector reads.
 const float* padded(const float* xs, const ConvGeom& g, const Wide& d) {
   size_t plane = (size_t)d.hp * d.wp, slack = 64;
-  float* p = grow(padBuf, g.c * plane + slack);
-  std::memset(p, 0, (g.c * plane + slack) * sizeof(float));
+  float* p = padBuf.grow(g.c * plane + slack);
+  __builtin_memset(p, 0, (g.c * plane + slack) * sizeof(float));
   for (int ci = 0; ci < g.c; ci++) {
     for (int iy = 0; iy < g.h; iy++) {
-      std::memcpy(p + ci * plane + (size_t)(iy + g.ph) * d.wp + g.pw, xs + ((size_t)ci * g.h + iy) * g.w,
+      __builtin_memcpy(p + ci * plane + (size_t)(iy + g.ph) * d.wp + g.pw, xs + ((size_t)ci * g.h + iy) * g.w,
                   g.w * sizeof(float));
     }
   }
@@ -153,8 +145,7 @@ const float* padded(const float* xs, const ConvGeom& g, const Wide& d) {
 
 // off[r] for taps r = (ci, ki, kj) of channels [0, c).
 const int* tap_offsets(const ConvGeom& g, const Wide& d) {
-  if ((int)offBuf.size() < g.c * g.kh * g.kw) offBuf.resize((size_t)g.c * g.kh * g.kw);
-  int* off = offBuf.data();
+  int* off = offBuf.grow((size_t)g.c * g.kh * g.kw);
   for (int ci = 0, r = 0; ci < g.c; ci++) {
     for (int ki = 0; ki < g.kh; ki++) {
       for (int kj = 0; kj < g.kw; kj++) off[r++] = (ci * d.hp + ki) * d.wp + kj;
@@ -171,7 +162,7 @@ void forward_s1(float* ys, const float* xs, const float* w, const float* b, cons
   int ckk = g.c * g.kh * g.kw, len = q1 - q0, ohw = g.oh * g.ow;
   const float* xp = padded(xs, g, d);
   const int* off = tap_offsets(g, d);
-  float* yw = grow(wideBuf, (size_t)g.k * len);
+  float* yw = wideBuf.grow((size_t)g.k * len);
   gemm_rows_offset(g.k, len, ckk, Mat{w, ckk, 1}, xp + q0, off, yw, len, false);
   for (int f = 0; f < g.k; f++) {
     float bf = b ? b[f] : 0.f;
@@ -190,8 +181,8 @@ Pieces wide_pieces(const ConvGeom& g, int threads) {
 
 void wide_range(const ConvGeom& g, int u0, int u1, int* q0, int* q1) {
   int unit = 2 * simd_width(), nq = wide_of(g).nq;
-  *q0 = std::min(nq, u0 * unit);
-  *q1 = std::min(nq, u1 * unit);
+  *q0 = imin(nq, u0 * unit);
+  *q1 = imin(nq, u1 * unit);
 }
 
 void forward_any(float* y, const float* x, const float* w, const float* b, const ConvGeom& g, int threads) {
@@ -210,7 +201,7 @@ void forward_any(float* y, const float* x, const float* w, const float* b, const
     im2col(col, x + s * xs, g, 0, g.c, j0, j1);
     float* yp = y + s * ys + j0;
     if (b) {
-      for (int f = 0; f < g.k; f++) std::fill(yp + (long)f * ohw, yp + (long)f * ohw + (j1 - j0), b[f]);
+      for (int f = 0; f < g.k; f++) fill_floats(yp + (long)f * ohw, j1 - j0, b[f]);
     }
     gemm(g.k, j1 - j0, ckk, Mat{w, ckk, 1}, Mat{col, j1 - j0, 1}, yp, ohw, b != nullptr);
   });
@@ -228,20 +219,19 @@ void conv2d_backward_data(float* dx, const float* dy, const float* w, const Conv
   if (stride1(g) && g.ph < g.kh && g.pw < g.kw) {
     // dx is the stride-1 convolution of dy, padded by k−1−p, with the kernel flipped and its two
     // channel axes swapped: the forward path does it.
-    static std::vector<float> wf;
-    wf.resize((size_t)g.k * ckk);
+    float* wf = flipped.grow((size_t)g.k * ckk);
     for (int f = 0; f < g.k; f++) {
       for (int ci = 0; ci < g.c; ci++) {
         for (int t = 0; t < khw; t++) wf[((size_t)ci * g.k + f) * khw + (khw - 1 - t)] = w[((size_t)f * g.c + ci) * khw + t];
       }
     }
     ConvGeom t{g.n, g.k, g.oh, g.ow, g.c, g.kh, g.kw, 1, 1, g.kh - 1 - g.ph, g.kw - 1 - g.pw, g.h, g.w};
-    forward_any(dx, dy, wf.data(), nullptr, t, threads);
+    forward_any(dx, dy, wf, nullptr, t, threads);
     return;
   }
   for_pieces(pieces(g.n, g.c, threads), threads, [&](int, int s, int c0, int c1) {
     float* dxs = dx + (long)s * g.c * g.h * g.w;
-    std::memset(dxs + (long)c0 * g.h * g.w, 0, (size_t)(c1 - c0) * g.h * g.w * sizeof(float));
+    __builtin_memset(dxs + (long)c0 * g.h * g.w, 0, (size_t)(c1 - c0) * g.h * g.w * sizeof(float));
     float* col = scratch((size_t)(c1 - c0) * khw * ohw);
     // dcol[rows of c0..c1] = wᵀ[those rows]·dy_s, then folded back into the image
     gemm((c1 - c0) * khw, ohw, g.k, Mat{w + (long)c0 * khw, 1, ckk}, Mat{dy + (long)s * g.k * ohw, ohw, 1}, col,
@@ -257,11 +247,11 @@ void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* 
   bool s1 = stride1(g);
   Pieces ps = s1 ? wide_pieces(g, threads) : pieces(g.n, ohw, threads);
   // Thread 0 adds into dw/db; the others into private sums added at the end.
-  static std::vector<float> partial;
   size_t per = (size_t)g.k * ckk + g.k;
-  if (threads > 1) partial.assign(per * (threads - 1), 0.f);
+  float* sums = partial.grow(per * imax(threads - 1, 1));
+  zero_floats(sums, per * (threads - 1));
   for_pieces(ps, threads, [&](int t, int s, int u0, int u1) {
-    float* dwt = t == 0 ? dw : partial.data() + per * (t - 1);
+    float* dwt = t == 0 ? dw : sums + per * (t - 1);
     float* dbt = t == 0 ? db : dwt + (size_t)g.k * ckk;
     const float* dys = dy + (long)s * g.k * ohw;
     if (dbt) {
@@ -289,8 +279,8 @@ void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* 
       int len = q1 - q0, vw = simd_width(), lp = (len + vw - 1) / vw * vw;
       const float* xp = padded(x + s * xs, g, d);
       const int* off = tap_offsets(g, d);
-      float* dyw = grow(wideBuf, (size_t)g.k * lp);
-      std::memset(dyw, 0, (size_t)g.k * lp * sizeof(float));
+      float* dyw = wideBuf.grow((size_t)g.k * lp);
+      __builtin_memset(dyw, 0, (size_t)g.k * lp * sizeof(float));
       for (int f = 0; f < g.k; f++) {
         for (int q = q0; q < q1; q++) {
           int ox = q % d.wp;
@@ -306,7 +296,7 @@ void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* 
     gemm(g.k, ckk, len, Mat{dys + u0, ohw, 1}, Mat{col, 1, len}, dwt, ckk, true);
   });
   for (int t = 1; t < threads; t++) {
-    const float* p = partial.data() + per * (t - 1);
+    const float* p = sums + per * (t - 1);
     for (size_t i = 0; i < (size_t)g.k * ckk; i++) dw[i] += p[i];
     if (db) for (int f = 0; f < g.k; f++) db[f] += p[(size_t)g.k * ckk + f];
   }

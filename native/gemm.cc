@@ -2,11 +2,9 @@
 // panels laid out in the order the micro-kernel reads them, so the inner loop is two vector loads and
 // MR×2 fused multiply-adds over registers. Small-m products (batch-1 dense layers) skip packing,
 // which would cost as much as the arithmetic.
+#include "base.h"
 #include "gemm.h"
 
-#include <algorithm>
-#include <cstring>
-#include <vector>
 
 #include "simd.h"
 
@@ -14,7 +12,7 @@ namespace {
 
 constexpr int KC = 256;  // depth of a packed block: a KC×NR panel of B stays in L1
 
-thread_local std::vector<float> packA, packB;
+thread_local Buf<float> packA, packB;
 
 // Ap[panel of `rows` rows][p][r] for rows i0.., depth p0..p0+kc; rows past m are zero.
 void pack_a(float* ap, Mat a, int i0, int rows, int m, int p0, int kc) {
@@ -29,13 +27,13 @@ void pack_a(float* ap, Mat a, int i0, int rows, int m, int p0, int kc) {
 // Bp[panel][p][0..NR) for all columns, zero past n.
 void pack_b(float* bp, Mat b, int n, int p0, int kc) {
   for (int j0 = 0; j0 < n; j0 += NR) {
-    int cols = std::min(NR, n - j0);
+    int cols = imin(NR, n - j0);
     float* dst = bp + (long)(j0 / NR) * kc * NR;
     if (b.cs == 1) {
       for (int p = 0; p < kc; p++) {
         const float* src = b.p + (long)(p0 + p) * b.rs + j0;
         float* d = dst + p * NR;
-        std::memcpy(d, src, cols * sizeof(float));
+        __builtin_memcpy(d, src, cols * sizeof(float));
         for (int j = cols; j < NR; j++) d[j] = 0.f;
       }
     } else {
@@ -110,13 +108,13 @@ int panel_rows(int m) {
 void run_panels(int m, int n, int kc, Mat a, int p0, const float* b, const int* off, long step, float* c, long ldc,
                 bool add) {
   int rows = panel_rows(m);
-  if ((int)packA.size() < kc * MR) packA.resize((size_t)kc * MR);
+  float* ap = packA.grow((size_t)kc * MR);
   for (int i0 = 0; i0 < m; i0 += rows) {
-    int rr = std::min(rows, m - i0);
-    pack_a(packA.data(), a, i0, rr, m, p0, kc);
+    int rr = imin(rows, m - i0);
+    pack_a(ap, a, i0, rr, m, p0, kc);
     for (int j0 = 0; j0 < n; j0 += NR) {
-      Micros::fns[rr - 1](kc, packA.data(), b + (j0 / NR) * step, off, c + (long)i0 * ldc + j0, ldc,
-                          std::min(NR, n - j0), add);
+      Micros::fns[rr - 1](kc, ap, b + (j0 / NR) * step, off, c + (long)i0 * ldc + j0, ldc,
+                          imin(NR, n - j0), add);
     }
   }
 }
@@ -131,11 +129,11 @@ const PanelOffsets panelOffsets;
 
 void gemm_packed(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
   int npanB = (n + NR - 1) / NR;
-  if ((int)packB.size() < KC * npanB * NR) packB.resize((size_t)KC * npanB * NR);
+  float* bp = packB.grow((size_t)KC * npanB * NR);
   for (int p0 = 0; p0 < k; p0 += KC) {
-    int kc = std::min(KC, k - p0);
-    pack_b(packB.data(), b, n, p0, kc);
-    run_panels(m, n, kc, a, p0, packB.data(), panelOffsets.off, (long)kc * NR, c, ldc, accumulate || p0 > 0);
+    int kc = imin(KC, k - p0);
+    pack_b(bp, b, n, p0, kc);
+    run_panels(m, n, kc, a, p0, bp, panelOffsets.off, (long)kc * NR, c, ldc, accumulate || p0 > 0);
   }
 }
 
@@ -175,7 +173,7 @@ using NtTiles = NtTable<0, 1, 2, 3, 4, 5>;
 void gemm_rows(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
   for (int i = 0; i < m; i++) {
     float* ci = c + i * ldc;
-    if (!accumulate) std::memset(ci, 0, n * sizeof(float));
+    if (!accumulate) __builtin_memset(ci, 0, n * sizeof(float));
     for (int p = 0; p < k; p++) {
       float av = a.p[i * a.rs + p * a.cs];
       const float* bp = b.p + p * b.rs;
@@ -193,9 +191,9 @@ void gemm_dots(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accum
     const float* ai = a.p + i * a.rs;
     int j = 0;
     for (; j < n; j += 4) {
-      int cols = std::min(4, n - j);
+      int cols = imin(4, n - j);
       const float* bj[4];
-      for (int q = 0; q < 4; q++) bj[q] = b.p + (long)(j + std::min(q, cols - 1)) * b.cs;
+      for (int q = 0; q < 4; q++) bj[q] = b.p + (long)(j + imin(q, cols - 1)) * b.cs;
       vf s0{}, s1{}, s2{}, s3{};
       int p = 0;
       for (; p + VW <= k; p += VW) {
@@ -226,10 +224,10 @@ void gemm_nt_offset(int m, int n, int k, const float* a, long lda, const float* 
                     long ldc) {
   int rows = m > 0 ? panel_rows(m) : 1;
   for (int i0 = 0; i0 < m; i0 += rows) {
-    int rr = std::min(rows, m - i0);
+    int rr = imin(rows, m - i0);
     for (int j = 0; j < n; j += 2) {
-      NtTiles::fns[rr - 1](k, a + i0 * lda, lda, b + off[j], b + off[std::min(j + 1, n - 1)], c + i0 * ldc + j, ldc,
-                           std::min(2, n - j));
+      NtTiles::fns[rr - 1](k, a + i0 * lda, lda, b + off[j], b + off[imin(j + 1, n - 1)], c + i0 * ldc + j, ldc,
+                           imin(2, n - j));
     }
   }
 }
@@ -237,7 +235,7 @@ void gemm_nt_offset(int m, int n, int k, const float* a, long lda, const float* 
 void gemm(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    if (!accumulate) for (int i = 0; i < m; i++) std::memset(c + i * ldc, 0, n * sizeof(float));
+    if (!accumulate) for (int i = 0; i < m; i++) __builtin_memset(c + i * ldc, 0, n * sizeof(float));
     return;
   }
   if (m <= 4 && b.cs == 1) return gemm_rows(m, n, k, a, b, c, ldc, accumulate);

@@ -1,6 +1,6 @@
 // Pooling and ReLU: memory-bound loops, split over planes (or ranges) between threads when large.
-#include <cstring>
 
+#include "base.h"
 #include "kernels.h"
 #include "threads.h"
 
@@ -23,9 +23,10 @@ template <typename F>
 static void over_planes(const PoolGeom& g, int threads, F body) {
   int planes = g.n * g.c;
   threads = threads_for((long)planes * g.h * g.w, threads);
-  parallel_run(threads, [&](int t) {
+  int parts = imin(planes, 4 * threads);
+  parallel_for(threads, parts, [&](int, int i) {
     int p0, p1;
-    split_range(planes, threads, t, &p0, &p1);
+    split_range(planes, parts, i, &p0, &p1);
     body(p0, p1);
   });
 }
@@ -56,7 +57,7 @@ void maxpool_backward(float* dx, const float* dy, const int* argmax, const PoolG
   long hw = (long)g.h * g.w, ohw = (long)g.oh * g.ow;
   // argmax of plane p points into plane p, so planes split between threads never collide.
   over_planes(g, threads, [&](int p0, int p1) {
-    std::memset(dx + p0 * hw, 0, (size_t)(p1 - p0) * hw * sizeof(float));
+    __builtin_memset(dx + p0 * hw, 0, (size_t)(p1 - p0) * hw * sizeof(float));
     for (long o = p0 * ohw; o < p1 * ohw; o++) dx[argmax[o]] += dy[o];
   });
 }
@@ -78,7 +79,7 @@ void avgpool_backward(float* dx, const float* dy, const PoolGeom& g, int threads
   float inv = 1.f / (g.kh * g.kw);
   long hw = (long)g.h * g.w;
   over_planes(g, threads, [&](int p0, int p1) {
-    std::memset(dx + p0 * hw, 0, (size_t)(p1 - p0) * hw * sizeof(float));
+    __builtin_memset(dx + p0 * hw, 0, (size_t)(p1 - p0) * hw * sizeof(float));
     windows(g, p0, p1, [&](long o, long start) {
       float d = dy[o] * inv;
       for (int ki = 0; ki < g.kh; ki++) {
@@ -88,20 +89,26 @@ void avgpool_backward(float* dx, const float* dy, const PoolGeom& g, int threads
   });
 }
 
-void relu_forward(float* y, const float* x, long len, int threads) {
+// Runs body(i0, i1) over about four ranges per thread.
+template <typename F>
+static void over_range(long len, int threads, F body) {
   threads = threads_for(len, threads);
-  parallel_run(threads, [&](int t) {
+  int parts = threads <= 1 ? 1 : 4 * threads;
+  parallel_for(threads, parts, [&](int, int i) {
     int i0, i1;
-    split_range((int)len, threads, t, &i0, &i1);
+    split_range((int)len, parts, i, &i0, &i1);
+    body(i0, i1);
+  });
+}
+
+void relu_forward(float* y, const float* x, long len, int threads) {
+  over_range(len, threads, [&](int i0, int i1) {
     for (int i = i0; i < i1; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
   });
 }
 
 void relu_backward(float* dx, const float* dy, const float* y, long len, int threads) {
-  threads = threads_for(len, threads);
-  parallel_run(threads, [&](int t) {
-    int i0, i1;
-    split_range((int)len, threads, t, &i0, &i1);
+  over_range(len, threads, [&](int i0, int i1) {
     for (int i = i0; i < i1; i++) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
   });
 }

@@ -1,7 +1,11 @@
 #include "threads.h"
 
+#include "base.h"
+
 #include <atomic>
+#include <cstdlib>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,14 +19,17 @@ static inline void cpu_relax() {}
 
 namespace {
 
+// One word holds (job generation << 32 | next item): a claim is a compare-and-swap on it, so a worker
+// that wakes late can never take an item of a job that has already finished or not yet started.
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mu;
   std::condition_variable wake;
-  std::atomic<unsigned long> generation{0};
-  std::atomic<int> remaining{0};
-  const std::function<void(int)>* job = nullptr;
-  int active = 0;  // threads taking part in the current job (the caller is 0)
+  std::atomic<uint64_t> word{0};
+  std::atomic<int> done{0};
+  std::atomic<ItemFn> fn{nullptr};
+  std::atomic<void*> ctx{nullptr};
+  std::atomic<int> count{0}, threads{0};
 
   void ensure(int n) {
     while ((int)workers.size() < n) {
@@ -32,22 +39,36 @@ struct Pool {
     }
   }
 
+  // Claims and runs items of the current generation `gen`; returns when none are left.
+  void work(int id, uint32_t gen) {
+    for (;;) {
+      uint64_t w = word.load(std::memory_order_acquire);
+      if ((uint32_t)(w >> 32) != gen) return;
+      ItemFn f = fn.load(std::memory_order_relaxed);
+      void* c = ctx.load(std::memory_order_relaxed);
+      int n = count.load(std::memory_order_relaxed);
+      if (id >= threads.load(std::memory_order_relaxed) || (int)(uint32_t)w >= n) return;
+      if (!word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) continue;
+      f(c, id, (int)(uint32_t)w);
+      done.fetch_add(1, std::memory_order_acq_rel);
+    }
+  }
+
   void loop(int id) {
-    unsigned long seen = 0;
+    uint32_t seen = 0;
     for (;;) {
       int spins = 0;
-      while (generation.load(std::memory_order_acquire) == seen) {
+      uint32_t gen;
+      while ((gen = (uint32_t)(word.load(std::memory_order_acquire) >> 32)) == seen) {
         if (++spins < 20000) {
           cpu_relax();
           continue;
         }
         std::unique_lock<std::mutex> lock(mu);
-        wake.wait(lock, [&] { return generation.load(std::memory_order_acquire) != seen; });
+        wake.wait(lock, [&] { return (uint32_t)(word.load(std::memory_order_acquire) >> 32) != seen; });
       }
-      seen = generation.load(std::memory_order_acquire);
-      if (id < active) (*job)(id);
-      // Every worker acknowledges every job, so none can read the next job's fields early.
-      remaining.fetch_sub(1, std::memory_order_acq_rel);
+      seen = gen;
+      work(id, gen);
     }
   }
 };
@@ -56,20 +77,32 @@ Pool& pool = *new Pool;  // never destroyed: workers may still wait on it while 
 
 }  // namespace
 
-void parallel_run(int threads, const std::function<void(int)>& f) {
-  if (threads <= 1) {
-    f(0);
+void parallel_for_raw(int threads, int count, ItemFn f, void* ctx) {
+  if (threads <= 1 || count <= 1) {
+    for (int i = 0; i < count; i++) f(ctx, 0, i);
     return;
   }
   pool.ensure(threads - 1);
-  pool.job = &f;
-  pool.active = threads;
-  pool.remaining.store((int)pool.workers.size(), std::memory_order_release);
+  pool.fn.store(f, std::memory_order_relaxed);
+  pool.ctx.store(ctx, std::memory_order_relaxed);
+  pool.count.store(count, std::memory_order_relaxed);
+  pool.threads.store(threads, std::memory_order_relaxed);
+  pool.done.store(0, std::memory_order_relaxed);
+  uint32_t gen = (uint32_t)(pool.word.load(std::memory_order_relaxed) >> 32) + 1;
   {
     std::lock_guard<std::mutex> lock(pool.mu);
-    pool.generation.fetch_add(1, std::memory_order_acq_rel);
+    pool.word.store((uint64_t)gen << 32, std::memory_order_release);
   }
   pool.wake.notify_all();
-  f(0);
-  while (pool.remaining.load(std::memory_order_acquire) > 0) cpu_relax();
+  pool.work(0, gen);
+  for (int spins = 0; pool.done.load(std::memory_order_acquire) < count; spins++) {
+    if (spins < 4000) cpu_relax();
+    else std::this_thread::yield();
+  }
+}
+
+void* scratch_realloc(void* p, size_t bytes) {
+  void* q = std::realloc(p, bytes);
+  if (!q) std::abort();  // out of memory: nothing sensible to return to JavaScript mid-kernel
+  return q;
 }

@@ -1,10 +1,16 @@
-// A tiny fork-join pool: run(t, f) calls f(0..t-1) on the caller and t-1 worker threads and returns
-// when all are done. Workers spin briefly after a job (the next layer's call comes within
-// microseconds) and then sleep, so an idle pool costs nothing on a shared machine.
+// A tiny pool for data-parallel loops: parallel_for(t, count, f) runs f(thread, i) for i < count on the
+// caller and up to t − 1 workers. Items are claimed one by one, so when the machine is busy and a worker
+// is not scheduled, the caller simply does all the items rather than waiting for it.
 #pragma once
-#include <functional>
 
-void parallel_run(int threads, const std::function<void(int)>& f);
+typedef void (*ItemFn)(void* ctx, int thread, int item);
+void parallel_for_raw(int threads, int count, ItemFn fn, void* ctx);
+
+template <typename F>
+inline void parallel_for(int threads, int count, const F& f) {
+  parallel_for_raw(threads, count, [](void* c, int t, int i) { (*static_cast<const F*>(c))(t, i); },
+                   const_cast<F*>(&f));
+}
 
 // [begin, end) of part t when `total` items are split into `parts` near-equal ranges.
 inline void split_range(int total, int parts, int t, int* begin, int* end) {
