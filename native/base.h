@@ -3,6 +3,13 @@
 #pragma once
 #include <stddef.h>
 
+// Per-thread scratch natively; WebAssembly here is single-threaded, and its linker wants no TLS.
+#if defined(__wasm__)
+#define THREAD_LOCAL
+#else
+#define THREAD_LOCAL thread_local
+#endif
+
 template <typename T>
 static inline T imin(T a, T b) { return a < b ? a : b; }
 template <typename T>
@@ -14,8 +21,9 @@ static inline void fill_floats(float* p, size_t n, float v) {
   for (size_t i = 0; i < n; i++) p[i] = v;
 }
 
-// Grows (or allocates) a block, keeping its contents: realloc natively, a bump allocator in WebAssembly.
-void* scratch_realloc(void* p, size_t bytes);
+// Replaces block p (or nothing) by one of at least `bytes`, 64-byte aligned, contents not kept:
+// the C heap natively, a bump allocator in WebAssembly.
+void* scratch_grow(void* p, size_t bytes);
 
 // A scratch buffer that only grows, reused across calls so steady-state training allocates nothing.
 template <typename T>
@@ -24,7 +32,7 @@ struct Buf {
   size_t n = 0;
   T* grow(size_t need) {
     if (need > n) {
-      p = static_cast<T*>(scratch_realloc(p, need * sizeof(T)));
+      p = static_cast<T*>(scratch_grow(p, need * sizeof(T)));
       n = need;
     }
     return p;

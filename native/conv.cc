@@ -8,8 +8,8 @@
 
 namespace {
 
-thread_local Buf<float> colBuf, padBuf, wideBuf;
-thread_local Buf<int> offBuf;
+THREAD_LOCAL Buf<float> colBuf, padBuf, wideBuf;
+THREAD_LOCAL Buf<int> offBuf;
 Buf<float> flipped, partial;  // used by the calling thread only
 
 float* scratch(size_t need) { return colBuf.grow(need); }

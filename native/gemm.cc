@@ -12,7 +12,7 @@ namespace {
 
 constexpr int KC = 256;  // depth of a packed block: a KC×NR panel of B stays in L1
 
-thread_local Buf<float> packA, packB;
+THREAD_LOCAL Buf<float> packA, packB;
 
 // Ap[panel of `rows` rows][p][r] for rows i0.., depth p0..p0+kc; rows past m are zero.
 void pack_a(float* ap, Mat a, int i0, int rows, int m, int p0, int kc) {

@@ -1,7 +1,7 @@
 // Vector type and register-tile sizes for the machine the addon is compiled on (-march=native):
 // GCC/Clang vector extensions become AVX-512, AVX2/FMA, SSE or NEON instructions as available.
 #pragma once
-#include <cstddef>
+#include <stddef.h>
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
@@ -12,7 +12,7 @@ constexpr int MR = 8;   // micro-tile rows: 8×2 accumulators + 2 loads + 1 broa
 #elif defined(__AVX__)
 constexpr int VW = 8;
 constexpr int MR = 6;   // 6×2 accumulators + 3 fit 16 registers
-#else
+#else  // SSE, NEON, WebAssembly SIMD128: 16 registers of 4 floats
 constexpr int VW = 4;
 constexpr int MR = 6;
 #endif

@@ -101,8 +101,9 @@ void parallel_for_raw(int threads, int count, ItemFn f, void* ctx) {
   }
 }
 
-void* scratch_realloc(void* p, size_t bytes) {
-  void* q = std::realloc(p, bytes);
+void* scratch_grow(void* p, size_t bytes) {
+  std::free(p);
+  void* q = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
   if (!q) std::abort();  // out of memory: nothing sensible to return to JavaScript mid-kernel
   return q;
 }

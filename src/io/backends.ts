@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { referenceKernels, type Kernels } from '../kernels/index.js';
 import { nativeKernels, type NativeAddon } from '../kernels/native/index.js';
+import { wasmKernels } from '../kernels/wasm/index.js';
 
 /** A kernel set the bench and the trainer can pick, with the threads it runs on. */
 export interface Backend {
@@ -12,14 +13,22 @@ export interface Backend {
   kernels: Kernels;
 }
 
-// Built by `npm install` (tools/build-native.mjs → node-gyp); absent when the machine could not build it.
+// Built by `npm install` (tools/build-kernels.mjs); absent when the machine could not build them.
 const addonPath = fileURLToPath(new URL('../../../build/Release/convts.node', import.meta.url));
+const wasmPath = fileURLToPath(new URL('../../../build/convts.wasm', import.meta.url));
 let addon: NativeAddon | null | undefined;
+let wasm: WebAssembly.Module | null | undefined;
 
 /** The C++ addon, or null when it was not built. */
 export function loadNativeAddon(): NativeAddon | null {
   if (addon === undefined) addon = existsSync(addonPath) ? (createRequire(import.meta.url)(addonPath) as NativeAddon) : null;
   return addon;
+}
+
+/** The compiled WebAssembly kernels, or null when they were not built. */
+export function loadWasmModule(): WebAssembly.Module | null {
+  if (wasm === undefined) wasm = existsSync(wasmPath) ? new WebAssembly.Module(readFileSync(wasmPath)) : null;
+  return wasm;
 }
 
 /** Cores this process may use: the default thread count. */
@@ -32,6 +41,8 @@ export function availableBackends(): Backend[] {
   const list: Backend[] = [{ name: 'reference', threads: 1, kernels: referenceKernels }];
   const native = loadNativeAddon();
   const counts = [...new Set([1, defaultThreads()])];
+  const module = loadWasmModule();
+  if (module) list.push({ name: 'wasm', threads: 1, kernels: wasmKernels(module) });
   if (native) for (const t of counts) list.push({ name: 'native', threads: t, kernels: nativeKernels(native, t) });
   return list;
 }
@@ -39,5 +50,7 @@ export function availableBackends(): Backend[] {
 /** The fastest kernel set built here, on `threads` threads (default: all cores). */
 export function fastestKernels(threads = defaultThreads()): Kernels {
   const native = loadNativeAddon();
-  return native ? nativeKernels(native, threads) : referenceKernels;
+  if (native) return nativeKernels(native, threads);
+  const module = loadWasmModule();
+  return module ? wasmKernels(module) : referenceKernels;
 }
