@@ -4,7 +4,7 @@
       "target_name": "convts",
       "sources": [
         "native/addon.cc", "native/gemm.cc", "native/conv.cc", "native/dense.cc",
-        "native/pooling.cc", "native/threads.cc"
+        "native/pooling.cc", "native/sgd.cc", "native/threads.cc"
       ],
       "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fno-math-errno", "-pthread"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],

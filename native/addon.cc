@@ -36,6 +36,11 @@ struct Args {
     napi_get_value_int32(env, v[i], &x);
     return x;
   }
+  double f64(size_t i) {
+    double x = 0;
+    napi_get_value_double(env, v[i], &x);
+    return x;
+  }
   bool flag(size_t i) {
     bool b = false;
     napi_get_value_bool(env, v[i], &b);
@@ -130,6 +135,11 @@ const struct {
     BIND("reluBackward", {
       float *dx = a.arr<float>(0), *dy = a.arr<float>(1), *y = a.arr<float>(2);
       if (a.ok) relu_backward(dx, dy, y, a.i32(3), a.i32(4));
+    }),
+    BIND("sgdStep", {
+      float *w = a.arr<float>(0), *g = a.arr<float>(1), *v = a.arr<float>(2);
+      SgdOptions o{(float)a.f64(4), (float)a.f64(5), (float)a.f64(6), a.flag(7), a.flag(8)};
+      if (a.ok) sgd_step(w, g, v, a.i32(3), o, a.i32(9));
     }),
 };
 

@@ -20,4 +20,9 @@ void maxpool_backward(float* dx, const float* dy, const int* argmax, const PoolG
 void avgpool_forward(float* y, const float* x, const PoolGeom& g, int threads);
 void avgpool_backward(float* dx, const float* dy, const PoolGeom& g, int threads);
 void relu_forward(float* y, const float* x, long len, int threads);
+struct SgdOptions {
+  float lr, momentum, weight_decay;
+  bool nesterov, first;
+};
+void sgd_step(float* w, const float* g, float* v, long len, const SgdOptions& o, int threads);
 void relu_backward(float* dx, const float* dy, const float* y, long len, int threads);

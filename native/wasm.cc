@@ -63,3 +63,7 @@ EXPORT("reluForward") void w_relu_forward(float* y, const float* x, int len) { r
 EXPORT("reluBackward") void w_relu_backward(float* dx, const float* dy, const float* y, int len) {
   relu_backward(dx, dy, y, len, 1);
 }
+EXPORT("sgdStep") void w_sgd_step(float* w, const float* g, float* v, int len, float lr, float mu, float wd, int nesterov,
+                                   int first) {
+  sgd_step(w, g, v, len, SgdOptions{lr, mu, wd, nesterov != 0, first != 0}, 1);
+}

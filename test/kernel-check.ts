@@ -159,6 +159,21 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     }
   });
 
+  test(`${label}: SGD steps match the reference (seed ${seed})`, () => {
+    const r = new Rng(seed + 4);
+    for (let t = 0; t < 16; t++) {
+      const len = int(r, 1, 100000);
+      const o = { lr: r.uniform(), momentum: t % 4 === 0 ? 0 : r.uniform(), weightDecay: t % 2 ? 0 : r.uniform() * 0.1,
+        nesterov: t % 3 === 0, first: t % 5 === 0 };
+      const w = randn(r, len), g = randn(r, len), v = o.momentum ? randn(r, len) : null;
+      const [w1, w2, v1, v2] = [w.slice(), w.slice(), v?.slice() ?? null, v?.slice() ?? null];
+      ref.sgdStep(w1, g, v1, len, o);
+      fast.sgdStep(w2, g, v2, len, o);
+      close(`sgd ${JSON.stringify(o)} len=${len} w`, seed, w2, w1);
+      if (v1 && v2) close(`sgd ${JSON.stringify(o)} len=${len} v`, seed, v2, v1);
+    }
+  });
+
   test(`${label}: seed-mnist and seed-cifar train the same as with the reference kernels (seed ${seed})`, () => {
     for (const net of ['seed-mnist', 'seed-cifar']) {
       const run = (k: Kernels) => {

@@ -27,5 +27,5 @@ mkdirSync('build', { recursive: true });
 attempt('WebAssembly kernels', process.env.CLANGXX ?? 'clang++', [
   '--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-std=c++17', '-nostdlib', '-fno-exceptions', '-fno-rtti',
   '-Wl,--no-entry', '-Wl,--strip-all', '-o', 'build/convts.wasm',
-  ...['wasm', 'gemm', 'conv', 'dense', 'pooling'].map((f) => `native/${f}.cc`),
+  ...['wasm', 'gemm', 'conv', 'dense', 'pooling', 'sgd'].map((f) => `native/${f}.cc`),
 ]);

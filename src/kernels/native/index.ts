@@ -1,4 +1,4 @@
-import type { ConvGeom, Kernels, PoolGeom } from '../kernels.js';
+import type { ConvGeom, Kernels, PoolGeom, SgdStepOptions } from '../kernels.js';
 import { referenceKernels } from '../reference/index.js';
 
 /** The C++ addon's functions (native/addon.cc), as Node loads them; typed arrays are used in place. */
@@ -21,6 +21,8 @@ export interface NativeAddon {
   avgPool2dBackward(dx: Float32Array, dy: Float32Array, g: Int32Array, threads: number): void;
   reluForward(y: Float32Array, x: Float32Array, len: number, threads: number): void;
   reluBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, len: number, threads: number): void;
+  sgdStep(w: Float32Array, g: Float32Array, v: Float32Array | null, len: number, lr: number, momentum: number,
+          weightDecay: number, nesterov: boolean, first: boolean, threads: number): void;
 }
 
 // Geometry goes to C as one int array in the field order of the C structs (native/kernels.h).
@@ -66,5 +68,7 @@ export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
       if (f === 'relu') addon.reluBackward(dx, dy, y, len, t);
       else referenceKernels.activationBackward(f, dx, dy, y, len);
     },
+    sgdStep: (w, g, v, len, o: SgdStepOptions) =>
+      addon.sgdStep(w, g, v, len, o.lr, o.momentum, o.weightDecay, o.nesterov, o.first, t),
   };
 }

@@ -18,6 +18,7 @@ interface WasmExports {
   avgPool2dBackward(dx: number, dy: number, g: number): void;
   reluForward(y: number, x: number, len: number): void;
   reluBackward(dx: number, dy: number, y: number, len: number): void;
+  sgdStep(w: number, g: number, v: number, len: number, lr: number, mu: number, wd: number, nesterov: number, first: number): void;
 }
 
 type Arr = Float32Array | Int32Array | null;
@@ -112,6 +113,10 @@ export function wasmKernels(module: WebAssembly.Module): Kernels {
       if (f !== 'relu') return referenceKernels.activationBackward(f, dx, dy, y, len);
       run([dx.subarray(0, len), dy.subarray(0, len), y.subarray(0, len)], b(1, 2), b(0),
         (p) => e.reluBackward(p[0], p[1], p[2], len));
+    },
+    sgdStep(w, g, v, len, o) {
+      run([w.subarray(0, len), g.subarray(0, len), v && v.subarray(0, len)], b(0, 1, 2), b(0, 2),
+        (p) => e.sgdStep(p[0], p[1], p[2], len, o.lr, o.momentum, o.weightDecay, +o.nesterov, +o.first));
     },
   };
 }
