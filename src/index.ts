@@ -26,3 +26,10 @@ export { weightsToSafetensors, loadWeights } from './model/weights.js';
 export * from './data/index.js';
 export { train, evaluate, type TrainOptions, type TrainResult, type EpochMetrics, type Evaluation } from './train/trainer.js';
 export { saveModel, loadModel } from './io/model-file.js';
+export { availableBackends, defaultKernels, fastestKernels, defaultThreads, type Backend } from './io/backends.js';
+
+// Layers use the fastest kernels built on this machine (native, else wasm, else the reference
+// TypeScript), unless $CONVTS_BACKEND picks one; useKernels() changes it at any time.
+import { defaultKernels } from './io/backends.js';
+import { useKernels } from './kernels/index.js';
+useKernels(defaultKernels());

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConvtsError } from '../errors.js';
+import { defaultKernels } from '../io/backends.js';
+import { useKernels } from '../kernels/index.js';
 import { benchCommand, benchHelp } from './bench.js';
 import { trainCommand, trainHelp } from './train.js';
 
@@ -14,6 +16,7 @@ Commands
   help      show this help, or a command's: convts help train
 
 Run "convts <command> --help" for a command's options.
+Kernels: the fastest built (native, wasm, reference); CONVTS_BACKEND=<name> and CONVTS_THREADS=<n> override.
 Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/datasets --epochs 1
 `;
 
@@ -42,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`convts: unknown command "${cmd}" — use one of ${Object.keys(commands).join(', ')} (convts --help)\n`);
     return 2;
   }
+  // The fastest kernels built here ($CONVTS_BACKEND and $CONVTS_THREADS choose others).
+  useKernels(defaultKernels());
   return c.run(rest);
 }
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.js';
 import { referenceKernels, type Kernels } from '../kernels/index.js';
 import { nativeKernels, type NativeAddon } from '../kernels/native/index.js';
 import { wasmKernels } from '../kernels/wasm/index.js';
@@ -31,8 +32,14 @@ export function loadWasmModule(): WebAssembly.Module | null {
   return wasm;
 }
 
-/** Cores this process may use: the default thread count. */
+/** Threads for the kernels: $CONVTS_THREADS, else every core this process may use. */
 export function defaultThreads(): number {
+  const env = process.env.CONVTS_THREADS;
+  if (env !== undefined) {
+    const t = Number(env);
+    if (!Number.isInteger(t) || t < 1) throw new ConfigError(`CONVTS_THREADS must be a whole number ≥ 1, got "${env}"`);
+    return t;
+  }
   return Math.max(1, os.availableParallelism());
 }
 
@@ -53,4 +60,16 @@ export function fastestKernels(threads = defaultThreads()): Kernels {
   if (native) return nativeKernels(native, threads);
   const module = loadWasmModule();
   return module ? wasmKernels(module) : referenceKernels;
+}
+
+/** The kernel set named by $CONVTS_BACKEND (reference, wasm or native), else the fastest built. */
+export function defaultKernels(): Kernels {
+  const want = process.env.CONVTS_BACKEND;
+  if (want === undefined || want === '') return fastestKernels();
+  if (want === 'reference') return referenceKernels;
+  const native = want === 'native' ? loadNativeAddon() : null;
+  if (native) return nativeKernels(native, defaultThreads());
+  const module = want === 'wasm' ? loadWasmModule() : null;
+  if (module) return wasmKernels(module);
+  throw new ConfigError(`CONVTS_BACKEND=${want}: ${['native', 'wasm'].includes(want) ? 'not built on this machine — npm install builds it (see its notice)' : 'use reference, wasm or native'}`);
 }
