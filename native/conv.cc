@@ -156,6 +156,16 @@ const int* tap_offsets(const ConvGeom& g, const Wide& d) {
 
 bool stride1(const ConvGeom& g) { return g.sh == 1 && g.sw == 1; }
 
+// Calls f(q, pixel, count) for each run of real pixels among wide outputs [q0, q1): wide index q is
+// output pixel `pixel` (= oy·ow + ox), and the next count − 1 follow on both sides.
+template <typename F>
+void real_runs(const ConvGeom& g, const Wide& d, int q0, int q1, F f) {
+  for (int oy = q0 / d.wp; oy * d.wp < q1; oy++) {
+    int a = imax(q0, oy * d.wp), b = imin(q1, oy * d.wp + g.ow);
+    if (a < b) f(a, oy * g.ow + (a - oy * d.wp), b - a);
+  }
+}
+
 // Wide outputs [q0, q1) of one sample: Yw = w·B, then the real pixels (+ bias) go to ys.
 void forward_s1(float* ys, const float* xs, const float* w, const float* b, const ConvGeom& g, int q0, int q1) {
   Wide d = wide_of(g);
@@ -164,12 +174,22 @@ void forward_s1(float* ys, const float* xs, const float* w, const float* b, cons
   const int* off = tap_offsets(g, d);
   float* yw = wideBuf.grow((size_t)g.k * len);
   gemm_rows_offset(g.k, len, ckk, Mat{w, ckk, 1}, xp + q0, off, yw, len, false);
-  for (int f = 0; f < g.k; f++) {
-    float bf = b ? b[f] : 0.f;
-    for (int q = q0; q < q1; q++) {
-      int oy = q / d.wp, ox = q % d.wp;
-      if (ox < g.ow) ys[(long)f * ohw + oy * g.ow + ox] = yw[(long)f * len + (q - q0)] + bf;
+  real_runs(g, d, q0, q1, [&](int q, int pixel, int count) {
+    for (int f = 0; f < g.k; f++) {
+      float bf = b ? b[f] : 0.f;
+      const float* src = yw + (long)f * len + (q - q0);
+      float* dst = ys + (long)f * ohw + pixel;
+      for (int i = 0; i < count; i++) dst[i] = src[i] + bf;
     }
+  });
+}
+
+// db[f] += Σ a[f·lda + j] over j in [j0, j1).
+void add_row_sums(float* db, const float* a, int rows, long lda, int j0, int j1) {
+  for (int f = 0; f < rows; f++) {
+    float sum = 0.f;
+    for (int j = j0; j < j1; j++) sum += a[f * lda + j];
+    db[f] += sum;
   }
 }
 
@@ -254,23 +274,6 @@ void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* 
     float* dwt = t == 0 ? dw : sums + per * (t - 1);
     float* dbt = t == 0 ? db : dwt + (size_t)g.k * ckk;
     const float* dys = dy + (long)s * g.k * ohw;
-    if (dbt) {
-      // Bias gradient over this piece's real pixels.
-      for (int f = 0; f < g.k; f++) {
-        float sum = 0.f;
-        if (s1) {
-          int q0, q1;
-          wide_range(g, u0, u1, &q0, &q1);
-          Wide d = wide_of(g);
-          for (int q = q0; q < q1; q++) {
-            if (q % d.wp < g.ow) sum += dys[(long)f * ohw + (q / d.wp) * g.ow + q % d.wp];
-          }
-        } else {
-          for (int j = u0; j < u1; j++) sum += dys[(long)f * ohw + j];
-        }
-        dbt[f] += sum;
-      }
-    }
     if (s1) {
       // dw[f][r] += Σ_q dy_wide[f][q]·xp[off[r] + q], dy spread to wide rows with zeros between.
       Wide d = wide_of(g);
@@ -281,16 +284,15 @@ void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* 
       const int* off = tap_offsets(g, d);
       float* dyw = wideBuf.grow((size_t)g.k * lp);
       __builtin_memset(dyw, 0, (size_t)g.k * lp * sizeof(float));
-      for (int f = 0; f < g.k; f++) {
-        for (int q = q0; q < q1; q++) {
-          int ox = q % d.wp;
-          if (ox < g.ow) dyw[(long)f * lp + (q - q0)] = dys[(long)f * ohw + (q / d.wp) * g.ow + ox];
-        }
-      }
+      real_runs(g, d, q0, q1, [&](int q, int pixel, int count) {
+        for (int f = 0; f < g.k; f++) copy_floats(dyw + (long)f * lp + (q - q0), dys + (long)f * ohw + pixel, count);
+      });
       gemm_nt_offset(g.k, ckk, lp, dyw, lp, xp + q0, off, dwt, ckk);
+      if (dbt) add_row_sums(dbt, dyw, g.k, lp, 0, lp);
       return;
     }
     int len = u1 - u0;
+    if (dbt) add_row_sums(dbt, dys, g.k, ohw, u0, u1);
     float* col = scratch((size_t)ckk * len);
     im2col(col, x + s * xs, g, 0, g.c, u0, u1);
     gemm(g.k, ckk, len, Mat{dys + u0, ohw, 1}, Mat{col, 1, len}, dwt, ckk, true);

@@ -169,12 +169,25 @@ using NtTiles = NtTable<0, 1, 2, 3, 4, 5, 6, 7>;
 using NtTiles = NtTable<0, 1, 2, 3, 4, 5>;
 #endif
 
-// Few rows: c[i,:] (+)= Σ_p a[i,p]·b[p,:] streaming rows of b (b.cs == 1).
+// Few rows: c[i,:] (+)= Σ_p a[i,p]·b[p,:] streaming rows of b (b.cs == 1), four rows of b per pass so
+// that c is loaded and stored once per four multiply-adds.
 void gemm_rows(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
   for (int i = 0; i < m; i++) {
     float* ci = c + i * ldc;
-    if (!accumulate) __builtin_memset(ci, 0, n * sizeof(float));
-    for (int p = 0; p < k; p++) {
+    if (!accumulate) zero_floats(ci, n);
+    int p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const float* ai = a.p + i * a.rs + p * a.cs;
+      float s0 = ai[0], s1 = ai[a.cs], s2 = ai[2 * a.cs], s3 = ai[3 * a.cs];
+      const float *b0 = b.p + p * b.rs, *b1 = b0 + b.rs, *b2 = b1 + b.rs, *b3 = b2 + b.rs;
+      vf v0 = vbroadcast(s0), v1 = vbroadcast(s1), v2 = vbroadcast(s2), v3 = vbroadcast(s3);
+      int j = 0;
+      for (; j + VW <= n; j += VW) {
+        vstore(ci + j, vload(ci + j) + v0 * vload(b0 + j) + v1 * vload(b1 + j) + v2 * vload(b2 + j) + v3 * vload(b3 + j));
+      }
+      for (; j < n; j++) ci[j] += s0 * b0[j] + s1 * b1[j] + s2 * b2[j] + s3 * b3[j];
+    }
+    for (; p < k; p++) {
       float av = a.p[i * a.rs + p * a.cs];
       const float* bp = b.p + p * b.rs;
       vf va = vbroadcast(av);
