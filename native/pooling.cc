@@ -2,6 +2,7 @@
 
 #include "base.h"
 #include "kernels.h"
+#include "simd.h"
 #include "threads.h"
 
 static int threads_for(long len, int threads) { return len < (1 << 16) ? 1 : threads; }
@@ -40,11 +41,11 @@ void maxpool_forward(float* y, int* argmax, const float* x, const PoolGeom& g, i
         for (int kj = 0; kj < g.kw; kj++) {
           long i = start + (long)ki * g.w + kj;
           float v = x[i];
-          // First maximum in scan order wins ties; NaN propagates, as in the reference.
-          if (v > m || (v != v && m == m)) {
-            m = v;
-            best = i;
-          }
+          // First maximum in scan order wins ties; NaN propagates, as in the reference. Written
+          // without branches: on real activations the comparison is a coin flip the CPU mispredicts.
+          bool take = (v > m) | ((v != v) & (m == m));
+          m = take ? v : m;
+          best = take ? i : best;
         }
       }
       y[o] = m;
@@ -101,14 +102,20 @@ static void over_range(long len, int threads, F body) {
   });
 }
 
+// out[i] = keep[i] > 0 ? v[i] : 0, a vector at a time (the compiler cannot prove the arrays apart).
+static void masked(float* out, const float* keep, const float* v, int i0, int i1) {
+  int i = i0;
+  for (; i + VW <= i1; i += VW) {
+    vi m = vload(keep + i) > vf{};
+    vstore(out + i, (vf)((vi)vload(v + i) & m));
+  }
+  for (; i < i1; i++) out[i] = keep[i] > 0.f ? v[i] : 0.f;
+}
+
 void relu_forward(float* y, const float* x, long len, int threads) {
-  over_range(len, threads, [&](int i0, int i1) {
-    for (int i = i0; i < i1; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
-  });
+  over_range(len, threads, [&](int i0, int i1) { masked(y, x, x, i0, i1); });
 }
 
 void relu_backward(float* dx, const float* dy, const float* y, long len, int threads) {
-  over_range(len, threads, [&](int i0, int i1) {
-    for (int i = i0; i < i1; i++) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
-  });
+  over_range(len, threads, [&](int i0, int i1) { masked(dx, y, dy, i0, i1); });
 }

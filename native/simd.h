@@ -19,6 +19,7 @@ constexpr int MR = 6;
 constexpr int NR = 2 * VW;  // micro-tile columns
 
 typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));  // unaligned loads/stores allowed
+typedef int vi __attribute__((vector_size(VW * 4), aligned(4)));    // comparison masks
 
 static inline vf vload(const float* p) { return *reinterpret_cast<const vf*>(p); }
 static inline void vstore(float* p, vf v) { *reinterpret_cast<vf*>(p) = v; }
