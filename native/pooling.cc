@@ -32,8 +32,59 @@ static void over_planes(const PoolGeom& g, int threads, F body) {
   });
 }
 
+// Windows two wide at stride two (the usual 2×2 pooling), VW outputs at a time: the even and odd
+// lanes of each window row are the window's two columns. Same scan order and NaN rule as below.
+// A row shorter than VW uses part of a vector; reads may run past the row (not past the tensor).
+static void maxpool_pairs(float* y, int* argmax, const float* x, const PoolGeom& g, int p0, int p1) {
+  vi lane;
+  for (int i = 0; i < VW; i++) lane[i] = 2 * i;
+  long total = (long)g.n * g.c * g.h * g.w;
+  for (int p = p0; p < p1; p++) {
+    for (int oy = 0; oy < g.oh; oy++) {
+      int ox = 0;
+      long o = ((long)p * g.oh + oy) * g.ow;
+      for (; ox < g.ow; ox += VW) {
+        long start = (long)p * g.h * g.w + (long)oy * g.sh * g.w + 2 * ox;
+        if (start + (long)(g.kh - 1) * g.w + 2 * VW > total) break;
+        vf m = vevens(x + start);
+        vi best = lane + (int)start;
+        for (int ki = 0; ki < g.kh; ki++) {
+          long row = start + (long)ki * g.w;
+          for (int kj = ki == 0 ? 1 : 0; kj < 2; kj++) {
+            vf v = kj ? vodds(x + row) : vevens(x + row);
+            vi take = (v > m) | ((v != v) & (m == m));
+            m = vselect(take, v, m);
+            best = (best & ~take) | ((lane + (int)(row + kj)) & take);
+          }
+        }
+        int cnt = imin(VW, g.ow - ox);
+        for (int i = 0; i < cnt; i++) {
+          y[o + ox + i] = m[i];
+          argmax[o + ox + i] = best[i];
+        }
+      }
+      for (; ox < g.ow; ox++) {
+        long start = (long)p * g.h * g.w + (long)oy * g.sh * g.w + 2 * ox, best = start;
+        float m = x[start];
+        for (int ki = 0; ki < g.kh; ki++) {
+          for (int kj = 0; kj < 2; kj++) {
+            long i = start + (long)ki * g.w + kj;
+            if (x[i] > m || (x[i] != x[i] && m == m)) {
+              m = x[i];
+              best = i;
+            }
+          }
+        }
+        y[o + ox] = m;
+        argmax[o + ox] = (int)best;
+      }
+    }
+  }
+}
+
 void maxpool_forward(float* y, int* argmax, const float* x, const PoolGeom& g, int threads) {
   over_planes(g, threads, [&](int p0, int p1) {
+    if (g.kw == 2 && g.sw == 2) return maxpool_pairs(y, argmax, x, g, p0, p1);
     windows(g, p0, p1, [&](long o, long start) {
       long best = start;
       float m = x[best];
@@ -41,11 +92,11 @@ void maxpool_forward(float* y, int* argmax, const float* x, const PoolGeom& g, i
         for (int kj = 0; kj < g.kw; kj++) {
           long i = start + (long)ki * g.w + kj;
           float v = x[i];
-          // First maximum in scan order wins ties; NaN propagates, as in the reference. Written
-          // without branches: on real activations the comparison is a coin flip the CPU mispredicts.
-          bool take = (v > m) | ((v != v) & (m == m));
-          m = take ? v : m;
-          best = take ? i : best;
+          // First maximum in scan order wins ties; NaN propagates, as in the reference.
+          if (v > m || (v != v && m == m)) {
+            m = v;
+            best = i;
+          }
         }
       }
       y[o] = m;

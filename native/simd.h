@@ -7,9 +7,11 @@
 #endif
 
 #if defined(__AVX512F__)
+#define VW_16 1
 constexpr int VW = 16;  // floats per vector
 constexpr int MR = 8;   // micro-tile rows: 8×2 accumulators + 2 loads + 1 broadcast fit 32 registers
 #elif defined(__AVX__)
+#define VW_8 1
 constexpr int VW = 8;
 constexpr int MR = 6;   // 6×2 accumulators + 3 fit 16 registers
 #else  // SSE, NEON, WebAssembly SIMD128: 16 registers of 4 floats
@@ -31,6 +33,21 @@ static inline vf vbroadcast(float x) { return (vf)_mm256_set1_ps(x); }
 #else
 static inline vf vbroadcast(float x) { return vf{} + x; }
 #endif
+// Even and odd lanes of the 2·VW floats at p (a stride-2 window row).
+#if VW_16
+#define EVENS 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODDS 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#elif VW_8
+#define EVENS 0, 2, 4, 6, 8, 10, 12, 14
+#define ODDS 1, 3, 5, 7, 9, 11, 13, 15
+#else
+#define EVENS 0, 2, 4, 6
+#define ODDS 1, 3, 5, 7
+#endif
+static inline vf vevens(const float* p) { return __builtin_shufflevector(vload(p), vload(p + VW), EVENS); }
+static inline vf vodds(const float* p) { return __builtin_shufflevector(vload(p), vload(p + VW), ODDS); }
+static inline vf vselect(vi take, vf a, vf b) { return (vf)(((vi)a & take) | ((vi)b & ~take)); }
+
 static inline float vsum(vf v) {
   float s = 0;
   for (int i = 0; i < VW; i++) s += v[i];
