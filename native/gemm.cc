@@ -137,26 +137,36 @@ void gemm_packed(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool acc
   }
 }
 
-// Dot-product tile for gemm_nt_rows: c[i][j..j+2) += Σ_p a_i[p]·b[off[j..] + p] over R rows.
+// Columns of C per dot-product tile: R×NC accumulators + NC + 1 loads fit the register file.
+#if defined(__AVX512F__)
+constexpr int NC = 3;
+#else
+constexpr int NC = 2;
+#endif
+
+// Dot-product tile for gemm_nt_offset: c[r][j] += Σ_p a[r·lda + p]·b[off[j] + p] for R rows, NC columns.
 template <int R>
-void nt_tile(int k, const float* a, long lda, const float* b0, const float* b1, float* c, long ldc, int cols) {
-  vf acc0[R], acc1[R];
-  for (int r = 0; r < R; r++) acc0[r] = acc1[r] = vf{};
+void nt_tile(int k, const float* a, long lda, const float* b, const int* off, float* c, long ldc, int cols) {
+  vf acc[R][NC];
+  const float* bj[NC];
+  for (int j = 0; j < NC; j++) bj[j] = b + off[imin(j, cols - 1)];
+  for (int r = 0; r < R; r++) {
+    for (int j = 0; j < NC; j++) acc[r][j] = vf{};
+  }
   for (int p = 0; p < k; p += VW) {
-    vf x0 = vload(b0 + p), x1 = vload(b1 + p);
+    vf x[NC];
+    for (int j = 0; j < NC; j++) x[j] = vload(bj[j] + p);
     for (int r = 0; r < R; r++) {
       vf d = vload(a + r * lda + p);
-      acc0[r] += d * x0;
-      acc1[r] += d * x1;
+      for (int j = 0; j < NC; j++) acc[r][j] += d * x[j];
     }
   }
   for (int r = 0; r < R; r++) {
-    c[r * ldc] += vsum(acc0[r]);
-    if (cols > 1) c[r * ldc + 1] += vsum(acc1[r]);
+    for (int j = 0; j < cols; j++) c[r * ldc + j] += vsum(acc[r][j]);
   }
 }
 
-typedef void (*NtFn)(int, const float*, long, const float*, const float*, float*, long, int);
+typedef void (*NtFn)(int, const float*, long, const float*, const int*, float*, long, int);
 template <int... R>
 struct NtTable {
   static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1>...};
@@ -238,9 +248,8 @@ void gemm_nt_offset(int m, int n, int k, const float* a, long lda, const float* 
   int rows = m > 0 ? panel_rows(m) : 1;
   for (int i0 = 0; i0 < m; i0 += rows) {
     int rr = imin(rows, m - i0);
-    for (int j = 0; j < n; j += 2) {
-      NtTiles::fns[rr - 1](k, a + i0 * lda, lda, b + off[j], b + off[imin(j + 1, n - 1)], c + i0 * ldc + j, ldc,
-                           imin(2, n - j));
+    for (int j = 0; j < n; j += NC) {
+      NtTiles::fns[rr - 1](k, a + i0 * lda, lda, b, off + j, c + i0 * ldc + j, ldc, imin(NC, n - j));
     }
   }
 }
