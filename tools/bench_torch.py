@@ -1,7 +1,7 @@
 """PyTorch side of `npm run bench -- --compare torch`: the same networks, batches and timing rule.
 
 Runs as a server so that torch is imported once and the two sides can alternate: each stdin line
-"net mode batch seconds" is answered by one JSON line on stdout. Run it with /usr/bin/python3 (Debian's
+"net mode batch seconds threads" is answered by one JSON line on stdout. Run it with /usr/bin/python3 (Debian's
 python3-torch), OPENBLAS_NUM_THREADS=1 and glibc's malloc thresholds raised; bench/kernels.ts does.
 """
 import json
@@ -11,8 +11,6 @@ import time
 import torch
 import torch.nn as nn
 
-THREADS = 2
-torch.set_num_threads(THREADS)
 torch.manual_seed(0)
 
 NETS = {"seed-mnist": (1, 28, 8), "seed-cifar": (3, 32, 10)}  # channels, size, filters
@@ -27,11 +25,12 @@ def build(name):
 
 
 def timed(step, batch, seconds):
-    """Median images/s over five chunks of about seconds/5, after a warm-up (the rule bench/kernels.ts uses)."""
+    """Median images/s over five chunks of about seconds/5 after a warm-up, and images per second of
+    process CPU time over the five (the rules src/cli/bench.ts uses)."""
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < min(0.2, seconds / 4):
         step()
-    rates = []
+    rates, images, cpu0 = [], 0, time.process_time()
     for _ in range(5):
         steps, t0 = 0, time.perf_counter()
         while True:
@@ -41,8 +40,10 @@ def timed(step, batch, seconds):
             if dt >= seconds / 5:
                 break
         rates.append(steps * batch / dt)
+        images += steps * batch
+    cpu = time.process_time() - cpu0
     rates.sort()
-    return rates[2]
+    return rates[2], images / cpu
 
 
 def measure(name, mode, batch, seconds):
@@ -72,10 +73,12 @@ def main():
         parts = line.split()
         if not parts:
             continue
-        name, mode, batch, seconds = parts[0], parts[1], int(parts[2]), float(parts[3])
-        ips = measure(name, mode, batch, seconds)
+        name, mode, batch, seconds, threads = parts[0], parts[1], int(parts[2]), float(parts[3]), int(parts[4])
+        torch.set_num_threads(threads)
+        ips, cpu_ips = measure(name, mode, batch, seconds)
         print(json.dumps({"net": name, "mode": mode, "batch": batch, "backend": "pytorch-" + torch.__version__,
-                          "threads": THREADS, "imagesPerSecond": round(ips, 1)}), flush=True)
+                          "threads": threads, "imagesPerSecond": round(ips, 1),
+                          "imagesPerCpuSecond": round(cpu_ips, 1)}), flush=True)
 
 
 if __name__ == "__main__":
