@@ -60,7 +60,7 @@ struct Pool {
       int spins = 0;
       uint32_t gen;
       while ((gen = (uint32_t)(word.load(std::memory_order_acquire) >> 32)) == seen) {
-        if (++spins < 20000) {
+        if (++spins < 2000) {
           cpu_relax();
           continue;
         }
