@@ -1,7 +1,7 @@
 // Packed matrix product in the style of BLIS/GotoBLAS: A and B are copied, a block at a time, into
 // panels laid out in the order the micro-kernel reads them, so the inner loop is two vector loads and
-// MR×2 fused multiply-adds over registers. Small-m products (batch-1 dense layers) skip packing,
-// which would cost as much as the arithmetic.
+// MR×2 fused multiply-adds over registers. Few-row or shallow products (batch-1 dense layers)
+// skip packing, which would cost as much as the arithmetic.
 #include "base.h"
 #include "gemm.h"
 
@@ -260,7 +260,9 @@ void gemm(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate
     if (!accumulate) for (int i = 0; i < m; i++) __builtin_memset(c + i * ldc, 0, n * sizeof(float));
     return;
   }
-  if (m <= 4 && b.cs == 1) return gemm_rows(m, n, k, a, b, c, ldc, accumulate);
+  // Few rows (batch-1 dense layers) or a shallow product (the batch-1 weight gradient, an outer
+  // product): streaming rows of b beats packing, which would cost as much as the arithmetic.
+  if ((m <= 4 || k <= 4) && b.cs == 1) return gemm_rows(m, n, k, a, b, c, ldc, accumulate);
   if (m <= 4 && b.rs == 1 && a.cs == 1) return gemm_dots(m, n, k, a, b, c, ldc, accumulate);
   gemm_packed(m, n, k, a, b, c, ldc, accumulate);
 }
