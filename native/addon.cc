@@ -128,13 +128,13 @@ const struct {
       PoolGeom g = a.geom<PoolGeom>(2);
       if (a.ok) avgpool_backward(dx, dy, g, a.i32(3));
     }),
-    BIND("reluForward", {
-      float *y = a.arr<float>(0), *x = a.arr<float>(1);
-      if (a.ok) relu_forward(y, x, a.i32(2), a.i32(3));
+    BIND("activationForward", {
+      float *y = a.arr<float>(1), *x = a.arr<float>(2);
+      if (a.ok) activation_forward(a.i32(0), y, x, a.i32(3), a.i32(4));
     }),
-    BIND("reluBackward", {
-      float *dx = a.arr<float>(0), *dy = a.arr<float>(1), *y = a.arr<float>(2);
-      if (a.ok) relu_backward(dx, dy, y, a.i32(3), a.i32(4));
+    BIND("activationBackward", {
+      float *dx = a.arr<float>(1), *dy = a.arr<float>(2), *y = a.arr<float>(3);
+      if (a.ok) activation_backward(a.i32(0), dx, dy, y, a.i32(4), a.i32(5));
     }),
     BIND("sgdStep", {
       float *w = a.arr<float>(0), *g = a.arr<float>(1), *v = a.arr<float>(2);

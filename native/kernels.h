@@ -19,10 +19,12 @@ void maxpool_forward(float* y, int* argmax, const float* x, const PoolGeom& g, i
 void maxpool_backward(float* dx, const float* dy, const int* argmax, const PoolGeom& g, int threads);
 void avgpool_forward(float* y, const float* x, const PoolGeom& g, int threads);
 void avgpool_backward(float* dx, const float* dy, const PoolGeom& g, int threads);
-void relu_forward(float* y, const float* x, long len, int threads);
 struct SgdOptions {
   float lr, momentum, weight_decay;
   bool nesterov, first;
 };
 void sgd_step(float* w, const float* g, float* v, long len, const SgdOptions& o, int threads);
-void relu_backward(float* dx, const float* dy, const float* y, long len, int threads);
+// Activations: 0 relu, 1 sigmoid, 2 tanh (the order of ACTIVATIONS in src/kernels/native/index.ts).
+// The backward pass reads the forward output y. Sigmoid and tanh forward need libm: not in WebAssembly.
+void activation_forward(int kind, float* y, const float* x, long len, int threads);
+void activation_backward(int kind, float* dx, const float* dy, const float* y, long len, int threads);

@@ -1,4 +1,4 @@
-// Pooling and ReLU: memory-bound loops, split over planes (or ranges) between threads when large.
+// Pooling and activations: memory-bound loops, split over planes (or ranges) between threads when large.
 
 #include "base.h"
 #include "kernels.h"
@@ -163,10 +163,30 @@ static void masked(float* out, const float* keep, const float* v, int i0, int i1
   for (; i < i1; i++) out[i] = keep[i] > 0.f ? v[i] : 0.f;
 }
 
-void relu_forward(float* y, const float* x, long len, int threads) {
-  over_range(len, threads, [&](int i0, int i1) { masked(y, x, x, i0, i1); });
+void activation_forward(int kind, float* y, const float* x, long len, int threads) {
+  over_range(len, threads, [&](int i0, int i1) {
+    if (kind == 0) return masked(y, x, x, i0, i1);
+#if !defined(__wasm__)
+    // σ(x) without overflow: exp is only taken of non-positive numbers, as in the reference.
+    if (kind == 1) {
+      for (int i = i0; i < i1; i++) {
+        float e = __builtin_expf(-__builtin_fabsf(x[i]));
+        y[i] = x[i] >= 0.f ? 1.f / (1.f + e) : e / (1.f + e);
+      }
+    } else {
+      for (int i = i0; i < i1; i++) y[i] = __builtin_tanhf(x[i]);
+    }
+#endif
+  });
 }
 
-void relu_backward(float* dx, const float* dy, const float* y, long len, int threads) {
-  over_range(len, threads, [&](int i0, int i1) { masked(dx, y, dy, i0, i1); });
+void activation_backward(int kind, float* dx, const float* dy, const float* y, long len, int threads) {
+  over_range(len, threads, [&](int i0, int i1) {
+    if (kind == 0) return masked(dx, y, dy, i0, i1);
+    if (kind == 1) {
+      for (int i = i0; i < i1; i++) dx[i] = dy[i] * y[i] * (1.f - y[i]);
+    } else {
+      for (int i = i0; i < i1; i++) dx[i] = dy[i] * (1.f - y[i] * y[i]);
+    }
+  });
 }

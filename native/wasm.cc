@@ -59,9 +59,9 @@ EXPORT("avgPool2dForward") void w_avgpool_forward(float* y, const float* x, cons
 EXPORT("avgPool2dBackward") void w_avgpool_backward(float* dx, const float* dy, const PoolGeom* g) {
   avgpool_backward(dx, dy, *g, 1);
 }
-EXPORT("reluForward") void w_relu_forward(float* y, const float* x, int len) { relu_forward(y, x, len, 1); }
-EXPORT("reluBackward") void w_relu_backward(float* dx, const float* dy, const float* y, int len) {
-  relu_backward(dx, dy, y, len, 1);
+EXPORT("reluForward") void w_relu_forward(float* y, const float* x, int len) { activation_forward(0, y, x, len, 1); }
+EXPORT("activationBackward") void w_activation_backward(int kind, float* dx, const float* dy, const float* y, int len) {
+  activation_backward(kind, dx, dy, y, len, 1);
 }
 EXPORT("sgdStep") void w_sgd_step(float* w, const float* g, float* v, int len, float lr, float mu, float wd, int nesterov,
                                    int first) {

@@ -1,4 +1,4 @@
-import type { ConvGeom, Kernels, PoolGeom, SgdStepOptions } from '../kernels.js';
+import type { Activation, ConvGeom, Kernels, PoolGeom, SgdStepOptions } from '../kernels.js';
 import { referenceKernels } from '../reference/index.js';
 
 /** The C++ addon's functions (native/addon.cc), as Node loads them; typed arrays are used in place. */
@@ -19,11 +19,14 @@ export interface NativeAddon {
   maxPool2dBackward(dx: Float32Array, dy: Float32Array, argmax: Int32Array, g: Int32Array, threads: number): void;
   avgPool2dForward(y: Float32Array, x: Float32Array, g: Int32Array, threads: number): void;
   avgPool2dBackward(dx: Float32Array, dy: Float32Array, g: Int32Array, threads: number): void;
-  reluForward(y: Float32Array, x: Float32Array, len: number, threads: number): void;
-  reluBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, len: number, threads: number): void;
+  activationForward(kind: number, y: Float32Array, x: Float32Array, len: number, threads: number): void;
+  activationBackward(kind: number, dx: Float32Array, dy: Float32Array, y: Float32Array, len: number, threads: number): void;
   sgdStep(w: Float32Array, g: Float32Array, v: Float32Array | null, len: number, lr: number, momentum: number,
           weightDecay: number, nesterov: boolean, first: boolean, threads: number): void;
 }
+
+/** Activation codes of the C kernels (native/kernels.h). */
+export const ACTIVATIONS: readonly Activation[] = ['relu', 'sigmoid', 'tanh'];
 
 // Geometry goes to C as one int array in the field order of the C structs (native/kernels.h).
 const convBuf = new Int32Array(13);
@@ -42,8 +45,8 @@ export function poolGeomArray(g: PoolGeom, out = poolBuf): Int32Array {
 }
 
 /**
- * SIMD C++ kernels on `threads` threads (a pool inside the addon). Softmax, sigmoid, tanh and mul
- * are a few hundred values per sample here, so they stay in TypeScript, where no call crosses into C.
+ * SIMD C++ kernels on `threads` threads (a pool inside the addon). Softmax and mul touch a few
+ * values per sample here, so they stay in TypeScript, where no call crosses into C.
  */
 export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
   const t = Math.max(1, Math.floor(threads));
@@ -60,14 +63,8 @@ export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
     maxPool2dBackward: (dx, dy, am, g) => addon.maxPool2dBackward(dx, dy, am, poolGeomArray(g), t),
     avgPool2dForward: (y, x, g) => addon.avgPool2dForward(y, x, poolGeomArray(g), t),
     avgPool2dBackward: (dx, dy, g) => addon.avgPool2dBackward(dx, dy, poolGeomArray(g), t),
-    activationForward(f, y, x, len) {
-      if (f === 'relu') addon.reluForward(y, x, len, t);
-      else referenceKernels.activationForward(f, y, x, len);
-    },
-    activationBackward(f, dx, dy, y, len) {
-      if (f === 'relu') addon.reluBackward(dx, dy, y, len, t);
-      else referenceKernels.activationBackward(f, dx, dy, y, len);
-    },
+    activationForward: (f, y, x, len) => addon.activationForward(ACTIVATIONS.indexOf(f), y, x, len, t),
+    activationBackward: (f, dx, dy, y, len) => addon.activationBackward(ACTIVATIONS.indexOf(f), dx, dy, y, len, t),
     sgdStep: (w, g, v, len, o: SgdStepOptions) =>
       addon.sgdStep(w, g, v, len, o.lr, o.momentum, o.weightDecay, o.nesterov, o.first, t),
   };

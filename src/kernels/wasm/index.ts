@@ -1,5 +1,5 @@
 import type { Kernels } from '../kernels.js';
-import { convGeomArray, poolGeomArray } from '../native/index.js';
+import { ACTIVATIONS, convGeomArray, poolGeomArray } from '../native/index.js';
 import { referenceKernels } from '../reference/index.js';
 
 /** What native/wasm.cc exports; array arguments are byte offsets into the module's memory. */
@@ -17,7 +17,7 @@ interface WasmExports {
   avgPool2dForward(y: number, x: number, g: number): void;
   avgPool2dBackward(dx: number, dy: number, g: number): void;
   reluForward(y: number, x: number, len: number): void;
-  reluBackward(dx: number, dy: number, y: number, len: number): void;
+  activationBackward(kind: number, dx: number, dy: number, y: number, len: number): void;
   sgdStep(w: number, g: number, v: number, len: number, lr: number, mu: number, wd: number, nesterov: number, first: number): void;
 }
 
@@ -106,13 +106,13 @@ export function wasmKernels(module: WebAssembly.Module): Kernels {
       run([dx, dy, poolGeomArray(g)], b(1, 2), b(0), (p) => e.avgPool2dBackward(p[0], p[1], p[2]));
     },
     activationForward(f, y, x, len) {
+      // Sigmoid and tanh need exp, which WebAssembly lacks; JavaScript's is as fast as a C copy would be.
       if (f !== 'relu') return referenceKernels.activationForward(f, y, x, len);
       run([y.subarray(0, len), x.subarray(0, len)], b(1), b(0), (p) => e.reluForward(p[0], p[1], len));
     },
     activationBackward(f, dx, dy, y, len) {
-      if (f !== 'relu') return referenceKernels.activationBackward(f, dx, dy, y, len);
       run([dx.subarray(0, len), dy.subarray(0, len), y.subarray(0, len)], b(1, 2), b(0),
-        (p) => e.reluBackward(p[0], p[1], p[2], len));
+        (p) => e.activationBackward(ACTIVATIONS.indexOf(f), p[0], p[1], p[2], len));
     },
     sgdStep(w, g, v, len, o) {
       run([w.subarray(0, len), g.subarray(0, len), v && v.subarray(0, len)], b(0, 1, 2), b(0, 2),
