@@ -48,8 +48,15 @@ static inline vf vevens(const float* p) { return __builtin_shufflevector(vload(p
 static inline vf vodds(const float* p) { return __builtin_shufflevector(vload(p), vload(p + VW), ODDS); }
 static inline vf vselect(vi take, vf a, vf b) { return (vf)(((vi)a & take) | ((vi)b & ~take)); }
 
+// Sum of the lanes, as a tree of halvings (a lane-by-lane sum would be VW − 1 dependent additions).
+#if defined(__AVX512F__)
+static inline float vsum(vf v) { return _mm512_reduce_add_ps((__m512)v); }
+#elif defined(__AVX__)
 static inline float vsum(vf v) {
-  float s = 0;
-  for (int i = 0; i < VW; i++) s += v[i];
-  return s;
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128((__m256)v), _mm256_extractf128_ps((__m256)v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  return _mm_cvtss_f32(_mm_add_ss(x, _mm_shuffle_ps(x, x, 1)));
 }
+#else
+static inline float vsum(vf v) { return (v[0] + v[2]) + (v[1] + v[3]); }
+#endif
