@@ -42,6 +42,8 @@ interface Measurement {
   mode: 'train' | 'infer';
   batch: number;
   backend: string;
+  /** The kernel set's own name, e.g. native-avx512 (ours only). */
+  kernels?: string;
   threads: number;
   imagesPerSecond: number;
   /** Images per second of process CPU time (all threads): what one core gives when it is not shared. */
@@ -149,7 +151,7 @@ function measure(net: string, mode: 'train' | 'infer', batch: number, b: Backend
         model.logits(x);
       };
     const [ips, cpuIps] = timed(step, batch, seconds);
-    return withEpoch({ net, mode, batch, backend: b.name, threads: b.threads, imagesPerSecond: round(ips, 1),
+    return withEpoch({ net, mode, batch, backend: b.name, kernels: b.kernels.name, threads: b.threads, imagesPerSecond: round(ips, 1),
       imagesPerCpuSecond: round(cpuIps, 1) });
   } finally {
     useKernels(prev);
