@@ -20,16 +20,25 @@ const wasmPath = fileURLToPath(new URL('../../../build/convts.wasm', import.meta
 let addon: NativeAddon | null | undefined;
 let wasm: WebAssembly.Module | null | undefined;
 
-/** The C++ addon, or null when it was not built. */
+/** The C++ addon, or null when it was not built (or does not load: then convts runs on the others). */
 export function loadNativeAddon(): NativeAddon | null {
-  if (addon === undefined) addon = existsSync(addonPath) ? (createRequire(import.meta.url)(addonPath) as NativeAddon) : null;
+  if (addon === undefined) addon = tryLoad(addonPath, (p) => createRequire(import.meta.url)(p) as NativeAddon);
   return addon;
 }
 
-/** The compiled WebAssembly kernels, or null when they were not built. */
+/** The compiled WebAssembly kernels, or null when they were not built (or this engine lacks SIMD). */
 export function loadWasmModule(): WebAssembly.Module | null {
-  if (wasm === undefined) wasm = existsSync(wasmPath) ? new WebAssembly.Module(readFileSync(wasmPath)) : null;
+  if (wasm === undefined) wasm = tryLoad(wasmPath, (p) => new WebAssembly.Module(readFileSync(p)));
   return wasm;
+}
+
+function tryLoad<T>(path: string, load: (path: string) => T): T | null {
+  if (!existsSync(path)) return null;
+  try {
+    return load(path);
+  } catch {
+    return null;
+  }
 }
 
 /** Threads for the kernels: $CONVTS_THREADS, else every core this process may use. */
