@@ -193,23 +193,23 @@ void forward_s1(float* ys, const float* xs, const float* w, const float* b, cons
   });
 }
 
-// db[f] += Σ a[f·lda + j] over j in [j0, j1).
+// db[f] += Σ a[f·lda + j] over j in [j0, j1), summed in double as the reference does.
 void add_row_sums(float* db, const float* a, int rows, long lda, int j0, int j1) {
   for (int f = 0; f < rows; f++) {
-    float sum = 0.f;
+    double sum = 0;
     for (int j = j0; j < j1; j++) sum += a[f * lda + j];
-    db[f] += sum;
+    db[f] = (float)(db[f] + sum);
   }
 }
 
-// Stride-1 wide ranges are cut at multiples of 2·VW so that every thread's tiles are full.
+// Stride-1 wide ranges are cut at multiples of the tile width so that every thread's tiles are full.
 Pieces wide_pieces(const ConvGeom& g, int threads) {
-  int unit = 2 * simd_width();
+  int unit = tile_width();
   return pieces(g.n, (wide_of(g).nq + unit - 1) / unit, threads);
 }
 
 void wide_range(const ConvGeom& g, int u0, int u1, int* q0, int* q1) {
-  int unit = 2 * simd_width(), nq = wide_of(g).nq;
+  int unit = tile_width(), nq = wide_of(g).nq;
   *q0 = imin(nq, u0 * unit);
   *q1 = imin(nq, u1 * unit);
 }

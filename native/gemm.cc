@@ -1,6 +1,6 @@
 // Packed matrix product in the style of BLIS/GotoBLAS: A and B are copied, a block at a time, into
 // panels laid out in the order the micro-kernel reads them, so the inner loop is two vector loads and
-// MR×2 fused multiply-adds over registers. Few-row or shallow products (batch-1 dense layers)
+// MR×NV fused multiply-adds over registers. Few-row or shallow products (batch-1 dense layers)
 // skip packing, which would cost as much as the arithmetic.
 #include "base.h"
 #include "gemm.h"
@@ -53,33 +53,28 @@ void pack_b(float* bp, Mat b, int n, int p0, int kc) {
 // row of an image: that is how convolutions skip im2col); `cols` valid columns of c.
 template <int R>
 void micro(int kc, const float* ap, const float* b, const int* off, float* c, long ldc, int cols, bool add) {
-  vf acc0[R], acc1[R];
-  for (int r = 0; r < R; r++) acc0[r] = acc1[r] = vf{};
+  vf acc[R][NV];
+  for (int r = 0; r < R; r++) {
+    for (int v = 0; v < NV; v++) acc[r][v] = vf{};
+  }
   for (int p = 0; p < kc; p++) {
-    vf b0 = vload(b + off[p]), b1 = vload(b + off[p] + VW);
+    vf bv[NV];
+    for (int v = 0; v < NV; v++) bv[v] = vload(b + off[p] + v * VW);
     for (int r = 0; r < R; r++) {
       vf a = vbroadcast(ap[p * R + r]);
-      acc0[r] += a * b0;
-      acc1[r] += a * b1;
+      for (int v = 0; v < NV; v++) acc[r][v] += a * bv[v];
     }
   }
   if (cols == NR) {
     for (int r = 0; r < R; r++) {
       float* cr = c + r * ldc;
-      if (add) {
-        vstore(cr, vload(cr) + acc0[r]);
-        vstore(cr + VW, vload(cr + VW) + acc1[r]);
-      } else {
-        vstore(cr, acc0[r]);
-        vstore(cr + VW, acc1[r]);
-      }
+      for (int v = 0; v < NV; v++) vstore(cr + v * VW, add ? vload(cr + v * VW) + acc[r][v] : acc[r][v]);
     }
     return;
   }
   for (int r = 0; r < R; r++) {
     float t[NR];
-    vstore(t, acc0[r]);
-    vstore(t + VW, acc1[r]);
+    for (int v = 0; v < NV; v++) vstore(t + v * VW, acc[r][v]);
     float* cr = c + r * ldc;
     for (int j = 0; j < cols; j++) cr[j] = add ? cr[j] + t[j] : t[j];
   }
@@ -268,3 +263,4 @@ void gemm(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate
 }
 
 int simd_width() { return VW; }
+int tile_width() { return NR; }

@@ -10,7 +10,7 @@ struct Mat {
 void gemm(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate);
 
 // C[m×n] (+)= A[m×k]·B where row p of B is b + off[p]: B is read in place (an image row for a stride-1
-// convolution), up to 2·VW − 1 floats past column n − 1, which the caller must keep readable.
+// convolution), up to tile_width() − 1 (< 32) floats past column n − 1, which the caller must keep readable.
 void gemm_rows_offset(int m, int n, int k, Mat a, const float* b, const int* off, float* c, long ldc,
                       bool accumulate);
 
@@ -19,5 +19,6 @@ void gemm_rows_offset(int m, int n, int k, Mat a, const float* b, const int* off
 void gemm_nt_offset(int m, int n, int k, const float* a, long lda, const float* b, const int* off, float* c,
                     long ldc);
 
-// Floats per SIMD vector, for callers that pad to it.
+// Floats per SIMD vector, for callers that pad to it, and columns of the micro-tile.
 int simd_width();
+int tile_width();

@@ -10,15 +10,18 @@
 #define VW_16 1
 constexpr int VW = 16;  // floats per vector
 constexpr int MR = 8;   // micro-tile rows: 8×2 accumulators + 2 loads + 1 broadcast fit 32 registers
+constexpr int NV = 2;   // micro-tile columns, in vectors
 #elif defined(__AVX__)
 #define VW_8 1
 constexpr int VW = 8;
 constexpr int MR = 6;   // 6×2 accumulators + 3 fit 16 registers
+constexpr int NV = 2;
 #else  // SSE, NEON, WebAssembly SIMD128: 16 registers of 4 floats
 constexpr int VW = 4;
 constexpr int MR = 6;
+constexpr int NV = 2;
 #endif
-constexpr int NR = 2 * VW;  // micro-tile columns
+constexpr int NR = NV * VW;  // micro-tile columns
 
 typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));  // unaligned loads/stores allowed
 typedef int vi __attribute__((vector_size(VW * 4), aligned(4)));    // comparison masks
