@@ -1,4 +1,5 @@
-// Convolution as im2col + packed matrix product. Work is cut into (sample, pixel range) or (sample,
+// Convolution as a packed matrix product: for stride 1 straight over the zero-padded image (see
+// "Stride 1" below), otherwise over an im2col copy. Work is cut into (sample, pixel range) or (sample,
 // channel range) pieces so that two threads have work even at batch 1, which the report trains at.
 
 #include "base.h"
