@@ -30,8 +30,6 @@ struct Pool {
   std::atomic<ItemFn> fn{nullptr};
   std::atomic<void*> ctx{nullptr};
   std::atomic<int> count{0}, threads{0};
-  std::atomic<bool> helped{false};  // a worker ran an item of the current job
-  int starved = 0, solo = 0;         // caller-side: jobs the workers missed in a row; jobs left to run alone
 
   void ensure(int n) {
     while ((int)workers.size() < n) {
@@ -51,7 +49,6 @@ struct Pool {
       int n = count.load(std::memory_order_relaxed);
       if (id >= threads.load(std::memory_order_relaxed) || (int)(uint32_t)w >= n) return;
       if (!word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) continue;
-      if (id > 0) helped.store(true, std::memory_order_relaxed);
       f(c, id, (int)(uint32_t)w);
       done.fetch_add(1, std::memory_order_acq_rel);
     }
@@ -81,17 +78,10 @@ Pool& pool = *new Pool;  // never destroyed: workers may still wait on it while 
 }  // namespace
 
 void parallel_for_raw(int threads, int count, ItemFn f, void* ctx) {
-  // When the workers missed 8 jobs in a row (other programs hold the cores, or a worker woke too late
-  // for work this short), the next 64 jobs run on the caller alone instead of paying for wake-ups.
-  if (threads > 1 && pool.solo > 0) {
-    pool.solo--;
-    threads = 1;
-  }
   if (threads <= 1 || count <= 1) {
     for (int i = 0; i < count; i++) f(ctx, 0, i);
     return;
   }
-  pool.helped.store(false, std::memory_order_relaxed);
   pool.ensure(threads - 1);
   pool.fn.store(f, std::memory_order_relaxed);
   pool.ctx.store(ctx, std::memory_order_relaxed);
@@ -108,11 +98,6 @@ void parallel_for_raw(int threads, int count, ItemFn f, void* ctx) {
   for (int spins = 0; pool.done.load(std::memory_order_acquire) < count; spins++) {
     if (spins < 4000) cpu_relax();
     else std::this_thread::yield();
-  }
-  pool.starved = pool.helped.load(std::memory_order_relaxed) ? 0 : pool.starved + 1;
-  if (pool.starved >= 8) {
-    pool.starved = 0;
-    pool.solo = 64;
   }
 }
 
