@@ -28,3 +28,10 @@ export { train, evaluate, type TrainOptions, type TrainResult, type TrainState, 
 export { saveModel, loadModel } from './io/model-file.js';
 export * from './features/index.js';
 export { saveCheckpoint, loadCheckpoint, checkpointPath } from './io/checkpoint.js';
+export { availableBackends, defaultKernels, fastestKernels, defaultThreads, type Backend } from './io/backends.js';
+
+// Layers use the fastest kernels built on this machine (native, else wasm, else the reference
+// TypeScript), unless $CONVTS_BACKEND picks one; useKernels() changes it at any time.
+import { defaultKernels } from './io/backends.js';
+import { useKernels } from './kernels/index.js';
+useKernels(defaultKernels());

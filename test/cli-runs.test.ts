@@ -39,7 +39,7 @@ describe('convts train --config, Ctrl-C, --resume', () => {
     assert.equal(w.code, 0, w.stderr);
     assert.ok(c.signalled);
     assert.equal(c.code, 130, c.stderr);
-    assert.match(c.stderr, /stopped at epoch \d, image \d+\/48; saved .*checkpoint\.safetensors — continue with: convts train --resume /);
+    assert.match(c.stderr, /stopped at epoch \d+, image \d+\/48; saved .*checkpoint\.safetensors — continue with: convts train --resume /);
     assert.ok(existsSync(join(cut, 'checkpoint.safetensors')));
     assert.ok(!existsSync(join(cut, 'model.safetensors')), 'no final model before the run finished');
     const stopped = checkSummary(join(cut, 'summary.json'));

@@ -7,6 +7,9 @@ import { predictCommand, predictHelp } from './predict.js';
 import { showCommand, showHelp } from './show.js';
 import { featuresCommand, featuresHelp } from './features.js';
 import { sweepCommand, sweepHelp } from './sweep.js';
+import { defaultKernels } from '../io/backends.js';
+import { useKernels } from '../kernels/index.js';
+import { benchCommand, benchHelp } from './bench.js';
 import { trainCommand, trainHelp } from './train.js';
 
 const help = `convts — convolutional neural networks from first principles
@@ -32,6 +35,11 @@ Exit codes
   2    usage: unknown command or flag, a bad flag value or --config file
   130  stopped by Ctrl-C (convts train saves a checkpoint; resume with --resume RUN)
 
+  bench     time training and inference of the built-in networks (--compare torch)
+  help      show this help, or a command's: convts help train
+
+Run "convts <command> --help" for a command's options.
+Kernels: the fastest built (native, wasm, reference); CONVTS_BACKEND=<name> and CONVTS_THREADS=<n> override.
 Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/datasets --epochs 1
 `;
 
@@ -43,6 +51,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   predict: { run: predictCommand, help: predictHelp },
   show: { run: showCommand, help: showHelp },
   features: { run: featuresCommand, help: featuresHelp },
+  bench: { run: benchCommand, help: benchHelp },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -65,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`convts: unknown command "${cmd}" — use one of ${Object.keys(commands).join(', ')} (convts --help)\n`);
     return 2;
   }
+  // The fastest kernels built here ($CONVTS_BACKEND and $CONVTS_THREADS choose others).
+  useKernels(defaultKernels());
   return c.run(rest);
 }
 

@@ -1,7 +1,7 @@
 import type { Kernels } from './kernels.js';
 import { referenceKernels } from './reference/index.js';
 
-export type { Kernels, ConvGeom, PoolGeom, Activation } from './kernels.js';
+export type { Kernels, ConvGeom, PoolGeom, Activation, SgdStepOptions } from './kernels.js';
 export { referenceKernels } from './reference/index.js';
 
 let active: Kernels = referenceKernels;

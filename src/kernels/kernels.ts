@@ -79,4 +79,20 @@ export interface Kernels {
 
   /** y = x ⊙ m elementwise (dropout applies and back-propagates its mask with this). */
   mul(y: Float32Array, x: Float32Array, m: Float32Array, len: number): void;
+
+  /**
+   * One SGD update of a parameter, as torch.optim.SGD (dampening 0): g' = g + wd·w; with momentum μ,
+   * v = μ·v + g' (v = g' when `first`) and the step is v, or g' + μ·v for Nesterov; w −= lr·step.
+   * v is null when μ = 0. At batch 1 this touches every weight once per sample, so it is a kernel too.
+   */
+  sgdStep(w: Float32Array, g: Float32Array, v: Float32Array | null, len: number, o: SgdStepOptions): void;
+}
+
+export interface SgdStepOptions {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+  /** The first step of a run: the velocity starts as the gradient. */
+  first: boolean;
 }

@@ -1,3 +1,4 @@
+import { kernels } from '../kernels/index.js';
 import type { Param } from '../layers/layer.js';
 import { zeroBuffers, type Optimizer, type OptimizerState } from './optimizer.js';
 
@@ -29,23 +30,13 @@ export class Sgd implements Optimizer {
   }
 
   step(params: readonly Param[]): void {
-    const { lr, momentum: mu, nesterov, weightDecay: wd } = this;
+    const mu = this.momentum;
     if (mu !== 0 && !this.velocity) this.velocity = zeroBuffers(params);
-    const first = this.steps === 0;
+    const o = { lr: this.lr, momentum: mu, weightDecay: this.weightDecay, nesterov: this.nesterov, first: this.steps === 0 };
+    const k = kernels();
     for (let p = 0; p < params.length; p++) {
       const w = params[p].value.data;
-      const g = params[p].grad.data;
-      if (mu === 0) {
-        for (let i = 0; i < w.length; i++) w[i] -= lr * (g[i] + wd * w[i]);
-        continue;
-      }
-      const v = this.velocity![p];
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i] + wd * w[i];
-        const vi = first ? gi : mu * v[i] + gi;
-        v[i] = vi;
-        w[i] -= lr * (nesterov ? gi + mu * vi : vi);
-      }
+      k.sgdStep(w, params[p].grad.data, mu === 0 ? null : this.velocity![p], w.length, o);
     }
     this.steps++;
   }

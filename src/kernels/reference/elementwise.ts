@@ -1,4 +1,4 @@
-import type { Activation } from '../kernels.js';
+import type { Activation, SgdStepOptions } from '../kernels.js';
 
 export function activationForward(f: Activation, y: Float32Array, x: Float32Array, len: number): void {
   switch (f) {
@@ -64,4 +64,18 @@ export function softmaxBackward(dx: Float32Array, dy: Float32Array, y: Float32Ar
 
 export function mul(y: Float32Array, x: Float32Array, m: Float32Array, len: number): void {
   for (let i = 0; i < len; i++) y[i] = x[i] * m[i];
+}
+
+export function sgdStep(w: Float32Array, g: Float32Array, v: Float32Array | null, len: number, o: SgdStepOptions): void {
+  const { lr, momentum: mu, weightDecay: wd, nesterov, first } = o;
+  if (!v || mu === 0) {
+    for (let i = 0; i < len; i++) w[i] -= lr * (g[i] + wd * w[i]);
+    return;
+  }
+  for (let i = 0; i < len; i++) {
+    const gi = g[i] + wd * w[i];
+    const vi = first ? gi : mu * v[i] + gi;
+    v[i] = vi;
+    w[i] -= lr * (nesterov ? gi + mu * vi : vi);
+  }
 }

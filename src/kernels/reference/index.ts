@@ -1,7 +1,7 @@
 import type { Kernels } from '../kernels.js';
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2d.js';
 import { denseBackward, denseForward } from './dense.js';
-import { activationBackward, activationForward, mul, softmaxBackward, softmaxForward } from './elementwise.js';
+import { activationBackward, activationForward, mul, sgdStep, softmaxBackward, softmaxForward } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.js';
 
@@ -23,4 +23,5 @@ export const referenceKernels: Kernels = {
   softmaxForward,
   softmaxBackward,
   mul,
+  sgdStep,
 };

@@ -1,0 +1,266 @@
+// Packed matrix product in the style of BLIS/GotoBLAS: A and B are copied, a block at a time, into
+// panels laid out in the order the micro-kernel reads them, so the inner loop is two vector loads and
+// MR×NV fused multiply-adds over registers. Few-row or shallow products (batch-1 dense layers)
+// skip packing, which would cost as much as the arithmetic.
+#include "base.h"
+#include "gemm.h"
+
+
+#include "simd.h"
+
+namespace {
+
+constexpr int KC = 256;  // depth of a packed block: a KC×NR panel of B stays in L1
+
+THREAD_LOCAL Buf<float> packA, packB;
+
+// Ap[panel of `rows` rows][p][r] for rows i0.., depth p0..p0+kc; rows past m are zero.
+void pack_a(float* ap, Mat a, int i0, int rows, int m, int p0, int kc) {
+  for (int p = 0; p < kc; p++) {
+    for (int r = 0; r < rows; r++) {
+      int i = i0 + r;
+      ap[p * rows + r] = i < m ? a.p[i * a.rs + (long)(p0 + p) * a.cs] : 0.f;
+    }
+  }
+}
+
+// Bp[panel][p][0..NR) for all columns, zero past n.
+void pack_b(float* bp, Mat b, int n, int p0, int kc) {
+  for (int j0 = 0; j0 < n; j0 += NR) {
+    int cols = imin(NR, n - j0);
+    float* dst = bp + (long)(j0 / NR) * kc * NR;
+    if (b.cs == 1) {
+      for (int p = 0; p < kc; p++) {
+        const float* src = b.p + (long)(p0 + p) * b.rs + j0;
+        float* d = dst + p * NR;
+        __builtin_memcpy(d, src, cols * sizeof(float));
+        for (int j = cols; j < NR; j++) d[j] = 0.f;
+      }
+    } else {
+      for (int j = 0; j < NR; j++) {
+        if (j >= cols) {
+          for (int p = 0; p < kc; p++) dst[p * NR + j] = 0.f;
+          continue;
+        }
+        const float* src = b.p + (long)(j0 + j) * b.cs + (long)p0 * b.rs;
+        for (int p = 0; p < kc; p++) dst[p * NR + j] = src[p * b.rs];
+      }
+    }
+  }
+}
+
+// c[R×NR] (+)= Ap[kc][R]·B, where row p of B is the NR floats at b + off[p] (a packed panel, or a
+// row of an image: that is how convolutions skip im2col); `cols` valid columns of c.
+template <int R>
+void micro(int kc, const float* ap, const float* b, const int* off, float* c, long ldc, int cols, bool add) {
+  vf acc[R][NV];
+  for (int r = 0; r < R; r++) {
+    for (int v = 0; v < NV; v++) acc[r][v] = vf{};
+  }
+  for (int p = 0; p < kc; p++) {
+    vf bv[NV];
+    for (int v = 0; v < NV; v++) bv[v] = vload(b + off[p] + v * VW);
+    for (int r = 0; r < R; r++) {
+      vf a = vbroadcast(ap[p * R + r]);
+      for (int v = 0; v < NV; v++) acc[r][v] += a * bv[v];
+    }
+  }
+  if (cols == NR) {
+    for (int r = 0; r < R; r++) {
+      float* cr = c + r * ldc;
+      for (int v = 0; v < NV; v++) vstore(cr + v * VW, add ? vload(cr + v * VW) + acc[r][v] : acc[r][v]);
+    }
+    return;
+  }
+  for (int r = 0; r < R; r++) {
+    float t[NR];
+    for (int v = 0; v < NV; v++) vstore(t + v * VW, acc[r][v]);
+    float* cr = c + r * ldc;
+    for (int j = 0; j < cols; j++) cr[j] = add ? cr[j] + t[j] : t[j];
+  }
+}
+
+typedef void (*MicroFn)(int, const float*, const float*, const int*, float*, long, int, bool);
+template <int... R>
+struct MicroTable {
+  static constexpr MicroFn fns[sizeof...(R)] = {&micro<R + 1>...};
+};
+template <int... R>
+constexpr MicroFn MicroTable<R...>::fns[sizeof...(R)];
+#if defined(__AVX512F__)
+using Micros = MicroTable<0, 1, 2, 3, 4, 5, 6, 7>;
+#else
+using Micros = MicroTable<0, 1, 2, 3, 4, 5>;
+#endif
+
+// Rows split evenly into panels of at most MR, so m = 10 runs as 5 + 5 rather than 8 + 2.
+int panel_rows(int m) {
+  int panels = (m + MR - 1) / MR;
+  return (m + panels - 1) / panels;
+}
+
+// C (+)= A[:, p0..p0+kc]·B for B rows at b + off[p] + (column block)·step.
+void run_panels(int m, int n, int kc, Mat a, int p0, const float* b, const int* off, long step, float* c, long ldc,
+                bool add) {
+  int rows = panel_rows(m);
+  float* ap = packA.grow((size_t)kc * MR);
+  for (int i0 = 0; i0 < m; i0 += rows) {
+    int rr = imin(rows, m - i0);
+    pack_a(ap, a, i0, rr, m, p0, kc);
+    for (int j0 = 0; j0 < n; j0 += NR) {
+      Micros::fns[rr - 1](kc, ap, b + (j0 / NR) * step, off, c + (long)i0 * ldc + j0, ldc,
+                          imin(NR, n - j0), add);
+    }
+  }
+}
+
+struct PanelOffsets {
+  int off[KC];
+  PanelOffsets() {
+    for (int p = 0; p < KC; p++) off[p] = p * NR;
+  }
+};
+const PanelOffsets panelOffsets;
+
+void gemm_packed(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
+  int npanB = (n + NR - 1) / NR;
+  float* bp = packB.grow((size_t)KC * npanB * NR);
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    int kc = imin(KC, k - p0);
+    pack_b(bp, b, n, p0, kc);
+    run_panels(m, n, kc, a, p0, bp, panelOffsets.off, (long)kc * NR, c, ldc, accumulate || p0 > 0);
+  }
+}
+
+// Columns of C per dot-product tile: R×NC accumulators + NC + 1 loads fit the register file.
+#if defined(__AVX512F__)
+constexpr int NC = 3;
+#else
+constexpr int NC = 2;
+#endif
+
+// Dot-product tile for gemm_nt_offset: c[r][j] += Σ_p a[r·lda + p]·b[off[j] + p] for R rows, NC columns.
+template <int R>
+void nt_tile(int k, const float* a, long lda, const float* b, const int* off, float* c, long ldc, int cols) {
+  vf acc[R][NC];
+  const float* bj[NC];
+  for (int j = 0; j < NC; j++) bj[j] = b + off[imin(j, cols - 1)];
+  for (int r = 0; r < R; r++) {
+    for (int j = 0; j < NC; j++) acc[r][j] = vf{};
+  }
+  for (int p = 0; p < k; p += VW) {
+    vf x[NC];
+    for (int j = 0; j < NC; j++) x[j] = vload(bj[j] + p);
+    for (int r = 0; r < R; r++) {
+      vf d = vload(a + r * lda + p);
+      for (int j = 0; j < NC; j++) acc[r][j] += d * x[j];
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    for (int j = 0; j < cols; j++) c[r * ldc + j] += vsum(acc[r][j]);
+  }
+}
+
+typedef void (*NtFn)(int, const float*, long, const float*, const int*, float*, long, int);
+template <int... R>
+struct NtTable {
+  static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1>...};
+};
+template <int... R>
+constexpr NtFn NtTable<R...>::fns[sizeof...(R)];
+#if defined(__AVX512F__)
+using NtTiles = NtTable<0, 1, 2, 3, 4, 5, 6, 7>;
+#else
+using NtTiles = NtTable<0, 1, 2, 3, 4, 5>;
+#endif
+
+// Few rows: c[i,:] (+)= Σ_p a[i,p]·b[p,:] streaming rows of b (b.cs == 1), four rows of b per pass so
+// that c is loaded and stored once per four multiply-adds.
+void gemm_rows(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
+  for (int i = 0; i < m; i++) {
+    float* ci = c + i * ldc;
+    if (!accumulate) zero_floats(ci, n);
+    int p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const float* ai = a.p + i * a.rs + p * a.cs;
+      float s0 = ai[0], s1 = ai[a.cs], s2 = ai[2 * a.cs], s3 = ai[3 * a.cs];
+      const float *b0 = b.p + p * b.rs, *b1 = b0 + b.rs, *b2 = b1 + b.rs, *b3 = b2 + b.rs;
+      vf v0 = vbroadcast(s0), v1 = vbroadcast(s1), v2 = vbroadcast(s2), v3 = vbroadcast(s3);
+      int j = 0;
+      for (; j + VW <= n; j += VW) {
+        vstore(ci + j, vload(ci + j) + v0 * vload(b0 + j) + v1 * vload(b1 + j) + v2 * vload(b2 + j) + v3 * vload(b3 + j));
+      }
+      for (; j < n; j++) ci[j] += s0 * b0[j] + s1 * b1[j] + s2 * b2[j] + s3 * b3[j];
+    }
+    for (; p < k; p++) {
+      float av = a.p[i * a.rs + p * a.cs];
+      const float* bp = b.p + p * b.rs;
+      vf va = vbroadcast(av);
+      int j = 0;
+      for (; j + VW <= n; j += VW) vstore(ci + j, vload(ci + j) + va * vload(bp + j));
+      for (; j < n; j++) ci[j] += av * bp[j];
+    }
+  }
+}
+
+// Few rows with columns of b contiguous (b.rs == 1, a.cs == 1): dot products, four columns at a time.
+void gemm_dots(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
+  for (int i = 0; i < m; i++) {
+    const float* ai = a.p + i * a.rs;
+    int j = 0;
+    for (; j < n; j += 4) {
+      int cols = imin(4, n - j);
+      const float* bj[4];
+      for (int q = 0; q < 4; q++) bj[q] = b.p + (long)(j + imin(q, cols - 1)) * b.cs;
+      vf s0{}, s1{}, s2{}, s3{};
+      int p = 0;
+      for (; p + VW <= k; p += VW) {
+        vf av = vload(ai + p);
+        s0 += av * vload(bj[0] + p);
+        s1 += av * vload(bj[1] + p);
+        s2 += av * vload(bj[2] + p);
+        s3 += av * vload(bj[3] + p);
+      }
+      float t[4] = {vsum(s0), vsum(s1), vsum(s2), vsum(s3)};
+      for (; p < k; p++) {
+        for (int q = 0; q < 4; q++) t[q] += ai[p] * bj[q][p];
+      }
+      for (int q = 0; q < cols; q++) c[i * ldc + j + q] = accumulate ? c[i * ldc + j + q] + t[q] : t[q];
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_rows_offset(int m, int n, int k, Mat a, const float* b, const int* off, float* c, long ldc,
+                      bool accumulate) {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  run_panels(m, n, k, a, 0, b, off, NR, c, ldc, accumulate);
+}
+
+void gemm_nt_offset(int m, int n, int k, const float* a, long lda, const float* b, const int* off, float* c,
+                    long ldc) {
+  int rows = m > 0 ? panel_rows(m) : 1;
+  for (int i0 = 0; i0 < m; i0 += rows) {
+    int rr = imin(rows, m - i0);
+    for (int j = 0; j < n; j += NC) {
+      NtTiles::fns[rr - 1](k, a + i0 * lda, lda, b, off + j, c + i0 * ldc + j, ldc, imin(NC, n - j));
+    }
+  }
+}
+
+void gemm(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) for (int i = 0; i < m; i++) __builtin_memset(c + i * ldc, 0, n * sizeof(float));
+    return;
+  }
+  // Few rows (batch-1 dense layers) or a shallow product (the batch-1 weight gradient, an outer
+  // product): streaming rows of b beats packing, which would cost as much as the arithmetic.
+  if ((m <= 4 || k <= 4) && b.cs == 1) return gemm_rows(m, n, k, a, b, c, ldc, accumulate);
+  if (m <= 4 && b.rs == 1 && a.cs == 1) return gemm_dots(m, n, k, a, b, c, ldc, accumulate);
+  gemm_packed(m, n, k, a, b, c, ldc, accumulate);
+}
+
+int simd_width() { return VW; }
+int tile_width() { return NR; }

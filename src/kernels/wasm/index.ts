@@ -1,0 +1,122 @@
+import type { Kernels } from '../kernels.js';
+import { ACTIVATIONS, convGeomArray, poolGeomArray } from '../native/index.js';
+import { referenceKernels } from '../reference/index.js';
+
+/** What native/wasm.cc exports; array arguments are byte offsets into the module's memory. */
+interface WasmExports {
+  memory: WebAssembly.Memory;
+  stage(bytes: number): number;
+  gemm(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
+  denseForward(y: number, x: number, w: number, b: number, n: number, inF: number, outF: number): void;
+  denseBackward(dx: number, dw: number, db: number, dy: number, x: number, w: number, n: number, inF: number, outF: number): void;
+  conv2dForward(y: number, x: number, w: number, b: number, g: number): void;
+  conv2dBackwardData(dx: number, dy: number, w: number, g: number): void;
+  conv2dBackwardFilter(dw: number, db: number, dy: number, x: number, g: number): void;
+  maxPool2dForward(y: number, argmax: number, x: number, g: number): void;
+  maxPool2dBackward(dx: number, dy: number, argmax: number, g: number): void;
+  avgPool2dForward(y: number, x: number, g: number): void;
+  avgPool2dBackward(dx: number, dy: number, g: number): void;
+  reluForward(y: number, x: number, len: number): void;
+  activationBackward(kind: number, dx: number, dy: number, y: number, len: number): void;
+  sgdStep(w: number, g: number, v: number, len: number, lr: number, mu: number, wd: number, nesterov: number, first: number): void;
+}
+
+type Arr = Float32Array | Int32Array | null;
+
+/**
+ * The C kernels of native/ compiled to WebAssembly with 128-bit SIMD (build/convts.wasm): the same
+ * code and results in Node and in browsers, on one thread. The module has its own memory, so each
+ * call copies its arrays in and its outputs back, a few percent of the arithmetic it saves.
+ */
+export function wasmKernels(module: WebAssembly.Module): Kernels {
+  const e = new WebAssembly.Instance(module, {}).exports as unknown as WasmExports;
+  let f32 = new Float32Array(e.memory.buffer);
+  let i32 = new Int32Array(e.memory.buffer);
+  const ptrs: number[] = [];
+  // Views of the module's memory, renewed whenever it grew (which replaces its ArrayBuffer).
+  function fresh(): void {
+    if (f32.buffer === e.memory.buffer) return;
+    f32 = new Float32Array(e.memory.buffer);
+    i32 = new Int32Array(e.memory.buffer);
+  }
+
+  // Copies the arrays into the staging block (64-byte aligned) and fills ptrs (0 for null).
+  function stageIn(args: Arr[], inputs: number): void {
+    let bytes = 0;
+    for (const a of args) bytes += a ? Math.ceil(a.length / 16) * 64 : 0;
+    let p = e.stage(bytes);
+    fresh();
+    ptrs.length = 0;
+    for (const [i, a] of args.entries()) {
+      ptrs.push(a ? p : 0);
+      if (!a) continue;
+      if (inputs & (1 << i)) (a instanceof Float32Array ? f32 : i32).set(a, p >> 2);
+      p += Math.ceil(a.length / 16) * 64;
+    }
+  }
+  // Copies back the arrays selected by the bit mask.
+  function stageOut(args: Arr[], outputs: number): void {
+    fresh();
+    for (const [i, a] of args.entries()) {
+      if (a && outputs & (1 << i)) a.set((a instanceof Float32Array ? f32 : i32).subarray(ptrs[i] >> 2, (ptrs[i] >> 2) + a.length));
+    }
+  }
+  function run(args: Arr[], inputs: number, outputs: number, call: (p: number[]) => void): void {
+    stageIn(args, inputs);
+    call(ptrs);
+    stageOut(args, outputs);
+  }
+  // Bit masks over argument positions.
+  const b = (...i: number[]) => i.reduce((m, k) => m | (1 << k), 0);
+
+  return {
+    ...referenceKernels,
+    name: 'wasm-simd128',
+    gemm(ta, tb, m, n, k, a, bm, c, acc) {
+      const args = [a.subarray(0, m * k), bm.subarray(0, k * n), c.subarray(0, m * n)];
+      run(args, acc ? b(0, 1, 2) : b(0, 1), b(2), (p) => e.gemm(+ta, +tb, m, n, k, p[0], p[1], p[2], +acc));
+    },
+    denseForward(y, x, w, bias, n, inF, outF) {
+      run([y, x, w, bias], b(1, 2, 3), b(0), (p) => e.denseForward(p[0], p[1], p[2], p[3], n, inF, outF));
+    },
+    denseBackward(dx, dw, db, dy, x, w, n, inF, outF) {
+      run([dx, dw, db, dy, x, w], b(1, 2, 3, 4, 5), b(0, 1, 2),
+        (p) => e.denseBackward(p[0], p[1], p[2], p[3], p[4], p[5], n, inF, outF));
+    },
+    conv2dForward(y, x, w, bias, g) {
+      run([y, x, w, bias, convGeomArray(g)], b(1, 2, 3, 4), b(0), (p) => e.conv2dForward(p[0], p[1], p[2], p[3], p[4]));
+    },
+    conv2dBackwardData(dx, dy, w, g) {
+      run([dx, dy, w, convGeomArray(g)], b(1, 2, 3), b(0), (p) => e.conv2dBackwardData(p[0], p[1], p[2], p[3]));
+    },
+    conv2dBackwardFilter(dw, db, dy, x, g) {
+      run([dw, db, dy, x, convGeomArray(g)], b(0, 1, 2, 3, 4), b(0, 1),
+        (p) => e.conv2dBackwardFilter(p[0], p[1], p[2], p[3], p[4]));
+    },
+    maxPool2dForward(y, argmax, x, g) {
+      run([y, argmax, x, poolGeomArray(g)], b(2, 3), b(0, 1), (p) => e.maxPool2dForward(p[0], p[1], p[2], p[3]));
+    },
+    maxPool2dBackward(dx, dy, argmax, g) {
+      run([dx, dy, argmax, poolGeomArray(g)], b(1, 2, 3), b(0), (p) => e.maxPool2dBackward(p[0], p[1], p[2], p[3]));
+    },
+    avgPool2dForward(y, x, g) {
+      run([y, x, poolGeomArray(g)], b(1, 2), b(0), (p) => e.avgPool2dForward(p[0], p[1], p[2]));
+    },
+    avgPool2dBackward(dx, dy, g) {
+      run([dx, dy, poolGeomArray(g)], b(1, 2), b(0), (p) => e.avgPool2dBackward(p[0], p[1], p[2]));
+    },
+    activationForward(f, y, x, len) {
+      // Sigmoid and tanh need exp, which WebAssembly lacks; JavaScript's is as fast as a C copy would be.
+      if (f !== 'relu') return referenceKernels.activationForward(f, y, x, len);
+      run([y.subarray(0, len), x.subarray(0, len)], b(1), b(0), (p) => e.reluForward(p[0], p[1], len));
+    },
+    activationBackward(f, dx, dy, y, len) {
+      run([dx.subarray(0, len), dy.subarray(0, len), y.subarray(0, len)], b(1, 2), b(0),
+        (p) => e.activationBackward(ACTIVATIONS.indexOf(f), p[0], p[1], p[2], len));
+    },
+    sgdStep(w, g, v, len, o) {
+      run([w.subarray(0, len), g.subarray(0, len), v && v.subarray(0, len)], b(0, 1, 2), b(0, 2),
+        (p) => e.sgdStep(p[0], p[1], p[2], len, o.lr, o.momentum, o.weightDecay, +o.nesterov, +o.first));
+    },
+  };
+}

@@ -1,0 +1,218 @@
+// Shared by the test/kernels-*.test.ts files: checks a fast kernel set against the reference kernels on
+// shapes drawn fresh each run (batch, channels, odd sizes, stride, padding, non-square kernels).
+// The seed is printed in every failure; CONVTS_TEST_SEED=<seed> replays it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildModel, builtinSpec, referenceKernels, Rng, Sgd, Tensor, useKernels, type ConvGeom, type Kernels, type PoolGeom } from '../src/index.js';
+
+/** Largest |a − b| over the largest |b|: the relative error every fast kernel must keep ≤ 1e-5. */
+export const TOL = 1e-5;
+
+export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+function close(what: string, seed: number, got: Float32Array, want: Float32Array): void {
+  const e = relError(got, want);
+  assert.ok(e <= TOL, `${what}: relative error ${e.toExponential(2)} > ${TOL} (seed ${seed}; rerun with CONVTS_TEST_SEED=${seed})`);
+}
+
+const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r.uniform() * (hi - lo + 1));
+const randn = (r: Rng, len: number) => Float32Array.from({ length: len }, () => r.uniform() * 2 - 1);
+
+function randomConv(r: Rng): ConvGeom {
+  for (;;) {
+    const g = { n: int(r, 1, 4), c: int(r, 1, 6), h: int(r, 1, 17), w: int(r, 1, 17), k: int(r, 1, 12),
+      kh: int(r, 1, 5), kw: int(r, 1, 5), sh: int(r, 1, 3), sw: int(r, 1, 3), ph: int(r, 0, 2), pw: int(r, 0, 2), oh: 0, ow: 0 };
+    g.oh = Math.floor((g.h + 2 * g.ph - g.kh) / g.sh) + 1;
+    g.ow = Math.floor((g.w + 2 * g.pw - g.kw) / g.sw) + 1;
+    if (g.oh >= 1 && g.ow >= 1) return g;
+  }
+}
+
+function randomPool(r: Rng): PoolGeom {
+  for (;;) {
+    const g = { n: int(r, 1, 4), c: int(r, 1, 6), h: int(r, 1, 15), w: int(r, 1, 15), kh: int(r, 1, 4), kw: int(r, 1, 4),
+      sh: int(r, 1, 3), sw: int(r, 1, 3), oh: 0, ow: 0 };
+    g.oh = Math.floor((g.h - g.kh) / g.sh) + 1;
+    g.ow = Math.floor((g.w - g.kw) / g.sw) + 1;
+    if (g.oh >= 1 && g.ow >= 1) return g;
+  }
+}
+
+const geomStr = (g: object) => JSON.stringify(g);
+// The report's layers (seed-mnist and seed-cifar conv2 at batch 3) are checked beside random shapes.
+const fixedConvs: ConvGeom[] = [
+  { n: 3, c: 8, h: 24, w: 24, k: 8, kh: 5, kw: 5, sh: 1, sw: 1, ph: 0, pw: 0, oh: 20, ow: 20 },
+  { n: 1, c: 10, h: 28, w: 28, k: 10, kh: 5, kw: 5, sh: 1, sw: 1, ph: 0, pw: 0, oh: 24, ow: 24 },
+];
+
+/** Registers the kernel-by-kernel and whole-model comparisons of `k` (or a skip when `k` is null). */
+export function checkKernelSet(label: string, make: () => Kernels | null, whyMissing: string): void {
+  const fast = make();
+  if (!fast) {
+    test(`${label} kernels`, { skip: `${label} backend not built here — ${whyMissing}` }, () => {});
+    return;
+  }
+  const seed = Number(process.env.CONVTS_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const ref = referenceKernels;
+
+  test(`${label}: gemm matches the reference for every transpose case (seed ${seed})`, () => {
+    const r = new Rng(seed);
+    for (let t = 0; t < 40; t++) {
+      const [ta, tb, acc] = [t % 2 === 1, (t >> 1) % 2 === 1, (t >> 2) % 2 === 1];
+      // Shallow products (k ≤ 6: batch-1 weight gradients) take their own path, so half the draws are shallow.
+      const m = int(r, 1, 70), n = int(r, 1, 70), k = t % 16 < 8 ? int(r, 1, 6) : int(r, 1, 300);
+      const a = randn(r, m * k), b = randn(r, k * n), c0 = randn(r, m * n);
+      const want = c0.slice(), got = c0.slice();
+      ref.gemm(ta, tb, m, n, k, a, b, want, acc);
+      fast.gemm(ta, tb, m, n, k, a, b, got, acc);
+      close(`gemm ta=${ta} tb=${tb} acc=${acc} m=${m} n=${n} k=${k}`, seed, got, want);
+    }
+  });
+
+  test(`${label}: dense forward and backward match the reference (seed ${seed})`, () => {
+    const r = new Rng(seed + 1);
+    for (let t = 0; t < 30; t++) {
+      const n = int(r, 1, 40), inF = int(r, 1, 300), outF = int(r, 1, 140);
+      const bias = t % 3 !== 0;
+      const x = randn(r, n * inF), w = randn(r, outF * inF), b = bias ? randn(r, outF) : null, dy = randn(r, n * outF);
+      const shape = `dense n=${n} in=${inF} out=${outF} bias=${bias}`;
+      const y1 = randn(r, n * outF), y2 = y1.slice();
+      ref.denseForward(y1, x, w, b, n, inF, outF);
+      fast.denseForward(y2, x, w, b, n, inF, outF);
+      close(`${shape} forward`, seed, y2, y1);
+      const dw0 = randn(r, outF * inF), db0 = randn(r, outF);
+      const [dx1, dw1, db1] = [new Float32Array(n * inF), dw0.slice(), db0.slice()];
+      const [dx2, dw2, db2] = [randn(r, n * inF), dw0.slice(), db0.slice()];
+      ref.denseBackward(dx1, dw1, bias ? db1 : null, dy, x, w, n, inF, outF);
+      fast.denseBackward(dx2, dw2, bias ? db2 : null, dy, x, w, n, inF, outF);
+      close(`${shape} dx`, seed, dx2, dx1);
+      close(`${shape} dw`, seed, dw2, dw1);
+      close(`${shape} db`, seed, db2, db1);
+    }
+  });
+
+  test(`${label}: conv2d forward, backward-data and backward-filter match the reference (seed ${seed})`, () => {
+    const r = new Rng(seed + 2);
+    const geoms = [...fixedConvs, ...Array.from({ length: 60 }, () => randomConv(r))];
+    for (const [t, g] of geoms.entries()) {
+      const bias = t % 4 !== 3;
+      const xs = g.n * g.c * g.h * g.w, ys = g.n * g.k * g.oh * g.ow, ws = g.k * g.c * g.kh * g.kw;
+      const x = randn(r, xs), w = randn(r, ws), b = bias ? randn(r, g.k) : null, dy = randn(r, ys);
+      const shape = `conv ${geomStr(g)} bias=${bias}`;
+      const y1 = randn(r, ys), y2 = y1.slice();
+      ref.conv2dForward(y1, x, w, b, g);
+      fast.conv2dForward(y2, x, w, b, g);
+      close(`${shape} forward`, seed, y2, y1);
+      const dx1 = randn(r, xs), dx2 = randn(r, xs);
+      ref.conv2dBackwardData(dx1, dy, w, g);
+      fast.conv2dBackwardData(dx2, dy, w, g);
+      close(`${shape} backward-data`, seed, dx2, dx1);
+      const dw0 = randn(r, ws), db0 = randn(r, g.k);
+      const [dw1, db1, dw2, db2] = [dw0.slice(), db0.slice(), dw0.slice(), db0.slice()];
+      ref.conv2dBackwardFilter(dw1, bias ? db1 : null, dy, x, g);
+      fast.conv2dBackwardFilter(dw2, bias ? db2 : null, dy, x, g);
+      close(`${shape} backward-filter dw`, seed, dw2, dw1);
+      close(`${shape} backward-filter db`, seed, db2, db1);
+    }
+  });
+
+  test(`${label}: pooling and activations match the reference (seed ${seed})`, () => {
+    const r = new Rng(seed + 3);
+    for (let t = 0; t < 30; t++) {
+      const g = randomPool(r);
+      const xs = g.n * g.c * g.h * g.w, ys = g.n * g.c * g.oh * g.ow;
+      const x = randn(r, xs), dy = randn(r, ys);
+      const shape = `pool ${geomStr(g)}`;
+      const [y1, y2, a1, a2] = [new Float32Array(ys), randn(r, ys), new Int32Array(ys), new Int32Array(ys)];
+      ref.maxPool2dForward(y1, a1, x, g);
+      fast.maxPool2dForward(y2, a2, x, g);
+      assert.deepEqual([...a2], [...a1], `${shape} max argmax (seed ${seed})`);
+      close(`${shape} max forward`, seed, y2, y1);
+      const [dx1, dx2] = [new Float32Array(xs), randn(r, xs)];
+      ref.maxPool2dBackward(dx1, dy, a1, g);
+      fast.maxPool2dBackward(dx2, dy, a1, g);
+      close(`${shape} max backward`, seed, dx2, dx1);
+      ref.avgPool2dForward(y1, x, g);
+      fast.avgPool2dForward(y2, x, g);
+      close(`${shape} avg forward`, seed, y2, y1);
+      ref.avgPool2dBackward(dx1, dy, g);
+      fast.avgPool2dBackward(dx2, dy, g);
+      close(`${shape} avg backward`, seed, dx2, dx1);
+    }
+    for (const f of ['relu', 'sigmoid', 'tanh'] as const) {
+      const len = int(r, 1, 70000);
+      const x = randn(r, len), dy = randn(r, len);
+      const [y1, y2, d1, d2] = [new Float32Array(len), randn(r, len), new Float32Array(len), randn(r, len)];
+      ref.activationForward(f, y1, x, len);
+      fast.activationForward(f, y2, x, len);
+      close(`${f} forward len=${len}`, seed, y2, y1);
+      ref.activationBackward(f, d1, dy, y1, len);
+      fast.activationBackward(f, d2, dy, y1, len);
+      close(`${f} backward len=${len}`, seed, d2, d1);
+    }
+  });
+
+  test(`${label}: SGD steps match the reference (seed ${seed})`, () => {
+    const r = new Rng(seed + 4);
+    for (let t = 0; t < 16; t++) {
+      const len = int(r, 1, 100000);
+      const o = { lr: r.uniform(), momentum: t % 4 === 0 ? 0 : r.uniform(), weightDecay: t % 2 ? 0 : r.uniform() * 0.1,
+        nesterov: t % 3 === 0, first: t % 5 === 0 };
+      const w = randn(r, len), g = randn(r, len), v = o.momentum ? randn(r, len) : null;
+      const [w1, w2, v1, v2] = [w.slice(), w.slice(), v?.slice() ?? null, v?.slice() ?? null];
+      ref.sgdStep(w1, g, v1, len, o);
+      fast.sgdStep(w2, g, v2, len, o);
+      close(`sgd ${JSON.stringify(o)} len=${len} w`, seed, w2, w1);
+      if (v1 && v2) close(`sgd ${JSON.stringify(o)} len=${len} v`, seed, v2, v1);
+    }
+  });
+
+  test(`${label}: seed-mnist and seed-cifar compute and train the same as with the reference kernels (seed ${seed})`, () => {
+    const randomBatch = (shape: readonly number[]) => {
+      const r = new Rng(seed);
+      return new Tensor([5, ...shape], randn(r, 5 * shape.reduce((a, b) => a * b)));
+    };
+    const withKernels = <T>(k: Kernels, f: () => T): T => {
+      useKernels(k);
+      try {
+        return f();
+      } finally {
+        useKernels(referenceKernels);
+      }
+    };
+    for (const net of ['seed-mnist', 'seed-cifar']) {
+      // The report's networks, forward: continuous in every weight, so the kernels' rounding stays small.
+      const logits = (k: Kernels) => withKernels(k, () => {
+        const model = buildModel(builtinSpec(net), { seed });
+        return model.logits(randomBatch(model.inputShape)).data.slice();
+      });
+      const e0 = relError(logits(fast), logits(ref));
+      assert.ok(e0 <= TOL, `${net}: logits differ by ${e0.toExponential(2)} relative (seed ${seed})`);
+      // Training: with ReLU and max pooling a rounding difference can flip a unit or a pooling choice
+      // and change a gradient outright, so three momentum-SGD steps are compared on the smooth
+      // variant (tanh, average pooling); the kernel tests above cover ReLU and max pooling.
+      const trained = (k: Kernels) => withKernels(k, () => {
+        const model = buildModel(builtinSpec(net, { activation: 'tanh', pool: 'avg' }), { seed });
+        const x = randomBatch(model.inputShape);
+        const opt = new Sgd({ lr: 0.05, momentum: 0.9 });
+        for (let s = 0; s < 3; s++) {
+          model.zeroGrad();
+          model.lossAndBackward(x, [0, 1, 2, 3, 4]);
+          opt.step(model.params());
+        }
+        return model.logits(x).data.slice();
+      });
+      // Three steps compound the per-kernel rounding, hence 1e-4 for the whole model.
+      const e3 = relError(trained(fast), trained(ref));
+      assert.ok(e3 <= 1e-4, `${net} (tanh, avg pool): logits after 3 steps differ by ${e3.toExponential(2)} relative (seed ${seed})`);
+    }
+  });
+}
