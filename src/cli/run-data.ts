@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { loadDataset, resolveDataDir, type ByteImageDataset, type Dataset, type Normalization } from '../data/index.js';
+import { loadDataset, resolveDataDir, type Dataset, type LoadOptions, type Normalization } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { readRunJson, type RunSummary } from '../report/run-report.js';
 import { choice, num } from './args.js';
@@ -23,17 +23,13 @@ export function openRun(run: string | undefined, command: string): { config: Run
   return { config: readRunJson<RunConfig>(run, 'config.json'), summary: readRunJson<RunSummary>(run, 'summary.json') };
 }
 
-// loadDataset as the run's data is re-read: the run's own loading options (limits, subset, seed,
-// normalization mode, image size, channels, validation hold-out) are passed through so that the
-// images and their normalization are the ones training used; a reader that takes no options
-// ignores them.
-type Loader = (name: string, dir: string, o?: Record<string, unknown>) => { train: ByteImageDataset; test: ByteImageDataset | null; norm?: Normalization };
-const load = loadDataset as unknown as Loader;
-
-function loadOptions(config: RunConfig, sameData: boolean): Record<string, unknown> {
+// The run's data is re-read with the run's own loading options (limits, subset, seed,
+// normalization mode, image size, channels, validation hold-out), so that the images and their
+// normalization are the ones training used. config.json is the run's record of them.
+function loadOptions(config: RunConfig, sameData: boolean): LoadOptions {
   const pick = (k: string) => (config[k] === null ? undefined : config[k]);
   const shape = { normalize: pick('normalize'), flatten: pick('flatten'), size: pick('imageSize'), channels: pick('channels') };
-  return sameData ? { ...shape, val: pick('val'), trainLimit: pick('trainLimit'), testLimit: pick('testLimit'), subset: pick('subset'), seed: pick('seed') } : shape;
+  return (sameData ? { ...shape, val: pick('val'), trainLimit: pick('trainLimit'), testLimit: pick('testLimit'), subset: pick('subset'), seed: pick('seed') } : shape) as LoadOptions;
 }
 
 /**
@@ -48,8 +44,8 @@ export function runDataset(config: RunConfig, v: { dataset?: string; 'data-dir'?
   const split = choice('split', v.split, ['test', 'train'] as const, 'test');
   const o = loadOptions(config, sameData);
   const limit = v['test-limit'] !== undefined ? num('test-limit', v['test-limit'], 0, { int: true, min: 1 })
-    : split === 'test' && sameData ? (o.testLimit as number | undefined) : undefined;
-  const data = load(name, dir, { ...o, testLimit: split === 'test' ? limit : undefined })[split];
+    : split === 'test' && sameData ? o.testLimit : undefined;
+  const data = loadDataset(name, dir, { ...o, testLimit: split === 'test' ? limit : undefined })[split];
   if (!data) throw new ConfigError(`${name} has no ${split} split here — give --split train or another --dataset`);
   return limit && data.length > limit ? firstN(data, limit) : data;
 }
@@ -67,6 +63,5 @@ export function runNormalization(config: RunConfig, dataDir: string | undefined,
   if (config.normalization) return config.normalization;
   const name = config.dataset ?? 'mnist';
   say(`config.json records no normalization; recomputing it from the ${name} training set`);
-  const data = load(name, dataDir ?? config.dataDir ?? resolveDataDir(undefined), loadOptions(config, true));
-  return data.norm ?? data.train.norm;
+  return loadDataset(name, dataDir ?? config.dataDir ?? resolveDataDir(undefined), loadOptions(config, true)).norm;
 }
