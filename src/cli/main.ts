@@ -24,6 +24,7 @@ Commands
   predict   classify PNG images with a saved model (top-k with probabilities)
   show      draw a run's curves, confusion, filters, feature maps or report again
   features  convolve a data set with a fixed filter bank and cache the features
+  bench     time training and inference of the built-in networks (--compare torch)
   help      show this help, or a command's: convts help train
 
 Run "convts <command> --help" for a command's options. train and sweep also take
@@ -35,10 +36,6 @@ Exit codes
   2    usage: unknown command or flag, a bad flag value or --config file
   130  stopped by Ctrl-C (convts train saves a checkpoint; resume with --resume RUN)
 
-  bench     time training and inference of the built-in networks (--compare torch)
-  help      show this help, or a command's: convts help train
-
-Run "convts <command> --help" for a command's options.
 Kernels: the fastest built (native, wasm, reference); CONVTS_BACKEND=<name> and CONVTS_THREADS=<n> override.
 Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/datasets --epochs 1
 `;
