@@ -96,7 +96,7 @@ export class Sequential {
   }
 
   zeroGrad(): void {
-    for (const p of this.params()) p.grad.data.fill(0);
+    for (const l of this.layers) for (const p of l.params) p.grad.data.fill(0); // no array per step
   }
 
   private run(x: Tensor, depth: number, training: boolean): Tensor {
