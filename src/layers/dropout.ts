@@ -33,7 +33,7 @@ export class Dropout extends Layer {
   forward(x: Tensor, training: boolean): Tensor {
     this.active = training && this.rate > 0;
     if (!this.active) return x;
-    if (this.mask.length !== x.size) this.mask = new Float32Array(x.size);
+    if (this.mask.length < x.size) this.mask = new Float32Array(x.size); // grows only: batch sizes alternate
     const keep = 1 / (1 - this.rate);
     for (let i = 0; i < x.size; i++) this.mask[i] = this.rng.uniform() >= this.rate ? keep : 0;
     const y = this.output(x.shape[0]);

@@ -29,8 +29,8 @@ export abstract class Layer {
   readonly inShape: Shape;
   abstract readonly outShape: Shape;
 
-  private yBuf: Tensor | null = null;
-  private dxBuf: Tensor | null = null;
+  private readonly yBufs = new Map<number, Tensor>();
+  private readonly dxBufs = new Map<number, Tensor>();
 
   constructor(inShape: Shape) {
     this.inShape = [...inShape];
@@ -43,14 +43,12 @@ export abstract class Layer {
 
   /** Output buffer for a batch of n, reused between calls of the same n. */
   protected output(n: number): Tensor {
-    if (!this.yBuf || this.yBuf.shape[0] !== n) this.yBuf = new Tensor([n, ...this.outShape]);
-    return this.yBuf;
+    return batchBuffer(this.yBufs, n, this.outShape);
   }
 
   /** Input-gradient buffer for a batch of n. */
   protected inputGrad(n: number): Tensor {
-    if (!this.dxBuf || this.dxBuf.shape[0] !== n) this.dxBuf = new Tensor([n, ...this.inShape]);
-    return this.dxBuf;
+    return batchBuffer(this.dxBufs, n, this.inShape);
   }
 
   protected addParam(name: 'weight' | 'bias', shape: Shape, fanIn: number, fanOut: number): Param {
@@ -58,6 +56,21 @@ export abstract class Layer {
     this.params.push(p);
     return p;
   }
+}
+
+/**
+ * A [n, ...shape] buffer from a cache keyed by batch size. Training alternates between a few sizes
+ * (the batch, the last partial batch, the evaluation batch and its remainder); keeping each one
+ * means no buffer is allocated again after the first epoch. The oldest size goes past four.
+ */
+export function batchBuffer(cache: Map<number, Tensor>, n: number, shape: Shape): Tensor {
+  let t = cache.get(n);
+  if (!t) {
+    if (cache.size >= 4) cache.delete(cache.keys().next().value!);
+    t = new Tensor([n, ...shape]);
+    cache.set(n, t);
+  }
+  return t;
 }
 
 /** Reads a size given as n or [h, w]. */

@@ -19,7 +19,7 @@ export class MaxPool2d extends Layer {
   forward(x: Tensor): Tensor {
     this.geom.n = x.shape[0];
     const y = this.output(this.geom.n);
-    if (this.argmax.length !== y.size) this.argmax = new Int32Array(y.size);
+    if (this.argmax.length < y.size) this.argmax = new Int32Array(y.size); // grows only: batch sizes alternate
     kernels().maxPool2dForward(y.data, this.argmax, x.data, this.geom);
     return y;
   }

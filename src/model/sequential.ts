@@ -1,5 +1,5 @@
 import { ConfigError, ShapeError } from '../errors.js';
-import type { Layer, Param } from '../layers/layer.js';
+import { batchBuffer, type Layer, type Param } from '../layers/layer.js';
 import { losses, type LossFn } from '../losses/index.js';
 import type { Rng } from '../tensor/rng.js';
 import { Tensor, shapeStr, type Shape } from '../tensor/tensor.js';
@@ -22,7 +22,7 @@ export class Sequential {
   private readonly lossFn: LossFn;
   /** Number of layers run before the loss (the fused final layer is skipped). */
   private readonly lossDepth: number;
-  private gradBuf: Tensor | null = null;
+  private readonly gradBufs = new Map<number, Tensor>();
   /** The generator layers draw from while training (dropout masks); checkpoints save its state. */
   rng: Rng | null = null;
 
@@ -110,7 +110,6 @@ export class Sequential {
   }
 
   private lossGrad(z: Tensor): Tensor {
-    if (!this.gradBuf || this.gradBuf.shape[0] !== z.shape[0]) this.gradBuf = new Tensor(z.shape);
-    return this.gradBuf;
+    return batchBuffer(this.gradBufs, z.shape[0], z.shape.slice(1));
   }
 }

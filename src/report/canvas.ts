@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { advance, cellH, glyph, glyphH, glyphW } from './font.js';
+import { advance, cellH, glyph, glyphW } from './font.js';
 
 export type Rgb = readonly [number, number, number];
 
@@ -135,11 +135,6 @@ export class Canvas {
 export function textWidth(s: string, scale = 1): number {
   const n = [...s].length;
   return n ? (n * advance - 1) * scale : 0;
-}
-
-/** Height in pixels of a line of text at `scale`. */
-export function textHeight(scale = 1): number {
-  return glyphH * scale;
 }
 
 /** Shortens a label with "…"-like dots so it fits `px` pixels at `scale`. */

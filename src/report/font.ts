@@ -97,7 +97,6 @@ const rows: Record<string, string> = {
 };
 
 export const glyphW = 5;
-export const glyphH = 7;
 /** Rows of a glyph including the descender rows. */
 export const cellH = 9;
 /** Horizontal distance from one character to the next, in font pixels. */
