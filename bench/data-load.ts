@@ -6,7 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFile, loadDataset, prepare, readCifarBatches, readSplit, type ByteImageDataset } from '../src/data/index.js';
+import {
+  type ByteImageDataset,
+  findFile,
+  loadDataset,
+  prepare,
+  readCifarBatches,
+  readSplit,
+} from '../src/data/index.js';
 
 export interface LoadFigures {
   set: string;
@@ -28,7 +35,8 @@ export function benchDataLoad(set: 'mnist' | 'cifar-10', dir: string): LoadFigur
   } else {
     const train = readSplit('cifar-10', dir, 'train')!;
     // Here the canonical test_batch.bin may be replaced by its first 1,000 records.
-    const testPath = findFile(dir, 'cifar-10', 'test_batch.bin') ?? findFile(dir, 'cifar-10', 'test_batch_first1000.bin');
+    const testPath =
+      findFile(dir, 'cifar-10', 'test_batch.bin') ?? findFile(dir, 'cifar-10', 'test_batch_first1000.bin');
     const test = testPath ? readCifarBatches([testPath], 'cifar-10-test', train.classNames) : null;
     const d = prepare(train, test, test ? {} : { val: 10000 });
     sets = [d.train, d.test];
@@ -49,7 +57,9 @@ export function benchDataLoad(set: 'mnist' | 'cifar-10', dir: string): LoadFigur
 function main(argv: string[]): void {
   const here = fileURLToPath(import.meta.url);
   const [dirArg, set] = argv;
-  const dir = resolve(dirArg ?? process.env.CONVTS_DATA_DIR ?? join(here, '..', '..', '..', '..', 'shared', 'datasets'));
+  const dir = resolve(
+    dirArg ?? process.env.CONVTS_DATA_DIR ?? join(here, '..', '..', '..', '..', 'shared', 'datasets'),
+  );
   if (set === 'mnist' || set === 'cifar-10') {
     process.stdout.write(`${JSON.stringify(benchDataLoad(set, dir))}\n`);
     return;
@@ -60,8 +70,10 @@ function main(argv: string[]): void {
       continue;
     }
     const f: LoadFigures = JSON.parse(execFileSync(process.execPath, [here, dir, s], { encoding: 'utf8' }));
-    process.stdout.write(`${s.padEnd(8)} ${String(f.images).padStart(6)} images  load ${f.loadSeconds.toFixed(2)} s  ` +
-      `normalize all ${f.fillSeconds.toFixed(2)} s  peak memory ${Math.round(f.peakMB)} MB\n`);
+    process.stdout.write(
+      `${s.padEnd(8)} ${String(f.images).padStart(6)} images  load ${f.loadSeconds.toFixed(2)} s  ` +
+        `normalize all ${f.fillSeconds.toFixed(2)} s  peak memory ${Math.round(f.peakMB)} MB\n`,
+    );
   }
 }
 

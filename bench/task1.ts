@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadDataset } from '../src/data/index.js';
 import { extractFeatures, lmBank } from '../src/features/index.js';
 import { defaultKernels } from '../src/io/backends.js';
-import { useKernels, kernels } from '../src/kernels/index.js';
+import { kernels, useKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/model/build.js';
 import { builtinSpec } from '../src/model/builtins.js';
 import { makeOptimizer } from '../src/optim/index.js';
@@ -34,20 +34,28 @@ export async function benchTask1(dir: string, rounds = 2): Promise<Task1Figures>
     extract = Math.min(extract, (performance.now() - t0) / 1000);
     const model = buildModel(builtinSpec('seed-mnist'), { seed: 1 });
     const result = await train(model, data.train, null, {
-      epochs: 1, batchSize: 32, seed: 1, optimizer: makeOptimizer({ kind: 'momentum', lr: 0.01 }),
+      epochs: 1,
+      batchSize: 32,
+      seed: 1,
+      optimizer: makeOptimizer({ kind: 'momentum', lr: 0.01 }),
     });
     epoch = Math.min(epoch, result.epochs[0].seconds);
   }
   const images = data.train.length + data.test.length;
   return {
-    kernels: kernels().name, extractSeconds: extract, extractImagesPerSecond: images / extract,
-    epochSeconds: epoch, epochImagesPerSecond: data.train.length / epoch,
+    kernels: kernels().name,
+    extractSeconds: extract,
+    extractImagesPerSecond: images / extract,
+    epochSeconds: epoch,
+    epochImagesPerSecond: data.train.length / epoch,
   };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const f = await benchTask1(process.argv[2] ?? '../shared/datasets', Number(process.argv[3] ?? 2));
-  console.log(`kernels ${f.kernels}: features of 70,000 images ${f.extractSeconds.toFixed(2)} s ` +
-    `(${Math.round(f.extractImagesPerSecond)} images/s); one seed-mnist epoch (60,000, batch 32) ` +
-    `${f.epochSeconds.toFixed(2)} s (${Math.round(f.epochImagesPerSecond)} images/s)`);
+  console.log(
+    `kernels ${f.kernels}: features of 70,000 images ${f.extractSeconds.toFixed(2)} s ` +
+      `(${Math.round(f.extractImagesPerSecond)} images/s); one seed-mnist epoch (60,000, batch 32) ` +
+      `${f.epochSeconds.toFixed(2)} s (${Math.round(f.epochImagesPerSecond)} images/s)`,
+  );
 }

@@ -11,28 +11,36 @@
 #endif
 
 template <typename T>
-static inline T imin(T a, T b) { return a < b ? a : b; }
+static inline T imin(T a, T b) {
+  return a < b ? a : b;
+}
 template <typename T>
-static inline T imax(T a, T b) { return a > b ? a : b; }
+static inline T imax(T a, T b) {
+  return a > b ? a : b;
+}
 
-static inline void zero_floats(float* p, size_t n) { __builtin_memset(p, 0, n * sizeof(float)); }
-static inline void copy_floats(float* dst, const float* src, size_t n) { __builtin_memcpy(dst, src, n * sizeof(float)); }
-static inline void fill_floats(float* p, size_t n, float v) {
+static inline void zero_floats(float *p, size_t n) {
+  __builtin_memset(p, 0, n * sizeof(float));
+}
+static inline void copy_floats(float *dst, const float *src, size_t n) {
+  __builtin_memcpy(dst, src, n * sizeof(float));
+}
+static inline void fill_floats(float *p, size_t n, float v) {
   for (size_t i = 0; i < n; i++) p[i] = v;
 }
 
 // Replaces block p (or nothing) by one of at least `bytes`, 64-byte aligned, contents not kept:
 // the C heap natively, a bump allocator in WebAssembly.
-void* scratch_grow(void* p, size_t bytes);
+void *scratch_grow(void *p, size_t bytes);
 
 // A scratch buffer that only grows, reused across calls so steady-state training allocates nothing.
 template <typename T>
 struct Buf {
-  T* p = nullptr;
+  T *p = nullptr;
   size_t n = 0;
-  T* grow(size_t need) {
+  T *grow(size_t need) {
     if (need > n) {
-      p = static_cast<T*>(scratch_grow(p, need * sizeof(T)));
+      p = static_cast<T *>(scratch_grow(p, need * sizeof(T)));
       n = need;
     }
     return p;

@@ -13,10 +13,12 @@ THREAD_LOCAL Buf<float> colBuf, padBuf, wideBuf;
 THREAD_LOCAL Buf<int> offBuf;
 Buf<float> flipped, partial;  // used by the calling thread only
 
-float* scratch(size_t need) { return colBuf.grow(need); }
+float *scratch(size_t need) {
+  return colBuf.grow(need);
+}
 
 // Valid output columns [lo, hi) for kernel column kj: those whose input column lies inside the image.
-void valid_cols(const ConvGeom& g, int kj, int* lo, int* hi) {
+void valid_cols(const ConvGeom &g, int kj, int *lo, int *hi) {
   int a = g.pw - kj;  // need ox·sw ≥ a and ox·sw ≤ w − 1 + a
   *lo = a <= 0 ? 0 : (a + g.sw - 1) / g.sw;
   int top = g.w - 1 + a;
@@ -25,11 +27,11 @@ void valid_cols(const ConvGeom& g, int kj, int* lo, int* hi) {
 }
 
 // col[r][j − j0] for rows r = (ci, ki, kj) of channels [c0, c1) and output pixels j in [j0, j1).
-void im2col(float* col, const float* xs, const ConvGeom& g, int c0, int c1, int j0, int j1) {
+void im2col(float *col, const float *xs, const ConvGeom &g, int c0, int c1, int j0, int j1) {
   int len = j1 - j0;
-  float* dst = col;
+  float *dst = col;
   for (int ci = c0; ci < c1; ci++) {
-    const float* plane = xs + (long)ci * g.h * g.w;
+    const float *plane = xs + (long)ci * g.h * g.w;
     for (int ki = 0; ki < g.kh; ki++) {
       for (int kj = 0; kj < g.kw; kj++, dst += len) {
         int lo, hi;
@@ -37,12 +39,12 @@ void im2col(float* col, const float* xs, const ConvGeom& g, int c0, int c1, int 
         for (int j = j0; j < j1;) {
           int oy = j / g.ow, ox0 = j % g.ow;
           int ox1 = imin(g.ow, ox0 + (j1 - j));
-          float* d = dst + (j - j0) - ox0;  // d[ox] is pixel (oy, ox)
+          float *d = dst + (j - j0) - ox0;  // d[ox] is pixel (oy, ox)
           int iy = oy * g.sh - g.ph + ki;
           if (iy < 0 || iy >= g.h) {
             __builtin_memset(d + ox0, 0, (ox1 - ox0) * sizeof(float));
           } else {
-            const float* src = plane + (long)iy * g.w - g.pw + kj;  // src[ox·sw] is the input of ox
+            const float *src = plane + (long)iy * g.w - g.pw + kj;  // src[ox·sw] is the input of ox
             int a = imax(ox0, lo), b = imin(ox1, hi);
             if (a > b) a = b = ox0;
             for (int ox = ox0; ox < a; ox++) d[ox] = 0.f;
@@ -61,11 +63,11 @@ void im2col(float* col, const float* xs, const ConvGeom& g, int c0, int c1, int 
 }
 
 // Adds col (rows of channels [c0, c1), all output pixels) back into the image dxs.
-void col2im(float* dxs, const float* col, const ConvGeom& g, int c0, int c1) {
+void col2im(float *dxs, const float *col, const ConvGeom &g, int c0, int c1) {
   int ohw = g.oh * g.ow;
-  const float* src = col;
+  const float *src = col;
   for (int ci = c0; ci < c1; ci++) {
-    float* plane = dxs + (long)ci * g.h * g.w;
+    float *plane = dxs + (long)ci * g.h * g.w;
     for (int ki = 0; ki < g.kh; ki++) {
       for (int kj = 0; kj < g.kw; kj++, src += ohw) {
         int lo, hi;
@@ -73,8 +75,8 @@ void col2im(float* dxs, const float* col, const ConvGeom& g, int c0, int c1) {
         for (int oy = 0; oy < g.oh; oy++) {
           int iy = oy * g.sh - g.ph + ki;
           if (iy < 0 || iy >= g.h) continue;
-          float* d = plane + (long)iy * g.w - g.pw + kj;
-          const float* s = src + oy * g.ow;
+          float *d = plane + (long)iy * g.w - g.pw + kj;
+          const float *s = src + oy * g.ow;
           if (g.sw == 1) {
             for (int ox = lo; ox < hi; ox++) d[ox] += s[ox];
           } else {
@@ -90,7 +92,7 @@ void col2im(float* dxs, const float* col, const ConvGeom& g, int c0, int c1) {
 struct Pieces {
   int n, chunks, units;
   int count() const { return n * chunks; }
-  void get(int i, int* s, int* u0, int* u1) const {
+  void get(int i, int *s, int *u0, int *u1) const {
     *s = i / chunks;
     split_range(units, chunks, i % chunks, u0, u1);
   }
@@ -104,7 +106,7 @@ Pieces pieces(int n, int units, int threads) {
 
 // Runs body(t, s, u0, u1) for every piece, t being the thread that runs it.
 template <typename F>
-void for_pieces(const Pieces& ps, int threads, F body) {
+void for_pieces(const Pieces &ps, int threads, F body) {
   parallel_for(threads, ps.count(), [&](int t, int i) {
     int s, u0, u1;
     ps.get(i, &s, &u0, &u1);
@@ -113,7 +115,7 @@ void for_pieces(const Pieces& ps, int threads, F body) {
 }
 
 // Below ~2M multiply-adds (tens of µs: the report's layers at batch 1) splitting measured no faster.
-int useful_threads(const ConvGeom& g, int threads) {
+int useful_threads(const ConvGeom &g, int threads) {
   long work = (long)g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow;
   return work < (1 << 21) ? 1 : threads;
 }
@@ -126,7 +128,7 @@ struct Wide {
   int hp, wp, nq;  // padded input size; wide outputs needed: up to the last real pixel
 };
 
-Wide wide_of(const ConvGeom& g) {
+Wide wide_of(const ConvGeom &g) {
   int hp = g.h + 2 * g.ph, wp = g.w + 2 * g.pw;
   return Wide{hp, wp, (g.oh - 1) * wp + g.ow};
 }
@@ -134,13 +136,13 @@ Wide wide_of(const ConvGeom& g) {
 // Each kernel call gets a new number, so a thread can tell that the padded copy it holds is of this
 // call's data (several pieces of one sample, at batch 1, then share it).
 unsigned long callNumber = 0;
-THREAD_LOCAL const float* paddedOf = nullptr;
+THREAD_LOCAL const float *paddedOf = nullptr;
 THREAD_LOCAL unsigned long paddedCall = 0;
 
 // Sample xs copied into a zero-padded c×hp×wp buffer, with 2·NR floats of zero slack for the vector reads.
-const float* padded(const float* xs, const ConvGeom& g, const Wide& d) {
+const float *padded(const float *xs, const ConvGeom &g, const Wide &d) {
   size_t plane = (size_t)d.hp * d.wp, slack = 64;
-  float* p = padBuf.grow(g.c * plane + slack);
+  float *p = padBuf.grow(g.c * plane + slack);
   if (paddedOf == xs && paddedCall == callNumber) return p;
   paddedOf = xs;
   paddedCall = callNumber;
@@ -148,15 +150,15 @@ const float* padded(const float* xs, const ConvGeom& g, const Wide& d) {
   for (int ci = 0; ci < g.c; ci++) {
     for (int iy = 0; iy < g.h; iy++) {
       __builtin_memcpy(p + ci * plane + (size_t)(iy + g.ph) * d.wp + g.pw, xs + ((size_t)ci * g.h + iy) * g.w,
-                  g.w * sizeof(float));
+                       g.w * sizeof(float));
     }
   }
   return p;
 }
 
 // off[r] for taps r = (ci, ki, kj) of channels [0, c).
-const int* tap_offsets(const ConvGeom& g, const Wide& d) {
-  int* off = offBuf.grow((size_t)g.c * g.kh * g.kw);
+const int *tap_offsets(const ConvGeom &g, const Wide &d) {
+  int *off = offBuf.grow((size_t)g.c * g.kh * g.kw);
   for (int ci = 0, r = 0; ci < g.c; ci++) {
     for (int ki = 0; ki < g.kh; ki++) {
       for (int kj = 0; kj < g.kw; kj++) off[r++] = (ci * d.hp + ki) * d.wp + kj;
@@ -165,12 +167,14 @@ const int* tap_offsets(const ConvGeom& g, const Wide& d) {
   return off;
 }
 
-bool stride1(const ConvGeom& g) { return g.sh == 1 && g.sw == 1; }
+bool stride1(const ConvGeom &g) {
+  return g.sh == 1 && g.sw == 1;
+}
 
 // Calls f(q, pixel, count) for each run of real pixels among wide outputs [q0, q1): wide index q is
 // output pixel `pixel` (= oy·ow + ox), and the next count − 1 follow on both sides.
 template <typename F>
-void real_runs(const ConvGeom& g, const Wide& d, int q0, int q1, F f) {
+void real_runs(const ConvGeom &g, const Wide &d, int q0, int q1, F f) {
   for (int oy = q0 / d.wp; oy * d.wp < q1; oy++) {
     int a = imax(q0, oy * d.wp), b = imin(q1, oy * d.wp + g.ow);
     if (a < b) f(a, oy * g.ow + (a - oy * d.wp), b - a);
@@ -178,25 +182,25 @@ void real_runs(const ConvGeom& g, const Wide& d, int q0, int q1, F f) {
 }
 
 // Wide outputs [q0, q1) of one sample: Yw = w·B, then the real pixels (+ bias) go to ys.
-void forward_s1(float* ys, const float* xs, const float* w, const float* b, const ConvGeom& g, int q0, int q1) {
+void forward_s1(float *ys, const float *xs, const float *w, const float *b, const ConvGeom &g, int q0, int q1) {
   Wide d = wide_of(g);
   int ckk = g.c * g.kh * g.kw, len = q1 - q0, ohw = g.oh * g.ow;
-  const float* xp = padded(xs, g, d);
-  const int* off = tap_offsets(g, d);
-  float* yw = wideBuf.grow((size_t)g.k * len);
+  const float *xp = padded(xs, g, d);
+  const int *off = tap_offsets(g, d);
+  float *yw = wideBuf.grow((size_t)g.k * len);
   gemm_rows_offset(g.k, len, ckk, Mat{w, ckk, 1}, xp + q0, off, yw, len, false);
   real_runs(g, d, q0, q1, [&](int q, int pixel, int count) {
     for (int f = 0; f < g.k; f++) {
       float bf = b ? b[f] : 0.f;
-      const float* src = yw + (long)f * len + (q - q0);
-      float* dst = ys + (long)f * ohw + pixel;
+      const float *src = yw + (long)f * len + (q - q0);
+      float *dst = ys + (long)f * ohw + pixel;
       for (int i = 0; i < count; i++) dst[i] = src[i] + bf;
     }
   });
 }
 
 // db[f] += Σ a[f·lda + j] over j in [j0, j1), summed in double as the reference does.
-void add_row_sums(float* db, const float* a, int rows, long lda, int j0, int j1) {
+void add_row_sums(float *db, const float *a, int rows, long lda, int j0, int j1) {
   for (int f = 0; f < rows; f++) {
     double sum = 0;
     for (int j = j0; j < j1; j++) sum += a[f * lda + j];
@@ -205,18 +209,18 @@ void add_row_sums(float* db, const float* a, int rows, long lda, int j0, int j1)
 }
 
 // Stride-1 wide ranges are cut at multiples of the tile width so that every thread's tiles are full.
-Pieces wide_pieces(const ConvGeom& g, int threads) {
+Pieces wide_pieces(const ConvGeom &g, int threads) {
   int unit = tile_width();
   return pieces(g.n, (wide_of(g).nq + unit - 1) / unit, threads);
 }
 
-void wide_range(const ConvGeom& g, int u0, int u1, int* q0, int* q1) {
+void wide_range(const ConvGeom &g, int u0, int u1, int *q0, int *q1) {
   int unit = tile_width(), nq = wide_of(g).nq;
   *q0 = imin(nq, u0 * unit);
   *q1 = imin(nq, u1 * unit);
 }
 
-void forward_any(float* y, const float* x, const float* w, const float* b, const ConvGeom& g, int threads) {
+void forward_any(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
   long xs = (long)g.c * g.h * g.w, ys = (long)g.k * ohw;
   if (stride1(g)) {
@@ -228,9 +232,9 @@ void forward_any(float* y, const float* x, const float* w, const float* b, const
     return;
   }
   for_pieces(pieces(g.n, ohw, threads), threads, [&](int, int s, int j0, int j1) {
-    float* col = scratch((size_t)ckk * (j1 - j0));
+    float *col = scratch((size_t)ckk * (j1 - j0));
     im2col(col, x + s * xs, g, 0, g.c, j0, j1);
-    float* yp = y + s * ys + j0;
+    float *yp = y + s * ys + j0;
     if (b) {
       for (int f = 0; f < g.k; f++) fill_floats(yp + (long)f * ohw, j1 - j0, b[f]);
     }
@@ -240,22 +244,23 @@ void forward_any(float* y, const float* x, const float* w, const float* b, const
 
 }  // namespace
 
-void conv2d_forward(float* y, const float* x, const float* w, const float* b, const ConvGeom& g, int threads) {
+void conv2d_forward(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
   callNumber++;
   forward_any(y, x, w, b, g, useful_threads(g, threads));
 }
 
-void conv2d_backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g, int threads) {
+void conv2d_backward_data(float *dx, const float *dy, const float *w, const ConvGeom &g, int threads) {
   callNumber++;
   threads = useful_threads(g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow, khw = g.kh * g.kw;
   if (stride1(g) && g.ph < g.kh && g.pw < g.kw) {
     // dx is the stride-1 convolution of dy, padded by k−1−p, with the kernel flipped and its two
     // channel axes swapped: the forward path does it.
-    float* wf = flipped.grow((size_t)g.k * ckk);
+    float *wf = flipped.grow((size_t)g.k * ckk);
     for (int f = 0; f < g.k; f++) {
       for (int ci = 0; ci < g.c; ci++) {
-        for (int t = 0; t < khw; t++) wf[((size_t)ci * g.k + f) * khw + (khw - 1 - t)] = w[((size_t)f * g.c + ci) * khw + t];
+        for (int t = 0; t < khw; t++)
+          wf[((size_t)ci * g.k + f) * khw + (khw - 1 - t)] = w[((size_t)f * g.c + ci) * khw + t];
       }
     }
     ConvGeom t{g.n, g.k, g.oh, g.ow, g.c, g.kh, g.kw, 1, 1, g.kh - 1 - g.ph, g.kw - 1 - g.pw, g.h, g.w};
@@ -263,17 +268,17 @@ void conv2d_backward_data(float* dx, const float* dy, const float* w, const Conv
     return;
   }
   for_pieces(pieces(g.n, g.c, threads), threads, [&](int, int s, int c0, int c1) {
-    float* dxs = dx + (long)s * g.c * g.h * g.w;
+    float *dxs = dx + (long)s * g.c * g.h * g.w;
     __builtin_memset(dxs + (long)c0 * g.h * g.w, 0, (size_t)(c1 - c0) * g.h * g.w * sizeof(float));
-    float* col = scratch((size_t)(c1 - c0) * khw * ohw);
+    float *col = scratch((size_t)(c1 - c0) * khw * ohw);
     // dcol[rows of c0..c1] = wᵀ[those rows]·dy_s, then folded back into the image
-    gemm((c1 - c0) * khw, ohw, g.k, Mat{w + (long)c0 * khw, 1, ckk}, Mat{dy + (long)s * g.k * ohw, ohw, 1}, col,
-         ohw, false);
+    gemm((c1 - c0) * khw, ohw, g.k, Mat{w + (long)c0 * khw, 1, ckk}, Mat{dy + (long)s * g.k * ohw, ohw, 1}, col, ohw,
+         false);
     col2im(dxs, col, g, c0, c1);
   });
 }
 
-void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* x, const ConvGeom& g, int threads) {
+void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads) {
   callNumber++;
   threads = useful_threads(g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
@@ -285,21 +290,21 @@ void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* 
   // pieces in the same order, whichever thread claims it, so a given thread count gives
   // bit-identical gradients (summing per claiming thread made each run different).
   size_t per = (size_t)g.k * ckk + g.k;
-  float* sums = partial.grow(per * imax(threads - 1, 1));
+  float *sums = partial.grow(per * imax(threads - 1, 1));
   zero_floats(sums, per * (threads - 1));
   auto body = [&](int t, int s, int u0, int u1) {
-    float* dwt = t == 0 ? dw : sums + per * (t - 1);
-    float* dbt = t == 0 ? db : dwt + (size_t)g.k * ckk;
-    const float* dys = dy + (long)s * g.k * ohw;
+    float *dwt = t == 0 ? dw : sums + per * (t - 1);
+    float *dbt = t == 0 ? db : dwt + (size_t)g.k * ckk;
+    const float *dys = dy + (long)s * g.k * ohw;
     if (s1) {
       // dw[f][r] += Σ_q dy_wide[f][q]·xp[off[r] + q], dy spread to wide rows with zeros between.
       Wide d = wide_of(g);
       int q0, q1;
       wide_range(g, u0, u1, &q0, &q1);
       int len = q1 - q0, vw = simd_width(), lp = (len + vw - 1) / vw * vw;
-      const float* xp = padded(x + s * xs, g, d);
-      const int* off = tap_offsets(g, d);
-      float* dyw = wideBuf.grow((size_t)g.k * lp);
+      const float *xp = padded(x + s * xs, g, d);
+      const int *off = tap_offsets(g, d);
+      float *dyw = wideBuf.grow((size_t)g.k * lp);
       __builtin_memset(dyw, 0, (size_t)g.k * lp * sizeof(float));
       real_runs(g, d, q0, q1, [&](int q, int pixel, int count) {
         for (int f = 0; f < g.k; f++) copy_floats(dyw + (long)f * lp + (q - q0), dys + (long)f * ohw + pixel, count);
@@ -310,7 +315,7 @@ void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* 
     }
     int len = u1 - u0;
     if (dbt) add_row_sums(dbt, dys, g.k, ohw, u0, u1);
-    float* col = scratch((size_t)ckk * len);
+    float *col = scratch((size_t)ckk * len);
     im2col(col, x + s * xs, g, 0, g.c, u0, u1);
     gemm(g.k, ckk, len, Mat{dys + u0, ohw, 1}, Mat{col, 1, len}, dwt, ckk, true);
   };
@@ -324,8 +329,9 @@ void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* 
     }
   });
   for (int t = 1; t < threads; t++) {
-    const float* p = sums + per * (t - 1);
+    const float *p = sums + per * (t - 1);
     for (size_t i = 0; i < (size_t)g.k * ckk; i++) dw[i] += p[i];
-    if (db) for (int f = 0; f < g.k; f++) db[f] += p[(size_t)g.k * ckk + f];
+    if (db)
+      for (int f = 0; f < g.k; f++) db[f] += p[(size_t)g.k * ckk + f];
   }
 }

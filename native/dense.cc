@@ -22,7 +22,7 @@ static int useful_threads(long work, int threads) {
   return work < (1 << 18) ? 1 : threads;
 }
 
-void dense_forward(float* y, const float* x, const float* w, const float* b, int n, int inF, int outF, int threads) {
+void dense_forward(float *y, const float *x, const float *w, const float *b, int n, int inF, int outF, int threads) {
   threads = useful_threads((long)n * inF * outF, threads);
   over_cols(outF, threads, [&](int, int j0, int j1) {
     if (b) {
@@ -32,7 +32,7 @@ void dense_forward(float* y, const float* x, const float* w, const float* b, int
   });
 }
 
-void dense_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w, int n, int inF,
+void dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int n, int inF,
                     int outF, int threads) {
   threads = useful_threads((long)n * inF * outF, threads);
   over_cols(inF, threads, [&](int, int j0, int j1) {

@@ -5,7 +5,6 @@
 #include "base.h"
 #include "gemm.h"
 
-
 #include "simd.h"
 
 namespace {
@@ -15,7 +14,7 @@ constexpr int KC = 256;  // depth of a packed block: a KC×NR panel of B stays i
 THREAD_LOCAL Buf<float> packA, packB;
 
 // Ap[panel of `rows` rows][p][r] for rows i0.., depth p0..p0+kc; rows past m are zero.
-void pack_a(float* ap, Mat a, int i0, int rows, int m, int p0, int kc) {
+void pack_a(float *ap, Mat a, int i0, int rows, int m, int p0, int kc) {
   for (int p = 0; p < kc; p++) {
     for (int r = 0; r < rows; r++) {
       int i = i0 + r;
@@ -25,14 +24,14 @@ void pack_a(float* ap, Mat a, int i0, int rows, int m, int p0, int kc) {
 }
 
 // Bp[panel][p][0..NR) for all columns, zero past n.
-void pack_b(float* bp, Mat b, int n, int p0, int kc) {
+void pack_b(float *bp, Mat b, int n, int p0, int kc) {
   for (int j0 = 0; j0 < n; j0 += NR) {
     int cols = imin(NR, n - j0);
-    float* dst = bp + (long)(j0 / NR) * kc * NR;
+    float *dst = bp + (long)(j0 / NR) * kc * NR;
     if (b.cs == 1) {
       for (int p = 0; p < kc; p++) {
-        const float* src = b.p + (long)(p0 + p) * b.rs + j0;
-        float* d = dst + p * NR;
+        const float *src = b.p + (long)(p0 + p) * b.rs + j0;
+        float *d = dst + p * NR;
         __builtin_memcpy(d, src, cols * sizeof(float));
         for (int j = cols; j < NR; j++) d[j] = 0.f;
       }
@@ -42,7 +41,7 @@ void pack_b(float* bp, Mat b, int n, int p0, int kc) {
           for (int p = 0; p < kc; p++) dst[p * NR + j] = 0.f;
           continue;
         }
-        const float* src = b.p + (long)(j0 + j) * b.cs + (long)p0 * b.rs;
+        const float *src = b.p + (long)(j0 + j) * b.cs + (long)p0 * b.rs;
         for (int p = 0; p < kc; p++) dst[p * NR + j] = src[p * b.rs];
       }
     }
@@ -52,7 +51,7 @@ void pack_b(float* bp, Mat b, int n, int p0, int kc) {
 // c[R×NR] (+)= Ap[kc][R]·B, where row p of B is the NR floats at b + off[p] (a packed panel, or a
 // row of an image: that is how convolutions skip im2col); `cols` valid columns of c.
 template <int R>
-void micro(int kc, const float* ap, const float* b, const int* off, float* c, long ldc, int cols, bool add) {
+void micro(int kc, const float *ap, const float *b, const int *off, float *c, long ldc, int cols, bool add) {
   vf acc[R][NV];
   for (int r = 0; r < R; r++) {
     for (int v = 0; v < NV; v++) acc[r][v] = vf{};
@@ -67,7 +66,7 @@ void micro(int kc, const float* ap, const float* b, const int* off, float* c, lo
   }
   if (cols == NR) {
     for (int r = 0; r < R; r++) {
-      float* cr = c + r * ldc;
+      float *cr = c + r * ldc;
       for (int v = 0; v < NV; v++) vstore(cr + v * VW, add ? vload(cr + v * VW) + acc[r][v] : acc[r][v]);
     }
     return;
@@ -75,12 +74,12 @@ void micro(int kc, const float* ap, const float* b, const int* off, float* c, lo
   for (int r = 0; r < R; r++) {
     float t[NR];
     for (int v = 0; v < NV; v++) vstore(t + v * VW, acc[r][v]);
-    float* cr = c + r * ldc;
+    float *cr = c + r * ldc;
     for (int j = 0; j < cols; j++) cr[j] = add ? cr[j] + t[j] : t[j];
   }
 }
 
-typedef void (*MicroFn)(int, const float*, const float*, const int*, float*, long, int, bool);
+typedef void (*MicroFn)(int, const float *, const float *, const int *, float *, long, int, bool);
 template <int... R>
 struct MicroTable {
   static constexpr MicroFn fns[sizeof...(R)] = {&micro<R + 1>...};
@@ -100,16 +99,15 @@ int panel_rows(int m) {
 }
 
 // C (+)= A[:, p0..p0+kc]·B for B rows at b + off[p] + (column block)·step.
-void run_panels(int m, int n, int kc, Mat a, int p0, const float* b, const int* off, long step, float* c, long ldc,
+void run_panels(int m, int n, int kc, Mat a, int p0, const float *b, const int *off, long step, float *c, long ldc,
                 bool add) {
   int rows = panel_rows(m);
-  float* ap = packA.grow((size_t)kc * MR);
+  float *ap = packA.grow((size_t)kc * MR);
   for (int i0 = 0; i0 < m; i0 += rows) {
     int rr = imin(rows, m - i0);
     pack_a(ap, a, i0, rr, m, p0, kc);
     for (int j0 = 0; j0 < n; j0 += NR) {
-      Micros::fns[rr - 1](kc, ap, b + (j0 / NR) * step, off, c + (long)i0 * ldc + j0, ldc,
-                          imin(NR, n - j0), add);
+      Micros::fns[rr - 1](kc, ap, b + (j0 / NR) * step, off, c + (long)i0 * ldc + j0, ldc, imin(NR, n - j0), add);
     }
   }
 }
@@ -122,9 +120,9 @@ struct PanelOffsets {
 };
 const PanelOffsets panelOffsets;
 
-void gemm_packed(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
+void gemm_packed(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate) {
   int npanB = (n + NR - 1) / NR;
-  float* bp = packB.grow((size_t)KC * npanB * NR);
+  float *bp = packB.grow((size_t)KC * npanB * NR);
   for (int p0 = 0; p0 < k; p0 += KC) {
     int kc = imin(KC, k - p0);
     pack_b(bp, b, n, p0, kc);
@@ -141,9 +139,9 @@ constexpr int NC = 2;
 
 // Dot-product tile for gemm_nt_offset: c[r][j] += Σ_p a[r·lda + p]·b[off[j] + p] for R rows, NC columns.
 template <int R>
-void nt_tile(int k, const float* a, long lda, const float* b, const int* off, float* c, long ldc, int cols) {
+void nt_tile(int k, const float *a, long lda, const float *b, const int *off, float *c, long ldc, int cols) {
   vf acc[R][NC];
-  const float* bj[NC];
+  const float *bj[NC];
   for (int j = 0; j < NC; j++) bj[j] = b + off[imin(j, cols - 1)];
   for (int r = 0; r < R; r++) {
     for (int j = 0; j < NC; j++) acc[r][j] = vf{};
@@ -161,7 +159,7 @@ void nt_tile(int k, const float* a, long lda, const float* b, const int* off, fl
   }
 }
 
-typedef void (*NtFn)(int, const float*, long, const float*, const int*, float*, long, int);
+typedef void (*NtFn)(int, const float *, long, const float *, const int *, float *, long, int);
 template <int... R>
 struct NtTable {
   static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1>...};
@@ -176,25 +174,26 @@ using NtTiles = NtTable<0, 1, 2, 3, 4, 5>;
 
 // Few rows: c[i,:] (+)= Σ_p a[i,p]·b[p,:] streaming rows of b (b.cs == 1), four rows of b per pass so
 // that c is loaded and stored once per four multiply-adds.
-void gemm_rows(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
+void gemm_rows(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate) {
   for (int i = 0; i < m; i++) {
-    float* ci = c + i * ldc;
+    float *ci = c + i * ldc;
     if (!accumulate) zero_floats(ci, n);
     int p = 0;
     for (; p + 4 <= k; p += 4) {
-      const float* ai = a.p + i * a.rs + p * a.cs;
+      const float *ai = a.p + i * a.rs + p * a.cs;
       float s0 = ai[0], s1 = ai[a.cs], s2 = ai[2 * a.cs], s3 = ai[3 * a.cs];
       const float *b0 = b.p + p * b.rs, *b1 = b0 + b.rs, *b2 = b1 + b.rs, *b3 = b2 + b.rs;
       vf v0 = vbroadcast(s0), v1 = vbroadcast(s1), v2 = vbroadcast(s2), v3 = vbroadcast(s3);
       int j = 0;
       for (; j + VW <= n; j += VW) {
-        vstore(ci + j, vload(ci + j) + v0 * vload(b0 + j) + v1 * vload(b1 + j) + v2 * vload(b2 + j) + v3 * vload(b3 + j));
+        vstore(ci + j,
+               vload(ci + j) + v0 * vload(b0 + j) + v1 * vload(b1 + j) + v2 * vload(b2 + j) + v3 * vload(b3 + j));
       }
       for (; j < n; j++) ci[j] += s0 * b0[j] + s1 * b1[j] + s2 * b2[j] + s3 * b3[j];
     }
     for (; p < k; p++) {
       float av = a.p[i * a.rs + p * a.cs];
-      const float* bp = b.p + p * b.rs;
+      const float *bp = b.p + p * b.rs;
       vf va = vbroadcast(av);
       int j = 0;
       for (; j + VW <= n; j += VW) vstore(ci + j, vload(ci + j) + va * vload(bp + j));
@@ -204,13 +203,13 @@ void gemm_rows(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accum
 }
 
 // Few rows with columns of b contiguous (b.rs == 1, a.cs == 1): dot products, four columns at a time.
-void gemm_dots(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
+void gemm_dots(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate) {
   for (int i = 0; i < m; i++) {
-    const float* ai = a.p + i * a.rs;
+    const float *ai = a.p + i * a.rs;
     int j = 0;
     for (; j < n; j += 4) {
       int cols = imin(4, n - j);
-      const float* bj[4];
+      const float *bj[4];
       for (int q = 0; q < 4; q++) bj[q] = b.p + (long)(j + imin(q, cols - 1)) * b.cs;
       vf s0{}, s1{}, s2{}, s3{};
       int p = 0;
@@ -232,14 +231,12 @@ void gemm_dots(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accum
 
 }  // namespace
 
-void gemm_rows_offset(int m, int n, int k, Mat a, const float* b, const int* off, float* c, long ldc,
-                      bool accumulate) {
+void gemm_rows_offset(int m, int n, int k, Mat a, const float *b, const int *off, float *c, long ldc, bool accumulate) {
   if (m <= 0 || n <= 0 || k <= 0) return;
   run_panels(m, n, k, a, 0, b, off, NR, c, ldc, accumulate);
 }
 
-void gemm_nt_offset(int m, int n, int k, const float* a, long lda, const float* b, const int* off, float* c,
-                    long ldc) {
+void gemm_nt_offset(int m, int n, int k, const float *a, long lda, const float *b, const int *off, float *c, long ldc) {
   int rows = m > 0 ? panel_rows(m) : 1;
   for (int i0 = 0; i0 < m; i0 += rows) {
     int rr = imin(rows, m - i0);
@@ -249,10 +246,11 @@ void gemm_nt_offset(int m, int n, int k, const float* a, long lda, const float* 
   }
 }
 
-void gemm(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate) {
+void gemm(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    if (!accumulate) for (int i = 0; i < m; i++) __builtin_memset(c + i * ldc, 0, n * sizeof(float));
+    if (!accumulate)
+      for (int i = 0; i < m; i++) __builtin_memset(c + i * ldc, 0, n * sizeof(float));
     return;
   }
   // Few rows (batch-1 dense layers) or a shallow product (the batch-1 weight gradient, an outer
@@ -262,5 +260,9 @@ void gemm(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate
   gemm_packed(m, n, k, a, b, c, ldc, accumulate);
 }
 
-int simd_width() { return VW; }
-int tile_width() { return NR; }
+int simd_width() {
+  return VW;
+}
+int tile_width() {
+  return NR;
+}

@@ -2,22 +2,20 @@
 
 // A strided matrix view: element (i, j) is p[i * rs + j * cs], so a transpose is a swap of strides.
 struct Mat {
-  const float* p;
+  const float *p;
   long rs, cs;
 };
 
 // C[m×n] (row stride ldc) = A[m×k]·B[k×n] (+ C when accumulate). Single-threaded; callers split work.
-void gemm(int m, int n, int k, Mat a, Mat b, float* c, long ldc, bool accumulate);
+void gemm(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate);
 
 // C[m×n] (+)= A[m×k]·B where row p of B is b + off[p]: B is read in place (an image row for a stride-1
 // convolution), up to tile_width() − 1 (< 32) floats past column n − 1, which the caller must keep readable.
-void gemm_rows_offset(int m, int n, int k, Mat a, const float* b, const int* off, float* c, long ldc,
-                      bool accumulate);
+void gemm_rows_offset(int m, int n, int k, Mat a, const float *b, const int *off, float *c, long ldc, bool accumulate);
 
 // C[m×n] += A·Bᵀ as dot products: C[i][j] += Σ_p a[i·lda + p]·b[off[j] + p], with k a multiple of the
 // vector width (callers zero-pad a).
-void gemm_nt_offset(int m, int n, int k, const float* a, long lda, const float* b, const int* off, float* c,
-                    long ldc);
+void gemm_nt_offset(int m, int n, int k, const float *a, long lda, const float *b, const int *off, float *c, long ldc);
 
 // Floats per SIMD vector, for callers that pad to it, and columns of the micro-tile.
 int simd_width();

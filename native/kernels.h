@@ -9,22 +9,22 @@ struct PoolGeom {
   int n, c, h, w, kh, kw, sh, sw, oh, ow;
 };
 
-void dense_forward(float* y, const float* x, const float* w, const float* b, int n, int inF, int outF, int threads);
-void dense_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w, int n, int inF,
+void dense_forward(float *y, const float *x, const float *w, const float *b, int n, int inF, int outF, int threads);
+void dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int n, int inF,
                     int outF, int threads);
-void conv2d_forward(float* y, const float* x, const float* w, const float* b, const ConvGeom& g, int threads);
-void conv2d_backward_data(float* dx, const float* dy, const float* w, const ConvGeom& g, int threads);
-void conv2d_backward_filter(float* dw, float* db, const float* dy, const float* x, const ConvGeom& g, int threads);
-void maxpool_forward(float* y, int* argmax, const float* x, const PoolGeom& g, int threads);
-void maxpool_backward(float* dx, const float* dy, const int* argmax, const PoolGeom& g, int threads);
-void avgpool_forward(float* y, const float* x, const PoolGeom& g, int threads);
-void avgpool_backward(float* dx, const float* dy, const PoolGeom& g, int threads);
+void conv2d_forward(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads);
+void conv2d_backward_data(float *dx, const float *dy, const float *w, const ConvGeom &g, int threads);
+void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads);
+void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, int threads);
+void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolGeom &g, int threads);
+void avgpool_forward(float *y, const float *x, const PoolGeom &g, int threads);
+void avgpool_backward(float *dx, const float *dy, const PoolGeom &g, int threads);
 struct SgdOptions {
   float lr, momentum, weight_decay;
   bool nesterov, first;
 };
-void sgd_step(float* w, const float* g, float* v, long len, const SgdOptions& o, int threads);
+void sgd_step(float *w, const float *g, float *v, long len, const SgdOptions &o, int threads);
 // Activations: 0 relu, 1 sigmoid, 2 tanh (the order of ACTIVATIONS in src/kernels/native/index.ts).
 // The backward pass reads the forward output y. Sigmoid and tanh forward need libm: not in WebAssembly.
-void activation_forward(int kind, float* y, const float* x, long len, int threads);
-void activation_backward(int kind, float* dx, const float* dy, const float* y, long len, int threads);
+void activation_forward(int kind, float *y, const float *x, long len, int threads);
+void activation_backward(int kind, float *dx, const float *dy, const float *y, long len, int threads);

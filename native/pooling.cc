@@ -5,12 +5,14 @@
 #include "simd.h"
 #include "threads.h"
 
-static int threads_for(long len, int threads) { return len < (1 << 16) ? 1 : threads; }
+static int threads_for(long len, int threads) {
+  return len < (1 << 16) ? 1 : threads;
+}
 
 // Calls f(o, start) for every output o of planes [p0, p1) with `start` the flat index of its window's
 // top-left input; windows are kh rows of kw values, rows g.w apart.
 template <typename F>
-static void windows(const PoolGeom& g, int p0, int p1, F f) {
+static void windows(const PoolGeom &g, int p0, int p1, F f) {
   for (int p = p0; p < p1; p++) {
     long o = (long)p * g.oh * g.ow;
     for (int oy = 0; oy < g.oh; oy++) {
@@ -21,7 +23,7 @@ static void windows(const PoolGeom& g, int p0, int p1, F f) {
 
 // Runs body(p0, p1) on plane ranges split between threads (when the tensor is large enough).
 template <typename F>
-static void over_planes(const PoolGeom& g, int threads, F body) {
+static void over_planes(const PoolGeom &g, int threads, F body) {
   int planes = g.n * g.c;
   threads = threads_for((long)planes * g.h * g.w, threads);
   int parts = imin(planes, 4 * threads);
@@ -35,7 +37,7 @@ static void over_planes(const PoolGeom& g, int threads, F body) {
 // Windows two wide at stride two (the usual 2×2 pooling), VW outputs at a time: the even and odd
 // lanes of each window row are the window's two columns. Same scan order and NaN rule as below.
 // A row shorter than VW uses part of a vector; reads may run past the row (not past the tensor).
-static void maxpool_pairs(float* y, int* argmax, const float* x, const PoolGeom& g, int p0, int p1) {
+static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1) {
   vi lane;
   for (int i = 0; i < VW; i++) lane[i] = 2 * i;
   long total = (long)g.n * g.c * g.h * g.w;
@@ -82,7 +84,7 @@ static void maxpool_pairs(float* y, int* argmax, const float* x, const PoolGeom&
   }
 }
 
-void maxpool_forward(float* y, int* argmax, const float* x, const PoolGeom& g, int threads) {
+void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, int threads) {
   over_planes(g, threads, [&](int p0, int p1) {
     if (g.kw == 2 && g.sw == 2) return maxpool_pairs(y, argmax, x, g, p0, p1);
     windows(g, p0, p1, [&](long o, long start) {
@@ -105,7 +107,7 @@ void maxpool_forward(float* y, int* argmax, const float* x, const PoolGeom& g, i
   });
 }
 
-void maxpool_backward(float* dx, const float* dy, const int* argmax, const PoolGeom& g, int threads) {
+void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolGeom &g, int threads) {
   long hw = (long)g.h * g.w, ohw = (long)g.oh * g.ow;
   // argmax of plane p points into plane p, so planes split between threads never collide.
   over_planes(g, threads, [&](int p0, int p1) {
@@ -114,7 +116,7 @@ void maxpool_backward(float* dx, const float* dy, const int* argmax, const PoolG
   });
 }
 
-void avgpool_forward(float* y, const float* x, const PoolGeom& g, int threads) {
+void avgpool_forward(float *y, const float *x, const PoolGeom &g, int threads) {
   float inv = 1.f / (g.kh * g.kw);
   over_planes(g, threads, [&](int p0, int p1) {
     windows(g, p0, p1, [&](long o, long start) {
@@ -127,7 +129,7 @@ void avgpool_forward(float* y, const float* x, const PoolGeom& g, int threads) {
   });
 }
 
-void avgpool_backward(float* dx, const float* dy, const PoolGeom& g, int threads) {
+void avgpool_backward(float *dx, const float *dy, const PoolGeom &g, int threads) {
   float inv = 1.f / (g.kh * g.kw);
   long hw = (long)g.h * g.w;
   over_planes(g, threads, [&](int p0, int p1) {
@@ -154,7 +156,7 @@ static void over_range(long len, int threads, F body) {
 }
 
 // out[i] = keep[i] > 0 ? v[i] : 0, a vector at a time (the compiler cannot prove the arrays apart).
-static void masked(float* out, const float* keep, const float* v, int i0, int i1) {
+static void masked(float *out, const float *keep, const float *v, int i0, int i1) {
   int i = i0;
   for (; i + VW <= i1; i += VW) {
     vi m = vload(keep + i) > vf{};
@@ -163,7 +165,7 @@ static void masked(float* out, const float* keep, const float* v, int i0, int i1
   for (; i < i1; i++) out[i] = keep[i] > 0.f ? v[i] : 0.f;
 }
 
-void activation_forward(int kind, float* y, const float* x, long len, int threads) {
+void activation_forward(int kind, float *y, const float *x, long len, int threads) {
   over_range(len, threads, [&](int i0, int i1) {
     if (kind == 0) return masked(y, x, x, i0, i1);
 #if !defined(__wasm__)
@@ -180,7 +182,7 @@ void activation_forward(int kind, float* y, const float* x, long len, int thread
   });
 }
 
-void activation_backward(int kind, float* dx, const float* dy, const float* y, long len, int threads) {
+void activation_backward(int kind, float *dx, const float *dy, const float *y, long len, int threads) {
   over_range(len, threads, [&](int i0, int i1) {
     if (kind == 0) return masked(dx, y, dy, i0, i1);
     if (kind == 1) {

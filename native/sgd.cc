@@ -3,7 +3,7 @@
 #include "kernels.h"
 #include "threads.h"
 
-void sgd_step(float* w, const float* g, float* v, long len, const SgdOptions& o, int threads) {
+void sgd_step(float *w, const float *g, float *v, long len, const SgdOptions &o, int threads) {
   int parts = len < (1 << 18) || threads <= 1 ? 1 : 4 * threads;  // a weight matrix of 100k updates in ~10 µs alone
   float lr = o.lr, mu = o.momentum, wd = o.weight_decay;
   parallel_for(threads, parts, [&](int, int part) {

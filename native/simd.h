@@ -14,7 +14,7 @@ constexpr int NV = 2;   // micro-tile columns, in vectors
 #elif defined(__AVX__)
 #define VW_8 1
 constexpr int VW = 8;
-constexpr int MR = 6;   // 6×2 accumulators + 3 fit 16 registers
+constexpr int MR = 6;  // 6×2 accumulators + 3 fit 16 registers
 constexpr int NV = 2;
 #else  // SSE, NEON, WebAssembly SIMD128: 16 registers of 4 floats
 constexpr int VW = 4;
@@ -26,15 +26,25 @@ constexpr int NR = NV * VW;  // micro-tile columns
 typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));  // unaligned loads/stores allowed
 typedef int vi __attribute__((vector_size(VW * 4), aligned(4)));    // comparison masks
 
-static inline vf vload(const float* p) { return *reinterpret_cast<const vf*>(p); }
-static inline void vstore(float* p, vf v) { *reinterpret_cast<vf*>(p) = v; }
+static inline vf vload(const float *p) {
+  return *reinterpret_cast<const vf *>(p);
+}
+static inline void vstore(float *p, vf v) {
+  *reinterpret_cast<vf *>(p) = v;
+}
 // Through intrinsics: vf{} + x would add a zero first, and a lane-by-lane fill is split in halves.
 #if defined(__AVX512F__)
-static inline vf vbroadcast(float x) { return (vf)_mm512_set1_ps(x); }
+static inline vf vbroadcast(float x) {
+  return (vf)_mm512_set1_ps(x);
+}
 #elif defined(__AVX__)
-static inline vf vbroadcast(float x) { return (vf)_mm256_set1_ps(x); }
+static inline vf vbroadcast(float x) {
+  return (vf)_mm256_set1_ps(x);
+}
 #else
-static inline vf vbroadcast(float x) { return vf{} + x; }
+static inline vf vbroadcast(float x) {
+  return vf{} + x;
+}
 #endif
 // Even and odd lanes of the 2·VW floats at p (a stride-2 window row).
 #if VW_16
@@ -47,13 +57,21 @@ static inline vf vbroadcast(float x) { return vf{} + x; }
 #define EVENS 0, 2, 4, 6
 #define ODDS 1, 3, 5, 7
 #endif
-static inline vf vevens(const float* p) { return __builtin_shufflevector(vload(p), vload(p + VW), EVENS); }
-static inline vf vodds(const float* p) { return __builtin_shufflevector(vload(p), vload(p + VW), ODDS); }
-static inline vf vselect(vi take, vf a, vf b) { return (vf)(((vi)a & take) | ((vi)b & ~take)); }
+static inline vf vevens(const float *p) {
+  return __builtin_shufflevector(vload(p), vload(p + VW), EVENS);
+}
+static inline vf vodds(const float *p) {
+  return __builtin_shufflevector(vload(p), vload(p + VW), ODDS);
+}
+static inline vf vselect(vi take, vf a, vf b) {
+  return (vf)(((vi)a & take) | ((vi)b & ~take));
+}
 
 // Sum of the lanes, as a tree of halvings (a lane-by-lane sum would be VW − 1 dependent additions).
 #if defined(__AVX512F__)
-static inline float vsum(vf v) { return _mm512_reduce_add_ps((__m512)v); }
+static inline float vsum(vf v) {
+  return _mm512_reduce_add_ps((__m512)v);
+}
 #elif defined(__AVX__)
 static inline float vsum(vf v) {
   __m128 x = _mm_add_ps(_mm256_castps256_ps128((__m256)v), _mm256_extractf128_ps((__m256)v, 1));
@@ -61,5 +79,7 @@ static inline float vsum(vf v) {
   return _mm_cvtss_f32(_mm_add_ss(x, _mm_shuffle_ps(x, x, 1)));
 }
 #else
-static inline float vsum(vf v) { return (v[0] + v[2]) + (v[1] + v[3]); }
+static inline float vsum(vf v) {
+  return (v[0] + v[2]) + (v[1] + v[3]);
+}
 #endif

@@ -12,7 +12,9 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-static inline void cpu_relax() { _mm_pause(); }
+static inline void cpu_relax() {
+  _mm_pause();
+}
 #else
 static inline void cpu_relax() {}
 #endif
@@ -28,7 +30,7 @@ struct Pool {
   std::atomic<uint64_t> word{0};
   std::atomic<int> done{0};
   std::atomic<ItemFn> fn{nullptr};
-  std::atomic<void*> ctx{nullptr};
+  std::atomic<void *> ctx{nullptr};
   std::atomic<int> count{0}, threads{0};
 
   void ensure(int n) {
@@ -45,7 +47,7 @@ struct Pool {
       uint64_t w = word.load(std::memory_order_acquire);
       if ((uint32_t)(w >> 32) != gen) return;
       ItemFn f = fn.load(std::memory_order_relaxed);
-      void* c = ctx.load(std::memory_order_relaxed);
+      void *c = ctx.load(std::memory_order_relaxed);
       int n = count.load(std::memory_order_relaxed);
       if (id >= threads.load(std::memory_order_relaxed) || (int)(uint32_t)w >= n) return;
       if (!word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) continue;
@@ -73,11 +75,11 @@ struct Pool {
   }
 };
 
-Pool& pool = *new Pool;  // never destroyed: workers may still wait on it while the process exits
+Pool &pool = *new Pool;  // never destroyed: workers may still wait on it while the process exits
 
 }  // namespace
 
-void parallel_for_raw(int threads, int count, ItemFn f, void* ctx) {
+void parallel_for_raw(int threads, int count, ItemFn f, void *ctx) {
   if (threads <= 1 || count <= 1) {
     for (int i = 0; i < count; i++) f(ctx, 0, i);
     return;
@@ -96,14 +98,16 @@ void parallel_for_raw(int threads, int count, ItemFn f, void* ctx) {
   pool.wake.notify_all();
   pool.work(0, gen);
   for (int spins = 0; pool.done.load(std::memory_order_acquire) < count; spins++) {
-    if (spins < 4000) cpu_relax();
-    else std::this_thread::yield();
+    if (spins < 4000)
+      cpu_relax();
+    else
+      std::this_thread::yield();
   }
 }
 
-void* scratch_grow(void* p, size_t bytes) {
+void *scratch_grow(void *p, size_t bytes) {
   std::free(p);
-  void* q = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  void *q = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
   if (!q) std::abort();  // out of memory: nothing sensible to return to JavaScript mid-kernel
   return q;
 }

@@ -3,17 +3,17 @@
 // is not scheduled, the caller simply does all the items rather than waiting for it.
 #pragma once
 
-typedef void (*ItemFn)(void* ctx, int thread, int item);
-void parallel_for_raw(int threads, int count, ItemFn fn, void* ctx);
+typedef void (*ItemFn)(void *ctx, int thread, int item);
+void parallel_for_raw(int threads, int count, ItemFn fn, void *ctx);
 
 template <typename F>
-inline void parallel_for(int threads, int count, const F& f) {
-  parallel_for_raw(threads, count, [](void* c, int t, int i) { (*static_cast<const F*>(c))(t, i); },
-                   const_cast<F*>(&f));
+inline void parallel_for(int threads, int count, const F &f) {
+  parallel_for_raw(
+      threads, count, [](void *c, int t, int i) { (*static_cast<const F *>(c))(t, i); }, const_cast<F *>(&f));
 }
 
 // [begin, end) of part t when `total` items are split into `parts` near-equal ranges.
-inline void split_range(int total, int parts, int t, int* begin, int* end) {
+inline void split_range(int total, int parts, int t, int *begin, int *end) {
   *begin = (int)((long)total * t / parts);
   *end = (int)((long)total * (t + 1) / parts);
 }

@@ -20,7 +20,11 @@ export class DataFormatError extends ConvtsError {}
 
 /** Training produced a NaN or infinite loss. */
 export class DivergenceError extends ConvtsError {
-  constructor(message: string, readonly epoch: number, readonly step: number) {
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly step: number,
+  ) {
     super(message);
   }
 }

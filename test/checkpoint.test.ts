@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  buildModel, loadCheckpoint, makeOptimizer, saveCheckpoint, train, type EpochMetrics, type ModelSpec, type OptimizerSpec,
-  type Optimizer, type TrainOptions,
+  buildModel,
+  type EpochMetrics,
+  loadCheckpoint,
+  type ModelSpec,
+  makeOptimizer,
+  type Optimizer,
+  type OptimizerSpec,
+  saveCheckpoint,
+  type TrainOptions,
+  train,
 } from '../src/index.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
 import { bits, tempDir } from './helpers/tmp.js';
@@ -11,8 +19,13 @@ import { bits, tempDir } from './helpers/tmp.js';
 const spec: ModelSpec = {
   input: [1, 6, 6],
   layers: [
-    { type: 'conv2d', filters: 4, kernel: 3 }, { type: 'relu' }, { type: 'maxpool2d', size: 2 },
-    { type: 'flatten' }, { type: 'dropout', rate: 0.25 }, { type: 'dense', units: 4 }, { type: 'softmax' },
+    { type: 'conv2d', filters: 4, kernel: 3 },
+    { type: 'relu' },
+    { type: 'maxpool2d', size: 2 },
+    { type: 'flatten' },
+    { type: 'dropout', rate: 0.25 },
+    { type: 'dense', units: 4 },
+    { type: 'softmax' },
   ],
   loss: 'cross-entropy',
 };
@@ -25,19 +38,34 @@ const withoutTime = (e: EpochMetrics[]) => e.map(({ seconds: _, evalSeconds: _v,
 function abortAfter(inner: Optimizer, n: number, ctl: AbortController): Optimizer {
   let steps = 0;
   return {
-    get lr() { return inner.lr; },
-    set lr(v: number) { inner.lr = v; },
-    step: (p) => { inner.step(p); if (++steps === n) ctl.abort(); },
+    get lr() {
+      return inner.lr;
+    },
+    set lr(v: number) {
+      inner.lr = v;
+    },
+    step: (p) => {
+      inner.step(p);
+      if (++steps === n) ctl.abort();
+    },
     state: () => inner.state(),
     loadState: (s) => inner.loadState(s),
   };
 }
 
 describe('checkpoint and resume', () => {
-  for (const [label, opt] of [['momentum', { kind: 'momentum', lr: 0.05 }], ['adam', { kind: 'adam', lr: 0.01 }]] as [string, OptimizerSpec][]) {
+  for (const [label, opt] of [
+    ['momentum', { kind: 'momentum', lr: 0.05 }],
+    ['adam', { kind: 'adam', lr: 0.01 }],
+  ] as [string, OptimizerSpec][]) {
     test(`${label}: a run stopped mid-epoch and resumed from its checkpoint file ends with bit-identical weights`, async () => {
       const o = (extra: Partial<TrainOptions> = {}): TrainOptions => ({
-        epochs: 3, batchSize: 8, seed: 5, optimizer: makeOptimizer(opt), schedule: { kind: 'step', stepSize: 1, gamma: 0.5 }, ...extra,
+        epochs: 3,
+        batchSize: 8,
+        seed: 5,
+        optimizer: makeOptimizer(opt),
+        schedule: { kind: 'step', stepSize: 1, gamma: 0.5 },
+        ...extra,
       });
       const straight = buildModel(spec, { seed: 3 });
       const full = await train(straight, trainSet, testSet, o());
@@ -45,7 +73,12 @@ describe('checkpoint and resume', () => {
       const dir = tempDir('convts-ckpt-');
       const ctl = new AbortController();
       const first = buildModel(spec, { seed: 3 });
-      const stopped = await train(first, trainSet, testSet, o({ optimizer: abortAfter(makeOptimizer(opt), 17, ctl), signal: ctl.signal }));
+      const stopped = await train(
+        first,
+        trainSet,
+        testSet,
+        o({ optimizer: abortAfter(makeOptimizer(opt), 17, ctl), signal: ctl.signal }),
+      );
       assert.equal(stopped.stoppedBy, 'interrupted');
       assert.equal(stopped.state!.epoch, 1, 'step 17 of 13 per epoch is in the second epoch');
       assert.equal(stopped.state!.start, 4 * 8);
@@ -64,10 +97,22 @@ describe('checkpoint and resume', () => {
     const dir = tempDir('convts-ckpt-');
     const ctl = new AbortController();
     const m = buildModel(spec, { seed: 1 });
-    const r = await train(m, trainSet, null, { epochs: 1, batchSize: 8, seed: 1, optimizer: abortAfter(makeOptimizer({ kind: 'sgd', lr: 0.1 }), 2, ctl), signal: ctl.signal });
+    const r = await train(m, trainSet, null, {
+      epochs: 1,
+      batchSize: 8,
+      seed: 1,
+      optimizer: abortAfter(makeOptimizer({ kind: 'sgd', lr: 0.1 }), 2, ctl),
+      signal: ctl.signal,
+    });
     saveCheckpoint(dir, m, r.state!);
-    const other = buildModel({ ...spec, layers: spec.layers.map((l) => (l.type === 'conv2d' ? { ...l, filters: 5 } : l)) });
+    const other = buildModel({
+      ...spec,
+      layers: spec.layers.map((l) => (l.type === 'conv2d' ? { ...l, filters: 5 } : l)),
+    });
     assert.throws(() => loadCheckpoint(dir, other), /tensor "model\.conv1\.weight" is missing or has the wrong size/);
-    assert.throws(() => loadCheckpoint(tempDir('convts-ckpt-'), m), /checkpoint\.safetensors not found — --resume takes a run directory/);
+    assert.throws(
+      () => loadCheckpoint(tempDir('convts-ckpt-'), m),
+      /checkpoint\.safetensors not found — --resume takes a run directory/,
+    );
   });
 });

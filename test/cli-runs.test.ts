@@ -5,8 +5,8 @@ import { before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { convts, convtsInterrupted, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
-import { tempDir } from './helpers/tmp.js';
 import { checkPng } from './helpers/png-check.js';
+import { tempDir } from './helpers/tmp.js';
 
 // Runs through the command line that a tiny MNIST-format data set makes fast: --config, Ctrl-C
 // and --resume, sweeps, and summary.json against its published schema.
@@ -19,8 +19,15 @@ const checkSummary = (path: string) => {
   assert.ok(ok, `${path}: ${JSON.stringify(validate.errors)}`);
   return s;
 };
-const untimed = (lines: { seconds: number; evalSeconds: number }[]) => lines.map(({ seconds: _s, evalSeconds: _e, ...m }) => m);
-const metrics = (dir: string) => untimed(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l)));
+const untimed = (lines: { seconds: number; evalSeconds: number }[]) =>
+  lines.map(({ seconds: _s, evalSeconds: _e, ...m }) => m);
+const metrics = (dir: string) =>
+  untimed(
+    readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+  );
 
 describe('convts train --config, Ctrl-C, --resume', () => {
   const data = tempDir('convts-runs-');
@@ -39,7 +46,10 @@ describe('convts train --config, Ctrl-C, --resume', () => {
     assert.equal(w.code, 0, w.stderr);
     assert.ok(c.signalled);
     assert.equal(c.code, 130, c.stderr);
-    assert.match(c.stderr, /stopped at epoch \d+, image \d+\/48; saved .*checkpoint\.safetensors — continue with: convts train --resume /);
+    assert.match(
+      c.stderr,
+      /stopped at epoch \d+, image \d+\/48; saved .*checkpoint\.safetensors — continue with: convts train --resume /,
+    );
     assert.ok(existsSync(join(cut, 'checkpoint.safetensors')));
     assert.ok(!existsSync(join(cut, 'model.safetensors')), 'no final model before the run finished');
     const stopped = checkSummary(join(cut, 'summary.json'));
@@ -50,7 +60,10 @@ describe('convts train --config, Ctrl-C, --resume', () => {
     const r = await convts('train', '--resume', cut);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`^resuming at epoch ${stopped.epoch}, image ${stopped.image}/48`));
-    assert.ok(readFileSync(join(cut, 'model.safetensors')).equals(readFileSync(join(whole, 'model.safetensors'))), 'final weights differ');
+    assert.ok(
+      readFileSync(join(cut, 'model.safetensors')).equals(readFileSync(join(whole, 'model.safetensors'))),
+      'final weights differ',
+    );
     assert.deepEqual(metrics(cut), metrics(whole));
     assert.ok(!existsSync(join(cut, 'checkpoint.safetensors')), 'the checkpoint goes once the run is done');
     assert.equal(checkSummary(join(cut, 'summary.json')).status, 'completed');
@@ -58,22 +71,49 @@ describe('convts train --config, Ctrl-C, --resume', () => {
 
     const again = await convts('train', '--resume', cut);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /checkpoint\.safetensors not found .*\(this run has a summary\.json: it already finished\)/);
+    assert.match(
+      again.stderr,
+      /checkpoint\.safetensors not found .*\(this run has a summary\.json: it already finished\)/,
+    );
   });
 
-  test('a diverged run\'s summary fits the schema; a summary with a wrong field does not', async () => {
+  test("a diverged run's summary fits the schema; a summary with a wrong field does not", async () => {
     const out = join(data, 'diverged');
-    const r = await convts(...train('--optimizer', 'sgd', '--lr', '1e10', '--batch-size', '4', '--train-limit', '16', '--test-limit', '4', '--out', out));
+    const r = await convts(
+      ...train(
+        '--optimizer',
+        'sgd',
+        '--lr',
+        '1e10',
+        '--batch-size',
+        '4',
+        '--train-limit',
+        '16',
+        '--test-limit',
+        '4',
+        '--out',
+        out,
+      ),
+    );
     assert.equal(r.code, 1);
     assert.equal(checkSummary(join(out, 'summary.json')).status, 'diverged');
     const good = readJson(join(data, 'whole', 'summary.json'));
-    for (const bad of [{ ...good, testAccuracy: 1.5 }, { ...good, confusionMatrix: [[1, -1]] }, { ...good, status: 'done' },
-      { ...good, perEpoch: [] }, (({ seed: _, ...rest }) => rest)(good)]) assert.equal(validate(bad), false, JSON.stringify(bad).slice(0, 80));
+    for (const bad of [
+      { ...good, testAccuracy: 1.5 },
+      { ...good, confusionMatrix: [[1, -1]] },
+      { ...good, status: 'done' },
+      { ...good, perEpoch: [] },
+      (({ seed: _, ...rest }) => rest)(good),
+    ])
+      assert.equal(validate(bad), false, JSON.stringify(bad).slice(0, 80));
   });
 
   test('--config gives flags from a file, the command line overrides it, and mistakes in it name the file', async () => {
     const cfg = join(data, 'cfg.json');
-    writeFileSync(cfg, JSON.stringify({ epochs: 2, 'batch-size': 8, lr: 0.05, 'train-limit': 16, 'test-limit': 8, activation: 'tanh' }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({ epochs: 2, 'batch-size': 8, lr: 0.05, 'train-limit': 16, 'test-limit': 8, activation: 'tanh' }),
+    );
     const out = join(data, 'configured');
     const r = await convts(...train('--config', cfg, '--lr', '0.02', '--out', out));
     assert.equal(r.code, 0, r.stderr);
@@ -94,7 +134,10 @@ describe('convts train --config, Ctrl-C, --resume', () => {
       assert.match(bad.stderr, message);
     }
     writeFileSync(join(data, 'cfg-bad.json'), '{"lr": 0.1,}');
-    assert.match((await convts(...train('--config', join(data, 'cfg-bad.json')))).stderr, /cfg-bad\.json: not valid JSON/);
+    assert.match(
+      (await convts(...train('--config', join(data, 'cfg-bad.json')))).stderr,
+      /cfg-bad\.json: not valid JSON/,
+    );
   });
 });
 
@@ -115,14 +158,37 @@ test('every command has --help with an example; convts --help documents the exit
 describe('convts sweep', () => {
   const data = tempDir('convts-sweep-');
   before(() => writeMnistDir(data, 32, 16));
-  const sweep = (...args: string[]) => convts('sweep', '--dataset', 'mnist', '--data-dir', data, '--offline', '--train-limit', '16',
-    '--test-limit', '8', '--epochs', '2', '--batch-size', '8', '--jobs', '2', ...args);
+  const sweep = (...args: string[]) =>
+    convts(
+      'sweep',
+      '--dataset',
+      'mnist',
+      '--data-dir',
+      data,
+      '--offline',
+      '--train-limit',
+      '16',
+      '--test-limit',
+      '8',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--jobs',
+      '2',
+      ...args,
+    );
 
   test('runs every combination as a run directory, ranks them, draws them, and skips finished trials when run again', async () => {
     const out = join(data, 'sweep');
     const r = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'activation=relu,tanh', '--out', out, '--json');
     assert.equal(r.code, 0, r.stderr);
-    const names = ['lr-0.01_activation-relu', 'lr-0.01_activation-tanh', 'lr-0.05_activation-relu', 'lr-0.05_activation-tanh'];
+    const names = [
+      'lr-0.01_activation-relu',
+      'lr-0.01_activation-tanh',
+      'lr-0.05_activation-relu',
+      'lr-0.05_activation-tanh',
+    ];
     for (const n of names) {
       const s = checkSummary(join(out, n, 'summary.json'));
       assert.equal(s.status, 'completed');
@@ -133,7 +199,11 @@ describe('convts sweep', () => {
     const printed: { name: string; testAccuracy: number }[] = JSON.parse(r.stdout);
     assert.deepEqual(printed.map((t) => t.name).sort(), names);
     const accs = printed.map((t) => t.testAccuracy);
-    assert.deepEqual(accs, [...accs].sort((a, b) => b - a), 'best first');
+    assert.deepEqual(
+      accs,
+      [...accs].sort((a, b) => b - a),
+      'best first',
+    );
     for (const t of printed) assert.equal(t.testAccuracy, readJson(join(out, t.name, 'summary.json')).testAccuracy);
 
     const md = readFileSync(join(out, 'sweep.md'), 'utf8').trimEnd().split('\n');
@@ -143,9 +213,14 @@ describe('convts sweep', () => {
 
     const html = readFileSync(join(out, 'sweep.html'), 'utf8');
     assert.equal((html.match(/<tr>/g) ?? []).length, 1 + 4);
-    assert.equal((html.match(/<img src="data:image\/png;base64,/g) ?? []).length, 2 + 4, 'two by-parameter plots and four curves');
+    assert.equal(
+      (html.match(/<img src="data:image\/png;base64,/g) ?? []).length,
+      2 + 4,
+      'two by-parameter plots and four curves',
+    );
     assert.ok(!/src="http|href="http/.test(html), 'self-contained');
-    for (const key of ['lr', 'activation']) checkPng(readFileSync(join(out, `sweep-${key}.png`)), 560, 400, `sweep-${key}.png`);
+    for (const key of ['lr', 'activation'])
+      checkPng(readFileSync(join(out, `sweep-${key}.png`)), 560, 400, `sweep-${key}.png`);
 
     rmSync(join(out, names[1], 'summary.json'));
     const again = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'activation=relu,tanh', '--out', out);
@@ -156,7 +231,10 @@ describe('convts sweep', () => {
 
     const other = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'activation=relu,tanh', '--out', out, '--seed', '2');
     assert.equal(other.code, 2);
-    assert.match(other.stderr, /lr-0\.01_activation-relu finished with other settings \(seed differs\) — give this sweep another --out/);
+    assert.match(
+      other.stderr,
+      /lr-0\.01_activation-relu finished with other settings \(seed differs\) — give this sweep another --out/,
+    );
   });
 
   test('sweep.html in a headless browser: images load, and clicking a heading sorts the table', async (t) => {
@@ -167,7 +245,10 @@ describe('convts sweep', () => {
       return;
     }
     const { chromium: pw } = await import('playwright-core');
-    const browser = await pw.launch({ executablePath: chromium, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const browser = await pw.launch({
+      executablePath: chromium,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
     try {
       const page = await browser.newPage({ viewport: { width: 390, height: 900 } });
       const errors: string[] = [];
@@ -175,7 +256,12 @@ describe('convts sweep', () => {
       await page.goto(`file://${html}`, { waitUntil: 'load' });
       const imgs = await page.$$eval('img', (list) => list.map((i) => i.complete && i.naturalWidth > 0));
       assert.deepEqual(imgs, Array(6).fill(true));
-      const column = (i: number) => page.$$eval('#trials tbody tr', (rows, i) => rows.map((r) => (r as HTMLTableRowElement).cells[i].textContent ?? ''), i);
+      const column = (i: number) =>
+        page.$$eval(
+          '#trials tbody tr',
+          (rows, i) => rows.map((r) => (r as HTMLTableRowElement).cells[i].textContent ?? ''),
+          i,
+        );
       await page.click('#trials th:nth-child(2)'); // lr: numbers, largest first
       assert.deepEqual(await column(1), ['0.05', '0.05', '0.01', '0.01']);
       await page.click('#trials th:nth-child(2)'); // again: reversed

@@ -17,7 +17,8 @@ const main = join(repo, 'dist', 'src', 'cli', 'main.js');
 function convts(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(process.execPath, [main, ...args], { env: { ...process.env, CONVTS_OFFLINE: '1' } }, (e, stdout, stderr) =>
-      done({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }));
+      done({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -28,8 +29,29 @@ describe('data flags of convts train', () => {
     const root = tmpDir();
     writeCifarSet(root, 5, 4, 0);
     const out = join(root, 'run');
-    const r = await convts('train', '--model', 'seed-cifar', '--dataset', 'cifar-10', '--data-dir', root, '--val', '4',
-      '--train-limit', '10', '--subset', 'stratified', '--augment', 'default', '--epochs', '1', '--batch-size', '4', '--out', out);
+    const r = await convts(
+      'train',
+      '--model',
+      'seed-cifar',
+      '--dataset',
+      'cifar-10',
+      '--data-dir',
+      root,
+      '--val',
+      '4',
+      '--train-limit',
+      '10',
+      '--subset',
+      'stratified',
+      '--augment',
+      'default',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '4',
+      '--out',
+      out,
+    );
     assert.equal(r.code, 0, r.stderr);
     const s = readJson(join(out, 'summary.json'));
     assert.equal(s.trainSize, 10);
@@ -39,15 +61,31 @@ describe('data flags of convts train', () => {
     const c = readJson(join(out, 'config.json'));
     assert.deepEqual(c.augment, { shift: 4, flip: true });
     assert.equal(c.val, 4);
-    const missing = await convts('train', '--model', 'seed-cifar', '--dataset', 'cifar-10', '--data-dir', root, '--out', join(root, 'never'));
+    const missing = await convts(
+      'train',
+      '--model',
+      'seed-cifar',
+      '--dataset',
+      'cifar-10',
+      '--data-dir',
+      root,
+      '--out',
+      join(root, 'never'),
+    );
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /test_batch\.bin\(\.gz\) not found in .*cifar-10 — md5 803d5f7f4d78ea53de84dbe85f74fb6d[\s\S]*--val 10000/);
+    assert.match(
+      missing.stderr,
+      /test_batch\.bin\(\.gz\) not found in .*cifar-10 — md5 803d5f7f4d78ea53de84dbe85f74fb6d[\s\S]*--val 10000/,
+    );
     assert.ok(!existsSync(join(root, 'never')));
   });
 
   test('folder:DIR with resize, grey, flatten trains the dense task1-fc model', async () => {
     const root = tmpDir();
-    for (const [c, v] of [['dark', 30], ['light', 220]] as const) {
+    for (const [c, v] of [
+      ['dark', 30],
+      ['light', 220],
+    ] as const) {
       mkdirSync(join(root, 'imgs', c), { recursive: true });
       for (let i = 0; i < 6; i++) {
         const p = new PNG({ width: 40, height: 40 });
@@ -56,8 +94,28 @@ describe('data flags of convts train', () => {
       }
     }
     const out = join(root, 'run');
-    const r = await convts('train', '--model', 'task1-fc', '--dataset', `folder:${join(root, 'imgs')}`, '--image-size', '36',
-      '--channels', '1', '--flatten', '--val', '4', '--epochs', '2', '--batch-size', '2', '--normalize', 'unit', '--out', out);
+    const r = await convts(
+      'train',
+      '--model',
+      'task1-fc',
+      '--dataset',
+      `folder:${join(root, 'imgs')}`,
+      '--image-size',
+      '36',
+      '--channels',
+      '1',
+      '--flatten',
+      '--val',
+      '4',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '2',
+      '--normalize',
+      'unit',
+      '--out',
+      out,
+    );
     assert.equal(r.code, 0, r.stderr);
     const s = readJson(join(out, 'summary.json'));
     assert.deepEqual(s.classNames, ['dark', 'light']);
@@ -65,7 +123,18 @@ describe('data flags of convts train', () => {
     assert.equal(s.testSize, 4);
     const bad = await convts('train', '--dataset', `folder:${join(root, 'nope')}`, '--out', join(root, 'never'));
     assert.match(bad.stderr, /nope: not a folder — expected .*<class name>\/<images>/);
-    const noVal = await convts('train', '--model', 'task1-fc', '--dataset', `folder:${join(root, 'imgs')}`, '--image-size', '36', '--flatten', '--out', join(root, 'never'));
+    const noVal = await convts(
+      'train',
+      '--model',
+      'task1-fc',
+      '--dataset',
+      `folder:${join(root, 'imgs')}`,
+      '--image-size',
+      '36',
+      '--flatten',
+      '--out',
+      join(root, 'never'),
+    );
     assert.match(noVal.stderr, /no test split — hold out validation images with --val N/);
   });
 });
@@ -88,7 +157,9 @@ describe('convts download', () => {
   // End to end with the real files, when this machine has them: served from 127.0.0.1 behind a
   // mirror that answers 403, downloaded, verified against the built-in table, renamed into place.
   const shared = process.env.CONVTS_TEST_DATA_DIR ?? resolve(repo, '..', 'shared', 'datasets');
-  test('downloads MNIST from --mirror after a 403 and verifies it', { skip: existsSync(join(shared, 'mnist')) ? false : `${shared}/mnist is absent` }, async () => {
+  test('downloads MNIST from --mirror after a 403 and verifies it', {
+    skip: existsSync(join(shared, 'mnist')) ? false : `${shared}/mnist is absent`,
+  }, async () => {
     const server = createServer((req, res) => {
       const name = (req.url ?? '').split('/').pop()!;
       const path = join(shared, 'mnist', name);
@@ -99,12 +170,25 @@ describe('convts download', () => {
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const dir = tmpDir();
-      const r = await convts('download', 'mnist', '--data-dir', dir, '--mirror', `${base}/no`, '--mirror', `${base}/ok/`);
+      const r = await convts(
+        'download',
+        'mnist',
+        '--data-dir',
+        dir,
+        '--mirror',
+        `${base}/no`,
+        '--mirror',
+        `${base}/ok/`,
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /\/no\/train-images-idx3-ubyte\.gz: HTTP 403/);
       assert.match(r.stderr, /mnist: 4 file\(s\) downloaded, 0 already present/);
-      assert.deepEqual(readdirSync(join(dir, 'mnist')).sort(),
-        ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
+      assert.deepEqual(readdirSync(join(dir, 'mnist')).sort(), [
+        't10k-images-idx3-ubyte.gz',
+        't10k-labels-idx1-ubyte.gz',
+        'train-images-idx3-ubyte.gz',
+        'train-labels-idx1-ubyte.gz',
+      ]);
       const again = await convts('download', 'mnist', '--data-dir', dir);
       assert.match(again.stderr, /mnist: 0 file\(s\) downloaded, 4 already present/);
     } finally {

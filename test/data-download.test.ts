@@ -1,20 +1,30 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
 import {
-  catalog, downloadDataset, loadOrDownload, MissingDataError, readTar, type DataFile, type DataSetInfo, type DownloadProgress,
+  catalog,
+  type DataFile,
+  type DataSetInfo,
+  type DownloadProgress,
+  downloadDataset,
+  loadOrDownload,
+  MissingDataError,
+  readTar,
 } from '../src/index.js';
 import { idxBytes, tmpDir } from './helpers/data-files.js';
 
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
 // Two small "data set" files, served gzipped (as MNIST mirrors do).
-const contentA = idxBytes([3, 28, 28], Uint8Array.from({ length: 3 * 784 }, (_, i) => (i * 13) % 256));
+const contentA = idxBytes(
+  [3, 28, 28],
+  Uint8Array.from({ length: 3 * 784 }, (_, i) => (i * 13) % 256),
+);
 const contentB = idxBytes([3], [0, 1, 2]);
 const files: DataFile[] = [
   { name: 'train-images-idx3-ubyte', md5: md5(contentA), bytes: contentA.length, split: 'train', gz: true },
@@ -33,7 +43,13 @@ function tar(entries: Record<string, Uint8Array>): Uint8Array {
     put('        ', 148);
     h[156] = 0x30;
     put('ustar\0', 257);
-    put(`${h.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
+    put(
+      `${h
+        .reduce((a, b) => a + b, 0)
+        .toString(8)
+        .padStart(6, '0')}\0 `,
+      148,
+    );
     blocks.push(h, data, new Uint8Array((512 - (data.length % 512)) % 512));
   }
   blocks.push(new Uint8Array(1024));
@@ -42,8 +58,10 @@ function tar(entries: Record<string, Uint8Array>): Uint8Array {
 
 /** Content by file name, for every file mirror (t10k-* too, so that a whole MNIST-layout set can be served). */
 const served = new Map<string, Uint8Array>([
-  ['train-images-idx3-ubyte', contentA], ['train-labels-idx1-ubyte', contentB],
-  ['t10k-images-idx3-ubyte', contentA], ['t10k-labels-idx1-ubyte', contentB],
+  ['train-images-idx3-ubyte', contentA],
+  ['train-labels-idx1-ubyte', contentB],
+  ['t10k-images-idx3-ubyte', contentA],
+  ['t10k-labels-idx1-ubyte', contentB],
 ]);
 
 const cifarA = Uint8Array.from({ length: 3073 * 2 }, (_, i) => (i % 3073 === 0 ? 1 : i % 256));
@@ -83,7 +101,9 @@ before(async () => {
 after(() => new Promise<void>((r) => server.close(() => r())));
 
 const info = (...mirrors: string[]): DataSetInfo => ({
-  name: 'toy', files, sources: mirrors.map((m) => ({ kind: 'files', base: `${base}/${m}/` })),
+  name: 'toy',
+  files,
+  sources: mirrors.map((m) => ({ kind: 'files', base: `${base}/${m}/` })),
 });
 
 /** The cache folder's entries, to check nothing partial or wrong was left behind. */
@@ -100,10 +120,16 @@ describe('downloader', () => {
     const dir = tmpDir();
     const progress: DownloadProgress[] = [];
     const logs: string[] = [];
-    const r = await downloadDataset(info('forbidden', 'good'), dir, { onProgress: (p) => progress.push(p), onLog: (l) => logs.push(l) });
+    const r = await downloadDataset(info('forbidden', 'good'), dir, {
+      onProgress: (p) => progress.push(p),
+      onLog: (l) => logs.push(l),
+    });
     assert.deepEqual(listing(dir), ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
     assert.equal(r.downloaded.length, 2);
-    assert.ok(logs.some((l) => /forbidden\/train-images-idx3-ubyte\.gz: HTTP 403/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /forbidden\/train-images-idx3-ubyte\.gz: HTTP 403/.test(l)),
+      logs.join('\n'),
+    );
     const last = progress.filter((p) => p.file === 'train-images-idx3-ubyte.gz').pop()!;
     assert.equal(last.received, last.total);
     assert.deepEqual(readFileSync(join(dir, 'toy', 'train-labels-idx1-ubyte.gz')), gzipSync(contentB));
@@ -119,9 +145,17 @@ describe('downloader', () => {
       const dir = tmpDir();
       await assert.rejects(downloadDataset(info(mirror), dir, { idleTimeoutMs: 5000 }), (e: unknown) => {
         assert.ok(e instanceof MissingDataError, String(e));
-        assert.match(e.message, /2 file\(s\) missing:\n  train-images-idx3-ubyte\(\.gz\) not found in .*\n  train-labels-idx1-ubyte\(\.gz\) not found in/);
+        assert.match(
+          e.message,
+          /2 file\(s\) missing:\n {2}train-images-idx3-ubyte\(\.gz\) not found in .*\n {2}train-labels-idx1-ubyte\(\.gz\) not found in/,
+        );
         assert.ok(e.message.includes(files[0].md5!), 'lists the checksum');
-        assert.match(e.message, mirror === 'corrupt' ? /checksum mismatch for train-images-idx3-ubyte: md5 [0-9a-f]{32}, expected/ : /train-images-idx3-ubyte\.gz: .*(terminated|closed|socket)/i);
+        assert.match(
+          e.message,
+          mirror === 'corrupt'
+            ? /checksum mismatch for train-images-idx3-ubyte: md5 [0-9a-f]{32}, expected/
+            : /train-images-idx3-ubyte\.gz: .*(terminated|closed|socket)/i,
+        );
         return true;
       });
       assert.deepEqual(listing(dir), [], `${mirror}: nothing kept`);
@@ -148,9 +182,18 @@ describe('downloader', () => {
       { name: 'a.bin', md5: md5(cifarA), bytes: cifarA.length, split: 'train', gz: false },
       { name: 'b.bin', md5: md5(cifarA), bytes: cifarA.length, split: 'test', gz: false },
     ];
-    const tarInfo: DataSetInfo = { name: 'toy', files: want, sources: [{ kind: 'tar.gz', url: `${base}/good/set.tar.gz`, prefix: 'set/' }] };
-    await assert.rejects(downloadDataset(tarInfo, dir), (e: unknown) => e instanceof MissingDataError &&
-      /b\.bin\(\.gz\) not found/.test(e.message) && /set\/b\.bin is not in the archive/.test(e.message));
+    const tarInfo: DataSetInfo = {
+      name: 'toy',
+      files: want,
+      sources: [{ kind: 'tar.gz', url: `${base}/good/set.tar.gz`, prefix: 'set/' }],
+    };
+    await assert.rejects(
+      downloadDataset(tarInfo, dir),
+      (e: unknown) =>
+        e instanceof MissingDataError &&
+        /b\.bin\(\.gz\) not found/.test(e.message) &&
+        /set\/b\.bin is not in the archive/.test(e.message),
+    );
     assert.deepEqual(listing(dir), ['a.bin']);
     assert.deepEqual(readFileSync(join(dir, 'toy', 'a.bin')), Buffer.from(cifarA));
     assert.throws(() => readTar(new Uint8Array(512).fill(7), 'x.tar'), /x\.tar: tar header at byte 0 has checksum/);
@@ -161,17 +204,34 @@ describe('downloader', () => {
     // The MNIST catalog entry with this server as its only mirror and the toy files' checksums.
     const toyMnist: DataSetInfo = {
       ...catalog.mnist,
-      files: catalog.mnist.files.map((f) => ({ ...f, md5: md5(served.get(f.name)!), bytes: served.get(f.name)!.length })),
-      sources: [{ kind: 'files', base: `${base}/forbidden/` }, { kind: 'files', base: `${base}/good/` }],
+      files: catalog.mnist.files.map((f) => ({
+        ...f,
+        md5: md5(served.get(f.name)!),
+        bytes: served.get(f.name)!.length,
+      })),
+      sources: [
+        { kind: 'files', base: `${base}/forbidden/` },
+        { kind: 'files', base: `${base}/good/` },
+      ],
     };
-    await assert.rejects(loadOrDownload('mnist', dir, {}, false), (e: unknown) => e instanceof MissingDataError &&
-      e.missing.length === 4 && e.reasons.length === 0);
+    await assert.rejects(
+      loadOrDownload('mnist', dir, {}, false),
+      (e: unknown) => e instanceof MissingDataError && e.missing.length === 4 && e.reasons.length === 0,
+    );
     const unreachable: DataSetInfo = { ...toyMnist, sources: [{ kind: 'files', base: 'http://127.0.0.1:1/' }] };
-    await assert.rejects(loadOrDownload('mnist', dir, {}, { info: unreachable }), (e: unknown) => e instanceof MissingDataError &&
-      e.reasons.length === 4 && /127\.0\.0\.1:1\/t10k-labels-idx1-ubyte\.gz: fetch failed/.test(e.message));
+    await assert.rejects(
+      loadOrDownload('mnist', dir, {}, { info: unreachable }),
+      (e: unknown) =>
+        e instanceof MissingDataError &&
+        e.reasons.length === 4 &&
+        /127\.0\.0\.1:1\/t10k-labels-idx1-ubyte\.gz: fetch failed/.test(e.message),
+    );
     const data = await loadOrDownload('mnist', dir, { val: 1 }, { info: toyMnist });
     assert.equal(data.train.length, 2);
     assert.deepEqual([...data.test.labels], [2]);
-    assert.deepEqual(readdirSync(join(dir, 'mnist')).sort(), ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
+    assert.deepEqual(readdirSync(join(dir, 'mnist')).sort(), [
+      'train-images-idx3-ubyte.gz',
+      'train-labels-idx1-ubyte.gz',
+    ]);
   });
 });

@@ -46,7 +46,8 @@ test('LM bank: orientation o+3 is orientation o turned by 90°, and 180°−θ i
     if (o < 3) {
       const g = bankFilter(b, k + 3);
       for (let r = 0; r < n; r++) {
-        for (let c = 0; c < n; c++) assert.ok(Math.abs(at(g, n, r, c) - at(f, n, c, n - 1 - r)) < 1e-7, `filters ${k}, ${k + 3} at (${r}, ${c})`);
+        for (let c = 0; c < n; c++)
+          assert.ok(Math.abs(at(g, n, r, c) - at(f, n, c, n - 1 - r)) < 1e-7, `filters ${k}, ${k + 3} at (${r}, ${c})`);
       }
     }
     // θ' = π − θ: f'(x, y) = (−1)^order · f(−x, y); for θ = 0 the partner is θ = π, which
@@ -94,13 +95,19 @@ function angleError(a: number, b: number): number {
 
 test('LM bank: each filter differentiates along its orientation (gradient direction)', () => {
   // Large support: the Gaussians are not truncated, so the moments give the exact direction.
-  for (const [size, tol] of [[49, 0.05], [17, 15]] as const) {
+  for (const [size, tol] of [
+    [49, 0.05],
+    [17, 15],
+  ] as const) {
     const b = lmBank({ size });
     for (let k = 0; k < b.count; k++) {
       const theta = (180 * (k % orients)) / orients;
       const want = (90 - theta + 180) % 180; // (sin θ, cos θ) measured from the column axis
       const got = direction(bankFilter(b, k), size, k < b.count / 2 ? 1 : 2);
-      assert.ok(angleError(got, want) < tol, `size ${size}, filter ${k}: direction ${got.toFixed(2)}°, want ${want}° (±${tol}°)`);
+      assert.ok(
+        angleError(got, want) < tol,
+        `size ${size}, filter ${k}: direction ${got.toFixed(2)}°, want ${want}° (±${tol}°)`,
+      );
     }
   }
   // First derivatives also have the right sign: the response to a ramp rising along the

@@ -11,7 +11,8 @@ describe('convts features', () => {
   const dir = tempDir('convts-features-cli-');
   const feat = join(dir, 'f.feat');
   before(() => writeMnistDir(dir, 40, 20));
-  const features = (...args: string[]) => convts('features', '--bank', 'lm', '--dataset', 'mnist', '--data-dir', dir, '--out', feat, ...args);
+  const features = (...args: string[]) =>
+    convts('features', '--bank', 'lm', '--dataset', 'mnist', '--data-dir', dir, '--out', feat, ...args);
 
   test('extracts once, then reuses the file', async () => {
     const first = await features('--json');

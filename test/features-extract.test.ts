@@ -4,9 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
-  AvgPool2d, buildModel, builtinSpec, ByteImageDataset, cachedFeatures, ConfigError, Conv2d,
-  evaluate, extractFeatures, featureMaps, lmBank, loadFeatureDatasets, MaxPool2d, Rng, Sgd, Tensor, train,
-  type ExtractOptions, type FeatureJob, type FilterBank,
+  AvgPool2d,
+  ByteImageDataset,
+  buildModel,
+  builtinSpec,
+  ConfigError,
+  Conv2d,
+  cachedFeatures,
+  type ExtractOptions,
+  evaluate,
+  extractFeatures,
+  type FeatureJob,
+  type FilterBank,
+  featureMaps,
+  lmBank,
+  loadFeatureDatasets,
+  MaxPool2d,
+  Rng,
+  Sgd,
+  Tensor,
+  train,
 } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convts-features-'));
@@ -17,7 +34,13 @@ function images(n: number, seed: number): ByteImageDataset {
   const rng = new Rng(seed);
   const px = Uint8Array.from({ length: n * 784 }, () => (rng.uniform() < 0.7 ? 0 : Math.floor(256 * rng.uniform())));
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  const ds = new ByteImageDataset('toy', px, labels, [1, 28, 28], Array.from({ length: 10 }, (_, i) => String(i)));
+  const ds = new ByteImageDataset(
+    'toy',
+    px,
+    labels,
+    [1, 28, 28],
+    Array.from({ length: 10 }, (_, i) => String(i)),
+  );
   return ds.with({ norm: ds.stats() });
 }
 
@@ -30,7 +53,7 @@ function naiveFeatures(ds: ByteImageDataset, bank: FilterBank, o: ExtractOptions
   const pw = Math.floor(ow / 2);
   const out = new Float64Array(ds.length * K * ph * pw);
   const x = new Float32Array(784);
-  const act = (v: number) => o.activation === 'relu' ? Math.max(v, 0) : o.activation === 'tanh' ? Math.tanh(v) : v;
+  const act = (v: number) => (o.activation === 'relu' ? Math.max(v, 0) : o.activation === 'tanh' ? Math.tanh(v) : v);
   let q = 0;
   for (let s = 0; s < ds.length; s++) {
     ds.fill(x, [s], 0, 1);
@@ -39,13 +62,19 @@ function naiveFeatures(ds: ByteImageDataset, bank: FilterBank, o: ExtractOptions
       for (let r = 0; r < oh; r++) {
         for (let c = 0; c < ow; c++) {
           let v = o.bias ?? 0;
-          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) v += bank.data[(k * kh + i) * kw + j] * x[(r + i) * 28 + c + j];
+          for (let i = 0; i < kh; i++)
+            for (let j = 0; j < kw; j++) v += bank.data[(k * kh + i) * kw + j] * x[(r + i) * 28 + c + j];
           map[r * ow + c] = act(v);
         }
       }
       for (let r = 0; r < ph; r++) {
         for (let c = 0; c < pw; c++) {
-          const w4 = [map[2 * r * ow + 2 * c], map[2 * r * ow + 2 * c + 1], map[(2 * r + 1) * ow + 2 * c], map[(2 * r + 1) * ow + 2 * c + 1]];
+          const w4 = [
+            map[2 * r * ow + 2 * c],
+            map[2 * r * ow + 2 * c + 1],
+            map[(2 * r + 1) * ow + 2 * c],
+            map[(2 * r + 1) * ow + 2 * c + 1],
+          ];
           out[q++] = o.pool === 'avg' ? (w4[0] + w4[1] + w4[2] + w4[3]) / 4 : Math.max(...w4);
         }
       }
@@ -68,7 +97,11 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; at
 test('extraction = valid convolution with the bank + pooling: 1296 features, to float32 tolerance', () => {
   const ds = images(7, 1);
   const bank = lmBank();
-  for (const o of [{ pool: 'max' }, { pool: 'avg', bias: 0.25, activation: 'relu' }, { pool: 'max', activation: 'tanh', batchSize: 3 }] as ExtractOptions[]) {
+  for (const o of [
+    { pool: 'max' },
+    { pool: 'avg', bias: 0.25, activation: 'relu' },
+    { pool: 'max', activation: 'tanh', batchSize: 3 },
+  ] as ExtractOptions[]) {
     const f = extractFeatures(ds, bank, o);
     assert.equal(f.dim, 1296);
     const { diff, at } = maxDiff(f.data, naiveFeatures(ds, bank, o));
@@ -82,7 +115,10 @@ test('extraction = a Conv2d layer forward with the bank as frozen weights, then 
   for (const pool of ['max', 'avg'] as const) {
     const conv = new Conv2d({ type: 'conv2d', filters: 8, kernel: 9, bias: false }, [1, 28, 28]);
     conv.weight.value.data.set(bank.data);
-    const p = pool === 'max' ? new MaxPool2d({ type: 'maxpool2d', size: 2 }, conv.outShape) : new AvgPool2d({ type: 'avgpool2d', size: 2 }, conv.outShape);
+    const p =
+      pool === 'max'
+        ? new MaxPool2d({ type: 'maxpool2d', size: 2 }, conv.outShape)
+        : new AvgPool2d({ type: 'avgpool2d', size: 2 }, conv.outShape);
     const x = new Tensor([5, 1, 28, 28]);
     ds.fill(x.data, [0, 1, 2, 3, 4], 0, 5);
     const want = p.forward(conv.forward(x)).data;
@@ -144,7 +180,19 @@ test('task1-fc trains on a feature file through the ordinary trainer', async () 
   const model = buildModel(builtinSpec('task1-fc'), { seed: 1 });
   const r = await train(model, tr, te, { epochs: 3, batchSize: 1, seed: 1, optimizer: new Sgd({ lr: 0.1 }) });
   assert.equal(r.epochs.length, 3);
-  assert.ok(r.epochs[2].trainLoss < r.epochs[0].trainLoss, `train loss ${r.epochs.map((e) => e.trainLoss.toFixed(4)).join(' → ')}`);
-  assert.equal(evaluate(model, te).confusion.flat().reduce((a, b) => a + b, 0), 10);
-  assert.throws(() => loadFeatureDatasets(join(dir, 'none.feat')), (e: unknown) => e instanceof ConfigError && /none\.feat not found — make it with convts features/.test((e as Error).message));
+  assert.ok(
+    r.epochs[2].trainLoss < r.epochs[0].trainLoss,
+    `train loss ${r.epochs.map((e) => e.trainLoss.toFixed(4)).join(' → ')}`,
+  );
+  assert.equal(
+    evaluate(model, te)
+      .confusion.flat()
+      .reduce((a, b) => a + b, 0),
+    10,
+  );
+  assert.throws(
+    () => loadFeatureDatasets(join(dir, 'none.feat')),
+    (e: unknown) =>
+      e instanceof ConfigError && /none\.feat not found — make it with convts features/.test((e as Error).message),
+  );
 });

@@ -3,18 +3,24 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { bankFilter, DataFormatError, loadBank, parseNpy, ShapeError, checkBankFits } from '../src/index.js';
+import { bankFilter, checkBankFits, DataFormatError, loadBank, parseNpy, ShapeError } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convts-npy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A .npy file as NumPy writes it: values given in C order, stored in the requested order. */
-function npy(values: number[], shape: number[], o: { descr?: string; fortran?: boolean; version?: number; header?: string } = {}): Uint8Array {
+function npy(
+  values: number[],
+  shape: number[],
+  o: { descr?: string; fortran?: boolean; version?: number; header?: string } = {},
+): Uint8Array {
   const descr = o.descr ?? '<f4';
   const version = o.version ?? 1;
-  const dict = o.header ?? `{'descr': '${descr}', 'fortran_order': ${o.fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const dict =
+    o.header ??
+    `{'descr': '${descr}', 'fortran_order': ${o.fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const pre = version === 1 ? 10 : 12;
-  const padded = dict + ' '.repeat(63 - ((pre + dict.length) % 64)) + '\n';
+  const padded = `${dict + ' '.repeat(63 - ((pre + dict.length) % 64))}\n`;
   const item = descr.endsWith('8') ? 8 : 4;
   const b = new Uint8Array(pre + padded.length + values.length * item);
   b.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
@@ -69,15 +75,26 @@ test('.npy: malformed files are refused, naming the file', () => {
     [good.subarray(0, good.length - 4), /needs 96 data bytes, the file has 92/],
     [Uint8Array.from([...good, 0, 0, 0, 0]), /needs 96 data bytes, the file has 100/],
     [npy(values, [2, 3, 4], { descr: '<i4' }), /dtype "<i4" is not supported/],
-    [npy(values, [2, 3, 4], { header: "{'descr': '<f4', 'shape': (2, 3, 4), }" }), /lacks descr, fortran_order or shape/],
-    [npy(values, [2, 3, 4], { header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x, 4), }" }), /not a tuple of integers/],
-    [npy(values, [2, 3, 4], { header: "descr: f4" }), /not a Python dict/],
+    [
+      npy(values, [2, 3, 4], { header: "{'descr': '<f4', 'shape': (2, 3, 4), }" }),
+      /lacks descr, fortran_order or shape/,
+    ],
+    [
+      npy(values, [2, 3, 4], { header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x, 4), }" }),
+      /not a tuple of integers/,
+    ],
+    [npy(values, [2, 3, 4], { header: 'descr: f4' }), /not a Python dict/],
     [npy(values, [2, 3, 4], { version: 4 }), /version 4\.0 is not supported/],
   ];
   const huge = npy(values, [2, 3, 4]);
   new DataView(huge.buffer).setUint16(8, 60000, true);
   cases.push([huge, /header claims 60000 bytes/]);
-  for (const [bytes, re] of cases) assert.throws(() => parseNpy(bytes, 'bad.npy'), (e: unknown) => e instanceof DataFormatError && re.test(e.message), String(re));
+  for (const [bytes, re] of cases)
+    assert.throws(
+      () => parseNpy(bytes, 'bad.npy'),
+      (e: unknown) => e instanceof DataFormatError && re.test(e.message),
+      String(re),
+    );
 });
 
 test('bank files: (h, w, k) as the report indexes filters[:, :, k], (k, h, w), JSON; bad shapes refused', () => {
@@ -91,23 +108,57 @@ test('bank files: (h, w, k) as the report indexes filters[:, :, k], (k, h, w), J
   const khw = Array.from(b.data);
   writeFileSync(join(dir, 'khw.npy'), npy(khw, [k, 5, 5], { descr: '>f8', fortran: true }));
   assert.deepEqual(Array.from(loadBank(join(dir, 'khw.npy')).data), khw);
-  writeFileSync(join(dir, 'bank.json'), JSON.stringify({ filters: [[[1, 2], [3, 4]], [[5, 6], [7, 8]]] }));
+  writeFileSync(
+    join(dir, 'bank.json'),
+    JSON.stringify({
+      filters: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 8],
+        ],
+      ],
+    }),
+  );
   const j = loadBank(join(dir, 'bank.json'));
   assert.deepEqual([j.count, j.kh, j.kw, ...j.data], [2, 2, 2, 1, 2, 3, 4, 5, 6, 7, 8]);
 
   const refuse = (name: string, content: Uint8Array | string, re: RegExp) => {
     writeFileSync(join(dir, name), content);
-    assert.throws(() => loadBank(join(dir, name)), (e: unknown) => e instanceof DataFormatError && e.message.includes(name) && re.test(e.message), name);
+    assert.throws(
+      () => loadBank(join(dir, name)),
+      (e: unknown) => e instanceof DataFormatError && e.message.includes(name) && re.test(e.message),
+      name,
+    );
   };
   refuse('odd.npy', npy(Array(60).fill(0), [3, 4, 5]), /cannot tell which axis/);
   refuse('flat.npy', npy(Array(60).fill(0), [60]), /must be 3-D/);
   refuse('nan.npy', npy([0, NaN, 0, 0], [2, 2]), /finite/);
-  refuse('ragged.json', JSON.stringify({ filters: [[[1, 2], [3, 4]], [[5, 6], [7]]] }), /filter 1, row 1: expected 2 numbers/);
+  refuse(
+    'ragged.json',
+    JSON.stringify({
+      filters: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [[5, 6], [7]],
+      ],
+    }),
+    /filter 1, row 1: expected 2 numbers/,
+  );
   refuse('text.json', 'filters: none', /neither a \.npy file nor valid JSON/);
   refuse('empty.json', '{"filters": []}', /non-empty list/);
   assert.throws(() => loadBank(join(dir, 'missing.npy')), /missing\.npy not found/);
 
   writeFileSync(join(dir, 'big.json'), JSON.stringify({ filters: [Array(30).fill(Array(30).fill(0))] }));
   const big = loadBank(join(dir, 'big.json'));
-  assert.throws(() => checkBankFits(big, 1, 28, 28), (e: unknown) => e instanceof ShapeError && /big\.json.*30×30 filters are larger than the 28×28 images/.test((e as Error).message));
+  assert.throws(
+    () => checkBankFits(big, 1, 28, 28),
+    (e: unknown) =>
+      e instanceof ShapeError && /big\.json.*30×30 filters are larger than the 28×28 images/.test((e as Error).message),
+  );
 });

@@ -2,7 +2,7 @@
 // and of a whole small Sequential model's gradient through model.lossAndBackward (issue 2).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildModel, losses, Rng, Tensor, type LossKind, type ModelSpec } from '../src/index.js';
+import { buildModel, type LossKind, losses, type ModelSpec, Rng, Tensor } from '../src/index.js';
 import { checkModel, expectClose, finiteDiff, normalInput } from './helpers/check.js';
 
 // Losses compute in float64 from float32 inputs: with eps 1e-3 the truncation error is
@@ -63,12 +63,18 @@ describe('losses', () => {
       for (const kind of ['bce', 'cross-entropy'] as const) {
         const { loss, grad, fd } = lossGrad(kind, z, labels, classes);
         assert.ok(Number.isFinite(loss), `${kind} loss at |z| = ${big} is ${loss}`);
-        expectClose(`${kind} loss at |z| = ${big}`, [loss], [referenceLoss(kind, z, labels, classes)], { rtol: 1e-12, atol: 0 });
+        expectClose(`${kind} loss at |z| = ${big}`, [loss], [referenceLoss(kind, z, labels, classes)], {
+          rtol: 1e-12,
+          atol: 0,
+        });
         expectClose(`${kind} dz at |z| = ${big} vs finite differences`, grad, fd, lossTol, [4, classes]);
       }
       // Saturated BCE gradients are exactly (σ(z) − y)/n: 0, or ±1/4 for a confidently wrong logit.
       const { grad } = lossGrad('bce', z, labels, classes);
-      expectClose('bce dz of the saturated logits', [grad[0], grad[1], grad[3], grad[4]], [0, 0, -0.25, 0.25], { rtol: 0, atol: 1e-30 });
+      expectClose('bce dz of the saturated logits', [grad[0], grad[1], grad[3], grad[4]], [0, 0, -0.25, 0.25], {
+        rtol: 0,
+        atol: 1e-30,
+      });
     });
   }
 });
@@ -105,10 +111,15 @@ describe('whole-model gradient via lossAndBackward matches finite differences', 
     test(`${loss} network (${loss === 'mse' ? 'tanh, avg pool, sigmoid output' : 'relu, max pool'})`, () => {
       const model = buildModel(smallNet(loss), { seed: 4, init: { kind: 'glorot-uniform' } });
       const rng = new Rng(9);
-      for (const { param } of model.namedParams()) if (param.name === 'bias') param.value.data.set(normalInput(rng, param.value.size, 0.1));
+      for (const { param } of model.namedParams())
+        if (param.name === 'bias') param.value.data.set(normalInput(rng, param.value.size, 0.1));
       const x = new Tensor([3, 2, 9, 8], normalInput(rng, 3 * 2 * 9 * 8));
       const r = checkModel(model, x, labelsFor(rng, 3, 5), tol);
-      if (loss === 'mse') assert.ok(Object.values(r.skipped).every((k) => k === 0), 'a smooth network has no kinks to skip');
+      if (loss === 'mse')
+        assert.ok(
+          Object.values(r.skipped).every((k) => k === 0),
+          'a smooth network has no kinks to skip',
+        );
     });
   }
 });

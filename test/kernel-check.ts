@@ -3,7 +3,18 @@
 // The seed is printed in every failure; CONVTS_TEST_SEED=<seed> replays it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildModel, builtinSpec, referenceKernels, Rng, Sgd, Tensor, useKernels, type ConvGeom, type Kernels, type PoolGeom } from '../src/index.js';
+import {
+  buildModel,
+  builtinSpec,
+  type ConvGeom,
+  type Kernels,
+  type PoolGeom,
+  Rng,
+  referenceKernels,
+  Sgd,
+  Tensor,
+  useKernels,
+} from '../src/index.js';
 
 /** Largest |a − b| over the largest |b|: the relative error every fast kernel must keep ≤ 1e-5. */
 export const TOL = 1e-5;
@@ -20,7 +31,10 @@ export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 function close(what: string, seed: number, got: Float32Array, want: Float32Array): void {
   const e = relError(got, want);
-  assert.ok(e <= TOL, `${what}: relative error ${e.toExponential(2)} > ${TOL} (seed ${seed}; rerun with CONVTS_TEST_SEED=${seed})`);
+  assert.ok(
+    e <= TOL,
+    `${what}: relative error ${e.toExponential(2)} > ${TOL} (seed ${seed}; rerun with CONVTS_TEST_SEED=${seed})`,
+  );
 }
 
 const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r.uniform() * (hi - lo + 1));
@@ -28,8 +42,21 @@ const randn = (r: Rng, len: number) => Float32Array.from({ length: len }, () => 
 
 function randomConv(r: Rng): ConvGeom {
   for (;;) {
-    const g = { n: int(r, 1, 4), c: int(r, 1, 6), h: int(r, 1, 17), w: int(r, 1, 17), k: int(r, 1, 12),
-      kh: int(r, 1, 5), kw: int(r, 1, 5), sh: int(r, 1, 3), sw: int(r, 1, 3), ph: int(r, 0, 2), pw: int(r, 0, 2), oh: 0, ow: 0 };
+    const g = {
+      n: int(r, 1, 4),
+      c: int(r, 1, 6),
+      h: int(r, 1, 17),
+      w: int(r, 1, 17),
+      k: int(r, 1, 12),
+      kh: int(r, 1, 5),
+      kw: int(r, 1, 5),
+      sh: int(r, 1, 3),
+      sw: int(r, 1, 3),
+      ph: int(r, 0, 2),
+      pw: int(r, 0, 2),
+      oh: 0,
+      ow: 0,
+    };
     g.oh = Math.floor((g.h + 2 * g.ph - g.kh) / g.sh) + 1;
     g.ow = Math.floor((g.w + 2 * g.pw - g.kw) / g.sw) + 1;
     if (g.oh >= 1 && g.ow >= 1) return g;
@@ -38,8 +65,18 @@ function randomConv(r: Rng): ConvGeom {
 
 function randomPool(r: Rng): PoolGeom {
   for (;;) {
-    const g = { n: int(r, 1, 4), c: int(r, 1, 6), h: int(r, 1, 15), w: int(r, 1, 15), kh: int(r, 1, 4), kw: int(r, 1, 4),
-      sh: int(r, 1, 3), sw: int(r, 1, 3), oh: 0, ow: 0 };
+    const g = {
+      n: int(r, 1, 4),
+      c: int(r, 1, 6),
+      h: int(r, 1, 15),
+      w: int(r, 1, 15),
+      kh: int(r, 1, 4),
+      kw: int(r, 1, 4),
+      sh: int(r, 1, 3),
+      sw: int(r, 1, 3),
+      oh: 0,
+      ow: 0,
+    };
     g.oh = Math.floor((g.h - g.kh) / g.sh) + 1;
     g.ow = Math.floor((g.w - g.kw) / g.sw) + 1;
     if (g.oh >= 1 && g.ow >= 1) return g;
@@ -68,9 +105,14 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     for (let t = 0; t < 40; t++) {
       const [ta, tb, acc] = [t % 2 === 1, (t >> 1) % 2 === 1, (t >> 2) % 2 === 1];
       // Shallow products (k ≤ 6: batch-1 weight gradients) take their own path, so half the draws are shallow.
-      const m = int(r, 1, 70), n = int(r, 1, 70), k = t % 16 < 8 ? int(r, 1, 6) : int(r, 1, 300);
-      const a = randn(r, m * k), b = randn(r, k * n), c0 = randn(r, m * n);
-      const want = c0.slice(), got = c0.slice();
+      const m = int(r, 1, 70),
+        n = int(r, 1, 70),
+        k = t % 16 < 8 ? int(r, 1, 6) : int(r, 1, 300);
+      const a = randn(r, m * k),
+        b = randn(r, k * n),
+        c0 = randn(r, m * n);
+      const want = c0.slice(),
+        got = c0.slice();
       ref.gemm(ta, tb, m, n, k, a, b, want, acc);
       fast.gemm(ta, tb, m, n, k, a, b, got, acc);
       close(`gemm ta=${ta} tb=${tb} acc=${acc} m=${m} n=${n} k=${k}`, seed, got, want);
@@ -80,15 +122,22 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
   test(`${label}: dense forward and backward match the reference (seed ${seed})`, () => {
     const r = new Rng(seed + 1);
     for (let t = 0; t < 30; t++) {
-      const n = int(r, 1, 40), inF = int(r, 1, 300), outF = int(r, 1, 140);
+      const n = int(r, 1, 40),
+        inF = int(r, 1, 300),
+        outF = int(r, 1, 140);
       const bias = t % 3 !== 0;
-      const x = randn(r, n * inF), w = randn(r, outF * inF), b = bias ? randn(r, outF) : null, dy = randn(r, n * outF);
+      const x = randn(r, n * inF),
+        w = randn(r, outF * inF),
+        b = bias ? randn(r, outF) : null,
+        dy = randn(r, n * outF);
       const shape = `dense n=${n} in=${inF} out=${outF} bias=${bias}`;
-      const y1 = randn(r, n * outF), y2 = y1.slice();
+      const y1 = randn(r, n * outF),
+        y2 = y1.slice();
       ref.denseForward(y1, x, w, b, n, inF, outF);
       fast.denseForward(y2, x, w, b, n, inF, outF);
       close(`${shape} forward`, seed, y2, y1);
-      const dw0 = randn(r, outF * inF), db0 = randn(r, outF);
+      const dw0 = randn(r, outF * inF),
+        db0 = randn(r, outF);
       const [dx1, dw1, db1] = [new Float32Array(n * inF), dw0.slice(), db0.slice()];
       const [dx2, dw2, db2] = [randn(r, n * inF), dw0.slice(), db0.slice()];
       ref.denseBackward(dx1, dw1, bias ? db1 : null, dy, x, w, n, inF, outF);
@@ -104,18 +153,26 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     const geoms = [...fixedConvs, ...Array.from({ length: 60 }, () => randomConv(r))];
     for (const [t, g] of geoms.entries()) {
       const bias = t % 4 !== 3;
-      const xs = g.n * g.c * g.h * g.w, ys = g.n * g.k * g.oh * g.ow, ws = g.k * g.c * g.kh * g.kw;
-      const x = randn(r, xs), w = randn(r, ws), b = bias ? randn(r, g.k) : null, dy = randn(r, ys);
+      const xs = g.n * g.c * g.h * g.w,
+        ys = g.n * g.k * g.oh * g.ow,
+        ws = g.k * g.c * g.kh * g.kw;
+      const x = randn(r, xs),
+        w = randn(r, ws),
+        b = bias ? randn(r, g.k) : null,
+        dy = randn(r, ys);
       const shape = `conv ${geomStr(g)} bias=${bias}`;
-      const y1 = randn(r, ys), y2 = y1.slice();
+      const y1 = randn(r, ys),
+        y2 = y1.slice();
       ref.conv2dForward(y1, x, w, b, g);
       fast.conv2dForward(y2, x, w, b, g);
       close(`${shape} forward`, seed, y2, y1);
-      const dx1 = randn(r, xs), dx2 = randn(r, xs);
+      const dx1 = randn(r, xs),
+        dx2 = randn(r, xs);
       ref.conv2dBackwardData(dx1, dy, w, g);
       fast.conv2dBackwardData(dx2, dy, w, g);
       close(`${shape} backward-data`, seed, dx2, dx1);
-      const dw0 = randn(r, ws), db0 = randn(r, g.k);
+      const dw0 = randn(r, ws),
+        db0 = randn(r, g.k);
       const [dw1, db1, dw2, db2] = [dw0.slice(), db0.slice(), dw0.slice(), db0.slice()];
       ref.conv2dBackwardFilter(dw1, bias ? db1 : null, dy, x, g);
       fast.conv2dBackwardFilter(dw2, bias ? db2 : null, dy, x, g);
@@ -128,8 +185,10 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     const r = new Rng(seed + 3);
     for (let t = 0; t < 30; t++) {
       const g = randomPool(r);
-      const xs = g.n * g.c * g.h * g.w, ys = g.n * g.c * g.oh * g.ow;
-      const x = randn(r, xs), dy = randn(r, ys);
+      const xs = g.n * g.c * g.h * g.w,
+        ys = g.n * g.c * g.oh * g.ow;
+      const x = randn(r, xs),
+        dy = randn(r, ys);
       const shape = `pool ${geomStr(g)}`;
       const [y1, y2, a1, a2] = [new Float32Array(ys), randn(r, ys), new Int32Array(ys), new Int32Array(ys)];
       ref.maxPool2dForward(y1, a1, x, g);
@@ -149,7 +208,8 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     }
     for (const f of ['relu', 'sigmoid', 'tanh'] as const) {
       const len = int(r, 1, 70000);
-      const x = randn(r, len), dy = randn(r, len);
+      const x = randn(r, len),
+        dy = randn(r, len);
       const [y1, y2, d1, d2] = [new Float32Array(len), randn(r, len), new Float32Array(len), randn(r, len)];
       ref.activationForward(f, y1, x, len);
       fast.activationForward(f, y2, x, len);
@@ -164,9 +224,16 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     const r = new Rng(seed + 4);
     for (let t = 0; t < 16; t++) {
       const len = int(r, 1, 100000);
-      const o = { lr: r.uniform(), momentum: t % 4 === 0 ? 0 : r.uniform(), weightDecay: t % 2 ? 0 : r.uniform() * 0.1,
-        nesterov: t % 3 === 0, first: t % 5 === 0 };
-      const w = randn(r, len), g = randn(r, len), v = o.momentum ? randn(r, len) : null;
+      const o = {
+        lr: r.uniform(),
+        momentum: t % 4 === 0 ? 0 : r.uniform(),
+        weightDecay: t % 2 ? 0 : r.uniform() * 0.1,
+        nesterov: t % 3 === 0,
+        first: t % 5 === 0,
+      };
+      const w = randn(r, len),
+        g = randn(r, len),
+        v = o.momentum ? randn(r, len) : null;
       const [w1, w2, v1, v2] = [w.slice(), w.slice(), v?.slice() ?? null, v?.slice() ?? null];
       ref.sgdStep(w1, g, v1, len, o);
       fast.sgdStep(w2, g, v2, len, o);
@@ -190,29 +257,34 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     };
     for (const net of ['seed-mnist', 'seed-cifar']) {
       // The report's networks, forward: continuous in every weight, so the kernels' rounding stays small.
-      const logits = (k: Kernels) => withKernels(k, () => {
-        const model = buildModel(builtinSpec(net), { seed });
-        return model.logits(randomBatch(model.inputShape)).data.slice();
-      });
+      const logits = (k: Kernels) =>
+        withKernels(k, () => {
+          const model = buildModel(builtinSpec(net), { seed });
+          return model.logits(randomBatch(model.inputShape)).data.slice();
+        });
       const e0 = relError(logits(fast), logits(ref));
       assert.ok(e0 <= TOL, `${net}: logits differ by ${e0.toExponential(2)} relative (seed ${seed})`);
       // Training: with ReLU and max pooling a rounding difference can flip a unit or a pooling choice
       // and change a gradient outright, so three momentum-SGD steps are compared on the smooth
       // variant (tanh, average pooling); the kernel tests above cover ReLU and max pooling.
-      const trained = (k: Kernels) => withKernels(k, () => {
-        const model = buildModel(builtinSpec(net, { activation: 'tanh', pool: 'avg' }), { seed });
-        const x = randomBatch(model.inputShape);
-        const opt = new Sgd({ lr: 0.05, momentum: 0.9 });
-        for (let s = 0; s < 3; s++) {
-          model.zeroGrad();
-          model.lossAndBackward(x, [0, 1, 2, 3, 4]);
-          opt.step(model.params());
-        }
-        return model.logits(x).data.slice();
-      });
+      const trained = (k: Kernels) =>
+        withKernels(k, () => {
+          const model = buildModel(builtinSpec(net, { activation: 'tanh', pool: 'avg' }), { seed });
+          const x = randomBatch(model.inputShape);
+          const opt = new Sgd({ lr: 0.05, momentum: 0.9 });
+          for (let s = 0; s < 3; s++) {
+            model.zeroGrad();
+            model.lossAndBackward(x, [0, 1, 2, 3, 4]);
+            opt.step(model.params());
+          }
+          return model.logits(x).data.slice();
+        });
       // Three steps compound the per-kernel rounding, hence 1e-4 for the whole model.
       const e3 = relError(trained(fast), trained(ref));
-      assert.ok(e3 <= 1e-4, `${net} (tanh, avg pool): logits after 3 steps differ by ${e3.toExponential(2)} relative (seed ${seed})`);
+      assert.ok(
+        e3 <= 1e-4,
+        `${net} (tanh, avg pool): logits after 3 steps differ by ${e3.toExponential(2)} relative (seed ${seed})`,
+      );
     }
   });
 }

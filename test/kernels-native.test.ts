@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../src/tensor/rng.js';
 import { loadNativeAddon } from '../src/io/backends.js';
 import { nativeKernels } from '../src/kernels/native/index.js';
+import { Rng } from '../src/tensor/rng.js';
 import { checkKernelSet } from './kernel-check.js';
 
 const addon = loadNativeAddon();
 for (const threads of [1, 2]) {
-  checkKernelSet(`native (${threads} thread${threads > 1 ? 's' : ''})`, () => addon && nativeKernels(addon, threads),
-    'npm install builds it with node-gyp; see the notice it printed');
+  checkKernelSet(
+    `native (${threads} thread${threads > 1 ? 's' : ''})`,
+    () => addon && nativeKernels(addon, threads),
+    'npm install builds it with node-gyp; see the notice it printed',
+  );
 }
 
 // Same inputs, same thread count → the same bits, however the pool hands out the work (issue 2's

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PNG } from 'pngjs';
-import { imageToInput, readPngRgb, type RgbImage } from '../src/io/png-input.js';
+import { imageToInput, type RgbImage, readPngRgb } from '../src/io/png-input.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convts-png-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,9 +29,12 @@ test('readPngRgb: grey, RGB and RGBA (transparent shows as white) become 0–255
   assert.deepEqual([...rgba.rgb], [10, 20, 30, 255, 255, 255]);
 });
 
-test('imageToInput: an image of the model\'s size is only normalized', () => {
+test("imageToInput: an image of the model's size is only normalized", () => {
   const rgb = Float32Array.from({ length: 28 * 28 * 3 }, (_, i) => Math.floor(i / 3) % 256);
-  const { x, inverted } = imageToInput({ width: 28, height: 28, rgb }, [1, 28, 28], dark, { frame: 'whole', invert: 'no' });
+  const { x, inverted } = imageToInput({ width: 28, height: 28, rgb }, [1, 28, 28], dark, {
+    frame: 'whole',
+    invert: 'no',
+  });
   assert.equal(inverted, false);
   for (let i = 0; i < 784; i++) assert.ok(Math.abs(x[i] - ((i % 256) / 255 - 0.1) / 0.3) < 1e-5, `pixel ${i}`);
 });
@@ -53,7 +56,11 @@ test('imageToInput: a dark stroke on white is inverted and framed like an MNIST 
     mx += x[i] * (i % 28);
   }
   assert.ok(Math.abs(mx / m - 13.5) <= 0.5, `centre of mass at column ${mx / m}`);
-  assert.equal(imageToInput(img, [1, 28, 28], { mean: [0.6], std: [0.3] }).inverted, false, 'light training images: no inversion');
+  assert.equal(
+    imageToInput(img, [1, 28, 28], { mean: [0.6], std: [0.3] }).inverted,
+    false,
+    'light training images: no inversion',
+  );
 });
 
 test('imageToInput: a colour model gets three channels; a flat model is refused', () => {
@@ -62,5 +69,8 @@ test('imageToInput: a colour model gets three channels; a flat model is refused'
   const norm = { mean: [0, 0, 0], std: [1, 1, 1] };
   const { x } = imageToInput({ width: 4, height: 4, rgb }, [3, 2, 2], norm, { invert: 'no' });
   assert.deepEqual([...x], [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
-  assert.throws(() => imageToInput({ width: 4, height: 4, rgb }, [1296], norm), /takes inputs of 1296, not grey or colour images/);
+  assert.throws(
+    () => imageToInput({ width: 4, height: 4, rgb }, [1296], norm),
+    /takes inputs of 1296, not grey or colour images/,
+  );
 });

@@ -60,7 +60,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('show report: every picture and report.html in the run directory', () => {
   const r = convts('show', 'report', run);
   assert.equal(r.code, 0, r.err);
-  for (const f of ['curves-loss.png', 'curves-accuracy.png', 'confusion.png', 'filters-conv1.png', 'filters-conv2.png', 'feature-maps.png', 'misclassified.png']) {
+  for (const f of [
+    'curves-loss.png',
+    'curves-accuracy.png',
+    'confusion.png',
+    'filters-conv1.png',
+    'filters-conv2.png',
+    'feature-maps.png',
+    'misclassified.png',
+  ]) {
     checkPng(readFileSync(join(run, f)), undefined, undefined, f);
   }
   assert.ok(existsSync(join(run, 'report.html')));
@@ -141,7 +149,10 @@ test('predict: a test image saved as PNG gets the probabilities the model gives 
   assert.equal(res.length, 2);
   res.forEach((p, k) => {
     assert.equal(p.top.length, 3);
-    const best = [...expected[k]].map((v, c) => [v, c]).sort((a, b) => b[0] - a[0]).slice(0, 3);
+    const best = [...expected[k]]
+      .map((v, c) => [v, c])
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 3);
     p.top.forEach((t, j) => {
       assert.equal(t.index, best[j][1]);
       assert.ok(Math.abs(t.probability - best[j][0]) < 1e-5, `${t.probability} vs ${best[j][0]}`);
@@ -172,7 +183,14 @@ test('report.html in a real headless browser: every section present, every image
   const { chromium: pw } = await import('playwright-core');
   const browser = await pw.launch({
     executablePath: chromium,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
   try {
     for (const width of [1200, 390]) {
@@ -181,11 +199,27 @@ test('report.html in a real headless browser: every section present, every image
       page.on('request', (q) => requests.push(q.url()));
       await page.goto(`file://${html}`, { waitUntil: 'load' });
       const ids = await page.$$eval('section', (s) => s.map((e) => e.id));
-      assert.deepEqual(ids, ['curves', 'confusion', 'filters', 'maps', 'misclassified', 'summary', 'hyperparameters', 'timings', 'machine']);
-      const imgs = await page.$$eval('img', (list) => list.map((i) => ({ complete: i.complete, w: i.naturalWidth, h: i.naturalHeight })));
+      assert.deepEqual(ids, [
+        'curves',
+        'confusion',
+        'filters',
+        'maps',
+        'misclassified',
+        'summary',
+        'hyperparameters',
+        'timings',
+        'machine',
+      ]);
+      const imgs = await page.$$eval('img', (list) =>
+        list.map((i) => ({ complete: i.complete, w: i.naturalWidth, h: i.naturalHeight })),
+      );
       assert.equal(imgs.length, 7);
       for (const im of imgs) assert.ok(im.complete && im.w > 0 && im.h > 0, JSON.stringify(im));
-      assert.deepEqual(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), [], 'no network requests');
+      assert.deepEqual(
+        requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')),
+        [],
+        'no network requests',
+      );
       // Nothing wider than the screen except inside a figure that scrolls sideways.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `page is ${overflow}px wider than a ${width}px screen`);

@@ -6,8 +6,21 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
-  buildModel, builtinSpec, decodeSafetensors, encodeSafetensors, loadWeights, losses, lrAt, makeOptimizer,
-  Tensor, type LayerSpec, type LossKind, type NamedTensor, type OptimizerSpec, type Param, type ScheduleSpec,
+  buildModel,
+  builtinSpec,
+  decodeSafetensors,
+  encodeSafetensors,
+  type LayerSpec,
+  type LossKind,
+  loadWeights,
+  losses,
+  lrAt,
+  makeOptimizer,
+  type NamedTensor,
+  type OptimizerSpec,
+  type Param,
+  type ScheduleSpec,
+  Tensor,
 } from '../src/index.js';
 import { checkLayer, expectClose, fixtureTensor, type Tolerance } from './helpers/check.js';
 
@@ -36,15 +49,26 @@ describe('layers against PyTorch', () => {
 
   for (const c of cases) {
     test(`${c.name}: y, dx and parameter gradients`, () => {
-      const names = c.spec.type === 'conv2d' || c.spec.type === 'dense'
-        ? ['weight', ...(c.spec.bias === false ? [] : ['bias'])] : [];
+      const names =
+        c.spec.type === 'conv2d' || c.spec.type === 'dense'
+          ? ['weight', ...(c.spec.bias === false ? [] : ['bias'])]
+          : [];
       const params = Object.fromEntries(names.map((p) => [p, t(`${c.name}.${p}`)]));
       const grads = Object.fromEntries(names.map((p) => [p, t(`${c.name}.d${p}`)]));
       // x ~ 2, weights ~ 0.5, dy ~ 1. An entry near zero carries float32 error ~2⁻²⁴·Σ|terms|;
       // the longest sums here (conv dweight: ~100 terms of size ~2) make that ≲ 1e-5.
       checkLayer(c.spec, {
-        inputShape: c.inputShape, batch: c.batch,
-        fixture: { x: t(`${c.name}.x`), params, dy: t(`${c.name}.dy`), y: t(`${c.name}.y`), dx: t(`${c.name}.dx`), grads, tol: T(1e-5) },
+        inputShape: c.inputShape,
+        batch: c.batch,
+        fixture: {
+          x: t(`${c.name}.x`),
+          params,
+          dy: t(`${c.name}.dy`),
+          y: t(`${c.name}.y`),
+          dx: t(`${c.name}.dx`),
+          grads,
+          tol: T(1e-5),
+        },
       });
     });
   }
@@ -75,7 +99,11 @@ describe('optimizers and schedules against torch.optim', () => {
     test(`${c.name}: ${steps} steps`, () => {
       const init = Array.from({ length: count }, (_, k) => t(`init.p${k}`));
       const params: Param[] = init.map((w) => ({
-        name: 'weight', value: new Tensor([w.length], w.slice()), grad: new Tensor([w.length]), fanIn: 1, fanOut: 1,
+        name: 'weight',
+        value: new Tensor([w.length], w.slice()),
+        grad: new Tensor([w.length]),
+        fanIn: 1,
+        fanOut: 1,
       }));
       const opt = makeOptimizer(c.spec);
       for (let s = 1; s <= steps; s++) {
@@ -86,14 +114,23 @@ describe('optimizers and schedules against torch.optim', () => {
         // size < 4, whose last bit is ≤ 2.4e-7 (here and in the fixture): atol 3e-7.
         params.forEach((p, k) => {
           const want = t(`${c.name}.step${s}.p${k}`).map((v, i) => v - init[k][i]);
-          expectClose(`${c.name} step ${s} p${k} change`, Float64Array.from(p.value.data, (v, i) => v - init[k][i]),
-            Float64Array.from(want), T(3e-7));
+          expectClose(
+            `${c.name} step ${s} p${k} change`,
+            Float64Array.from(p.value.data, (v, i) => v - init[k][i]),
+            Float64Array.from(want),
+            T(3e-7),
+          );
         });
       }
     });
   }
 
-  for (const s of JSON.parse(meta.schedules) as { name: string; spec: ScheduleSpec; baseLr: number; epochs: number }[]) {
+  for (const s of JSON.parse(meta.schedules) as {
+    name: string;
+    spec: ScheduleSpec;
+    baseLr: number;
+    epochs: number;
+  }[]) {
     test(`schedule ${s.name} matches ${s.spec.kind === 'step' ? 'StepLR' : 'CosineAnnealingLR'}`, () => {
       const ours = Array.from({ length: s.epochs }, (_, e) => lrAt(s.spec, s.baseLr, e));
       expectClose(`${s.name} learning rates`, ours, t(`sched.${s.name}`), T(0));
@@ -124,7 +161,13 @@ describe('seed-mnist training steps against PyTorch', () => {
           // atol 1e-7 (here and for the change below) is ≤ 1e-5 of each tensor's largest entry
           // (≥ 8e-3); it covers entries that are sums over the batch cancelling to near zero.
           for (const { name, param } of params) {
-            expectClose(`${loss} ${name} gradient`, param.grad.data, t(`${loss}.grad1.${name}`), T(1e-7), param.value.shape);
+            expectClose(
+              `${loss} ${name} gradient`,
+              param.grad.data,
+              t(`${loss}.grad1.${name}`),
+              T(1e-7),
+              param.value.shape,
+            );
           }
         }
         opt.step(model.params());
@@ -132,7 +175,13 @@ describe('seed-mnist training steps against PyTorch', () => {
       // The change over two steps, in float64 (see the optimizer tests for why not the weights).
       params.forEach(({ name, param }, i) => {
         const change = Float64Array.from(param.value.data, (v, j) => v - w0[i].data[j]);
-        expectClose(`${loss} ${name} change after two steps`, change, t(`${loss}.delta2.${name}`), T(1e-7), param.value.shape);
+        expectClose(
+          `${loss} ${name} change after two steps`,
+          change,
+          t(`${loss}.delta2.${name}`),
+          T(1e-7),
+          param.value.shape,
+        );
       });
     });
   }

@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  buildModel, DivergenceError, evaluate, makeOptimizer, ShapeError, Tensor, train, type EpochMetrics,
-  type ModelSpec, type Optimizer, type TrainOptions,
+  buildModel,
+  DivergenceError,
+  type EpochMetrics,
+  evaluate,
+  type ModelSpec,
+  makeOptimizer,
+  type Optimizer,
+  ShapeError,
+  Tensor,
+  type TrainOptions,
+  train,
 } from '../src/index.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
 import { bits } from './helpers/tmp.js';
@@ -11,8 +20,12 @@ const CLASSES = 4;
 const spec: ModelSpec = {
   input: [1, 6, 6],
   layers: [
-    { type: 'conv2d', filters: 4, kernel: 3 }, { type: 'relu' }, { type: 'maxpool2d', size: 2 },
-    { type: 'flatten' }, { type: 'dense', units: CLASSES }, { type: 'softmax' },
+    { type: 'conv2d', filters: 4, kernel: 3 },
+    { type: 'relu' },
+    { type: 'maxpool2d', size: 2 },
+    { type: 'flatten' },
+    { type: 'dense', units: CLASSES },
+    { type: 'softmax' },
   ],
   loss: 'cross-entropy',
 };
@@ -27,9 +40,16 @@ const weights = (m: ReturnType<typeof buildModel>) => m.params().map((p) => bits
 /** An optimizer that calls `before` ahead of each of `inner`'s steps; lr reads and writes go through. */
 function wrap(inner: Optimizer, before: () => void): Optimizer {
   return {
-    get lr() { return inner.lr; },
-    set lr(v: number) { inner.lr = v; },
-    step: (p) => { before(); inner.step(p); },
+    get lr() {
+      return inner.lr;
+    },
+    set lr(v: number) {
+      inner.lr = v;
+    },
+    step: (p) => {
+      before();
+      inner.step(p);
+    },
     state: () => inner.state(),
     loadState: (s) => inner.loadState(s),
   };
@@ -39,16 +59,27 @@ const withoutTime = (e: EpochMetrics[]) => e.map(({ seconds: _, evalSeconds: _v,
 
 describe('train', () => {
   test('learns with mini-batches and with batch size 1', async () => {
-    for (const [batchSize, epochs, lr] of [[8, 4, 0.05], [1, 2, 0.01]]) {
+    for (const [batchSize, epochs, lr] of [
+      [8, 4, 0.05],
+      [1, 2, 0.01],
+    ]) {
       const model = buildModel(spec, { seed: 3 });
       const before = evaluate(model, testSet);
-      const r = await train(model, trainSet, testSet, opts({ batchSize, epochs, optimizer: makeOptimizer({ kind: 'momentum', lr }) }));
+      const r = await train(
+        model,
+        trainSet,
+        testSet,
+        opts({ batchSize, epochs, optimizer: makeOptimizer({ kind: 'momentum', lr }) }),
+      );
       assert.equal(r.stoppedBy, 'epochs');
       assert.equal(r.epochs.length, epochs);
-      assert.ok(r.test!.accuracy >= 0.9, `batch ${batchSize}: test accuracy ${r.test!.accuracy} (chance 0.25, before ${before.accuracy})`);
+      assert.ok(
+        r.test!.accuracy >= 0.9,
+        `batch ${batchSize}: test accuracy ${r.test!.accuracy} (chance 0.25, before ${before.accuracy})`,
+      );
       assert.ok(r.test!.loss < before.loss / 2, `batch ${batchSize}: test loss ${before.loss} → ${r.test!.loss}`);
       assert.ok(r.epochs[epochs - 1].trainLoss < r.epochs[0].trainLoss);
-      assert.deepEqual(r.test, evaluate(model, testSet), 'the reported test result is the final model\'s');
+      assert.deepEqual(r.test, evaluate(model, testSet), "the reported test result is the final model's");
     }
   });
 
@@ -61,7 +92,10 @@ describe('train', () => {
     const [a, b, c] = [await run(7), await run(7), await run(8)];
     assert.deepEqual(b, a);
     assert.notDeepEqual(c.w, a.w);
-    assert.notDeepEqual(c.epochs.map((e) => e.trainLoss), a.epochs.map((e) => e.trainLoss));
+    assert.notDeepEqual(
+      c.epochs.map((e) => e.trainLoss),
+      a.epochs.map((e) => e.trainLoss),
+    );
   });
 
   test('a huge learning rate stops with a DivergenceError and keeps the last finite weights', async () => {
@@ -69,13 +103,26 @@ describe('train', () => {
     // Before each update, the optimizer sees the weights that have just given a finite loss.
     const inner = makeOptimizer({ kind: 'sgd', lr: 1e6 });
     let lastGood: Uint32Array[] = [];
-    const spy = wrap(inner, () => { lastGood = weights(model); });
+    const spy = wrap(inner, () => {
+      lastGood = weights(model);
+    });
     const err = await train(model, trainSet, testSet, opts({ optimizer: spy })).then(
-      () => assert.fail('training with lr 1e6 should diverge'), (e: unknown) => e);
+      () => assert.fail('training with lr 1e6 should diverge'),
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof DivergenceError, String(err));
-    assert.match(err.message, new RegExp(`^training diverged: the loss is (NaN|-?Infinity) at epoch ${err.epoch}, step ${err.step} \\(lr 1000000\\) — .*lower the learning rate`));
-    assert.ok(err.epoch === 1 && err.step > 2, `diverged at epoch ${err.epoch}, step ${err.step}: too early to tell the last good weights from the initial ones`);
-    for (const p of model.params()) assert.ok(p.value.data.every(Number.isFinite), 'weights after divergence must be finite');
+    assert.match(
+      err.message,
+      new RegExp(
+        `^training diverged: the loss is (NaN|-?Infinity) at epoch ${err.epoch}, step ${err.step} \\(lr 1000000\\) — .*lower the learning rate`,
+      ),
+    );
+    assert.ok(
+      err.epoch === 1 && err.step > 2,
+      `diverged at epoch ${err.epoch}, step ${err.step}: too early to tell the last good weights from the initial ones`,
+    );
+    for (const p of model.params())
+      assert.ok(p.value.data.every(Number.isFinite), 'weights after divergence must be finite');
     assert.deepEqual(weights(model), lastGood, 'the model holds the weights of the last step with a finite loss');
   });
 
@@ -83,11 +130,21 @@ describe('train', () => {
     const model = buildModel(spec, { seed: 3 });
     const seen: number[] = [];
     // Any change counts as calm with an infinite tolerance: epochs 2 and 3 are calm, so it stops after 3.
-    const r = await train(model, trainSet, null, opts({ epochs: 10, convergence: { tol: Infinity, patience: 2 }, onEpoch: (m) => seen.push(m.epoch) }));
+    const r = await train(
+      model,
+      trainSet,
+      null,
+      opts({ epochs: 10, convergence: { tol: Infinity, patience: 2 }, onEpoch: (m) => seen.push(m.epoch) }),
+    );
     assert.equal(r.stoppedBy, 'converged');
     assert.deepEqual(seen, [1, 2, 3]);
     assert.equal(r.test, null);
-    const never = await train(buildModel(spec, { seed: 3 }), trainSet, null, opts({ epochs: 3, convergence: { tol: 0, patience: 1 } }));
+    const never = await train(
+      buildModel(spec, { seed: 3 }),
+      trainSet,
+      null,
+      opts({ epochs: 3, convergence: { tol: 0, patience: 1 } }),
+    );
     assert.equal(never.stoppedBy, 'epochs');
     assert.equal(never.epochs.length, 3);
   });
@@ -100,11 +157,24 @@ describe('train', () => {
       let current: number[] = [];
       const spy: Optimizer = wrap(inner, () => current.push(inner.lr));
       const seen: number[] = [];
-      await train(buildModel(spec, { seed: 3 }), trainSet, null, opts({
-        epochs, schedule, optimizer: spy, batchSize: 40,
-        onEpoch: (m) => { seen.push(m.lr); used.push(current); current = []; },
-      }));
-      for (const [e, steps] of used.entries()) assert.ok(steps.length === 4 && steps.every((lr) => lr === seen[e]), `epoch ${e + 1}`);
+      await train(
+        buildModel(spec, { seed: 3 }),
+        trainSet,
+        null,
+        opts({
+          epochs,
+          schedule,
+          optimizer: spy,
+          batchSize: 40,
+          onEpoch: (m) => {
+            seen.push(m.lr);
+            used.push(current);
+            current = [];
+          },
+        }),
+      );
+      for (const [e, steps] of used.entries())
+        assert.ok(steps.length === 4 && steps.every((lr) => lr === seen[e]), `epoch ${e + 1}`);
       return seen;
     };
     const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-12);
@@ -120,20 +190,29 @@ describe('train', () => {
 
   test('with evalEveryEpoch false the test set is scored only after the last epoch', async () => {
     const r = await train(buildModel(spec, { seed: 3 }), trainSet, testSet, opts({ epochs: 2, evalEveryEpoch: false }));
-    assert.deepEqual(r.epochs.map((e) => e.testAccuracy === null), [true, false]);
+    assert.deepEqual(
+      r.epochs.map((e) => e.testAccuracy === null),
+      [true, false],
+    );
     assert.equal(r.epochs[1].testAccuracy, r.test!.accuracy);
   });
 
   test('refuses a data set that does not fit the model, naming both shapes', async () => {
     const small = new SyntheticDataset('five-by-five', 8, [1, 5, 5], CLASSES, 1);
-    const check = (e: unknown) => e instanceof ShapeError &&
-      e.message === 'data set five-by-five has samples of 1×5×5, the model takes 1×6×6 — pick the model made for this data set';
+    const check = (e: unknown) =>
+      e instanceof ShapeError &&
+      e.message ===
+        'data set five-by-five has samples of 1×5×5, the model takes 1×6×6 — pick the model made for this data set';
     await assert.rejects(train(buildModel(spec), small, null, opts()), check);
     await assert.rejects(train(buildModel(spec), trainSet, small, opts()), check);
     assert.throws(() => evaluate(buildModel(spec), small), check);
     const sixClasses = new SyntheticDataset('six', 12, [1, 6, 6], 6, 1);
-    await assert.rejects(train(buildModel(spec), sixClasses, null, opts()),
-      (e: unknown) => e instanceof ShapeError && /data set six: label [45] of sample \d+ is out of range for a model with 4 outputs/.test(e.message));
+    await assert.rejects(
+      train(buildModel(spec), sixClasses, null, opts()),
+      (e: unknown) =>
+        e instanceof ShapeError &&
+        /data set six: label [45] of sample \d+ is out of range for a model with 4 outputs/.test(e.message),
+    );
   });
 });
 
@@ -142,7 +221,12 @@ describe('evaluate', () => {
     const model = buildModel(spec, { seed: 9 });
     const r = evaluate(model, testSet, 7); // 7 does not divide 80: the last batch is partial
     const x = new Float32Array(testSet.length * 36);
-    testSet.fill(x, Int32Array.from({ length: testSet.length }, (_, i) => i), 0, testSet.length);
+    testSet.fill(
+      x,
+      Int32Array.from({ length: testSet.length }, (_, i) => i),
+      0,
+      testSet.length,
+    );
     const p = model.predict(new Tensor([testSet.length, 1, 6, 6], x)).data;
     const pred = Array.from({ length: testSet.length }, (_, i) => {
       const row = [...p.subarray(i * CLASSES, (i + 1) * CLASSES)];
@@ -151,10 +235,18 @@ describe('evaluate', () => {
     const want = Array.from({ length: CLASSES }, () => new Array<number>(CLASSES).fill(0));
     testSet.labels.forEach((label, i) => want[label][pred[i]]++);
     assert.deepEqual(r.confusion, want);
-    assert.equal(r.confusion.flat().reduce((a, b) => a + b, 0), testSet.length);
-    assert.deepEqual(r.confusion.map((row) => row.reduce((a, b) => a + b, 0)),
-      Array.from({ length: CLASSES }, (_, c) => testSet.labels.filter((l) => l === c).length));
+    assert.equal(
+      r.confusion.flat().reduce((a, b) => a + b, 0),
+      testSet.length,
+    );
+    assert.deepEqual(
+      r.confusion.map((row) => row.reduce((a, b) => a + b, 0)),
+      Array.from({ length: CLASSES }, (_, c) => testSet.labels.filter((l) => l === c).length),
+    );
     assert.equal(r.accuracy, want.reduce((s, row, c) => s + row[c], 0) / testSet.length);
-    assert.ok(Math.abs(r.loss - evaluate(model, testSet, 80).loss) < 1e-6, 'the loss does not depend on the batch size');
+    assert.ok(
+      Math.abs(r.loss - evaluate(model, testSet, 80).loss) < 1e-6,
+      'the loss does not depend on the batch size',
+    );
   });
 });

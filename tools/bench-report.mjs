@@ -4,14 +4,19 @@
 // Usage: node tools/bench-report.mjs bench.jsonl [memory.jsonl]
 import { readFileSync } from 'node:fs';
 
-const rows = process.argv.slice(2).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)));
+const rows = process.argv.slice(2).flatMap((f) =>
+  readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l)),
+);
 const speed = rows.filter((r) => r.mode === 'train' || r.mode === 'infer');
 const isTorch = (r) => r.backend.startsWith('pytorch');
 const label = (r) => `${isTorch(r) ? 'PyTorch' : r.backend} ×${r.threads}`;
 const columns = [...new Set(speed.map(label))];
 const configs = [...new Set(speed.map((r) => `${r.net}|${r.mode}|${r.batch}`))].map((c) => c.split('|'));
 const fmt = (x) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
-const ratio = (x) => (x === undefined || !isFinite(x) ? '–' : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`);
+const ratio = (x) => (x === undefined || !Number.isFinite(x) ? '–' : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`);
 const of = (net, mode, batch) => speed.filter((r) => r.net === net && r.mode === mode && r.batch === Number(batch));
 const top = (list, key = 'imagesPerSecond') => list.sort((a, b) => b[key] - a[key])[0];
 const out = [];
@@ -22,19 +27,27 @@ out.push(`|${' --- |'.repeat(columns.length + 4)}`);
 for (const [net, mode, batch] of configs) {
   const rs = of(net, mode, batch);
   const cells = columns.map((c) => fmt(rs.find((r) => label(r) === c)?.imagesPerSecond));
-  const us = top(rs.filter((r) => !isTorch(r))), them = top(rs.filter(isTorch));
-  out.push(`| ${net} | ${mode} | ${batch} | ${cells.join(' | ')} | ${us && them ? `${ratio(us.imagesPerSecond / them.imagesPerSecond)} (${label(us)} vs ${label(them)})` : '–'} |`);
+  const us = top(rs.filter((r) => !isTorch(r))),
+    them = top(rs.filter(isTorch));
+  out.push(
+    `| ${net} | ${mode} | ${batch} | ${cells.join(' | ')} | ${us && them ? `${ratio(us.imagesPerSecond / them.imagesPerSecond)} (${label(us)} vs ${label(them)})` : '–'} |`,
+  );
 }
 
 const CONVNETJS = 180; // images/s, ConvNetJS training seed-mnist on a 2-core machine (issue 6's figure)
-out.push('', '| goal (issue 6) | target | best convts ÷ PyTorch ×2 (the issue\'s setting) | best convts ÷ best PyTorch | |', '| --- | --- | --- | --- | --- |');
+out.push(
+  '',
+  "| goal (issue 6) | target | best convts ÷ PyTorch ×2 (the issue's setting) | best convts ÷ best PyTorch | |",
+  '| --- | --- | --- | --- | --- |',
+);
 const goal = (what, need, mode, batch, pred = () => true, nets = ['seed-mnist', 'seed-cifar']) => {
   const cells = [[], []];
   let ok = true;
   for (const n of nets) {
     const rs = of(n, mode, batch);
     const us = top(rs.filter((r) => !isTorch(r) && pred(r)));
-    const t2 = rs.find((r) => isTorch(r) && r.threads === 2), best = top(rs.filter(isTorch));
+    const t2 = rs.find((r) => isTorch(r) && r.threads === 2),
+      best = top(rs.filter(isTorch));
     const r2 = us && t2 ? us.imagesPerSecond / t2.imagesPerSecond : undefined;
     const rb = us && best ? us.imagesPerSecond / best.imagesPerSecond : undefined;
     cells[0].push(`${n} ${ratio(r2)}`);
@@ -49,17 +62,26 @@ goal('training, batch 128', 1, 'train', 128);
 goal('inference, batch 128', 1, 'infer', 128);
 goal('WebAssembly backend alone, training, batch 32', 0.5, 'train', 32, (r) => r.backend === 'wasm');
 const w = top(of('seed-mnist', 'train', 32).filter((r) => r.backend === 'wasm'));
-out.push(`| WebAssembly alone, training seed-mnist batch 32, vs ConvNetJS (${CONVNETJS} images/s, the issue's figure) | ≥ 50× | ${w ? `${fmt(w.imagesPerSecond)} images/s = ${ratio(w.imagesPerSecond / CONVNETJS)}` : '–'} | | ${w && w.imagesPerSecond / CONVNETJS >= 50 ? 'met' : 'missed'} |`);
+out.push(
+  `| WebAssembly alone, training seed-mnist batch 32, vs ConvNetJS (${CONVNETJS} images/s, the issue's figure) | ≥ 50× | ${w ? `${fmt(w.imagesPerSecond)} images/s = ${ratio(w.imagesPerSecond / CONVNETJS)}` : '–'} | | ${w && w.imagesPerSecond / CONVNETJS >= 50 ? 'met' : 'missed'} |`,
+);
 for (const m of rows.filter((r) => r.mode === 'memory')) {
-  out.push(`| memory growth, epochs 2→${m.epochs} (${m.net}, batch ${m.batch}, ${m.backend} ×${m.threads}) | none | heap ${(m.heapGrowthBytes / 1024).toFixed(0)} KiB, resident ${(m.rssGrowthBytes / 1024).toFixed(0)} KiB | | |`);
+  out.push(
+    `| memory growth, epochs 2→${m.epochs} (${m.net}, batch ${m.batch}, ${m.backend} ×${m.threads}) | none | heap ${(m.heapGrowthBytes / 1024).toFixed(0)} KiB, resident ${(m.rssGrowthBytes / 1024).toFixed(0)} KiB | | |`,
+  );
 }
 
 out.push('', 'One thread each, in images per second of CPU time (what a core does when it is not shared):', '');
-out.push('| net | mode | batch | native ×1 | wasm ×1 | PyTorch ×1 | native ÷ PyTorch | wasm ÷ PyTorch |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+out.push(
+  '| net | mode | batch | native ×1 | wasm ×1 | PyTorch ×1 | native ÷ PyTorch | wasm ÷ PyTorch |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+);
 for (const [net, mode, batch] of configs) {
   const rs = of(net, mode, batch).filter((r) => r.threads === 1);
   const get = (pred) => rs.find(pred)?.imagesPerCpuSecond;
-  const n = get((r) => r.backend === 'native'), wa = get((r) => r.backend === 'wasm'), t = get(isTorch);
+  const n = get((r) => r.backend === 'native'),
+    wa = get((r) => r.backend === 'wasm'),
+    t = get(isTorch);
   out.push(`| ${net} | ${mode} | ${batch} | ${fmt(n)} | ${fmt(wa)} | ${fmt(t)} | ${ratio(n / t)} | ${ratio(wa / t)} |`);
 }
 console.log(out.join('\n'));

@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 function attempt(what, cmd, args) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status === 0) return;
-  const why = r.error ? r.error.message : (r.stderr.split('\n').find((l) => /error/i.test(l)) ?? `exit code ${r.status}`);
+  const why = r.error
+    ? r.error.message
+    : (r.stderr.split('\n').find((l) => /error/i.test(l)) ?? `exit code ${r.status}`);
   console.log(`convts: ${what} not built (${why.trim()}) — using the other kernels instead`);
 }
 
@@ -25,7 +27,17 @@ attempt('native kernels', gyp ? process.execPath : 'node-gyp', gypArgs);
 // and native/wasm.cc supply the little the kernels need.
 mkdirSync('build', { recursive: true });
 attempt('WebAssembly kernels', process.env.CLANGXX ?? 'clang++', [
-  '--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-std=c++17', '-nostdlib', '-fno-exceptions', '-fno-rtti',
-  '-Wl,--no-entry', '-Wl,--strip-all', '-o', 'build/convts.wasm',
+  '--target=wasm32',
+  '-O3',
+  '-msimd128',
+  '-mbulk-memory',
+  '-std=c++17',
+  '-nostdlib',
+  '-fno-exceptions',
+  '-fno-rtti',
+  '-Wl,--no-entry',
+  '-Wl,--strip-all',
+  '-o',
+  'build/convts.wasm',
   ...['wasm', 'gemm', 'conv', 'dense', 'pooling', 'sgd'].map((f) => `native/${f}.cc`),
 ]);

@@ -1,16 +1,23 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']> & { help: { type: 'boolean'; short: 'h' } };
 /** Flags and positionals of a command, as node:util parseArgs gives them. */
-type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>;
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>
+>;
 
 /**
  * Parses a command's flags and positionals; prints `help` and returns null for --help. An unknown
  * flag or a flag without its value is a UsageError that names the closest known flag.
  */
-export function parseCommand<O extends Options>(argv: string[], options: O, help: string, command: string): Parsed<O> | null {
+export function parseCommand<O extends Options>(
+  argv: string[],
+  options: O,
+  help: string,
+  command: string,
+): Parsed<O> | null {
   let r: Parsed<O>;
   try {
     r = parseArgs({ args: argv, options, strict: true, allowPositionals: true }) as Parsed<O>;
@@ -18,7 +25,9 @@ export function parseCommand<O extends Options>(argv: string[], options: O, help
     if (!(e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw e;
     const flag = /'(-[^' ]+)/.exec((e as Error).message)?.[1] ?? '';
     const near = closest(flag.replace(/^-+/, ''), Object.keys(options));
-    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}${near ? ` — did you mean --${near}?` : ''} (see convts ${command} --help)`);
+    throw new UsageError(
+      `${(e as Error).message.replace(/\. To specify.*$/s, '')}${near ? ` — did you mean --${near}?` : ''} (see convts ${command} --help)`,
+    );
   }
   if ((r.values as { help?: boolean }).help) {
     process.stdout.write(help);
@@ -33,39 +42,65 @@ export function parseCommand<O extends Options>(argv: string[], options: O, help
  * command's own flag table, so the file and the command line accept exactly the same things.
  */
 export function readConfigFile(path: string, options: Options, command: string): Record<string, string | boolean> {
-  if (!existsSync(path)) throw new UsageError(`--config: ${path} not found — give a JSON file of flag names and values, e.g. {"lr": 0.1, "epochs": 2}`);
+  if (!existsSync(path))
+    throw new UsageError(
+      `--config: ${path} not found — give a JSON file of flag names and values, e.g. {"lr": 0.1, "epochs": 2}`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new UsageError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${path}: expected a JSON object of flag names and values, e.g. {"lr": 0.1}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new UsageError(`${path}: expected a JSON object of flag names and values, e.g. {"lr": 0.1}`);
   const out: Record<string, string | boolean> = {};
   for (const [k, v] of Object.entries(raw)) {
     const o = options[k];
     if (!o || k === 'help' || k === 'config' || k === 'resume') {
       const near = closest(k, Object.keys(options));
-      throw new UsageError(`${path}: "${k}" is not a ${command} option${near ? ` — did you mean "${near}"?` : ''} (the keys are the flag names of convts ${command} --help)`);
+      throw new UsageError(
+        `${path}: "${k}" is not a ${command} option${near ? ` — did you mean "${near}"?` : ''} (the keys are the flag names of convts ${command} --help)`,
+      );
     }
-    const ok = o.type === 'boolean' ? typeof v === 'boolean' : typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
-    if (!ok) throw new UsageError(`${path}: "${k}" must be ${o.type === 'boolean' ? 'true or false' : 'a string or a number'}, got ${JSON.stringify(v)}`);
-    out[k] = typeof v === 'number' ? String(v) : v as string | boolean;
+    const ok =
+      o.type === 'boolean'
+        ? typeof v === 'boolean'
+        : typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+    if (!ok)
+      throw new UsageError(
+        `${path}: "${k}" must be ${o.type === 'boolean' ? 'true or false' : 'a string or a number'}, got ${JSON.stringify(v)}`,
+      );
+    out[k] = typeof v === 'number' ? String(v) : (v as string | boolean);
   }
   return out;
 }
 
 /** Parses a flag value as a number in a range, or says which flag is wrong and why. */
-export function num(flag: string, v: string | undefined, fallback: number,
-                    o: { int?: boolean; min?: number; above?: number; max?: number } = {}): number {
+export function num(
+  flag: string,
+  v: string | undefined,
+  fallback: number,
+  o: { int?: boolean; min?: number; above?: number; max?: number } = {},
+): number {
   if (v === undefined) return fallback;
   const x = Number(v);
-  const ok = v.trim() !== '' && Number.isFinite(x) && (!o.int || Number.isInteger(x)) && (o.min === undefined || x >= o.min) &&
-    (o.above === undefined || x > o.above) && (o.max === undefined || x <= o.max);
+  const ok =
+    v.trim() !== '' &&
+    Number.isFinite(x) &&
+    (!o.int || Number.isInteger(x)) &&
+    (o.min === undefined || x >= o.min) &&
+    (o.above === undefined || x > o.above) &&
+    (o.max === undefined || x <= o.max);
   if (!ok) {
     const kind = o.int ? 'an integer' : 'a number';
-    const range = [o.min !== undefined ? ` ≥ ${o.min}` : '', o.above !== undefined ? ` > ${o.above}` : '', o.max !== undefined ? ` ≤ ${o.max}` : '']
-      .filter(Boolean).join(' and');
+    const range = [
+      o.min !== undefined ? ` ≥ ${o.min}` : '',
+      o.above !== undefined ? ` > ${o.above}` : '',
+      o.max !== undefined ? ` ≤ ${o.max}` : '',
+    ]
+      .filter(Boolean)
+      .join(' and');
     throw new UsageError(`--${flag}: expected ${kind}${range}, got "${v}"`);
   }
   return x;
@@ -76,7 +111,9 @@ export function choice<T extends string>(flag: string, v: string | undefined, ch
   if (v === undefined) return fallback;
   if (!(choices as readonly string[]).includes(v)) {
     const near = closest(v, choices);
-    throw new UsageError(`--${flag}: "${v}" is not one of ${choices.join(', ')}${near ? ` — did you mean ${near}?` : ''}`);
+    throw new UsageError(
+      `--${flag}: "${v}" is not one of ${choices.join(', ')}${near ? ` — did you mean ${near}?` : ''}`,
+    );
   }
   return v as T;
 }
@@ -97,7 +134,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length];

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -59,10 +59,20 @@ interface Measurement {
 /** `convts bench`: returns the process exit code. */
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
-    args: argv, strict: true, allowPositionals: false, options: {
-      net: { type: 'string' }, batch: { type: 'string' }, mode: { type: 'string' }, backend: { type: 'string' },
-      threads: { type: 'string' }, seconds: { type: 'string' }, compare: { type: 'string' },
-      json: { type: 'boolean' }, memory: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      net: { type: 'string' },
+      batch: { type: 'string' },
+      mode: { type: 'string' },
+      backend: { type: 'string' },
+      threads: { type: 'string' },
+      seconds: { type: 'string' },
+      compare: { type: 'string' },
+      json: { type: 'boolean' },
+      memory: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -73,11 +83,16 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const modes = list('mode', v.mode, ['train', 'infer'] as const);
   const batches = (v.batch ?? '1,32,128').split(',').map((b) => num('batch', b, 1, { int: true, min: 1 }));
   const seconds = num('seconds', v.seconds, 1, { min: 0.05 });
-  if (v.compare !== undefined && v.compare !== 'torch') throw new ConfigError(`--compare: only "torch" is supported, got "${v.compare}"`);
+  if (v.compare !== undefined && v.compare !== 'torch')
+    throw new ConfigError(`--compare: only "torch" is supported, got "${v.compare}"`);
   const backends = pickBackends(v.backend, v.threads);
   if (v.memory) {
     const m = memoryGrowth(backends[backends.length - 1]);
-    process.stdout.write(v.json ? `${JSON.stringify(m)}\n` : `${m.net} batch ${m.batch} on ${m.backend} (${m.threads} threads): from epoch 2 to ${m.epochs}, heap grew ${m.heapGrowthBytes} bytes, rss ${m.rssGrowthBytes} bytes\n`);
+    process.stdout.write(
+      v.json
+        ? `${JSON.stringify(m)}\n`
+        : `${m.net} batch ${m.batch} on ${m.backend} (${m.threads} threads): from epoch 2 to ${m.epochs}, heap grew ${m.heapGrowthBytes} bytes, rss ${m.rssGrowthBytes} bytes\n`,
+    );
     return 0;
   }
   const torch = v.compare === 'torch' ? startTorch() : null;
@@ -90,7 +105,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
           const ours = backends.map((b) => measure(net, mode, batch, b, seconds));
           // PyTorch runs right after our runs of the same configuration, so both see the same machine:
           // with 2 threads as issue 6 asks, and with 1, which wins when other work shares the cores.
-          const theirs = torch ? [await torch.measure(net, mode, batch, seconds, 2), await torch.measure(net, mode, batch, seconds, 1)] : [];
+          const theirs = torch
+            ? [await torch.measure(net, mode, batch, seconds, 2), await torch.measure(net, mode, batch, seconds, 1)]
+            : [];
           const top = Math.max(...theirs.map((t) => t.imagesPerSecond));
           for (const m of ours) {
             if (theirs.length) m.vsTorch = round(m.imagesPerSecond / top, 3);
@@ -109,7 +126,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
 function list<T extends string>(flag: string, v: string | undefined, all: readonly T[]): T[] {
   if (v === undefined) return [...all];
   return v.split(',').map((x) => {
-    if (!(all as readonly string[]).includes(x)) throw new ConfigError(`--${flag}: "${x}" is not one of ${all.join(', ')}`);
+    if (!(all as readonly string[]).includes(x))
+      throw new ConfigError(`--${flag}: "${x}" is not one of ${all.join(', ')}`);
     return x as T;
   });
 }
@@ -120,7 +138,9 @@ function pickBackends(names: string | undefined, threads: string | undefined): B
     const want = names.split(',');
     const missing = want.filter((n) => !all.some((b) => b.name === n));
     if (missing.length) {
-      throw new ConfigError(`--backend: ${missing.join(', ')} not available here (built: ${[...new Set(all.map((b) => b.name))].join(', ')}) — run npm install to build the native and wasm kernels`);
+      throw new ConfigError(
+        `--backend: ${missing.join(', ')} not available here (built: ${[...new Set(all.map((b) => b.name))].join(', ')}) — run npm install to build the native and wasm kernels`,
+      );
     }
     all = all.filter((b) => want.includes(b.name));
   }
@@ -143,18 +163,27 @@ function measure(net: string, mode: 'train' | 'infer', batch: number, b: Backend
     const labels = Int32Array.from({ length: batch }, () => rng.nextU32() % 10);
     const opt = new Sgd({ lr: 0.01 });
     const params = model.params();
-    const step = mode === 'train'
-      ? () => {
-        model.zeroGrad();
-        model.lossAndBackward(x, labels);
-        opt.step(params);
-      }
-      : () => {
-        model.logits(x);
-      };
+    const step =
+      mode === 'train'
+        ? () => {
+            model.zeroGrad();
+            model.lossAndBackward(x, labels);
+            opt.step(params);
+          }
+        : () => {
+            model.logits(x);
+          };
     const [ips, cpuIps] = timed(step, batch, seconds);
-    return withEpoch({ net, mode, batch, backend: b.name, kernels: b.kernels.name, threads: b.threads, imagesPerSecond: round(ips, 1),
-      imagesPerCpuSecond: round(cpuIps, 1) });
+    return withEpoch({
+      net,
+      mode,
+      batch,
+      backend: b.name,
+      kernels: b.kernels.name,
+      threads: b.threads,
+      imagesPerSecond: round(ips, 1),
+      imagesPerCpuSecond: round(cpuIps, 1),
+    });
   } finally {
     useKernels(prev);
   }
@@ -194,8 +223,17 @@ function memoryGrowth(b: Backend) {
       if (e === 2) first = sample(); // buffers allocated and code compiled by now
     }
     const last = sample();
-    return { net: 'seed-mnist', mode: 'memory', batch, backend: b.name, threads: b.threads, epochs,
-      gcExposed: gc !== undefined, heapGrowthBytes: last.heap - first.heap, rssGrowthBytes: last.rss - first.rss };
+    return {
+      net: 'seed-mnist',
+      mode: 'memory',
+      batch,
+      backend: b.name,
+      threads: b.threads,
+      epochs,
+      gcExposed: gc !== undefined,
+      heapGrowthBytes: last.heap - first.heap,
+      rssGrowthBytes: last.rss - first.rss,
+    };
   } finally {
     useKernels(prev);
   }
@@ -257,7 +295,8 @@ const torchEnv = {
 function startTorch(): TorchServer {
   const python = '/usr/bin/python3';
   const script = fileURLToPath(new URL('../../../tools/bench_torch.py', import.meta.url));
-  if (!existsSync(python)) throw new ConfigError(`--compare torch needs Debian's python3-torch at ${python} — apt-get install python3-torch`);
+  if (!existsSync(python))
+    throw new ConfigError(`--compare torch needs Debian's python3-torch at ${python} — apt-get install python3-torch`);
   const child: ChildProcessWithoutNullStreams = spawn(python, [script], { env: { ...process.env, ...torchEnv } });
   child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

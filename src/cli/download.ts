@@ -1,4 +1,11 @@
-import { datasetInfo, datasetNames, downloadDataset, resolveDataDir, type DownloadOptions, type DownloadProgress } from '../data/index.js';
+import {
+  type DownloadOptions,
+  type DownloadProgress,
+  datasetInfo,
+  datasetNames,
+  downloadDataset,
+  resolveDataDir,
+} from '../data/index.js';
 import { UsageError } from '../errors.js';
 import { parseCommand } from './args.js';
 import { bar, clock } from './progress.js';
@@ -22,9 +29,16 @@ Example:
 
 /** `convts download`: returns the process exit code. */
 export async function downloadCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, {
-    'data-dir': { type: 'string' }, mirror: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
-  }, downloadHelp, 'download');
+  const parsed = parseCommand(
+    argv,
+    {
+      'data-dir': { type: 'string' },
+      mirror: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+    downloadHelp,
+    'download',
+  );
   if (!parsed) return 0;
   const { values: v, positionals } = parsed;
   if (!positionals.length) throw new UsageError(`download: name a data set (${datasetNames.join(', ')})`);
@@ -34,7 +48,10 @@ export async function downloadCommand(argv: string[]): Promise<number> {
   for (const name of positionals) {
     const info = datasetInfo(name);
     const mirrors = (v.mirror ?? []).map((m) => ({ kind: 'files' as const, base: m.endsWith('/') ? m : `${m}/` }));
-    const r = await downloadDataset({ ...info, sources: [...mirrors, ...info.sources] }, dir, { ...downloadReporter(), verifyExisting: true });
+    const r = await downloadDataset({ ...info, sources: [...mirrors, ...info.sources] }, dir, {
+      ...downloadReporter(),
+      verifyExisting: true,
+    });
     for (const p of r.present) process.stderr.write(`${p}: present, checksum ok\n`);
     process.stderr.write(`${name}: ${r.downloaded.length} file(s) downloaded, ${r.present.length} already present\n`);
   }
@@ -42,7 +59,9 @@ export async function downloadCommand(argv: string[]): Promise<number> {
 }
 
 /** Progress and log callbacks that draw a byte progress bar with ETA on a terminal and log lines elsewhere. */
-export function downloadReporter(out: NodeJS.WriteStream = process.stderr): Pick<DownloadOptions, 'onProgress' | 'onLog'> {
+export function downloadReporter(
+  out: NodeJS.WriteStream = process.stderr,
+): Pick<DownloadOptions, 'onProgress' | 'onLog'> {
   const tty = Boolean(out.isTTY);
   return {
     onLog: (line) => out.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`),

@@ -1,6 +1,6 @@
 import { loadModel } from '../io/model-file.js';
-import { evaluate } from '../train/trainer.js';
 import { precisionRecall } from '../train/metrics.js';
+import { evaluate } from '../train/trainer.js';
 import { num, parseCommand } from './args.js';
 import { openRun, runDataset } from './run-data.js';
 
@@ -23,8 +23,13 @@ Example:
 `;
 
 const options = {
-  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, split: { type: 'string' },
-  'test-limit': { type: 'string' }, 'batch-size': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  dataset: { type: 'string' },
+  'data-dir': { type: 'string' },
+  split: { type: 'string' },
+  'test-limit': { type: 'string' },
+  'batch-size': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** `convts eval`: returns the process exit code. */
@@ -42,20 +47,33 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { precision, recall } = precisionRecall(r.confusion);
   const names = summary.classNames ?? ds.classNames;
   const result = {
-    run, dataset: ds.name, images: ds.length, accuracy: r.accuracy, loss: r.loss, classNames: names,
-    precision, recall, confusionMatrix: r.confusion, seconds,
+    run,
+    dataset: ds.name,
+    images: ds.length,
+    accuracy: r.accuracy,
+    loss: r.loss,
+    classNames: names,
+    precision,
+    recall,
+    confusionMatrix: r.confusion,
+    seconds,
   };
   if (v.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   }
   const out: string[] = [];
-  out.push(`${ds.name}: ${ds.length} images — accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)} (${seconds.toFixed(1)} s)`, '');
+  out.push(
+    `${ds.name}: ${ds.length} images — accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)} (${seconds.toFixed(1)} s)`,
+    '',
+  );
   const w = Math.max(5, ...names.map((n) => n.length));
   out.push(`${'class'.padEnd(w)}  precision  recall  images`);
   names.forEach((n, c) => {
     const count = r.confusion[c].reduce((a, b) => a + b, 0);
-    out.push(`${n.padEnd(w)}  ${pct(precision[c]).padStart(9)}  ${pct(recall[c]).padStart(6)}  ${String(count).padStart(6)}`);
+    out.push(
+      `${n.padEnd(w)}  ${pct(precision[c]).padStart(9)}  ${pct(recall[c]).padStart(6)}  ${String(count).padStart(6)}`,
+    );
   });
   const cw = Math.max(4, ...r.confusion.flat().map((x) => String(x).length + 1));
   out.push('', 'confusion matrix (rows: true class, columns: predicted)');

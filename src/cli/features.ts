@@ -40,10 +40,22 @@ Example:
 `;
 
 const options = {
-  bank: { type: 'string' }, size: { type: 'string' }, scales: { type: 'string' }, count: { type: 'string' },
-  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, pool: { type: 'string' }, bias: { type: 'string' },
-  activation: { type: 'string' }, out: { type: 'string' }, pictures: { type: 'string' },
-  'show-filters': { type: 'string' }, 'show-maps': { type: 'string' }, image: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+  bank: { type: 'string' },
+  size: { type: 'string' },
+  scales: { type: 'string' },
+  count: { type: 'string' },
+  dataset: { type: 'string' },
+  'data-dir': { type: 'string' },
+  pool: { type: 'string' },
+  bias: { type: 'string' },
+  activation: { type: 'string' },
+  out: { type: 'string' },
+  pictures: { type: 'string' },
+  'show-filters': { type: 'string' },
+  'show-maps': { type: 'string' },
+  image: { type: 'string' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -51,7 +63,8 @@ const options = {
 export async function featuresCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, options, featuresHelp, 'features');
   if (!parsed) return 0;
-  if (parsed.positionals.length) throw new UsageError(`features: unexpected argument "${parsed.positionals[0]}" (see convts features --help)`);
+  if (parsed.positionals.length)
+    throw new UsageError(`features: unexpected argument "${parsed.positionals[0]}" (see convts features --help)`);
   const v = parsed.values;
   const bankArg = v.bank ?? 'lm';
   if (bankArg !== 'lm' && (v.size ?? v.scales ?? v.count) !== undefined) {
@@ -71,35 +84,57 @@ export async function featuresCommand(argv: string[]): Promise<number> {
   const data = loadDataset(dataset, resolveDataDir(v['data-dir']));
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const tty = process.stderr.isTTY;
-  const r = cachedFeatures({
-    bank, dataset, train: data.train, test: data.test,
-    options: extract,
-    onProgress: tty ? (done, total) => {
-      if (done % 2048 < 256 || done === total) process.stderr.write(`\r\x1b[2Kextracting ${done}/${total}`);
-    } : undefined,
-  }, { path: v.out, force: v.force });
+  const r = cachedFeatures(
+    {
+      bank,
+      dataset,
+      train: data.train,
+      test: data.test,
+      options: extract,
+      onProgress: tty
+        ? (done, total) => {
+            if (done % 2048 < 256 || done === total) process.stderr.write(`\r\x1b[2Kextracting ${done}/${total}`);
+          }
+        : undefined,
+    },
+    { path: v.out, force: v.force },
+  );
   if (tty) process.stderr.write('\r\x1b[2K');
   if (v.pictures) {
     const index = num('image', v.image, 0, { int: true, min: 0, max: data.test.length - 1 });
-    const indices = (flag: 'show-filters' | 'show-maps', fallback: string) => (v[flag] ?? fallback).split(',')
-      .map((k) => num(flag, k, 0, { int: true, min: 0, max: bank.count - 1 }));
+    const indices = (flag: 'show-filters' | 'show-maps', fallback: string) =>
+      (v[flag] ?? fallback).split(',').map((k) => num(flag, k, 0, { int: true, min: 0, max: bank.count - 1 }));
     const image = new Float32Array(data.test.shape.reduce((a, b) => a * b, 1));
     data.test.fill(image, [index], 0, 1);
     const pictures = bankPictures(bank, image, data.test.shape, extract, {
-      filters: indices('show-filters', '5,7'), maps: indices('show-maps', '35'), imageName: `${dataset} test image ${index}`,
+      filters: indices('show-filters', '5,7'),
+      maps: indices('show-maps', '35'),
+      imageName: `${dataset} test image ${index}`,
     });
     for (const { file, picture } of pictures) writeFileAtomic(join(v.pictures, file), picture.png());
     log(`drew ${pictures.map((p) => p.file).join(', ')} in ${v.pictures}`);
   }
   const n = r.train.length + r.test.length;
   const summary = {
-    path: r.path, hit: r.hit, rebuilt: r.rebuilt ?? null, key: r.header.key, bank: bank.name,
-    filters: [bank.count, bank.kh, bank.kw], dataset, train: r.train.length, test: r.test.length, dim: r.train.dim,
-    seconds: r.seconds, imagesPerSecond: r.hit ? null : n / r.seconds,
+    path: r.path,
+    hit: r.hit,
+    rebuilt: r.rebuilt ?? null,
+    key: r.header.key,
+    bank: bank.name,
+    filters: [bank.count, bank.kh, bank.kw],
+    dataset,
+    train: r.train.length,
+    test: r.test.length,
+    dim: r.train.dim,
+    seconds: r.seconds,
+    imagesPerSecond: r.hit ? null : n / r.seconds,
   };
   if (r.rebuilt) log(`${r.path} was ${r.rebuilt} — rebuilt it`);
   if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else if (r.hit) log(`up to date: ${r.path} (${n} × ${r.train.dim} features, key ${r.header.key.slice(0, 12)})`);
-  else log(`extracted ${n} × ${r.train.dim} features in ${clock(r.seconds)} (${r.seconds.toFixed(1)} s, ${Math.round(n / r.seconds)} img/s) → ${r.path}`);
+  else
+    log(
+      `extracted ${n} × ${r.train.dim} features in ${clock(r.seconds)} (${r.seconds.toFixed(1)} s, ${Math.round(n / r.seconds)} img/s) → ${r.path}`,
+    );
   return 0;
 }

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConvtsError, UsageError } from '../errors.js';
-import { downloadCommand, downloadHelp } from './download.js';
-import { evalCommand, evalHelp } from './eval.js';
-import { predictCommand, predictHelp } from './predict.js';
-import { showCommand, showHelp } from './show.js';
-import { featuresCommand, featuresHelp } from './features.js';
-import { sweepCommand, sweepHelp } from './sweep.js';
 import { defaultKernels } from '../io/backends.js';
 import { useKernels } from '../kernels/index.js';
 import { benchCommand, benchHelp } from './bench.js';
+import { downloadCommand, downloadHelp } from './download.js';
+import { evalCommand, evalHelp } from './eval.js';
+import { featuresCommand, featuresHelp } from './features.js';
+import { predictCommand, predictHelp } from './predict.js';
+import { showCommand, showHelp } from './show.js';
+import { sweepCommand, sweepHelp } from './sweep.js';
 import { trainCommand, trainHelp } from './train.js';
 
 const help = `convts — convolutional neural networks from first principles
@@ -68,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const c = commands[cmd];
   if (!c) {
-    process.stderr.write(`convts: unknown command "${cmd}" — use one of ${Object.keys(commands).join(', ')} (convts --help)\n`);
+    process.stderr.write(
+      `convts: unknown command "${cmd}" — use one of ${Object.keys(commands).join(', ')} (convts --help)\n`,
+    );
     return 2;
   }
   // The fastest kernels built here ($CONVTS_BACKEND and $CONVTS_THREADS choose others).

@@ -28,8 +28,12 @@ Example:
 `;
 
 const options = {
-  top: { type: 'string' }, invert: { type: 'string' }, frame: { type: 'string' }, 'data-dir': { type: 'string' },
-  json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  top: { type: 'string' },
+  invert: { type: 'string' },
+  frame: { type: 'string' },
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** `convts predict`: returns the process exit code. */
@@ -39,7 +43,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parsed;
   const [run, ...images] = positionals;
   const { config, summary } = openRun(run, 'predict');
-  if (!images.length) throw new UsageError(`predict: give one or more PNG images after the run, e.g. "convts predict ${run} digit.png"`);
+  if (!images.length)
+    throw new UsageError(`predict: give one or more PNG images after the run, e.g. "convts predict ${run} digit.png"`);
   const invert = choice('invert', v.invert, ['auto', 'yes', 'no'] as const, 'auto');
   const model = loadModel(run);
   const top = Math.min(num('top', v.top, 3, { int: true, min: 1 }), model.classes);
@@ -55,7 +60,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const results = images.map((file, i) => {
     const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => p[i * k + b] - p[i * k + a]);
     return {
-      file, inverted: inputs[i].inverted,
+      file,
+      inverted: inputs[i].inverted,
       top: order.slice(0, top).map((c) => ({ class: names[c] ?? String(c), index: c, probability: p[i * k + c] })),
     };
   });

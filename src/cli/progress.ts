@@ -49,9 +49,11 @@ export function epochBar(p: EpochProgress, seconds: number, images: number, epoc
   const rate = images / Math.max(seconds, 1e-9);
   const eta = images > 0 ? (p.total - p.done) / rate : NaN;
   const rest = (p.epochs - p.epoch) * (epochSeconds ?? p.total / rate);
-  return `epoch ${p.epoch}/${p.epochs} ${bar(p.done / p.total)} ${p.done}/${p.total}  loss ${p.loss.toFixed(4)}  ` +
+  return (
+    `epoch ${p.epoch}/${p.epochs} ${bar(p.done / p.total)} ${p.done}/${p.total}  loss ${p.loss.toFixed(4)}  ` +
     `acc ${(100 * p.accuracy).toFixed(2)}%  ${images > 0 ? `${Math.round(rate)} img/s  ETA ${clock(eta)}` : '…'}` +
-    (p.epoch < p.epochs && images > 0 ? ` (run ${clock(eta + rest)})` : '');
+    (p.epoch < p.epochs && images > 0 ? ` (run ${clock(eta + rest)})` : '')
+  );
 }
 
 /** A bar of `width` cells, `fraction` of them full. */

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
-import { loadDataset, resolveDataDir, type Dataset, type LoadOptions, type Normalization } from '../data/index.js';
+import { type Dataset, type LoadOptions, loadDataset, type Normalization, resolveDataDir } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { readRunJson, type RunSummary } from '../report/run-report.js';
+import { type RunSummary, readRunJson } from '../report/run-report.js';
 import { choice, num } from './args.js';
 
 /** What the commands that work on a saved run read from its config.json. */
@@ -18,8 +18,12 @@ export interface RunConfig {
 
 /** Checks that `run` is a run directory and reads its config.json and summary.json. */
 export function openRun(run: string | undefined, command: string): { config: RunConfig; summary: RunSummary } {
-  if (!run) throw new UsageError(`${command}: give a run directory written by convts train (e.g. runs/mnist) — see convts ${command} --help`);
-  if (!existsSync(run) || !statSync(run).isDirectory()) throw new ConfigError(`${run}: no such run directory — give the --out folder of convts train`);
+  if (!run)
+    throw new UsageError(
+      `${command}: give a run directory written by convts train (e.g. runs/mnist) — see convts ${command} --help`,
+    );
+  if (!existsSync(run) || !statSync(run).isDirectory())
+    throw new ConfigError(`${run}: no such run directory — give the --out folder of convts train`);
   return { config: readRunJson<RunConfig>(run, 'config.json'), summary: readRunJson<RunSummary>(run, 'summary.json') };
 }
 
@@ -28,8 +32,24 @@ export function openRun(run: string | undefined, command: string): { config: Run
 // normalization are the ones training used. config.json is the run's record of them.
 function loadOptions(config: RunConfig, sameData: boolean): LoadOptions {
   const pick = (k: string) => (config[k] === null ? undefined : config[k]);
-  const shape = { normalize: pick('normalize'), flatten: pick('flatten'), size: pick('imageSize'), channels: pick('channels') };
-  return (sameData ? { ...shape, val: pick('val'), trainLimit: pick('trainLimit'), testLimit: pick('testLimit'), subset: pick('subset'), seed: pick('seed') } : shape) as LoadOptions;
+  const shape = {
+    normalize: pick('normalize'),
+    flatten: pick('flatten'),
+    size: pick('imageSize'),
+    channels: pick('channels'),
+  };
+  return (
+    sameData
+      ? {
+          ...shape,
+          val: pick('val'),
+          trainLimit: pick('trainLimit'),
+          testLimit: pick('testLimit'),
+          subset: pick('subset'),
+          seed: pick('seed'),
+        }
+      : shape
+  ) as LoadOptions;
 }
 
 /**
@@ -37,14 +57,21 @@ function loadOptions(config: RunConfig, sameData: boolean): LoadOptions {
  * validation hold-out), limited as in training unless --test-limit says otherwise, or its
  * training split with --split train.
  */
-export function runDataset(config: RunConfig, v: { dataset?: string; 'data-dir'?: string; 'test-limit'?: string; split?: string }): Dataset {
+export function runDataset(
+  config: RunConfig,
+  v: { dataset?: string; 'data-dir'?: string; 'test-limit'?: string; split?: string },
+): Dataset {
   const sameData = v.dataset === undefined || v.dataset === config.dataset;
   const name = v.dataset ?? config.dataset ?? 'mnist';
   const dir = v['data-dir'] ?? (sameData ? config.dataDir : undefined) ?? resolveDataDir(undefined);
   const split = choice('split', v.split, ['test', 'train'] as const, 'test');
   const o = loadOptions(config, sameData);
-  const limit = v['test-limit'] !== undefined ? num('test-limit', v['test-limit'], 0, { int: true, min: 1 })
-    : split === 'test' && sameData ? o.testLimit : undefined;
+  const limit =
+    v['test-limit'] !== undefined
+      ? num('test-limit', v['test-limit'], 0, { int: true, min: 1 })
+      : split === 'test' && sameData
+        ? o.testLimit
+        : undefined;
   const data = loadDataset(name, dir, { ...o, testLimit: split === 'test' ? limit : undefined })[split];
   if (!data) throw new ConfigError(`${name} has no ${split} split here — give --split train or another --dataset`);
   return limit && data.length > limit ? firstN(data, limit) : data;
@@ -52,14 +79,25 @@ export function runDataset(config: RunConfig, v: { dataset?: string; 'data-dir'?
 
 // The first n samples of a data set, as a view.
 function firstN(d: Dataset, n: number): Dataset {
-  return { name: d.name, length: n, shape: d.shape, labels: d.labels.subarray(0, n), classNames: d.classNames, fill: d.fill.bind(d) };
+  return {
+    name: d.name,
+    length: n,
+    shape: d.shape,
+    labels: d.labels.subarray(0, n),
+    classNames: d.classNames,
+    fill: d.fill.bind(d),
+  };
 }
 
 /**
  * The normalization the run's training data had: config.json's "normalization", else
  * recomputed from its training set the way convts train did.
  */
-export function runNormalization(config: RunConfig, dataDir: string | undefined, say: (s: string) => void): Normalization {
+export function runNormalization(
+  config: RunConfig,
+  dataDir: string | undefined,
+  say: (s: string) => void,
+): Normalization {
   if (config.normalization) return config.normalization;
   const name = config.dataset ?? 'mnist';
   say(`config.json records no normalization; recomputing it from the ${name} training set`);

@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/model-file.js';
+import { Conv2d } from '../layers/conv2d.js';
 import type { Canvas } from '../report/canvas.js';
 import { confusionPicture } from '../report/confusion.js';
 import { curvesPicture } from '../report/curves.js';
-import { Conv2d } from '../layers/conv2d.js';
 import { convFilterPictures, filterPicture } from '../report/filters.js';
 import { stack } from '../report/grid.js';
 import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
@@ -42,8 +42,15 @@ Example:
 const kinds = ['curves', 'confusion', 'filters', 'maps', 'misclassified', 'report'] as const;
 
 const options = {
-  out: { type: 'string' }, layer: { type: 'string' }, filter: { type: 'string' }, index: { type: 'string' }, count: { type: 'string' },
-  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, 'test-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  out: { type: 'string' },
+  layer: { type: 'string' },
+  filter: { type: 'string' },
+  index: { type: 'string' },
+  count: { type: 'string' },
+  dataset: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'test-limit': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** `convts show`: returns the process exit code. */
@@ -52,7 +59,9 @@ export async function showCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values: v, positionals } = parsed;
   if (positionals.length !== 2) {
-    throw new UsageError(`show: expected <what> <run>, e.g. "convts show curves runs/mnist" (what: ${kinds.join(', ')})`);
+    throw new UsageError(
+      `show: expected <what> <run>, e.g. "convts show curves runs/mnist" (what: ${kinds.join(', ')})`,
+    );
   }
   const what = positionals[0] as (typeof kinds)[number];
   if (!kinds.includes(what)) throw new UsageError(`show: "${what}" is not one of ${kinds.join(', ')}`);
@@ -62,8 +71,13 @@ export async function showCommand(argv: string[]): Promise<number> {
 
   if (what === 'report') {
     const files = writeRunReport(run, {
-      model: loadModel(run), testSet: runDataset(config, v), summary, config, metrics: readRunMetrics(run),
-      mapIndex: num('index', v.index, 0, { int: true, min: 0 }), mistakes: num('count', v.count, 24, { int: true, min: 1 }),
+      model: loadModel(run),
+      testSet: runDataset(config, v),
+      summary,
+      config,
+      metrics: readRunMetrics(run),
+      mapIndex: num('index', v.index, 0, { int: true, min: 0 }),
+      mistakes: num('count', v.count, 24, { int: true, min: 1 }),
     });
     process.stderr.write(`wrote ${files.length} files, open ${join(run, 'report.html')}\n`);
     return 0;
@@ -71,37 +85,66 @@ export async function showCommand(argv: string[]): Promise<number> {
   let picture: Canvas;
   if (what === 'curves') {
     const epochs = readRunMetrics(run);
-    if (!epochs.length) throw new ConfigError(`${run}: no epoch has finished yet (metrics.jsonl is empty) — nothing to draw`);
+    if (!epochs.length)
+      throw new ConfigError(`${run}: no epoch has finished yet (metrics.jsonl is empty) — nothing to draw`);
     picture = curvesPicture(epochs, summary.evaluatedOn);
   } else if (what === 'confusion') {
-    if (!summary.confusionMatrix) throw new ConfigError(`${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${summary.status ?? 'unknown'})`);
+    if (!summary.confusionMatrix)
+      throw new ConfigError(
+        `${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${summary.status ?? 'unknown'})`,
+      );
     picture = confusionPicture(summary.confusionMatrix, names);
   } else if (what === 'filters') {
     const model = loadModel(run);
     const convs = model.layers.filter((l): l is Conv2d => l instanceof Conv2d);
     const chosen = v.layer ? convs.filter((l) => l.name === v.layer) : convs;
     if (!chosen.length) {
-      throw v.layer ? new UsageError(`--layer: the model has no conv layer "${v.layer}" — its conv layers are ${convs.map((l) => l.name).join(', ') || 'none'}`)
+      throw v.layer
+        ? new UsageError(
+            `--layer: the model has no conv layer "${v.layer}" — its conv layers are ${convs.map((l) => l.name).join(', ') || 'none'}`,
+          )
         : new ConfigError(`${run}: the model has no conv layers, so there are no filters to draw`);
     }
     if (v.filter !== undefined) {
       const w = chosen[0].weight.value;
       const [k, c, h, wd] = w.shape;
       const f = num('filter', v.filter, 1, { int: true, min: 1, max: k }) - 1;
-      picture = filterPicture(w.data.subarray(f * c * h * wd, (f + 1) * c * h * wd), [c, h, wd], `${chosen[0].name} filter ${f + 1} of ${k}`);
+      picture = filterPicture(
+        w.data.subarray(f * c * h * wd, (f + 1) * c * h * wd),
+        [c, h, wd],
+        `${chosen[0].name} filter ${f + 1} of ${k}`,
+      );
     } else {
-      picture = stack(convFilterPictures(model).filter((p) => chosen.some((l) => l.name === p.name)).map((p) => p.picture), 16);
+      picture = stack(
+        convFilterPictures(model)
+          .filter((p) => chosen.some((l) => l.name === p.name))
+          .map((p) => p.picture),
+        16,
+      );
     }
   } else if (what === 'maps') {
     const model = loadModel(run);
-    const maps = mapsPicture(model, runDataset(config, v), num('index', v.index, 0, { int: true, min: 0 }), names, summary.evaluatedOn);
-    if (!maps) throw new ConfigError(`${run}: the model takes flat vectors (${model.inputShape.join('×')}), not images — it has no feature maps`);
+    const maps = mapsPicture(
+      model,
+      runDataset(config, v),
+      num('index', v.index, 0, { int: true, min: 0 }),
+      names,
+      summary.evaluatedOn,
+    );
+    if (!maps)
+      throw new ConfigError(
+        `${run}: the model takes flat vectors (${model.inputShape.join('×')}), not images — it has no feature maps`,
+      );
     picture = maps;
   } else {
     const model = loadModel(run);
     const ds = runDataset(config, v);
-    picture = mistakesPicture(ds, worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })), names,
-      `worst misclassified ${summary.evaluatedOn ?? 'test'} images`);
+    picture = mistakesPicture(
+      ds,
+      worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })),
+      names,
+      `worst misclassified ${summary.evaluatedOn ?? 'test'} images`,
+    );
   }
   const out = v.out ?? join(run, `${what}.png`);
   writeFileAtomic(out, picture.png());

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -6,14 +6,28 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { checkpointPath } from '../io/checkpoint.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
-import { readRunMetrics, type RunSummary } from '../report/run-report.js';
+import { type RunSummary, readRunMetrics } from '../report/run-report.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
 import { num, parseCommand, readConfigFile } from './args.js';
-import { resolveLayers, trainOptions, type TrainConfig, type TrainFlags } from './train.js';
+import { resolveLayers, type TrainConfig, type TrainFlags, trainOptions } from './train.js';
 
 /** The train flags a grid may vary. */
-const sweepable = ['lr', 'filters', 'batch-size', 'activation', 'pool', 'optimizer', 'momentum', 'weight-decay',
-  'epochs', 'seed', 'init', 'schedule', 'model', 'loss'] as const;
+const sweepable = [
+  'lr',
+  'filters',
+  'batch-size',
+  'activation',
+  'pool',
+  'optimizer',
+  'momentum',
+  'weight-decay',
+  'epochs',
+  'seed',
+  'init',
+  'schedule',
+  'model',
+  'loss',
+] as const;
 
 export const sweepHelp = `convts sweep — train every combination of a grid of hyperparameters
 
@@ -38,7 +52,9 @@ Example:
 `;
 
 const options = {
-  ...trainOptions, grid: { type: 'string', multiple: true }, jobs: { type: 'string' },
+  ...trainOptions,
+  grid: { type: 'string', multiple: true },
+  jobs: { type: 'string' },
 } as const;
 
 interface Trial {
@@ -54,20 +70,36 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, options, sweepHelp, 'sweep');
   if (!parsed) return 0;
   const { values: flags, positionals } = parsed;
-  if (positionals.length) throw new UsageError(`sweep takes no arguments, got "${positionals[0]}" — give the grid as --grid lr=0.01,0.1`);
-  if (flags.resume !== undefined) throw new UsageError('sweep: --resume is per run — to resume a sweep, run the same sweep command again');
+  if (positionals.length)
+    throw new UsageError(`sweep takes no arguments, got "${positionals[0]}" — give the grid as --grid lr=0.01,0.1`);
+  if (flags.resume !== undefined)
+    throw new UsageError('sweep: --resume is per run — to resume a sweep, run the same sweep command again');
   const { grid: gridArgs, jobs: jobsArg, out: outArg, json, config, ...rest } = flags;
   const file = config === undefined ? {} : readConfigFile(config, trainOptions, 'train');
   const { out: _o, json: _j, ...base }: TrainFlags = { ...file, ...rest };
   const grid = parseGrid(gridArgs ?? []);
   const keys = grid.map(([k]) => k);
-  const out = outArg ?? (file.out as string | undefined) ?? join('runs', `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const out =
+    outArg ??
+    (file.out as string | undefined) ??
+    join('runs', `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const jobs = num('jobs', jobsArg, os.availableParallelism(), { int: true, min: 1 });
   const trials = combinations(grid).map((params): Trial => {
     // Check every trial's flags now, so a bad value fails before anything runs.
-    const trialConfig = resolveLayers([{ source: config ?? '', flags: file }, { source: '', flags: rest },
-      { source: `--grid ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`, flags: params }]);
-    const name = Object.entries(params).map(([k, v]) => `${k}-${v}`).join('_').replace(/[^\w.,=-]/g, '_');
+    const trialConfig = resolveLayers([
+      { source: config ?? '', flags: file },
+      { source: '', flags: rest },
+      {
+        source: `--grid ${Object.entries(params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+        flags: params,
+      },
+    ]);
+    const name = Object.entries(params)
+      .map(([k, v]) => `${k}-${v}`)
+      .join('_')
+      .replace(/[^\w.,=-]/g, '_');
     return { name, params, dir: join(out, name), config: trialConfig };
   });
   writeJsonAtomic(join(out, 'sweep.json'), { grid: Object.fromEntries(grid), base, trials: trials.map((t) => t.name) });
@@ -80,14 +112,18 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     if (r) results.set(t.name, r);
     else todo.push(t);
   }
-  log(`sweep: ${trials.length} trials of ${keys.join(' × ')} → ${out}` +
-    (results.size ? ` (${results.size} already done, skipped)` : '') + `, ${Math.min(jobs, todo.length)} at a time`);
+  log(
+    `sweep: ${trials.length} trials of ${keys.join(' × ')} → ${out}` +
+      (results.size ? ` (${results.size} already done, skipped)` : '') +
+      `, ${Math.min(jobs, todo.length)} at a time`,
+  );
 
   // Children run in their own process group, so a terminal's Ctrl-C reaches them once, from here.
   const running = new Set<ChildProcess>();
   let stopping = false;
   const onSigint = () => {
-    if (!stopping) log('sweep: stopping — each running trial saves a checkpoint (run the same command again to resume)…');
+    if (!stopping)
+      log('sweep: stopping — each running trial saves a checkpoint (run the same command again to resume)…');
     stopping = true;
     for (const c of running) c.kill('SIGINT');
   };
@@ -98,9 +134,13 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     for (let t = todo.shift(); t && !stopping; t = todo.shift()) {
       const r = await runTrial(t, base, main, running);
       results.set(t.name, r);
-      log(`[${++done}/${trials.length}] ${t.name}: ${r.status === 'completed'
-        ? `test accuracy ${(100 * r.testAccuracy!).toFixed(2)}%, loss ${r.testLoss!.toFixed(4)} (${r.seconds!.toFixed(1)} s)`
-        : `${r.status}${r.error ? ` — ${r.error}` : ''}`}`);
+      log(
+        `[${++done}/${trials.length}] ${t.name}: ${
+          r.status === 'completed'
+            ? `test accuracy ${(100 * r.testAccuracy!).toFixed(2)}%, loss ${r.testLoss!.toFixed(4)} (${r.seconds!.toFixed(1)} s)`
+            : `${r.status}${r.error ? ` — ${r.error}` : ''}`
+        }`,
+      );
     }
   };
   try {
@@ -114,22 +154,31 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (json) process.stdout.write(`${JSON.stringify(rankTrials(all).map(({ perEpoch: _, ...r }) => r))}\n`);
   const best = rankTrials(all)[0];
   if (stopping) {
-    log(`sweep: stopped; ${all.filter((r) => r.status === 'completed').length}/${trials.length} trials done — run the same command again to continue`);
+    log(
+      `sweep: stopped; ${all.filter((r) => r.status === 'completed').length}/${trials.length} trials done — run the same command again to continue`,
+    );
     return 130;
   }
-  log(`sweep: best ${best?.name} at ${best?.testAccuracy == null ? '—' : `${(100 * best.testAccuracy).toFixed(2)}%`} — wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.html')}`);
+  log(
+    `sweep: best ${best?.name} at ${best?.testAccuracy == null ? '—' : `${(100 * best.testAccuracy).toFixed(2)}%`} — wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.html')}`,
+  );
   return all.some((r) => r.status === 'failed') ? 1 : 0;
 }
 
 /** --grid lr=0.01,0.1 → ['lr', ['0.01', '0.1']], checking the key and that values are given once. */
 function parseGrid(args: string[]): [string, string[]][] {
-  if (!args.length) throw new UsageError('sweep: give at least one --grid KEY=V1,V2 (e.g. --grid lr=0.01,0.1,0.9) — see convts sweep --help');
+  if (!args.length)
+    throw new UsageError(
+      'sweep: give at least one --grid KEY=V1,V2 (e.g. --grid lr=0.01,0.1,0.9) — see convts sweep --help',
+    );
   const grid = args.map((a): [string, string[]] => {
     const m = /^([\w-]+)=(.+)$/.exec(a);
     if (!m) throw new UsageError(`--grid: expected KEY=V1,V2,… (e.g. lr=0.01,0.1), got "${a}"`);
-    if (!(sweepable as readonly string[]).includes(m[1])) throw new UsageError(`--grid: "${m[1]}" cannot be swept — use one of ${sweepable.join(', ')}`);
+    if (!(sweepable as readonly string[]).includes(m[1]))
+      throw new UsageError(`--grid: "${m[1]}" cannot be swept — use one of ${sweepable.join(', ')}`);
     const values = m[2].split(',').map((v) => v.trim());
-    if (values.some((v) => !v) || new Set(values).size !== values.length) throw new UsageError(`--grid ${a}: give each value once, with no empty ones`);
+    if (values.some((v) => !v) || new Set(values).size !== values.length)
+      throw new UsageError(`--grid ${a}: give each value once, with no empty ones`);
     return [m[1], values];
   });
   const dup = grid.find(([k], i) => grid.findIndex(([k2]) => k2 === k) !== i);
@@ -139,7 +188,10 @@ function parseGrid(args: string[]): [string, string[]][] {
 
 /** Every combination of the grid's values, the first key varying slowest. */
 function combinations(grid: [string, string[]][]): Record<string, string>[] {
-  return grid.reduce<Record<string, string>[]>((acc, [k, vs]) => acc.flatMap((p) => vs.map((v) => ({ ...p, [k]: v }))), [{}]);
+  return grid.reduce<Record<string, string>[]>(
+    (acc, [k, vs]) => acc.flatMap((p) => vs.map((v) => ({ ...p, [k]: v }))),
+    [{}],
+  );
 }
 
 /** The result of a trial that already ended (completed or diverged), or null if it must run. */
@@ -154,13 +206,23 @@ function finished(t: Trial): TrialResult | null {
   }
   if (s.status !== 'completed' && s.status !== 'diverged') return null;
   const had = JSON.parse(readFileSync(join(t.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const differ = Object.entries(t.config).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(had[k])).map(([k]) => k);
+  const differ = Object.entries(t.config)
+    .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(had[k]))
+    .map(([k]) => k);
   if (differ.length) {
-    throw new UsageError(`${t.dir} finished with other settings (${differ.join(', ')} differ${differ.length === 1 ? 's' : ''}) — give this sweep another --out, or the same flags as before`);
+    throw new UsageError(
+      `${t.dir} finished with other settings (${differ.join(', ')} differ${differ.length === 1 ? 's' : ''}) — give this sweep another --out, or the same flags as before`,
+    );
   }
   return {
-    name: t.name, params: t.params, status: s.status, testAccuracy: s.testAccuracy ?? null, testLoss: s.testLoss ?? null,
-    trainAccuracy: s.trainAccuracy ?? null, seconds: s.seconds ?? null, perEpoch: existsSync(join(t.dir, 'metrics.jsonl')) ? readRunMetrics(t.dir) : [],
+    name: t.name,
+    params: t.params,
+    status: s.status,
+    testAccuracy: s.testAccuracy ?? null,
+    testLoss: s.testLoss ?? null,
+    trainAccuracy: s.trainAccuracy ?? null,
+    seconds: s.seconds ?? null,
+    perEpoch: existsSync(join(t.dir, 'metrics.jsonl')) ? readRunMetrics(t.dir) : [],
     ...(s.error ? { error: s.error } : {}),
   };
 }
@@ -168,18 +230,34 @@ function finished(t: Trial): TrialResult | null {
 /** Runs one trial as `convts train` in a child process (resuming its checkpoint if it has one). */
 function runTrial(t: Trial, base: TrainFlags, main: string, running: Set<ChildProcess>): Promise<TrialResult> {
   const args = existsSync(checkpointPath(t.dir))
-    ? ['--resume', t.dir, ...(base['data-dir'] ? ['--data-dir', base['data-dir']] : []), ...(base.offline ? ['--offline'] : [])]
-    : [...Object.entries({ ...base, ...t.params }).flatMap(([k, v]) => (v === true ? [`--${k}`] : v === false || v === undefined ? [] : [`--${k}`, String(v)])),
-      '--out', t.dir];
+    ? [
+        '--resume',
+        t.dir,
+        ...(base['data-dir'] ? ['--data-dir', base['data-dir']] : []),
+        ...(base.offline ? ['--offline'] : []),
+      ]
+    : [
+        ...Object.entries({ ...base, ...t.params }).flatMap(([k, v]) =>
+          v === true ? [`--${k}`] : v === false || v === undefined ? [] : [`--${k}`, String(v)],
+        ),
+        '--out',
+        t.dir,
+      ];
   mkdirSync(t.dir, { recursive: true });
   const logFile = createWriteStream(join(t.dir, 'train.log'), { flags: 'a' });
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [main, 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [main, 'train', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
     running.add(child);
     let lastLine = '';
     child.stderr!.on('data', (b: Buffer) => {
       logFile.write(b);
-      const lines = b.toString().split('\n').filter((l) => l.trim());
+      const lines = b
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim());
       if (lines.length) lastLine = lines[lines.length - 1].replace(/^convts: /, '');
     });
     child.on('close', (code, signal) => {
@@ -192,10 +270,19 @@ function runTrial(t: Trial, base: TrainFlags, main: string, running: Set<ChildPr
       } catch (e) {
         lastLine = (e as Error).message;
       }
-      resolve(r ?? {
-        name: t.name, params: t.params, status: stopped ? 'interrupted' : 'failed', testAccuracy: null, testLoss: null,
-        trainAccuracy: null, seconds: null, perEpoch: [], ...(stopped ? {} : { error: `${lastLine} (exit code ${code ?? signal}; see ${join(t.dir, 'train.log')})` }),
-      });
+      resolve(
+        r ?? {
+          name: t.name,
+          params: t.params,
+          status: stopped ? 'interrupted' : 'failed',
+          testAccuracy: null,
+          testLoss: null,
+          trainAccuracy: null,
+          seconds: null,
+          perEpoch: [],
+          ...(stopped ? {} : { error: `${lastLine} (exit code ${code ?? signal}; see ${join(t.dir, 'train.log')})` }),
+        },
+      );
     });
   });
 }

@@ -1,23 +1,31 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { AugmentedDataset, ByteImageDataset, datasetNames, loadOrDownload, parseAugmentation, resolveDataDir, subsetModes } from '../data/index.js';
+import {
+  AugmentedDataset,
+  ByteImageDataset,
+  datasetNames,
+  loadOrDownload,
+  parseAugmentation,
+  resolveDataDir,
+  subsetModes,
+} from '../data/index.js';
 import { ConfigError, DataFormatError, DivergenceError, UsageError } from '../errors.js';
 import { loadFeatureDatasets } from '../features/index.js';
 import { parseInit } from '../init/initializers.js';
-import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
-import { readRunJson, writeRunReport } from '../report/run-report.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
 import { saveModel } from '../io/model-file.js';
 import { buildModel } from '../model/build.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
 import type { Sequential } from '../model/sequential.js';
-import { validateSpec, type ModelSpec } from '../model/spec.js';
+import { type ModelSpec, validateSpec } from '../model/spec.js';
 import { makeOptimizer, optimizerKinds, type ScheduleSpec } from '../optim/index.js';
-import { train, type EpochMetrics, type TrainResult } from '../train/trainer.js';
+import { readRunJson, writeRunReport } from '../report/run-report.js';
+import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
 import { choice, num, parseCommand, readConfigFile } from './args.js';
 import { downloadReporter } from './download.js';
-import { Progress, clock } from './progress.js';
+import { clock, Progress } from './progress.js';
 
 export const trainHelp = `convts train — train a model and write a run directory
 
@@ -76,19 +84,44 @@ Examples:
 `;
 
 export const trainOptions = {
-  model: { type: 'string' }, activation: { type: 'string' }, pool: { type: 'string' },
-  filters: { type: 'string' }, loss: { type: 'string' }, init: { type: 'string' },
-  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, 'train-limit': { type: 'string' },
-  offline: { type: 'boolean' }, val: { type: 'string' }, subset: { type: 'string' }, normalize: { type: 'string' },
-  flatten: { type: 'boolean' }, augment: { type: 'string' }, 'image-size': { type: 'string' }, channels: { type: 'string' },
-  features: { type: 'string' }, 'test-limit': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
-  optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
-  'weight-decay': { type: 'string' }, schedule: { type: 'string' }, converge: { type: 'string' },
-  seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, config: { type: 'string' }, resume: { type: 'string' },
+  model: { type: 'string' },
+  activation: { type: 'string' },
+  pool: { type: 'string' },
+  filters: { type: 'string' },
+  loss: { type: 'string' },
+  init: { type: 'string' },
+  dataset: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'train-limit': { type: 'string' },
+  offline: { type: 'boolean' },
+  val: { type: 'string' },
+  subset: { type: 'string' },
+  normalize: { type: 'string' },
+  flatten: { type: 'boolean' },
+  augment: { type: 'string' },
+  'image-size': { type: 'string' },
+  channels: { type: 'string' },
+  features: { type: 'string' },
+  'test-limit': { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  optimizer: { type: 'string' },
+  lr: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  schedule: { type: 'string' },
+  converge: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  config: { type: 'string' },
+  resume: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export type TrainFlags = { [K in keyof typeof trainOptions]?: (typeof trainOptions)[K]['type'] extends 'boolean' ? boolean : string };
+export type TrainFlags = {
+  [K in keyof typeof trainOptions]?: (typeof trainOptions)[K]['type'] extends 'boolean' ? boolean : string;
+};
 /** A run's resolved configuration, as config.json records it. */
 export type TrainConfig = ReturnType<typeof resolveConfig>;
 
@@ -97,22 +130,33 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, trainOptions, trainHelp, 'train');
   if (!parsed) return 0;
   const { values: flags, positionals } = parsed;
-  if (positionals.length) throw new UsageError(`train takes no arguments, got "${positionals[0]}" — flags start with -- (see convts train --help)`);
+  if (positionals.length)
+    throw new UsageError(
+      `train takes no arguments, got "${positionals[0]}" — flags start with -- (see convts train --help)`,
+    );
   const offline = Boolean(flags.offline) || process.env.CONVTS_OFFLINE === '1';
   if (flags.resume !== undefined) {
     const extra = Object.keys(flags).filter((k) => !['resume', 'data-dir', 'offline', 'json'].includes(k));
-    if (extra.length) throw new UsageError(`--resume continues a run with its own config.json — drop --${extra.join(', --')}`);
+    if (extra.length)
+      throw new UsageError(`--resume continues a run with its own config.json — drop --${extra.join(', --')}`);
     if (!existsSync(checkpointPath(flags.resume))) {
-      throw new ConfigError(`${checkpointPath(flags.resume)} not found — --resume takes a run directory stopped with Ctrl-C` +
-        (existsSync(join(flags.resume, 'summary.json')) ? ' (this run has a summary.json: it already finished)' : ''));
+      throw new ConfigError(
+        `${checkpointPath(flags.resume)} not found — --resume takes a run directory stopped with Ctrl-C` +
+          (existsSync(join(flags.resume, 'summary.json')) ? ' (this run has a summary.json: it already finished)' : ''),
+      );
     }
     const config = readRunJson<TrainConfig>(flags.resume, 'config.json');
     if (flags['data-dir'] !== undefined) config.dataDir = resolveDataDir(flags['data-dir']);
     return runTraining(config, flags.resume, { offline, json: Boolean(flags.json), resume: true });
   }
   const file = flags.config === undefined ? {} : readConfigFile(flags.config, trainOptions, 'train');
-  const config = resolveLayers([{ source: flags.config ?? '', flags: file }, { source: '', flags }]);
-  const out = flags.out ?? file.out as string | undefined ??
+  const config = resolveLayers([
+    { source: flags.config ?? '', flags: file },
+    { source: '', flags },
+  ]);
+  const out =
+    flags.out ??
+    (file.out as string | undefined) ??
     join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${config.spec.name ?? 'model'}`);
   return runTraining(config, out, { offline, json: Boolean(flags.json ?? file.json), resume: false });
 }
@@ -136,18 +180,30 @@ export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): 
 /** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */
 export function resolveConfig(v: TrainFlags) {
   const modelArg = v.model ?? 'seed-mnist';
-  const spec = modelArg.endsWith('.json') ? readSpec(modelArg) : builtinSpec(modelArg, {
-    activation: choice('activation', v.activation, ['relu', 'sigmoid', 'tanh'] as const, modelArg === 'task1-fc' ? 'sigmoid' : 'relu'),
-    pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
-    filters: parseFilters(v.filters),
-    loss: v.loss === undefined ? undefined : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
-  });
+  const spec = modelArg.endsWith('.json')
+    ? readSpec(modelArg)
+    : builtinSpec(modelArg, {
+        activation: choice(
+          'activation',
+          v.activation,
+          ['relu', 'sigmoid', 'tanh'] as const,
+          modelArg === 'task1-fc' ? 'sigmoid' : 'relu',
+        ),
+        pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
+        filters: parseFilters(v.filters),
+        loss:
+          v.loss === undefined ? undefined : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
+      });
   const seed = num('seed', v.seed, 1, { int: true, min: 0 });
-  const datasetName = v.dataset?.startsWith('folder:') ? v.dataset : choice('dataset', v.dataset, datasetNames, 'mnist');
+  const datasetName = v.dataset?.startsWith('folder:')
+    ? v.dataset
+    : choice('dataset', v.dataset, datasetNames, 'mnist');
   // Task 1 is trained as the report did: per-sample plain SGD (lr 0.1 measured best on MNIST features).
   const task1 = modelArg === 'task1-fc';
   if (task1 && v.features === undefined && !v.flatten) {
-    throw new UsageError('task1-fc takes 1296 filter-bank features: make them with convts features --bank lm --dataset mnist --out FILE, then give --features FILE');
+    throw new UsageError(
+      'task1-fc takes 1296 filter-bank features: make them with convts features --bank lm --dataset mnist --out FILE, then give --features FILE',
+    );
   }
   const optimizer = choice('optimizer', v.optimizer, optimizerKinds, task1 ? 'sgd' : 'momentum');
   const batchSize = num('batch-size', v['batch-size'], task1 ? 1 : 32, { int: true, min: 1 });
@@ -165,7 +221,12 @@ export function resolveConfig(v: TrainFlags) {
     flatten: v.flatten ?? false,
     augment: parseAugmentation(v.augment, datasetName),
     imageSize: parseImageSize(v['image-size']),
-    channels: v.channels === undefined ? null : choice('channels', v.channels, ['1', '3'] as const, '3') === '1' ? 1 as const : 3 as const,
+    channels:
+      v.channels === undefined
+        ? null
+        : choice('channels', v.channels, ['1', '3'] as const, '3') === '1'
+          ? (1 as const)
+          : (3 as const),
     epochs,
     batchSize,
     optimizer,
@@ -174,39 +235,70 @@ export function resolveConfig(v: TrainFlags) {
     weightDecay: num('weight-decay', v['weight-decay'], 0, { min: 0 }),
     schedule: parseSchedule(v.schedule, epochs),
     convergence: parseConverge(v.converge),
-    init: v.init ? parseInit(v.init) : spec.init ?? { kind: 'he-normal' as const },
+    init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
     seed,
     spec,
   };
 }
 
 /** Trains as `config` says into the run directory `out` (continuing its checkpoint if `resume`); returns the exit code. */
-async function runTraining(config: TrainConfig, out: string, o: { offline: boolean; json: boolean; resume: boolean }): Promise<number> {
+async function runTraining(
+  config: TrainConfig,
+  out: string,
+  o: { offline: boolean; json: boolean; resume: boolean },
+): Promise<number> {
   const { spec, seed, optimizer } = config;
-  const data = config.features ? featureData(config.features, config) : await loadOrDownload(config.dataset, config.dataDir, {
-    val: config.val ?? undefined, trainLimit: config.trainLimit ?? undefined, testLimit: config.testLimit ?? undefined,
-    subset: config.subset, seed, normalize: config.normalize, flatten: config.flatten,
-    size: config.imageSize ?? undefined, channels: config.channels ?? undefined,
-  }, o.offline ? false : downloadReporter());
-  const trainSet = config.augment && data.train instanceof ByteImageDataset ? new AugmentedDataset(data.train, config.augment, seed) : data.train;
+  const data = config.features
+    ? featureData(config.features, config)
+    : await loadOrDownload(
+        config.dataset,
+        config.dataDir,
+        {
+          val: config.val ?? undefined,
+          trainLimit: config.trainLimit ?? undefined,
+          testLimit: config.testLimit ?? undefined,
+          subset: config.subset,
+          seed,
+          normalize: config.normalize,
+          flatten: config.flatten,
+          size: config.imageSize ?? undefined,
+          channels: config.channels ?? undefined,
+        },
+        o.offline ? false : downloadReporter(),
+      );
+  const trainSet =
+    config.augment && data.train instanceof ByteImageDataset
+      ? new AugmentedDataset(data.train, config.augment, seed)
+      : data.train;
   const testSet = data.test;
   const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
   const resolved = { ...config, normalization: data.norm };
   if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
-  const optim = makeOptimizer({ kind: optimizer, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
+  const optim = makeOptimizer({
+    kind: optimizer,
+    lr: config.lr,
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+  });
   const resume = o.resume ? loadCheckpoint(out, model) : undefined;
 
   const progress = new Progress();
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`);
+  log(
+    `${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`,
+  );
   const metricsLines: string[] = (resume?.epochs ?? []).map((m) => JSON.stringify(m));
   const onEpoch = (m: EpochMetrics) => {
     progress.clear();
     metricsLines.push(JSON.stringify(m));
     writeFileAtomic(join(out, 'metrics.jsonl'), `${metricsLines.join('\n')}\n`);
-    log(`epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
-      (m.testAccuracy === null ? '' : `  ${data.evaluatedOn === 'validation' ? 'val' : 'test'} loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
-      `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`);
+    log(
+      `epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
+        (m.testAccuracy === null
+          ? ''
+          : `  ${data.evaluatedOn === 'validation' ? 'val' : 'test'} loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
+        `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`,
+    );
     progress.startEpoch(m.seconds + m.evalSeconds);
   };
   // The first Ctrl-C asks the trainer to stop after its current step; a second one quits at once.
@@ -221,15 +313,27 @@ async function runTraining(config: TrainConfig, out: string, o: { offline: boole
   let result: TrainResult;
   try {
     result = await train(model, trainSet, testSet, {
-      epochs: config.epochs, batchSize: config.batchSize, seed, optimizer: optim,
-      schedule: config.schedule, convergence: config.convergence ?? undefined, onEpoch,
-      onProgress: (p) => progress.update({ ...p, epochs: config.epochs }), signal: stop.signal, resume,
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      seed,
+      optimizer: optim,
+      schedule: config.schedule,
+      convergence: config.convergence ?? undefined,
+      onEpoch,
+      onProgress: (p) => progress.update({ ...p, epochs: config.epochs }),
+      signal: stop.signal,
+      resume,
     });
   } catch (e) {
     progress.clear();
     if (e instanceof DivergenceError) {
       saveModel(model, out);
-      writeJsonAtomic(join(out, 'summary.json'), { status: 'diverged', error: e.message, epoch: e.epoch, step: e.step });
+      writeJsonAtomic(join(out, 'summary.json'), {
+        status: 'diverged',
+        error: e.message,
+        epoch: e.epoch,
+        step: e.step,
+      });
     }
     throw e;
   } finally {
@@ -238,23 +342,39 @@ async function runTraining(config: TrainConfig, out: string, o: { offline: boole
   if (result.state) {
     saveCheckpoint(out, model, result.state);
     const at = { epoch: result.state.epoch + 1, image: result.state.start, of: trainSet.length };
-    writeJsonAtomic(join(out, 'summary.json'), { status: 'interrupted', ...at, resume: `convts train --resume ${out}` });
-    if (o.json) process.stdout.write(`${JSON.stringify({ status: 'interrupted', ...at, checkpoint: checkpointPath(out) })}\n`);
-    log(`stopped at epoch ${at.epoch}, image ${at.image}/${at.of}; saved ${checkpointPath(out)} — continue with: convts train --resume ${out}`);
+    writeJsonAtomic(join(out, 'summary.json'), {
+      status: 'interrupted',
+      ...at,
+      resume: `convts train --resume ${out}`,
+    });
+    if (o.json)
+      process.stdout.write(`${JSON.stringify({ status: 'interrupted', ...at, checkpoint: checkpointPath(out) })}\n`);
+    log(
+      `stopped at epoch ${at.epoch}, image ${at.image}/${at.of}; saved ${checkpointPath(out)} — continue with: convts train --resume ${out}`,
+    );
     return 130;
   }
   saveModel(model, out);
   rmSync(checkpointPath(out), { force: true });
-  const summary = { ...summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames), evaluatedOn: data.evaluatedOn };
+  const summary = {
+    ...summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames),
+    evaluatedOn: data.evaluatedOn,
+  };
   writeJsonAtomic(join(out, 'summary.json'), summary);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else log(`${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`);
+  else
+    log(
+      `${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`,
+    );
   return 0;
 }
 
 /** A feature file's splits, limited like image data (first N), in the shape loadOrDownload returns. */
-function featureData(path: string, c: { trainLimit: number | null; testLimit: number | null; augment: unknown; val: number | null }) {
+function featureData(
+  path: string,
+  c: { trainLimit: number | null; testLimit: number | null; augment: unknown; val: number | null },
+) {
   if (c.augment || c.val) throw new UsageError('--augment and --val apply to images, not to a --features file');
   const f = loadFeatureDatasets(path);
   return {
@@ -265,8 +385,14 @@ function featureData(path: string, c: { trainLimit: number | null; testLimit: nu
   };
 }
 
-function summarize(model: Sequential, config: { model: string; dataset: string; seed: number }, r: TrainResult,
-                   trainSize: number, testSize: number, classNames: readonly string[]) {
+function summarize(
+  model: Sequential,
+  config: { model: string; dataset: string; seed: number },
+  r: TrainResult,
+  trainSize: number,
+  testSize: number,
+  classNames: readonly string[],
+) {
   const last = r.epochs[r.epochs.length - 1];
   return {
     status: 'completed',
@@ -287,12 +413,20 @@ function summarize(model: Sequential, config: { model: string; dataset: string; 
     seconds: r.seconds,
     trainImagesPerSecond: (trainSize * r.epochs.length) / r.epochs.reduce((s, e) => s + e.seconds, 0),
     seed: config.seed,
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: process.platform,
+    },
   };
 }
 
 function readSpec(path: string): ModelSpec {
-  if (!existsSync(path)) throw new ConfigError(`--model: ${path} not found — give a built-in name (${builtinNames.join(', ')}) or a spec file`);
+  if (!existsSync(path))
+    throw new ConfigError(
+      `--model: ${path} not found — give a built-in name (${builtinNames.join(', ')}) or a spec file`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));

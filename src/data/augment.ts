@@ -41,14 +41,19 @@ export class AugmentedDataset implements Dataset {
   private epoch = 0;
   private readonly scratch: Float32Array;
 
-  constructor(readonly inner: ByteImageDataset, readonly aug: Augmentation, readonly seed: number) {
+  constructor(
+    readonly inner: ByteImageDataset,
+    readonly aug: Augmentation,
+    readonly seed: number,
+  ) {
     this.name = `${inner.name}+augmented`;
     this.length = inner.length;
     this.shape = inner.shape;
     this.labels = inner.labels;
     this.classNames = inner.classNames;
     const [c, h, w] = inner.imageShape;
-    if (aug.shift >= Math.min(h, w)) throw new ConfigError(`--augment shift:${aug.shift} is not smaller than the ${h}×${w} images`);
+    if (aug.shift >= Math.min(h, w))
+      throw new ConfigError(`--augment shift:${aug.shift} is not smaller than the ${h}×${w} images`);
     this.scratch = new Float32Array(c * h * w);
   }
 

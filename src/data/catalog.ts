@@ -15,9 +15,7 @@ export interface DataFile {
 }
 
 /** Where a data set can be downloaded from: a folder URL with every file, or one .tar.gz holding them. */
-export type Source =
-  | { kind: 'files'; base: string }
-  | { kind: 'tar.gz'; url: string; prefix: string };
+export type Source = { kind: 'files'; base: string } | { kind: 'tar.gz'; url: string; prefix: string };
 
 export interface DataSetInfo {
   name: string;
@@ -39,25 +37,46 @@ const idxSet = (name: string, md5s: [string, string, string, string], bases: str
   sources: bases.map((base) => ({ kind: 'files', base })),
 });
 
-const cifarBatch = (name: string, md5: string, split: 'train' | 'test'): DataFile =>
-  ({ name, md5, bytes: 30_730_000, split, gz: false });
+const cifarBatch = (name: string, md5: string, split: 'train' | 'test'): DataFile => ({
+  name,
+  md5,
+  bytes: 30_730_000,
+  split,
+  gz: false,
+});
 
 /**
  * The data sets convts can download, with checksums of the uncompressed files (so that any mirror's
  * gzip of the same content verifies — Debian's Fashion-MNIST, for one, is re-gzipped).
  */
 export const catalog: Record<string, DataSetInfo> = {
-  mnist: idxSet('mnist', ['6bbc9ace898e44ae57da46a324031adb', 'a25bea736e30d166cdddb491f175f624',
-    '2646ac647ad5339dbf082846283269ea', '27ae3e4e09519cfbb04c329615203637'], [
-    'https://ossci-datasets.s3.amazonaws.com/mnist/',
-    'https://storage.googleapis.com/cvdf-datasets/mnist/',
-    'http://yann.lecun.com/exdb/mnist/',
-  ]),
-  'fashion-mnist': idxSet('fashion-mnist', ['f4a8712d7a061bf5bd6d2ca38dc4d50a', '9018921c3c673c538a1fc5bad174d6f9',
-    '8181f5470baa50b63fa0f6fddb340f0a', '15d484375f8d13e6eb1aabb0c3f46965'], [
-    'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
-    'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
-  ]),
+  mnist: idxSet(
+    'mnist',
+    [
+      '6bbc9ace898e44ae57da46a324031adb',
+      'a25bea736e30d166cdddb491f175f624',
+      '2646ac647ad5339dbf082846283269ea',
+      '27ae3e4e09519cfbb04c329615203637',
+    ],
+    [
+      'https://ossci-datasets.s3.amazonaws.com/mnist/',
+      'https://storage.googleapis.com/cvdf-datasets/mnist/',
+      'http://yann.lecun.com/exdb/mnist/',
+    ],
+  ),
+  'fashion-mnist': idxSet(
+    'fashion-mnist',
+    [
+      'f4a8712d7a061bf5bd6d2ca38dc4d50a',
+      '9018921c3c673c538a1fc5bad174d6f9',
+      '8181f5470baa50b63fa0f6fddb340f0a',
+      '15d484375f8d13e6eb1aabb0c3f46965',
+    ],
+    [
+      'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+      'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
+    ],
+  ),
   'cifar-10': {
     name: 'cifar-10',
     files: [
@@ -71,9 +90,14 @@ export const catalog: Record<string, DataSetInfo> = {
       { name: 'batches.meta.txt', md5: null, bytes: null, split: 'meta', gz: false },
     ],
     sources: [
-      { kind: 'tar.gz', url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz', prefix: 'cifar-10-batches-bin/' },
+      {
+        kind: 'tar.gz',
+        url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz',
+        prefix: 'cifar-10-batches-bin/',
+      },
     ],
-    testHint: 'CIFAR-10\'s test set is test_batch.bin (10,000 images). Without it, train with --val 10000: ' +
+    testHint:
+      "CIFAR-10's test set is test_batch.bin (10,000 images). Without it, train with --val 10000: " +
       'that holds out the last 10,000 training images (exactly data_batch_5) and evaluates on them.',
   },
 };
@@ -103,7 +127,10 @@ export function dataDirs(dir: string): string[] {
 
 export function datasetInfo(name: string): DataSetInfo {
   const info = catalog[name];
-  if (!info) throw new ConfigError(`unknown data set "${name}" — use one of ${datasetNames.join(', ')}, or folder:<dir> for your own images`);
+  if (!info)
+    throw new ConfigError(
+      `unknown data set "${name}" — use one of ${datasetNames.join(', ')}, or folder:<dir> for your own images`,
+    );
   return info;
 }
 
@@ -125,21 +152,34 @@ export function findFile(dir: string, set: string, name: string): string | null 
 
 /** Files are missing and could not be downloaded; the message says which, where they go and their checksums. */
 export class MissingDataError extends ConfigError {
-  constructor(readonly set: string, readonly dir: string, readonly missing: DataFile[], readonly reasons: string[] = [], readonly hint = '') {
+  constructor(
+    readonly set: string,
+    readonly dir: string,
+    readonly missing: DataFile[],
+    readonly reasons: string[] = [],
+    readonly hint = '',
+  ) {
     super(missingMessage(set, dir, missing, reasons, hint));
   }
 }
 
 function missingMessage(set: string, dir: string, missing: DataFile[], reasons: string[], hint: string): string {
   const where = join(dataDirs(dir)[0], set);
-  const others = dataDirs(dir).slice(1).map((d) => join(d, set));
-  const lines = missing.map((f) => `  ${f.name}(.gz) not found in ${where}${others.length ? ` nor ${others.join(', ')}` : ''} — ` +
-    (f.md5 ? `md5 ${f.md5} (of the uncompressed content, ${f.bytes} bytes)` : 'one class name per line'));
-  return `${set}: ${missing.length} file(s) missing:\n${lines.join('\n')}\n` +
+  const others = dataDirs(dir)
+    .slice(1)
+    .map((d) => join(d, set));
+  const lines = missing.map(
+    (f) =>
+      `  ${f.name}(.gz) not found in ${where}${others.length ? ` nor ${others.join(', ')}` : ''} — ` +
+      (f.md5 ? `md5 ${f.md5} (of the uncompressed content, ${f.bytes} bytes)` : 'one class name per line'),
+  );
+  return (
+    `${set}: ${missing.length} file(s) missing:\n${lines.join('\n')}\n` +
     (reasons.length ? `download failed:\n${reasons.map((r) => `  ${r}`).join('\n')}\n` : '') +
     `put them in ${where}/, point --data-dir at the folder that holds ${set}/, ` +
     `or run "convts download ${set} --data-dir ${dir}" where there is network` +
-    (hint ? `\n${hint}` : '');
+    (hint ? `\n${hint}` : '')
+  );
 }
 
 /**
@@ -155,6 +195,7 @@ export function locateFiles(set: string, dir: string, splits: DataFile['split'][
     if (p) paths[f.name] = p;
     else missing.push(f);
   }
-  if (missing.length) throw new MissingDataError(set, dir, missing, [], missing.some((f) => f.split === 'test') ? info.testHint : '');
+  if (missing.length)
+    throw new MissingDataError(set, dir, missing, [], missing.some((f) => f.split === 'test') ? info.testHint : '');
   return paths;
 }

@@ -90,20 +90,40 @@ export class ByteImageDataset implements Dataset {
 
   /** Same samples, other normalization (the test set takes the training set's) or shape. */
   with(o: { norm?: Normalization; flat?: boolean; name?: string }): ByteImageDataset {
-    return new ByteImageDataset(o.name ?? this.name, this.images, this.labels, this.imageShape, this.classNames,
-      o.norm ?? this.norm, this.rows, o.flat ?? this.flat);
+    return new ByteImageDataset(
+      o.name ?? this.name,
+      this.images,
+      this.labels,
+      this.imageShape,
+      this.classNames,
+      o.norm ?? this.norm,
+      this.rows,
+      o.flat ?? this.flat,
+    );
   }
 
   /** The samples at `indices`, in that order (a view; no pixel is copied). */
   select(indices: ArrayLike<number>, name = this.name): ByteImageDataset {
     const rows = Int32Array.from(indices as ArrayLike<number>, (i) => this.row(i));
     const labels = Uint8Array.from(indices as ArrayLike<number>, (i) => this.labels[i]);
-    return new ByteImageDataset(name, this.images, labels, this.imageShape, this.classNames, this.norm, rows, this.flat);
+    return new ByteImageDataset(
+      name,
+      this.images,
+      labels,
+      this.imageShape,
+      this.classNames,
+      this.norm,
+      rows,
+      this.flat,
+    );
   }
 
   /** Samples [from, to). */
   slice(from: number, to = this.length, name = this.name): ByteImageDataset {
-    return this.select(Int32Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i), name);
+    return this.select(
+      Int32Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i),
+      name,
+    );
   }
 
   /** Per-channel mean and standard deviation of these samples on the [0, 1] scale (z-score statistics). */

@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
-import { dataDirs, findFile, MissingDataError, storedName, type DataFile, type DataSetInfo, type Source } from './catalog.js';
+import {
+  type DataFile,
+  type DataSetInfo,
+  dataDirs,
+  findFile,
+  MissingDataError,
+  type Source,
+  storedName,
+} from './catalog.js';
 import { gunzipChecked, isGzip } from './gzip.js';
 import { readTar } from './tar.js';
 
@@ -41,7 +49,11 @@ export interface DownloadResult {
  * MissingDataError listing what is still missing, where it goes, its checksum and why each
  * source failed.
  */
-export async function downloadDataset(info: DataSetInfo, dataDir: string, o: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadDataset(
+  info: DataSetInfo,
+  dataDir: string,
+  o: DownloadOptions = {},
+): Promise<DownloadResult> {
   const dir = join(dataDirs(dataDir)[0], info.name);
   const wanted = info.files.filter((f) => !o.splits || o.splits.includes(f.split));
   const present: string[] = [];
@@ -58,9 +70,10 @@ export async function downloadDataset(info: DataSetInfo, dataDir: string, o: Dow
   const reasons: string[] = [];
   for (const source of info.sources) {
     if (!missing.length) break;
-    const got = source.kind === 'files'
-      ? await fromFolder(source, missing, dir, o, reasons)
-      : await fromArchive(source, missing, dir, o, reasons);
+    const got =
+      source.kind === 'files'
+        ? await fromFolder(source, missing, dir, o, reasons)
+        : await fromArchive(source, missing, dir, o, reasons);
     downloaded.push(...got.map((f) => f.path));
     missing = missing.filter((f) => !got.some((g) => g.file === f));
   }
@@ -71,8 +84,13 @@ export async function downloadDataset(info: DataSetInfo, dataDir: string, o: Dow
 type Got = { file: DataFile; path: string };
 
 /** Each file from `<base><stored name>`; a failure moves on to the next file (and leaves it to the next source). */
-async function fromFolder(source: Extract<Source, { kind: 'files' }>, files: DataFile[], dir: string,
-                          o: DownloadOptions, reasons: string[]): Promise<Got[]> {
+async function fromFolder(
+  source: Extract<Source, { kind: 'files' }>,
+  files: DataFile[],
+  dir: string,
+  o: DownloadOptions,
+  reasons: string[],
+): Promise<Got[]> {
   const got: Got[] = [];
   for (const f of files) {
     const url = source.base + storedName(f);
@@ -99,8 +117,13 @@ async function fromFolder(source: Extract<Source, { kind: 'files' }>, files: Dat
 }
 
 /** One .tar.gz holding the files under `prefix`; each is verified and written on its own. */
-async function fromArchive(source: Extract<Source, { kind: 'tar.gz' }>, files: DataFile[], dir: string,
-                           o: DownloadOptions, reasons: string[]): Promise<Got[]> {
+async function fromArchive(
+  source: Extract<Source, { kind: 'tar.gz' }>,
+  files: DataFile[],
+  dir: string,
+  o: DownloadOptions,
+  reasons: string[],
+): Promise<Got[]> {
   const name = basename(new URL(source.url).pathname);
   const tmp = join(dir, `.${name}.part-${process.pid}`);
   const got: Got[] = [];
@@ -110,7 +133,9 @@ async function fromArchive(source: Extract<Source, { kind: 'tar.gz' }>, files: D
     rmSync(tmp, { force: true }); // the archive is not kept: only the verified members are
     for (const f of files) {
       const data = members.get(source.prefix + f.name);
-      const bad = data ? checkContent(data, f, `${source.url}:${source.prefix}${f.name}`) : `${source.prefix}${f.name} is not in the archive`;
+      const bad = data
+        ? checkContent(data, f, `${source.url}:${source.prefix}${f.name}`)
+        : `${source.prefix}${f.name} is not in the archive`;
       if (bad) {
         reasons.push(`${source.url}: ${bad}`);
         continue;
@@ -138,7 +163,8 @@ export function checkContent(bytes: Uint8Array, f: DataFile, where: string): str
   } catch (e) {
     return (e as Error).message;
   }
-  if (f.bytes !== null && content.length !== f.bytes) return `${f.name} has ${content.length} bytes, expected ${f.bytes} — not kept`;
+  if (f.bytes !== null && content.length !== f.bytes)
+    return `${f.name} has ${content.length} bytes, expected ${f.bytes} — not kept`;
   if (f.md5 === null) return content.length ? null : `${f.name} is empty — not kept`;
   const md5 = createHash('md5').update(content).digest('hex');
   return md5 === f.md5 ? null : `checksum mismatch for ${f.name}: md5 ${md5}, expected ${f.md5} — not kept`;
@@ -172,7 +198,8 @@ async function fetchToFile(url: string, path: string, label: string, o: Download
       }
     }
     o.onProgress?.({ file: label, received, total, seconds: (performance.now() - t0) / 1000 });
-    if (total !== null && received !== total) throw new Refused(`connection closed after ${received} of ${total} bytes`);
+    if (total !== null && received !== total)
+      throw new Refused(`connection closed after ${received} of ${total} bytes`);
   } catch (e) {
     if (e instanceof Refused) throw e;
     if (abort.signal.aborted) throw new Error(`no data for ${idle / 1000} s after ${received} bytes — gave up`);

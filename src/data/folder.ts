@@ -20,12 +20,21 @@ const extensions = new Set(['.png', '.jpg', '.jpeg']);
  * "the last N in file order" — the validation hold-out — draws from every class.
  */
 export function readFolder(root: string, o: FolderOptions = {}): ByteImageDataset {
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new ConfigError(`${root}: not a folder — expected ${root}/<class name>/<images>`);
-  const classNames = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort();
-  const perClass = classNames.map((c) => readdirSync(join(root, c))
-    .filter((f) => extensions.has(extname(f).toLowerCase())).sort().map((f) => join(root, c, f)));
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new ConfigError(`${root}: not a folder — expected ${root}/<class name>/<images>`);
+  const classNames = readdirSync(root)
+    .filter((d) => statSync(join(root, d)).isDirectory())
+    .sort();
+  const perClass = classNames.map((c) =>
+    readdirSync(join(root, c))
+      .filter((f) => extensions.has(extname(f).toLowerCase()))
+      .sort()
+      .map((f) => join(root, c, f)),
+  );
   if (classNames.length < 2 || classNames.length > 256) {
-    throw new ConfigError(`${root}: found ${classNames.length} class folder(s), need 2 to 256 — put each class's images in ${root}/<class name>/`);
+    throw new ConfigError(
+      `${root}: found ${classNames.length} class folder(s), need 2 to 256 — put each class's images in ${root}/<class name>/`,
+    );
   }
   const empty = classNames.find((_, c) => perClass[c].length === 0);
   if (empty) throw new ConfigError(`${join(root, empty)}: no .png or .jpg images`);
@@ -45,7 +54,9 @@ export function readFolder(root: string, o: FolderOptions = {}): ByteImageDatase
   order.forEach((s, i) => {
     const img = i === 0 ? first : decode(s.path);
     if (!o.size && (img.width !== w || img.height !== h)) {
-      throw new DataFormatError(`${s.path}: image is ${img.height}×${img.width}, expected ${h}×${w} like ${order[0].path} — resize with --image-size`);
+      throw new DataFormatError(
+        `${s.path}: image is ${img.height}×${img.width}, expected ${h}×${w} like ${order[0].path} — resize with --image-size`,
+      );
     }
     toPlanes(img, images.subarray(i * size, (i + 1) * size), channels, h, w);
   });
@@ -70,7 +81,9 @@ function decode(path: string): Rgba {
     const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 64 });
     return { width: j.width, height: j.height, data: j.data };
   } catch (e) {
-    throw new DataFormatError(`${path}: not a readable ${extname(path).slice(1).toUpperCase()} image (${(e as Error).message})`);
+    throw new DataFormatError(
+      `${path}: not a readable ${extname(path).slice(1).toUpperCase()} image (${(e as Error).message})`,
+    );
   }
 }
 
@@ -94,7 +107,8 @@ function toPlanes(img: Rgba, out: Uint8Array, channels: number, h: number, w: nu
       const x0 = Math.floor(fx);
       const x1 = Math.min(x0 + 1, img.width - 1);
       const tx = fx - x0;
-      const at = (k: number) => (px(x0, y0, k) * (1 - tx) + px(x1, y0, k) * tx) * (1 - ty) +
+      const at = (k: number) =>
+        (px(x0, y0, k) * (1 - tx) + px(x1, y0, k) * tx) * (1 - ty) +
         (px(x0, y1, k) * (1 - tx) + px(x1, y1, k) * tx) * ty;
       if (channels === 1) out[y * w + x] = Math.round(0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2));
       else for (let c = 0; c < 3; c++) out[c * h * w + y * w + x] = Math.round(at(c));

@@ -12,7 +12,9 @@ export function gunzipChecked(raw: Uint8Array, path: string): Uint8Array {
   try {
     return gunzipSync(raw);
   } catch (e) {
-    throw new DataFormatError(`${path}: corrupted gzip stream (${(e as Error).message}) — delete the file and download it again`);
+    throw new DataFormatError(
+      `${path}: corrupted gzip stream (${(e as Error).message}) — delete the file and download it again`,
+    );
   }
 }
 

@@ -17,15 +17,20 @@ export function parseIdx(bytes: Uint8Array, path: string, expectDims: number): I
   const magic = view.getUint32(0);
   const want = 0x800 | expectDims;
   if (magic !== want) {
-    throw new DataFormatError(`${path}: bad magic number 0x${hex(magic)} at byte 0, expected 0x${hex(want)} (IDX uint8, ${expectDims} dimensions) — is it the right file?`);
+    throw new DataFormatError(
+      `${path}: bad magic number 0x${hex(magic)} at byte 0, expected 0x${hex(want)} (IDX uint8, ${expectDims} dimensions) — is it the right file?`,
+    );
   }
   const headerLen = 4 + 4 * expectDims;
-  if (bytes.length < headerLen) throw new DataFormatError(`${path}: truncated IDX header (${bytes.length} of ${headerLen} bytes)`);
+  if (bytes.length < headerLen)
+    throw new DataFormatError(`${path}: truncated IDX header (${bytes.length} of ${headerLen} bytes)`);
   const dims: number[] = [];
   for (let i = 0; i < expectDims; i++) dims.push(view.getUint32(4 + 4 * i));
   const size = dims.reduce((a, b) => a * b, 1);
   if (bytes.length !== headerLen + size) {
-    throw new DataFormatError(`${path}: header says ${dims.join('×')} = ${size} bytes of data, the file has ${bytes.length - headerLen} after byte ${headerLen} — ${bytes.length < headerLen + size ? 'truncated' : 'trailing bytes'}`);
+    throw new DataFormatError(
+      `${path}: header says ${dims.join('×')} = ${size} bytes of data, the file has ${bytes.length - headerLen} after byte ${headerLen} — ${bytes.length < headerLen + size ? 'truncated' : 'trailing bytes'}`,
+    );
   }
   return { dims, data: bytes.subarray(headerLen) };
 }

@@ -1,28 +1,54 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
-import { datasetInfo, datasetNames, locateFiles, MissingDataError, type DataSetInfo } from './catalog.js';
+import { type DataSetInfo, datasetInfo, datasetNames, locateFiles, MissingDataError } from './catalog.js';
 import { readCifarSplit } from './cifar.js';
 import type { ByteImageDataset } from './dataset.js';
-import { downloadDataset, type DownloadOptions } from './download.js';
-import { readFolder, type FolderOptions } from './folder.js';
+import { type DownloadOptions, downloadDataset } from './download.js';
+import { type FolderOptions, readFolder } from './folder.js';
 import { readMnistSplit } from './mnist.js';
-import { prepare, type PrepareOptions, type PreparedData } from './prepare.js';
+import { type PreparedData, type PrepareOptions, prepare } from './prepare.js';
 
-export { AugmentedDataset, defaultAugmentation, parseAugmentation, type Augmentation } from './augment.js';
+export { type Augmentation, AugmentedDataset, defaultAugmentation, parseAugmentation } from './augment.js';
 export {
-  catalog, datasetInfo, datasetNames, findFile, locateFiles, MissingDataError, resolveDataDir, storedName,
-  dataDirs, systemDataDir, type DataFile, type DataSetInfo, type DatasetName, type Source,
+  catalog,
+  type DataFile,
+  type DataSetInfo,
+  type DatasetName,
+  dataDirs,
+  datasetInfo,
+  datasetNames,
+  findFile,
+  locateFiles,
+  MissingDataError,
+  resolveDataDir,
+  type Source,
+  storedName,
+  systemDataDir,
 } from './catalog.js';
 export { cifar10Classes, readCifarBatches, readCifarSplit } from './cifar.js';
-export { ByteImageDataset, unitScale, type Dataset, type ImageShape, type Normalization } from './dataset.js';
-export { checkContent, downloadDataset, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
-export { readFolder, type FolderOptions } from './folder.js';
+export { ByteImageDataset, type Dataset, type ImageShape, type Normalization, unitScale } from './dataset.js';
+export {
+  checkContent,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  downloadDataset,
+} from './download.js';
+export { type FolderOptions, readFolder } from './folder.js';
 export { gunzipChecked, readMaybeGzip } from './gzip.js';
 export { parseIdx, readIdx } from './idx.js';
 export { readMnistSplit } from './mnist.js';
+export {
+  type PreparedData,
+  type PrepareOptions,
+  prepare,
+  type SubsetMode,
+  stratifiedIndices,
+  subset,
+  subsetModes,
+} from './prepare.js';
 export { readTar } from './tar.js';
-export { prepare, stratifiedIndices, subset, subsetModes, type PrepareOptions, type PreparedData, type SubsetMode } from './prepare.js';
 
 export interface LoadOptions extends PrepareOptions, FolderOptions {}
 
@@ -31,7 +57,12 @@ export interface LoadOptions extends PrepareOptions, FolderOptions {}
  * `folder:DIR` — DIR/train and DIR/test when both exist, else all of DIR as the training split
  * (the test split is then null: hold out a validation set).
  */
-export function readSplit(name: string, dir: string, split: 'train' | 'test', o: FolderOptions = {}): ByteImageDataset | null {
+export function readSplit(
+  name: string,
+  dir: string,
+  split: 'train' | 'test',
+  o: FolderOptions = {},
+): ByteImageDataset | null {
   if (name.startsWith('folder:')) {
     const root = name.slice('folder:'.length);
     const split2 = existsSync(join(root, 'train')) && existsSync(join(root, 'test'));
@@ -53,16 +84,23 @@ export function loadDataset(name: string, dir: string, o: LoadOptions = {}): Pre
   const train = readSplit(name, dir, 'train', o)!;
   const test = o.val === undefined ? readSplit(name, dir, 'test', o) : null;
   if (test && test.classNames.join('\n') !== train.classNames.join('\n')) {
-    throw new DataFormatError(`${name}: the test classes (${test.classNames.join(', ')}) differ from the training classes (${train.classNames.join(', ')})`);
+    throw new DataFormatError(
+      `${name}: the test classes (${test.classNames.join(', ')}) differ from the training classes (${train.classNames.join(', ')})`,
+    );
   }
   if (test && test.imageShape.join() !== train.imageShape.join()) {
-    throw new DataFormatError(`${name}: test images are ${test.imageShape.join('×')}, training images ${train.imageShape.join('×')} — give --image-size`);
+    throw new DataFormatError(
+      `${name}: test images are ${test.imageShape.join('×')}, training images ${train.imageShape.join('×')} — give --image-size`,
+    );
   }
   return prepare(train, test, o);
 }
 
 /** MNIST-layout train and test splits, z-scored with the training statistics. */
-export function loadMnist(dir: string, set: 'mnist' | 'fashion-mnist' = 'mnist'): { train: ByteImageDataset; test: ByteImageDataset } {
+export function loadMnist(
+  dir: string,
+  set: 'mnist' | 'fashion-mnist' = 'mnist',
+): { train: ByteImageDataset; test: ByteImageDataset } {
   const { train, test } = loadDataset(set, dir);
   return { train, test };
 }
@@ -72,8 +110,12 @@ export function loadMnist(dir: string, set: 'mnist' | 'fashion-mnist' = 'mnist')
  * replaces the catalog entry, e.g. other mirrors). When the download fails too, the error lists
  * what is missing, its checksums and why every source failed.
  */
-export async function loadOrDownload(name: string, dir: string, o: LoadOptions = {},
-                                     download: (DownloadOptions & { info?: DataSetInfo }) | false = {}): Promise<PreparedData> {
+export async function loadOrDownload(
+  name: string,
+  dir: string,
+  o: LoadOptions = {},
+  download: (DownloadOptions & { info?: DataSetInfo }) | false = {},
+): Promise<PreparedData> {
   try {
     return loadDataset(name, dir, o);
   } catch (e) {

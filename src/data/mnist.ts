@@ -10,11 +10,26 @@ const files = {
 
 const classNames: Record<string, string[]> = {
   mnist: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-  'fashion-mnist': ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+  'fashion-mnist': [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ],
 };
 
 /** Reads one split of an IDX data set (MNIST, Fashion-MNIST): grey images as bytes, labels 0–9, [0, 1] scaling. */
-export function readMnistSplit(dir: string, split: 'train' | 'test', set: 'mnist' | 'fashion-mnist' = 'mnist'): ByteImageDataset {
+export function readMnistSplit(
+  dir: string,
+  split: 'train' | 'test',
+  set: 'mnist' | 'fashion-mnist' = 'mnist',
+): ByteImageDataset {
   const paths = locateFiles(set, dir, [split]);
   const [imgName, lblName] = files[split];
   const imgPath = paths[imgName];
@@ -23,7 +38,9 @@ export function readMnistSplit(dir: string, split: 'train' | 'test', set: 'mnist
   const lbl = readIdx(lblPath, 1);
   const [n, h, w] = img.dims;
   if (lbl.dims[0] !== n) {
-    throw new DataFormatError(`${lblPath}: ${lbl.dims[0]} labels for ${n} images in ${imgPath} — the files do not belong together`);
+    throw new DataFormatError(
+      `${lblPath}: ${lbl.dims[0]} labels for ${n} images in ${imgPath} — the files do not belong together`,
+    );
   }
   const bad = lbl.data.findIndex((v) => v > 9);
   if (bad >= 0) throw new DataFormatError(`${lblPath}: label ${lbl.data[bad]} at byte ${8 + bad} is out of range 0–9`);

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { Rng } from '../tensor/rng.js';
-import { unitScale, type ByteImageDataset, type Normalization } from './dataset.js';
+import { type ByteImageDataset, type Normalization, unitScale } from './dataset.js';
 
 export const subsetModes = ['first', 'random', 'stratified'] as const;
 export type SubsetMode = (typeof subsetModes)[number];
@@ -37,7 +37,9 @@ export function prepare(train: ByteImageDataset, test: ByteImageDataset | null, 
   let evaluatedOn: PreparedData['evaluatedOn'] = 'test';
   if (o.val !== undefined) {
     if (!(Number.isInteger(o.val) && o.val >= 1 && o.val < train.length)) {
-      throw new ConfigError(`--val ${o.val}: must hold out between 1 and ${train.length - 1} of the ${train.length} training images`);
+      throw new ConfigError(
+        `--val ${o.val}: must hold out between 1 and ${train.length - 1} of the ${train.length} training images`,
+      );
     }
     const cut = train.length - o.val;
     evalSet = train.slice(cut, train.length, `${train.name}-val`);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, DataFormatError } from '../errors.js';
 import { bankFromArray, type FilterBank } from './bank.js';
-import { lmBank, type LmOptions } from './lm.js';
+import { type LmOptions, lmBank } from './lm.js';
 import { isNpy, parseNpy } from './npy.js';
 
 /** The bank a --bank value names: "lm" (built in, with `lm` options) or a .npy or JSON file. */
@@ -31,7 +31,8 @@ export function parseJsonBank(text: string, source: string): FilterBank {
     return fail(`neither a .npy file nor valid JSON (${(e as Error).message})`);
   }
   const filters = Array.isArray(raw) ? raw : (raw as { filters?: unknown } | null)?.filters;
-  if (!Array.isArray(filters) || filters.length === 0) fail('expected {"filters": [[[…]]]}: a non-empty list of 2-D filters');
+  if (!Array.isArray(filters) || filters.length === 0)
+    fail('expected {"filters": [[[…]]]}: a non-empty list of 2-D filters');
   const f = filters as unknown[];
   const rows = f[0];
   if (!Array.isArray(rows) || rows.length === 0 || !Array.isArray(rows[0]) || rows[0].length === 0) {
@@ -41,7 +42,8 @@ export function parseJsonBank(text: string, source: string): FilterBank {
   const kw = (rows as unknown[][])[0].length;
   const data = new Float32Array(f.length * kh * kw);
   f.forEach((filter, k) => {
-    if (!Array.isArray(filter) || filter.length !== kh) fail(`filter ${k} has ${Array.isArray(filter) ? filter.length : 'no'} rows, filter 0 has ${kh}`);
+    if (!Array.isArray(filter) || filter.length !== kh)
+      fail(`filter ${k} has ${Array.isArray(filter) ? filter.length : 'no'} rows, filter 0 has ${kh}`);
     (filter as unknown[]).forEach((row, r) => {
       if (!Array.isArray(row) || row.length !== kw) fail(`filter ${k}, row ${r}: expected ${kw} numbers like filter 0`);
       (row as unknown[]).forEach((v, c) => {

@@ -48,16 +48,22 @@ export function bankFromArray(shape: readonly number[], a: Float32Array, source:
     return { name: source, count: d2, kh: d0, kw: d1, data };
   }
   if (d1 === d2) return { name: source, count: d0, kh: d1, kw: d2, data: a };
-  return fail(`cannot tell which axis of shape (${shape.join(', ')}) counts the filters — save square ` +
-    'filters as (h, w, k) or (k, h, w), or use a JSON bank {"filters": [[[…]]]}');
+  return fail(
+    `cannot tell which axis of shape (${shape.join(', ')}) counts the filters — save square ` +
+      'filters as (h, w, k) or (k, h, w), or use a JSON bank {"filters": [[[…]]]}',
+  );
 }
 
 /** Throws unless the bank's filters fit inside h×w images (a valid convolution needs them to). */
 export function checkBankFits(bank: FilterBank, c: number, h: number, w: number): void {
   if (c !== 1) {
-    throw new ShapeError(`bank ${bank.name}: filters are for one-channel images, the data set has ${c} channels — use a grey-scale data set such as mnist`);
+    throw new ShapeError(
+      `bank ${bank.name}: filters are for one-channel images, the data set has ${c} channels — use a grey-scale data set such as mnist`,
+    );
   }
   if (bank.kh > h || bank.kw > w) {
-    throw new ShapeError(`bank ${bank.name}: its ${bank.kh}×${bank.kw} filters are larger than the ${h}×${w} images — use filters of at most ${h}×${w}`);
+    throw new ShapeError(
+      `bank ${bank.name}: its ${bank.kh}×${bank.kw} filters are larger than the ${h}×${w} images — use filters of at most ${h}×${w}`,
+    );
   }
 }

@@ -5,8 +5,14 @@ import type { ByteImageDataset } from '../data/dataset.js';
 import { ConfigError, DataFormatError } from '../errors.js';
 import type { FilterBank } from './bank.js';
 import { FeatureDataset } from './dataset.js';
-import { extractFeatures, type ExtractOptions } from './extract.js';
-import { featureFileVersion, readFeatureFile, readFeatureHeader, writeFeatureFile, type FeatureHeader } from './feature-file.js';
+import { type ExtractOptions, extractFeatures } from './extract.js';
+import {
+  type FeatureHeader,
+  featureFileVersion,
+  readFeatureFile,
+  readFeatureHeader,
+  writeFeatureFile,
+} from './feature-file.js';
 
 export interface FeatureJob {
   bank: FilterBank;
@@ -102,10 +108,16 @@ export function cachedFeatures(job: FeatureJob, c: CacheOptions = {}): FeatureRe
 }
 
 /** The train and test features stored in a feature file (for `convts train --features FILE`). */
-export function loadFeatureDatasets(path: string): { train: FeatureDataset; test: FeatureDataset; header: FeatureHeader } {
+export function loadFeatureDatasets(path: string): {
+  train: FeatureDataset;
+  test: FeatureDataset;
+  header: FeatureHeader;
+} {
   const { header, splits } = readFeatureFile(path);
   if (splits.length !== 2) {
-    throw new ConfigError(`${path}: expected a train and a test split, found ${splits.map((s) => s.name).join(', ') || 'none'}`);
+    throw new ConfigError(
+      `${path}: expected a train and a test split, found ${splits.map((s) => s.name).join(', ') || 'none'}`,
+    );
   }
   return { train: splits[0], test: splits[1], header };
 }

@@ -17,7 +17,9 @@ export class FeatureDataset implements Dataset {
     this.length = labels.length;
     this.shape = [dim];
     if (features.length !== this.length * dim) {
-      throw new ShapeError(`${name}: ${features.length} feature values for ${this.length} samples of ${dim} — expected ${this.length * dim}`);
+      throw new ShapeError(
+        `${name}: ${features.length} feature values for ${this.length} samples of ${dim} — expected ${this.length * dim}`,
+      );
     }
   }
 
@@ -32,7 +34,12 @@ export class FeatureDataset implements Dataset {
   /** The first n samples (a view; nothing is copied). */
   head(n: number): FeatureDataset {
     const k = Math.min(n, this.length);
-    return new FeatureDataset(this.name, this.features.subarray(0, k * this.dim), this.labels.subarray(0, k),
-      this.dim, this.classNames);
+    return new FeatureDataset(
+      this.name,
+      this.features.subarray(0, k * this.dim),
+      this.labels.subarray(0, k),
+      this.dim,
+      this.classNames,
+    );
   }
 }

@@ -4,7 +4,7 @@ import type { Conv2d } from '../layers/conv2d.js';
 import { buildModel } from '../model/build.js';
 import type { Sequential } from '../model/sequential.js';
 import type { LayerSpec } from '../model/spec.js';
-import { Tensor, type Shape } from '../tensor/tensor.js';
+import { type Shape, Tensor } from '../tensor/tensor.js';
 import { checkBankFits, type FilterBank } from './bank.js';
 
 /** What happens after the convolution with the bank. */
@@ -42,8 +42,12 @@ export function featureNet(bank: FilterBank, inShape: Shape, o: ExtractOptions =
 }
 
 /** Features of every sample of `ds`, n × dim row-major, computed in batches. */
-export function extractFeatures(ds: Dataset, bank: FilterBank, o: ExtractOptions = {},
-                                onProgress?: (done: number, total: number) => void): { dim: number; data: Float32Array } {
+export function extractFeatures(
+  ds: Dataset,
+  bank: FilterBank,
+  o: ExtractOptions = {},
+  onProgress?: (done: number, total: number) => void,
+): { dim: number; data: Float32Array } {
   const net = featureNet(bank, ds.shape, o);
   const dim = net.outputShape[0];
   const data = new Float32Array(ds.length * dim);
@@ -65,8 +69,12 @@ export function extractFeatures(ds: Dataset, bank: FilterBank, o: ExtractOptions
  * The bank's response maps for one image (c×h×w values), after bias and activation and before
  * pooling: one oh×ow array per filter.
  */
-export function featureMaps(bank: FilterBank, image: Float32Array, inShape: Shape,
-                            o: ExtractOptions = {}): Float32Array[] {
+export function featureMaps(
+  bank: FilterBank,
+  image: Float32Array,
+  inShape: Shape,
+  o: ExtractOptions = {},
+): Float32Array[] {
   const net = featureNet(bank, inShape, o);
   let y = new Tensor([1, ...inShape], Float32Array.from(image));
   for (const layer of net.layers) {

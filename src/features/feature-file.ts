@@ -30,11 +30,16 @@ function checkLittleEndian(): void {
 }
 
 /** Writes the splits and their header to `path` atomically, with a checksum; returns the header. */
-export function writeFeatureFile(path: string, h: Omit<FeatureHeader, 'splits' | 'dim' | 'classNames'>,
-                                 splits: FeatureDataset[]): FeatureHeader {
+export function writeFeatureFile(
+  path: string,
+  h: Omit<FeatureHeader, 'splits' | 'dim' | 'classNames'>,
+  splits: FeatureDataset[],
+): FeatureHeader {
   checkLittleEndian();
   const header: FeatureHeader = {
-    ...h, dim: splits[0].dim, classNames: [...splits[0].classNames],
+    ...h,
+    dim: splits[0].dim,
+    classNames: [...splits[0].classNames],
     splits: splits.map((s) => ({ name: s.name, length: s.length })),
   };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -82,7 +87,9 @@ export function readFeatureFile(path: string): { header: FeatureHeader; splits: 
   const body = header.splits.reduce((s, d) => s + d.length * header.dim * 4 + pad4(d.length), 0);
   const want = 16 + len + body + digestBytes;
   if (b.length !== want) {
-    throw new DataFormatError(`${path}: ${b.length} bytes, the header promises ${want} — the file is truncated or damaged; delete it to rebuild`);
+    throw new DataFormatError(
+      `${path}: ${b.length} bytes, the header promises ${want} — the file is truncated or damaged; delete it to rebuild`,
+    );
   }
   const end = b.length - digestBytes;
   const digest = createHash('sha256').update(b.subarray(0, end)).digest();
@@ -110,7 +117,9 @@ function checkPreamble(b: Uint8Array, path: string): number {
   }
   const v = buf.readUInt32LE(8);
   if (v !== featureFileVersion) {
-    throw new DataFormatError(`${path}: feature file version ${v}, this convts reads version ${featureFileVersion} — rebuild it with convts features`);
+    throw new DataFormatError(
+      `${path}: feature file version ${v}, this convts reads version ${featureFileVersion} — rebuild it with convts features`,
+    );
   }
   return buf.readUInt32LE(12);
 }
@@ -120,10 +129,17 @@ function parseHeader(json: Uint8Array, path: string): FeatureHeader {
   try {
     h = JSON.parse(Buffer.from(json).toString('utf8')) as FeatureHeader;
   } catch {
-    throw new DataFormatError(`${path}: the feature file header is not valid JSON — the file is damaged; delete it to rebuild`);
+    throw new DataFormatError(
+      `${path}: the feature file header is not valid JSON — the file is damaged; delete it to rebuild`,
+    );
   }
-  const ok = typeof h?.key === 'string' && Number.isInteger(h.dim) && h.dim > 0 && Array.isArray(h.classNames) &&
-    Array.isArray(h.splits) && h.splits.every((s) => typeof s?.name === 'string' && Number.isInteger(s.length) && s.length >= 0);
+  const ok =
+    typeof h?.key === 'string' &&
+    Number.isInteger(h.dim) &&
+    h.dim > 0 &&
+    Array.isArray(h.classNames) &&
+    Array.isArray(h.splits) &&
+    h.splits.every((s) => typeof s?.name === 'string' && Number.isInteger(s.length) && s.length >= 0);
   if (!ok) throw new DataFormatError(`${path}: the feature file header lacks key, dim, classNames or splits`);
   return h;
 }

@@ -2,9 +2,16 @@
 // layer, a cached feature file, and a Dataset over the features.
 export { bankFilter, bankFromArray, checkBankFits, type FilterBank } from './bank.js';
 export { loadBank, parseJsonBank } from './bank-file.js';
-export { cachedFeatures, featureKey, loadFeatureDatasets, type CacheOptions, type FeatureJob, type FeatureResult } from './cache.js';
+export {
+  type CacheOptions,
+  cachedFeatures,
+  type FeatureJob,
+  type FeatureResult,
+  featureKey,
+  loadFeatureDatasets,
+} from './cache.js';
 export { FeatureDataset } from './dataset.js';
-export { extractFeatures, featureMaps, featureNet, type ExtractOptions } from './extract.js';
-export { readFeatureFile, readFeatureHeader, writeFeatureFile, type FeatureHeader } from './feature-file.js';
-export { lmBank, lmDefaults, type LmOptions } from './lm.js';
-export { isNpy, parseNpy, type NpyArray } from './npy.js';
+export { type ExtractOptions, extractFeatures, featureMaps, featureNet } from './extract.js';
+export { type FeatureHeader, readFeatureFile, readFeatureHeader, writeFeatureFile } from './feature-file.js';
+export { type LmOptions, lmBank, lmDefaults } from './lm.js';
+export { isNpy, type NpyArray, parseNpy } from './npy.js';

@@ -26,13 +26,16 @@ export function lmBank(o: LmOptions = {}): FilterBank {
   const scales = o.scales ?? lmDefaults.scales;
   const count = o.count ?? lmDefaults.count;
   const elong = o.elongation ?? lmDefaults.elongation;
-  if (!(Number.isInteger(size) && size >= 1)) throw new ConfigError(`LM bank: size must be a positive integer, got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new ConfigError(`LM bank: size must be a positive integer, got ${size}`);
   if (scales.length === 0 || !scales.every((s) => s > 0)) {
     throw new ConfigError(`LM bank: scales must be positive numbers, got [${scales.join(', ')}]`);
   }
   const orients = count / (2 * scales.length);
   if (!(Number.isInteger(orients) && orients >= 1)) {
-    throw new ConfigError(`LM bank: ${count} filters cannot be split into 2 derivatives × ${scales.length} scales × orientations — use a multiple of ${2 * scales.length}`);
+    throw new ConfigError(
+      `LM bank: ${count} filters cannot be split into 2 derivatives × ${scales.length} scales × orientations — use a multiple of ${2 * scales.length}`,
+    );
   }
   if (!(elong > 0)) throw new ConfigError(`LM bank: elongation must be > 0, got ${elong}`);
   const plane = size * size;

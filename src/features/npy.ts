@@ -30,9 +30,11 @@ export function parseNpy(b: Uint8Array, source: string): NpyArray {
   if (b.length < 8 + lenBytes) fail('truncated .npy header');
   const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
   const start = 8 + lenBytes + hlen;
-  if (start > b.length) fail(`the header claims ${hlen} bytes but the file has only ${b.length - 8 - lenBytes} after the preamble`);
+  if (start > b.length)
+    fail(`the header claims ${hlen} bytes but the file has only ${b.length - 8 - lenBytes} after the preamble`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(b.subarray(8 + lenBytes, start)).trim();
-  if (!header.startsWith('{') || !header.endsWith('}')) fail(`the header is not a Python dict: ${JSON.stringify(header.slice(0, 80))}`);
+  if (!header.startsWith('{') || !header.endsWith('}'))
+    fail(`the header is not a Python dict: ${JSON.stringify(header.slice(0, 80))}`);
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
@@ -43,12 +45,16 @@ export function parseNpy(b: Uint8Array, source: string): NpyArray {
   if (!dtype) fail(`dtype "${descr}" is not supported — save float32 or float64 (a.astype(np.float32))`);
   const little = dtype![1] !== '>'; // '=' is native, and every platform Node runs on is little-endian
   const item = Number(dtype![2]);
-  const dims = shapeText!.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const dims = shapeText!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (!dims.every((s) => /^\d+$/.test(s))) fail(`shape (${shapeText}) is not a tuple of integers`);
   const shape = dims.map(Number);
   const n = shape.reduce((p, d) => p * d, 1);
   const have = b.length - start;
-  if (have !== n * item) fail(`shape (${shape.join(', ')}) of ${descr} needs ${n * item} data bytes, the file has ${have}`);
+  if (have !== n * item)
+    fail(`shape (${shape.join(', ')}) of ${descr} needs ${n * item} data bytes, the file has ${have}`);
   const raw = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     raw[i] = item === 4 ? dv.getFloat32(start + 4 * i, little) : dv.getFloat64(start + 8 * i, little);

@@ -32,7 +32,9 @@ export function initParam(p: Param, init: InitSpec, rng: Rng): void {
     case 'he-uniform':
       return fillUniform(w, Math.sqrt(6 / p.fanIn), rng);
     default:
-      throw new ConfigError(`unknown initializer ${JSON.stringify((init as { kind: unknown }).kind)} — use one of ${initKinds.join(', ')}`);
+      throw new ConfigError(
+        `unknown initializer ${JSON.stringify((init as { kind: unknown }).kind)} — use one of ${initKinds.join(', ')}`,
+      );
   }
 }
 
@@ -49,7 +51,8 @@ export function parseInit(text: string): InitSpec {
   const [kind, arg] = text.split(':');
   if (kind === 'normal') {
     const std = arg === undefined ? 0.01 : Number(arg);
-    if (!(std >= 0)) throw new ConfigError(`init "${text}": the standard deviation must be a number ≥ 0, e.g. normal:0.01`);
+    if (!(std >= 0))
+      throw new ConfigError(`init "${text}": the standard deviation must be a number ≥ 0, e.g. normal:0.01`);
     return { kind, std };
   }
   if ((initKinds as readonly string[]).includes(kind) && arg === undefined) return { kind } as InitSpec;

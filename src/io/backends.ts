@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
-import { referenceKernels, type Kernels } from '../kernels/index.js';
-import { nativeKernels, type NativeAddon } from '../kernels/native/index.js';
+import { type Kernels, referenceKernels } from '../kernels/index.js';
+import { type NativeAddon, nativeKernels } from '../kernels/native/index.js';
 import { wasmKernels } from '../kernels/wasm/index.js';
 
 /** A kernel set the bench and the trainer can pick, with the threads it runs on. */
@@ -80,5 +80,7 @@ export function defaultKernels(): Kernels {
   if (native) return nativeKernels(native, defaultThreads());
   const module = want === 'wasm' ? loadWasmModule() : null;
   if (module) return wasmKernels(module);
-  throw new ConfigError(`CONVTS_BACKEND=${want}: ${['native', 'wasm'].includes(want) ? 'not built on this machine — npm install builds it (see its notice)' : 'use reference, wasm or native'}`);
+  throw new ConfigError(
+    `CONVTS_BACKEND=${want}: ${['native', 'wasm'].includes(want) ? 'not built on this machine — npm install builds it (see its notice)' : 'use reference, wasm or native'}`,
+  );
 }

@@ -18,34 +18,53 @@ export const checkpointPath = (dir: string): string => join(dir, FILE);
 /** Writes the model's weights and a stopped run's state to `<dir>/checkpoint.safetensors`. */
 export function saveCheckpoint(dir: string, model: Sequential, s: TrainState): void {
   const tensors: NamedTensor[] = model.namedParams().map(({ name, param }) => ({
-    name: `model.${name}`, shape: [...param.value.shape], data: param.value.data,
+    name: `model.${name}`,
+    shape: [...param.value.shape],
+    data: param.value.data,
   }));
-  s.optimizer.buffers.forEach((group, k) => group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })));
-  if (s.order.length > 2 ** 24) throw new ConfigError(`cannot checkpoint ${s.order.length} images: float32 holds indices exactly only up to 2^24`);
+  s.optimizer.buffers.forEach((group, k) =>
+    group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })),
+  );
+  if (s.order.length > 2 ** 24)
+    throw new ConfigError(`cannot checkpoint ${s.order.length} images: float32 holds indices exactly only up to 2^24`);
   tensors.push({ name: 'order', shape: [s.order.length], data: Float32Array.from(s.order) });
   const { order: _o, optimizer, ...rest } = s;
   const meta = { ...rest, optimizerStep: optimizer.step, optimizerGroups: optimizer.buffers.map((g) => g.length) };
-  writeFileAtomic(checkpointPath(dir), encodeSafetensors(tensors, { format: 'convts-checkpoint', version: '1', state: JSON.stringify(meta) }));
+  writeFileAtomic(
+    checkpointPath(dir),
+    encodeSafetensors(tensors, { format: 'convts-checkpoint', version: '1', state: JSON.stringify(meta) }),
+  );
 }
 
 /** Loads a checkpoint's weights into `model` (built from the run's spec) and returns the state to resume from. */
 export function loadCheckpoint(dir: string, model: Sequential): TrainState {
   const path = checkpointPath(dir);
-  if (!existsSync(path)) throw new ConfigError(`${path} not found — --resume takes a run directory that was stopped with Ctrl-C`);
+  if (!existsSync(path))
+    throw new ConfigError(`${path} not found — --resume takes a run directory that was stopped with Ctrl-C`);
   const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
   if (metadata.format !== 'convts-checkpoint' || metadata.version !== '1' || !metadata.state) {
-    throw new DataFormatError(`${path}: not a convts checkpoint (format ${JSON.stringify(metadata.format)}, version ${JSON.stringify(metadata.version)})`);
+    throw new DataFormatError(
+      `${path}: not a convts checkpoint (format ${JSON.stringify(metadata.format)}, version ${JSON.stringify(metadata.version)})`,
+    );
   }
   const get = (name: string, size: number) => {
     const t = tensors.get(name);
-    if (!t || t.data.length !== size) throw new DataFormatError(`${path}: tensor "${name}" is missing or has the wrong size — the checkpoint belongs to another model`);
+    if (!t || t.data.length !== size)
+      throw new DataFormatError(
+        `${path}: tensor "${name}" is missing or has the wrong size — the checkpoint belongs to another model`,
+      );
     return t.data;
   };
   for (const { name, param } of model.namedParams()) param.value.data.set(get(`model.${name}`, param.value.size));
-  const meta = JSON.parse(metadata.state) as Omit<TrainState, 'order' | 'optimizer'> & { optimizerStep: number; optimizerGroups: number[] };
+  const meta = JSON.parse(metadata.state) as Omit<TrainState, 'order' | 'optimizer'> & {
+    optimizerStep: number;
+    optimizerGroups: number[];
+  };
   const { optimizerStep, optimizerGroups, ...rest } = meta;
   const sizes = model.params().map((p) => p.value.size);
-  const buffers = optimizerGroups.map((n, k) => Array.from({ length: n }, (_, i) => get(`optim.${k}.${i}`, sizes[i]).slice()));
+  const buffers = optimizerGroups.map((n, k) =>
+    Array.from({ length: n }, (_, i) => get(`optim.${k}.${i}`, sizes[i]).slice()),
+  );
   const order = tensors.get('order');
   if (!order) throw new DataFormatError(`${path}: the shuffle order is missing`);
   return { ...rest, order: Int32Array.from(order.data), optimizer: { step: optimizerStep, buffers } };

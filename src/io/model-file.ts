@@ -21,7 +21,8 @@ export function loadModel(path: string): Sequential {
   const isFile = path.endsWith('.json') && !(existsSync(path) && statSync(path).isDirectory());
   const specPath = isFile ? path : join(path, 'model.json');
   const weightsPath = specPath.replace(/\.json$/, '.safetensors');
-  if (!existsSync(specPath)) throw new ConfigError(`${specPath} not found — give a run directory or a model.json written by convts train`);
+  if (!existsSync(specPath))
+    throw new ConfigError(`${specPath} not found — give a run directory or a model.json written by convts train`);
   let raw: { format?: unknown; version?: unknown };
   try {
     raw = JSON.parse(readFileSync(specPath, 'utf8'));
@@ -29,10 +30,13 @@ export function loadModel(path: string): Sequential {
     throw new DataFormatError(`${specPath}: not valid JSON (${(e as Error).message})`);
   }
   if (raw.format !== 'convts-model' || raw.version !== 1) {
-    throw new DataFormatError(`${specPath}: not a convts model file (format ${JSON.stringify(raw.format)}, version ${JSON.stringify(raw.version)}; expected "convts-model", 1)`);
+    throw new DataFormatError(
+      `${specPath}: not a convts model file (format ${JSON.stringify(raw.format)}, version ${JSON.stringify(raw.version)}; expected "convts-model", 1)`,
+    );
   }
   const model = buildModel(validateSpec(raw, specPath));
-  if (!existsSync(weightsPath)) throw new ConfigError(`${weightsPath} not found — the model's weights must sit beside ${specPath}`);
+  if (!existsSync(weightsPath))
+    throw new ConfigError(`${weightsPath} not found — the model's weights must sit beside ${specPath}`);
   loadWeights(model, readFileSync(weightsPath), weightsPath);
   return model;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import type { Normalization } from '../data/dataset.js';
 import { ConfigError, DataFormatError } from '../errors.js';
-import { shapeStr, type Shape } from '../tensor/tensor.js';
+import { type Shape, shapeStr } from '../tensor/tensor.js';
 
 /** An image as 0–255 RGB floats, row-major, alpha already composited onto white. */
 export interface RgbImage {
@@ -44,9 +44,16 @@ export interface InputOptions {
  * reduced to grey (C = 1) or kept in colour (C = 3), then normalized per channel.
  * Returns the input and whether it was inverted.
  */
-export function imageToInput(img: RgbImage, shape: Shape, norm: Normalization, o: InputOptions = {}): { x: Float32Array; inverted: boolean } {
+export function imageToInput(
+  img: RgbImage,
+  shape: Shape,
+  norm: Normalization,
+  o: InputOptions = {},
+): { x: Float32Array; inverted: boolean } {
   if (shape.length !== 3 || (shape[0] !== 1 && shape[0] !== 3)) {
-    throw new ConfigError(`the model takes inputs of ${shapeStr(shape)}, not grey or colour images (1 or 3 × H × W) — predict works on image models`);
+    throw new ConfigError(
+      `the model takes inputs of ${shapeStr(shape)}, not grey or colour images (1 or 3 × H × W) — predict works on image models`,
+    );
   }
   const [c, h, w] = shape;
   const border = borderColour(img);
@@ -85,7 +92,9 @@ function borderColour(img: RgbImage): [number, number, number] {
 // The ink's bounding box, padded to the frame's aspect ratio so that the ink fills 20/28 of it
 // (MNIST's digits fill a 20×20 box of the 28×28 image); the whole image when there is no ink.
 function cropToInk(img: RgbImage, bg: [number, number, number], aspect: number): RgbImage {
-  const isInk = (i: number) => Math.abs(img.rgb[i * 3] - bg[0]) + Math.abs(img.rgb[i * 3 + 1] - bg[1]) + Math.abs(img.rgb[i * 3 + 2] - bg[2]) > 3 * 40;
+  const isInk = (i: number) =>
+    Math.abs(img.rgb[i * 3] - bg[0]) + Math.abs(img.rgb[i * 3 + 1] - bg[1]) + Math.abs(img.rgb[i * 3 + 2] - bg[2]) >
+    3 * 40;
   let [x0, y0, x1, y1] = [img.width, img.height, -1, -1];
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {

@@ -41,24 +41,47 @@ export interface Kernels {
   readonly name: string;
 
   /** c = op(a)·op(b) (+ c when accumulate); op(a) is m×k, op(b) is k×n; ta/tb read a/b transposed. */
-  gemm(ta: boolean, tb: boolean, m: number, n: number, k: number,
-       a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean): void;
+  gemm(
+    ta: boolean,
+    tb: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    accumulate: boolean,
+  ): void;
 
   /** y[n, outF] = x[n, inF]·wᵀ + b, with w stored [outF, inF] as in PyTorch. */
-  denseForward(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null,
-               n: number, inF: number, outF: number): void;
+  denseForward(
+    y: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    n: number,
+    inF: number,
+    outF: number,
+  ): void;
   /** dx = dy·w (skipped when dx is null); dw += dyᵀ·x; db += column sums of dy. */
-  denseBackward(dx: Float32Array | null, dw: Float32Array, db: Float32Array | null,
-                dy: Float32Array, x: Float32Array, w: Float32Array,
-                n: number, inF: number, outF: number): void;
+  denseBackward(
+    dx: Float32Array | null,
+    dw: Float32Array,
+    db: Float32Array | null,
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    n: number,
+    inF: number,
+    outF: number,
+  ): void;
 
   /** y = conv(x, w) + b (cross-correlation, as in PyTorch). */
   conv2dForward(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, g: ConvGeom): void;
   /** dx = gradient of the input (overwritten). */
   conv2dBackwardData(dx: Float32Array, dy: Float32Array, w: Float32Array, g: ConvGeom): void;
   /** dw += gradient of the weights; db += gradient of the bias. */
-  conv2dBackwardFilter(dw: Float32Array, db: Float32Array | null, dy: Float32Array, x: Float32Array,
-                       g: ConvGeom): void;
+  conv2dBackwardFilter(dw: Float32Array, db: Float32Array | null, dy: Float32Array, x: Float32Array, g: ConvGeom): void;
 
   /** Max pooling; argmax keeps, for each output, the flat index into x of the winning input. */
   maxPool2dForward(y: Float32Array, argmax: Int32Array, x: Float32Array, g: PoolGeom): void;

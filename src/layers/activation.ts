@@ -1,4 +1,4 @@
-import { kernels, type Activation } from '../kernels/index.js';
+import { type Activation, kernels } from '../kernels/index.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { Layer } from './layer.js';
 

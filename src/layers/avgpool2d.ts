@@ -1,7 +1,7 @@
 import { kernels, type PoolGeom } from '../kernels/index.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { Layer } from './layer.js';
-import { poolGeom, type Pool2dSpec } from './pool2d.js';
+import { type Pool2dSpec, poolGeom } from './pool2d.js';
 
 /** Average pooling over each window. */
 export class AvgPool2d extends Layer {

@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors.js';
-import { kernels, type ConvGeom } from '../kernels/index.js';
-import type { Tensor, Shape } from '../tensor/tensor.js';
-import { Layer, pair, type Param } from './layer.js';
+import { type ConvGeom, kernels } from '../kernels/index.js';
+import type { Shape, Tensor } from '../tensor/tensor.js';
+import { Layer, type Param, pair } from './layer.js';
 
 export interface Conv2dSpec {
   type: 'conv2d';
@@ -27,7 +27,9 @@ export class Conv2d extends Layer {
   constructor(spec: Conv2dSpec, inShape: Shape) {
     super(inShape);
     if (inShape.length !== 3) {
-      throw new ShapeError(`expects a C×H×W input, got a ${inShape.length}-D shape [${inShape.join(', ')}] — put it before flatten/dense`);
+      throw new ShapeError(
+        `expects a C×H×W input, got a ${inShape.length}-D shape [${inShape.join(', ')}] — put it before flatten/dense`,
+      );
     }
     const [c, h, w] = inShape;
     if (spec.inChannels !== undefined && spec.inChannels !== c) {
@@ -39,7 +41,9 @@ export class Conv2d extends Layer {
     const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
     const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
     if (oh < 1 || ow < 1) {
-      throw new ShapeError(`a ${kh}×${kw} kernel with padding ${ph}×${pw} does not fit a ${h}×${w} input — use a smaller kernel or more padding`);
+      throw new ShapeError(
+        `a ${kh}×${kw} kernel with padding ${ph}×${pw} does not fit a ${h}×${w} input — use a smaller kernel or more padding`,
+      );
     }
     this.geom = { n: 0, c, h, w, k: spec.filters, kh, kw, sh, sw, ph, pw, oh, ow };
     this.outShape = [spec.filters, oh, ow];

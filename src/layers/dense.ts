@@ -24,7 +24,9 @@ export class Dense extends Layer {
   constructor(spec: DenseSpec, inShape: Shape) {
     super(inShape);
     if (inShape.length !== 1) {
-      throw new ShapeError(`expects a flat input of features, got shape ${inShape.join('×')} — add a flatten layer before it`);
+      throw new ShapeError(
+        `expects a flat input of features, got shape ${inShape.join('×')} — add a flatten layer before it`,
+      );
     }
     this.inF = inShape[0];
     if (spec.inFeatures !== undefined && spec.inFeatures !== this.inF) {
@@ -38,8 +40,15 @@ export class Dense extends Layer {
   forward(x: Tensor): Tensor {
     const n = x.shape[0];
     const y = this.output(n);
-    kernels().denseForward(y.data, x.data, this.weight.value.data, this.bias?.value.data ?? null,
-      n, this.inF, this.outShape[0]);
+    kernels().denseForward(
+      y.data,
+      x.data,
+      this.weight.value.data,
+      this.bias?.value.data ?? null,
+      n,
+      this.inF,
+      this.outShape[0],
+    );
     this.x = x;
     return y;
   }
@@ -47,8 +56,17 @@ export class Dense extends Layer {
   backward(dy: Tensor): Tensor {
     const n = dy.shape[0];
     const dx = this.inputGrad(n);
-    kernels().denseBackward(this.propagateDown ? dx.data : null, this.weight.grad.data,
-      this.bias?.grad.data ?? null, dy.data, this.x!.data, this.weight.value.data, n, this.inF, this.outShape[0]);
+    kernels().denseBackward(
+      this.propagateDown ? dx.data : null,
+      this.weight.grad.data,
+      this.bias?.grad.data ?? null,
+      dy.data,
+      this.x!.data,
+      this.weight.value.data,
+      n,
+      this.inF,
+      this.outShape[0],
+    );
     return dx;
   }
 }

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import { kernels } from '../kernels/index.js';
 import type { Rng } from '../tensor/rng.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
-import { Layer, type BuildContext } from './layer.js';
+import { type BuildContext, Layer } from './layer.js';
 
 export interface DropoutSpec {
   type: 'dropout';

@@ -1,4 +1,4 @@
-import { sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
+import { type Shape, sizeOf, type Tensor } from '../tensor/tensor.js';
 import { Layer } from './layer.js';
 
 export interface FlattenSpec {

@@ -1,5 +1,5 @@
-import { Tensor, type Shape } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
+import { type Shape, Tensor } from '../tensor/tensor.js';
 
 /** A trainable tensor and its gradient; fans are what the initializers scale by. */
 export interface Param {

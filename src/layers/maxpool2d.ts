@@ -1,7 +1,7 @@
 import { kernels, type PoolGeom } from '../kernels/index.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { Layer } from './layer.js';
-import { poolGeom, type Pool2dSpec } from './pool2d.js';
+import { type Pool2dSpec, poolGeom } from './pool2d.js';
 
 /** Max pooling; the forward pass keeps the argmax that the backward pass routes gradients to. */
 export class MaxPool2d extends Layer {

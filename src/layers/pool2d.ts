@@ -14,7 +14,9 @@ export interface Pool2dSpec {
 /** Window geometry shared by max and average pooling; throws when the window does not fit. */
 export function poolGeom(spec: Pool2dSpec, inShape: Shape): PoolGeom {
   if (inShape.length !== 3) {
-    throw new ShapeError(`expects a C×H×W input, got a ${inShape.length}-D shape [${inShape.join(', ')}] — pool before flatten`);
+    throw new ShapeError(
+      `expects a C×H×W input, got a ${inShape.length}-D shape [${inShape.join(', ')}] — pool before flatten`,
+    );
   }
   const [c, h, w] = inShape;
   const [kh, kw] = pair(spec.size, 2);

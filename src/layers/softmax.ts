@@ -17,7 +17,9 @@ export class Softmax extends Layer {
   constructor(_spec: SoftmaxSpec, inShape: Shape) {
     super(inShape);
     if (inShape.length !== 1) {
-      throw new ShapeError(`expects a flat input of features, got shape ${inShape.join('×')} — add a flatten layer before it`);
+      throw new ShapeError(
+        `expects a flat input of features, got shape ${inShape.join('×')} — add a flatten layer before it`,
+      );
     }
     this.outShape = this.inShape;
   }

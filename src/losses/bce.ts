@@ -5,8 +5,13 @@
  * max(z, 0) − z·y + log(1 + e^−|z|), which never overflows. PyTorch equivalent:
  * BCEWithLogitsLoss(reduction='sum')(z, onehot) / n.
  */
-export function binaryCrossEntropy(dz: Float32Array, z: Float32Array, labels: ArrayLike<number>,
-                                   n: number, classes: number): number {
+export function binaryCrossEntropy(
+  dz: Float32Array,
+  z: Float32Array,
+  labels: ArrayLike<number>,
+  n: number,
+  classes: number,
+): number {
   let total = 0;
   const inv = 1 / n;
   for (let i = 0; i < n; i++) {

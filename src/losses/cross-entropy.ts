@@ -3,8 +3,13 @@
  * L = mean_i (logsumexp(z_i) − z_i[y_i]); dz = (softmax(z) − onehot(y)) / n.
  * Subtracting the row maximum keeps exp from overflowing.
  */
-export function softmaxCrossEntropy(dz: Float32Array, z: Float32Array, labels: ArrayLike<number>,
-                                    n: number, classes: number): number {
+export function softmaxCrossEntropy(
+  dz: Float32Array,
+  z: Float32Array,
+  labels: ArrayLike<number>,
+  n: number,
+  classes: number,
+): number {
   let total = 0;
   const inv = 1 / n;
   for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@ import type { LossFn, LossKind } from './loss.js';
 import { meanSquaredError } from './mse.js';
 
 export type { LossFn, LossKind } from './loss.js';
-export { binaryCrossEntropy, softmaxCrossEntropy, meanSquaredError };
+export { binaryCrossEntropy, meanSquaredError, softmaxCrossEntropy };
 
 export const losses: Record<LossKind, LossFn> = {
   'cross-entropy': softmaxCrossEntropy,

@@ -5,5 +5,10 @@ export type LossKind = 'cross-entropy' | 'bce' | 'mse';
  * softmax/sigmoid is fused into the loss; outputs for mse), writes dL/dinput into `grad` and
  * returns the loss of the batch.
  */
-export type LossFn = (grad: Float32Array, input: Float32Array, labels: ArrayLike<number>,
-                      n: number, classes: number) => number;
+export type LossFn = (
+  grad: Float32Array,
+  input: Float32Array,
+  labels: ArrayLike<number>,
+  n: number,
+  classes: number,
+) => number;

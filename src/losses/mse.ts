@@ -2,8 +2,13 @@
  * Mean squared error between outputs and one-hot targets, averaged over every value
  * (PyTorch's MSELoss): L = mean (a − y)²; da = 2(a − y) / (n·classes).
  */
-export function meanSquaredError(da: Float32Array, a: Float32Array, labels: ArrayLike<number>,
-                                 n: number, classes: number): number {
+export function meanSquaredError(
+  da: Float32Array,
+  a: Float32Array,
+  labels: ArrayLike<number>,
+  n: number,
+  classes: number,
+): number {
   let total = 0;
   const scale = 2 / (n * classes);
   for (let i = 0; i < n; i++) {

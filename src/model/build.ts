@@ -1,5 +1,5 @@
 import { ConfigError, ConvtsError, ShapeError } from '../errors.js';
-import { initParam, type InitSpec } from '../init/initializers.js';
+import { type InitSpec, initParam } from '../init/initializers.js';
 import { ActivationLayer } from '../layers/activation.js';
 import { AvgPool2d } from '../layers/avgpool2d.js';
 import { Conv2d } from '../layers/conv2d.js';
@@ -10,21 +10,31 @@ import type { BuildContext, Layer } from '../layers/layer.js';
 import { MaxPool2d } from '../layers/maxpool2d.js';
 import { Softmax } from '../layers/softmax.js';
 import { Rng } from '../tensor/rng.js';
-import { shapeStr, type Shape } from '../tensor/tensor.js';
+import { type Shape, shapeStr } from '../tensor/tensor.js';
 import { Sequential } from './sequential.js';
-import { validateSpec, type LayerSpec, type ModelSpec } from './spec.js';
+import { type LayerSpec, type ModelSpec, validateSpec } from './spec.js';
 
 /** Makes one layer from its spec and input shape. */
 export function makeLayer(spec: LayerSpec, inShape: Shape, ctx: BuildContext): Layer {
   switch (spec.type) {
-    case 'conv2d': return new Conv2d(spec, inShape);
-    case 'maxpool2d': return new MaxPool2d(spec, inShape);
-    case 'avgpool2d': return new AvgPool2d(spec, inShape);
-    case 'dense': return new Dense(spec, inShape);
-    case 'flatten': return new Flatten(spec, inShape);
-    case 'relu': case 'sigmoid': case 'tanh': return new ActivationLayer(spec, inShape);
-    case 'softmax': return new Softmax(spec, inShape);
-    case 'dropout': return new Dropout(spec, inShape, ctx);
+    case 'conv2d':
+      return new Conv2d(spec, inShape);
+    case 'maxpool2d':
+      return new MaxPool2d(spec, inShape);
+    case 'avgpool2d':
+      return new AvgPool2d(spec, inShape);
+    case 'dense':
+      return new Dense(spec, inShape);
+    case 'flatten':
+      return new Flatten(spec, inShape);
+    case 'relu':
+    case 'sigmoid':
+    case 'tanh':
+      return new ActivationLayer(spec, inShape);
+    case 'softmax':
+      return new Softmax(spec, inShape);
+    case 'dropout':
+      return new Dropout(spec, inShape, ctx);
   }
 }
 
@@ -57,7 +67,9 @@ export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequent
     } catch (e) {
       if (e instanceof ConvtsError) {
         const Cls = e instanceof ShapeError ? ShapeError : ConfigError;
-        throw new Cls(`layer ${i} (${ls.type}${ls.name ? ` "${ls.name}"` : ''}): ${e.message} [input ${shapeStr(shape)}]`);
+        throw new Cls(
+          `layer ${i} (${ls.type}${ls.name ? ` "${ls.name}"` : ''}): ${e.message} [input ${shapeStr(shape)}]`,
+        );
       }
       throw e;
     }
@@ -66,7 +78,9 @@ export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequent
     counts.set(p, k);
     layer.name = ls.name ?? `${p}${k}`;
     if (names.has(layer.name)) {
-      throw new ConfigError(`layer ${i} (${ls.type}): the name "${layer.name}" is used twice — give each layer its own name`);
+      throw new ConfigError(
+        `layer ${i} (${ls.type}): the name "${layer.name}" is used twice — give each layer its own name`,
+      );
     }
     names.add(layer.name);
     layers.push(layer);

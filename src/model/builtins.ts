@@ -22,11 +22,8 @@ export function builtinSpec(name: string, o: BuiltinOptions = {}): ModelSpec {
   const act = o.activation ?? (name === 'task1-fc' ? 'sigmoid' : 'relu');
   const loss = o.loss ?? (name === 'task1-fc' ? 'bce' : 'cross-entropy');
   const init = o.init ?? { kind: act === 'relu' ? 'he-normal' : 'glorot-normal' };
-  const head: LayerSpec[] = [
-    { type: 'dense', units: 10 },
-    { type: loss === 'bce' ? 'sigmoid' : 'softmax' },
-  ];
-  const [f1, f2] = typeof o.filters === 'number' ? [o.filters, o.filters] : o.filters ?? [];
+  const head: LayerSpec[] = [{ type: 'dense', units: 10 }, { type: loss === 'bce' ? 'sigmoid' : 'softmax' }];
+  const [f1, f2] = typeof o.filters === 'number' ? [o.filters, o.filters] : (o.filters ?? []);
   const convNet = (input: number[], filters: number): ModelSpec => ({
     format: 'convts-model',
     version: 1,
@@ -57,13 +54,7 @@ export function builtinSpec(name: string, o: BuiltinOptions = {}): ModelSpec {
         version: 1,
         name,
         input: [1296],
-        layers: [
-          { type: 'dense', units: 256 },
-          { type: act },
-          { type: 'dense', units: 128 },
-          { type: act },
-          ...head,
-        ],
+        layers: [{ type: 'dense', units: 256 }, { type: act }, { type: 'dense', units: 128 }, { type: act }, ...head],
         loss,
         init,
       };

@@ -1,5 +1,5 @@
 import { DataFormatError } from '../errors.js';
-import { sizeOf, shapeStr } from '../tensor/tensor.js';
+import { shapeStr, sizeOf } from '../tensor/tensor.js';
 
 // The safetensors layout (what PyTorch's `safetensors` library reads and writes): an 8-byte
 // little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]},
@@ -52,11 +52,16 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const fail = (msg: string): never => {
     throw new DataFormatError(`${source}: ${msg}`);
   };
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for a safetensors header — it is truncated or not a safetensors file`);
+  if (bytes.length < 8)
+    fail(
+      `file is ${bytes.length} bytes, too short for a safetensors header — it is truncated or not a safetensors file`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
   if (n > MAX_HEADER || 8 + n > bytes.length) {
-    fail(`header claims ${n} bytes but the file has ${bytes.length - 8} after the length field — truncated or not a safetensors file`);
+    fail(
+      `header claims ${n} bytes but the file has ${bytes.length - 8} after the length field — truncated or not a safetensors file`,
+    );
   }
   let header: unknown;
   try {
@@ -78,8 +83,14 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const shape = e?.shape;
     const offs = e?.data_offsets;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor "${name}": bad shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[1] < offs[0]) {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(`tensor "${name}": bad shape ${JSON.stringify(shape)}`);
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !offs.every((d) => Number.isInteger(d) && d >= 0) ||
+      offs[1] < offs[0]
+    ) {
       fail(`tensor "${name}": bad data_offsets ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
@@ -87,11 +98,18 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     if (!width) fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported — save it as float32 (F32)`);
     const count = sizeOf(shape as number[]);
     if (end - begin !== count * width) {
-      fail(`tensor "${name}": shape ${shapeStr(shape as number[])} of ${e.dtype} needs ${count * width} bytes, data_offsets span ${end - begin}`);
+      fail(
+        `tensor "${name}": shape ${shapeStr(shape as number[])} of ${e.dtype} needs ${count * width} bytes, data_offsets span ${end - begin}`,
+      );
     }
-    if (end > dataLen) fail(`tensor "${name}": data ends at byte ${dataStart + end} but the file has ${bytes.length} bytes — truncated`);
+    if (end > dataLen)
+      fail(`tensor "${name}": data ends at byte ${dataStart + end} but the file has ${bytes.length} bytes — truncated`);
     spans.push([begin, end, name]);
-    tensors.set(name, { name, shape: shape as number[], data: readFloats(view, dataStart + begin, count, e.dtype as string) });
+    tensors.set(name, {
+      name,
+      shape: shape as number[],
+      data: readFloats(view, dataStart + begin, count, e.dtype as string),
+    });
   }
   // As in the format's spec, the tensors must tile the data exactly: no overlap, no holes, nothing after.
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -99,10 +117,16 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   for (let i = 0; i < spans.length; i++) {
     const [begin, end, name] = spans[i];
     if (begin < covered) fail(`tensors "${spans[i - 1][2]}" and "${name}" overlap — the file is corrupted`);
-    if (begin > covered) fail(`data bytes ${covered}–${begin} (before tensor "${name}") do not belong to any tensor — the file is corrupted`);
+    if (begin > covered)
+      fail(
+        `data bytes ${covered}–${begin} (before tensor "${name}") do not belong to any tensor — the file is corrupted`,
+      );
     covered = end;
   }
-  if (covered !== dataLen) fail(`the last ${dataLen - covered} data bytes do not belong to any tensor — the file is corrupted or has trailing data`);
+  if (covered !== dataLen)
+    fail(
+      `the last ${dataLen - covered} data bytes do not belong to any tensor — the file is corrupted or has trailing data`,
+    );
   return { tensors, metadata };
 }
 

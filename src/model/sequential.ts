@@ -1,8 +1,8 @@
 import { ConfigError, ShapeError } from '../errors.js';
 import { batchBuffer, type Layer, type Param } from '../layers/layer.js';
-import { losses, type LossFn } from '../losses/index.js';
+import { type LossFn, losses } from '../losses/index.js';
 import type { Rng } from '../tensor/rng.js';
-import { Tensor, shapeStr, type Shape } from '../tensor/tensor.js';
+import { type Shape, shapeStr, type Tensor } from '../tensor/tensor.js';
 import type { ModelSpec } from './spec.js';
 
 export interface NamedParam {
@@ -33,12 +33,16 @@ export class Sequential {
     const last = layers[layers.length - 1]?.kind;
     const fuse = (spec.loss === 'cross-entropy' && last === 'softmax') || (spec.loss === 'bce' && last === 'sigmoid');
     if (spec.loss === 'bce' && !fuse) {
-      throw new ConfigError(`loss bce needs the model to end in a sigmoid layer (it fuses them), but the last layer is ${last} — add {"type": "sigmoid"}`);
+      throw new ConfigError(
+        `loss bce needs the model to end in a sigmoid layer (it fuses them), but the last layer is ${last} — add {"type": "sigmoid"}`,
+      );
     }
     this.lossDepth = fuse ? layers.length - 1 : layers.length;
     const out = this.outputShape;
     if (out.length !== 1) {
-      throw new ConfigError(`the model's output must be a flat vector of class scores, got ${shapeStr(out)} — end with flatten and dense`);
+      throw new ConfigError(
+        `the model's output must be a flat vector of class scores, got ${shapeStr(out)} — end with flatten and dense`,
+      );
     }
   }
 

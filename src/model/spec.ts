@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { initKinds, type InitSpec } from '../init/initializers.js';
+import { type InitSpec, initKinds } from '../init/initializers.js';
 import type { ActivationSpec } from '../layers/activation.js';
 import type { Conv2dSpec } from '../layers/conv2d.js';
 import type { DenseSpec } from '../layers/dense.js';
@@ -9,8 +9,7 @@ import type { Pool2dSpec } from '../layers/pool2d.js';
 import type { SoftmaxSpec } from '../layers/softmax.js';
 import type { LossKind } from '../losses/index.js';
 
-export type LayerSpec =
-  | Conv2dSpec | Pool2dSpec | DenseSpec | FlattenSpec | ActivationSpec | SoftmaxSpec | DropoutSpec;
+export type LayerSpec = Conv2dSpec | Pool2dSpec | DenseSpec | FlattenSpec | ActivationSpec | SoftmaxSpec | DropoutSpec;
 
 export type LayerType = LayerSpec['type'];
 
@@ -30,19 +29,38 @@ export interface ModelSpec {
 }
 
 export const layerTypes: readonly LayerType[] = [
-  'conv2d', 'maxpool2d', 'avgpool2d', 'dense', 'flatten', 'relu', 'sigmoid', 'tanh', 'softmax', 'dropout',
+  'conv2d',
+  'maxpool2d',
+  'avgpool2d',
+  'dense',
+  'flatten',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'softmax',
+  'dropout',
 ];
 const lossKinds: readonly LossKind[] = ['cross-entropy', 'bce', 'mse'];
 
 // Which fields each layer type takes, and whether each must be given.
 type FieldKind = 'posint' | 'size' | 'bool' | 'rate' | 'name';
 const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
-  conv2d: { filters: ['posint', true], kernel: ['size', true], stride: ['size', false], padding: ['size', false],
-            bias: ['bool', false], inChannels: ['posint', false] },
+  conv2d: {
+    filters: ['posint', true],
+    kernel: ['size', true],
+    stride: ['size', false],
+    padding: ['size', false],
+    bias: ['bool', false],
+    inChannels: ['posint', false],
+  },
   maxpool2d: { size: ['size', true], stride: ['size', false] },
   avgpool2d: { size: ['size', true], stride: ['size', false] },
   dense: { units: ['posint', true], bias: ['bool', false], inFeatures: ['posint', false] },
-  flatten: {}, relu: {}, sigmoid: {}, tanh: {}, softmax: {},
+  flatten: {},
+  relu: {},
+  sigmoid: {},
+  tanh: {},
+  softmax: {},
   dropout: { rate: ['rate', true] },
 };
 
@@ -65,9 +83,14 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
   }
   if (raw.init !== undefined) {
     const init = raw.init as { kind?: unknown; std?: unknown };
-    if (!isObject(init) || !initKinds.includes(init.kind as never) ||
-        (init.kind === 'normal' && !(typeof init.std === 'number' && init.std >= 0))) {
-      fail(`"init" must be {"kind": one of ${initKinds.join(', ')}} (normal also needs "std" ≥ 0), got ${JSON.stringify(raw.init)}`);
+    if (
+      !isObject(init) ||
+      !initKinds.includes(init.kind as never) ||
+      (init.kind === 'normal' && !(typeof init.std === 'number' && init.std >= 0))
+    ) {
+      fail(
+        `"init" must be {"kind": one of ${initKinds.join(', ')}} (normal also needs "std" ≥ 0), got ${JSON.stringify(raw.init)}`,
+      );
     }
   }
   if (raw.classes !== undefined && !(Array.isArray(raw.classes) && raw.classes.every((c) => typeof c === 'string'))) {
@@ -77,10 +100,13 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
     if (!isObject(l)) return fail(`layer ${i}: expected an object with a "type", got ${JSON.stringify(l)}`);
     const type = l.type as LayerType;
     const allowed = fields[type];
-    if (!allowed) return fail(`layer ${i}: unknown type ${JSON.stringify(l.type)} — use one of ${layerTypes.join(', ')}`);
+    if (!allowed)
+      return fail(`layer ${i}: unknown type ${JSON.stringify(l.type)} — use one of ${layerTypes.join(', ')}`);
     for (const key of Object.keys(l)) {
       if (key !== 'type' && key !== 'name' && !(key in allowed)) {
-        fail(`layer ${i} (${type}): unknown field "${key}" — ${type} takes ${['name', ...Object.keys(allowed)].join(', ')}`);
+        fail(
+          `layer ${i} (${type}): unknown field "${key}" — ${type} takes ${['name', ...Object.keys(allowed)].join(', ')}`,
+        );
       }
     }
     if (l.name !== undefined && (typeof l.name !== 'string' || !/^[A-Za-z_][\w-]*$/.test(l.name))) {
@@ -92,14 +118,25 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
         if (required) fail(`layer ${i} (${type}): missing "${key}"`);
         continue;
       }
-      const ok = kind === 'posint' ? isPosInt(v)
-        : kind === 'size' ? isPosInt(v) || (Array.isArray(v) && v.length === 2 && v.every(isPosInt)) ||
-          (key === 'padding' && (v === 0 || (Array.isArray(v) && v.length === 2 && v.every(isNonNegInt))))
-        : kind === 'bool' ? typeof v === 'boolean'
-        : typeof v === 'number' && v >= 0 && v < 1;
+      const ok =
+        kind === 'posint'
+          ? isPosInt(v)
+          : kind === 'size'
+            ? isPosInt(v) ||
+              (Array.isArray(v) && v.length === 2 && v.every(isPosInt)) ||
+              (key === 'padding' && (v === 0 || (Array.isArray(v) && v.length === 2 && v.every(isNonNegInt))))
+            : kind === 'bool'
+              ? typeof v === 'boolean'
+              : typeof v === 'number' && v >= 0 && v < 1;
       if (!ok) {
-        const want = kind === 'posint' ? 'a positive integer' : kind === 'size' ? 'an integer or [h, w]'
-          : kind === 'bool' ? 'true or false' : 'a number in [0, 1)';
+        const want =
+          kind === 'posint'
+            ? 'a positive integer'
+            : kind === 'size'
+              ? 'an integer or [h, w]'
+              : kind === 'bool'
+                ? 'true or false'
+                : 'a number in [0, 1)';
         fail(`layer ${i} (${type}): "${key}" must be ${want}, got ${JSON.stringify(v)}`);
       }
     }

@@ -6,7 +6,9 @@ import type { Sequential } from './sequential.js';
 /** The model's weights as safetensors bytes, PyTorch state-dict names and layouts. */
 export function weightsToSafetensors(model: Sequential): Uint8Array {
   const tensors = model.namedParams().map(({ name, param }) => ({
-    name, shape: [...param.value.shape], data: param.value.data,
+    name,
+    shape: [...param.value.shape],
+    data: param.value.data,
   }));
   return encodeSafetensors(tensors, { format: 'convts', version: '1' });
 }
@@ -22,16 +24,20 @@ export function loadWeights(model: Sequential, bytes: Uint8Array, source = 'weig
   const known = new Set(params.map((p) => p.name));
   const unexpected = [...tensors.keys()].filter((k) => !known.has(k));
   if (missing.length || unexpected.length) {
-    throw new DataFormatError(`${source}: does not fit the model —` +
-      (missing.length ? ` missing ${missing.join(', ')};` : '') +
-      (unexpected.length ? ` unexpected ${unexpected.join(', ')};` : '') +
-      ` the model has ${[...known].join(', ')}`);
+    throw new DataFormatError(
+      `${source}: does not fit the model —` +
+        (missing.length ? ` missing ${missing.join(', ')};` : '') +
+        (unexpected.length ? ` unexpected ${unexpected.join(', ')};` : '') +
+        ` the model has ${[...known].join(', ')}`,
+    );
   }
   for (const { name, param } of params) {
     const t = tensors.get(name)!;
     const want = param.value.shape;
     if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
-      throw new DataFormatError(`${source}: tensor "${name}" has shape ${shapeStr(t.shape)}, the model needs ${shapeStr(want)} — the weights belong to another architecture`);
+      throw new DataFormatError(
+        `${source}: tensor "${name}" has shape ${shapeStr(t.shape)}, the model needs ${shapeStr(want)} — the weights belong to another architecture`,
+      );
     }
   }
   for (const { name, param } of params) param.value.data.set(tensors.get(name)!.data);

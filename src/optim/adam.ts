@@ -1,5 +1,5 @@
 import type { Param } from '../layers/layer.js';
-import { zeroBuffers, type Optimizer, type OptimizerState } from './optimizer.js';
+import { type Optimizer, type OptimizerState, zeroBuffers } from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;

@@ -3,10 +3,10 @@ import { Adam } from './adam.js';
 import type { Optimizer } from './optimizer.js';
 import { Sgd } from './sgd.js';
 
-export type { Optimizer, OptimizerState } from './optimizer.js';
-export { Sgd, type SgdOptions } from './sgd.js';
 export { Adam, type AdamOptions } from './adam.js';
+export type { Optimizer, OptimizerState } from './optimizer.js';
 export { lrAt, type ScheduleSpec } from './schedule.js';
+export { Sgd, type SgdOptions } from './sgd.js';
 
 export const optimizerKinds = ['sgd', 'momentum', 'nesterov', 'adam'] as const;
 export type OptimizerKind = (typeof optimizerKinds)[number];

@@ -21,6 +21,8 @@ export function lrAt(s: ScheduleSpec, baseLr: number, epoch: number): number {
       return min + ((baseLr - min) * (1 + Math.cos((Math.PI * t) / s.epochs))) / 2;
     }
     default:
-      throw new ConfigError(`unknown learning-rate schedule ${JSON.stringify((s as { kind: unknown }).kind)} — use constant, step or cosine`);
+      throw new ConfigError(
+        `unknown learning-rate schedule ${JSON.stringify((s as { kind: unknown }).kind)} — use constant, step or cosine`,
+      );
   }
 }

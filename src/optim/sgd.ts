@@ -1,6 +1,6 @@
 import { kernels } from '../kernels/index.js';
 import type { Param } from '../layers/layer.js';
-import { zeroBuffers, type Optimizer, type OptimizerState } from './optimizer.js';
+import { type Optimizer, type OptimizerState, zeroBuffers } from './optimizer.js';
 
 export interface SgdOptions {
   lr: number;
@@ -32,7 +32,13 @@ export class Sgd implements Optimizer {
   step(params: readonly Param[]): void {
     const mu = this.momentum;
     if (mu !== 0 && !this.velocity) this.velocity = zeroBuffers(params);
-    const o = { lr: this.lr, momentum: mu, weightDecay: this.weightDecay, nesterov: this.nesterov, first: this.steps === 0 };
+    const o = {
+      lr: this.lr,
+      momentum: mu,
+      weightDecay: this.weightDecay,
+      nesterov: this.nesterov,
+      first: this.steps === 0,
+    };
     const k = kernels();
     for (let p = 0; p < params.length; p++) {
       const w = params[p].value.data;

@@ -1,5 +1,5 @@
 import { bankFilter, type FilterBank } from '../features/bank.js';
-import { featureMaps, featureNet, type ExtractOptions } from '../features/extract.js';
+import { type ExtractOptions, featureMaps, featureNet } from '../features/extract.js';
 import type { Canvas } from './canvas.js';
 import { featureMapsPicture } from './feature-maps.js';
 import { filterGrid, filterPicture } from './filters.js';
@@ -17,15 +17,33 @@ export interface BankPictureOptions {
  * Task 1's pictures: the whole bank as a grid, chosen filters at a readable size, and the
  * bank's convolution (and pooling) maps of one image, all of them and chosen ones large.
  */
-export function bankPictures(bank: FilterBank, image: Float32Array, inShape: readonly number[], extract: ExtractOptions,
-                             o: BankPictureOptions = {}): { file: string; picture: Canvas }[] {
+export function bankPictures(
+  bank: FilterBank,
+  image: Float32Array,
+  inShape: readonly number[],
+  extract: ExtractOptions,
+  o: BankPictureOptions = {},
+): { file: string; picture: Canvas }[] {
   const { count, kh, kw } = bank;
   const name = o.imageName ?? 'image';
-  const out = [{ file: 'bank.png', picture: filterGrid(bank.data, [count, 1, kh, kw], { title: `${bank.name}: ${count} filters of ${kh}×${kw} (tile n is filter n−1)` }) }];
+  const out = [
+    {
+      file: 'bank.png',
+      picture: filterGrid(bank.data, [count, 1, kh, kw], {
+        title: `${bank.name}: ${count} filters of ${kh}×${kw} (tile n is filter n−1)`,
+      }),
+    },
+  ];
   for (const k of o.filters ?? []) {
-    out.push({ file: `filter-${k}.png`, picture: filterPicture(bankFilter(bank, k), [1, kh, kw], `${bank.name} filter ${k}`) });
+    out.push({
+      file: `filter-${k}.png`,
+      picture: filterPicture(bankFilter(bank, k), [1, kh, kw], `${bank.name} filter ${k}`),
+    });
   }
-  out.push({ file: 'maps.png', picture: featureMapsPicture(featureNet(bank, inShape, extract), image, `${name} convolved with ${bank.name}`) });
+  out.push({
+    file: 'maps.png',
+    picture: featureMapsPicture(featureNet(bank, inShape, extract), image, `${name} convolved with ${bank.name}`),
+  });
   const maps = featureMaps(bank, image, inShape, extract);
   const [oh, ow] = [inShape[1] - kh + 1, inShape[2] - kw + 1];
   for (const k of o.maps ?? []) {

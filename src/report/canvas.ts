@@ -8,7 +8,13 @@ export const black: Rgb = [0, 0, 0];
 export const ink: Rgb = [40, 40, 48];
 export const grid: Rgb = [225, 225, 232];
 /** Series colours: blue (train) and orange (test), readable for most colour-blind viewers. */
-export const palette: readonly Rgb[] = [[31, 119, 180], [230, 120, 20], [44, 160, 44], [214, 39, 40], [148, 103, 189]];
+export const palette: readonly Rgb[] = [
+  [31, 119, 180],
+  [230, 120, 20],
+  [44, 160, 44],
+  [214, 39, 40],
+  [148, 103, 189],
+];
 
 export interface TextOptions {
   color?: Rgb;
@@ -23,7 +29,11 @@ export interface TextOptions {
 export class Canvas {
   readonly data: Uint8ClampedArray;
 
-  constructor(readonly width: number, readonly height: number, bg: Rgb = white) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    bg: Rgb = white,
+  ) {
     this.width = Math.max(1, Math.round(width));
     this.height = Math.max(1, Math.round(height));
     this.data = new Uint8ClampedArray(this.width * this.height * 4);
@@ -156,9 +166,18 @@ export function blues(v: number): Rgb {
  * Values map linearly from [lo, hi] to black–white; with `rgb` (C = 3) the channels are red,
  * green and blue, otherwise only channel `ch` is drawn.
  */
-export function drawImage(cv: Canvas, x: ArrayLike<number>, o: number, shape: readonly [number, number, number],
-                          px: number, py: number, scale: number, lo: number, hi: number,
-                          ch: number | 'rgb' = 0): void {
+export function drawImage(
+  cv: Canvas,
+  x: ArrayLike<number>,
+  o: number,
+  shape: readonly [number, number, number],
+  px: number,
+  py: number,
+  scale: number,
+  lo: number,
+  hi: number,
+  ch: number | 'rgb' = 0,
+): void {
   const [c, h, w] = shape;
   const plane = h * w;
   const k = hi > lo ? 255 / (hi - lo) : 0;
@@ -166,9 +185,10 @@ export function drawImage(cv: Canvas, x: ArrayLike<number>, o: number, shape: re
   for (let j = 0; j < h; j++) {
     for (let i = 0; i < w; i++) {
       const p = o + j * w + i;
-      const col: Rgb = ch === 'rgb' && c === 3
-        ? [level(x[p]), level(x[p + plane]), level(x[p + 2 * plane])]
-        : ((g) => [g, g, g] as const)(level(x[p + (ch === 'rgb' ? 0 : ch) * plane]));
+      const col: Rgb =
+        ch === 'rgb' && c === 3
+          ? [level(x[p]), level(x[p + plane]), level(x[p + 2 * plane])]
+          : ((g) => [g, g, g] as const)(level(x[p + (ch === 'rgb' ? 0 : ch) * plane]));
       cv.fillRect(px + i * scale, py + j * scale, scale, scale, col);
     }
   }

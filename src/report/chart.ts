@@ -1,4 +1,4 @@
-import { Canvas, grid, ink, textWidth, type Rgb } from './canvas.js';
+import { type Canvas, grid, ink, type Rgb, textWidth } from './canvas.js';
 
 export interface Series {
   name: string;
@@ -28,14 +28,18 @@ export function niceTicks(lo: number, hi: number, n = 5): number[] {
   // The round step nearest to the raw one (within a factor 1.5), so a range gets n ± 2 ticks.
   const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw / 1.5) ?? 10 * p;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push(Number(t.toPrecision(12)));
   return ticks;
 }
 
 /** A tick label with just enough decimals to tell neighbouring ticks apart. */
 export function tickLabel(v: number, ticks: number[]): string {
   const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : Math.abs(v) || 1;
-  const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9) + (String(step).includes('25') ? 1 : 0)));
+  const decimals = Math.max(
+    0,
+    Math.min(6, -Math.floor(Math.log10(step) + 1e-9) + (String(step).includes('25') ? 1 : 0)),
+  );
   return v.toFixed(decimals);
 }
 
@@ -61,7 +65,7 @@ export function lineChart(cv: Canvas, bx: number, by: number, bw: number, bh: nu
   const left = bx + 7 * S + 10 + Math.max(...ylabels.map((l) => textWidth(l, S))) + 8;
   const top = by + 7 * S + 16;
   const right = bx + bw - 12;
-  const bottom = by + bh - (7 * S) * 2 - 22;
+  const bottom = by + bh - 7 * S * 2 - 22;
   const px = (v: number) => left + ((v - x0) / (x1 - x0)) * (right - left);
   const py = (v: number) => bottom - ((v - y0) / (y1 - y0)) * (bottom - top);
 
@@ -92,7 +96,9 @@ export function lineChart(cv: Canvas, bx: number, by: number, bw: number, bh: nu
   const lw = Math.max(...o.series.map((s) => textWidth(s.name, S))) + 40;
   const lh = o.series.length * (7 * S + 8) + 8;
   // The first place (top, bottom, middle; right, then left) where it hides the least.
-  const corners = [right - lw - 8, left + 8].flatMap((x) => [top + 8, bottom - lh - 8, Math.round((top + bottom - lh) / 2)].map((y) => [x, y]));
+  const corners = [right - lw - 8, left + 8].flatMap((x) =>
+    [top + 8, bottom - lh - 8, Math.round((top + bottom - lh) / 2)].map((y) => [x, y]),
+  );
   const hidden = corners.map(([x, y]) => legendCovers(o.series, px, py, x, y, lw, lh));
   const [lx, ly] = corners[hidden.indexOf(Math.min(...hidden))];
   cv.fillRect(lx, ly, lw, lh, [255, 255, 255]);
@@ -106,14 +112,26 @@ export function lineChart(cv: Canvas, bx: number, by: number, bw: number, bh: nu
 
 // How many data points, and points sampled along the lines between them (16 per segment), a
 // legend box at (lx, ly) would hide.
-function legendCovers(series: Series[], px: (v: number) => number, py: (v: number) => number,
-                      lx: number, ly: number, lw: number, lh: number): number {
+function legendCovers(
+  series: Series[],
+  px: (v: number) => number,
+  py: (v: number) => number,
+  lx: number,
+  ly: number,
+  lw: number,
+  lh: number,
+): number {
   const under = (x: number, y: number) => (x >= lx - 6 && x <= lx + lw + 6 && y >= ly - 6 && y <= ly + lh + 6 ? 1 : 0);
   let n = 0;
   for (const s of series) {
     s.points.forEach(([a, b], i) => {
       if (i === 0) n += under(px(a), py(b));
-      else for (let k = 1; k <= 16; k++) n += under(px(s.points[i - 1][0] + ((a - s.points[i - 1][0]) * k) / 16), py(s.points[i - 1][1] + ((b - s.points[i - 1][1]) * k) / 16));
+      else
+        for (let k = 1; k <= 16; k++)
+          n += under(
+            px(s.points[i - 1][0] + ((a - s.points[i - 1][0]) * k) / 16),
+            py(s.points[i - 1][1] + ((b - s.points[i - 1][1]) * k) / 16),
+          );
     });
   }
   return n;

@@ -1,4 +1,4 @@
-import { Canvas, blues, fit, ink, textWidth, white } from './canvas.js';
+import { blues, Canvas, fit, ink, textWidth, white } from './canvas.js';
 
 const S = 2;
 
@@ -33,7 +33,11 @@ export function confusionPicture(m: readonly (readonly number[])[], classNames: 
       const y = top + i * cell;
       cv.fillRect(x, y, cell, cell, blues(share));
       if (m[i][j] > 0) {
-        cv.text(String(m[i][j]), x + cell / 2, y + (cell - 7 * S) / 2, { scale: S, align: 'center', color: share > 0.5 ? white : ink });
+        cv.text(String(m[i][j]), x + cell / 2, y + (cell - 7 * S) / 2, {
+          scale: S,
+          align: 'center',
+          color: share > 0.5 ? white : ink,
+        });
       }
     }
   }

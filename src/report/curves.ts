@@ -15,15 +15,23 @@ export function curvesPictures(epochs: readonly EpochPoint[], evalName = 'test')
   const loss = new Canvas(500, 380);
   const accuracy = new Canvas(500, 380);
   const series = (name: string, i: number, pick: (e: EpochPoint) => number | null, k = 1) => ({
-    name, color: palette[i],
+    name,
+    color: palette[i],
     points: epochs.filter((e) => pick(e) !== null).map((e): [number, number] => [e.epoch, pick(e)! * k]),
   });
   lineChart(loss, 0, 0, 500, 380, {
-    title: 'Loss', xLabel: 'epoch', yLabel: 'loss', integerX: true,
+    title: 'Loss',
+    xLabel: 'epoch',
+    yLabel: 'loss',
+    integerX: true,
     series: [series('train', 0, (e) => e.trainLoss), series(evalName, 1, (e) => e.testLoss)],
   });
   lineChart(accuracy, 0, 0, 500, 380, {
-    title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy (%)', integerX: true, yClamp: [0, 100],
+    title: 'Accuracy',
+    xLabel: 'epoch',
+    yLabel: 'accuracy (%)',
+    integerX: true,
+    yClamp: [0, 100],
     series: [series('train', 0, (e) => e.trainAccuracy, 100), series(evalName, 1, (e) => e.testAccuracy, 100)],
   });
   return { loss, accuracy };

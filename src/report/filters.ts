@@ -40,24 +40,43 @@ export function filterGrid(w: Float32Array, shape: FilterShape, o: FilterGridOpt
   const labelScale = tileW < 24 ? 1 : 2;
   if (perChannel) {
     const long = textWidth(`in${c}`, labelScale) <= tileW; // "in10" when it fits its column, else "10"
-    return tileGrid(k * c, {
-      cols: c, tileW, tileH, title: o.title,
-      rowLabels: Array.from({ length: k }, (_, f) => `${f + 1}`),
-      colLabels: Array.from({ length: c }, (_, j) => (long ? `in${j + 1}` : `${j + 1}`)),
-      scale: labelScale,
-    }, (cv, i, x, y) => tile(cv, Math.floor(i / c), i % c, x, y));
+    return tileGrid(
+      k * c,
+      {
+        cols: c,
+        tileW,
+        tileH,
+        title: o.title,
+        rowLabels: Array.from({ length: k }, (_, f) => `${f + 1}`),
+        colLabels: Array.from({ length: c }, (_, j) => (long ? `in${j + 1}` : `${j + 1}`)),
+        scale: labelScale,
+      },
+      (cv, i, x, y) => tile(cv, Math.floor(i / c), i % c, x, y),
+    );
   }
-  return tileGrid(k, {
-    cols: Math.ceil(Math.sqrt(k)), tileW, tileH, title: o.title, gap: 10,
-    tileLabels: k > 1 ? Array.from({ length: k }, (_, f) => [`${f + 1}`]) : undefined,
-    scale: labelScale,
-  }, (cv, i, x, y) => tile(cv, i, rgb ? 'rgb' : 0, x, y));
+  return tileGrid(
+    k,
+    {
+      cols: Math.ceil(Math.sqrt(k)),
+      tileW,
+      tileH,
+      title: o.title,
+      gap: 10,
+      tileLabels: k > 1 ? Array.from({ length: k }, (_, f) => [`${f + 1}`]) : undefined,
+      scale: labelScale,
+    },
+    (cv, i, x, y) => tile(cv, i, rgb ? 'rgb' : 0, x, y),
+  );
 }
 
 /** One filter [c, h, w] large enough to read each weight, with its value range. */
 export function filterPicture(w: Float32Array, shape: readonly [number, number, number], title = 'filter'): Canvas {
   const [c, h, wd] = shape;
-  const grid = filterGrid(w, [1, c, h, wd], { title, rgb: c === 3, scale: Math.max(8, Math.round(320 / Math.max(h, wd * Math.min(c, 3)))) });
+  const grid = filterGrid(w, [1, c, h, wd], {
+    title,
+    rgb: c === 3,
+    scale: Math.max(8, Math.round(320 / Math.max(h, wd * Math.min(c, 3)))),
+  });
   const [lo, hi] = range(w);
   const max = Math.max(Math.abs(lo), Math.abs(hi));
   const text = `black ${(-max).toPrecision(3)}  grey 0  white ${max.toPrecision(3)}`;
@@ -79,7 +98,9 @@ export function convFilterPictures(model: Sequential): { name: string; picture: 
 function checkShape(w: Float32Array, shape: FilterShape): FilterShape {
   const n = shape.reduce((a, b) => a * b, 1);
   if (shape.length !== 4 || n !== w.length || n === 0) {
-    throw new ShapeError(`filter grid: expected weights of shape [filters, channels, height, width] matching ${w.length} values, got [${shape.join(', ')}]`);
+    throw new ShapeError(
+      `filter grid: expected weights of shape [filters, channels, height, width] matching ${w.length} values, got [${shape.join(', ')}]`,
+    );
   }
   return shape;
 }

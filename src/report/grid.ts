@@ -21,7 +21,11 @@ export interface GridOptions {
 const lineH = (s: number) => 9 * s + 4;
 
 /** Lays `n` equal tiles out in a grid with optional labels; draw(cv, i, x, y) paints tile i. */
-export function tileGrid(n: number, o: GridOptions, draw: (cv: Canvas, i: number, x: number, y: number) => void): Canvas {
+export function tileGrid(
+  n: number,
+  o: GridOptions,
+  draw: (cv: Canvas, i: number, x: number, y: number) => void,
+): Canvas {
   const s = o.scale ?? 2;
   const gap = o.gap ?? 6;
   const under = Math.max(0, ...(o.tileLabels ?? []).map((l) => l.length)) * lineH(s);
@@ -34,7 +38,10 @@ export function tileGrid(n: number, o: GridOptions, draw: (cv: Canvas, i: number
   const cols = Math.max(1, Math.min(o.cols, fitCols, n));
   const rows = Math.ceil(n / cols);
   const cellH = o.tileH + under + gap;
-  const cv = new Canvas(Math.max(left + cols * cellW + 10 - gap, o.title ? textWidth(o.title, s) + 20 : 0), top + rows * cellH + 10 - gap);
+  const cv = new Canvas(
+    Math.max(left + cols * cellW + 10 - gap, o.title ? textWidth(o.title, s) + 20 : 0),
+    top + rows * cellH + 10 - gap,
+  );
   if (o.title) cv.text(o.title, 10, 10, { scale: s });
   o.colLabels?.slice(0, cols).forEach((l, j) => {
     cv.text(fit(l, boxW, s), left + j * cellW + boxW / 2, top - lineH(s), { scale: s, align: 'center' });
@@ -55,7 +62,10 @@ export function tileGrid(n: number, o: GridOptions, draw: (cv: Canvas, i: number
 
 /** Canvases one above the other, left-aligned, on white. */
 export function stack(parts: readonly Canvas[], gap = 8): Canvas {
-  const cv = new Canvas(Math.max(...parts.map((p) => p.width)), parts.reduce((h, p) => h + p.height, 0) + gap * (parts.length - 1));
+  const cv = new Canvas(
+    Math.max(...parts.map((p) => p.width)),
+    parts.reduce((h, p) => h + p.height, 0) + gap * (parts.length - 1),
+  );
   let y = 0;
   for (const p of parts) {
     cv.blit(p, 0, y);

@@ -76,24 +76,35 @@ function table(t: Table): string {
   const num = new Set(t.numeric ?? []);
   const cell = (tag: string, v: string | number, i: number) =>
     `<${tag}${num.has(i) ? ' class="n"' : ''}>${escapeHtml(String(v))}</${tag}>`;
-  return `<div class="scroll"><table><thead><tr>${t.head.map((h, i) => cell('th', h, i)).join('')}</tr></thead>` +
-    `<tbody>${t.rows.map((r) => `<tr>${r.map((v, i) => cell('td', v, i)).join('')}</tr>`).join('')}</tbody></table></div>`;
+  return (
+    `<div class="scroll"><table><thead><tr>${t.head.map((h, i) => cell('th', h, i)).join('')}</tr></thead>` +
+    `<tbody>${t.rows.map((r) => `<tr>${r.map((v, i) => cell('td', v, i)).join('')}</tr>`).join('')}</tbody></table></div>`
+  );
 }
 
 // A picture shrinks with the screen but not below 60 % of its size (its figure scrolls
 // sideways instead), so that its 5×7-pixel labels stay readable on a phone.
 function img(im: Figure['images'][number]): string {
-  return `<figure><img src="${dataUri(im.png)}" alt="${escapeHtml(im.alt)}" width="${im.width}" height="${im.height}" ` +
-    `style="min-width:${Math.round(0.6 * im.width)}px"></figure>`;
+  return (
+    `<figure><img src="${dataUri(im.png)}" alt="${escapeHtml(im.alt)}" width="${im.width}" height="${im.height}" ` +
+    `style="min-width:${Math.round(0.6 * im.width)}px"></figure>`
+  );
 }
 
 /** Renders the whole page. */
 export function renderReport(p: ReportPage): string {
-  const figures = p.figures.map((f) => `<section id="${f.id}"><h2>${escapeHtml(f.title)}</h2><p>${escapeHtml(f.caption)}</p>` +
-    `<div class="figs">${f.images.map(img).join('')}</div></section>`);
-  const tables = p.tables.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.tables.map(table).join('')}</section>`);
+  const figures = p.figures.map(
+    (f) =>
+      `<section id="${f.id}"><h2>${escapeHtml(f.title)}</h2><p>${escapeHtml(f.caption)}</p>` +
+      `<div class="figs">${f.images.map(img).join('')}</div></section>`,
+  );
+  const tables = p.tables.map(
+    (s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.tables.map(table).join('')}</section>`,
+  );
   const sections = p.tablesFirst ? [...tables, ...figures] : [...figures, ...tables];
-  const nav = (p.tablesFirst ? [...p.tables, ...p.figures] : [...p.figures, ...p.tables]).map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join('');
+  const nav = (p.tablesFirst ? [...p.tables, ...p.figures] : [...p.figures, ...p.tables])
+    .map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`)
+    .join('');
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,6 +1,6 @@
 import type { Dataset } from '../data/dataset.js';
 import type { Sequential } from '../model/sequential.js';
-import { Tensor, sizeOf } from '../tensor/tensor.js';
+import { sizeOf, Tensor } from '../tensor/tensor.js';
 import { argmax } from '../train/metrics.js';
 import type { Canvas } from './canvas.js';
 import { drawSample } from './feature-maps.js';
@@ -19,7 +19,6 @@ export interface Mistake {
 /** The `count` misclassified samples whose true class got the lowest probability (the most confident mistakes). */
 export function worstMistakes(model: Sequential, ds: Dataset, count: number, batchSize = 256): Mistake[] {
   const k = model.classes;
-  const size = sizeOf(ds.shape);
   const order = Int32Array.from({ length: ds.length }, (_, i) => i);
   const all: Mistake[] = [];
   for (let start = 0; start < ds.length; start += batchSize) {
@@ -30,25 +29,42 @@ export function worstMistakes(model: Sequential, ds: Dataset, count: number, bat
     for (let i = 0; i < n; i++) {
       const label = ds.labels[start + i];
       const predicted = argmax(p, i * k, k);
-      if (predicted !== label) all.push({ index: start + i, label, predicted, pTrue: p[i * k + label], pPredicted: p[i * k + predicted] });
+      if (predicted !== label)
+        all.push({ index: start + i, label, predicted, pTrue: p[i * k + label], pPredicted: p[i * k + predicted] });
     }
   }
   return all.sort((a, b) => a.pTrue - b.pTrue || a.index - b.index).slice(0, count);
 }
 
 /** A grid of misclassified samples, each with its true and predicted class and the model's confidence. */
-export function mistakesPicture(ds: Dataset, mistakes: readonly Mistake[], classNames: readonly string[],
-                                title = 'worst misclassified test images'): Canvas {
+export function mistakesPicture(
+  ds: Dataset,
+  mistakes: readonly Mistake[],
+  classNames: readonly string[],
+  title = 'worst misclassified test images',
+): Canvas {
   const [, h, w] = ds.shape;
   const scale = Math.max(1, Math.round(84 / h));
   const x = new Float32Array(sizeOf(ds.shape));
   const name = (c: number) => classNames[c] ?? String(c);
-  return tileGrid(mistakes.length, {
-    cols: 8, maxWidth: 1000, tileW: w * scale, tileH: h * scale, gap: 16,
-    title: mistakes.length ? `${title} (${mistakes.length})` : `${title}: none`,
-    tileLabels: mistakes.map((m) => [`true ${name(m.label)}`, `pred ${name(m.predicted)}`, `${(100 * m.pPredicted).toFixed(0)}%`]),
-  }, (cv, i, px, py) => {
-    ds.fill(x, [mistakes[i].index], 0, 1);
-    drawSample(cv, x, 0, ds.shape, px, py, scale);
-  });
+  return tileGrid(
+    mistakes.length,
+    {
+      cols: 8,
+      maxWidth: 1000,
+      tileW: w * scale,
+      tileH: h * scale,
+      gap: 16,
+      title: mistakes.length ? `${title} (${mistakes.length})` : `${title}: none`,
+      tileLabels: mistakes.map((m) => [
+        `true ${name(m.label)}`,
+        `pred ${name(m.predicted)}`,
+        `${(100 * m.pPredicted).toFixed(0)}%`,
+      ]),
+    },
+    (cv, i, px, py) => {
+      ds.fill(x, [mistakes[i].index], 0, 1);
+      drawSample(cv, x, 0, ds.shape, px, py, scale);
+    },
+  );
 }

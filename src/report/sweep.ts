@@ -29,11 +29,26 @@ function trialTable(trials: readonly TrialResult[], keys: readonly string[]): Ta
   return {
     head: ['rank', ...keys, 'test accuracy', 'test loss', 'train accuracy', 'epochs', 'seconds', 'status'],
     rows: rankTrials(trials).map((t, i) => [
-      i + 1, ...keys.map((k) => t.params[k]), pct(t.testAccuracy), t.testLoss === null ? '—' : t.testLoss.toFixed(4),
-      pct(t.trainAccuracy), t.perEpoch.length, t.seconds === null ? '—' : t.seconds.toFixed(1), t.status,
+      i + 1,
+      ...keys.map((k) => t.params[k]),
+      pct(t.testAccuracy),
+      t.testLoss === null ? '—' : t.testLoss.toFixed(4),
+      pct(t.trainAccuracy),
+      t.perEpoch.length,
+      t.seconds === null ? '—' : t.seconds.toFixed(1),
+      t.status,
     ]),
-    numeric: [0, ...keys.map((_, i) => i + 1).filter((i) => keys.length && trials.every((t) => Number.isFinite(Number(t.params[keys[i - 1]])))),
-      keys.length + 1, keys.length + 2, keys.length + 3, keys.length + 4, keys.length + 5],
+    numeric: [
+      0,
+      ...keys
+        .map((_, i) => i + 1)
+        .filter((i) => keys.length && trials.every((t) => Number.isFinite(Number(t.params[keys[i - 1]])))),
+      keys.length + 1,
+      keys.length + 2,
+      keys.length + 3,
+      keys.length + 4,
+      keys.length + 5,
+    ],
   };
 }
 
@@ -42,7 +57,7 @@ export function sweepMarkdown(trials: readonly TrialResult[], keys: readonly str
   const t = trialTable(trials, keys);
   const num = new Set(t.numeric);
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-  return [line(t.head), line(t.head.map((_, i) => (num.has(i) ? '---:' : '---'))), ...t.rows.map(line)].join('\n') + '\n';
+  return `${[line(t.head), line(t.head.map((_, i) => (num.has(i) ? '---:' : '---'))), ...t.rows.map(line)].join('\n')}\n`;
 }
 
 /**
@@ -53,23 +68,34 @@ export function sweepMarkdown(trials: readonly TrialResult[], keys: readonly str
 export function accuracyByParam(trials: readonly TrialResult[], key: string, keys: readonly string[]): Canvas {
   const values = [...new Set(trials.map((t) => t.params[key]))];
   const numeric = values.every((v) => Number.isFinite(Number(v)) && !v.includes(','));
-  const log = numeric && Number(values.reduce((a, b) => (Number(a) < Number(b) ? a : b))) > 0 &&
+  const log =
+    numeric &&
+    Number(values.reduce((a, b) => (Number(a) < Number(b) ? a : b))) > 0 &&
     Math.max(...values.map(Number)) / Math.min(...values.map(Number)) >= 10;
   const x = (v: string) => (!numeric ? values.indexOf(v) : log ? Math.log10(Number(v)) : Number(v));
   const others = keys.filter((k) => k !== key);
   const groupOf = (t: TrialResult) => others.map((k) => `${k}=${t.params[k]}`).join(' ');
   const groups = [...new Set(trials.map(groupOf))];
   const done = trials.filter((t) => t.testAccuracy !== null);
-  const line = (ts: TrialResult[]) => values.flatMap((v): [number, number][] => {
-    const at = ts.filter((t) => t.params[key] === v).map((t) => t.testAccuracy! * 100);
-    return at.length ? [[x(v), Math.max(...at)]] : [];
-  });
-  const series: Series[] = groups.length <= palette.length
-    ? groups.map((g, i) => ({ name: g || 'test accuracy', color: palette[i], points: line(done.filter((t) => groupOf(t) === g)) }))
-    : [{ name: `best over ${others.join(', ')}`, color: palette[0], points: line(done) }];
+  const line = (ts: TrialResult[]) =>
+    values.flatMap((v): [number, number][] => {
+      const at = ts.filter((t) => t.params[key] === v).map((t) => t.testAccuracy! * 100);
+      return at.length ? [[x(v), Math.max(...at)]] : [];
+    });
+  const series: Series[] =
+    groups.length <= palette.length
+      ? groups.map((g, i) => ({
+          name: g || 'test accuracy',
+          color: palette[i],
+          points: line(done.filter((t) => groupOf(t) === g)),
+        }))
+      : [{ name: `best over ${others.join(', ')}`, color: palette[0], points: line(done) }];
   const cv = new Canvas(560, 400);
   lineChart(cv, 0, 0, 560, 400, {
-    title: `Test accuracy by ${key}`, yLabel: 'test accuracy (%)', yClamp: [0, 100], integerX: !numeric,
+    title: `Test accuracy by ${key}`,
+    yLabel: 'test accuracy (%)',
+    yClamp: [0, 100],
+    integerX: !numeric,
     xLabel: !numeric ? values.map((v, i) => `${i}=${v}`).join(' ') : log ? `log10(${key})` : key,
     series,
   });
@@ -83,28 +109,48 @@ const v=(r)=>{const s=r.cells[i].textContent,n=parseFloat(s);return isNaN(n)?s:n
 rows.sort((a,b)=>{const x=v(a),y=v(b);return (x<y?-1:x>y?1:0)*(typeof x==='number'?-d:d)});rows.forEach((r)=>tb.appendChild(r))}));`;
 
 /** sweep.html: the ranking (sortable), accuracy against each parameter and every trial's curves. */
-export function sweepPage(title: string, trials: readonly TrialResult[], keys: readonly string[],
-                          plots: { key: string; png: Uint8Array; width: number; height: number }[]): string {
+export function sweepPage(
+  title: string,
+  trials: readonly TrialResult[],
+  keys: readonly string[],
+  plots: { key: string; png: Uint8Array; width: number; height: number }[],
+): string {
   const ranked = rankTrials(trials);
   const best = ranked[0];
-  const curves = ranked.filter((t) => t.perEpoch.length).map((t) => {
-    const chart = curvesPictures(t.perEpoch).accuracy;
-    const cv = new Canvas(chart.width, chart.height + 24);
-    cv.text(t.name, cv.width / 2, 6, { scale: 2, align: 'center' });
-    cv.blit(chart, 0, 24);
-    return { alt: `accuracy curves of ${t.name}`, png: cv.png(), width: cv.width, height: cv.height };
-  });
+  const curves = ranked
+    .filter((t) => t.perEpoch.length)
+    .map((t) => {
+      const chart = curvesPictures(t.perEpoch).accuracy;
+      const cv = new Canvas(chart.width, chart.height + 24);
+      cv.text(t.name, cv.width / 2, 6, { scale: 2, align: 'center' });
+      cv.blit(chart, 0, 24);
+      return { alt: `accuracy curves of ${t.name}`, png: cv.png(), width: cv.width, height: cv.height };
+    });
   return renderReport({
     title,
     facts: [
       ['trials', String(trials.length)],
       ['completed', String(trials.filter((t) => t.status === 'completed').length)],
-      ...(best?.testAccuracy != null ? [['best test accuracy', pct(best.testAccuracy)] as [string, string], ['best trial', best.name] as [string, string]] : []),
+      ...(best?.testAccuracy != null
+        ? [
+            ['best test accuracy', pct(best.testAccuracy)] as [string, string],
+            ['best trial', best.name] as [string, string],
+          ]
+        : []),
     ],
     figures: [
-      { id: 'by-parameter', title: 'Accuracy by parameter', caption: 'Final test accuracy of each trial against each swept parameter.',
-        images: plots.map((p) => ({ alt: `test accuracy by ${p.key}`, png: p.png, width: p.width, height: p.height })) },
-      { id: 'curves', title: 'Curves', caption: 'Train and test accuracy per epoch of every trial, best trial first.', images: curves },
+      {
+        id: 'by-parameter',
+        title: 'Accuracy by parameter',
+        caption: 'Final test accuracy of each trial against each swept parameter.',
+        images: plots.map((p) => ({ alt: `test accuracy by ${p.key}`, png: p.png, width: p.width, height: p.height })),
+      },
+      {
+        id: 'curves',
+        title: 'Curves',
+        caption: 'Train and test accuracy per epoch of every trial, best trial first.',
+        images: curves,
+      },
     ],
     tables: [{ id: 'trials', title: 'Trials (click a heading to sort)', tables: [trialTable(trials, keys)] }],
     generated: `Written by convts sweep on ${new Date().toISOString()}.`,

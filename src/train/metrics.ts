@@ -11,8 +11,13 @@ export function emptyConfusion(classes: number): number[][] {
 }
 
 /** Adds a batch of predictions (argmax of scores) to a confusion matrix; returns how many were right. */
-export function addToConfusion(m: number[][] | null, scores: Float32Array, labels: ArrayLike<number>,
-                               n: number, classes: number): number {
+export function addToConfusion(
+  m: number[][] | null,
+  scores: Float32Array,
+  labels: ArrayLike<number>,
+  n: number,
+  classes: number,
+): number {
   let right = 0;
   for (let i = 0; i < n; i++) {
     const p = argmax(scores, i * classes, classes);

@@ -3,7 +3,7 @@ import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
 import { lrAt, type Optimizer, type OptimizerState, type ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
-import { Tensor, shapeStr, sizeOf } from '../tensor/tensor.js';
+import { shapeStr, sizeOf, Tensor } from '../tensor/tensor.js';
 import { addToConfusion, emptyConfusion } from './metrics.js';
 
 export interface EpochMetrics {
@@ -103,12 +103,18 @@ export function evaluate(model: Sequential, ds: Dataset, batchSize = 256): Evalu
  * loss stops training with a DivergenceError naming the epoch and step; the model then holds the
  * last weights that gave a finite loss.
  */
-export async function train(model: Sequential, trainSet: Dataset, testSet: Dataset | null,
-                            o: TrainOptions): Promise<TrainResult> {
+export async function train(
+  model: Sequential,
+  trainSet: Dataset,
+  testSet: Dataset | null,
+  o: TrainOptions,
+): Promise<TrainResult> {
   checkFits(model, trainSet);
   if (testSet) checkFits(model, testSet);
-  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new ConfigError(`batch size must be a positive integer, got ${o.batchSize}`);
-  if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${o.epochs}`);
+  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1))
+    throw new ConfigError(`batch size must be a positive integer, got ${o.batchSize}`);
+  if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
+    throw new ConfigError(`epochs must be a positive integer, got ${o.epochs}`);
   const r0 = o.resume;
   const t0 = performance.now() - (r0?.elapsed ?? 0) * 1000;
   const rng = new Rng(o.seed);
@@ -117,7 +123,9 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
   const order = Int32Array.from({ length: trainSet.length }, (_, i) => i);
   if (r0) {
     if (r0.order.length !== trainSet.length) {
-      throw new ConfigError(`cannot resume: the checkpoint shuffled ${r0.order.length} training images, the data set has ${trainSet.length} — resume with the run's own data options`);
+      throw new ConfigError(
+        `cannot resume: the checkpoint shuffled ${r0.order.length} training images, the data set has ${trainSet.length} — resume with the run's own data options`,
+      );
     }
     order.set(r0.order);
     rng.setState(r0.rng);
@@ -157,7 +165,10 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
         if (epoch > 0 || step > 0) params.forEach((p, i) => p.value.data.set(lastGood[i]));
         throw new DivergenceError(
           `training diverged: the loss is ${loss} at epoch ${epoch + 1}, step ${step + 1} (lr ${o.optimizer.lr}) — ` +
-          'the model keeps the last weights that gave a finite loss; lower the learning rate', epoch + 1, step + 1);
+            'the model keeps the last weights that gave a finite loss; lower the learning rate',
+          epoch + 1,
+          step + 1,
+        );
       }
       params.forEach((p, i) => lastGood[i].set(p.value.data));
       o.optimizer.step(params);
@@ -167,14 +178,29 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
       if (o.signal?.aborted) {
         o.optimizer.lr = baseLr;
         const state: TrainState = {
-          epoch, start, order: order.slice(), rng: rng.getState(), modelRng: model.rng?.getState() ?? null,
-          optimizer: o.optimizer.state(), lossSum, right, seconds: (performance.now() - te) / 1000,
-          elapsed: (performance.now() - t0) / 1000, calm, epochs: [...epochs],
+          epoch,
+          start,
+          order: order.slice(),
+          rng: rng.getState(),
+          modelRng: model.rng?.getState() ?? null,
+          optimizer: o.optimizer.state(),
+          lossSum,
+          right,
+          seconds: (performance.now() - te) / 1000,
+          elapsed: (performance.now() - t0) / 1000,
+          calm,
+          epochs: [...epochs],
         };
         return { epochs, stoppedBy: 'interrupted', test: null, seconds: (performance.now() - t0) / 1000, state };
       }
       if (performance.now() >= yieldAt) {
-        o.onProgress?.({ epoch: epoch + 1, done: start, total: trainSet.length, loss: lossSum / start, accuracy: right / start });
+        o.onProgress?.({
+          epoch: epoch + 1,
+          done: start,
+          total: trainSet.length,
+          loss: lossSum / start,
+          accuracy: right / start,
+        });
         await new Promise((r) => setImmediate(r)); // lets signals and timers through
         yieldAt = performance.now() + 100;
       }
@@ -185,8 +211,13 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
     const ev = testSet && (o.evalEveryEpoch !== false || last) ? evaluate(model, testSet) : null;
     lastEval = ev;
     const m: EpochMetrics = {
-      epoch: epoch + 1, lr: o.optimizer.lr, trainLoss, trainAccuracy: right / trainSet.length,
-      testLoss: ev?.loss ?? null, testAccuracy: ev?.accuracy ?? null, seconds: trainSeconds,
+      epoch: epoch + 1,
+      lr: o.optimizer.lr,
+      trainLoss,
+      trainAccuracy: right / trainSet.length,
+      testLoss: ev?.loss ?? null,
+      testAccuracy: ev?.accuracy ?? null,
+      seconds: trainSeconds,
       evalSeconds: (performance.now() - te) / 1000 - trainSeconds,
     };
     epochs.push(m);
@@ -200,17 +231,21 @@ export async function train(model: Sequential, trainSet: Dataset, testSet: Datas
     }
   }
   o.optimizer.lr = baseLr; // a later train() with the same optimizer starts from the base rate again
-  const test = testSet ? lastEval ?? evaluate(model, testSet) : null;
+  const test = testSet ? (lastEval ?? evaluate(model, testSet)) : null;
   return { epochs, stoppedBy, test, seconds: (performance.now() - t0) / 1000 };
 }
 
 function checkFits(model: Sequential, ds: Dataset): void {
   const want = model.inputShape;
   if (ds.shape.length !== want.length || ds.shape.some((d, i) => d !== want[i])) {
-    throw new ShapeError(`data set ${ds.name} has samples of ${shapeStr(ds.shape)}, the model takes ${shapeStr(want)} — pick the model made for this data set`);
+    throw new ShapeError(
+      `data set ${ds.name} has samples of ${shapeStr(ds.shape)}, the model takes ${shapeStr(want)} — pick the model made for this data set`,
+    );
   }
   const bad = ds.labels.findIndex((l) => l >= model.classes);
   if (bad >= 0) {
-    throw new ShapeError(`data set ${ds.name}: label ${ds.labels[bad]} of sample ${bad} is out of range for a model with ${model.classes} outputs`);
+    throw new ShapeError(
+      `data set ${ds.name}: label ${ds.labels[bad]} of sample ${bad} is out of range for a model with ${model.classes} outputs`,
+    );
   }
 }

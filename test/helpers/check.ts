@@ -3,8 +3,17 @@
 // gradient check; and the comparison of a layer against a fixture computed by PyTorch.
 import assert from 'node:assert/strict';
 import {
-  kernels, makeLayer, Rng, Tensor, useKernels, type Kernels, type Layer, type LayerSpec, type NamedTensor,
-  type Sequential, type Shape,
+  type Kernels,
+  kernels,
+  type Layer,
+  type LayerSpec,
+  makeLayer,
+  type NamedTensor,
+  Rng,
+  type Sequential,
+  type Shape,
+  Tensor,
+  useKernels,
 } from '../../src/index.js';
 
 export interface Tolerance {
@@ -24,8 +33,13 @@ export interface CloseReport {
  * the tensor, the first bad index (flat and, given a shape, per dimension), both values, how many
  * entries fail and the largest error. NaN or ±Inf must match exactly.
  */
-export function expectClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>,
-                            tol: Tolerance, shape?: Shape): CloseReport {
+export function expectClose(
+  name: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+  shape?: Shape,
+): CloseReport {
   assert.equal(actual.length, expected.length, `${name}: ${actual.length} values, expected ${expected.length}`);
   let bad = -1;
   let badCount = 0;
@@ -44,12 +58,15 @@ export function expectClose(name: string, actual: ArrayLike<number>, expected: A
     if (e !== 0 && err / Math.abs(e) > maxRel) maxRel = err / Math.abs(e);
   }
   // CHECK_LOG=1 prints every comparison's largest errors, to see the margins a tolerance leaves.
-  if (process.env.CHECK_LOG) console.log(`${name}: max |diff| ${maxAbs.toExponential(2)}, max rel ${maxRel.toExponential(2)}`);
+  if (process.env.CHECK_LOG)
+    console.log(`${name}: max |diff| ${maxAbs.toExponential(2)}, max rel ${maxRel.toExponential(2)}`);
   if (bad >= 0) {
     const where = shape ? ` [${unravel(bad, shape).join(', ')}]` : '';
-    assert.fail(`${name}: index ${bad}${where}: got ${actual[bad]}, expected ${expected[bad]} ` +
-      `(|diff| ${Math.abs(actual[bad] - expected[bad]).toExponential(3)} > atol ${tol.atol} + rtol ${tol.rtol}·|expected|); ` +
-      `${badCount} of ${actual.length} entries off, max |diff| ${maxAbs.toExponential(3)}`);
+    assert.fail(
+      `${name}: index ${bad}${where}: got ${actual[bad]}, expected ${expected[bad]} ` +
+        `(|diff| ${Math.abs(actual[bad] - expected[bad]).toExponential(3)} > atol ${tol.atol} + rtol ${tol.rtol}·|expected|); ` +
+        `${badCount} of ${actual.length} entries off, max |diff| ${maxAbs.toExponential(3)}`,
+    );
   }
   return { maxAbs, maxRel };
 }
@@ -127,8 +144,12 @@ export interface ModelCheckReport {
  * moves any relu or max pool onto another branch is skipped (its difference quotient measures the
  * kink, not the gradient); at most the share `maxSkipped` of each parameter's entries may be.
  */
-export function checkModel(model: Sequential, x: Tensor, labels: ArrayLike<number>,
-                           o: { eps: number; rtol: number; atol: number; maxSkipped: number }): ModelCheckReport {
+export function checkModel(
+  model: Sequential,
+  x: Tensor,
+  labels: ArrayLike<number>,
+  o: { eps: number; rtol: number; atol: number; maxSkipped: number },
+): ModelCheckReport {
   model.zeroGrad();
   model.lossAndBackward(x, labels);
   const base = traceBranches(() => model.evaluate(x, labels).loss).branch;
@@ -143,8 +164,10 @@ export function checkModel(model: Sequential, x: Tensor, labels: ArrayLike<numbe
     const expected = fd.map((v, i) => (Number.isNaN(v) ? g[i] : v)); // a skipped entry is not compared
     const skipped = fd.filter(Number.isNaN).length;
     report.skipped[name] = skipped;
-    assert.ok(skipped <= o.maxSkipped * fd.length,
-      `${name}: ${skipped} of ${fd.length} finite-difference steps crossed a relu or max-pool kink (at most ${o.maxSkipped} allowed) — use a smaller eps`);
+    assert.ok(
+      skipped <= o.maxSkipped * fd.length,
+      `${name}: ${skipped} of ${fd.length} finite-difference steps crossed a relu or max-pool kink (at most ${o.maxSkipped} allowed) — use a smaller eps`,
+    );
     report.errors[name] = expectClose(`${name} gradient vs finite differences`, g, expected, o, param.value.shape);
   }
   return report;
@@ -257,8 +280,13 @@ export function checkLayer(specOrLayer: LayerSpec | Layer, o: CheckLayerOptions)
   };
   report.fdDx = expectClose(`${label} dx vs finite differences`, dx, finiteDiff(loss, x.data, o.eps), tol, x.shape);
   for (const p of layer.params) {
-    report[`fdD${p.name}`] = expectClose(`${label} d${p.name} vs finite differences`, p.grad.data,
-      finiteDiff(loss, p.value.data, o.eps), tol, p.value.shape);
+    report[`fdD${p.name}`] = expectClose(
+      `${label} d${p.name} vs finite differences`,
+      p.grad.data,
+      finiteDiff(loss, p.value.data, o.eps),
+      tol,
+      p.value.shape,
+    );
   }
   return report;
 }

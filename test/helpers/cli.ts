@@ -33,7 +33,9 @@ export function convtsInterrupted(when: RegExp, ...args: string[]): Promise<Run 
     let stdout = '';
     let stderr = '';
     let signalled = false;
-    child.stdout.on('data', (b) => { stdout += b; });
+    child.stdout.on('data', (b) => {
+      stdout += b;
+    });
     child.stderr.on('data', (b) => {
       stderr += b;
       if (!signalled && when.test(stderr)) signalled = child.kill('SIGINT');

@@ -18,7 +18,12 @@ export function greyImages(n: number, seed: number, h = 28, w = 28): { images: U
 }
 
 /** Writes `<root>/<set>/` with the four IDX files (gzipped), n training and m test images. */
-export function writeIdxSet(root: string, n: number, m: number, set = 'mnist'): { train: ReturnType<typeof greyImages>; test: ReturnType<typeof greyImages> } {
+export function writeIdxSet(
+  root: string,
+  n: number,
+  m: number,
+  set = 'mnist',
+): { train: ReturnType<typeof greyImages>; test: ReturnType<typeof greyImages> } {
   const dir = join(root, set);
   mkdirSync(dir, { recursive: true });
   const train = greyImages(n, 1);
@@ -50,10 +55,24 @@ export function cifarPixel(k: number, i: number): number {
 export function writeCifarSet(root: string, batches: number, perBatch: number, testCount: number, gz = false): void {
   const dir = join(root, 'cifar-10');
   mkdirSync(dir, { recursive: true });
-  const put = (name: string, bytes: Uint8Array) => writeFileSync(join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(bytes) : bytes);
+  const put = (name: string, bytes: Uint8Array) =>
+    writeFileSync(join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(bytes) : bytes);
   for (let b = 0; b < batches; b++) {
-    put(`data_batch_${b + 1}.bin`, cifarRecords(Array.from({ length: perBatch }, (_, i) => (b * perBatch + i) % 10), b * perBatch));
+    put(
+      `data_batch_${b + 1}.bin`,
+      cifarRecords(
+        Array.from({ length: perBatch }, (_, i) => (b * perBatch + i) % 10),
+        b * perBatch,
+      ),
+    );
   }
-  if (testCount) put('test_batch.bin', cifarRecords(Array.from({ length: testCount }, (_, i) => (i * 3) % 10), 1000));
+  if (testCount)
+    put(
+      'test_batch.bin',
+      cifarRecords(
+        Array.from({ length: testCount }, (_, i) => (i * 3) % 10),
+        1000,
+      ),
+    );
   writeFileSync(join(dir, 'batches.meta.txt'), 'plane\ncar\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
 }

@@ -35,7 +35,12 @@ export function patternImages(n: number, seed: number, size = 28): { images: Uin
   return { images, labels };
 }
 
-export const mnistFiles = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+export const mnistFiles = [
+  'train-images-idx3-ubyte',
+  'train-labels-idx1-ubyte',
+  't10k-images-idx3-ubyte',
+  't10k-labels-idx1-ubyte',
+];
 
 /** Writes `<root>/<set>/…-ubyte.gz` for a train and a test split of pattern images, as MNIST lays them out. */
 export function writeMnistDir(root: string, trainCount: number, testCount: number, set = 'mnist'): void {

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 
 /** Decodes a PNG and checks it is RGBA of the given size and not blank; returns its pixels. */
-export function checkPng(png: Uint8Array, width?: number, height?: number, what = 'png'): { width: number; height: number; data: Uint8Array } {
+export function checkPng(
+  png: Uint8Array,
+  width?: number,
+  height?: number,
+  what = 'png',
+): { width: number; height: number; data: Uint8Array } {
   const im = PNG.sync.read(Buffer.from(png));
   if (width !== undefined) assert.equal(im.width, width, `${what}: width`);
   if (height !== undefined) assert.equal(im.height, height, `${what}: height`);
@@ -15,6 +20,9 @@ export function checkPng(png: Uint8Array, width?: number, height?: number, what 
   const background = Math.max(...counts.values());
   const pixels = im.width * im.height;
   assert.ok(counts.size >= 3, `${what} has only ${counts.size} colours`);
-  assert.ok(pixels - background >= 0.02 * pixels, `${what} is ${((100 * background) / pixels).toFixed(1)} % one colour`);
+  assert.ok(
+    pixels - background >= 0.02 * pixels,
+    `${what} is ${((100 * background) / pixels).toFixed(1)} % one colour`,
+  );
   return { width: im.width, height: im.height, data: d };
 }

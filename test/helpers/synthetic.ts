@@ -1,4 +1,4 @@
-import { Rng, type Dataset, type Shape } from '../../src/index.js';
+import { type Dataset, Rng, type Shape } from '../../src/index.js';
 
 /**
  * A small labelled set held as floats: each sample of class c is the class's pattern (a bright
@@ -11,8 +11,14 @@ export class SyntheticDataset implements Dataset {
   private readonly x: Float32Array;
   private readonly size: number;
 
-  constructor(readonly name: string, readonly length: number, readonly shape: Shape,
-              classes: number, seed: number, noise = 0.3) {
+  constructor(
+    readonly name: string,
+    readonly length: number,
+    readonly shape: Shape,
+    classes: number,
+    seed: number,
+    noise = 0.3,
+  ) {
     const rng = new Rng(seed);
     this.size = shape.reduce((a, b) => a * b, 1);
     this.labels = Uint8Array.from({ length }, (_, i) => (i + rng.int(classes)) % classes);

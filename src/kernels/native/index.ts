@@ -4,25 +4,81 @@ import { referenceKernels } from '../reference/index.js';
 /** The C++ addon's functions (native/addon.cc), as Node loads them; typed arrays are used in place. */
 export interface NativeAddon {
   simd: string;
-  gemm(ta: boolean, tb: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array,
-       c: Float32Array, accumulate: boolean): void;
-  denseForward(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null,
-               n: number, inF: number, outF: number, threads: number): void;
-  denseBackward(dx: Float32Array | null, dw: Float32Array, db: Float32Array | null, dy: Float32Array,
-                x: Float32Array, w: Float32Array, n: number, inF: number, outF: number, threads: number): void;
-  conv2dForward(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, g: Int32Array,
-                threads: number): void;
+  gemm(
+    ta: boolean,
+    tb: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    accumulate: boolean,
+  ): void;
+  denseForward(
+    y: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    n: number,
+    inF: number,
+    outF: number,
+    threads: number,
+  ): void;
+  denseBackward(
+    dx: Float32Array | null,
+    dw: Float32Array,
+    db: Float32Array | null,
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    n: number,
+    inF: number,
+    outF: number,
+    threads: number,
+  ): void;
+  conv2dForward(
+    y: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    g: Int32Array,
+    threads: number,
+  ): void;
   conv2dBackwardData(dx: Float32Array, dy: Float32Array, w: Float32Array, g: Int32Array, threads: number): void;
-  conv2dBackwardFilter(dw: Float32Array, db: Float32Array | null, dy: Float32Array, x: Float32Array,
-                       g: Int32Array, threads: number): void;
+  conv2dBackwardFilter(
+    dw: Float32Array,
+    db: Float32Array | null,
+    dy: Float32Array,
+    x: Float32Array,
+    g: Int32Array,
+    threads: number,
+  ): void;
   maxPool2dForward(y: Float32Array, argmax: Int32Array, x: Float32Array, g: Int32Array, threads: number): void;
   maxPool2dBackward(dx: Float32Array, dy: Float32Array, argmax: Int32Array, g: Int32Array, threads: number): void;
   avgPool2dForward(y: Float32Array, x: Float32Array, g: Int32Array, threads: number): void;
   avgPool2dBackward(dx: Float32Array, dy: Float32Array, g: Int32Array, threads: number): void;
   activationForward(kind: number, y: Float32Array, x: Float32Array, len: number, threads: number): void;
-  activationBackward(kind: number, dx: Float32Array, dy: Float32Array, y: Float32Array, len: number, threads: number): void;
-  sgdStep(w: Float32Array, g: Float32Array, v: Float32Array | null, len: number, lr: number, momentum: number,
-          weightDecay: number, nesterov: boolean, first: boolean, threads: number): void;
+  activationBackward(
+    kind: number,
+    dx: Float32Array,
+    dy: Float32Array,
+    y: Float32Array,
+    len: number,
+    threads: number,
+  ): void;
+  sgdStep(
+    w: Float32Array,
+    g: Float32Array,
+    v: Float32Array | null,
+    len: number,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    nesterov: boolean,
+    first: boolean,
+    threads: number,
+  ): void;
 }
 
 /** Activation codes of the C kernels (native/kernels.h). */
@@ -33,14 +89,33 @@ const convBuf = new Int32Array(13);
 const poolBuf = new Int32Array(10);
 
 export function convGeomArray(g: ConvGeom, out = convBuf): Int32Array {
-  out[0] = g.n; out[1] = g.c; out[2] = g.h; out[3] = g.w; out[4] = g.k; out[5] = g.kh; out[6] = g.kw;
-  out[7] = g.sh; out[8] = g.sw; out[9] = g.ph; out[10] = g.pw; out[11] = g.oh; out[12] = g.ow;
+  out[0] = g.n;
+  out[1] = g.c;
+  out[2] = g.h;
+  out[3] = g.w;
+  out[4] = g.k;
+  out[5] = g.kh;
+  out[6] = g.kw;
+  out[7] = g.sh;
+  out[8] = g.sw;
+  out[9] = g.ph;
+  out[10] = g.pw;
+  out[11] = g.oh;
+  out[12] = g.ow;
   return out;
 }
 
 export function poolGeomArray(g: PoolGeom, out = poolBuf): Int32Array {
-  out[0] = g.n; out[1] = g.c; out[2] = g.h; out[3] = g.w; out[4] = g.kh; out[5] = g.kw;
-  out[6] = g.sh; out[7] = g.sw; out[8] = g.oh; out[9] = g.ow;
+  out[0] = g.n;
+  out[1] = g.c;
+  out[2] = g.h;
+  out[3] = g.w;
+  out[4] = g.kh;
+  out[5] = g.kw;
+  out[6] = g.sh;
+  out[7] = g.sw;
+  out[8] = g.oh;
+  out[9] = g.ow;
   return out;
 }
 

@@ -62,8 +62,13 @@ function col2im(dx: Float32Array, xo: number, col: Float32Array, g: ConvGeom): v
   }
 }
 
-export function conv2dForward(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null,
-                              g: ConvGeom): void {
+export function conv2dForward(
+  y: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  g: ConvGeom,
+): void {
   const col = scratch(g);
   const ckk = g.c * g.kh * g.kw;
   const ohw = g.oh * g.ow;
@@ -92,8 +97,13 @@ export function conv2dBackwardData(dx: Float32Array, dy: Float32Array, w: Float3
   }
 }
 
-export function conv2dBackwardFilter(dw: Float32Array, db: Float32Array | null, dy: Float32Array,
-                                     x: Float32Array, g: ConvGeom): void {
+export function conv2dBackwardFilter(
+  dw: Float32Array,
+  db: Float32Array | null,
+  dy: Float32Array,
+  x: Float32Array,
+  g: ConvGeom,
+): void {
   const col = scratch(g);
   const ckk = g.c * g.kh * g.kw;
   const ohw = g.oh * g.ow;

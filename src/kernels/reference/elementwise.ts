@@ -3,7 +3,7 @@ import type { Activation, SgdStepOptions } from '../kernels.js';
 export function activationForward(f: Activation, y: Float32Array, x: Float32Array, len: number): void {
   switch (f) {
     case 'relu':
-      for (let i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : 0;
+      for (let i = 0; i < len; i++) y[i] = Math.max(x[i], 0);
       break;
     case 'sigmoid':
       for (let i = 0; i < len; i++) y[i] = sigmoid(x[i]);
@@ -14,8 +14,13 @@ export function activationForward(f: Activation, y: Float32Array, x: Float32Arra
   }
 }
 
-export function activationBackward(f: Activation, dx: Float32Array, dy: Float32Array, y: Float32Array,
-                                   len: number): void {
+export function activationBackward(
+  f: Activation,
+  dx: Float32Array,
+  dy: Float32Array,
+  y: Float32Array,
+  len: number,
+): void {
   switch (f) {
     case 'relu':
       for (let i = 0; i < len; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
@@ -52,8 +57,7 @@ export function softmaxForward(y: Float32Array, x: Float32Array, rows: number, c
   }
 }
 
-export function softmaxBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, rows: number,
-                                cols: number): void {
+export function softmaxBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let dot = 0;
@@ -66,7 +70,13 @@ export function mul(y: Float32Array, x: Float32Array, m: Float32Array, len: numb
   for (let i = 0; i < len; i++) y[i] = x[i] * m[i];
 }
 
-export function sgdStep(w: Float32Array, g: Float32Array, v: Float32Array | null, len: number, o: SgdStepOptions): void {
+export function sgdStep(
+  w: Float32Array,
+  g: Float32Array,
+  v: Float32Array | null,
+  len: number,
+  o: SgdStepOptions,
+): void {
   const { lr, momentum: mu, weightDecay: wd, nesterov, first } = o;
   if (!v || mu === 0) {
     for (let i = 0; i < len; i++) w[i] -= lr * (g[i] + wd * w[i]);

@@ -4,8 +4,17 @@
  * row-times-matrix loops take four rows of b per pass so that each c value is loaded and stored
  * once per four multiply-adds.
  */
-export function gemm(ta: boolean, tb: boolean, m: number, n: number, k: number,
-                     a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean): void {
+export function gemm(
+  ta: boolean,
+  tb: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  accumulate: boolean,
+): void {
   if (!accumulate) c.fill(0, 0, m * n);
   if (!tb) {
     // c[i,:] += Σ_p op(a)[i,p] · b[p,:]

@@ -8,7 +8,17 @@ interface WasmExports {
   stage(bytes: number): number;
   gemm(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   denseForward(y: number, x: number, w: number, b: number, n: number, inF: number, outF: number): void;
-  denseBackward(dx: number, dw: number, db: number, dy: number, x: number, w: number, n: number, inF: number, outF: number): void;
+  denseBackward(
+    dx: number,
+    dw: number,
+    db: number,
+    dy: number,
+    x: number,
+    w: number,
+    n: number,
+    inF: number,
+    outF: number,
+  ): void;
   conv2dForward(y: number, x: number, w: number, b: number, g: number): void;
   conv2dBackwardData(dx: number, dy: number, w: number, g: number): void;
   conv2dBackwardFilter(dw: number, db: number, dy: number, x: number, g: number): void;
@@ -18,7 +28,17 @@ interface WasmExports {
   avgPool2dBackward(dx: number, dy: number, g: number): void;
   reluForward(y: number, x: number, len: number): void;
   activationBackward(kind: number, dx: number, dy: number, y: number, len: number): void;
-  sgdStep(w: number, g: number, v: number, len: number, lr: number, mu: number, wd: number, nesterov: number, first: number): void;
+  sgdStep(
+    w: number,
+    g: number,
+    v: number,
+    len: number,
+    lr: number,
+    mu: number,
+    wd: number,
+    nesterov: number,
+    first: number,
+  ): void;
 }
 
 type Arr = Float32Array | Int32Array | null;
@@ -58,7 +78,8 @@ export function wasmKernels(module: WebAssembly.Module): Kernels {
   function stageOut(args: Arr[], outputs: number): void {
     fresh();
     for (const [i, a] of args.entries()) {
-      if (a && outputs & (1 << i)) a.set((a instanceof Float32Array ? f32 : i32).subarray(ptrs[i] >> 2, (ptrs[i] >> 2) + a.length));
+      if (a && outputs & (1 << i))
+        a.set((a instanceof Float32Array ? f32 : i32).subarray(ptrs[i] >> 2, (ptrs[i] >> 2) + a.length));
     }
   }
   function run(args: Arr[], inputs: number, outputs: number, call: (p: number[]) => void): void {
@@ -80,8 +101,9 @@ export function wasmKernels(module: WebAssembly.Module): Kernels {
       run([y, x, w, bias], b(1, 2, 3), b(0), (p) => e.denseForward(p[0], p[1], p[2], p[3], n, inF, outF));
     },
     denseBackward(dx, dw, db, dy, x, w, n, inF, outF) {
-      run([dx, dw, db, dy, x, w], b(1, 2, 3, 4, 5), b(0, 1, 2),
-        (p) => e.denseBackward(p[0], p[1], p[2], p[3], p[4], p[5], n, inF, outF));
+      run([dx, dw, db, dy, x, w], b(1, 2, 3, 4, 5), b(0, 1, 2), (p) =>
+        e.denseBackward(p[0], p[1], p[2], p[3], p[4], p[5], n, inF, outF),
+      );
     },
     conv2dForward(y, x, w, bias, g) {
       run([y, x, w, bias, convGeomArray(g)], b(1, 2, 3, 4), b(0), (p) => e.conv2dForward(p[0], p[1], p[2], p[3], p[4]));
@@ -90,8 +112,9 @@ export function wasmKernels(module: WebAssembly.Module): Kernels {
       run([dx, dy, w, convGeomArray(g)], b(1, 2, 3), b(0), (p) => e.conv2dBackwardData(p[0], p[1], p[2], p[3]));
     },
     conv2dBackwardFilter(dw, db, dy, x, g) {
-      run([dw, db, dy, x, convGeomArray(g)], b(0, 1, 2, 3, 4), b(0, 1),
-        (p) => e.conv2dBackwardFilter(p[0], p[1], p[2], p[3], p[4]));
+      run([dw, db, dy, x, convGeomArray(g)], b(0, 1, 2, 3, 4), b(0, 1), (p) =>
+        e.conv2dBackwardFilter(p[0], p[1], p[2], p[3], p[4]),
+      );
     },
     maxPool2dForward(y, argmax, x, g) {
       run([y, argmax, x, poolGeomArray(g)], b(2, 3), b(0, 1), (p) => e.maxPool2dForward(p[0], p[1], p[2], p[3]));
@@ -111,12 +134,14 @@ export function wasmKernels(module: WebAssembly.Module): Kernels {
       run([y.subarray(0, len), x.subarray(0, len)], b(1), b(0), (p) => e.reluForward(p[0], p[1], len));
     },
     activationBackward(f, dx, dy, y, len) {
-      run([dx.subarray(0, len), dy.subarray(0, len), y.subarray(0, len)], b(1, 2), b(0),
-        (p) => e.activationBackward(ACTIVATIONS.indexOf(f), p[0], p[1], p[2], len));
+      run([dx.subarray(0, len), dy.subarray(0, len), y.subarray(0, len)], b(1, 2), b(0), (p) =>
+        e.activationBackward(ACTIVATIONS.indexOf(f), p[0], p[1], p[2], len),
+      );
     },
     sgdStep(w, g, v, len, o) {
-      run([w.subarray(0, len), g.subarray(0, len), v && v.subarray(0, len)], b(0, 1, 2), b(0, 2),
-        (p) => e.sgdStep(p[0], p[1], p[2], len, o.lr, o.momentum, o.weightDecay, +o.nesterov, +o.first));
+      run([w.subarray(0, len), g.subarray(0, len), v ? v.subarray(0, len) : null], b(0, 1, 2), b(0, 2), (p) =>
+        e.sgdStep(p[0], p[1], p[2], len, o.lr, o.momentum, o.weightDecay, +o.nesterov, +o.first),
+      );
     },
   };
 }

@@ -1,0 +1,14 @@
+import type { ImageShape, Normalization } from './dataset.js';
+
+/**
+ * How a picture becomes a model input, as recorded with every saved model: the shape the model
+ * takes, the training data's normalization, and what kind of pictures it learned from. `digits`
+ * means light strokes on a dark background framed like MNIST (mnist, fashion-mnist): a picture
+ * with a light background is inverted and its ink framed the same way. `photos` (CIFAR-10, image
+ * folders) are only resized, never inverted.
+ */
+export interface InputPreparation {
+  shape: ImageShape;
+  normalization: Normalization;
+  kind: 'digits' | 'photos';
+}
