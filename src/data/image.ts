@@ -12,3 +12,11 @@ export interface InputPreparation {
   normalization: Normalization;
   kind: 'digits' | 'photos';
 }
+
+/** Data sets of light strokes on a dark background, whose pictures are framed like MNIST digits. */
+const digitSets = new Set(['mnist', 'fashion-mnist']);
+
+/** The preparation a model trained on `dataset` (a catalog name or folder:DIR) records. */
+export function inputPreparation(dataset: string, shape: ImageShape, normalization: Normalization): InputPreparation {
+  return { shape, normalization, kind: digitSets.has(dataset) ? 'digits' : 'photos' };
+}
