@@ -1,30 +1,38 @@
-import { UsageError } from '../errors.js';
+import { type ImageShape, type InputPreparation, inputPreparation, prepareImage, readPicture } from '../data/index.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { loadModel } from '../io/model-file.js';
-import { imageToInput, readPngRgb } from '../io/png-input.js';
 import { Tensor } from '../tensor/tensor.js';
 import { choice, num, parseCommand } from './args.js';
-import { openRun, runNormalization } from './run-data.js';
+import { openRun, type RunConfig, runNormalization } from './run-data.js';
 
-export const predictHelp = `convts predict — classify PNG images with a saved model
+export const predictHelp = `convts predict — classify PNG and JPEG images with a saved model
 
-Usage: convts predict <run> <image.png>… [options]
+Usage: convts predict <run> <image.png|jpg>… [options]
 
-Each image is made into the model's input the way its training data was: padded to the
-model's aspect ratio, resized to its height × width, turned grey or kept in colour to match
-its channels, and normalized with the training set's mean and standard deviation.
+Each image is made into the model's input exactly as the training images were: grey or colour
+to match the model, resampled to its height × width (area averaging to shrink, bilinear to
+enlarge), normalized with the training set's mean and standard deviation. An image from the
+training set written to a file gets the training tensor, bit for bit.
+Photo models (CIFAR-10, image folders) take the largest centred part of the model's aspect
+ratio and never invert. Digit models (MNIST, Fashion-MNIST) invert a light-background image
+and frame one of another size like MNIST: the ink scaled into a 20×20 box of the 28×28
+frame, its centre of mass in the middle.
 
 Options
   --top K            how many classes to list per image             [3]
-  --invert M         auto, yes or no: flip light and dark; auto does it for a light
-                     background when the model was trained on dark ones (MNIST)  [auto]
-  --frame F          whole: resize the whole picture; digit: frame the ink like MNIST
-                     (20×20 box, centre of mass in the middle)  [digit for MNIST runs, else whole]
+  --invert M         auto, yes or no: flip light and dark            [auto: light-background
+                     images for digit models, never for photos]
+  --frame F          auto, digit or whole: digit frames the ink like MNIST, whole resamples
+                     the picture   [auto: digit for digit models unless the image is already
+                     the model's size, whole for photos]
   --data-dir DIR     only for runs whose config.json lacks the normalization: where
                      the training set is, to recompute it            [the run's]
-  --json             print the results as JSON on stdout
+  --json             print [{file, inverted, framed, top: [{class, index, probability}]}] on stdout
+
+Images over 50 megapixels (by their header) are refused before decoding.
 
 Example:
-  convts predict runs/mnist digit.png
+  convts predict runs/mnist digit.png photo.jpg --top 5
 `;
 
 const options = {
@@ -44,26 +52,30 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const [run, ...images] = positionals;
   const { config, summary } = openRun(run, 'predict');
   if (!images.length)
-    throw new UsageError(`predict: give one or more PNG images after the run, e.g. "convts predict ${run} digit.png"`);
+    throw new UsageError(
+      `predict: give one or more PNG or JPEG images after the run, e.g. "convts predict ${run} digit.png"`,
+    );
   const invert = choice('invert', v.invert, ['auto', 'yes', 'no'] as const, 'auto');
+  const frame = choice('frame', v.frame, ['auto', 'digit', 'whole'] as const, 'auto');
   const model = loadModel(run);
   const top = Math.min(num('top', v.top, 3, { int: true, min: 1 }), model.classes);
-  const norm = runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`));
-  const names = summary.classNames ?? model.spec.classes ?? Array.from({ length: model.classes }, (_, i) => String(i));
-  const frame = choice('frame', v.frame, ['whole', 'digit'] as const, config.dataset === 'mnist' ? 'digit' : 'whole');
-  const inputs = images.map((f) => imageToInput(readPngRgb(f), model.inputShape, norm, { invert, frame }));
+  const prep = runPreparation(run, config, model.inputShape, () =>
+    runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`)),
+  );
+  const inputs = images.map((f) => prepareImage(readPicture(f), prep, { invert, frame }));
   const size = inputs[0].x.length;
   const x = new Tensor([images.length, ...model.inputShape]);
   inputs.forEach((inp, i) => x.data.set(inp.x, i * size));
   const p = model.predict(x).data;
   const k = model.classes;
+  const names = summary.classNames ?? model.spec.classes ?? Array.from({ length: k }, (_, i) => String(i));
   const results = images.map((file, i) => {
     const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => p[i * k + b] - p[i * k + a]);
-    return {
-      file,
-      inverted: inputs[i].inverted,
-      top: order.slice(0, top).map((c) => ({ class: names[c] ?? String(c), index: c, probability: p[i * k + c] })),
-    };
+    const { inverted, framed } = inputs[i];
+    const best = order
+      .slice(0, top)
+      .map((c) => ({ class: names[c] ?? String(c), index: c, probability: p[i * k + c] }));
+    return { file, inverted, framed, top: best };
   });
   if (v.json) {
     process.stdout.write(`${JSON.stringify(results)}\n`);
@@ -71,7 +83,29 @@ export async function predictCommand(argv: string[]): Promise<number> {
   }
   for (const r of results) {
     const list = r.top.map((t) => `${t.class} ${(100 * t.probability).toFixed(1)}%`).join(', ');
-    process.stdout.write(`${r.file}: ${list}${r.inverted ? '  (inverted: light background)' : ''}\n`);
+    const done = [r.inverted && 'inverted: light background', r.framed && 'framed like a digit'].filter(Boolean);
+    process.stdout.write(`${r.file}: ${list}${done.length ? `  (${done.join('; ')})` : ''}\n`);
   }
   return 0;
+}
+
+/**
+ * How the run's pictures became inputs: config.json's "input", else (runs from before it was
+ * recorded) the kind the run's data set implies, the model's input shape and the normalization.
+ */
+function runPreparation(
+  run: string,
+  config: RunConfig,
+  inputShape: readonly number[],
+  normalization: () => InputPreparation['normalization'],
+): InputPreparation {
+  const recorded = config.input as InputPreparation | undefined;
+  const shape = recorded?.shape ?? (inputShape.length === 3 ? (inputShape as unknown as ImageShape) : undefined);
+  const pixels = inputShape.reduce((a, b) => a * b, 1);
+  if (!shape || shape.reduce((a, b) => a * b, 1) !== pixels) {
+    throw new ConfigError(
+      `${run}: the model takes inputs of ${inputShape.join('×')}, not pictures — predict works on models trained on images, not on features`,
+    );
+  }
+  return recorded ?? inputPreparation(config.dataset ?? 'mnist', shape, normalization());
 }

@@ -38,7 +38,24 @@ export {
 export { type FolderOptions, readFolder } from './folder.js';
 export { gunzipChecked, readMaybeGzip } from './gzip.js';
 export { parseIdx, readIdx } from './idx.js';
+export {
+  type ImageBytes,
+  type ImageOptions,
+  type InputPreparation,
+  imageBytes,
+  inputPreparation,
+  type PreparedImage,
+  prepareImage,
+} from './image.js';
 export { readMnistSplit } from './mnist.js';
+export {
+  decodePicture,
+  defaultMaxPixels,
+  type Picture,
+  type PictureOptions,
+  pictureHeader,
+  readPicture,
+} from './picture.js';
 export {
   type PreparedData,
   type PrepareOptions,
