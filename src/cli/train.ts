@@ -24,15 +24,14 @@ import {
   checkpointPath,
   epochRecord,
   loadCheckpoint,
-  type MetricsRecord,
   type RunConfig,
   readTrainSettings,
   saveCheckpoint,
   saveModelFiles,
+  startMetrics,
   summarize,
   summaryFile,
   type TrainSettings,
-  writeMetrics,
 } from '../run/index.js';
 import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
 import { choice, num, parseCommand, readConfigFile } from './args.js';
@@ -80,6 +79,8 @@ Training
   --seed N               seeds weights and shuffling; same seed, same run  [1]
 Output
   --out DIR              run directory                    [runs/<time>-<model>]
+  --log-every N          a per-step record in metrics.jsonl every N steps
+                         [about 100 per epoch]
   --json                 print the summary as JSON on stdout
   --config FILE.json     flags from a JSON file, e.g. {"lr": 0.1, "epochs": 3};
                          flags on the command line override it
@@ -125,6 +126,7 @@ export const trainOptions = {
   converge: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
+  'log-every': { type: 'string' },
   json: { type: 'boolean' },
   config: { type: 'string' },
   resume: { type: 'string' },
@@ -249,6 +251,7 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
     convergence: parseConverge(v.converge),
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
     seed,
+    logEvery: v['log-every'] === undefined ? null : num('log-every', v['log-every'], 0, { int: true, min: 1 }),
     spec,
   };
 }
@@ -307,11 +310,10 @@ async function runTraining(
   log(
     `${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`,
   );
-  const records: MetricsRecord[] = (resume?.epochs ?? []).map(epochRecord);
+  const record = startMetrics(out, o.resume);
   const onEpoch = (m: EpochMetrics) => {
     progress.clear();
-    records.push(epochRecord(m));
-    writeMetrics(out, records);
+    record(epochRecord(m));
     log(
       `epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
         (m.testAccuracy === null
@@ -340,6 +342,8 @@ async function runTraining(
       schedule: config.schedule,
       convergence: config.convergence ?? undefined,
       onEpoch,
+      onStep: record,
+      logEvery: config.logEvery ?? undefined,
       onProgress: (p) => progress.update({ ...p, epochs: config.epochs }),
       signal: stop.signal,
       resume,

@@ -36,6 +36,8 @@ export interface TrainSettings {
   convergence: { tol: number; patience: number } | null;
   init: InitSpec;
   seed: number;
+  /** Steps between per-step records of metrics.jsonl; null: about 100 per epoch. */
+  logEvery?: number | null;
   spec: ModelSpec;
 }
 

@@ -18,7 +18,7 @@ export {
   readEpochMetrics,
   readMetrics,
   type StepRecord,
-  writeMetrics,
+  startMetrics,
 } from './metrics.js';
 export {
   type LoadedRun,

@@ -1,32 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { parseJsonLines } from '../files/json.js';
-import type { EpochMetrics } from '../train/trainer.js';
+import type { EpochMetrics, StepMetrics } from '../train/trainer.js';
 import { readRunSummary } from './summary.js';
 
 // metrics.jsonl holds one JSON record per line, tagged by `kind`. Files written before records had
-// a kind hold epoch records only, so a line without one is read as an epoch record.
+// a kind hold epoch records only, so a line without one is read as an epoch record. A run that
+// stopped mid-write may leave its last line unfinished: a line without its newline is ignored.
 
 /** The numbers of one finished epoch. */
 export interface EpochRecord extends EpochMetrics {
   kind: 'epoch';
 }
 
-/** Running numbers during an epoch, every few steps. */
-export interface StepRecord {
-  kind: 'step';
-  /** Steps (batches) since the run began. */
-  step: number;
-  /** 1-based epoch in progress. */
-  epoch: number;
-  /** Running mean loss and accuracy over the epoch so far. */
-  loss: number;
-  accuracy: number;
-  lr: number;
-  imagesPerSecond: number;
-}
+/** Running numbers over the last few steps (the trainer's onStep). */
+export type StepRecord = StepMetrics;
 
 export type MetricsRecord = EpochRecord | StepRecord;
 
@@ -35,15 +25,22 @@ export const metricsFile = 'metrics.jsonl';
 /** An epoch's metrics as a metrics.jsonl record. */
 export const epochRecord = (m: EpochMetrics): EpochRecord => ({ kind: 'epoch', ...m });
 
-/** Writes `<dir>/metrics.jsonl` (atomically) with these records, one per line. */
-export function writeMetrics(dir: string, records: readonly MetricsRecord[]): void {
-  writeFileAtomic(join(dir, metricsFile), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+/**
+ * Starts `<dir>/metrics.jsonl` (a resumed run keeps its complete lines) and returns the function
+ * that appends one record: appended, not rewritten, so a live view can read the file as it grows.
+ */
+export function startMetrics(dir: string, resume: boolean): (r: MetricsRecord) => void {
+  const path = join(dir, metricsFile);
+  const kept = resume && existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(0, -1) : [];
+  writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
+  return (r) => appendFileSync(path, `${JSON.stringify(r)}\n`);
 }
 
 /** Reads `<dir>/metrics.jsonl`: every record, in order; an unknown kind or a non-object is an error naming the line. */
 export function readMetrics(dir: string): MetricsRecord[] {
   const path = join(dir, metricsFile);
-  return parseJsonLines(readFileSync(path, 'utf8'), path).map((r, i) => {
+  const text = readFileSync(path, 'utf8');
+  return parseJsonLines(text.slice(0, text.lastIndexOf('\n') + 1), path).map((r, i) => {
     const rec = r as Partial<MetricsRecord> | null;
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec))
       throw new DataFormatError(`${path}, record ${i + 1}: expected a JSON object`);
