@@ -1,9 +1,9 @@
-import { type ImageShape, type InputPreparation, inputPreparation, prepareImage, readPicture } from '../data/index.js';
+import { type InputPreparation, inputPreparation, prepareImage, readPicture } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { loadModel } from '../io/model-file.js';
+import type { Sequential } from '../model/sequential.js';
+import { loadRun, openRun, type RunConfig, runNormalization } from '../run/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { choice, num, parseCommand } from './args.js';
-import { openRun, type RunConfig, runNormalization } from './run-data.js';
 
 export const predictHelp = `convts predict — classify PNG and JPEG images with a saved model
 
@@ -50,25 +50,26 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values: v, positionals } = parsed;
   const [run, ...images] = positionals;
-  const { config, summary } = openRun(run, 'predict');
+  const { config } = openRun(run, 'predict');
   if (!images.length)
     throw new UsageError(
       `predict: give one or more PNG or JPEG images after the run, e.g. "convts predict ${run} digit.png"`,
     );
   const invert = choice('invert', v.invert, ['auto', 'yes', 'no'] as const, 'auto');
   const frame = choice('frame', v.frame, ['auto', 'digit', 'whole'] as const, 'auto');
-  const model = loadModel(run);
+  const { model, input, classNames: names } = loadRun(run);
   const top = Math.min(num('top', v.top, 3, { int: true, min: 1 }), model.classes);
-  const prep = runPreparation(run, config, model.inputShape, () =>
-    runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`)),
-  );
+  const prep =
+    input ??
+    runPreparation(run, config, model, () =>
+      runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`)),
+    );
   const inputs = images.map((f) => prepareImage(readPicture(f), prep, { invert, frame }));
   const size = inputs[0].x.length;
   const x = new Tensor([images.length, ...model.inputShape]);
   inputs.forEach((inp, i) => x.data.set(inp.x, i * size));
   const p = model.predict(x).data;
   const k = model.classes;
-  const names = summary.classNames ?? model.spec.classes ?? Array.from({ length: k }, (_, i) => String(i));
   const results = images.map((file, i) => {
     const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => p[i * k + b] - p[i * k + a]);
     const { inverted, framed } = inputs[i];
@@ -90,22 +91,21 @@ export async function predictCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * How the run's pictures became inputs: config.json's "input", else (runs from before it was
- * recorded) the kind the run's data set implies, the model's input shape and the normalization.
+ * How a run without a recorded input preparation (written before it was recorded, or lacking
+ * its normalization) made pictures into inputs: the kind its data set implies, the model's input
+ * shape and the normalization, recomputed from the training set when config.json lacks it.
  */
 function runPreparation(
   run: string,
   config: RunConfig,
-  inputShape: readonly number[],
+  model: Sequential,
   normalization: () => InputPreparation['normalization'],
 ): InputPreparation {
-  const recorded = config.input as InputPreparation | undefined;
-  const shape = recorded?.shape ?? (inputShape.length === 3 ? (inputShape as unknown as ImageShape) : undefined);
-  const pixels = inputShape.reduce((a, b) => a * b, 1);
-  if (!shape || shape.reduce((a, b) => a * b, 1) !== pixels) {
+  const [c, h, w] = model.inputShape;
+  if (model.inputShape.length !== 3 || config.features) {
     throw new ConfigError(
-      `${run}: the model takes inputs of ${inputShape.join('×')}, not pictures — predict works on models trained on images, not on features`,
+      `${run}: the model takes inputs of ${model.inputShape.join('×')}, not pictures — predict works on models trained on images, not on features`,
     );
   }
-  return recorded ?? inputPreparation(config.dataset ?? 'mnist', shape, normalization());
+  return inputPreparation(config.dataset ?? 'mnist', [c, h, w], normalization());
 }
