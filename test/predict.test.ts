@@ -50,6 +50,22 @@ before(async () => {
       (i === 1 ? writeJpeg : writePng)(join(photos, c, `${i}.${i === 1 ? 'jpg' : 'png'}`), planes, 3, h, w);
     }
   });
+  // The folder run's own net: two classes, so two outputs.
+  const spec = join(root, 'two-classes.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      input: [3, 32, 32],
+      layers: [
+        { type: 'conv2d', filters: 4, kernel: 3 },
+        { type: 'relu' },
+        { type: 'maxpool2d', size: 3 },
+        { type: 'flatten' },
+        { type: 'dense', units: 2 },
+      ],
+      loss: 'cross-entropy',
+    }),
+  );
   const common = ['--epochs', '1', '--batch-size', '5', '--seed', '3'];
   const trained = await Promise.all([
     convts('train', '--data-dir', root, ...common, '--out', runs.mnist),
@@ -70,7 +86,7 @@ before(async () => {
     convts(
       'train',
       '--model',
-      'seed-cifar',
+      spec,
       '--dataset',
       `folder:${photos}`,
       '--image-size',
@@ -228,7 +244,7 @@ describe('convts predict', () => {
     const files = ['ant/0.png', 'bee/0.png', 'ant/1.jpg', 'bee/1.jpg'].map((f) => join(photos, f)); // samples 0–3
     sameTensors(runs.folder, train, [0, 1, 2, 3], files);
     const answers = await predict(runs.folder, files);
-    samePredictions(answers, inMemory(runs.folder, train, [0, 1, 2, 3]));
+    samePredictions(answers, inMemory(runs.folder, train, [0, 1, 2, 3]), 2);
     assert.deepEqual(answers[0].top.find((t) => t.index === 1)?.class, 'bee');
   });
 
