@@ -1,12 +1,10 @@
-// The convts library for Node: the whole core (./core.ts) plus data readers, Task 1 features, model
-// files and checkpoints, and the loaders of the native and WebAssembly kernels built on this machine.
+// The convts library for Node: the whole core (./core.ts) plus data readers, Task 1 features, run
+// directories (model files, checkpoints, summaries) and the loaders of the kernels built on this machine.
 
 export type { Dataset } from './core.js';
 export * from './core.js';
 export * from './data/index.js';
 export * from './features/index.js';
-export { checkpointPath, loadCheckpoint, saveCheckpoint } from './io/checkpoint.js';
-export { loadModel, saveModel } from './io/model-file.js';
 export {
   availableBackends,
   type Backend,
@@ -16,6 +14,7 @@ export {
   loadNativeAddon,
   loadWasmModule,
 } from './kernels/node-loader.js';
+export * from './run/index.js';
 
 // Layers use the fastest kernels built on this machine (native, else wasm, else the reference
 // TypeScript), unless $CONVTS_BACKEND picks one. Registering the choice loads nothing: it is made on
