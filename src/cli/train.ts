@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import {
   AugmentedDataset,
   ByteImageDataset,
+  budgetName,
   datasetNames,
   loadOrDownload,
+  memoryBudget,
   parseAugmentation,
   resolveDataDir,
   subsetModes,
@@ -271,7 +273,10 @@ async function runTraining(
       ? new AugmentedDataset(data.train, config.augment, seed)
       : data.train;
   const testSet = data.test;
-  const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
+  const model = buildModel(
+    { ...spec, classes: [...trainSet.classNames], init: config.init },
+    { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
+  );
   const resolved = { ...config, normalization: data.norm };
   if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
   const optim = makeOptimizer({

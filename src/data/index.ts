@@ -36,8 +36,9 @@ export {
   downloadDataset,
 } from './download.js';
 export { type FolderOptions, readFolder } from './folder.js';
-export { gunzipChecked, readMaybeGzip } from './gzip.js';
-export { parseIdx, readIdx } from './idx.js';
+export { budgetName, checkBudget, memoryBudget } from './budget.js';
+export { gunzipChecked, gunzipHead, isGzip } from './gzip.js';
+export { parseIdx, parseIdxHeader, readIdx } from './idx.js';
 export { readMnistSplit } from './mnist.js';
 export {
   type PreparedData,
