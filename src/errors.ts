@@ -35,7 +35,8 @@ export class LimitError extends ConvtsError {}
 /** A byte count for messages: 1.5 GB, 312 MB, 4 kB, 12 bytes. */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return `${n} bytes`;
-  const [k, u] = n >= 1e12 ? [1e12, 'TB'] : n >= 1e9 ? [1e9, 'GB'] : n >= 1e6 ? [1e6, 'MB'] : n >= 1e3 ? [1e3, 'kB'] : [1, ''];
+  const [k, u] =
+    n >= 1e12 ? [1e12, 'TB'] : n >= 1e9 ? [1e9, 'GB'] : n >= 1e6 ? [1e6, 'MB'] : n >= 1e3 ? [1e3, 'kB'] : [1, ''];
   if (k === 1) return `${n} bytes`;
   const x = n / k;
   return `${x >= 1e6 ? x.toExponential(2) : Number(x.toPrecision(3))} ${u}`;

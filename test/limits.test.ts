@@ -6,11 +6,11 @@ import { gzipSync } from 'node:zlib';
 import { readConfigFile } from '../src/cli/args.js';
 import { readFileChecked } from '../src/files/checked.js';
 import {
-  buildModel,
   ByteImageDataset,
+  buildModel,
   ConfigError,
-  cachedFeatures,
   ConvtsError,
+  cachedFeatures,
   DataFormatError,
   FeatureDataset,
   FileError,
@@ -55,10 +55,18 @@ describe('limits before work: data readers', () => {
     const dir = tempDir();
     const lying = join(dir, 'lie-idx3-ubyte.gz');
     writeFileSync(lying, gzipSync(idx([60000, 280, 280], new Uint8Array(10))));
-    refused(() => readIdx(lying, 3), DataFormatError, /60000×280×280 = 4704000000 bytes of data, more than a \d+-byte gzip/);
+    refused(
+      () => readIdx(lying, 3),
+      DataFormatError,
+      /60000×280×280 = 4704000000 bytes of data, more than a \d+-byte gzip/,
+    );
     const ok = join(dir, 'ok-idx3-ubyte.gz');
     writeFileSync(ok, gzipSync(idx([100, 10, 10], new Uint8Array(10000))));
-    refused(() => readIdx(ok, 3, 5000), LimitError, /100×10×10 bytes\) would need 10 kB of memory, more than the budget of 5 kB/);
+    refused(
+      () => readIdx(ok, 3, 5000),
+      LimitError,
+      /100×10×10 bytes\) would need 10 kB of memory, more than the budget of 5 kB/,
+    );
     assert.equal(readIdx(ok, 3).data.length, 10000);
   });
 
@@ -79,7 +87,11 @@ describe('limits before work: data readers', () => {
     const empty = join(dir, 'empty.bin');
     writeFileSync(empty, new Uint8Array(0));
     refused(() => readCifarBatches([empty], 'c'), DataFormatError, /empty.bin: the batch holds no records/);
-    refused(() => readCifarBatches([path], 'c', undefined, 8000), DataFormatError, /holds more than the \d+ bytes the memory budget/);
+    refused(
+      () => readCifarBatches([path], 'c', undefined, 8000),
+      DataFormatError,
+      /holds more than the \d+ bytes the memory budget/,
+    );
   });
 
   test('zero images or a --val larger than the data are refused (usage error for --val)', () => {
@@ -107,7 +119,11 @@ describe('limits before work: feature files', () => {
   test('a header length the file cannot hold is damage: the cache rebuilds instead of allocating it', () => {
     const dir = tempDir();
     const path = join(dir, 'f.feat');
-    const header = writeFeatureFile(path, { key: 'k', about: {} }, splits(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']));
+    const header = writeFeatureFile(
+      path,
+      { key: 'k', about: {} },
+      splits(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']),
+    );
     assert.equal(header.splits.length, 2);
     const b = readFileChecked(path);
     b.writeUInt32LE(2 ** 31 + 5, 12);
@@ -143,18 +159,30 @@ describe('limits before work: models and flags', () => {
   });
 
   test('absurd sizes, missing types and deep nesting give one clear ConfigError', () => {
-    refused(() => validateSpec(spec([{ type: 'conv2d', filters: 1e308, kernel: 3 }])), ConfigError, /"filters" must be a positive integer up to 2147483647, got 1e\+308/);
+    refused(
+      () => validateSpec(spec([{ type: 'conv2d', filters: 1e308, kernel: 3 }])),
+      ConfigError,
+      /"filters" must be a positive integer up to 2147483647, got 1e\+308/,
+    );
     refused(() => validateSpec(spec([{ units: 3 }])), ConfigError, /layer 0: missing "type" — use one of conv2d/);
     refused(() => validateSpec(spec([{ type: 'constructor' }])), ConfigError, /unknown type "constructor"/);
     const deep = JSON.parse(`${'['.repeat(100000)}${']'.repeat(100000)}`);
-    refused(() => validateSpec(spec([deep])), ConfigError, /layer 0: expected an object with a "type", got \[…\] \(nested too deeply\)/);
+    refused(
+      () => validateSpec(spec([deep])),
+      ConfigError,
+      /layer 0: expected an object with a "type", got \[…\] \(nested too deeply\)/,
+    );
     refused(() => validateSpec({ input: deep, layers: [], loss: 'mse' }), ConfigError, /"input" must be/);
   });
 
   test('--config refuses keys inherited from Object.prototype', () => {
     const path = join(tempDir(), 'c.json');
     writeFileSync(path, '{"constructor": 1}');
-    refused(() => readConfigFile(path, { lr: { type: 'string' } } as never, 'train'), UsageError, /"constructor" is not a train option/);
+    refused(
+      () => readConfigFile(path, { lr: { type: 'string' } } as never, 'train'),
+      UsageError,
+      /"constructor" is not a train option/,
+    );
   });
 });
 
@@ -163,7 +191,11 @@ describe('one error path for file reads', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'd'));
     symlinkSync(join(dir, 'nowhere'), join(dir, 'link'));
-    refused(() => readFileChecked(join(dir, 'd')), FileError, /cannot read .*\/d: is a directory \(EISDIR\) — give the path of a file/);
+    refused(
+      () => readFileChecked(join(dir, 'd')),
+      FileError,
+      /cannot read .*\/d: is a directory \(EISDIR\) — give the path of a file/,
+    );
     refused(() => readFileChecked(join(dir, 'link')), FileError, /link: not found \(ENOENT\)/);
     refused(() => readCifarBatches([join(dir, 'd')], 'c'), FileError, /is a directory/);
     refused(() => readIdx(join(dir, 'd'), 3), FileError, /is a directory/);

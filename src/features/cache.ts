@@ -120,6 +120,7 @@ export function loadFeatureDatasets(path: string): {
     );
   }
   const empty = splits.find((s) => s.length === 0);
-  if (empty) throw new DataFormatError(`${path}: the ${empty.name} split holds no samples — rebuild it with convts features`);
+  if (empty)
+    throw new DataFormatError(`${path}: the ${empty.name} split holds no samples — rebuild it with convts features`);
   return { train: splits[0], test: splits[1], header };
 }

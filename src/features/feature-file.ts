@@ -89,7 +89,7 @@ export function readFeatureFile(path: string): { header: FeatureHeader; splits: 
     b = readFileChecked(path);
   } catch (e) {
     if (e instanceof FileError && e.code === 'ENOENT')
-      throw new FileError(`${path} not found — make it with convts features --out ${path}`, path, e.code);
+      throw new ConfigError(`${path} not found — make it with convts features --out ${path}`);
     throw e;
   }
   const len = checkPreamble(b, path, b.length);

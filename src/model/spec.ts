@@ -135,7 +135,7 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
           kind === 'posint'
             ? `a positive integer up to ${maxSize}`
             : kind === 'size'
-              ? `an integer or [h, w] up to ${maxSize}`
+              ? 'an integer or [h, w]'
               : kind === 'bool'
                 ? 'true or false'
                 : 'a number in [0, 1)';
