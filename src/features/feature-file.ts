@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError, DataFormatError, FileError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import { onFile, readFileChecked } from '../files/checked.js';
-import { writeFileAtomic } from '../io/files.js';
 import { FeatureDataset } from './dataset.js';
 
 // Layout: "CVTSFEAT", uint32 version, uint32 header length, header JSON (space-padded so the
