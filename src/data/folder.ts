@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { ConfigError, DataFormatError } from '../errors.js';
+import { readFileChecked } from '../files/checked.js';
 import { ByteImageDataset } from './dataset.js';
 
 export interface FolderOptions {
@@ -71,7 +72,7 @@ interface Rgba {
 
 /** PNG or JPEG → 8-bit RGBA. */
 function decode(path: string): Rgba {
-  const bytes = readFileSync(path);
+  const bytes = readFileChecked(path);
   try {
     if (extname(path).toLowerCase() === '.png') {
       const png = PNG.sync.read(bytes);
