@@ -10,17 +10,19 @@ export interface NamedTensor {
   name: string;
   shape: number[];
   data: Float32Array;
+  /** How it is stored: float32 (the default), or int64 for integer counts (values exact below 2^24). */
+  dtype?: 'F32' | 'I64';
 }
 
 const MAX_HEADER = 100_000_000;
 
-/** Encodes float32 tensors (in the given order) and string metadata into safetensors bytes. */
+/** Encodes float32 (or int64) tensors (in the given order) and string metadata into safetensors bytes. */
 export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
-    const bytes = t.data.length * 4;
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    const bytes = t.data.length * (t.dtype === 'I64' ? 8 : 4);
+    header[t.name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -32,6 +34,11 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
   out.set(head, 8);
   let pos = 8 + head.length;
   for (const t of tensors) {
+    if (t.dtype === 'I64') {
+      for (let i = 0; i < t.data.length; i++) view.setBigInt64(pos + 8 * i, BigInt(Math.round(t.data[i])), true);
+      pos += 8 * t.data.length;
+      continue;
+    }
     if (littleEndian) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
     else for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + 4 * i, t.data[i], true);
     pos += t.data.byteLength;
@@ -94,7 +101,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
       fail(`tensor "${name}": bad data_offsets ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
-    const width = ({ F32: 4, F64: 8, F16: 2, BF16: 2 } as Record<string, number>)[e.dtype as string];
+    const width = ({ F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8 } as Record<string, number>)[e.dtype as string];
     if (!width) fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported — save it as float32 (F32)`);
     const count = sizeOf(shape as number[]);
     if (end - begin !== count * width) {
@@ -109,6 +116,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
       name,
       shape: shape as number[],
       data: readFloats(view, dataStart + begin, count, e.dtype as string),
+      ...(e.dtype === 'I64' ? { dtype: 'I64' as const } : {}),
     });
   }
   // As in the format's spec, the tensors must tile the data exactly: no overlap, no holes, nothing after.
@@ -142,6 +150,7 @@ function readFloats(view: DataView, pos: number, count: number, dtype: string): 
   for (let i = 0; i < count; i++) {
     if (dtype === 'F32') out[i] = view.getFloat32(pos + 4 * i, true);
     else if (dtype === 'F64') out[i] = view.getFloat64(pos + 8 * i, true);
+    else if (dtype === 'I64') out[i] = Number(view.getBigInt64(pos + 8 * i, true));
     else if (dtype === 'BF16') out[i] = bf16(view.getUint16(pos + 2 * i, true));
     else out[i] = f16(view.getUint16(pos + 2 * i, true));
   }
