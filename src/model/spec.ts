@@ -217,7 +217,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-
 function isPosInt(v: unknown): boolean {
   return Number.isInteger(v) && (v as number) > 0 && (v as number) <= maxSize;
 }
