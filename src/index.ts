@@ -48,6 +48,7 @@ export {
   type EpochMetrics,
   type Evaluation,
   evaluate,
+  type StepMetrics,
   type TrainOptions,
   type TrainResult,
   type TrainState,
