@@ -1,3 +1,4 @@
+import type { TrainConfig } from '../cli/train.js';
 import { parseInit } from '../init/initializers.js';
 import { validateSpec } from '../model/spec.js';
 import { optimizerKinds } from '../optim/index.js';
@@ -52,9 +53,10 @@ const obj =
     isObj(v) && Object.keys(v).every((k) => fields[k]?.(v[k]));
 const str: Check = (v) => typeof v === 'string' && v.length < 1000;
 
-// Every resolved train setting and what it may hold. dataset and features are limited to what a
-// worker can check against its own copy (a named data set, no feature files).
-const settings: Record<string, Check> = {
+// Every resolved train setting and what it may hold (the type makes a new setting a compile
+// error here until it is checked). dataset and features are limited to what a worker can check
+// against its own copy: a named data set, no feature files.
+const settings: { [K in keyof TrainConfig]: Check } = {
   model: str,
   dataset: oneOf('mnist', 'fashion-mnist', 'cifar-10'),
   dataDir: str,
@@ -88,6 +90,7 @@ const settings: Record<string, Check> = {
     typeof v.kind === 'string' &&
     parses(() => parseInit(v.kind === 'normal' ? `normal:${v.std}` : String(v.kind))),
   seed: int(0),
+  logEvery: orNull(int(1)),
   spec: (v) => parses(() => validateSpec(v, "the trial's model spec")),
 };
 
@@ -122,7 +125,7 @@ export function validateJob(raw: unknown, id: string): TrialJob {
   if (!isObj(c)) return refuse('no settings');
   for (const k of Object.keys(settings)) if (!(k in c)) refuse(`setting "${k}" is missing`);
   for (const [k, x] of Object.entries(c)) {
-    const check = settings[k];
+    const check = (settings as Record<string, Check>)[k];
     if (!check) refuse(`unknown setting "${k}" — a newer convts wrote it; update convts on this machine`);
     if (!check(x)) refuse(`setting "${k}" has a value this convts does not take: ${JSON.stringify(x).slice(0, 200)}`);
   }
