@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../errors.js';
-import { writeJsonAtomic } from '../io/files.js';
+import { writeJsonAtomic } from '../files/atomic.js';
 import { checkRedis, parseQueueUrl } from '../queue/connection.js';
 import { dataIdentity } from '../queue/data-identity.js';
 import { JobRefused, settingsVersion, type TrialJob, validateJob } from '../queue/job.js';
 import { runOnQueue } from '../queue/owner.js';
 import { writeRunDir } from '../queue/results.js';
 import type { TrialResult } from '../report/sweep.js';
+import { configFile, readRunConfig } from '../run/index.js';
 import { downloadReporter } from './download.js';
 import { finished, resultLine, type Trial } from './sweep.js';
 
@@ -45,7 +45,14 @@ export async function sweepOnQueue(
     .digest('hex')
     .slice(0, 12);
   const jobs = todo.map((t) => {
-    const j: TrialJob = { version: settingsVersion, sweep, trial: t.name, params: t.params, config: t.config, data };
+    const j: TrialJob = {
+      version: settingsVersion,
+      sweep,
+      trial: t.name,
+      params: t.params,
+      config: { ...t.config },
+      data,
+    };
     try {
       return validateJob(JSON.parse(JSON.stringify(j)), t.name);
     } catch (e) {
@@ -75,8 +82,7 @@ export async function sweepOnQueue(
           const t = byName.get(name)!;
           writeRunDir(t.dir, files);
           // The worker trained from its own copy of the data (same checksums); this machine's is this one.
-          const config = JSON.parse(readFileSync(join(t.dir, 'config.json'), 'utf8'));
-          writeJsonAtomic(join(t.dir, 'config.json'), { ...config, dataDir: t.config.dataDir });
+          writeJsonAtomic(join(t.dir, configFile), { ...readRunConfig(t.dir), dataDir: t.config.dataDir });
           const r = finished(t);
           record(
             r ?? failedResult(t, `the worker's result has no finished summary.json (${[...files.keys()].join(', ')})`),

@@ -3,8 +3,8 @@
 // `convts train` does. It dies with its worker: a killed worker's trials stop too, so the
 // trial BullMQ hands to another worker is not also still running here.
 import { ConvtsError, UsageError } from '../errors.js';
-import { defaultKernels } from '../io/backends.js';
 import { useKernels } from '../kernels/index.js';
+import { defaultKernels } from '../kernels/node-loader.js';
 import { runTraining, type TrainConfig } from './train.js';
 
 export interface TrialMessage {

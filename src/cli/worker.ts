@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { checkRedis, parseQueueUrl, queueName } from '../queue/connection.js';
 import { checkSameData, dataIdentity } from '../queue/data-identity.js';
 import type { TrialJob } from '../queue/job.js';
 import { startWorker, type TrialContext, type TrialOutcome } from '../queue/worker.js';
+import { readRunSummary, summaryFile } from '../run/index.js';
 import { num, parseCommand } from './args.js';
 import { downloadReporter } from './download.js';
 import type { TrialMessage } from './trial-process.js';
@@ -148,7 +149,7 @@ async function runTrial(
     }
   });
   const msg: TrialMessage = {
-    config: { ...(job.config as TrialMessage['config']), dataDir: w.dataDir },
+    config: { ...(job.config as unknown as TrialMessage['config']), dataDir: w.dataDir },
     out,
     offline: w.offline,
   };
@@ -156,8 +157,7 @@ async function runTrial(
   const code = await new Promise<number | string>((r) => child.on('close', (c, s) => r(c ?? s ?? 'unknown')));
   w.children.delete(ctx.id);
   await new Promise((r) => logFile.end(r));
-  const summary = join(out, 'summary.json');
-  const status = existsSync(summary) ? JSON.parse(readFileSync(summary, 'utf8')).status : null;
+  const status = existsSync(join(out, summaryFile)) ? readRunSummary(out).status : null;
   if (status === 'completed' || status === 'diverged') {
     say(`${status}${status === 'diverged' ? `: ${last}` : ''} — sending the results`);
     return { dir: out };

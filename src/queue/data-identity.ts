@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import {
   type DataFile,
   type DownloadOptions,
   datasetInfo,
   downloadDataset,
+  gunzipChecked,
+  isGzip,
   locateFiles,
   MissingDataError,
-  readMaybeGzip,
 } from '../data/index.js';
 import { ConvtsError } from '../errors.js';
 
@@ -24,7 +25,10 @@ function sha256Of(path: string): string {
   const { size, mtimeMs } = statSync(path);
   const known = hashed.get(path);
   if (known && known.size === size && known.mtimeMs === mtimeMs) return known.sha256;
-  const sha256 = createHash('sha256').update(readMaybeGzip(path)).digest('hex');
+  const raw = readFileSync(path);
+  const sha256 = createHash('sha256')
+    .update(isGzip(raw) ? gunzipChecked(raw, path) : raw)
+    .digest('hex');
   hashed.set(path, { size, mtimeMs, sha256 });
   return sha256;
 }

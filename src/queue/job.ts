@@ -1,7 +1,7 @@
-import type { TrainConfig } from '../cli/train.js';
 import { parseInit } from '../init/initializers.js';
 import { validateSpec } from '../model/spec.js';
 import { optimizerKinds } from '../optim/index.js';
+import type { TrainSettings } from '../run/config.js';
 import type { DataIdentity } from './data-identity.js';
 
 /**
@@ -56,7 +56,7 @@ const str: Check = (v) => typeof v === 'string' && v.length < 1000;
 // Every resolved train setting and what it may hold (the type makes a new setting a compile
 // error here until it is checked). dataset and features are limited to what a worker can check
 // against its own copy: a named data set, no feature files.
-const settings: { [K in keyof TrainConfig]: Check } = {
+const settings: { [K in keyof TrainSettings]-?: Check } = {
   model: str,
   dataset: oneOf('mnist', 'fashion-mnist', 'cifar-10'),
   dataDir: str,
