@@ -14,8 +14,8 @@ for (const threads of [1, 2]) {
   );
 }
 
-// Same inputs, same thread count → the same bits, however the pool hands out the work (issue 2's
-// bit-identical runs). Four threads on any machine make the claiming order vary from call to call.
+// Same inputs, same thread count → the same bits, however the pool hands out the work: the
+// same seed and thread count must give a bit-identical run. Four threads on any machine make the claiming order vary from call to call.
 test('native conv weight gradients are bit-identical from call to call with several threads', (t) => {
   const k = addon && nativeKernels(addon, 4);
   if (!k) return t.skip('native kernels not built');
