@@ -5,6 +5,7 @@ import {
   AugmentedDataset,
   ByteImageDataset,
   datasetNames,
+  defaultDataDirText,
   loadOrDownload,
   parseAugmentation,
   resolveDataDir,
@@ -53,7 +54,7 @@ Data
   --dataset NAME         ${datasetNames.join(', ')}, or folder:DIR          [mnist]
                          (DIR/<class>/*.png|jpg; DIR/train and DIR/test if both exist)
   --data-dir DIR         folder holding <dataset>/, or a search path a:b
-                         [$CONVTS_DATA_DIR, else ~/.cache/convts:/usr/share/datasets]
+                         [${defaultDataDirText}]
   --offline              do not download missing files (also CONVTS_OFFLINE=1)
   --val N                hold out the last N training images (file order) and evaluate
                          on them instead of the test set (cifar-10: --val 10000 = data_batch_5)

@@ -16,6 +16,7 @@ export {
   type DataSetInfo,
   type DatasetName,
   dataDirs,
+  defaultDataDirText,
   datasetInfo,
   datasetNames,
   findFile,
