@@ -139,13 +139,13 @@ export async function showCommand(argv: string[]): Promise<number> {
       summary.evaluatedOn,
     );
     if (!maps)
-      throw new ConfigError(
-        `${run}: the model takes flat vectors (${model.inputShape.join('×')}), not images — it has no feature maps`,
-      );
+      throw new ConfigError(`${run}: ${notImages(config.features, model.inputShape)} — it has no feature maps`);
     picture = maps;
   } else {
     const model = loadModel(run);
     const ds = data();
+    if (ds.shape.length !== 3)
+      throw new ConfigError(`${run}: ${notImages(config.features, ds.shape)} — there are no images to draw`);
     picture = mistakesPicture(
       ds,
       worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })),
@@ -157,4 +157,11 @@ export async function showCommand(argv: string[]): Promise<number> {
   writeFileAtomic(out, picture.png());
   process.stderr.write(`wrote ${out} (${picture.width}×${picture.height})\n`);
   return 0;
+}
+
+/** Why a run has no pictures of its inputs: it takes feature vectors or flat vectors. */
+function notImages(features: string | null | undefined, shape: readonly number[]): string {
+  return features
+    ? `the model was trained on feature vectors of ${features} (${shape.join('×')} values each), not on images; convts features --pictures DIR draws the filter bank's maps`
+    : `the model takes flat vectors (${shape.join('×')}), not images`;
 }

@@ -389,13 +389,14 @@ async function runTraining(
     trainSet.classNames,
   );
   writeJsonAtomic(join(out, summaryFile), summary);
-  for (const w of summary.warnings ?? []) log(`warning: ${w}`);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     log(
       `${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`,
     );
+  // Last, where it is seen: the run finished, but learned nothing.
+  for (const w of summary.warnings ?? []) log(`warning: ${w}`);
   return 0;
 }
 
