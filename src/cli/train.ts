@@ -4,9 +4,11 @@ import { inputPreparation } from '../data/image.js';
 import {
   AugmentedDataset,
   ByteImageDataset,
+  budgetName,
   datasetNames,
   defaultDataDirText,
   loadOrDownload,
+  memoryBudget,
   parseAugmentation,
   resolveDataDir,
   subsetModes,
@@ -287,7 +289,10 @@ async function runTraining(
       ? new AugmentedDataset(data.train, config.augment, seed)
       : data.train;
   const testSet = data.test;
-  const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
+  const model = buildModel(
+    { ...spec, classes: [...trainSet.classNames], init: config.init },
+    { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
+  );
   const resolved: RunConfig = {
     ...config,
     classNames: [...trainSet.classNames],
