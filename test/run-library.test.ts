@@ -26,8 +26,10 @@ const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 
 /** The README's library example, pointed at `data` and `out` and at this build of convts. */
 function libraryExample(data: string, out: string): string {
   const section = readme.slice(readme.indexOf('### As a library'));
-  const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(code, 'README has a ts block under "As a library"');
+  const code = [...section.matchAll(/```ts\n([\s\S]*?)```/g)]
+    .map((m) => m[1])
+    .find((c) => c.includes("from 'convts';"));
+  assert.ok(code, 'README has a ts block importing convts under "As a library"');
   const entry = pathToFileURL(join(import.meta.dirname, '..', 'src', 'index.js')).href;
   return code
     .replace("from 'convts'", `from ${JSON.stringify(entry)}`)
