@@ -41,6 +41,8 @@ export { decodeSafetensors, encodeSafetensors, type NamedTensor } from './model/
 export { type NamedParam, Sequential } from './model/sequential.js';
 export { type LayerSpec, type ModelSpec, validateSpec } from './model/spec.js';
 export { loadWeights, weightsToSafetensors } from './model/weights.js';
+export { exportOnnx, type OnnxExportOptions } from './onnx/export.js';
+export { importOnnx, type OnnxImport, type OnnxImportOptions } from './onnx/import.js';
 export * from './optim/index.js';
 export { Rng } from './tensor/rng.js';
 export { type Shape, shapeStr, sizeOf, Tensor } from './tensor/tensor.js';

@@ -1,5 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
-import { type Dataset, type LoadOptions, loadDataset, type Normalization, resolveDataDir } from '../data/index.js';
+import {
+  ByteImageDataset,
+  type Dataset,
+  type LoadOptions,
+  loadDataset,
+  type Normalization,
+  resolveDataDir,
+} from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { type RunSummary, readRunJson } from '../report/run-report.js';
 import { choice, num } from './args.js';
@@ -72,8 +79,15 @@ export function runDataset(
       : split === 'test' && sameData
         ? o.testLimit
         : undefined;
-  const data = loadDataset(name, dir, { ...o, testLimit: split === 'test' ? limit : undefined })[split];
-  if (!data) throw new ConfigError(`${name} has no ${split} split here — give --split train or another --dataset`);
+  const loaded = loadDataset(name, dir, { ...o, testLimit: split === 'test' ? limit : undefined })[split];
+  if (!loaded) throw new ConfigError(`${name} has no ${split} split here — give --split train or another --dataset`);
+  // The model expects the normalization it was trained with (an imported model's is not its data set's).
+  const data =
+    config.normalization &&
+    loaded instanceof ByteImageDataset &&
+    loaded.norm.mean.length === config.normalization.mean.length
+      ? loaded.with({ norm: config.normalization })
+      : loaded;
   return limit && data.length > limit ? firstN(data, limit) : data;
 }
 

@@ -6,6 +6,7 @@ import {
   ByteImageDataset,
   datasetNames,
   loadOrDownload,
+  type Normalization,
   parseAugmentation,
   resolveDataDir,
   subsetModes,
@@ -20,6 +21,7 @@ import { buildModel } from '../model/build.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
 import type { Sequential } from '../model/sequential.js';
 import { type ModelSpec, validateSpec } from '../model/spec.js';
+import { loadWeights } from '../model/weights.js';
 import { makeOptimizer, optimizerKinds, type ScheduleSpec } from '../optim/index.js';
 import { readRunJson, writeRunReport } from '../report/run-report.js';
 import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
@@ -38,6 +40,8 @@ Model
   --filters N[,M]        filters of the two conv layers (built-in models)  [8]
   --loss L               cross-entropy (softmax) or bce (sigmoid)          [cross-entropy]
   --init I               normal:<std>, glorot-normal, glorot-uniform, he-normal, he-uniform
+  --init-from RUN        start from a run's weights and normalization (e.g. convts import's);
+                         its model too, unless --model is given
 Data
   --dataset NAME         ${datasetNames.join(', ')}, or folder:DIR          [mnist]
                          (DIR/<class>/*.png|jpg; DIR/train and DIR/test if both exist)
@@ -90,6 +94,7 @@ export const trainOptions = {
   filters: { type: 'string' },
   loss: { type: 'string' },
   init: { type: 'string' },
+  'init-from': { type: 'string' },
   dataset: { type: 'string' },
   'data-dir': { type: 'string' },
   'train-limit': { type: 'string' },
@@ -179,7 +184,8 @@ export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): 
 
 /** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */
 export function resolveConfig(v: TrainFlags) {
-  const modelArg = v.model ?? 'seed-mnist';
+  const initFrom = v['init-from'] ?? null;
+  const modelArg = v.model ?? (initFrom ? join(initFrom, 'model.json') : 'seed-mnist');
   const spec = modelArg.endsWith('.json')
     ? readSpec(modelArg)
     : builtinSpec(modelArg, {
@@ -235,6 +241,7 @@ export function resolveConfig(v: TrainFlags) {
     weightDecay: num('weight-decay', v['weight-decay'], 0, { min: 0 }),
     schedule: parseSchedule(v.schedule, epochs),
     convergence: parseConverge(v.converge),
+    initFrom,
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
     seed,
     spec,
@@ -248,7 +255,7 @@ async function runTraining(
   o: { offline: boolean; json: boolean; resume: boolean },
 ): Promise<number> {
   const { spec, seed, optimizer } = config;
-  const data = config.features
+  const loaded = config.features
     ? featureData(config.features, config)
     : await loadOrDownload(
         config.dataset,
@@ -266,6 +273,7 @@ async function runTraining(
         },
         o.offline ? false : downloadReporter(),
       );
+  const data = config.initFrom && !o.resume ? startingNormalization(config.initFrom, loaded) : loaded;
   const trainSet =
     config.augment && data.train instanceof ByteImageDataset
       ? new AugmentedDataset(data.train, config.augment, seed)
@@ -280,6 +288,11 @@ async function runTraining(
     momentum: config.momentum,
     weightDecay: config.weightDecay,
   });
+  if (config.initFrom && !o.resume) {
+    const path = join(config.initFrom, 'model.safetensors');
+    if (!existsSync(path)) throw new ConfigError(`--init-from: ${path} not found — give a run directory`);
+    loadWeights(model, readFileSync(path), path);
+  }
   const resume = o.resume ? loadCheckpoint(out, model) : undefined;
 
   const progress = new Progress();
@@ -420,6 +433,24 @@ function summarize(
       platform: process.platform,
     },
   };
+}
+
+/** The data normalized as the --init-from run's model expects (its config.json's normalization). */
+function startingNormalization<D extends { train: unknown; test: unknown; norm: Normalization | null }>(
+  run: string,
+  data: D,
+): D {
+  const norm = existsSync(join(run, 'config.json'))
+    ? readRunJson<{ normalization?: Normalization }>(run, 'config.json').normalization
+    : undefined;
+  const { train, test } = data;
+  if (!norm || !(train instanceof ByteImageDataset && test instanceof ByteImageDataset)) return data;
+  if (norm.mean.length !== train.norm.mean.length) {
+    throw new ConfigError(
+      `--init-from: ${run} was trained on ${norm.mean.length}-channel images, this data has ${train.norm.mean.length}`,
+    );
+  }
+  return { ...data, train: train.with({ norm }), test: test.with({ norm }), norm } as D;
 }
 
 function readSpec(path: string): ModelSpec {
