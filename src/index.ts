@@ -50,6 +50,7 @@ export {
   type EpochMetrics,
   type Evaluation,
   evaluate,
+  type StepMetrics,
   type TrainOptions,
   type TrainResult,
   type TrainState,

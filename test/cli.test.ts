@@ -41,10 +41,26 @@ describe('convts train', () => {
     assert.equal(config.batchSize, 8);
     assert.equal(config.dataDir, data);
 
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    const records = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
       .trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l));
+    const lines = records.filter((l) => l.kind !== 'step');
+    // 64 images in batches of 8: 8 steps an epoch, each its own record (about 100 per epoch at most)
+    const steps = records.filter((l) => l.kind === 'step');
+    assert.deepEqual(
+      steps.map((l) => [l.epoch, l.step]),
+      Array.from({ length: 16 }, (_, i) => [i < 8 ? 1 : 2, i + 1]),
+    );
+    for (const l of steps) {
+      assert.ok(l.loss > 0 && l.accuracy >= 0 && l.accuracy <= 1 && l.imagesPerSecond > 0, JSON.stringify(l));
+      assert.equal(l.lr, config.lr);
+    }
+    // each epoch record follows its epoch's last step record
+    assert.deepEqual(
+      records.map((l) => l.kind ?? `epoch ${l.epoch}`).filter((k, i, a) => k !== a[i - 1]),
+      ['step', 'epoch 1', 'step', 'epoch 2'],
+    );
     assert.deepEqual(
       lines.map((l) => l.epoch),
       [1, 2],

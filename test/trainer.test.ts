@@ -9,6 +9,7 @@ import {
   makeOptimizer,
   type Optimizer,
   ShapeError,
+  type StepMetrics,
   Tensor,
   type TrainOptions,
   train,
@@ -249,4 +250,36 @@ describe('evaluate', () => {
       'the loss does not depend on the batch size',
     );
   });
+});
+
+test('per-step records: every logEvery steps and at each epoch end, averaging exactly the steps they cover', async () => {
+  const model = buildModel(spec, { seed: 3 });
+  const steps: StepMetrics[] = [];
+  // 160 images in batches of 12: 14 steps an epoch, the last of 4 images
+  const r = await train(
+    model,
+    trainSet,
+    null,
+    opts({ epochs: 2, batchSize: 12, logEvery: 5, onStep: (m) => steps.push(m) }),
+  );
+  assert.deepEqual(
+    steps.map((m) => [m.epoch, m.step]),
+    [
+      [1, 5],
+      [1, 10],
+      [1, 14],
+      [2, 19],
+      [2, 24],
+      [2, 28],
+    ],
+  );
+  for (const [e, epoch] of r.epochs.entries()) {
+    const mine = steps.filter((m) => m.epoch === e + 1);
+    const sizes = mine.map((_, i) => (i < 2 ? 60 : 40)); // 5 + 5 + 4 steps: 60, 60 and 40 images
+    const loss = mine.reduce((s, m, i) => s + m.loss * sizes[i], 0) / 160;
+    const acc = mine.reduce((s, m, i) => s + m.accuracy * sizes[i], 0) / 160;
+    assert.ok(Math.abs(loss - epoch.trainLoss) < 1e-9, `epoch ${e + 1}: ${loss} vs ${epoch.trainLoss}`);
+    assert.ok(Math.abs(acc - epoch.trainAccuracy) < 1e-9);
+  }
+  assert.ok(steps.every((m) => m.kind === 'step' && m.lr === 0.05 && m.imagesPerSecond > 0));
 });

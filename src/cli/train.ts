@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import {
@@ -72,6 +72,8 @@ Training
   --seed N               seeds weights and shuffling; same seed, same run  [1]
 Output
   --out DIR              run directory                    [runs/<time>-<model>]
+  --log-every N          a per-step record in metrics.jsonl every N steps
+                         [about 100 per epoch]
   --json                 print the summary as JSON on stdout
   --config FILE.json     flags from a JSON file, e.g. {"lr": 0.1, "epochs": 3};
                          flags on the command line override it
@@ -118,6 +120,7 @@ export const trainOptions = {
   converge: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
+  'log-every': { type: 'string' },
   json: { type: 'boolean' },
   config: { type: 'string' },
   resume: { type: 'string' },
@@ -244,6 +247,7 @@ export function resolveConfig(v: TrainFlags) {
     initFrom,
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
     seed,
+    logEvery: v['log-every'] === undefined ? null : num('log-every', v['log-every'], 0, { int: true, min: 1 }),
     spec,
   };
 }
@@ -300,11 +304,10 @@ async function runTraining(
   log(
     `${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`,
   );
-  const metricsLines: string[] = (resume?.epochs ?? []).map((m) => JSON.stringify(m));
+  const record = startMetrics(join(out, 'metrics.jsonl'), o.resume);
   const onEpoch = (m: EpochMetrics) => {
     progress.clear();
-    metricsLines.push(JSON.stringify(m));
-    writeFileAtomic(join(out, 'metrics.jsonl'), `${metricsLines.join('\n')}\n`);
+    record(m);
     log(
       `epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
         (m.testAccuracy === null
@@ -333,6 +336,8 @@ async function runTraining(
       schedule: config.schedule,
       convergence: config.convergence ?? undefined,
       onEpoch,
+      onStep: record,
+      logEvery: config.logEvery ?? undefined,
       onProgress: (p) => progress.update({ ...p, epochs: config.epochs }),
       signal: stop.signal,
       resume,
@@ -381,6 +386,16 @@ async function runTraining(
       `${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`,
     );
   return 0;
+}
+
+/**
+ * Starts metrics.jsonl (a resumed run keeps its complete lines) and returns the function that
+ * appends one record: appended, not rewritten, so a live view can read the file as it grows.
+ */
+function startMetrics(path: string, resume: boolean): (m: object) => void {
+  const kept = resume && existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(0, -1) : [];
+  writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
+  return (m) => appendFileSync(path, `${JSON.stringify(m)}\n`);
 }
 
 /** A feature file's splits, limited like image data (first N), in the shape loadOrDownload returns. */

@@ -328,14 +328,15 @@ export function readRunMetrics(runDir: string): EpochPoint[] {
   if (existsSync(path)) {
     return readFileSync(path, 'utf8')
       .split('\n')
-      .filter((l) => l.trim())
       .map((l, i) => {
+        if (!l.trim()) return null;
         try {
-          return JSON.parse(l) as EpochPoint;
+          return JSON.parse(l) as EpochPoint & { kind?: string };
         } catch (e) {
           throw new DataFormatError(`${path}, line ${i + 1}: not valid JSON (${(e as Error).message})`);
         }
-      });
+      })
+      .filter((m): m is EpochPoint => m !== null && m.kind !== 'step');
   }
   return readRunJson<RunSummary>(runDir, 'summary.json').perEpoch ?? [];
 }

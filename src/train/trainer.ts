@@ -18,6 +18,19 @@ export interface EpochMetrics {
   evalSeconds: number;
 }
 
+/** Training progress over the last few steps, as a per-step record of metrics.jsonl. */
+export interface StepMetrics {
+  kind: 'step';
+  /** 1-based, counted over the whole run (epochs × steps per epoch). */
+  step: number;
+  epoch: number; // 1-based
+  /** Mean loss and accuracy over the samples of the steps since the previous record. */
+  loss: number;
+  accuracy: number;
+  lr: number;
+  imagesPerSecond: number;
+}
+
 export interface Evaluation {
   loss: number;
   accuracy: number;
@@ -38,6 +51,10 @@ export interface TrainOptions {
   /** Evaluate on the test set after every epoch (otherwise only at the end). */
   evalEveryEpoch?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
+  /** Called every `logEvery` steps and at the end of each epoch. */
+  onStep?: (m: StepMetrics) => void;
+  /** Steps between onStep calls; by default an epoch gives about 100 records. */
+  logEvery?: number;
   /** Called every few steps with the samples done in this epoch, and the running loss and accuracy. */
   onProgress?: (p: { epoch: number; done: number; total: number; loss: number; accuracy: number }) => void;
   /** Checked after every step: once aborted, training stops and returns its state to resume from. */
@@ -142,6 +159,8 @@ export async function train(
   let calm = r0?.calm ?? 0;
   let lastEval: Evaluation | null = null;
   let yieldAt = performance.now() + 100;
+  const stepsPerEpoch = Math.ceil(trainSet.length / o.batchSize);
+  const logEvery = o.logEvery ?? defaultLogEvery(trainSet.length, o.batchSize);
 
   for (let epoch = r0?.epoch ?? 0; epoch < o.epochs; epoch++) {
     const resuming = r0 !== undefined && epoch === r0.epoch;
@@ -153,6 +172,7 @@ export async function train(
     let right = resuming ? r0.right : 0;
     let start = resuming ? r0.start : 0;
     if (resuming) params.forEach((p, i) => lastGood[i].set(p.value.data));
+    const win = { loss: 0, right: 0, n: 0, t: performance.now() };
     for (let step = Math.ceil(start / o.batchSize); start < trainSet.length; step++) {
       const n = Math.min(o.batchSize, trainSet.length - start);
       const x = n === o.batchSize ? full : new Tensor([n, ...trainSet.shape], full.data.subarray(0, n * sampleSize));
@@ -172,9 +192,28 @@ export async function train(
       }
       params.forEach((p, i) => lastGood[i].set(p.value.data));
       o.optimizer.step(params);
+      const hits = addToConfusion(null, scores.data, labels, n, classes);
       lossSum += loss * n;
-      right += addToConfusion(null, scores.data, labels, n, classes);
+      right += hits;
       start += n;
+      if (o.onStep) {
+        win.loss += loss * n;
+        win.right += hits;
+        win.n += n;
+        if ((step + 1) % logEvery === 0 || start >= trainSet.length) {
+          const now = performance.now();
+          o.onStep({
+            kind: 'step',
+            step: epoch * stepsPerEpoch + step + 1,
+            epoch: epoch + 1,
+            loss: win.loss / win.n,
+            accuracy: win.right / win.n,
+            lr: o.optimizer.lr,
+            imagesPerSecond: win.n / Math.max((now - win.t) / 1000, 1e-9),
+          });
+          Object.assign(win, { loss: 0, right: 0, n: 0, t: now });
+        }
+      }
       if (o.signal?.aborted) {
         o.optimizer.lr = baseLr;
         const state: TrainState = {
@@ -233,6 +272,11 @@ export async function train(
   o.optimizer.lr = baseLr; // a later train() with the same optimizer starts from the base rate again
   const test = testSet ? (lastEval ?? evaluate(model, testSet)) : null;
   return { epochs, stoppedBy, test, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Steps between per-step records so that an epoch gives about 100 of them. */
+export function defaultLogEvery(samples: number, batchSize: number): number {
+  return Math.max(1, Math.round(Math.ceil(samples / batchSize) / 100));
 }
 
 function checkFits(model: Sequential, ds: Dataset): void {
