@@ -146,8 +146,7 @@ describe('convts import / export commands', () => {
       '0.3081',
     );
     assert.equal(ok.code, 0, ok.stderr);
-    for (const f of ['model.json', 'model.safetensors', 'config.json', 'summary.json'])
-      assert.ok(existsSync(join(dir, 'run', f)), f);
+    for (const f of ['model.json', 'model.safetensors', 'config.json']) assert.ok(existsSync(join(dir, 'run', f)), f);
     const config = JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8'));
     assert.deepEqual(config.normalization, { mean: [0.1307], std: [0.3081] });
     const again = await convts('import', fixture('seed-mnist.onnx').pathname, '--out', join(dir, 'run'));

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { exportRun } from '../onnx/run-files.js';
+import { openRun } from '../run/index.js';
 import { choice, parseCommand } from './args.js';
-import { openRun } from './run-data.js';
 
 export const exportHelp = `convts export — write a run's model in a format other tools run
 

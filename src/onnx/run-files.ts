@@ -1,11 +1,9 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Normalization } from '../data/dataset.js';
-import { type InputPreparation, inputPreparation } from '../data/image.js';
 import { ConfigError } from '../errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
-import { loadModel, saveModel } from '../io/model-file.js';
-import { readRunJson } from '../report/run-report.js';
+import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
+import { configFile, loadRun, modelRecord, saveModelFiles } from '../run/index.js';
 import { exportOnnx } from './export.js';
 import { importOnnx } from './import.js';
 
@@ -18,40 +16,27 @@ export function convtsVersion(): string {
   }
 }
 
-interface RunRecord {
-  normalization?: Normalization;
-  input?: InputPreparation;
-  flatten?: boolean;
-  dataset?: string;
-}
-
 /** Exports a run directory's model to an .onnx file (written atomically); returns its size in bytes. */
 export function exportRun(run: string, out: string): number {
-  const model = loadModel(run);
-  const config: RunRecord = existsSync(join(run, 'config.json')) ? readRunJson(run, 'config.json') : {};
-  const summary: { classNames?: string[] } = existsSync(join(run, 'summary.json'))
-    ? readRunJson(run, 'summary.json')
-    : {};
-  const normalization = config.input?.normalization ?? config.normalization;
-  // A dense-only model trained on flattened images still takes a picture; the channels tell its shape.
-  const c = normalization?.mean.length;
-  const side = c ? Math.round(Math.sqrt(model.inputShape[0] / c)) : 0;
-  const imageShape =
-    config.input?.shape ??
-    (config.flatten && c && c * side * side === model.inputShape[0] ? ([c, side, side] as const) : undefined);
-  const bytes = exportOnnx(model, {
-    normalization: model.inputShape.length === 3 || imageShape ? normalization : undefined,
-    imageShape,
-    classNames: summary.classNames ?? model.spec.classes,
+  const r = loadRun(run);
+  // A dense-only model trained on flattened images still takes a picture: its recorded shape.
+  const image = r.model.inputShape.length === 3 || r.input !== null;
+  const bytes = exportOnnx(r.model, {
+    normalization: image ? (r.input?.normalization ?? r.normalization ?? undefined) : undefined,
+    imageShape: r.input?.shape,
+    classNames: r.classNames,
     version: convtsVersion(),
-    metadata: config.input ? { input_preparation: JSON.stringify(config.input) } : {},
+    metadata: {
+      ...(r.input ? { input_preparation: JSON.stringify(r.input) } : {}),
+      ...(r.dataset ? { dataset: r.dataset } : {}),
+    },
   });
   writeFileAtomic(out, bytes);
   return bytes.length;
 }
 
 export interface ImportRunOptions {
-  /** The data set the model is for (eval's default), e.g. mnist. */
+  /** The data set the model is for (eval's default), e.g. mnist; a convts export records its own. */
   dataset?: string;
   dataDir?: string;
   /** The normalization a graph without one was trained with (pixels/255 → (x − mean)/std). */
@@ -60,8 +45,8 @@ export interface ImportRunOptions {
 }
 
 /**
- * Imports an .onnx file into a new run directory (model.json, model.safetensors, config.json,
- * summary.json). Everything is checked and written into a temporary folder first, so a failure
+ * Imports an .onnx file into a new run directory (model.json, model.safetensors, config.json).
+ * Everything is checked and written into a temporary folder first, so a failure
  * leaves nothing behind; an existing non-empty `out` is refused.
  */
 export function importRun(file: string, out: string, o: ImportRunOptions = {}): { layers: number; params: number } {
@@ -81,35 +66,24 @@ export function importRun(file: string, out: string, o: ImportRunOptions = {}): 
       `the normalization has ${normalization.mean.length} channels, the model takes ${c} — give one --mean and --std value per channel`,
     );
   }
-  let recorded: InputPreparation | undefined;
-  try {
-    recorded = metadata.input_preparation ? JSON.parse(metadata.input_preparation) : undefined;
-  } catch {
-    recorded = undefined;
-  }
-  const shape = model.inputShape.length === 3 ? (model.inputShape as unknown as [number, number, number]) : undefined;
-  const input =
-    recorded ??
-    (shape ? inputPreparation(o.dataset ?? (c === 1 ? 'mnist' : 'images'), shape, normalization) : undefined);
-  const names = model.spec.classes ?? Array.from({ length: model.classes }, (_, i) => String(i));
+  const dataset = o.dataset ?? metadata.dataset;
+  const record = modelRecord(model, { dataset, classNames: model.spec.classes, normalization });
+  // A convts export records whether its pictures are digits or photos.
+  const kind = /"kind":\s*"(digits|photos)"/.exec(metadata.input_preparation ?? '')?.[1] as
+    | 'digits'
+    | 'photos'
+    | undefined;
+  if (kind && record.input) record.input = { ...record.input, kind };
   const abs = resolve(out);
   const tmp = join(dirname(abs), `.${basename(abs)}.import-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   try {
-    saveModel(model, tmp);
-    writeJsonAtomic(join(tmp, 'config.json'), {
+    saveModelFiles(model, tmp);
+    writeJsonAtomic(join(tmp, configFile), {
+      ...record,
+      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
       model: `onnx:${basename(file)}`,
       importedFrom: resolve(file),
-      ...(o.dataset ? { dataset: o.dataset } : {}),
-      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-      normalization,
-      ...(input ? { input } : {}),
-      spec: model.spec,
-    });
-    writeJsonAtomic(join(tmp, 'summary.json'), {
-      status: 'imported',
-      model: `onnx:${basename(file)}`,
-      classNames: names,
     });
     rmSync(abs, { recursive: true, force: true }); // an empty folder the user made
     renameSync(tmp, abs);
