@@ -15,8 +15,9 @@ Options
   --input-shape C,H,W  sizes for a graph whose input has dynamic height or width
 
 Reads the operators torch.onnx.export writes for convts's layers: Conv, MaxPool, AveragePool,
-GlobalAveragePool, Flatten or Reshape, Gemm or MatMul + Add, BatchNormalization (folded into
-the layer before it), Relu, Sigmoid, Tanh, Softmax, Dropout. Anything else fails naming the node.
+GlobalAveragePool, GlobalMaxPool, Flatten or Reshape, Gemm or MatMul + Add, BatchNormalization,
+Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Dropout. Anything else (residual connections too, for
+now) fails naming the node.
 The run works with convts eval, predict, and train --init-from.
 
 Example:

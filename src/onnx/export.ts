@@ -1,7 +1,9 @@
 import type { Normalization } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
-import type { Layer } from '../layers/layer.js';
-import { pair } from '../layers/layer.js';
+import type { InputActivationLayer } from '../layers/activation.js';
+import type { BatchNorm } from '../layers/batchnorm.js';
+import { type Layer, pair } from '../layers/layer.js';
+import type { Residual } from '../layers/residual.js';
 import type { Sequential } from '../model/sequential.js';
 import type { LayerSpec } from '../model/spec.js';
 import { GraphBuilder, tensorInfo } from './graph.js';
@@ -23,20 +25,21 @@ export interface OnnxExportOptions {
   metadata?: Record<string, string>;
 }
 
-/** One layer kind's graph: takes the input value's name, returns the output's. */
-type LayerExporter = (spec: LayerSpec, layer: Layer, x: string, g: GraphBuilder) => string;
+/** One layer kind's graph: takes the input value's name, returns the output's; `path` is the layer's state-dict prefix. */
+type LayerExporter = (spec: LayerSpec, layer: Layer, x: string, g: GraphBuilder, path: string) => string;
 
-const param = (layer: Layer, g: GraphBuilder, which: 'weight' | 'bias'): string[] => {
+const param = (layer: Layer, g: GraphBuilder, which: 'weight' | 'bias', path: string): string[] => {
   const p = layer.params.find((q) => q.name === which);
-  return p ? [g.floats(`${layer.name}.${which}`, p.value.shape, p.value.data)] : [];
+  return p ? [g.floats(`${path}.${which}`, p.value.shape, p.value.data)] : [];
 };
 
-const conv2d: LayerExporter = (spec, layer, x, g) => {
+const conv2d: LayerExporter = (spec, layer, x, g, path) => {
   if (spec.type !== 'conv2d') throw new Error('conv2d exporter called for another layer');
   const [kh, kw] = pair(spec.kernel, 1);
-  const [ph, pw] = pair(spec.padding, 0);
-  const inputs = [x, ...param(layer, g, 'weight'), ...param(layer, g, 'bias')];
-  return g.node('Conv', inputs, layer.name, {
+  // "same" is (k − 1)/2 on each side (odd kernels only), as the layer computes it.
+  const [ph, pw] = spec.padding === 'same' ? [(kh - 1) / 2, (kw - 1) / 2] : pair(spec.padding, 0);
+  const inputs = [x, ...param(layer, g, 'weight', path), ...param(layer, g, 'bias', path)];
+  return g.node('Conv', inputs, path, {
     kernel_shape: [kh, kw],
     strides: pair(spec.stride, 1),
     pads: [ph, pw, ph, pw],
@@ -45,27 +48,86 @@ const conv2d: LayerExporter = (spec, layer, x, g) => {
 
 const pool =
   (op: 'MaxPool' | 'AveragePool'): LayerExporter =>
-  (spec, layer, x, g) => {
+  (spec, _layer, x, g, path) => {
     if (spec.type !== 'maxpool2d' && spec.type !== 'avgpool2d')
       throw new Error('pool exporter called for another layer');
-    return g.node(op, [x], layer.name, {
-      kernel_shape: pair(spec.size, 2),
-      strides: pair(spec.stride ?? spec.size, 2),
-    });
+    return g.node(op, [x], path, { kernel_shape: pair(spec.size, 2), strides: pair(spec.stride ?? spec.size, 2) });
   };
 
-const dense: LayerExporter = (_spec, layer, x, g) =>
-  g.node('Gemm', [x, ...param(layer, g, 'weight'), ...param(layer, g, 'bias')], layer.name, { transB: 1 });
+// convts's global pools give C features: the N×C×1×1 of ONNX's is flattened.
+const globalPool =
+  (op: 'GlobalAveragePool' | 'GlobalMaxPool'): LayerExporter =>
+  (_spec, _layer, x, g, path) =>
+    g.node('Flatten', [g.node(op, [x], path)], `${path}_flatten`, { axis: 1 });
+
+const dense: LayerExporter = (_spec, layer, x, g, path) =>
+  g.node('Gemm', [x, ...param(layer, g, 'weight', path), ...param(layer, g, 'bias', path)], path, { transB: 1 });
 
 const unary =
   (op: string, attrs: Record<string, number> = {}): LayerExporter =>
-  (_spec, layer, x, g) =>
-    g.node(op, [x], layer.name, attrs);
+  (_spec, _layer, x, g, path) =>
+    g.node(op, [x], path, attrs);
 
 // Dropout keeps its rate for the round trip; without a training_mode input it is the identity.
-const dropout: LayerExporter = (spec, layer, x, g) => {
+const dropout: LayerExporter = (spec, _layer, x, g, path) => {
   const rate = spec.type === 'dropout' ? spec.rate : 0;
-  return g.node('Dropout', [x, g.floats(`${layer.name}.ratio`, [], Float32Array.of(rate))], layer.name);
+  return g.node('Dropout', [x, g.floats(`${path}.ratio`, [], Float32Array.of(rate))], path);
+};
+
+// Inference: the running statistics; ONNX's momentum is PyTorch's 1 − momentum.
+const batchnorm: LayerExporter = (spec, layer, x, g, path) => {
+  const bn = layer as BatchNorm;
+  const c = bn.inShape[0];
+  const scale = bn.weight
+    ? param(layer, g, 'weight', path)
+    : [g.floats(`${path}.ones`, [c], new Float32Array(c).fill(1))];
+  const shift = bn.bias ? param(layer, g, 'bias', path) : [g.floats(`${path}.zeros`, [c], new Float32Array(c))];
+  const stats = [bn.runningMean, bn.runningVar].map((b) => g.floats(`${path}.${b.name}`, [c], b.value.data));
+  const momentum = spec.type === 'batchnorm' ? (spec.momentum ?? 0.1) : 0.1;
+  return g.node('BatchNormalization', [x, ...scale, ...shift, ...stats], path, {
+    epsilon: { float: bn.eps },
+    momentum: { float: 1 - momentum },
+  });
+};
+
+const leakyRelu: LayerExporter = (_spec, layer, x, g, path) =>
+  g.node('LeakyRelu', [x], path, { alpha: { float: (layer as InputActivationLayer).slope } });
+
+// GELU with the tanh approximation, as the layer computes it (opset 13 has no Gelu operator):
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+const gelu: LayerExporter = (_spec, _layer, x, g, path) => {
+  const k = (name: string, v: number) => g.floats(`${path}.${name}`, [], Float32Array.of(v));
+  const x3 = g.node('Mul', [g.node('Mul', [x, x], `${path}_x2`), x], `${path}_x3`);
+  const inner = g.node('Add', [x, g.node('Mul', [x3, k('c', 0.044715)], `${path}_cx3`)], `${path}_inner`);
+  const t = g.node(
+    'Tanh',
+    [g.node('Mul', [inner, k('sqrt_2_over_pi', Math.sqrt(2 / Math.PI))], `${path}_scaled`)],
+    `${path}_tanh`,
+  );
+  const half = g.node('Mul', [x, k('half', 0.5)], `${path}_half`);
+  return g.node('Mul', [half, g.node('Add', [t, k('one', 1)], `${path}_1pt`)], path);
+};
+
+// y = layers(x) + shortcut(x), the shortcut being x or a "same"-padded convolution.
+const residual: LayerExporter = (spec, layer, x, g, path) => {
+  if (spec.type !== 'residual') throw new Error('residual exporter called for another layer');
+  const r = layer as Residual;
+  let h = x;
+  r.body.forEach((l, i) => {
+    h = exportLayer(spec.layers[i] as LayerSpec, l, h, g, `${path}.layers.${l.name}`);
+  });
+  const sc = spec.shortcut;
+  const side =
+    r.shortcut && sc && sc !== 'identity'
+      ? conv2d(
+          { type: 'conv2d', filters: r.outShape[0], kernel: sc.conv, stride: sc.stride ?? 1, padding: 'same' },
+          r.shortcut,
+          x,
+          g,
+          `${path}.shortcut`,
+        )
+      : x;
+  return g.node('Add', [h, side], path);
 };
 
 /** Every layer kind convts has, each a small graph. */
@@ -73,14 +135,26 @@ export const layerExporters: Record<string, LayerExporter> = {
   conv2d,
   maxpool2d: pool('MaxPool'),
   avgpool2d: pool('AveragePool'),
+  globalavgpool: globalPool('GlobalAveragePool'),
+  globalmaxpool: globalPool('GlobalMaxPool'),
   dense,
   flatten: unary('Flatten', { axis: 1 }),
   relu: unary('Relu'),
   sigmoid: unary('Sigmoid'),
   tanh: unary('Tanh'),
+  'leaky-relu': leakyRelu,
+  gelu,
   softmax: unary('Softmax', { axis: 1 }),
   dropout,
+  batchnorm,
+  residual,
 };
+
+function exportLayer(spec: LayerSpec, layer: Layer, x: string, g: GraphBuilder, path: string): string {
+  const exporter = layerExporters[layer.kind];
+  if (!exporter) throw new ConfigError(`export: layer ${path} (${layer.kind}) has no ONNX form yet`);
+  return exporter(spec, layer, x, g, path);
+}
 
 /**
  * The model as an ONNX file (opset 13): input `image`, float32 [N, C, H, W] raw pixel values
@@ -106,11 +180,7 @@ export function exportOnnx(model: Sequential, o: OnnxExportOptions = {}): Uint8A
   const fused =
     (model.spec.loss === 'cross-entropy' && last === 'softmax') || (model.spec.loss === 'bce' && last === 'sigmoid');
   const depth = fused ? layers.length - 1 : layers.length;
-  for (let i = 0; i < depth; i++) {
-    const exporter = layerExporters[layers[i].kind];
-    if (!exporter) throw new ConfigError(`export: layer ${i} (${layers[i].kind}) has no ONNX form yet`);
-    x = exporter(model.spec.layers[i], layers[i], x, g);
-  }
+  for (let i = 0; i < depth; i++) x = exportLayer(model.spec.layers[i], layers[i], x, g, layers[i].name);
   g.node('Identity', [x], 'logits_out', {}, g.fresh('logits'));
   // Probabilities: the fused final layer, else softmax for cross-entropy; mse scores stay as they are.
   const probOp = fused

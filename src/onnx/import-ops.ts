@@ -8,6 +8,8 @@ import type { NodeMsg } from './schema.js';
 export interface LayerWeights {
   weight?: Float32Array;
   bias?: Float32Array;
+  /** Saved state that is not trained: batch norm's running statistics. */
+  buffers?: Record<string, Float32Array>;
 }
 
 /** What an operator handler sees: the node, its constant inputs, the running per-sample shape and the layers so far. */
@@ -114,10 +116,10 @@ const pool =
   };
 
 const globalPool =
-  (type: 'maxpool2d' | 'avgpool2d'): OpHandler =>
+  (type: 'globalmaxpool' | 'globalavgpool'): OpHandler =>
   (c) => {
-    const [, h, w] = image(c);
-    push(c, { type, size: [h, w], stride: [h, w] });
+    image(c);
+    push(c, { type });
   };
 
 const flatten: OpHandler = (c) => {
@@ -192,28 +194,23 @@ const add: OpHandler = (c) => {
   c.weights[c.weights.length - 1].bias = b.floats;
 };
 
-/** Inference-mode batch norm folded into the convolution or dense layer before it. */
+// ONNX stores these as float32; 6 digits give back the 0.1 or 1e-5 that was written.
+const short = (v: number) => Number(v.toPrecision(6));
+
+/** BatchNormalization with its running statistics; ONNX's momentum is PyTorch's 1 − momentum. */
 const batchNorm: OpHandler = (c) => {
-  const last = c.layers[c.layers.length - 1];
-  const w = c.weights[c.weights.length - 1];
-  if (!last || (last.type !== 'conv2d' && last.type !== 'dense') || !w.weight) {
-    fail(c, 'BatchNormalization must follow a Conv or Gemm (it is folded into it); convts has no batch-norm layer yet');
-  }
   if (intAttr(c.node, 'training_mode', 0) !== 0) fail(c, 'training_mode 1 — export the model in eval mode');
-  const eps = c.node.attribute?.find((a) => a.name === 'epsilon')?.f ?? 1e-5;
-  const [gamma, beta, mean, variance] = [0, 1, 2, 3].map((k) => c.consts[k]?.floats);
-  const k = last.type === 'conv2d' ? last.filters : last.units;
-  if (![gamma, beta, mean, variance].every((v) => v?.length === k))
+  const k = c.shape[0];
+  const [scale, bias, mean, variance] = [0, 1, 2, 3].map((i) => c.consts[i]?.floats);
+  if (![scale, bias, mean, variance].every((v) => v?.length === k))
     fail(c, `scale, B, mean and var must be ${k} float32 constants`);
-  const per = w.weight.length / k;
-  const bias = new Float32Array(k);
-  for (let o = 0; o < k; o++) {
-    const s = gamma![o] / Math.sqrt(variance![o] + eps);
-    for (let i = 0; i < per; i++) w.weight[o * per + i] *= s;
-    bias[o] = ((w.bias?.[o] ?? 0) - mean![o]) * s + beta![o];
-  }
-  w.bias = bias;
-  last.bias = true;
+  const eps = c.node.attribute?.find((a) => a.name === 'epsilon')?.f ?? 1e-5;
+  const momentum = c.node.attribute?.find((a) => a.name === 'momentum')?.f ?? 0.9;
+  push(
+    c,
+    { type: 'batchnorm', eps: short(eps), momentum: short(1 - momentum) },
+    { weight: scale, bias, buffers: { running_mean: mean!, running_var: variance! } },
+  );
 };
 
 const softmax: OpHandler = (c) => {
@@ -235,6 +232,9 @@ const pad: OpHandler = (c) => {
     fail(c, `padding [${p?.join(', ') ?? 'computed'}] outside a Conv is not supported by convts`);
 };
 
+const leakyRelu: OpHandler = (c) =>
+  push(c, { type: 'leaky-relu', slope: short(c.node.attribute?.find((a) => a.name === 'alpha')?.f ?? 0.01) });
+
 const activation =
   (type: 'relu' | 'sigmoid' | 'tanh'): OpHandler =>
   (c) =>
@@ -245,8 +245,8 @@ export const opHandlers: Record<string, OpHandler> = {
   Conv: conv,
   MaxPool: pool('maxpool2d'),
   AveragePool: pool('avgpool2d'),
-  GlobalAveragePool: globalPool('avgpool2d'),
-  GlobalMaxPool: globalPool('maxpool2d'),
+  GlobalAveragePool: globalPool('globalavgpool'),
+  GlobalMaxPool: globalPool('globalmaxpool'),
   Flatten: flatten,
   Reshape: reshape,
   Gemm: gemm,
@@ -254,6 +254,7 @@ export const opHandlers: Record<string, OpHandler> = {
   Add: add,
   BatchNormalization: batchNorm,
   Relu: activation('relu'),
+  LeakyRelu: leakyRelu,
   Sigmoid: activation('sigmoid'),
   Tanh: activation('tanh'),
   Softmax: softmax,

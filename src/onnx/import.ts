@@ -235,6 +235,10 @@ function assemble(
     );
   model.layers.forEach((layer, i) => {
     for (const p of layer.params) p.value.data.set(weights[i][p.name]!);
+    for (const b of layer.buffers) {
+      const v = weights[i].buffers?.[b.name];
+      if (v) b.value.data.set(v);
+    }
   });
   return model;
 }
