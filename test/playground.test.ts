@@ -48,6 +48,7 @@ async function openPage(): Promise<Page> {
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
   await page.goto(`${base}playground.html`);
   await until(page, 's.ready', 30_000);
+  assert.equal((await state(page)).kernels, 'relaxed SIMD', 'Chromium compiles the relaxed-SIMD module');
   return page;
 }
 

@@ -23,6 +23,9 @@ await build({ ...common, entryPoints: [join(src, 'worker.ts')], outfile: join(ou
 const uplotCss = readFileSync(join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8');
 writeFileSync(join(out, 'playground.css'), `${uplotCss}\n${readFileSync(join(src, 'playground.css'), 'utf8')}`);
 copyFileSync(join(root, 'web', 'playground.html'), join(out, 'playground.html'));
-const wasm = join(root, 'dist', 'wasm', 'convts.wasm');
-if (!existsSync(wasm)) throw new Error(`${wasm} is missing — run npm run build:kernels first`);
-copyFileSync(wasm, join(out, 'convts.wasm'));
+// The relaxed-SIMD module is optional (the page falls back to the plain one); the plain one is not.
+for (const name of ['convts.wasm', 'convts-relaxed.wasm']) {
+  const wasm = join(root, 'dist', 'wasm', name);
+  if (existsSync(wasm)) copyFileSync(wasm, join(out, name));
+  else if (name === 'convts.wasm') throw new Error(`${wasm} is missing — run npm run build:kernels first`);
+}

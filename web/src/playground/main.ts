@@ -15,6 +15,7 @@ const num = (id: string) => Number(value(id));
 const state = {
   phase: 'idle' as Phase,
   ready: false,
+  kernels: '',
   data: null as null | { train: number; test: number; shape: number[]; classNames: string[] },
   steps: 0,
   imagesPerSecond: 0,
@@ -55,7 +56,11 @@ function startWorker() {
     setPhase('stopped');
   };
   state.workerCrashed = false;
-  send({ type: 'init', wasmUrl: new URL('convts.wasm', location.href).href });
+  send({
+    type: 'init',
+    wasmUrl: new URL('convts.wasm', location.href).href,
+    relaxedUrl: new URL('convts-relaxed.wasm', location.href).href,
+  });
 }
 
 function setPhase(p: Phase) {
@@ -72,7 +77,8 @@ function receive(m: FromWorker) {
   switch (m.type) {
     case 'ready':
       state.ready = true;
-      $('kernels').textContent = `· WebAssembly kernels, ${m.threads} thread${m.threads > 1 ? 's' : ''}`;
+      state.kernels = m.kernels;
+      $('kernels').textContent = `· WebAssembly ${m.kernels} kernels, ${m.threads} thread${m.threads > 1 ? 's' : ''}`;
       return;
     case 'data':
       state.data = m;

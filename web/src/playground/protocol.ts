@@ -32,7 +32,7 @@ export interface ModelFiles {
 }
 
 export type ToWorker =
-  | { type: 'init'; wasmUrl: string }
+  | { type: 'init'; wasmUrl: string; relaxedUrl: string }
   | { type: 'data'; name: 'mnist' | 'fashion-mnist'; train: SplitFiles; test: SplitFiles }
   | { type: 'start'; spec: ModelSpec; settings: Settings }
   | { type: 'pause' }

@@ -220,12 +220,24 @@ function open(files: ModelFiles) {
   post({ type: 'opened', layers: mdl.layers.length, classNames });
 }
 
+/** The relaxed-SIMD module where the engine compiles it (fused multiply-add), plain SIMD128 otherwise. */
+async function startKernels(url: string, relaxedUrl: string): Promise<string> {
+  const relaxed = await fetch(relaxedUrl)
+    .then((r) => (r.ok ? r.arrayBuffer() : null))
+    .then((b) => (b && WebAssembly.validate(b) ? WebAssembly.compile(b) : null))
+    .catch(() => null);
+  if (relaxed) {
+    await useWasmKernels({ module: relaxed });
+    return 'relaxed SIMD';
+  }
+  await useWasmKernels({ url });
+  return 'SIMD128';
+}
+
 async function handle(m: ToWorker) {
   switch (m.type) {
-    case 'init': {
-      await useWasmKernels({ url: m.wasmUrl });
-      return post({ type: 'ready', kernels: 'wasm-simd128', threads: 1 });
-    }
+    case 'init':
+      return post({ type: 'ready', kernels: await startKernels(m.wasmUrl, m.relaxedUrl), threads: 1 });
     case 'data':
       return loadData(m);
     case 'start':
