@@ -31,10 +31,19 @@ const { loss } = model.lossAndBackward(x, [0, 1, 2, 3]);
 new c.Sgd({ lr: 0.01 }).step(model.params());
 window.result = { name: c.kernels().name, rel: diff / scale, loss };`;
 
-test('convts/core runs in Chromium on the WebAssembly kernels it loads from a URL', { skip: missing ? `${missing} not found — browser check skipped` : false, timeout: 120_000 }, async () => {
+test('convts/core runs in Chromium on the WebAssembly kernels it loads from a URL', {
+  skip: missing ? `${missing} not found — browser check skipped` : false,
+  timeout: 120_000,
+}, async () => {
   const dir = tempDir('convts-browser-');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  await build({ entryPoints: [join(root, pkg.exports['./core'].default)], bundle: true, platform: 'browser', format: 'esm', outfile: join(dir, 'core.js') });
+  await build({
+    entryPoints: [join(root, pkg.exports['./core'].default)],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    outfile: join(dir, 'core.js'),
+  });
   copyFileSync(wasm, join(dir, 'convts.wasm'));
   writeFileSync(join(dir, 'index.html'), `<!doctype html><script type="module">${page}</script>`);
   const types: Record<string, string> = { html: 'text/html', js: 'text/javascript', wasm: 'application/wasm' };
@@ -45,14 +54,21 @@ test('convts/core runs in Chromium on the WebAssembly kernels it loads from a UR
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { chromium: pw } = await import('playwright-core');
-  const browser = await pw.launch({ executablePath: chromium, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await pw.launch({
+    executablePath: chromium,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+  });
   try {
     const tab = await browser.newPage();
     const errors: string[] = [];
     tab.on('pageerror', (e) => errors.push(e.message));
     await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     await tab.waitForFunction(() => 'result' in window, undefined, { timeout: 60_000 });
-    const r = (await tab.evaluate(() => (window as unknown as { result: unknown }).result)) as { name: string; rel: number; loss: number };
+    const r = (await tab.evaluate(() => (window as unknown as { result: unknown }).result)) as {
+      name: string;
+      rel: number;
+      loss: number;
+    };
     assert.deepEqual(errors, []);
     assert.equal(r.name, 'wasm-simd128');
     assert.ok(r.rel <= 1e-5, `logits differ from the reference by ${r.rel} relative`);
