@@ -1,10 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
-import { parseJson } from '../files/json.js';
+import { readFileChecked } from '../files/checked.js';
+import { formatVersion, parseJson } from '../files/json.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../model/safetensors.js';
 import type { Sequential } from '../model/sequential.js';
+import { modelState } from '../model/weights.js';
 import type { TrainState } from '../train/trainer.js';
 
 // A checkpoint is one safetensors file, so a single atomic rename makes it appear whole: the weights
@@ -19,10 +21,11 @@ export const checkpointPath = (dir: string): string => join(dir, FILE);
 
 /** Writes the model's weights and a stopped run's state to `<dir>/checkpoint.safetensors`. */
 export function saveCheckpoint(dir: string, model: Sequential, s: TrainState): void {
-  const tensors: NamedTensor[] = model.namedParams().map(({ name, param }) => ({
-    name: `model.${name}`,
-    shape: [...param.value.shape],
-    data: param.value.data,
+  // Buffers stay float32 here: the checkpoint is ours, and float32 holds a batch count exactly.
+  const tensors: NamedTensor[] = modelState(model).map((t) => ({
+    name: `model.${t.name}`,
+    shape: t.shape,
+    data: t.data,
   }));
   s.optimizer.buffers.forEach((group, k) =>
     group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })),
@@ -41,10 +44,10 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
   const path = checkpointPath(dir);
   if (!existsSync(path))
     throw new ConfigError(`${path} not found — --resume takes a run directory that was stopped with Ctrl-C`);
-  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
+  const { tensors, metadata } = decodeSafetensors(readFileChecked(path), path);
   if (metadata.format !== 'convts-checkpoint' || metadata.version !== '1' || !metadata.state) {
     throw new DataFormatError(
-      `${path}: not a convts checkpoint (format ${JSON.stringify(metadata.format)}, version ${JSON.stringify(metadata.version)})`,
+      `${path}: not a convts checkpoint (${formatVersion(metadata.format, metadata.version)}; expected "convts-checkpoint", "1")`,
     );
   }
   const get = (name: string, size: number): Float32Array => {
@@ -55,7 +58,7 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
       );
     return t.data;
   };
-  for (const { name, param } of model.namedParams()) param.value.data.set(get(`model.${name}`, param.value.size));
+  for (const { name, data } of modelState(model)) data.set(get(`model.${name}`, data.length));
   const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<TrainState, 'order' | 'optimizer'> & {
     optimizerStep: number;
     optimizerGroups: number[];
