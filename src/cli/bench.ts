@@ -5,6 +5,7 @@ import { header, type Measurement, row, runSpeed } from '../../bench/speed.js';
 import { findTorch } from '../../bench/torch.js';
 import { UsageError } from '../errors.js';
 import { availableBackends, type Backend } from '../kernels/node-loader.js';
+import { machineInfo } from '../run/index.js';
 import { choice, num, parseCommand } from './args.js';
 
 export const benchHelp = `convts bench — training and inference speed of the built-in networks
@@ -72,7 +73,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const torch = compareTorch ? findTorch() : null;
-  if (!v.json) process.stdout.write(header(compareTorch));
+  if (!v.json) process.stdout.write(`${machineLine()}\n${header(compareTorch)}`);
   const out = (m: Measurement) => process.stdout.write(v.json ? `${JSON.stringify(m)}\n` : row(m));
   await runSpeed({ nets, modes, batches, backends, timing, torch }, out);
   return 0;
@@ -100,4 +101,10 @@ function pickBackends(names: string | undefined, threads: string | undefined): B
     if (!all.length) throw new UsageError(`--threads ${threads}: no chosen kernel set runs on that many threads`);
   }
   return all;
+}
+
+/** The machine the figures were measured on, as run summaries record it. */
+function machineLine(): string {
+  const m = machineInfo();
+  return `${m.cpuModel}, ${m.cpus} CPUs, Node ${m.node} on ${m.platform}`;
 }
