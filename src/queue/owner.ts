@@ -77,19 +77,21 @@ export async function runOnQueue(
       const j = byId.get(id)!;
       job ??= await queue.getJob(id);
       const state = job ? await job.getState() : 'missing';
-      if (state === 'completed') {
-        const rv = job!.returnvalue as TrialReturn;
+      // The job was read before it finished: read it again for its return value.
+      if (state === 'completed' && !job!.returnvalue) job = await queue.getJob(id);
+      if (state === 'completed' && job?.returnvalue) {
+        const rv = job.returnvalue as TrialReturn;
         const files = await fetchResult(redis, rv.key);
         if (!files) {
           log(`${j.trial}: its result is gone from Redis (expired) — running it again`);
-          await job!.remove();
+          await job.remove();
           await add(j);
           return set(id, { kind: 'queued' });
         }
         line.clear();
         hooks.collected(j.trial, files, rv.worker);
         await redis.del(rv.key);
-        await job!.remove();
+        await job.remove();
         set(id, { kind: 'done' });
       } else if (state === 'failed') {
         line.clear();
