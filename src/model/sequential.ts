@@ -25,6 +25,8 @@ export class Sequential {
   private readonly gradBufs = new Map<number, Tensor>();
   /** The generator layers draw from while training (dropout masks); checkpoints save its state. */
   rng: Rng | null = null;
+  /** Label smoothing of the training loss (cross-entropy); evaluation reports the plain loss. */
+  labelSmoothing = 0;
 
   constructor(spec: ModelSpec, layers: Layer[]) {
     this.spec = spec;
@@ -106,7 +108,7 @@ export class Sequential {
     const z = this.logits(x, true);
     const n = z.shape[0];
     const grad = this.lossGrad(z);
-    const loss = this.lossFn(grad.data, z.data, labels, n, z.size / n);
+    const loss = this.lossFn(grad.data, z.data, labels, n, z.size / n, this.labelSmoothing);
     let d: Tensor = grad;
     for (let i = this.lossDepth - 1; i >= 0; i--) d = this.layers[i].backward(d);
     return { loss, scores: z };
