@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { ConfigError, DataFormatError } from '../errors.js';
-import { writeFileAtomic } from '../io/files.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import { FeatureDataset } from './dataset.js';
 
 // Layout: "CVTSFEAT", uint32 version, uint32 header length, header JSON (space-padded so the

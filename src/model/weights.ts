@@ -36,8 +36,10 @@ export function loadWeights(model: Sequential, bytes: Uint8Array, source = 'weig
         ` the model has ${[...known].join(', ')}`,
     );
   }
-  for (const { name, shape: want } of params) {
+  for (const { name, shape: want, dtype } of params) {
     const t = tensors.get(name)!;
+    if (t.data instanceof Int32Array && dtype !== 'I64')
+      throw new DataFormatError(`${source}: tensor "${name}" holds integers (I32) — weights must be floating point`);
     if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
       throw new DataFormatError(
         `${source}: tensor "${name}" has shape ${shapeStr(t.shape)}, the model needs ${shapeStr(want)} — the weights belong to another architecture`,

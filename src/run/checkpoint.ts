@@ -1,15 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
+import { parseJson } from '../files/json.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../model/safetensors.js';
 import type { Sequential } from '../model/sequential.js';
 import { modelState } from '../model/weights.js';
 import type { TrainState } from '../train/trainer.js';
-import { writeFileAtomic } from './files.js';
 
 // A checkpoint is one safetensors file, so a single atomic rename makes it appear whole: the weights
-// ("model.<name>"), the optimizer buffers ("optim.<k>.<i>"), the shuffle order ("order", indices held
-// exactly as float32 below 2^24) and everything else as JSON in the metadata.
+// ("model.<name>"), the optimizer buffers ("optim.<k>.<i>"), the shuffle order ("order", int32) and
+// everything else as JSON in the metadata. Checkpoints written before integers were stored as such
+// hold the order as float32, exact below 2^24; they still load.
 
 const FILE = 'checkpoint.safetensors';
 
@@ -27,9 +29,7 @@ export function saveCheckpoint(dir: string, model: Sequential, s: TrainState): v
   s.optimizer.buffers.forEach((group, k) =>
     group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })),
   );
-  if (s.order.length > 2 ** 24)
-    throw new ConfigError(`cannot checkpoint ${s.order.length} images: float32 holds indices exactly only up to 2^24`);
-  tensors.push({ name: 'order', shape: [s.order.length], data: Float32Array.from(s.order) });
+  tensors.push({ name: 'order', shape: [s.order.length], data: s.order });
   s.ema?.forEach((t, k) => tensors.push({ name: `ema.${k}`, shape: [t.length], data: t }));
   const { order: _o, optimizer, ema, ...rest } = s;
   const meta = {
@@ -55,16 +55,16 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
       `${path}: not a convts checkpoint (format ${JSON.stringify(metadata.format)}, version ${JSON.stringify(metadata.version)})`,
     );
   }
-  const get = (name: string, size: number) => {
+  const get = (name: string, size: number): Float32Array => {
     const t = tensors.get(name);
-    if (!t || t.data.length !== size)
+    if (!t || t.data.length !== size || !(t.data instanceof Float32Array))
       throw new DataFormatError(
-        `${path}: tensor "${name}" is missing or has the wrong size — the checkpoint belongs to another model`,
+        `${path}: tensor "${name}" is missing or has the wrong size or type — the checkpoint belongs to another model`,
       );
     return t.data;
   };
   for (const { name, data } of modelState(model)) data.set(get(`model.${name}`, data.length));
-  const meta = JSON.parse(metadata.state) as Omit<TrainState, 'order' | 'optimizer' | 'ema'> & {
+  const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<TrainState, 'order' | 'optimizer' | 'ema'> & {
     optimizerStep: number;
     optimizerGroups: number[];
     emaCount?: number;
@@ -73,7 +73,8 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
   const ema = emaCount
     ? Array.from({ length: emaCount }, (_, k) => {
         const t = tensors.get(`ema.${k}`);
-        if (!t) throw new DataFormatError(`${path}: tensor "ema.${k}" of the weight average is missing`);
+        if (!(t?.data instanceof Float32Array))
+          throw new DataFormatError(`${path}: tensor "ema.${k}" of the weight average is missing or not float32`);
         return t.data;
       })
     : null;
