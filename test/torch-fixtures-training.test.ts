@@ -105,11 +105,18 @@ test('the weight average as AveragedModel with ema = 0.9·ema + 0.1·w', () => {
 });
 
 test('a residual net with batch norm: loss, gradients, two momentum steps and running statistics', () => {
-  const r = JSON.parse(meta.resnet) as { spec: ModelSpec; params: string[]; state: string[]; lr: number; momentum: number };
+  const r = JSON.parse(meta.resnet) as {
+    spec: ModelSpec;
+    params: string[];
+    state: string[];
+    lr: number;
+    momentum: number;
+  };
   const model = buildModel(r.spec, { seed: 0 });
-  const shapes = new Map(
-    [...model.namedParams().map((p) => [p.name, p.param.value.shape] as const), ...model.namedBuffers().map((b) => [b.name, b.buffer.value.shape] as const)],
-  );
+  const shapes = new Map([
+    ...model.namedParams().map((p) => [p.name, p.param.value.shape] as const),
+    ...model.namedBuffers().map((b) => [b.name, b.buffer.value.shape] as const),
+  ]);
   const w0 = r.state.map((name) => ({ name, shape: [...shapes.get(name)!], data: t(`resnet.w0.${name}`) }));
   loadWeights(model, encodeSafetensors(w0), 'resnet w0');
   const x = new Tensor([6, 3, 8, 8], t('resnet.x'));

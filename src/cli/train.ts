@@ -73,8 +73,15 @@ Training
   --optimizer O          ${optimizerKinds.join(', ')}           [momentum; task1-fc sgd]
   --lr X                 learning rate   [0.01; 0.001 at batch size 1 or with adam; task1-fc 0.1]
   --momentum X           for momentum and nesterov                         [0.9]
-  --weight-decay X       L2 penalty                                        [0]
-  --schedule S           constant, step:<epochs>:<gamma> or cosine         [constant]
+  --weight-decay X       L2 penalty (adamw: decoupled decay)        [0; adamw 0.01]
+  --wd-skip-norm         no weight decay on biases and batch-norm parameters
+  --schedule S           constant, step:<epochs>:<gamma>, cosine (per epoch),
+                         cosine:batch or onecycle (per batch)              [constant]
+  --warmup E             linear warm-up over E epochs (fractions allowed), per batch
+  --label-smoothing X    label smoothing of the cross-entropy loss         [0]
+  --clip-grad X          clip the global gradient norm to X
+  --ema D                evaluate and keep an exponential moving average of the
+                         weights, decay D (e.g. 0.999)
   --converge TOL:K       stop when the train loss moves less than TOL for K epochs
   --seed N               seeds weights and shuffling; same seed, same run  [1]
 Output
@@ -127,6 +134,11 @@ export const trainOptions = {
   seed: { type: 'string' },
   out: { type: 'string' },
   'log-every': { type: 'string' },
+  'wd-skip-norm': { type: 'boolean' },
+  warmup: { type: 'string' },
+  'label-smoothing': { type: 'string' },
+  'clip-grad': { type: 'string' },
+  ema: { type: 'string' },
   json: { type: 'boolean' },
   config: { type: 'string' },
   resume: { type: 'string' },
@@ -246,8 +258,14 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
     optimizer,
     lr: num('lr', v.lr, task1 && optimizer === 'sgd' ? 0.1 : defaultLr(optimizer, batchSize), { above: 0 }),
     momentum: num('momentum', v.momentum, 0.9, { min: 0, max: 1 }),
-    weightDecay: num('weight-decay', v['weight-decay'], 0, { min: 0 }),
+    weightDecay: num('weight-decay', v['weight-decay'], optimizer === 'adamw' ? 0.01 : 0, { min: 0 }),
+    wdSkipNorm: v['wd-skip-norm'] ?? false,
     schedule: parseSchedule(v.schedule, epochs),
+    warmup: v.warmup === undefined ? null : num('warmup', v.warmup, 0, { min: 0 }),
+    labelSmoothing:
+      v['label-smoothing'] === undefined ? null : num('label-smoothing', v['label-smoothing'], 0, { min: 0, below: 1 }),
+    clipGrad: v['clip-grad'] === undefined ? null : num('clip-grad', v['clip-grad'], 0, { above: 0 }),
+    ema: v.ema === undefined ? null : num('ema', v.ema, 0, { above: 0, below: 1 }),
     convergence: parseConverge(v.converge),
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
     seed,
@@ -302,6 +320,7 @@ async function runTraining(
     lr: config.lr,
     momentum: config.momentum,
     weightDecay: config.weightDecay,
+    skipNormDecay: config.wdSkipNorm ?? false,
   });
   const resume = o.resume ? loadCheckpoint(out, model) : undefined;
 
@@ -341,6 +360,10 @@ async function runTraining(
       optimizer: optim,
       schedule: config.schedule,
       convergence: config.convergence ?? undefined,
+      warmupEpochs: config.warmup ?? undefined,
+      labelSmoothing: config.labelSmoothing ?? undefined,
+      clipGrad: config.clipGrad ?? undefined,
+      ema: config.ema ?? undefined,
       onEpoch,
       onStep: record,
       logEvery: config.logEvery ?? undefined,
@@ -429,7 +452,7 @@ function readSpec(path: string): ModelSpec {
 
 /** Per-sample updates with momentum 0.9 need a smaller step than mini-batches (measured on MNIST). */
 function defaultLr(optimizer: string, batchSize: number): number {
-  return optimizer === 'adam' || batchSize === 1 ? 0.001 : 0.01;
+  return optimizer === 'adam' || optimizer === 'adamw' || batchSize === 1 ? 0.001 : 0.01;
 }
 
 function parseFilters(v: string | undefined): number | [number, number] | undefined {
@@ -449,9 +472,13 @@ function parseImageSize(v: string | undefined): [number, number] | null {
 function parseSchedule(v: string | undefined, epochs: number): ScheduleSpec {
   if (v === undefined || v === 'constant') return { kind: 'constant' };
   if (v === 'cosine') return { kind: 'cosine', epochs };
+  if (v === 'cosine:batch') return { kind: 'cosine', epochs, perBatch: true };
+  if (v === 'onecycle') return { kind: 'onecycle' };
   const m = /^step:(\d+):([\d.eE+-]+)$/.exec(v);
   if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', stepSize: Number(m[1]), gamma: Number(m[2]) };
-  throw new UsageError(`--schedule: expected constant, cosine or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`);
+  throw new UsageError(
+    `--schedule: expected constant, cosine, cosine:batch, onecycle or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`,
+  );
 }
 
 function parseConverge(v: string | undefined): { tol: number; patience: number } | null {

@@ -5,9 +5,9 @@ import type { Optimizer } from './optimizer.js';
 import { Sgd } from './sgd.js';
 
 export { Adam, type AdamOptions } from './adam.js';
-export type { Optimizer, OptimizerState } from './optimizer.js';
 export { clipGradNorm } from './clip.js';
 export { Ema } from './ema.js';
+export type { Optimizer, OptimizerState } from './optimizer.js';
 export { lrAt, lrAtStep, type ScheduleSpec, type StepClock } from './schedule.js';
 export { Sgd, type SgdOptions } from './sgd.js';
 
@@ -35,7 +35,13 @@ export function makeOptimizer(s: OptimizerSpec): Optimizer {
       return new Sgd({ lr: s.lr, weightDecay, skipDecay });
     case 'momentum':
     case 'nesterov':
-      return new Sgd({ lr: s.lr, momentum: s.momentum ?? 0.9, nesterov: s.kind === 'nesterov', weightDecay, skipDecay });
+      return new Sgd({
+        lr: s.lr,
+        momentum: s.momentum ?? 0.9,
+        nesterov: s.kind === 'nesterov',
+        weightDecay,
+        skipDecay,
+      });
     case 'adam':
     case 'adamw':
       return new Adam({ lr: s.lr, weightDecay, decoupled: s.kind === 'adamw', skipDecay });

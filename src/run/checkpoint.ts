@@ -64,7 +64,10 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
     return t.data;
   };
   for (const { name, data } of modelState(model)) data.set(get(`model.${name}`, data.length));
-  const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<TrainState, 'order' | 'optimizer' | 'ema'> & {
+  const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<
+    TrainState,
+    'order' | 'optimizer' | 'ema'
+  > & {
     optimizerStep: number;
     optimizerGroups: number[];
     emaCount?: number;

@@ -50,7 +50,14 @@ export class Recipe {
     ];
     if (emaState && emaState.length !== tensors.length)
       throw new ConfigError('cannot resume: the checkpoint has no weight average for this model');
-    this.ema = o.ema === undefined ? null : new Ema(tensors, o.ema, emaState?.map((t) => t.slice()));
+    this.ema =
+      o.ema === undefined
+        ? null
+        : new Ema(
+            tensors,
+            o.ema,
+            emaState?.map((t) => t.slice()),
+          );
   }
 
   /** The learning rate of step `step` (0-based) of epoch `epoch`. */

@@ -263,7 +263,8 @@ export async function train(
     const trainLoss = lossSum / trainSet.length;
     const trainSeconds = (performance.now() - te) / 1000;
     const last = epoch === o.epochs - 1;
-    const ev = testSet && (o.evalEveryEpoch !== false || last) ? recipe.withAverage(() => evaluate(model, testSet)) : null;
+    const ev =
+      testSet && (o.evalEveryEpoch !== false || last) ? recipe.withAverage(() => evaluate(model, testSet)) : null;
     lastEval = ev;
     const m: EpochMetrics = {
       epoch: epoch + 1,
