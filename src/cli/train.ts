@@ -37,13 +37,15 @@ import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js'
 import { choice, num, parseCommand, readConfigFile } from './args.js';
 import { downloadReporter } from './download.js';
 import { clock, Progress } from './progress.js';
+import { specModelPath, specModels } from './spec-models.js';
 
 export const trainHelp = `convts train — train a model and write a run directory
 
 Usage: convts train --model <name|spec.json> --dataset <name> [options]
 
 Model
-  --model NAME|FILE      ${builtinNames.join(', ')}, or a model spec .json   [seed-mnist]
+  --model NAME|FILE      ${[...builtinNames, ...specModels].join(', ')},
+                         or a model spec .json                            [seed-mnist]
   --activation A         relu, sigmoid or tanh (built-in models)          [relu]
   --pool P               max or avg (built-in models)                     [max]
   --filters N[,M]        filters of the two conv layers (built-in models)  [8]
@@ -208,18 +210,22 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
   const modelArg = v.model ?? 'seed-mnist';
   const spec = modelArg.endsWith('.json')
     ? readSpec(modelArg)
-    : builtinSpec(modelArg, {
-        activation: choice(
-          'activation',
-          v.activation,
-          ['relu', 'sigmoid', 'tanh'] as const,
-          modelArg === 'task1-fc' ? 'sigmoid' : 'relu',
-        ),
-        pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
-        filters: parseFilters(v.filters),
-        loss:
-          v.loss === undefined ? undefined : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
-      });
+    : (specModels as readonly string[]).includes(modelArg)
+      ? readSpec(specModelPath(modelArg))
+      : builtinSpec(modelArg, {
+          activation: choice(
+            'activation',
+            v.activation,
+            ['relu', 'sigmoid', 'tanh'] as const,
+            modelArg === 'task1-fc' ? 'sigmoid' : 'relu',
+          ),
+          pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
+          filters: parseFilters(v.filters),
+          loss:
+            v.loss === undefined
+              ? undefined
+              : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
+        });
   const seed = num('seed', v.seed, 1, { int: true, min: 0 });
   const datasetName = v.dataset?.startsWith('folder:')
     ? v.dataset
@@ -439,7 +445,7 @@ function featureData(
 function readSpec(path: string): ModelSpec {
   if (!existsSync(path))
     throw new ConfigError(
-      `--model: ${path} not found — give a built-in name (${builtinNames.join(', ')}) or a spec file`,
+      `--model: ${path} not found — give a built-in name (${[...builtinNames, ...specModels].join(', ')}) or a spec file`,
     );
   const raw = readJsonFile(path);
   try {
