@@ -58,7 +58,7 @@ export function readConfigFile(path: string, options: Options, command: string):
     throw new UsageError(`${path}: expected a JSON object of flag names and values, e.g. {"lr": 0.1}`);
   const out: Record<string, string | boolean> = {};
   for (const [k, v] of Object.entries(raw)) {
-    const o = options[k];
+    const o = Object.hasOwn(options, k) ? options[k] : undefined;
     if (!o || k === 'help' || k === 'config' || k === 'resume') {
       const near = closest(k, Object.keys(options));
       throw new UsageError(

@@ -4,8 +4,10 @@ import { inputPreparation } from '../data/image.js';
 import {
   AugmentedDataset,
   ByteImageDataset,
+  budgetName,
   datasetNames,
   loadOrDownload,
+  memoryBudget,
   parseAugmentation,
   resolveDataDir,
   subsetModes,
@@ -310,7 +312,10 @@ async function runTraining(
       ? new AugmentedDataset(data.train, config.augment, seed)
       : data.train;
   const testSet = data.test;
-  const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
+  const model = buildModel(
+    { ...spec, classes: [...trainSet.classNames], init: config.init },
+    { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
+  );
   const resolved: RunConfig = {
     ...config,
     classNames: [...trainSet.classNames],

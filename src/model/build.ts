@@ -1,4 +1,4 @@
-import { ConfigError, ConvtsError, ShapeError } from '../errors.js';
+import { ConfigError, ConvtsError, formatBytes, LimitError, ShapeError } from '../errors.js';
 import { type InitSpec, initParam } from '../init/initializers.js';
 import { ActivationLayer, InputActivationLayer } from '../layers/activation.js';
 import { AvgPool2d } from '../layers/avgpool2d.js';
@@ -99,12 +99,19 @@ function wrapError<T>(where: string, type: string, name: string | undefined, sha
  * Builds layers in order from their specs, inferring each one's input shape and naming them
  * (unique within the list; a block's layers get names of their own list).
  */
-function buildLayers(specs: readonly LayerSpec[], inShape: Shape, ctx: BuildContext): Layer[] {
+function buildLayers(
+  specs: readonly LayerSpec[],
+  inShape: Shape,
+  ctx: BuildContext,
+  /** Called before each layer is made (layer undefined) and after. */
+  watch?: (ls: LayerSpec, i: number, inShape: Shape, layer?: Layer) => void,
+): Layer[] {
   const counts = new Map<string, number>();
   const names = new Set<string>();
   const layers: Layer[] = [];
   let shape: Shape = inShape;
   specs.forEach((ls, i) => {
+    watch?.(ls, i, shape);
     const layer = wrapError(`layer ${i}`, ls.type, ls.name, shape, () => makeLayer(ls, shape, ctx));
     const p = prefix[ls.type] ?? ls.type;
     const k = (counts.get(p) ?? 0) + 1;
@@ -117,6 +124,7 @@ function buildLayers(specs: readonly LayerSpec[], inShape: Shape, ctx: BuildCont
     }
     names.add(layer.name);
     layers.push(layer);
+    watch?.(ls, i, shape, layer);
     shape = layer.outShape;
   });
   return layers;
@@ -127,6 +135,38 @@ export interface BuildOptions {
   seed?: number;
   /** Overrides the spec's initializer. */
   init?: InitSpec;
+  /**
+   * Refuse, before allocating, a model whose weights, gradients, optimizer state and the buffers
+   * of a training batch of `batch` samples would need more bytes than this (where it comes from
+   * is `budgetName`, for the message).
+   */
+  maxBytes?: number;
+  batch?: number;
+  budgetName?: string;
+}
+
+/** Weights and biases a layer will allocate, from its spec and input shape alone. */
+function paramCount(ls: LayerSpec, inShape: Shape): number {
+  const size = (v: number | number[]) => (Array.isArray(v) ? v[0] * v[1] : v * v);
+  const bias = (n: number) => ((ls as { bias?: boolean }).bias === false ? 0 : n);
+  if (ls.type === 'conv2d') return ls.filters * inShape[0] * size(ls.kernel) + bias(ls.filters);
+  if (ls.type === 'dense') return ls.units * inShape.reduce((a, b) => a * b, 1) + bias(ls.units);
+  return 0;
+}
+
+// Per parameter: value, gradient and two optimizer moments; per output value: the output, its
+// gradient and one more of the kind pooling and dropout keep. All float32.
+const bytesPerParam = 16;
+const bytesPerOutput = 12;
+
+/** The memory a model will need to train (see BuildOptions.maxBytes); throws LimitError over the budget. */
+function checkMemory(need: number, i: number, ls: LayerSpec, o: BuildOptions): void {
+  if (o.maxBytes === undefined || need <= o.maxBytes) return;
+  throw new LimitError(
+    `layer ${i} (${ls.type}${ls.name ? ` "${ls.name}"` : ''}): the model needs at least ${formatBytes(need)} of memory ` +
+      `to train at batch ${o.batch ?? 1} (weights, gradients, optimizer state, layer outputs), more than the ` +
+      `budget of ${formatBytes(o.maxBytes)} (${o.budgetName ?? 'the available memory'}) — use fewer filters, units or layers`,
+  );
 }
 
 /**
@@ -136,7 +176,12 @@ export interface BuildOptions {
 export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequential {
   const spec = validateSpec(rawSpec);
   const rng = new Rng(opts.seed ?? 0);
-  const layers = buildLayers(spec.layers, spec.input, { rng });
+  let need = 0;
+  const layers = buildLayers(spec.layers, spec.input, { rng }, (ls, i, shape, layer) => {
+    if (!layer) need += bytesPerParam * paramCount(ls, shape);
+    else need += bytesPerOutput * (opts.batch ?? 1) * layer.outShape.reduce((x, y) => x * y, 1);
+    checkMemory(need, i, ls, opts);
+  });
   if (layers.length > 0) layers[0].propagateDown = false;
   const model = new Sequential(spec, layers);
   model.rng = rng;

@@ -96,8 +96,11 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
   residual: { layers: ['layers', true], shortcut: ['shortcut', false] },
 };
 
+// No size in a model can index more than a typed array holds.
+const maxSize = 2 ** 31 - 1;
+
 const wants: Record<FieldKind, string> = {
-  posint: 'a positive integer',
+  posint: `a positive integer up to ${maxSize}`,
   size: 'an integer or [h, w]',
   bool: 'true or false',
   rate: 'a number in [0, 1)',
@@ -154,11 +157,11 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
   if (!isObject(raw)) return fail('expected a JSON object with "input", "layers" and "loss"');
   const input = raw.input;
   if (!Array.isArray(input) || input.length < 1 || input.length > 3 || !input.every(isPosInt)) {
-    fail(`"input" must be [channels, height, width] or [features] of positive integers, got ${JSON.stringify(input)}`);
+    fail(`"input" must be [channels, height, width] or [features] of positive integers, got ${brief(input)}`);
   }
   if (!Array.isArray(raw.layers) || raw.layers.length === 0) fail('"layers" must be a non-empty array');
   if (!lossKinds.includes(raw.loss as LossKind)) {
-    fail(`"loss" must be one of ${lossKinds.join(', ')}, got ${JSON.stringify(raw.loss)}`);
+    fail(`"loss" must be one of ${lossKinds.join(', ')}, got ${brief(raw.loss)}`);
   }
   if (raw.init !== undefined) {
     const init = raw.init as { kind?: unknown; std?: unknown };
@@ -168,7 +171,7 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
       (init.kind === 'normal' && !(typeof init.std === 'number' && init.std >= 0))
     ) {
       fail(
-        `"init" must be {"kind": one of ${initKinds.join(', ')}} (normal also needs "std" ≥ 0), got ${JSON.stringify(raw.init)}`,
+        `"init" must be {"kind": one of ${initKinds.join(', ')}} (normal also needs "std" ≥ 0), got ${brief(raw.init)}`,
       );
     }
   }
@@ -183,17 +186,20 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
 function validateLayers(layers: unknown[], path: string, fail: (msg: string) => never): void {
   layers.forEach((l, i) => {
     const at = `${path}layer ${i}`;
-    if (!isObject(l)) return fail(`${at}: expected an object with a "type", got ${JSON.stringify(l)}`);
+    if (!isObject(l)) return fail(`${at}: expected an object with a "type", got ${brief(l)}`);
     const type = l.type as LayerType;
-    const allowed = fields[type];
-    if (!allowed) return fail(`${at}: unknown type ${JSON.stringify(l.type)} — use one of ${layerTypes.join(', ')}`);
+    const allowed = Object.hasOwn(fields, type) ? fields[type] : undefined;
+    if (!allowed)
+      return fail(
+        `${at}: ${l.type === undefined ? 'missing "type"' : `unknown type ${brief(l.type)}`} — use one of ${layerTypes.join(', ')}`,
+      );
     for (const key of Object.keys(l)) {
       if (key !== 'type' && key !== 'name' && !(key in allowed)) {
         fail(`${at} (${type}): unknown field "${key}" — ${type} takes ${['name', ...Object.keys(allowed)].join(', ')}`);
       }
     }
     if (l.name !== undefined && (typeof l.name !== 'string' || !/^[A-Za-z_][\w-]*$/.test(l.name))) {
-      fail(`${at} (${type}): "name" must be an identifier such as "conv1", got ${JSON.stringify(l.name)}`);
+      fail(`${at} (${type}): "name" must be an identifier such as "conv1", got ${brief(l.name)}`);
     }
     for (const [key, [kind, required]] of Object.entries(allowed)) {
       const v = l[key];
@@ -201,7 +207,7 @@ function validateLayers(layers: unknown[], path: string, fail: (msg: string) => 
         if (required) fail(`${at} (${type}): missing "${key}"`);
         continue;
       }
-      if (!fieldOk(kind, key, v)) fail(`${at} (${type}): "${key}" must be ${wants[kind]}, got ${JSON.stringify(v)}`);
+      if (!fieldOk(kind, key, v)) fail(`${at} (${type}): "${key}" must be ${wants[kind]}, got ${brief(v)}`);
     }
     if (type === 'residual') validateLayers(l.layers as unknown[], `${at} › `, fail);
   });
@@ -212,9 +218,21 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function isPosInt(v: unknown): boolean {
-  return Number.isInteger(v) && (v as number) > 0;
+  return Number.isInteger(v) && (v as number) > 0 && (v as number) <= maxSize;
 }
 
 function isNonNegInt(v: unknown): boolean {
-  return Number.isInteger(v) && (v as number) >= 0;
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= maxSize;
+}
+
+/** A value quoted in a message: short, and safe for values nested too deeply to stringify. */
+export function brief(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = Array.isArray(v) ? '[…] (nested too deeply)' : '{…} (nested too deeply)';
+  }
+  if (s === undefined) return String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }
