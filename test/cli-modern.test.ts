@@ -7,6 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { resolveConfig } from '../src/cli/train.js';
+import { buildModel } from '../src/index.js';
 import { convts, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { tempDir } from './helpers/tmp.js';
@@ -118,4 +120,18 @@ describe('convts train with a modern spec and recipe', () => {
       /layer 1 \(batchnorm "bn1"\), a training batch of 1: batch statistics need more than one value per channel/,
     );
   });
+});
+
+test('the built-in spec models convts-mnist and convts-cifar resolve to models/*.json and build', () => {
+  for (const [name, input] of [
+    ['convts-mnist', [1, 28, 28]],
+    ['convts-cifar', [3, 32, 32]],
+  ] as const) {
+    const c = resolveConfig({ model: name });
+    assert.equal(c.spec.name, name);
+    assert.deepEqual(c.spec.input, input);
+    const m = buildModel(c.spec, { seed: 1 });
+    assert.deepEqual(m.outputShape, [10]);
+    assert.ok(m.namedBuffers().some((b) => b.name.endsWith('num_batches_tracked')));
+  }
 });

@@ -210,6 +210,9 @@ export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): 
 /** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */
 export function resolveConfig(v: TrainFlags): TrainSettings {
   const modelArg = v.model ?? 'seed-mnist';
+  const names: readonly string[] = [...builtinNames, ...specModels];
+  if (!modelArg.endsWith('.json') && !names.includes(modelArg))
+    throw new UsageError(`unknown model "${modelArg}" — use one of ${names.join(', ')} or a spec file (.json)`);
   const spec = modelArg.endsWith('.json')
     ? readSpec(modelArg)
     : (specModels as readonly string[]).includes(modelArg)
