@@ -10,6 +10,7 @@ import {
   makeOptimizer,
   type Optimizer,
   saveCheckpoint,
+  Tensor,
   type TrainOptions,
   train,
 } from '../src/index.js';
@@ -108,4 +109,23 @@ describe('a modern recipe in the trainer', () => {
       /label smoothing needs the cross-entropy loss, the model uses bce/,
     );
   });
+});
+
+test('flip averaging scores each image by the mean logits of it and its mirror image', () => {
+  const m = buildModel(spec, { seed: 4 });
+  const x = new Tensor(
+    [2, 3, 6, 6],
+    Float32Array.from({ length: 216 }, (_, i) => Math.sin(i * 1.7)),
+  );
+  const mirrored = new Tensor(
+    x.shape,
+    x.data.map((_, i) => x.data[i - (i % 6) + 5 - (i % 6)]),
+  );
+  const a = Float32Array.from(m.logits(x).data);
+  const b = Float32Array.from(m.logits(mirrored).data);
+  const r = m.evaluate(x, [0, 1], true);
+  assert.deepEqual(Array.from(r.scores.data), Array.from(a, (v, i) => (v + b[i]) / 2).map(Math.fround));
+  assert.notDeepEqual(Array.from(a), Array.from(b), 'the test image is not symmetric');
+  const flat = buildModel({ input: [4], loss: 'cross-entropy', layers: [{ type: 'dense', units: 2 }] });
+  assert.throws(() => flat.evaluate(new Tensor([1, 4]), [0], true), /flip averaging needs images, the model takes 4/);
 });

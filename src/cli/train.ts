@@ -86,6 +86,7 @@ Training
   --clip-grad X          clip the global gradient norm to X
   --ema D                evaluate and keep an exponential moving average of the
                          weights, decay D (e.g. 0.999)
+  --tta flip             evaluate on each image and its mirror image (mean logits)
   --converge TOL:K       stop when the train loss moves less than TOL for K epochs
   --seed N               seeds weights and shuffling; same seed, same run  [1]
 Output
@@ -143,6 +144,7 @@ export const trainOptions = {
   'label-smoothing': { type: 'string' },
   'clip-grad': { type: 'string' },
   ema: { type: 'string' },
+  tta: { type: 'string' },
   json: { type: 'boolean' },
   config: { type: 'string' },
   resume: { type: 'string' },
@@ -277,6 +279,7 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
       v['label-smoothing'] === undefined ? null : num('label-smoothing', v['label-smoothing'], 0, { min: 0, below: 1 }),
     clipGrad: v['clip-grad'] === undefined ? null : num('clip-grad', v['clip-grad'], 0, { above: 0 }),
     ema: v.ema === undefined ? null : num('ema', v.ema, 0, { above: 0, below: 1 }),
+    tta: v.tta === undefined ? null : choice('tta', v.tta, ['flip'] as const, 'flip'),
     convergence: parseConverge(v.converge),
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
     seed,
@@ -378,6 +381,7 @@ async function runTraining(
       labelSmoothing: config.labelSmoothing ?? undefined,
       clipGrad: config.clipGrad ?? undefined,
       ema: config.ema ?? undefined,
+      tta: config.tta ?? undefined,
       onEpoch,
       onStep: record,
       logEvery: config.logEvery ?? undefined,

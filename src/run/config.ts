@@ -40,6 +40,8 @@ export interface TrainSettings {
   labelSmoothing?: number | null;
   clipGrad?: number | null;
   ema?: number | null;
+  /** Test-time augmentation of evaluations ("flip"), or null. */
+  tta?: 'flip' | null;
   convergence: { tol: number; patience: number } | null;
   init: InitSpec;
   seed: number;

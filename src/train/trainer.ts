@@ -49,6 +49,8 @@ export interface TrainOptions extends RecipeOptions {
   seed: number;
   /** Stop early once the train loss changed by less than `tol` for `patience` epochs in a row. */
   convergence?: { tol: number; patience: number };
+  /** Test-time augmentation of every evaluation: average the logits of each image and its mirror image. */
+  tta?: 'flip';
   /** Evaluate on the test set after every epoch (otherwise only at the end). */
   evalEveryEpoch?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
@@ -98,7 +100,7 @@ export interface TrainResult {
 }
 
 /** Loss, accuracy and confusion matrix of a model over a whole data set, in batches. */
-export function evaluate(model: Sequential, ds: Dataset, batchSize = 256): Evaluation {
+export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: 'flip'): Evaluation {
   checkFits(model, ds);
   const classes = model.classes;
   const confusion = emptyConfusion(classes);
@@ -111,7 +113,7 @@ export function evaluate(model: Sequential, ds: Dataset, batchSize = 256): Evalu
     const xb = n === x.shape[0] ? x : new Tensor([n, ...ds.shape], x.data.subarray(0, n * sizeOf(ds.shape)));
     ds.fill(xb.data, order, start, n);
     const labels = ds.labels.subarray(start, start + n);
-    const r = model.evaluate(xb, labels);
+    const r = model.evaluate(xb, labels, tta === 'flip');
     loss += r.loss * n;
     right += addToConfusion(confusion, r.scores.data, labels, n, classes);
   }
@@ -264,7 +266,9 @@ export async function train(
     const trainSeconds = (performance.now() - te) / 1000;
     const last = epoch === o.epochs - 1;
     const ev =
-      testSet && (o.evalEveryEpoch !== false || last) ? recipe.withAverage(() => evaluate(model, testSet)) : null;
+      testSet && (o.evalEveryEpoch !== false || last)
+        ? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))
+        : null;
     lastEval = ev;
     const m: EpochMetrics = {
       epoch: epoch + 1,
@@ -287,7 +291,7 @@ export async function train(
     }
   }
   o.optimizer.lr = baseLr; // a later train() with the same optimizer starts from the base rate again
-  const test = testSet ? (lastEval ?? recipe.withAverage(() => evaluate(model, testSet))) : null;
+  const test = testSet ? (lastEval ?? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))) : null;
   recipe.ema?.swap(); // the model keeps the averaged weights, which are the ones evaluated and saved
   return { epochs, stoppedBy, test, seconds: (performance.now() - t0) / 1000 };
 }
