@@ -56,6 +56,8 @@ describe('convts train with a modern spec and recipe', () => {
       '1',
       '--ema',
       '0.9',
+      '--tta',
+      'flip',
       '--epochs',
       '2',
       '--batch-size',
@@ -66,8 +68,8 @@ describe('convts train with a modern spec and recipe', () => {
     assert.equal(r.code, 0, r.stderr);
     const c = readJson(join(out, 'config.json'));
     assert.deepEqual(
-      [c.optimizer, c.weightDecay, c.wdSkipNorm, c.schedule, c.warmup, c.labelSmoothing, c.clipGrad, c.ema],
-      ['adamw', 0.01, true, { kind: 'onecycle' }, 0.5, 0.1, 1, 0.9],
+      [c.optimizer, c.weightDecay, c.wdSkipNorm, c.schedule, c.warmup, c.labelSmoothing, c.clipGrad, c.ema, c.tta],
+      ['adamw', 0.01, true, { kind: 'onecycle' }, 0.5, 0.1, 1, 0.9, 'flip'],
     );
     const bytes = readFileSync(join(out, 'model.safetensors'));
     const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString());
