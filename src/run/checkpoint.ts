@@ -30,8 +30,14 @@ export function saveCheckpoint(dir: string, model: Sequential, s: TrainState): v
     group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })),
   );
   tensors.push({ name: 'order', shape: [s.order.length], data: s.order });
-  const { order: _o, optimizer, ...rest } = s;
-  const meta = { ...rest, optimizerStep: optimizer.step, optimizerGroups: optimizer.buffers.map((g) => g.length) };
+  s.ema?.forEach((t, k) => tensors.push({ name: `ema.${k}`, shape: [t.length], data: t }));
+  const { order: _o, optimizer, ema, ...rest } = s;
+  const meta = {
+    ...rest,
+    optimizerStep: optimizer.step,
+    optimizerGroups: optimizer.buffers.map((g) => g.length),
+    emaCount: ema?.length ?? 0,
+  };
   writeFileAtomic(
     checkpointPath(dir),
     encodeSafetensors(tensors, { format: 'convts-checkpoint', version: '1', state: JSON.stringify(meta) }),
@@ -58,16 +64,28 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
     return t.data;
   };
   for (const { name, data } of modelState(model)) data.set(get(`model.${name}`, data.length));
-  const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<TrainState, 'order' | 'optimizer'> & {
+  const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<
+    TrainState,
+    'order' | 'optimizer' | 'ema'
+  > & {
     optimizerStep: number;
     optimizerGroups: number[];
+    emaCount?: number;
   };
-  const { optimizerStep, optimizerGroups, ...rest } = meta;
+  const { optimizerStep, optimizerGroups, emaCount, ...rest } = meta;
+  const ema = emaCount
+    ? Array.from({ length: emaCount }, (_, k) => {
+        const t = tensors.get(`ema.${k}`);
+        if (!(t?.data instanceof Float32Array))
+          throw new DataFormatError(`${path}: tensor "ema.${k}" of the weight average is missing or not float32`);
+        return t.data;
+      })
+    : null;
   const sizes = model.params().map((p) => p.value.size);
   const buffers = optimizerGroups.map((n, k) =>
     Array.from({ length: n }, (_, i) => get(`optim.${k}.${i}`, sizes[i]).slice()),
   );
   const order = tensors.get('order');
   if (!order) throw new DataFormatError(`${path}: the shuffle order is missing`);
-  return { ...rest, order: Int32Array.from(order.data), optimizer: { step: optimizerStep, buffers } };
+  return { ...rest, order: Int32Array.from(order.data), optimizer: { step: optimizerStep, buffers }, ema };
 }
