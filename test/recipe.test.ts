@@ -51,7 +51,7 @@ const opts = (o: Partial<TrainOptions> = {}): TrainOptions => ({
 describe('a modern recipe in the trainer', () => {
   test('the weight average is evaluated and kept; a resumed run ends with the same average, bit for bit', async () => {
     const straight = buildModel(spec, { seed: 1 });
-    const full = await train(straight, data, held, opts());
+    const full = await train(straight, data, held, opts({ patience: 5 }));
     assert.deepEqual(full.test, evaluate(straight, held), 'the model holds the weights that were evaluated');
 
     const ctl = new AbortController();
@@ -72,13 +72,13 @@ describe('a modern recipe in the trainer', () => {
       loadState: (s) => inner.loadState(s),
     };
     const first = buildModel(spec, { seed: 1 });
-    const stopped = await train(first, data, held, opts({ optimizer: stopping, signal: ctl.signal }));
+    const stopped = await train(first, data, held, opts({ optimizer: stopping, signal: ctl.signal, patience: 5 }));
     assert.equal(stopped.stoppedBy, 'interrupted');
     assert.ok(stopped.state!.ema, 'the state holds the average');
     const dir = tempDir('convts-ema-');
     saveCheckpoint(dir, first, stopped.state!);
     const again = buildModel(spec, { seed: 7 });
-    const resumed = await train(again, data, held, opts({ resume: loadCheckpoint(dir, again) }));
+    const resumed = await train(again, data, held, opts({ resume: loadCheckpoint(dir, again), patience: 5 }));
     assert.deepEqual(state(again), state(straight));
     assert.deepEqual(resumed.test, full.test);
   });
@@ -89,6 +89,18 @@ describe('a modern recipe in the trainer', () => {
     const averaged = buildModel(spec, { seed: 1 });
     await train(averaged, data, null, opts());
     assert.notDeepEqual(state(plain), state(averaged));
+  });
+
+  test('patience stops when the accuracy stops improving and keeps the best epoch', async () => {
+    const m = buildModel(spec, { seed: 1 });
+    const r = await train(m, data, held, opts({ epochs: 12, patience: 1, ema: undefined }));
+    assert.equal(r.stoppedBy, 'patience');
+    assert.ok(r.epochs.length < 12);
+    const accs = r.epochs.map((e) => e.testAccuracy!);
+    assert.equal(r.test!.accuracy, Math.max(...accs));
+    assert.ok(accs[accs.length - 1] <= accs[accs.length - 2], 'the last epoch did not improve');
+    assert.deepEqual(evaluate(m, held), r.test, 'the model holds the best epoch’s weights');
+    await assert.rejects(train(m, data, null, opts({ patience: 2 })), /patience needs an evaluation after every epoch/);
   });
 
   test('bad settings fail before the first step', async () => {

@@ -87,6 +87,8 @@ Training
   --ema D                evaluate and keep an exponential moving average of the
                          weights, decay D (e.g. 0.999)
   --tta flip             evaluate on each image and its mirror image (mean logits)
+  --patience N           stop when the evaluation accuracy has not improved for N
+                         epochs, and keep the weights of the best epoch
   --converge TOL:K       stop when the train loss moves less than TOL for K epochs
   --seed N               seeds weights and shuffling; same seed, same run  [1]
 Output
@@ -145,6 +147,7 @@ export const trainOptions = {
   'clip-grad': { type: 'string' },
   ema: { type: 'string' },
   tta: { type: 'string' },
+  patience: { type: 'string' },
   json: { type: 'boolean' },
   config: { type: 'string' },
   resume: { type: 'string' },
@@ -280,6 +283,7 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
     clipGrad: v['clip-grad'] === undefined ? null : num('clip-grad', v['clip-grad'], 0, { above: 0 }),
     ema: v.ema === undefined ? null : num('ema', v.ema, 0, { above: 0, below: 1 }),
     tta: v.tta === undefined ? null : choice('tta', v.tta, ['flip'] as const, 'flip'),
+    patience: v.patience === undefined ? null : num('patience', v.patience, 0, { int: true, min: 1 }),
     convergence: parseConverge(v.converge),
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
     seed,
@@ -382,6 +386,7 @@ async function runTraining(
       clipGrad: config.clipGrad ?? undefined,
       ema: config.ema ?? undefined,
       tta: config.tta ?? undefined,
+      patience: config.patience ?? undefined,
       onEpoch,
       onStep: record,
       logEvery: config.logEvery ?? undefined,

@@ -42,6 +42,8 @@ export interface TrainSettings {
   ema?: number | null;
   /** Test-time augmentation of evaluations ("flip"), or null. */
   tta?: 'flip' | null;
+  /** Early stopping: epochs without a better evaluation accuracy, or null. */
+  patience?: number | null;
   convergence: { tol: number; patience: number } | null;
   init: InitSpec;
   seed: number;

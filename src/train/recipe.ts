@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
 import { clipGradNorm, Ema, lrAtStep, type ScheduleSpec } from '../optim/index.js';
+import type { Evaluation } from './trainer.js';
 
 /** The training aids of modern recipes, all off unless given. */
 export interface RecipeOptions {
@@ -12,6 +13,17 @@ export interface RecipeOptions {
   clipGrad?: number;
   /** Decay of an exponential moving average of the weights, used for evaluation (e.g. 0.999). */
   ema?: number;
+  /** Stop once the evaluation accuracy has not improved for this many epochs; keep the best weights. */
+  patience?: number;
+}
+
+/** The best evaluation so far and its weights (as evaluated: the average when there is one). */
+export interface BestSoFar {
+  accuracy: number;
+  /** Epochs since it. */
+  since: number;
+  evaluation: Evaluation;
+  weights: Float32Array[];
 }
 
 /**
@@ -20,13 +32,16 @@ export interface RecipeOptions {
  */
 export class Recipe {
   readonly ema: Ema | null;
+  best: BestSoFar | null;
   private readonly warmupSteps: number;
+  private readonly tensors: Float32Array[];
 
   constructor(
     private readonly model: Sequential,
     private readonly o: RecipeOptions & { schedule?: ScheduleSpec; epochs: number },
     private readonly stepsPerEpoch: number,
     emaState?: Float32Array[] | null,
+    best?: BestSoFar | null,
   ) {
     const ls = o.labelSmoothing ?? 0;
     if (!(ls >= 0 && ls < 1)) throw new ConfigError(`label smoothing must be in [0, 1), got ${ls}`);
@@ -40,6 +55,8 @@ export class Recipe {
       throw new ConfigError(`the weight average's decay must be in (0, 1), got ${o.ema}`);
     if (o.warmupEpochs !== undefined && !(o.warmupEpochs >= 0))
       throw new ConfigError(`warm-up must be ≥ 0 epochs, got ${o.warmupEpochs}`);
+    if (o.patience !== undefined && !(Number.isInteger(o.patience) && o.patience >= 1))
+      throw new ConfigError(`patience must be a whole number of epochs ≥ 1, got ${o.patience}`);
     this.warmupSteps = Math.round((o.warmupEpochs ?? 0) * stepsPerEpoch);
     const tensors = [
       ...model.params().map((p) => p.value.data),
@@ -58,6 +75,26 @@ export class Recipe {
             o.ema,
             emaState?.map((t) => t.slice()),
           );
+    this.tensors = tensors;
+    this.best = best ?? null;
+  }
+
+  /** After an epoch's evaluation: remembers the best one; true when training should stop (patience ran out). */
+  afterEvaluation(ev: Evaluation): boolean {
+    if (this.o.patience === undefined) return false;
+    if (!this.best || ev.accuracy > this.best.accuracy) {
+      const evaluated = this.ema ? this.ema.shadow : this.tensors;
+      this.best = { accuracy: ev.accuracy, since: 0, evaluation: ev, weights: evaluated.map((t) => t.slice()) };
+      return false;
+    }
+    return ++this.best.since >= this.o.patience;
+  }
+
+  /** With patience: puts the best weights into the model and returns their evaluation. */
+  keepBest(): Evaluation | null {
+    if (!this.best) return null;
+    this.tensors.forEach((t, k) => t.set(this.best!.weights[k]));
+    return this.best.evaluation;
   }
 
   /** The learning rate of step `step` (0-based) of epoch `epoch`. */

@@ -5,7 +5,7 @@ import { Rng } from '../tensor/rng.js';
 import { shapeStr, sizeOf, Tensor } from '../tensor/tensor.js';
 import type { Dataset } from './dataset.js';
 import { addToConfusion, emptyConfusion } from './metrics.js';
-import { Recipe, type RecipeOptions } from './recipe.js';
+import { type BestSoFar, Recipe, type RecipeOptions } from './recipe.js';
 
 export interface EpochMetrics {
   epoch: number; // 1-based
@@ -81,6 +81,8 @@ export interface TrainState {
   optimizer: OptimizerState;
   /** The weight average (weights, then running statistics), when training keeps one. */
   ema?: Float32Array[] | null;
+  /** With patience: the best evaluation so far and its weights. */
+  best?: BestSoFar | null;
   /** Running sums of the epoch in progress, training seconds spent in it, and in the whole run. */
   lossSum: number;
   right: number;
@@ -92,7 +94,7 @@ export interface TrainState {
 
 export interface TrainResult {
   epochs: EpochMetrics[];
-  stoppedBy: 'epochs' | 'converged' | 'interrupted';
+  stoppedBy: 'epochs' | 'converged' | 'patience' | 'interrupted';
   test: Evaluation | null;
   seconds: number;
   /** Set when stopped by `signal`: pass it back as `resume` to continue. */
@@ -175,7 +177,9 @@ export async function train(
   let yieldAt = performance.now() + 100;
   const stepsPerEpoch = Math.ceil(trainSet.length / o.batchSize);
   const logEvery = o.logEvery ?? defaultLogEvery(trainSet.length, o.batchSize);
-  const recipe = new Recipe(model, o, stepsPerEpoch, r0?.ema);
+  if (o.patience !== undefined && (!testSet || o.evalEveryEpoch === false))
+    throw new ConfigError('patience needs an evaluation after every epoch: give a test or validation set');
+  const recipe = new Recipe(model, o, stepsPerEpoch, r0?.ema, r0?.best);
 
   for (let epoch = r0?.epoch ?? 0; epoch < o.epochs; epoch++) {
     const resuming = r0 !== undefined && epoch === r0.epoch;
@@ -241,6 +245,7 @@ export async function train(
           modelRng: model.rng?.getState() ?? null,
           optimizer: o.optimizer.state(),
           ema: recipe.ema?.shadow ?? null,
+          best: recipe.best,
           lossSum,
           right,
           seconds: (performance.now() - te) / 1000,
@@ -282,6 +287,10 @@ export async function train(
     };
     epochs.push(m);
     o.onEpoch?.(m);
+    if (ev && recipe.afterEvaluation(ev)) {
+      stoppedBy = 'patience';
+      break;
+    }
     if (o.convergence && epochs.length > 1) {
       calm = Math.abs(epochs[epochs.length - 2].trainLoss - trainLoss) < o.convergence.tol ? calm + 1 : 0;
       if (calm >= o.convergence.patience) {
@@ -291,8 +300,9 @@ export async function train(
     }
   }
   o.optimizer.lr = baseLr; // a later train() with the same optimizer starts from the base rate again
-  const test = testSet ? (lastEval ?? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))) : null;
+  let test = testSet ? (lastEval ?? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))) : null;
   recipe.ema?.swap(); // the model keeps the averaged weights, which are the ones evaluated and saved
+  test = recipe.keepBest() ?? test;
   return { epochs, stoppedBy, test, seconds: (performance.now() - t0) / 1000 };
 }
 
