@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConvtsError, UsageError } from '../errors.js';
+import { escapedFileError } from '../files/checked.js';
 import { useKernels } from '../kernels/index.js';
 import { defaultKernels } from '../kernels/node-loader.js';
 import { benchCommand, benchHelp } from './bench.js';
@@ -83,7 +84,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof ConvtsError) {
+    const fileError = escapedFileError(e);
+    if (fileError) {
+      process.stderr.write(`convts: ${fileError.message}\n`);
+      process.exitCode = 1;
+    } else if (e instanceof ConvtsError) {
       process.stderr.write(`convts: ${e.message}\n`);
       process.exitCode = e instanceof UsageError ? 2 : 1;
     } else if (e instanceof Error && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataFormatError, UsageError } from '../errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
+import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
 import {
   checkpointPath,
@@ -251,7 +251,7 @@ function runTrial(t: Trial, base: TrainFlags, main: string, running: Set<ChildPr
         '--out',
         t.dir,
       ];
-  mkdirSync(t.dir, { recursive: true });
+  ensureDir(t.dir);
   const logFile = createWriteStream(join(t.dir, 'train.log'), { flags: 'a' });
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [main, 'train', ...args], {
