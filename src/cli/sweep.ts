@@ -34,6 +34,12 @@ const sweepable = [
   'schedule',
   'model',
   'loss',
+  'train-limit',
+  'test-limit',
+  'val',
+  'subset',
+  'augment',
+  'normalize',
 ] as const;
 
 export const sweepHelp = `convts sweep — train every combination of a grid of hyperparameters
