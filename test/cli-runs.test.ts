@@ -144,7 +144,7 @@ describe('convts train --config, Ctrl-C, --resume', () => {
 });
 
 test('every command has --help with an example; convts --help documents the exit codes', async () => {
-  const commands = ['train', 'sweep', 'eval', 'predict', 'show', 'download'];
+  const commands = ['train', 'sweep', 'worker', 'eval', 'predict', 'show', 'download'];
   const runs = await Promise.all([...commands.map((c) => convts(c, '--help')), convts('--help')]);
   for (const [i, c] of commands.entries()) {
     assert.equal(runs[i].code, 0, c);

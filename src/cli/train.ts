@@ -294,7 +294,7 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
 }
 
 /** Trains as `config` says into the run directory `out` (continuing its checkpoint if `resume`); returns the exit code. */
-async function runTraining(
+export async function runTraining(
   config: TrainConfig,
   out: string,
   o: { offline: boolean; json: boolean; resume: boolean },
