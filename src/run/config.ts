@@ -46,6 +46,8 @@ export interface TrainSettings {
   patience?: number | null;
   convergence: { tol: number; patience: number } | null;
   init: InitSpec;
+  /** The run whose weights (and normalization) training started from, or null. */
+  initFrom?: string | null;
   seed: number;
   /** Steps between per-step records of metrics.jsonl; null: about 100 per epoch. */
   logEvery?: number | null;
