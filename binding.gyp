@@ -6,7 +6,7 @@
   "target_defaults": {
     "sources": [
       "native/addon.cc", "native/gemm.cc", "native/conv.cc", "native/dense.cc",
-      "native/pooling.cc", "native/sgd.cc", "native/threads.cc"
+      "native/pooling.cc", "native/sgd.cc", "native/threads.cc", "native/batchnorm.cc"
     ],
     "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-pthread"],
     "cflags_cc!": ["-fno-exceptions", "-O2"],

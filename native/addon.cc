@@ -155,6 +155,38 @@ const struct {
            int t = a.i32(5, "threads", 1, max_threads());
            return [=] { activation_backward(kind, dx, dy, y, len, t); };
          }),
+    BIND("batchNormStats",
+         {
+           int n = a.i32(3, "n", 1, kBig), c = a.i32(4, "c", 1, kBig), hw = a.i32(5, "hw", 1, kBig);
+           float *mean = a.arr<float>(0, "mean", c), *var = a.arr<float>(1, "variance", c);
+           const float *x = a.arr<float>(2, "x", Args::prod({n, c, hw}));
+           int t = a.i32(6, "threads", 1, max_threads());
+           return [=] { batchnorm_stats(mean, var, x, n, c, hw, t); };
+         }),
+    BIND("batchNormForward",
+         {
+           int n = a.i32(6, "n", 1, kBig), c = a.i32(7, "c", 1, kBig), hw = a.i32(8, "hw", 1, kBig);
+           int64_t xs = Args::prod({n, c, hw});
+           float *y = a.arr<float>(0, "y", xs);
+           const float *x = a.arr<float>(1, "x", xs), *mean = a.arr<float>(2, "mean", c);
+           const float *invstd = a.arr<float>(3, "invstd", c), *gamma = a.arr<float>(4, "gamma", c, true);
+           const float *beta = a.arr<float>(5, "beta", c, true);
+           int t = a.i32(9, "threads", 1, max_threads());
+           return [=] { batchnorm_forward(y, x, mean, invstd, gamma, beta, n, c, hw, t); };
+         }),
+    BIND("batchNormBackward",
+         {
+           int n = a.i32(8, "n", 1, kBig), c = a.i32(9, "c", 1, kBig), hw = a.i32(10, "hw", 1, kBig);
+           int64_t xs = Args::prod({n, c, hw});
+           float *dx = a.arr<float>(0, "dx", xs, true), *dgamma = a.arr<float>(1, "dgamma", c, true);
+           float *dbeta = a.arr<float>(2, "dbeta", c, true);
+           const float *dy = a.arr<float>(3, "dy", xs), *x = a.arr<float>(4, "x", xs);
+           const float *mean = a.arr<float>(5, "mean", c), *invstd = a.arr<float>(6, "invstd", c);
+           const float *gamma = a.arr<float>(7, "gamma", c, true);
+           bool batch_stats = a.flag(11, "batchStats");
+           int t = a.i32(12, "threads", 1, max_threads());
+           return [=] { batchnorm_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batch_stats, t); };
+         }),
     BIND("sgdStep",
          {
            int len = a.i32(3, "len", 0, kBig);

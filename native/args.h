@@ -113,8 +113,8 @@ class Args {
  private:
   napi_env env_;
   const char *fn_;
-  napi_value v_[12];
-  size_t n_ = 12;
+  napi_value v_[16];  // the most arguments of a kernel (batchNormBackward: 13)
+  size_t n_ = 16;
 
   static bool positive(std::initializer_list<int> xs) {
     for (int x : xs)

@@ -18,15 +18,18 @@ export {
 } from './kernels/index.js';
 export { wasmKernels } from './kernels/wasm/index.js';
 export { compileWasmKernels, packagedWasmUrl, useWasmKernels, type WasmSource } from './kernels/wasm/load.js';
-export { ActivationLayer } from './layers/activation.js';
+export { ActivationLayer, InputActivationLayer } from './layers/activation.js';
 export { AvgPool2d } from './layers/avgpool2d.js';
+export { BatchNorm, type BatchNormSpec } from './layers/batchnorm.js';
 export { Conv2d, type Conv2dSpec } from './layers/conv2d.js';
 export { Dense, type DenseSpec } from './layers/dense.js';
 export { Dropout, type DropoutSpec } from './layers/dropout.js';
 export { Flatten } from './layers/flatten.js';
-export { type BuildContext, Layer, type Param } from './layers/layer.js';
+export { GlobalPool } from './layers/global-pool.js';
+export { type BuildContext, Layer, type LayerBuffer, type Param } from './layers/layer.js';
 export { MaxPool2d } from './layers/maxpool2d.js';
 export type { Pool2dSpec } from './layers/pool2d.js';
+export { Residual, type ResidualSpec } from './layers/residual.js';
 export { Softmax } from './layers/softmax.js';
 export {
   binaryCrossEntropy,
@@ -41,7 +44,7 @@ export { type BuiltinOptions, builtinNames, builtinSpec } from './model/builtins
 export { decodeSafetensors, encodeSafetensors, type NamedTensor } from './model/safetensors.js';
 export { type NamedParam, Sequential } from './model/sequential.js';
 export { type LayerSpec, type ModelSpec, validateSpec } from './model/spec.js';
-export { loadWeights, weightsToSafetensors } from './model/weights.js';
+export { loadWeights, modelState, weightsToSafetensors } from './model/weights.js';
 export * from './optim/index.js';
 export { Rng } from './tensor/rng.js';
 export { type Shape, shapeStr, sizeOf, Tensor } from './tensor/tensor.js';

@@ -12,6 +12,7 @@ const files = [
   'gradcheck-modern.test.js',
   'torch-fixtures.test.js',
   'torch-fixtures-modern.test.js',
+  'torch-fixtures-training.test.js',
 ].map((f) => fileURLToPath(new URL(f, import.meta.url)));
 
 for (const b of availableBackends()) {

@@ -197,7 +197,7 @@ describe('convts train', () => {
       [
         ['train', '--optimizer', 'adma'],
         2,
-        /--optimizer: "adma" is not one of sgd, momentum, nesterov, adam — did you mean adam\?/,
+        /--optimizer: "adma" is not one of sgd, momentum, nesterov, adam, adamw — did you mean adam\?/,
       ],
       [
         ['train', '--model', 'lenet'],

@@ -18,6 +18,9 @@ own spec formats, so the test builds each case from the file):
                           params and gradients; StepLR and CosineAnnealingLR learning rates
   modern-layers.safetensors  batch norm, "same" padding, global pools, leaky ReLU, GELU and
                           residual blocks (tools/fixtures_modern.py)
+  modern-training.safetensors  AdamW, weight decay without norms and biases, label smoothing,
+                          gradient clipping, one-cycle and warm-up rates, the weight average,
+                          two steps of a residual net with batch norm (tools/fixtures_modern.py)
   seed-mnist.safetensors  two SGD-momentum training steps of seed-mnist (softmax + cross-entropy
                           and the sigmoid + BCE variant) on 4 random 28x28 images
 """
@@ -300,5 +303,6 @@ if __name__ == '__main__':
     make_optim()
     make_seed_mnist()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from fixtures_modern import make_modern_layers
+    from fixtures_modern import make_modern_layers, make_modern_training
     make_modern_layers(OUT, write_safetensors, f32)
+    make_modern_training(OUT, write_safetensors, f32)

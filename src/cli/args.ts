@@ -83,7 +83,7 @@ export function num(
   flag: string,
   v: string | undefined,
   fallback: number,
-  o: { int?: boolean; min?: number; above?: number; max?: number } = {},
+  o: { int?: boolean; min?: number; above?: number; max?: number; below?: number } = {},
 ): number {
   if (v === undefined) return fallback;
   const x = Number(v);
@@ -93,13 +93,15 @@ export function num(
     (!o.int || Number.isInteger(x)) &&
     (o.min === undefined || x >= o.min) &&
     (o.above === undefined || x > o.above) &&
-    (o.max === undefined || x <= o.max);
+    (o.max === undefined || x <= o.max) &&
+    (o.below === undefined || x < o.below);
   if (!ok) {
     const kind = o.int ? 'an integer' : 'a number';
     const range = [
       o.min !== undefined ? ` ≥ ${o.min}` : '',
       o.above !== undefined ? ` > ${o.above}` : '',
       o.max !== undefined ? ` ≤ ${o.max}` : '',
+      o.below !== undefined ? ` < ${o.below}` : '',
     ]
       .filter(Boolean)
       .join(' and');

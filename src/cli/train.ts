@@ -43,13 +43,15 @@ import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js'
 import { choice, num, parseCommand, readConfigFile } from './args.js';
 import { downloadReporter } from './download.js';
 import { clock, Progress } from './progress.js';
+import { specModelPath, specModels } from './spec-models.js';
 
 export const trainHelp = `convts train — train a model and write a run directory
 
 Usage: convts train --model <name|spec.json> --dataset <name> [options]
 
 Model
-  --model NAME|FILE      ${builtinNames.join(', ')}, or a model spec .json   [seed-mnist]
+  --model NAME|FILE      ${[...builtinNames, ...specModels].join(', ')},
+                         or a model spec .json                            [seed-mnist]
   --activation A         relu, sigmoid or tanh (built-in models)          [relu]
   --pool P               max or avg (built-in models)                     [max]
   --filters N[,M]        filters of the two conv layers (built-in models)  [8]
@@ -81,8 +83,18 @@ Training
   --optimizer O          ${optimizerKinds.join(', ')}           [momentum; task1-fc sgd]
   --lr X                 learning rate   [0.01; 0.001 at batch size 1 or with adam; task1-fc 0.1]
   --momentum X           for momentum and nesterov                         [0.9]
-  --weight-decay X       L2 penalty                                        [0]
-  --schedule S           constant, step:<epochs>:<gamma> or cosine         [constant]
+  --weight-decay X       L2 penalty (adamw: decoupled decay)        [0; adamw 0.01]
+  --wd-skip-norm         no weight decay on biases and batch-norm parameters
+  --schedule S           constant, step:<epochs>:<gamma>, cosine (per epoch),
+                         cosine:batch or onecycle (per batch)              [constant]
+  --warmup E             linear warm-up over E epochs (fractions allowed), per batch
+  --label-smoothing X    label smoothing of the cross-entropy loss         [0]
+  --clip-grad X          clip the global gradient norm to X
+  --ema D                evaluate and keep an exponential moving average of the
+                         weights, decay D (e.g. 0.999)
+  --tta flip             evaluate on each image and its mirror image (mean logits)
+  --patience N           stop when the evaluation accuracy has not improved for N
+                         epochs, and keep the weights of the best epoch
   --converge TOL:K       stop when the train loss moves less than TOL for K epochs
   --seed N               seeds weights and shuffling; same seed, same run  [1]
 Output
@@ -136,6 +148,13 @@ export const trainOptions = {
   seed: { type: 'string' },
   out: { type: 'string' },
   'log-every': { type: 'string' },
+  'wd-skip-norm': { type: 'boolean' },
+  warmup: { type: 'string' },
+  'label-smoothing': { type: 'string' },
+  'clip-grad': { type: 'string' },
+  ema: { type: 'string' },
+  tta: { type: 'string' },
+  patience: { type: 'string' },
   json: { type: 'boolean' },
   config: { type: 'string' },
   resume: { type: 'string' },
@@ -204,20 +223,27 @@ export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): 
 export function resolveConfig(v: TrainFlags): TrainSettings {
   const initFrom = v['init-from'] ?? null;
   const modelArg = v.model ?? (initFrom ? join(initFrom, 'model.json') : 'seed-mnist');
+  const names: readonly string[] = [...builtinNames, ...specModels];
+  if (!modelArg.endsWith('.json') && !names.includes(modelArg))
+    throw new UsageError(`unknown model "${modelArg}" — use one of ${names.join(', ')} or a spec file (.json)`);
   const spec = modelArg.endsWith('.json')
     ? readSpec(modelArg)
-    : builtinSpec(modelArg, {
-        activation: choice(
-          'activation',
-          v.activation,
-          ['relu', 'sigmoid', 'tanh'] as const,
-          modelArg === 'task1-fc' ? 'sigmoid' : 'relu',
-        ),
-        pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
-        filters: parseFilters(v.filters),
-        loss:
-          v.loss === undefined ? undefined : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
-      });
+    : (specModels as readonly string[]).includes(modelArg)
+      ? readSpec(specModelPath(modelArg))
+      : builtinSpec(modelArg, {
+          activation: choice(
+            'activation',
+            v.activation,
+            ['relu', 'sigmoid', 'tanh'] as const,
+            modelArg === 'task1-fc' ? 'sigmoid' : 'relu',
+          ),
+          pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
+          filters: parseFilters(v.filters),
+          loss:
+            v.loss === undefined
+              ? undefined
+              : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
+        });
   const seed = num('seed', v.seed, 1, { int: true, min: 0 });
   const datasetName = v.dataset?.startsWith('folder:')
     ? v.dataset
@@ -256,8 +282,16 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
     optimizer,
     lr: num('lr', v.lr, task1 && optimizer === 'sgd' ? 0.1 : defaultLr(optimizer, batchSize), { above: 0 }),
     momentum: num('momentum', v.momentum, 0.9, { min: 0, max: 1 }),
-    weightDecay: num('weight-decay', v['weight-decay'], 0, { min: 0 }),
+    weightDecay: num('weight-decay', v['weight-decay'], optimizer === 'adamw' ? 0.01 : 0, { min: 0 }),
+    wdSkipNorm: v['wd-skip-norm'] ?? false,
     schedule: parseSchedule(v.schedule, epochs),
+    warmup: v.warmup === undefined ? null : num('warmup', v.warmup, 0, { min: 0 }),
+    labelSmoothing:
+      v['label-smoothing'] === undefined ? null : num('label-smoothing', v['label-smoothing'], 0, { min: 0, below: 1 }),
+    clipGrad: v['clip-grad'] === undefined ? null : num('clip-grad', v['clip-grad'], 0, { above: 0 }),
+    ema: v.ema === undefined ? null : num('ema', v.ema, 0, { above: 0, below: 1 }),
+    tta: v.tta === undefined ? null : choice('tta', v.tta, ['flip'] as const, 'flip'),
+    patience: v.patience === undefined ? null : num('patience', v.patience, 0, { int: true, min: 1 }),
     convergence: parseConverge(v.converge),
     initFrom,
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
@@ -317,6 +351,7 @@ export async function runTraining(
     lr: config.lr,
     momentum: config.momentum,
     weightDecay: config.weightDecay,
+    skipNormDecay: config.wdSkipNorm ?? false,
   });
   if (config.initFrom && !o.resume)
     loadWeights(
@@ -362,6 +397,12 @@ export async function runTraining(
       optimizer: optim,
       schedule: config.schedule,
       convergence: config.convergence ?? undefined,
+      warmupEpochs: config.warmup ?? undefined,
+      labelSmoothing: config.labelSmoothing ?? undefined,
+      clipGrad: config.clipGrad ?? undefined,
+      ema: config.ema ?? undefined,
+      tta: config.tta ?? undefined,
+      patience: config.patience ?? undefined,
       onEpoch,
       onStep: record,
       logEvery: config.logEvery ?? undefined,
@@ -454,7 +495,7 @@ function startingNormalization<D extends { train: unknown; test: unknown; norm: 
 function readSpec(path: string): ModelSpec {
   if (!existsSync(path))
     throw new ConfigError(
-      `--model: ${path} not found — give a built-in name (${builtinNames.join(', ')}) or a spec file`,
+      `--model: ${path} not found — give a built-in name (${[...builtinNames, ...specModels].join(', ')}) or a spec file`,
     );
   const raw = readJsonFile(path);
   try {
@@ -467,7 +508,7 @@ function readSpec(path: string): ModelSpec {
 
 /** Per-sample updates with momentum 0.9 need a smaller step than mini-batches (measured on MNIST). */
 function defaultLr(optimizer: string, batchSize: number): number {
-  return optimizer === 'adam' || batchSize === 1 ? 0.001 : 0.01;
+  return optimizer === 'adam' || optimizer === 'adamw' || batchSize === 1 ? 0.001 : 0.01;
 }
 
 function parseFilters(v: string | undefined): number | [number, number] | undefined {
@@ -487,9 +528,13 @@ function parseImageSize(v: string | undefined): [number, number] | null {
 function parseSchedule(v: string | undefined, epochs: number): ScheduleSpec {
   if (v === undefined || v === 'constant') return { kind: 'constant' };
   if (v === 'cosine') return { kind: 'cosine', epochs };
+  if (v === 'cosine:batch') return { kind: 'cosine', epochs, perBatch: true };
+  if (v === 'onecycle') return { kind: 'onecycle' };
   const m = /^step:(\d+):([\d.eE+-]+)$/.exec(v);
   if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', stepSize: Number(m[1]), gamma: Number(m[2]) };
-  throw new UsageError(`--schedule: expected constant, cosine or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`);
+  throw new UsageError(
+    `--schedule: expected constant, cosine, cosine:batch, onecycle or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`,
+  );
 }
 
 function parseConverge(v: string | undefined): { tol: number; patience: number } | null {

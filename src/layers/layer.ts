@@ -10,7 +10,12 @@ export interface Param {
   readonly fanOut: number;
   /** A batch-norm scale starts at one, whatever the initializer. */
   readonly startAt?: number;
+  /** A normalization layer's scale or shift: weight decay skips it when asked to (as biases). */
+  readonly norm?: boolean;
 }
+
+/** Whether weight decay that skips biases and normalization parameters skips p. */
+export const isNormOrBias = (p: Param): boolean => p.name === 'bias' || p.norm === true;
 
 /** State that is saved with the weights but not trained (batch norm's running statistics). */
 export interface LayerBuffer {
@@ -90,7 +95,8 @@ export abstract class Layer {
   }
 
   protected addParam(name: 'weight' | 'bias', shape: Shape, fanIn: number, fanOut: number, startAt?: number): Param {
-    const p: Param = { name, value: new Tensor(shape), grad: new Tensor(shape), fanIn, fanOut, startAt };
+    const norm = startAt !== undefined || undefined;
+    const p: Param = { name, value: new Tensor(shape), grad: new Tensor(shape), fanIn, fanOut, startAt, norm };
     this.params.push(p);
     return p;
   }

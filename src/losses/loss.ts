@@ -11,4 +11,6 @@ export type LossFn = (
   labels: ArrayLike<number>,
   n: number,
   classes: number,
+  /** Label smoothing ε (cross-entropy only). */
+  smoothing?: number,
 ) => number;

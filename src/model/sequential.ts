@@ -2,7 +2,7 @@ import { ConfigError, ShapeError } from '../errors.js';
 import { batchBuffer, type Layer, type LayerBuffer, type Param } from '../layers/layer.js';
 import { type LossFn, losses } from '../losses/index.js';
 import type { Rng } from '../tensor/rng.js';
-import { type Shape, shapeStr, type Tensor } from '../tensor/tensor.js';
+import { flipWidth, type Shape, shapeStr, Tensor } from '../tensor/tensor.js';
 import type { ModelSpec } from './spec.js';
 
 export interface NamedParam {
@@ -25,6 +25,8 @@ export class Sequential {
   private readonly gradBufs = new Map<number, Tensor>();
   /** The generator layers draw from while training (dropout masks); checkpoints save its state. */
   rng: Rng | null = null;
+  /** Label smoothing of the training loss (cross-entropy); evaluation reports the plain loss. */
+  labelSmoothing = 0;
 
   constructor(spec: ModelSpec, layers: Layer[]) {
     this.spec = spec;
@@ -90,9 +92,21 @@ export class Sequential {
     return this.run(x, this.lossDepth, training);
   }
 
-  /** Loss of a batch without gradients; `scores` (logits) come back for accuracy and confusion. */
-  evaluate(x: Tensor, labels: ArrayLike<number>): { loss: number; scores: Tensor } {
-    const z = this.logits(x, false);
+  /**
+   * Loss of a batch without gradients; `scores` (logits) come back for accuracy and confusion.
+   * With `flip` (test-time augmentation) the logits are the mean over each image and its mirror image.
+   */
+  evaluate(x: Tensor, labels: ArrayLike<number>, flip = false): { loss: number; scores: Tensor } {
+    let z = this.logits(x, false);
+    if (flip) {
+      if (x.shape.length !== 4)
+        throw new ConfigError(`flip averaging needs images, the model takes ${shapeStr(this.inputShape)}`);
+      const first = Float32Array.from(z.data);
+      const mirrored = new Tensor(x.shape);
+      flipWidth(mirrored.data, x.data, x.shape[3]);
+      z = this.logits(mirrored, false);
+      for (let i = 0; i < first.length; i++) z.data[i] = (z.data[i] + first[i]) / 2;
+    }
     const n = z.shape[0];
     const grad = this.lossGrad(z);
     return { loss: this.lossFn(grad.data, z.data, labels, n, z.size / n), scores: z };
@@ -106,7 +120,7 @@ export class Sequential {
     const z = this.logits(x, true);
     const n = z.shape[0];
     const grad = this.lossGrad(z);
-    const loss = this.lossFn(grad.data, z.data, labels, n, z.size / n);
+    const loss = this.lossFn(grad.data, z.data, labels, n, z.size / n, this.labelSmoothing);
     let d: Tensor = grad;
     for (let i = this.lossDepth - 1; i >= 0; i--) d = this.layers[i].backward(d);
     return { loss, scores: z };

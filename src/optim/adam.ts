@@ -6,17 +6,26 @@ export interface AdamOptions {
   beta1?: number;
   beta2?: number;
   eps?: number;
-  /** L2 penalty added to the gradient (torch.optim.Adam's weight_decay, not AdamW). */
+  /** L2 penalty added to the gradient (torch.optim.Adam's weight_decay), or with `decoupled` AdamW's. */
   weightDecay?: number;
+  /** AdamW (torch.optim.AdamW): w −= lr·wd·w before the step, the gradient left alone. */
+  decoupled?: boolean;
+  /** Parameters weight decay leaves alone (biases and batch-norm parameters with --wd-skip-norm). */
+  skipDecay?: (p: Param) => boolean;
 }
 
-/** Adam with bias correction, as torch.optim.Adam: w −= lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε). */
+/**
+ * Adam with bias correction, as torch.optim.Adam: w −= lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε); with
+ * `decoupled`, AdamW: the weights first shrink by lr·wd, and the decay never enters m and v.
+ */
 export class Adam implements Optimizer {
   lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
+  readonly decoupled: boolean;
+  private readonly skipDecay: (p: Param) => boolean;
   private m: Float32Array[] | null = null;
   private v: Float32Array[] | null = null;
   private t = 0;
@@ -27,6 +36,8 @@ export class Adam implements Optimizer {
     this.beta2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0;
+    this.decoupled = o.decoupled ?? false;
+    this.skipDecay = o.skipDecay ?? (() => false);
   }
 
   step(params: readonly Param[]): void {
@@ -34,7 +45,7 @@ export class Adam implements Optimizer {
       this.m = zeroBuffers(params);
       this.v = zeroBuffers(params);
     }
-    const { beta1: b1, beta2: b2, eps, weightDecay: wd } = this;
+    const { beta1: b1, beta2: b2, eps } = this;
     this.t++;
     const stepSize = this.lr / (1 - b1 ** this.t);
     const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
@@ -43,6 +54,12 @@ export class Adam implements Optimizer {
       const g = params[p].grad.data;
       const m = this.m[p];
       const v = this.v[p];
+      const decay = this.skipDecay(params[p]) ? 0 : this.weightDecay;
+      const wd = this.decoupled ? 0 : decay;
+      if (this.decoupled && decay !== 0) {
+        const shrink = 1 - this.lr * decay;
+        for (let i = 0; i < w.length; i++) w[i] *= shrink;
+      }
       for (let i = 0; i < w.length; i++) {
         const gi = g[i] + wd * w[i];
         m[i] = b1 * m[i] + (1 - b1) * gi;

@@ -1,4 +1,4 @@
-import { kernels } from '../kernels/index.js';
+import { kernels, type SgdStepOptions } from '../kernels/index.js';
 import type { Param } from '../layers/layer.js';
 import { type Optimizer, type OptimizerState, zeroBuffers } from './optimizer.js';
 
@@ -8,6 +8,8 @@ export interface SgdOptions {
   nesterov?: boolean;
   /** L2 penalty: weightDecay·w is added to each gradient. */
   weightDecay?: number;
+  /** Parameters weight decay leaves alone (biases and batch-norm parameters with --wd-skip-norm). */
+  skipDecay?: (p: Param) => boolean;
 }
 
 /**
@@ -19,6 +21,7 @@ export class Sgd implements Optimizer {
   readonly momentum: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
+  private readonly skipDecay: (p: Param) => boolean;
   private velocity: Float32Array[] | null = null;
   private steps = 0;
 
@@ -27,12 +30,13 @@ export class Sgd implements Optimizer {
     this.momentum = o.momentum ?? 0;
     this.nesterov = o.nesterov ?? false;
     this.weightDecay = o.weightDecay ?? 0;
+    this.skipDecay = o.skipDecay ?? (() => false);
   }
 
   step(params: readonly Param[]): void {
     const mu = this.momentum;
     if (mu !== 0 && !this.velocity) this.velocity = zeroBuffers(params);
-    const o = {
+    const o: SgdStepOptions = {
       lr: this.lr,
       momentum: mu,
       weightDecay: this.weightDecay,
@@ -42,6 +46,7 @@ export class Sgd implements Optimizer {
     const k = kernels();
     for (let p = 0; p < params.length; p++) {
       const w = params[p].value.data;
+      o.weightDecay = this.skipDecay(params[p]) ? 0 : this.weightDecay;
       k.sgdStep(w, params[p].grad.data, mu === 0 ? null : this.velocity![p], w.length, o);
     }
     this.steps++;

@@ -78,13 +78,21 @@ const settings: { [K in keyof TrainSettings]-?: Check } = {
   weightDecay: numIn(0),
   schedule: (v) =>
     obj({
-      kind: oneOf('constant', 'step', 'cosine'),
+      kind: oneOf('constant', 'step', 'cosine', 'onecycle'),
+      perBatch: oneOf(true, false),
       stepSize: int(1),
       gamma: numIn(0, Infinity, true),
       epochs: int(1),
       minLr: numIn(0),
     })(v),
   convergence: orNull(obj({ tol: numIn(0), patience: int(1) })),
+  wdSkipNorm: oneOf(true, false),
+  warmup: orNull(numIn(0)),
+  labelSmoothing: orNull((v) => typeof v === 'number' && v >= 0 && v < 1),
+  clipGrad: orNull(numIn(0, Infinity, true)),
+  ema: orNull((v) => typeof v === 'number' && v > 0 && v < 1),
+  tta: oneOf(null, 'flip'),
+  patience: orNull(int(1)),
   init: (v) =>
     isObj(v) &&
     typeof v.kind === 'string' &&

@@ -7,6 +7,7 @@ import { formatVersion, parseJson } from '../files/json.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../model/safetensors.js';
 import type { Sequential } from '../model/sequential.js';
 import { modelState } from '../model/weights.js';
+import type { BestSoFar } from '../train/recipe.js';
 import type { TrainState } from '../train/trainer.js';
 
 // A checkpoint is one safetensors file, so a single atomic rename makes it appear whole: the weights
@@ -31,8 +32,17 @@ export function saveCheckpoint(dir: string, model: Sequential, s: TrainState): v
     group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })),
   );
   tensors.push({ name: 'order', shape: [s.order.length], data: s.order });
-  const { order: _o, optimizer, ...rest } = s;
-  const meta = { ...rest, optimizerStep: optimizer.step, optimizerGroups: optimizer.buffers.map((g) => g.length) };
+  // The weight average ("ema.<k>") and the best weights so far ("best.<k>"), when the run keeps them.
+  s.ema?.forEach((t, k) => tensors.push({ name: `ema.${k}`, shape: [t.length], data: t }));
+  s.best?.weights.forEach((t, k) => tensors.push({ name: `best.${k}`, shape: [t.length], data: t }));
+  const { order: _o, optimizer, ema, best, ...rest } = s;
+  const meta = {
+    ...rest,
+    optimizerStep: optimizer.step,
+    optimizerGroups: optimizer.buffers.map((g) => g.length),
+    emaCount: ema?.length ?? 0,
+    best: best ? { ...best, weights: best.weights.length } : null,
+  };
   writeFileAtomic(
     checkpointPath(dir),
     encodeSafetensors(tensors, { format: 'convts-checkpoint', version: '1', state: JSON.stringify(meta) }),
@@ -59,16 +69,35 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
     return t.data;
   };
   for (const { name, data } of modelState(model)) data.set(get(`model.${name}`, data.length));
-  const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<TrainState, 'order' | 'optimizer'> & {
+  const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<
+    TrainState,
+    'order' | 'optimizer' | 'ema' | 'best'
+  > & {
     optimizerStep: number;
     optimizerGroups: number[];
+    emaCount?: number;
+    best?: (Omit<BestSoFar, 'weights'> & { weights: number }) | null;
   };
-  const { optimizerStep, optimizerGroups, ...rest } = meta;
+  const { optimizerStep, optimizerGroups, emaCount, best, ...rest } = meta;
+  const list = (prefix: string, count: number) =>
+    Array.from({ length: count }, (_, k) => {
+      const t = tensors.get(`${prefix}.${k}`);
+      if (!(t?.data instanceof Float32Array))
+        throw new DataFormatError(`${path}: tensor "${prefix}.${k}" is missing or not float32`);
+      return t.data;
+    });
+  const ema = emaCount ? list('ema', emaCount) : null;
   const sizes = model.params().map((p) => p.value.size);
   const buffers = optimizerGroups.map((n, k) =>
     Array.from({ length: n }, (_, i) => get(`optim.${k}.${i}`, sizes[i]).slice()),
   );
   const order = tensors.get('order');
   if (!order) throw new DataFormatError(`${path}: the shuffle order is missing`);
-  return { ...rest, order: Int32Array.from(order.data), optimizer: { step: optimizerStep, buffers } };
+  return {
+    ...rest,
+    order: Int32Array.from(order.data),
+    optimizer: { step: optimizerStep, buffers },
+    ema,
+    best: best ? { ...best, weights: list('best', best.weights) } : null,
+  };
 }

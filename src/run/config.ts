@@ -32,7 +32,18 @@ export interface TrainSettings {
   lr: number;
   momentum: number;
   weightDecay: number;
+  /** Leave biases and batch-norm parameters out of the weight decay (absent in older runs). */
+  wdSkipNorm?: boolean;
   schedule: ScheduleSpec;
+  /** Linear warm-up epochs, label smoothing, gradient-norm clipping, weight-average decay; null: off. */
+  warmup?: number | null;
+  labelSmoothing?: number | null;
+  clipGrad?: number | null;
+  ema?: number | null;
+  /** Test-time augmentation of evaluations ("flip"), or null. */
+  tta?: 'flip' | null;
+  /** Early stopping: epochs without a better evaluation accuracy, or null. */
+  patience?: number | null;
   convergence: { tol: number; patience: number } | null;
   init: InitSpec;
   /** The run whose weights (and normalization) training started from, or null. */

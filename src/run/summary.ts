@@ -16,7 +16,7 @@ export interface CompletedSummary {
   trainSize: number;
   testSize: number;
   epochs: number;
-  stoppedBy: 'epochs' | 'converged';
+  stoppedBy: 'epochs' | 'converged' | 'patience';
   trainLoss: number;
   trainAccuracy: number;
   testLoss: number;

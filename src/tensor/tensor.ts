@@ -40,3 +40,8 @@ export class Tensor {
     return new Tensor(shape, this.data);
   }
 }
+
+/** dst = src mirrored left to right: every row of `w` values reversed (NCHW: the image's width). */
+export function flipWidth(dst: Float32Array, src: Float32Array, w: number): void {
+  for (let o = 0; o < src.length; o += w) for (let j = 0; j < w; j++) dst[o + j] = src[o + w - 1 - j];
+}

@@ -1,10 +1,11 @@
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
-import { lrAt, type Optimizer, type OptimizerState, type ScheduleSpec } from '../optim/index.js';
+import type { Optimizer, OptimizerState, ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
 import { shapeStr, sizeOf, Tensor } from '../tensor/tensor.js';
 import { type Dataset, forEachBatch } from './dataset.js';
 import { addToConfusion, emptyConfusion } from './metrics.js';
+import { type BestSoFar, Recipe, type RecipeOptions } from './recipe.js';
 
 export interface EpochMetrics {
   epoch: number; // 1-based
@@ -38,7 +39,7 @@ export interface Evaluation {
   confusion: number[][];
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends RecipeOptions {
   epochs: number;
   /** 1 is the report's per-sample SGD: forward, backward, update for every sample. */
   batchSize: number;
@@ -48,6 +49,8 @@ export interface TrainOptions {
   seed: number;
   /** Stop early once the train loss changed by less than `tol` for `patience` epochs in a row. */
   convergence?: { tol: number; patience: number };
+  /** Test-time augmentation of every evaluation: average the logits of each image and its mirror image. */
+  tta?: 'flip';
   /** Evaluate on the test set after every epoch (otherwise only at the end). */
   evalEveryEpoch?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
@@ -76,6 +79,10 @@ export interface TrainState {
   /** The model's own RNG (dropout masks), if it has one. */
   modelRng: number[] | null;
   optimizer: OptimizerState;
+  /** The weight average (weights, then running statistics), when training keeps one. */
+  ema?: Float32Array[] | null;
+  /** With patience: the best evaluation so far and its weights. */
+  best?: BestSoFar | null;
   /** Running sums of the epoch in progress, training seconds spent in it, and in the whole run. */
   lossSum: number;
   right: number;
@@ -87,7 +94,7 @@ export interface TrainState {
 
 export interface TrainResult {
   epochs: EpochMetrics[];
-  stoppedBy: 'epochs' | 'converged' | 'interrupted';
+  stoppedBy: 'epochs' | 'converged' | 'patience' | 'interrupted';
   test: Evaluation | null;
   seconds: number;
   /** Set when stopped by `signal`: pass it back as `resume` to continue. */
@@ -95,7 +102,7 @@ export interface TrainResult {
 }
 
 /** Loss, accuracy and confusion matrix of a model over a whole data set, in batches. */
-export function evaluate(model: Sequential, ds: Dataset, batchSize = 256): Evaluation {
+export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: 'flip'): Evaluation {
   checkFits(model, ds);
   const classes = model.classes;
   const confusion = emptyConfusion(classes);
@@ -103,7 +110,7 @@ export function evaluate(model: Sequential, ds: Dataset, batchSize = 256): Evalu
   let right = 0;
   forEachBatch(ds, batchSize, (x, start, n) => {
     const labels = ds.labels.subarray(start, start + n);
-    const r = model.evaluate(x, labels);
+    const r = model.evaluate(x, labels, tta === 'flip');
     loss += r.loss * n;
     right += addToConfusion(confusion, r.scores.data, labels, n, classes);
   });
@@ -165,11 +172,13 @@ export async function train(
   let yieldAt = performance.now() + 100;
   const stepsPerEpoch = Math.ceil(trainSet.length / o.batchSize);
   const logEvery = o.logEvery ?? defaultLogEvery(trainSet.length, o.batchSize);
+  if (o.patience !== undefined && (!testSet || o.evalEveryEpoch === false))
+    throw new ConfigError('patience needs an evaluation after every epoch: give a test or validation set');
+  const recipe = new Recipe(model, o, stepsPerEpoch, r0?.ema, r0?.best);
 
   for (let epoch = r0?.epoch ?? 0; epoch < o.epochs; epoch++) {
     const resuming = r0 !== undefined && epoch === r0.epoch;
     const te = performance.now() - (resuming ? r0.seconds * 1000 : 0);
-    o.optimizer.lr = o.schedule ? lrAt(o.schedule, baseLr, epoch) : baseLr;
     if (!resuming) rng.shuffle(order);
     trainSet.startEpoch?.(epoch);
     let lossSum = resuming ? r0.lossSum : 0;
@@ -183,6 +192,7 @@ export async function train(
       trainSet.fill(x.data, order, start, n);
       for (let i = 0; i < n; i++) labelBuf[i] = trainSet.labels[order[start + i]];
       const labels = labelBuf.subarray(0, n);
+      o.optimizer.lr = recipe.lr(baseLr, epoch, step);
       model.zeroGrad();
       const { loss, scores } = model.lossAndBackward(x, labels);
       if (!Number.isFinite(loss)) {
@@ -195,7 +205,9 @@ export async function train(
         );
       }
       params.forEach((p, i) => lastGood[i].set(p.value.data));
+      recipe.beforeStep();
       o.optimizer.step(params);
+      recipe.afterStep();
       const hits = addToConfusion(null, scores.data, labels, n, classes);
       lossSum += loss * n;
       right += hits;
@@ -227,6 +239,8 @@ export async function train(
           rng: rng.getState(),
           modelRng: model.rng?.getState() ?? null,
           optimizer: o.optimizer.state(),
+          ema: recipe.ema?.shadow ?? null,
+          best: recipe.best,
           lossSum,
           right,
           seconds: (performance.now() - te) / 1000,
@@ -251,7 +265,10 @@ export async function train(
     const trainLoss = lossSum / trainSet.length;
     const trainSeconds = (performance.now() - te) / 1000;
     const last = epoch === o.epochs - 1;
-    const ev = testSet && (o.evalEveryEpoch !== false || last) ? evaluate(model, testSet) : null;
+    const ev =
+      testSet && (o.evalEveryEpoch !== false || last)
+        ? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))
+        : null;
     lastEval = ev;
     const m: EpochMetrics = {
       epoch: epoch + 1,
@@ -265,6 +282,10 @@ export async function train(
     };
     epochs.push(m);
     o.onEpoch?.(m);
+    if (ev && recipe.afterEvaluation(ev)) {
+      stoppedBy = 'patience';
+      break;
+    }
     if (o.convergence && epochs.length > 1) {
       calm = Math.abs(epochs[epochs.length - 2].trainLoss - trainLoss) < o.convergence.tol ? calm + 1 : 0;
       if (calm >= o.convergence.patience) {
@@ -274,7 +295,9 @@ export async function train(
     }
   }
   o.optimizer.lr = baseLr; // a later train() with the same optimizer starts from the base rate again
-  const test = testSet ? (lastEval ?? evaluate(model, testSet)) : null;
+  let test = testSet ? (lastEval ?? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))) : null;
+  recipe.ema?.swap(); // the model keeps the averaged weights, which are the ones evaluated and saved
+  test = recipe.keepBest() ?? test;
   return { epochs, stoppedBy, test, seconds: (performance.now() - t0) / 1000 };
 }
 

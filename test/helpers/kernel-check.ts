@@ -220,6 +220,72 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     }
   });
 
+  test(`${label}: batch norm statistics, forward and backward match the reference (seed ${seed})`, () => {
+    const r = new Rng(seed + 5);
+    for (let t = 0; t < 12; t++) {
+      const [n, c, hw] = [int(r, 1, 9), int(r, 1, 40), t % 3 === 0 ? 1 : int(r, 1, 300)];
+      const len = n * c * hw;
+      const x = randn(r, len).map((v) => 3 * v + 1),
+        dy = randn(r, len);
+      const affine = t % 4 !== 1;
+      const gamma = affine ? randn(r, c) : null,
+        beta = affine ? randn(r, c) : null;
+      const shape = `batch norm n=${n} c=${c} hw=${hw}${affine ? '' : ' not affine'}`;
+      const [m1, v1, m2, v2] = [new Float32Array(c), new Float32Array(c), randn(r, c), randn(r, c)];
+      ref.batchNormStats(m1, v1, x, n, c, hw);
+      fast.batchNormStats(m2, v2, x, n, c, hw);
+      close(`${shape} mean`, seed, m2, m1);
+      close(`${shape} variance`, seed, v2, v1);
+      const invstd = v1.map((v) => 1 / Math.sqrt(v + 1e-5));
+      const [y1, y2] = [new Float32Array(len), randn(r, len)];
+      ref.batchNormForward(y1, x, m1, invstd, gamma, beta, n, c, hw);
+      fast.batchNormForward(y2, x, m1, invstd, gamma, beta, n, c, hw);
+      close(`${shape} forward`, seed, y2, y1);
+      for (const batchStats of [true, false]) {
+        const start = randn(r, c);
+        const [dx1, dx2, g1, g2, b1, b2] = [
+          new Float32Array(len),
+          randn(r, len),
+          start.slice(),
+          start.slice(),
+          start.slice(),
+          start.slice(),
+        ];
+        ref.batchNormBackward(
+          dx1,
+          affine ? g1 : null,
+          affine ? b1 : null,
+          dy,
+          x,
+          m1,
+          invstd,
+          gamma,
+          n,
+          c,
+          hw,
+          batchStats,
+        );
+        fast.batchNormBackward(
+          dx2,
+          affine ? g2 : null,
+          affine ? b2 : null,
+          dy,
+          x,
+          m1,
+          invstd,
+          gamma,
+          n,
+          c,
+          hw,
+          batchStats,
+        );
+        close(`${shape} backward dx (batch statistics ${batchStats})`, seed, dx2, dx1);
+        close(`${shape} backward dgamma`, seed, g2, g1);
+        close(`${shape} backward dbeta`, seed, b2, b1);
+      }
+    }
+  });
+
   test(`${label}: SGD steps match the reference (seed ${seed})`, () => {
     const r = new Rng(seed + 4);
     for (let t = 0; t < 16; t++) {

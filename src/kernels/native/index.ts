@@ -74,6 +74,42 @@ export interface NativeAddon {
     len: number,
     threads: number,
   ): void;
+  batchNormStats(
+    mean: Float32Array,
+    variance: Float32Array,
+    x: Float32Array,
+    n: number,
+    c: number,
+    hw: number,
+    threads: number,
+  ): void;
+  batchNormForward(
+    y: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    n: number,
+    c: number,
+    hw: number,
+    threads: number,
+  ): void;
+  batchNormBackward(
+    dx: Float32Array | null,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    n: number,
+    c: number,
+    hw: number,
+    batchStats: boolean,
+    threads: number,
+  ): void;
   sgdStep(
     w: Float32Array,
     g: Float32Array,
@@ -147,6 +183,11 @@ export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
     avgPool2dBackward: (dx, dy, g) => addon.avgPool2dBackward(dx, dy, poolGeomArray(g), t),
     activationForward: (f, y, x, len) => addon.activationForward(ACTIVATIONS.indexOf(f), y, x, len, t),
     activationBackward: (f, dx, dy, y, len) => addon.activationBackward(ACTIVATIONS.indexOf(f), dx, dy, y, len, t),
+    batchNormStats: (mean, variance, x, n, c, hw) => addon.batchNormStats(mean, variance, x, n, c, hw, t),
+    batchNormForward: (y, x, mean, invstd, gamma, beta, n, c, hw) =>
+      addon.batchNormForward(y, x, mean, invstd, gamma, beta, n, c, hw, t),
+    batchNormBackward: (dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats) =>
+      addon.batchNormBackward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats, t),
     sgdStep: (w, g, v, len, o: SgdStepOptions) =>
       addon.sgdStep(w, g, v, len, o.lr, o.momentum, o.weightDecay, o.nesterov, o.first, t),
   };
