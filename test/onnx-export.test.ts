@@ -70,7 +70,11 @@ const cases: Record<string, { input: number[]; layers: LayerSpec[]; loss?: LossK
       { type: 'softmax' },
     ],
   },
-  'residual blocks (identity and conv shortcut), gelu, global max pooling, batchnorm without affine': {
+  gelu: {
+    input: [1, 4, 4],
+    layers: [{ type: 'flatten' }, { type: 'dense', units: 6 }, { type: 'gelu' }, { type: 'dense', units: 3 }],
+  },
+  'residual blocks (identity and conv shortcut), global max pooling, batchnorm without affine': {
     input: [2, 8, 8],
     layers: [
       {
@@ -78,7 +82,7 @@ const cases: Record<string, { input: number[]; layers: LayerSpec[]; loss?: LossK
         layers: [
           { type: 'conv2d', filters: 2, kernel: 3, padding: 1 },
           { type: 'batchnorm', affine: false },
-          { type: 'gelu' },
+          { type: 'leaky-relu' },
         ],
       },
       {
@@ -213,7 +217,7 @@ describe('export to ONNX, run by onnxruntime-web', () => {
 
   test('round trip convts → ONNX → convts gives bit-identical weights and the same spec', () => {
     for (const [name, c] of Object.entries(cases)) {
-      if (name.includes('residual')) continue; // residual blocks and GELU do not import yet
+      if (name === 'gelu') continue; // GELU's decomposed form does not import yet
       const model = buildModel({ ...c, loss: c.loss ?? 'cross-entropy', classes: undefined } as ModelSpec, { seed: 9 });
       perturb(model);
       const back = importOnnx(exportOnnx(model, { normalization: norm(c.input[0]) }), { source: name });

@@ -17,6 +17,8 @@ test can import the file and compare convts's forward pass with PyTorch's.
   bn-gap         conv with stride and padding, BatchNorm2d, relu, conv without bias, BatchNorm2d,
                  sigmoid, global average pooling, Flatten, Linear, BatchNorm1d, dropout, a MatMul +
                  Add head and Softmax
+  resnet         conv, BatchNorm2d, relu, then two residual blocks (identity and strided 1x1-conv
+                 shortcuts, LeakyReLU), global average pooling, Linear
 """
 import json
 import os
@@ -68,6 +70,26 @@ class BnGap(nn.Module):
         return torch.softmax(torch.matmul(x, self.w) + self.b, 1)
 
 
+class ResNet(nn.Module):
+    """Two residual blocks: an identity shortcut, then a strided 1x1-convolution shortcut."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU())
+        self.body1 = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                                   nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4))
+        self.body2 = nn.Sequential(nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(6),
+                                   nn.LeakyReLU(0.1))
+        self.short2 = nn.Conv2d(4, 6, 1, stride=2, bias=False)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.relu(self.body1(x) + x)
+        x = self.body2(x) + self.short2(x)
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 def randomize(net):
     with torch.no_grad():
         for m in net.modules():
@@ -84,7 +106,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(13)
     for name, (net, shape) in {'seed-mnist': seed_mnist(), 'seed-cifar': (SeedCifar(), [3, 32, 32]),
-                               'bn-gap': (BnGap(), [3, 12, 12])}.items():
+                               'bn-gap': (BnGap(), [3, 12, 12]), 'resnet': (ResNet(), [1, 10, 10])}.items():
         randomize(net)
         net.eval()
         x = torch.randn([3] + shape)

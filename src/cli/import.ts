@@ -16,8 +16,8 @@ Options
 
 Reads the operators torch.onnx.export writes for convts's layers: Conv, MaxPool, AveragePool,
 GlobalAveragePool, GlobalMaxPool, Flatten or Reshape, Gemm or MatMul + Add, BatchNormalization,
-Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Dropout. Anything else (residual connections too, for
-now) fails naming the node.
+Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Dropout, and Add joining a residual block's branches.
+Anything else fails naming the node.
 The run works with convts eval, predict, and train --init-from.
 
 Example:

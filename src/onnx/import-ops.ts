@@ -206,10 +206,12 @@ const batchNorm: OpHandler = (c) => {
     fail(c, `scale, B, mean and var must be ${k} float32 constants`);
   const eps = c.node.attribute?.find((a) => a.name === 'epsilon')?.f ?? 1e-5;
   const momentum = c.node.attribute?.find((a) => a.name === 'momentum')?.f ?? 0.9;
+  // convts exports a batchnorm without scale and shift with constants named so.
+  const affine = !c.node.input?.[1]?.endsWith('.ones');
   push(
     c,
-    { type: 'batchnorm', eps: short(eps), momentum: short(1 - momentum) },
-    { weight: scale, bias, buffers: { running_mean: mean!, running_var: variance! } },
+    { type: 'batchnorm', eps: short(eps), momentum: short(1 - momentum), ...(affine ? {} : { affine: false }) },
+    { ...(affine ? { weight: scale, bias } : {}), buffers: { running_mean: mean!, running_var: variance! } },
   );
 };
 

@@ -1,13 +1,15 @@
 import type { Normalization } from '../data/dataset.js';
 import { ConvtsError, DataFormatError } from '../errors.js';
-import type { BuildContext } from '../layers/layer.js';
+import type { BuildContext, Layer } from '../layers/layer.js';
+import { Residual } from '../layers/residual.js';
 import { buildModel, makeLayer } from '../model/build.js';
 import type { Sequential } from '../model/sequential.js';
 import type { LayerSpec, ModelSpec } from '../model/spec.js';
 import { Rng } from '../tensor/rng.js';
 import type { Shape } from '../tensor/tensor.js';
+import { type Entry, residualJoin, type Value } from './chain.js';
 import { type Const, decodeOnnx, nodeLabel, readTensor } from './decode.js';
-import { fail, type LayerWeights, type OpContext, opHandlers } from './import-ops.js';
+import { fail, type OpContext, opHandlers } from './import-ops.js';
 import type { GraphMsg, NodeMsg } from './schema.js';
 
 export interface OnnxImportOptions {
@@ -29,7 +31,8 @@ type Sym = (number | 'N')[];
 
 /**
  * An ONNX model as a convts model: the graph must be a chain of the operators torch.onnx.export
- * writes for convts's layers; anything else fails naming the node and its operator.
+ * writes for convts's layers, with residual blocks where two branches meet in an Add; anything
+ * else fails naming the node and its operator.
  */
 export function importOnnx(bytes: Uint8Array, o: OnnxImportOptions = {}): OnnxImport {
   const source = o.source ?? 'model.onnx';
@@ -56,11 +59,8 @@ export function importOnnx(bytes: Uint8Array, o: OnnxImportOptions = {}): OnnxIm
   const pixels = metadata.normalization !== undefined;
 
   const syms = new Map<string, Sym>();
-  const main = new Map<string, number>([[input.name ?? '', 0]]);
-  const layers: LayerSpec[] = [];
-  const weights: LayerWeights[] = [];
+  const main = new Map<string, Value>([[input.name ?? '', { entries: [], shape: inShape }]]);
   const ctx: BuildContext = { rng: new Rng(0) };
-  let shape: Shape = inShape;
   let headOps = 0;
 
   for (const node of graph.node ?? []) {
@@ -83,19 +83,38 @@ export function importOnnx(bytes: Uint8Array, o: OnnxImportOptions = {}): OnnxIm
       continue;
     }
     const x = mainIns[0];
-    if (mainIns.length > 1 || main.get(x) !== layers.length) {
-      throw new DataFormatError(
-        `${source}: ${nodeLabel(node)}: branches off or joins an earlier value (a residual connection?) — convts models are a chain of layers`,
-      );
+    const v = main.get(x)!;
+    const shape = v.shape;
+    if (mainIns.length > 1) {
+      if (op !== 'Add' || mainIns.length !== 2) {
+        throw new DataFormatError(
+          `${source}: ${nodeLabel(node)}: joins ${mainIns.length} branches — convts joins two, with Add (residual blocks)`,
+        );
+      }
+      const where = `${source}: ${nodeLabel(node)}`;
+      const { spec, entry, fork } = residualJoin(v, main.get(mainIns[1])!, where);
+      const forkShape = fork === 0 ? inShape : v.entries[fork - 1].outShape;
+      let outShape: Shape;
+      try {
+        outShape = makeLayer(spec, forkShape, ctx).outShape;
+      } catch (e) {
+        if (e instanceof ConvtsError) throw new DataFormatError(`${where}: ${e.message}`);
+        throw e;
+      }
+      main.set(node.output?.[0] ?? '', {
+        entries: [...v.entries.slice(0, fork), { ...entry, outShape }],
+        shape: outShape,
+      });
+      continue;
     }
     if (op === 'Shape') {
       syms.set(node.output?.[0] ?? '', ['N', ...shape]);
       continue;
     }
     // The pixel scaling of a convts export (Mul, Add per channel) is recorded as the run's normalization.
-    if (pixels && layers.length === 0 && headOps < 2 && (op === 'Mul' || op === 'Add')) {
+    if (pixels && v.entries.length === 0 && headOps < 2 && (op === 'Mul' || op === 'Add')) {
       headOps++;
-      main.set(node.output?.[0] ?? '', 0);
+      main.set(node.output?.[0] ?? '', v);
       continue;
     }
     const handler = opHandlers[op];
@@ -106,6 +125,8 @@ export function importOnnx(bytes: Uint8Array, o: OnnxImportOptions = {}): OnnxIm
     }
     const others = ins.filter((n) => n !== x);
     const first = others.map((n) => consts.get(n)).find((t) => t?.floats);
+    const layers = v.entries.map((e) => e.spec);
+    const weights = v.entries.map((e) => e.w);
     const c: OpContext = {
       node,
       consts: others.map((n) => consts.get(n)),
@@ -115,24 +136,39 @@ export function importOnnx(bytes: Uint8Array, o: OnnxImportOptions = {}): OnnxIm
       weights,
       weightName: weightName(others.find((n) => consts.get(n) === first)),
     };
-    const before = layers.length;
+    const added: Entry[] = [];
     try {
       handler(c);
-      for (let i = before; i < layers.length; i++) shape = makeLayer(layers[i], shape, ctx).outShape;
+      let s = shape;
+      for (let i = v.entries.length; i < layers.length; i++) {
+        s = makeLayer(layers[i], s, ctx).outShape;
+        added.push({ spec: layers[i], w: weights[i], outShape: s });
+      }
     } catch (e) {
       if (e instanceof ConvtsError && !e.message.startsWith('node ')) fail(c, e.message);
       throw prefixed(e, source);
     }
-    for (const out of (node.output ?? []).slice(0, 1)) main.set(out, layers.length);
+    const entries = [...v.entries, ...added];
+    main.set(node.output?.[0] ?? '', { entries, shape: added.length ? added[added.length - 1].outShape : shape });
   }
 
-  for (const out of graph.output ?? []) {
-    const d = main.get(out.name ?? '');
-    if (d === undefined)
-      throw new DataFormatError(`${source}: graph output "${out.name}" is not computed from the input`);
+  // The deepest output is the model; the others (logits beside probabilities) must lie on its chain.
+  const outs = (graph.output ?? []).map((out) => {
+    const val = main.get(out.name ?? '');
+    if (!val) throw new DataFormatError(`${source}: graph output "${out.name}" is not computed from the input`);
+    return val;
+  });
+  const last = outs.reduce(
+    (a, b) => (b.entries.length > a.entries.length ? b : a),
+    outs[0] ?? { entries: [], shape: inShape },
+  );
+  if (outs.some((o) => o.entries.some((e, i) => last.entries[i] !== e))) {
+    throw new DataFormatError(
+      `${source}: the graph's outputs come from different branches; convts models have one chain`,
+    );
   }
-  if (layers.length === 0) throw new DataFormatError(`${source}: the graph has no layers`);
-  const model = assemble(layers, weights, inShape, metadata, graph.name, source);
+  if (last.entries.length === 0) throw new DataFormatError(`${source}: the graph has no layers`);
+  const model = assemble(last.entries, inShape, metadata, graph.name, source);
   const normalization = pixels ? parseNormalization(metadata.normalization, source) : undefined;
   return { model, normalization, metadata };
 }
@@ -204,8 +240,7 @@ function evalSym(node: NodeMsg, consts: Map<string, Const>, syms: Map<string, Sy
 }
 
 function assemble(
-  layers: LayerSpec[],
-  weights: LayerWeights[],
+  entries: Entry[],
   input: number[],
   metadata: Record<string, string>,
   name: string | undefined,
@@ -221,6 +256,7 @@ function assemble(
   } catch {
     classes = undefined;
   }
+  const layers = entries.map((e) => e.spec);
   const spec: ModelSpec = { ...(name ? { name } : {}), input, layers, loss, ...(classes ? { classes } : {}) };
   let model: Sequential;
   try {
@@ -233,13 +269,7 @@ function assemble(
     throw new DataFormatError(
       `${source}: metadata lists ${classes.length} classes, the model has ${model.classes} outputs`,
     );
-  model.layers.forEach((layer, i) => {
-    for (const p of layer.params) p.value.data.set(weights[i][p.name]!);
-    for (const b of layer.buffers) {
-      const v = weights[i].buffers?.[b.name];
-      if (v) b.value.data.set(v);
-    }
-  });
+  model.layers.forEach((layer, i) => setWeights(layer, entries[i]));
   return model;
 }
 
@@ -251,4 +281,18 @@ function parseNormalization(json: string, source: string): Normalization {
     /* reported below */
   }
   throw new DataFormatError(`${source}: metadata "normalization" is not {"mean": [...], "std": [...]}`);
+}
+
+// Weights into a built layer; a residual block's go to its body and shortcut.
+function setWeights(layer: Layer, e: Entry): void {
+  if (layer instanceof Residual) {
+    layer.body.forEach((l, i) => setWeights(l, e.body![i]));
+    if (layer.shortcut && e.shortcut) setWeights(layer.shortcut, e.shortcut);
+    return;
+  }
+  for (const p of layer.params) p.value.data.set(e.w[p.name]!);
+  for (const b of layer.buffers) {
+    const v = e.w.buffers?.[b.name];
+    if (v) b.value.data.set(v);
+  }
 }
