@@ -8,6 +8,7 @@ import { downloadCommand, downloadHelp } from './download.js';
 import { evalCommand, evalHelp } from './eval.js';
 import { featuresCommand, featuresHelp } from './features.js';
 import { predictCommand, predictHelp } from './predict.js';
+import { serveCommand, serveHelp } from './serve.js';
 import { showCommand, showHelp } from './show.js';
 import { sweepCommand, sweepHelp } from './sweep.js';
 import { trainCommand, trainHelp } from './train.js';
@@ -23,6 +24,7 @@ Commands
   eval      measure a saved model: accuracy, loss, per-class precision/recall, confusion
   predict   classify PNG images with a saved model (top-k with probabilities)
   show      draw a run's curves, confusion, filters, feature maps or report again
+  serve     watch, compare and dig into runs in the browser (live)
   features  convolve a data set with a fixed filter bank and cache the features
   bench     time training and inference of the built-in networks (--compare torch)
   help      show this help, or a command's: convts help train
@@ -47,6 +49,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   eval: { run: evalCommand, help: evalHelp },
   predict: { run: predictCommand, help: predictHelp },
   show: { run: showCommand, help: showHelp },
+  serve: { run: serveCommand, help: serveHelp },
   features: { run: featuresCommand, help: featuresHelp },
   bench: { run: benchCommand, help: benchHelp },
 };
