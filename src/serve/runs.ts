@@ -32,17 +32,17 @@ export function findDirs(roots: Root[]): {
   const runs: { id: string; dir: string }[] = [];
   const sweeps: { id: string; dir: string }[] = [];
   const walk = (dir: string, id: string, depth: number) => {
+    // A run directory is recognised by its files without listing it: thousands list faster so.
+    if (runFiles.some((f) => existsSync(join(dir, f)))) {
+      runs.push({ id, dir });
+      return;
+    }
+    if (existsSync(join(dir, 'sweep.json'))) sweeps.push({ id, dir });
     let entries: import('node:fs').Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       return; // unreadable: not ours to show
-    }
-    const names = new Set(entries.map((e) => e.name));
-    if (names.has('sweep.json')) sweeps.push({ id, dir });
-    if (runFiles.some((f) => names.has(f))) {
-      runs.push({ id, dir });
-      return;
     }
     // Symbolic links are not followed: only what lies under a served folder is shown.
     if (depth < 8)
@@ -119,25 +119,39 @@ export function checkSafetensors(path: string): string | null {
   }
 }
 
-const mtime = (path: string) => (existsSync(path) ? statSync(path).mtimeMs : 0);
+const mtime = (path: string) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
 const cache = new Map<string, { key: string; row: RunRow }>();
+/** Damage found in metrics.jsonl by a full read (the run page's), by run directory. */
+const metricsDamage = new Map<string, string>();
 
-/** The runs-table row of one run directory; cached until one of its files changes. */
+/** Records what a full read of a run's metrics.jsonl found, so the runs table shows it too. */
+export function noteMetricsDamage(dir: string, damaged: string | null): void {
+  if (damaged) metricsDamage.set(dir, damaged);
+  else metricsDamage.delete(dir);
+}
+
+/**
+ * The runs-table row of one run directory; cached until one of its files changes. A finished run
+ * is read from its summary alone (its per-epoch records are there), so thousands list quickly.
+ */
 export function runRow(id: string, dir: string, sweep: string | null, now = Date.now()): RunRow {
-  const times = [...runFiles, 'model.json', 'model.safetensors'].map((f) => mtime(join(dir, f)));
+  const times = runFiles.map((f) => mtime(join(dir, f)));
   const updated = Math.max(...times);
   const running = now - times[2] < liveMs && times[2] >= times[1];
-  const key = `${times.join(',')}|${running}|${sweep}`;
+  const key = `${times.join(',')}|${running}|${sweep}|${metricsDamage.get(dir)}`;
   const hit = cache.get(dir);
   if (hit?.key === key) return hit.row;
   const config = readJson(join(dir, 'config.json'));
   const summary = readJson(join(dir, 'summary.json'));
-  const mpath = join(dir, 'metrics.jsonl');
-  const metrics = existsSync(mpath)
-    ? parseMetrics(readFileSync(mpath), 0, 0, running)
-    : { records: [], next: 0, damaged: null };
   const c = config.value ?? {};
   const s = summary.value ?? {};
+  const mpath = join(dir, 'metrics.jsonl');
+  const metrics =
+    Array.isArray(s.perEpoch) && !running
+      ? { records: s.perEpoch as MetricRecord[], damaged: metricsDamage.get(dir) ?? null }
+      : times[2]
+        ? parseMetrics(readFileSync(mpath), 0, 0, running)
+        : { records: [], damaged: null };
   const epochs = epochRecords(metrics.records);
   const accs = epochs.map((e) => e.testAccuracy).filter((a): a is number => typeof a === 'number');
   const last = typeof s.testAccuracy === 'number' ? s.testAccuracy : (accs[accs.length - 1] ?? null);

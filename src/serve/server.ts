@@ -4,7 +4,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MetricsResponse, RunDetail, RunsResponse } from './api-types.js';
 import { cellImages, filters, load, mistakes, testImageMaps, uploadLimits, uploadMaps } from './compute.js';
-import { findDirs, parseMetrics, type Root, runRow, sweepRow } from './runs.js';
+import { findDirs, noteMetricsDamage, parseMetrics, type Root, runRow, sweepRow } from './runs.js';
 import { decodePath, resolveId } from './safe-path.js';
 
 /** The bundled page (npm run build:web), beside the compiled server in dist/. */
@@ -49,8 +49,10 @@ const sweepOf = (id: string, dir: string) =>
 export function listRuns(roots: Root[]): RunsResponse {
   const { runs, sweeps } = findDirs(roots);
   const now = Date.now();
+  const sweepIds = new Set(sweeps.map((s) => s.id));
+  const parent = (id: string) => id.slice(0, Math.max(0, id.lastIndexOf('/')));
   return {
-    runs: runs.map((r) => runRow(r.id, r.dir, sweepOf(r.id, r.dir), now)),
+    runs: runs.map((r) => runRow(r.id, r.dir, sweepIds.has(parent(r.id)) ? parent(r.id) : null, now)),
     sweeps: sweeps.flatMap((s) => sweepRow(s.id, s.dir) ?? []),
   };
 }
@@ -72,7 +74,8 @@ function metrics(q: Query, roots: Root[]): MetricsResponse {
     closeSync(fd);
   }
   const m = parseMetrics(buf, from, line0, row.status === 'running');
-  return { ...m, status: row.status };
+  if (from === 0) noteMetricsDamage(dir, m.damaged);
+  return { ...m, status: m.damaged ? 'damaged' : row.status };
 }
 
 function detail(q: Query, roots: Root[]): RunDetail {
