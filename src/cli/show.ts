@@ -10,6 +10,7 @@ import { convFilterPictures, filterPicture } from '../report/filters.js';
 import { stack } from '../report/grid.js';
 import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
 import { mapsPicture, readRunMetrics, writeRunReport } from '../report/run-report.js';
+import { writeReportPage } from '../serve/report-page.js';
 import { num, parseCommand } from './args.js';
 import { openRun, runDataset } from './run-data.js';
 
@@ -70,15 +71,18 @@ export async function showCommand(argv: string[]): Promise<number> {
   const names = summary.classNames ?? Array.from({ length: summary.confusionMatrix?.length ?? 0 }, (_, i) => String(i));
 
   if (what === 'report') {
+    const model = loadModel(run);
+    const testSet = runDataset(config, v);
     const files = writeRunReport(run, {
-      model: loadModel(run),
-      testSet: runDataset(config, v),
+      model,
+      testSet,
       summary,
       config,
       metrics: readRunMetrics(run),
       mapIndex: num('index', v.index, 0, { int: true, min: 0 }),
       mistakes: num('count', v.count, 24, { int: true, min: 1 }),
     });
+    writeReportPage(run, { model, config, data: testSet }); // report.html: the dashboard's run page
     process.stderr.write(`wrote ${files.length} files, open ${join(run, 'report.html')}\n`);
     return 0;
   }

@@ -22,6 +22,7 @@ import type { Sequential } from '../model/sequential.js';
 import { type ModelSpec, validateSpec } from '../model/spec.js';
 import { makeOptimizer, optimizerKinds, type ScheduleSpec } from '../optim/index.js';
 import { readRunJson, writeRunReport } from '../report/run-report.js';
+import { writeReportPage } from '../serve/report-page.js';
 import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
 import { choice, num, parseCommand, readConfigFile } from './args.js';
 import { downloadReporter } from './download.js';
@@ -367,6 +368,7 @@ async function runTraining(
   };
   writeJsonAtomic(join(out, 'summary.json'), summary);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
+  writeReportPage(out, { model, config: resolved, data: testSet }); // report.html: the dashboard's run page
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     log(

@@ -26,6 +26,12 @@ interface Loaded {
 
 const loaded = new Map<string, Loaded>();
 
+/** Hands over a model and test set already in memory (convts train writing its report). */
+export function preload(dir: string, model: Sequential, config: Record<string, unknown>, data: Dataset | null): void {
+  loaded.set(dir, { model, config, data, dataError: data ? null : 'no test images', probs: null });
+  if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
+}
+
 /** The run's model and test data, kept for the two most recently used runs. */
 export function load(dir: string): Loaded {
   const hit = loaded.get(dir);
@@ -173,6 +179,12 @@ function probabilities(l: Loaded): Float32Array {
   return out;
 }
 
+/** A picture's values as whole numbers 0–255 of its range: a third of the JSON, the same picture. */
+function bytes(m: MapStack): MapStack {
+  const span = m.max - m.min || 1;
+  return { ...m, data: m.data.map((v) => Math.round((255 * (v - m.min)) / span)), min: 0, max: 255 };
+}
+
 function cellImage(l: Loaded, index: number): CellImage {
   const ds = needData(l);
   const k = l.model.classes;
@@ -183,7 +195,7 @@ function cellImage(l: Loaded, index: number): CellImage {
     ds.shape.length === 3
       ? sampleStack(`image ${index}`, x, ds.shape)
       : stack(`image ${index}`, [1, 1, 1, x.length], x);
-  return { index, label: ds.labels[index], predicted: argmax(p, 0, k), probabilities: round(p), image };
+  return { index, label: ds.labels[index], predicted: argmax(p, 0, k), probabilities: round(p), image: bytes(image) };
 }
 
 /** Test images whose true class is `label` and predicted class `predicted`, the first `limit`. */

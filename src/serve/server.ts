@@ -151,6 +151,13 @@ const routes: Record<string, Handler> = {
   'GET /api/mistakes': (q, roots) => mistakes(modelOf(q, roots), Math.min(int(q, 'limit', 24), 200)),
 };
 
+/** The JSON answer of GET `path` with query `q`, as the page gets it (a saved report inlines these). */
+export function answer(path: string, q: URLSearchParams, roots: Root[]): unknown {
+  const route = routes[`GET ${path}`];
+  if (!route) throw notFound();
+  return route(q, roots, undefined as unknown as IncomingMessage);
+}
+
 /** A file of a served folder (/files/<id>) or of the page itself; anything else is 404. */
 function file(path: string, roots: Root[]): string {
   if (path.startsWith('/files/')) {
