@@ -18,6 +18,30 @@ export class UsageError extends ConfigError {}
 /** A file (data set, weights, spec) is malformed, truncated or does not fit. */
 export class DataFormatError extends ConvtsError {}
 
+/** Reading or writing a file failed (missing, a directory, no permission, disk full…); the message names the path. */
+export class FileError extends ConvtsError {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The work would need more memory than the budget allows; the message gives both figures. */
+export class LimitError extends ConvtsError {}
+
+/** A byte count for messages: 1.5 GB, 312 MB, 4 kB, 12 bytes. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return `${n} bytes`;
+  const [k, u] =
+    n >= 1e12 ? [1e12, 'TB'] : n >= 1e9 ? [1e9, 'GB'] : n >= 1e6 ? [1e6, 'MB'] : n >= 1e3 ? [1e3, 'kB'] : [1, ''];
+  if (k === 1) return `${n} bytes`;
+  const x = n / k;
+  return `${x >= 1e6 ? x.toExponential(2) : Number(x.toPrecision(3))} ${u}`;
+}
+
 /** Training produced a NaN or infinite loss. */
 export class DivergenceError extends ConvtsError {
   constructor(

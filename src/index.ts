@@ -1,13 +1,12 @@
 // The convts library: the numerical core (tensors, kernels, layers, losses, optimizers, models)
-// plus the Node-side data readers, training loop and model files.
+// plus the Node-side data readers, training loop and run directories (model files, checkpoints,
+// summaries).
 
 export * from './data/index.js';
 export * from './errors.js';
 export * from './features/index.js';
 export { type InitSpec, initParam, parseInit } from './init/initializers.js';
 export { availableBackends, type Backend, defaultKernels, defaultThreads, fastestKernels } from './io/backends.js';
-export { checkpointPath, loadCheckpoint, saveCheckpoint } from './io/checkpoint.js';
-export { loadModel, saveModel } from './io/model-file.js';
 export {
   type Activation,
   type ConvGeom,
@@ -42,6 +41,7 @@ export { type NamedParam, Sequential } from './model/sequential.js';
 export { type LayerSpec, type ModelSpec, validateSpec } from './model/spec.js';
 export { loadWeights, weightsToSafetensors } from './model/weights.js';
 export * from './optim/index.js';
+export * from './run/index.js';
 export { Rng } from './tensor/rng.js';
 export { type Shape, shapeStr, sizeOf, Tensor } from './tensor/tensor.js';
 export {

@@ -58,7 +58,7 @@ describe('convts train', () => {
     }
     // each epoch record follows its epoch's last step record
     assert.deepEqual(
-      records.map((l) => l.kind ?? `epoch ${l.epoch}`).filter((k, i, a) => k !== a[i - 1]),
+      records.map((l) => (l.kind === 'step' ? 'step' : `epoch ${l.epoch}`)).filter((k, i, a) => k !== a[i - 1]),
       ['step', 'epoch 1', 'step', 'epoch 2'],
     );
     assert.deepEqual(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { writeFileAtomic } from '../src/files/atomic.js';
 import {
   buildModel,
   ConfigError,
@@ -16,7 +17,6 @@ import {
   Tensor,
   weightsToSafetensors,
 } from '../src/index.js';
-import { writeFileAtomic } from '../src/io/files.js';
 import { bits, tempDir } from './helpers/tmp.js';
 
 /** A safetensors file from a header object and raw data bytes, built by hand (not by the encoder). */
@@ -174,8 +174,8 @@ describe('safetensors encoding', () => {
       /needs 16 bytes, data_offsets span 8/,
     );
     refused(
-      raw({ w: { dtype: 'I32', shape: [2], data_offsets: [0, 8] } }, eight),
-      /tensor "w": dtype "I32" is not supported/,
+      raw({ w: { dtype: 'U8', shape: [8], data_offsets: [0, 8] } }, eight),
+      /tensor "w": dtype "U8" is not supported — save it as float32 \(F32\) or int32 \(I32\)/,
     );
     refused(
       raw(
@@ -275,7 +275,11 @@ describe('model files', () => {
     const model = buildModel({ ...tinySpec, classes: ['a', 'b', 'c'] }, { seed: 5 });
     model.params()[0].value.data[0] = -0; // a −0 must survive as −0
     saveModel(model, dir);
-    assert.deepEqual(readdirSync(dir).sort(), ['model.json', 'model.safetensors'], 'no temporary files left behind');
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      ['config.json', 'model.json', 'model.safetensors'],
+      'no temporary files left behind',
+    );
     const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
     assert.equal(json.format, 'convts-model');
     assert.equal(json.version, 1);

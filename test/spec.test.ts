@@ -100,12 +100,12 @@ describe('buildModel refuses specs that do not fit, naming the layer', () => {
     refused(
       spec([{ type: 'conv2d', filters: 0, kernel: 5 }, ...head]),
       ConfigError,
-      /"filters" must be a positive integer, got 0/,
+      /"filters" must be a positive integer up to 2147483647, got 0/,
     );
     refused(
       spec([{ type: 'conv2d', filters: 2.5, kernel: 5 }, ...head]),
       ConfigError,
-      /"filters" must be a positive integer, got 2.5/,
+      /"filters" must be a positive integer up to 2147483647, got 2.5/,
     );
     refused(
       spec([{ type: 'conv2d', filters: 8, kernel: [5, 5, 5] }, ...head]),

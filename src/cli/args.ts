@@ -1,6 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { UsageError } from '../errors.js';
+import { ConvtsError, UsageError } from '../errors.js';
+import { readJsonFile } from '../files/json.js';
+import type { RunDataOptions } from '../run/index.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']> & { help: { type: 'boolean'; short: 'h' } };
 /** Flags and positionals of a command, as node:util parseArgs gives them. */
@@ -48,15 +50,15 @@ export function readConfigFile(path: string, options: Options, command: string):
     );
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = readJsonFile(path);
   } catch (e) {
-    throw new UsageError(`${path}: not valid JSON (${(e as Error).message})`);
+    throw e instanceof ConvtsError ? new UsageError(e.message) : e; // a bad --config is a usage error (exit code 2)
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new UsageError(`${path}: expected a JSON object of flag names and values, e.g. {"lr": 0.1}`);
   const out: Record<string, string | boolean> = {};
   for (const [k, v] of Object.entries(raw)) {
-    const o = options[k];
+    const o = Object.hasOwn(options, k) ? options[k] : undefined;
     if (!o || k === 'help' || k === 'config' || k === 'resume') {
       const near = closest(k, Object.keys(options));
       throw new UsageError(
@@ -139,4 +141,19 @@ function editDistance(a: string, b: string): number {
     prev = cur;
   }
   return prev[b.length];
+}
+
+/** The flags of eval and show that choose a run's images: --dataset, --data-dir, --test-limit, --split. */
+export function runDataFlags(v: {
+  dataset?: string;
+  'data-dir'?: string;
+  'test-limit'?: string;
+  split?: string;
+}): RunDataOptions {
+  return {
+    dataset: v.dataset,
+    dataDir: v['data-dir'],
+    testLimit: v['test-limit'] === undefined ? undefined : num('test-limit', v['test-limit'], 0, { int: true, min: 1 }),
+    split: choice('split', v.split, ['test', 'train'] as const, 'test'),
+  };
 }

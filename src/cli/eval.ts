@@ -1,8 +1,7 @@
-import { loadModel } from '../io/model-file.js';
+import { loadModel, openRun, runDataset } from '../run/index.js';
 import { precisionRecall } from '../train/metrics.js';
 import { evaluate } from '../train/trainer.js';
-import { num, parseCommand } from './args.js';
-import { openRun, runDataset } from './run-data.js';
+import { num, parseCommand, runDataFlags } from './args.js';
 
 export const evalHelp = `convts eval — measure a saved model on a data set
 
@@ -38,14 +37,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values: v, positionals } = parsed;
   const run = positionals[0];
-  const { config, summary } = openRun(run, 'eval');
+  const { config } = openRun(run, 'eval');
   const model = loadModel(run);
-  const ds = runDataset(config, v);
+  const ds = runDataset(config, runDataFlags(v));
   const t0 = performance.now();
   const r = evaluate(model, ds, num('batch-size', v['batch-size'], 256, { int: true, min: 1 }));
   const seconds = (performance.now() - t0) / 1000;
   const { precision, recall } = precisionRecall(r.confusion);
-  const names = summary.classNames ?? ds.classNames;
+  const names = config.classNames ?? ds.classNames;
   const result = {
     run,
     dataset: ds.name,

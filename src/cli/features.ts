@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { datasetNames, loadDataset, resolveDataDir } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { cachedFeatures, lmDefaults, loadBank } from '../features/index.js';
-import { writeFileAtomic } from '../io/files.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import { bankPictures } from '../report/bank-pictures.js';
 import { choice, num, parseCommand } from './args.js';
 import { clock } from './progress.js';

@@ -1,9 +1,8 @@
 import { UsageError } from '../errors.js';
-import { loadModel } from '../io/model-file.js';
 import { imageToInput, readPngRgb } from '../io/png-input.js';
+import { loadModel, openRun, runNormalization } from '../run/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { choice, num, parseCommand } from './args.js';
-import { openRun, runNormalization } from './run-data.js';
 
 export const predictHelp = `convts predict — classify PNG images with a saved model
 
@@ -42,14 +41,14 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values: v, positionals } = parsed;
   const [run, ...images] = positionals;
-  const { config, summary } = openRun(run, 'predict');
+  const { config } = openRun(run, 'predict');
   if (!images.length)
     throw new UsageError(`predict: give one or more PNG images after the run, e.g. "convts predict ${run} digit.png"`);
   const invert = choice('invert', v.invert, ['auto', 'yes', 'no'] as const, 'auto');
   const model = loadModel(run);
   const top = Math.min(num('top', v.top, 3, { int: true, min: 1 }), model.classes);
   const norm = runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`));
-  const names = summary.classNames ?? model.spec.classes ?? Array.from({ length: model.classes }, (_, i) => String(i));
+  const names = config.classNames ?? model.spec.classes ?? Array.from({ length: model.classes }, (_, i) => String(i));
   const frame = choice('frame', v.frame, ['whole', 'digit'] as const, config.dataset === 'mnist' ? 'digit' : 'whole');
   const inputs = images.map((f) => imageToInput(readPngRgb(f), model.inputShape, norm, { invert, frame }));
   const size = inputs[0].x.length;

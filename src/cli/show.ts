@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../io/files.js';
-import { loadModel } from '../io/model-file.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import { Conv2d } from '../layers/conv2d.js';
 import type { Canvas } from '../report/canvas.js';
 import { confusionPicture } from '../report/confusion.js';
@@ -9,10 +8,10 @@ import { curvesPicture } from '../report/curves.js';
 import { convFilterPictures, filterPicture } from '../report/filters.js';
 import { stack } from '../report/grid.js';
 import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
-import { mapsPicture, readRunMetrics, writeRunReport } from '../report/run-report.js';
+import { mapsPicture, type ReportSummary, writeRunReport } from '../report/run-report.js';
+import { completedSummary, loadModel, openRun, readEpochMetrics, runDataset } from '../run/index.js';
 import { writeReportPage } from '../serve/report-page.js';
-import { num, parseCommand } from './args.js';
-import { openRun, runDataset } from './run-data.js';
+import { num, parseCommand, runDataFlags } from './args.js';
 
 export const showHelp = `convts show — draw a picture of a saved run again
 
@@ -67,18 +66,24 @@ export async function showCommand(argv: string[]): Promise<number> {
   const what = positionals[0] as (typeof kinds)[number];
   if (!kinds.includes(what)) throw new UsageError(`show: "${what}" is not one of ${kinds.join(', ')}`);
   const run = positionals[1];
-  const { config, summary } = openRun(run, 'show');
-  const names = summary.classNames ?? Array.from({ length: summary.confusionMatrix?.length ?? 0 }, (_, i) => String(i));
+  const opened = openRun(run, 'show');
+  const { config } = opened;
+  const summary: ReportSummary = opened.summary ? (completedSummary(opened.summary) ?? {}) : {};
+  const names =
+    config.classNames ??
+    summary.classNames ??
+    Array.from({ length: summary.confusionMatrix?.length ?? 0 }, (_, i) => String(i));
+  const data = () => runDataset(config, runDataFlags(v));
 
   if (what === 'report') {
     const model = loadModel(run);
-    const testSet = runDataset(config, v);
+    const testSet = data();
     const files = writeRunReport(run, {
       model,
       testSet,
       summary,
       config,
-      metrics: readRunMetrics(run),
+      metrics: readEpochMetrics(run),
       mapIndex: num('index', v.index, 0, { int: true, min: 0 }),
       mistakes: num('count', v.count, 24, { int: true, min: 1 }),
     });
@@ -88,14 +93,14 @@ export async function showCommand(argv: string[]): Promise<number> {
   }
   let picture: Canvas;
   if (what === 'curves') {
-    const epochs = readRunMetrics(run);
+    const epochs = readEpochMetrics(run);
     if (!epochs.length)
       throw new ConfigError(`${run}: no epoch has finished yet (metrics.jsonl is empty) — nothing to draw`);
     picture = curvesPicture(epochs, summary.evaluatedOn);
   } else if (what === 'confusion') {
     if (!summary.confusionMatrix)
       throw new ConfigError(
-        `${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${summary.status ?? 'unknown'})`,
+        `${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${opened.summary?.status ?? 'no summary.json'})`,
       );
     picture = confusionPicture(summary.confusionMatrix, names);
   } else if (what === 'filters') {
@@ -130,7 +135,7 @@ export async function showCommand(argv: string[]): Promise<number> {
     const model = loadModel(run);
     const maps = mapsPicture(
       model,
-      runDataset(config, v),
+      data(),
       num('index', v.index, 0, { int: true, min: 0 }),
       names,
       summary.evaluatedOn,
@@ -142,7 +147,7 @@ export async function showCommand(argv: string[]): Promise<number> {
     picture = maps;
   } else {
     const model = loadModel(run);
-    const ds = runDataset(config, v);
+    const ds = data();
     picture = mistakesPicture(
       ds,
       worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })),

@@ -1,13 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../errors.js';
-import { checkpointPath } from '../io/checkpoint.js';
-import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
-import { type RunSummary, readRunMetrics } from '../report/run-report.js';
+import { DataFormatError, UsageError } from '../errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
+import {
+  checkpointPath,
+  metricsFile,
+  type RunSummary,
+  readEpochMetrics,
+  readRunConfig,
+  readRunSummary,
+  summaryFile,
+} from '../run/index.js';
 import { num, parseCommand, readConfigFile } from './args.js';
 import { resolveLayers, type TrainConfig, type TrainFlags, trainOptions } from './train.js';
 
@@ -196,16 +203,16 @@ function combinations(grid: [string, string[]][]): Record<string, string>[] {
 
 /** The result of a trial that already ended (completed or diverged), or null if it must run. */
 function finished(t: Trial): TrialResult | null {
-  const path = join(t.dir, 'summary.json');
-  if (!existsSync(path)) return null;
-  let s: RunSummary & { error?: string };
+  if (!existsSync(join(t.dir, summaryFile))) return null;
+  let s: RunSummary;
   try {
-    s = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    return null;
+    s = readRunSummary(t.dir);
+  } catch (e) {
+    if (e instanceof DataFormatError) return null; // a damaged summary: train the trial again
+    throw e;
   }
-  if (s.status !== 'completed' && s.status !== 'diverged') return null;
-  const had = JSON.parse(readFileSync(join(t.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  if (s.status === 'interrupted') return null;
+  const had = readRunConfig(t.dir) as Record<string, unknown>;
   const differ = Object.entries(t.config)
     .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(had[k]))
     .map(([k]) => k);
@@ -214,16 +221,17 @@ function finished(t: Trial): TrialResult | null {
       `${t.dir} finished with other settings (${differ.join(', ')} differ${differ.length === 1 ? 's' : ''}) — give this sweep another --out, or the same flags as before`,
     );
   }
+  const done = s.status === 'completed' ? s : null;
   return {
     name: t.name,
     params: t.params,
     status: s.status,
-    testAccuracy: s.testAccuracy ?? null,
-    testLoss: s.testLoss ?? null,
-    trainAccuracy: s.trainAccuracy ?? null,
-    seconds: s.seconds ?? null,
-    perEpoch: existsSync(join(t.dir, 'metrics.jsonl')) ? readRunMetrics(t.dir) : [],
-    ...(s.error ? { error: s.error } : {}),
+    testAccuracy: done?.testAccuracy ?? null,
+    testLoss: done?.testLoss ?? null,
+    trainAccuracy: done?.trainAccuracy ?? null,
+    seconds: done?.seconds ?? null,
+    perEpoch: existsSync(join(t.dir, metricsFile)) ? readEpochMetrics(t.dir) : [],
+    ...(s.status === 'diverged' ? { error: s.error } : {}),
   };
 }
 

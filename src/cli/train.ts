@@ -1,27 +1,40 @@
-import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { inputPreparation } from '../data/image.js';
 import {
   AugmentedDataset,
   ByteImageDataset,
+  budgetName,
   datasetNames,
   loadOrDownload,
+  memoryBudget,
   parseAugmentation,
   resolveDataDir,
   subsetModes,
 } from '../data/index.js';
 import { ConfigError, DataFormatError, DivergenceError, UsageError } from '../errors.js';
 import { loadFeatureDatasets } from '../features/index.js';
+import { writeJsonAtomic } from '../files/atomic.js';
+import { readJsonFile } from '../files/json.js';
 import { parseInit } from '../init/initializers.js';
-import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
-import { writeFileAtomic, writeJsonAtomic } from '../io/files.js';
-import { saveModel } from '../io/model-file.js';
 import { buildModel } from '../model/build.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
-import type { Sequential } from '../model/sequential.js';
 import { type ModelSpec, validateSpec } from '../model/spec.js';
 import { makeOptimizer, optimizerKinds, type ScheduleSpec } from '../optim/index.js';
-import { readRunJson, writeRunReport } from '../report/run-report.js';
+import { writeRunReport } from '../report/run-report.js';
+import {
+  checkpointPath,
+  epochRecord,
+  loadCheckpoint,
+  type RunConfig,
+  readTrainSettings,
+  saveCheckpoint,
+  saveModelFiles,
+  startMetrics,
+  summarize,
+  summaryFile,
+  type TrainSettings,
+} from '../run/index.js';
 import { writeReportPage } from '../serve/report-page.js';
 import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
 import { choice, num, parseCommand, readConfigFile } from './args.js';
@@ -127,7 +140,7 @@ export type TrainFlags = {
   [K in keyof typeof trainOptions]?: (typeof trainOptions)[K]['type'] extends 'boolean' ? boolean : string;
 };
 /** A run's resolved configuration, as config.json records it. */
-export type TrainConfig = ReturnType<typeof resolveConfig>;
+export type TrainConfig = TrainSettings;
 
 /** `convts train`: returns the process exit code. */
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -149,7 +162,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
           (existsSync(join(flags.resume, 'summary.json')) ? ' (this run has a summary.json: it already finished)' : ''),
       );
     }
-    const config = readRunJson<TrainConfig>(flags.resume, 'config.json');
+    const config = readTrainSettings(flags.resume);
     if (flags['data-dir'] !== undefined) config.dataDir = resolveDataDir(flags['data-dir']);
     return runTraining(config, flags.resume, { offline, json: Boolean(flags.json), resume: true });
   }
@@ -182,7 +195,7 @@ export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): 
 }
 
 /** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */
-export function resolveConfig(v: TrainFlags) {
+export function resolveConfig(v: TrainFlags): TrainSettings {
   const modelArg = v.model ?? 'seed-mnist';
   const spec = modelArg.endsWith('.json')
     ? readSpec(modelArg)
@@ -276,8 +289,19 @@ async function runTraining(
       ? new AugmentedDataset(data.train, config.augment, seed)
       : data.train;
   const testSet = data.test;
-  const model = buildModel({ ...spec, classes: [...trainSet.classNames], init: config.init }, { seed });
-  const resolved = { ...config, normalization: data.norm };
+  const model = buildModel(
+    { ...spec, classes: [...trainSet.classNames], init: config.init },
+    { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
+  );
+  const resolved: RunConfig = {
+    ...config,
+    classNames: [...trainSet.classNames],
+    normalization: data.norm,
+    input:
+      data.norm && 'imageShape' in data.train
+        ? inputPreparation(config.dataset, data.train.imageShape, data.norm)
+        : null,
+  };
   if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
   const optim = makeOptimizer({
     kind: optimizer,
@@ -292,10 +316,10 @@ async function runTraining(
   log(
     `${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`,
   );
-  const record = startMetrics(join(out, 'metrics.jsonl'), o.resume);
+  const record = startMetrics(out, o.resume);
   const onEpoch = (m: EpochMetrics) => {
     progress.clear();
-    record(m);
+    record(epochRecord(m));
     log(
       `epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
         (m.testAccuracy === null
@@ -333,8 +357,8 @@ async function runTraining(
   } catch (e) {
     progress.clear();
     if (e instanceof DivergenceError) {
-      saveModel(model, out);
-      writeJsonAtomic(join(out, 'summary.json'), {
+      saveModelFiles(model, out);
+      writeJsonAtomic(join(out, summaryFile), {
         status: 'diverged',
         error: e.message,
         epoch: e.epoch,
@@ -348,7 +372,7 @@ async function runTraining(
   if (result.state) {
     saveCheckpoint(out, model, result.state);
     const at = { epoch: result.state.epoch + 1, image: result.state.start, of: trainSet.length };
-    writeJsonAtomic(join(out, 'summary.json'), {
+    writeJsonAtomic(join(out, summaryFile), {
       status: 'interrupted',
       ...at,
       resume: `convts train --resume ${out}`,
@@ -360,13 +384,17 @@ async function runTraining(
     );
     return 130;
   }
-  saveModel(model, out);
+  saveModelFiles(model, out);
   rmSync(checkpointPath(out), { force: true });
-  const summary = {
-    ...summarize(model, config, result, trainSet.length, testSet.length, trainSet.classNames),
-    evaluatedOn: data.evaluatedOn,
-  };
-  writeJsonAtomic(join(out, 'summary.json'), summary);
+  const summary = summarize(
+    model,
+    config,
+    result,
+    { train: trainSet.length, test: testSet.length, evaluatedOn: data.evaluatedOn },
+    trainSet.classNames,
+  );
+  writeJsonAtomic(join(out, summaryFile), summary);
+  for (const w of summary.warnings ?? []) log(`warning: ${w}`);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
   writeReportPage(out, { model, config: resolved, data: testSet }); // report.html: the dashboard's run page
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -375,16 +403,6 @@ async function runTraining(
       `${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`,
     );
   return 0;
-}
-
-/**
- * Starts metrics.jsonl (a resumed run keeps its complete lines) and returns the function that
- * appends one record: appended, not rewritten, so a live view can read the file as it grows.
- */
-function startMetrics(path: string, resume: boolean): (m: object) => void {
-  const kept = resume && existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(0, -1) : [];
-  writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
-  return (m) => appendFileSync(path, `${JSON.stringify(m)}\n`);
 }
 
 /** A feature file's splits, limited like image data (first N), in the shape loadOrDownload returns. */
@@ -402,54 +420,12 @@ function featureData(
   };
 }
 
-function summarize(
-  model: Sequential,
-  config: { model: string; dataset: string; seed: number },
-  r: TrainResult,
-  trainSize: number,
-  testSize: number,
-  classNames: readonly string[],
-) {
-  const last = r.epochs[r.epochs.length - 1];
-  return {
-    status: 'completed',
-    model: config.model,
-    dataset: config.dataset,
-    trainSize,
-    testSize,
-    epochs: r.epochs.length,
-    stoppedBy: r.stoppedBy,
-    trainLoss: last.trainLoss,
-    trainAccuracy: last.trainAccuracy,
-    testLoss: r.test!.loss,
-    testAccuracy: r.test!.accuracy,
-    classNames,
-    confusionMatrix: r.test!.confusion,
-    perEpoch: r.epochs,
-    parameters: model.params().reduce((s, p) => s + p.value.size, 0),
-    seconds: r.seconds,
-    trainImagesPerSecond: (trainSize * r.epochs.length) / r.epochs.reduce((s, e) => s + e.seconds, 0),
-    seed: config.seed,
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      platform: process.platform,
-    },
-  };
-}
-
 function readSpec(path: string): ModelSpec {
   if (!existsSync(path))
     throw new ConfigError(
       `--model: ${path} not found — give a built-in name (${builtinNames.join(', ')}) or a spec file`,
     );
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new DataFormatError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const raw = readJsonFile(path);
   try {
     return validateSpec(raw, path);
   } catch (e) {

@@ -1,8 +1,10 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { DataFormatError } from '../errors.js';
+import { fileSize, onFile, readFileChecked, readTextChecked } from '../files/checked.js';
+import { checkBudget, memoryBudget } from './budget.js';
 import { findFile, locateFiles } from './catalog.js';
 import { ByteImageDataset } from './dataset.js';
-import { readMaybeGzip } from './gzip.js';
+import { gunzipChecked, gzipCeiling, isGzip } from './gzip.js';
 
 const pixels = 3 * 32 * 32;
 const record = 1 + pixels; // one label byte, then the R, G and B planes
@@ -32,49 +34,66 @@ export function readCifarSplit(dir: string, split: 'train' | 'test'): ByteImageD
   );
 }
 
-/** Reads CIFAR-10 batch files (any names, raw or .gz) into one data set, in the order given. */
+/**
+ * Reads CIFAR-10 batch files (any names, raw or .gz, multi-member gzip too) into one data set, in
+ * the order given. Each file is inflated at most up to what the memory budget still allows.
+ */
 export function readCifarBatches(
   paths: string[],
   name: string,
   classNames: readonly string[] = cifar10Classes,
+  budget = memoryBudget(),
 ): ByteImageDataset {
-  // Size everything first (gzip keeps the uncompressed size in its last 4 bytes), so the images
-  // are copied once into their final array and only one decompressed batch exists at a time.
-  const sizes = paths.map(uncompressedSize);
-  const total = sizes.reduce((a, b) => a + Math.floor(b / record), 0);
-  const images = new Uint8Array(total * pixels);
-  const labels = new Uint8Array(total);
+  // Sized first from the files (gzip keeps the uncompressed size of its last member in its last
+  // 4 bytes), so the images are usually copied once into their final array; a wrong guess grows it.
+  let images = new Uint8Array(paths.reduce((a, p) => a + sizeGuess(p, budget), 0) * pixels);
+  let labels = new Uint8Array(images.length / pixels);
   let n = 0;
-  paths.forEach((path, k) => {
-    const raw = readMaybeGzip(path);
-    if (raw.length !== sizes[k])
-      throw new DataFormatError(
-        `${path}: gzip trailer says ${sizes[k]} bytes, the stream holds ${raw.length} — the file is corrupted`,
-      );
-    if (raw.length % record !== 0) {
-      const last = Math.floor(raw.length / record);
-      throw new DataFormatError(
-        `${path}: ${raw.length} bytes is not a whole number of ${record}-byte records — record ${last} at byte ${last * record} is cut short (truncated file?)`,
-      );
+  for (const path of paths) {
+    const raw = readBatch(path, budget - images.length - labels.length);
+    const count = raw.length / record;
+    if (n + count > labels.length) {
+      checkBudget((n + count) * (record + pixels), `${name} (${n + count} images)`, budget);
+      const grown = new Uint8Array((n + count) * pixels);
+      grown.set(images.subarray(0, n * pixels));
+      images = grown;
+      labels = Uint8Array.from({ length: n + count }, (_, i) => (i < n ? labels[i] : 0));
     }
-    for (let r = 0; r < raw.length / record; r++, n++) {
+    for (let r = 0; r < count; r++, n++) {
       const at = r * record;
-      if (raw[at] > 9)
+      if (raw[at] >= classNames.length)
         throw new DataFormatError(
-          `${path}: label ${raw[at]} of record ${r} at byte ${at} is out of range 0–9 — not a CIFAR-10 batch?`,
+          `${path}: label ${raw[at]} of record ${r} at byte ${at} is out of range 0–${classNames.length - 1} — not a CIFAR-10 batch?`,
         );
       labels[n] = raw[at];
       images.set(raw.subarray(at + 1, at + record), n * pixels);
     }
-  });
-  return new ByteImageDataset(name, images, labels, [3, 32, 32], classNames);
+  }
+  return new ByteImageDataset(name, images.subarray(0, n * pixels), labels.subarray(0, n), [3, 32, 32], classNames);
+}
+
+/** One batch file's records, inflated with a cap; refused when empty or not whole records. */
+function readBatch(path: string, room: number): Uint8Array {
+  checkBudget(fileSize(path), path, room);
+  const file = readFileChecked(path);
+  const raw = isGzip(file)
+    ? gunzipChecked(file, path, Math.max(room, 1), 'the memory budget leaves for it (CONVTS_MEMORY_BUDGET)')
+    : file;
+  if (raw.length === 0) throw new DataFormatError(`${path}: the batch holds no records — is it the right file?`);
+  if (raw.length % record !== 0) {
+    const last = Math.floor(raw.length / record);
+    throw new DataFormatError(
+      `${path}: ${raw.length} bytes is not a whole number of ${record}-byte records — record ${last} at byte ${last * record} is cut short (truncated file?)`,
+    );
+  }
+  return raw;
 }
 
 /** Class names from batches.meta.txt (one per line), or the published list when the file is absent. */
 function readClassNames(dir: string): string[] {
   const path = findFile(dir, 'cifar-10', 'batches.meta.txt');
   if (!path) return cifar10Classes;
-  const names = readFileSync(path, 'utf8')
+  const names = readTextChecked(path, 1 << 20)
     .split(/\r?\n/)
     .map((s) => s.trim())
     .filter(Boolean);
@@ -83,27 +102,22 @@ function readClassNames(dir: string): string[] {
   return names;
 }
 
-/** The uncompressed size of a raw or single-member gzip file, without decompressing it. */
-function uncompressedSize(path: string): number {
-  const size = statSync(path).size;
-  const fd = openSync(path, 'r');
-  try {
-    const head = new Uint8Array(2);
-    readSync(fd, head, 0, 2, 0);
-    if (!(head[0] === 0x1f && head[1] === 0x8b)) return size;
-    const tail = new Uint8Array(4);
-    readSync(fd, tail, 0, 4, Math.max(0, size - 4));
-    const isize = new DataView(tail.buffer).getUint32(0, true);
-    // Deflate cannot expand more than ~1032×: a larger claim means a cut or damaged file, and
-    // gunzipping it gives the precise error.
-    if (isize > size * 1100) {
-      readMaybeGzip(path);
-      throw new DataFormatError(
-        `${path}: gzip trailer claims ${isize} bytes from ${size} compressed — the file is corrupted`,
-      );
+/** How many records a batch file probably holds, read from its size or gzip trailer without inflating. */
+function sizeGuess(path: string, budget: number): number {
+  const size = fileSize(path);
+  return onFile(path, 'cannot read', () => {
+    const fd = openSync(path, 'r');
+    try {
+      const head = new Uint8Array(2);
+      readSync(fd, head, 0, 2, 0);
+      if (!isGzip(head)) return Math.floor(size / record);
+      const tail = new Uint8Array(4);
+      readSync(fd, tail, 0, 4, Math.max(0, size - 4));
+      const isize = new DataView(tail.buffer).getUint32(0, true);
+      // A trailer claiming more than deflate can expand to, or than the budget, is only a guess gone wrong.
+      return Math.floor(Math.min(isize, gzipCeiling(size), budget / 2) / record);
+    } finally {
+      closeSync(fd);
     }
-    return isize;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }

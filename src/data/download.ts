@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../io/files.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import {
   type DataFile,
   type DataSetInfo,

@@ -1,5 +1,7 @@
 import { DataFormatError } from '../errors.js';
-import { readMaybeGzip } from './gzip.js';
+import { readFileChecked } from '../files/checked.js';
+import { checkBudget, memoryBudget } from './budget.js';
+import { gunzipChecked, gunzipHead, gzipCeiling, isGzip } from './gzip.js';
 
 /** An IDX array of unsigned bytes (the only element type MNIST-style files use). */
 export interface IdxArray {
@@ -7,11 +9,8 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-/**
- * Parses IDX bytes: magic 0x00 0x00 0x08 (uint8) ndims, then ndims big-endian uint32 sizes,
- * then the data. `expectDims` is the number of dimensions the caller needs.
- */
-export function parseIdx(bytes: Uint8Array, path: string, expectDims: number): IdxArray {
+/** The dimensions an IDX header gives, after checking its magic number; throws when too short. */
+export function parseIdxHeader(bytes: Uint8Array, path: string, expectDims: number): number[] {
   if (bytes.length < 4) throw new DataFormatError(`${path}: ${bytes.length} bytes is too short for an IDX file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
@@ -26,6 +25,16 @@ export function parseIdx(bytes: Uint8Array, path: string, expectDims: number): I
     throw new DataFormatError(`${path}: truncated IDX header (${bytes.length} of ${headerLen} bytes)`);
   const dims: number[] = [];
   for (let i = 0; i < expectDims; i++) dims.push(view.getUint32(4 + 4 * i));
+  return dims;
+}
+
+/**
+ * Parses IDX bytes: magic 0x00 0x00 0x08 (uint8) ndims, then ndims big-endian uint32 sizes,
+ * then the data. `expectDims` is the number of dimensions the caller needs.
+ */
+export function parseIdx(bytes: Uint8Array, path: string, expectDims: number): IdxArray {
+  const dims = parseIdxHeader(bytes, path, expectDims);
+  const headerLen = 4 + 4 * expectDims;
   const size = dims.reduce((a, b) => a * b, 1);
   if (bytes.length !== headerLen + size) {
     throw new DataFormatError(
@@ -35,9 +44,22 @@ export function parseIdx(bytes: Uint8Array, path: string, expectDims: number): I
   return { dims, data: bytes.subarray(headerLen) };
 }
 
-/** Reads an IDX file, gzipped or raw. */
-export function readIdx(path: string, expectDims: number): IdxArray {
-  return parseIdx(readMaybeGzip(path), path, expectDims);
+/**
+ * Reads an IDX file, gzipped or raw. The sizes its header claims are checked against the file's
+ * size and the memory budget before anything is inflated, and inflation stops at that size.
+ */
+export function readIdx(path: string, expectDims: number, budget = memoryBudget()): IdxArray {
+  const raw = readFileChecked(path, budget);
+  if (!isGzip(raw)) return parseIdx(raw, path, expectDims);
+  const headerLen = 4 + 4 * expectDims;
+  const dims = parseIdxHeader(gunzipHead(raw, headerLen, path), path, expectDims);
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (headerLen + size > gzipCeiling(raw.length))
+    throw new DataFormatError(
+      `${path}: header says ${dims.join('×')} = ${size} bytes of data, more than a ${raw.length}-byte gzip file can hold — the file is damaged`,
+    );
+  checkBudget(headerLen + size, `${path} (${dims.join('×')} bytes)`, budget);
+  return parseIdx(gunzipChecked(raw, path, headerLen + size, `its IDX header gives`), path, expectDims);
 }
 
 function hex(n: number): string {

@@ -10,6 +10,7 @@ import { readMnistSplit } from './mnist.js';
 import { type PreparedData, type PrepareOptions, prepare } from './prepare.js';
 
 export { type Augmentation, AugmentedDataset, defaultAugmentation, parseAugmentation } from './augment.js';
+export { budgetName, checkBudget, memoryBudget } from './budget.js';
 export {
   catalog,
   type DataFile,
@@ -36,8 +37,8 @@ export {
   downloadDataset,
 } from './download.js';
 export { type FolderOptions, readFolder } from './folder.js';
-export { gunzipChecked, readMaybeGzip } from './gzip.js';
-export { parseIdx, readIdx } from './idx.js';
+export { gunzipChecked, gunzipHead, isGzip } from './gzip.js';
+export { parseIdx, parseIdxHeader, readIdx } from './idx.js';
 export { readMnistSplit } from './mnist.js';
 export {
   type PreparedData,

@@ -37,6 +37,8 @@ export function readMnistSplit(
   const img = readIdx(imgPath, 3);
   const lbl = readIdx(lblPath, 1);
   const [n, h, w] = img.dims;
+  if (n === 0 || h === 0 || w === 0)
+    throw new DataFormatError(`${imgPath}: the header says ${n}×${h}×${w} — the file holds no images`);
   if (lbl.dims[0] !== n) {
     throw new DataFormatError(
       `${lblPath}: ${lbl.dims[0]} labels for ${n} images in ${imgPath} — the files do not belong together`,

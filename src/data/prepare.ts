@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, DataFormatError, UsageError } from '../errors.js';
 import { Rng } from '../tensor/rng.js';
 import { type ByteImageDataset, type Normalization, unitScale } from './dataset.js';
 
@@ -35,9 +35,11 @@ export interface PreparedData {
 export function prepare(train: ByteImageDataset, test: ByteImageDataset | null, o: PrepareOptions = {}): PreparedData {
   let evalSet: ByteImageDataset;
   let evaluatedOn: PreparedData['evaluatedOn'] = 'test';
+  if (train.length === 0) throw new DataFormatError(`${train.name}: the training split holds no images`);
+  if (test?.length === 0) throw new DataFormatError(`${test.name}: the test split holds no images`);
   if (o.val !== undefined) {
     if (!(Number.isInteger(o.val) && o.val >= 1 && o.val < train.length)) {
-      throw new ConfigError(
+      throw new UsageError(
         `--val ${o.val}: must hold out between 1 and ${train.length - 1} of the ${train.length} training images`,
       );
     }

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError, DataFormatError } from '../errors.js';
+import { ConfigError, DataFormatError, FileError } from '../errors.js';
+import { readFileChecked } from '../files/checked.js';
 import { bankFromArray, type FilterBank } from './bank.js';
 import { type LmOptions, lmBank } from './lm.js';
 import { isNpy, parseNpy } from './npy.js';
@@ -7,8 +7,14 @@ import { isNpy, parseNpy } from './npy.js';
 /** The bank a --bank value names: "lm" (built in, with `lm` options) or a .npy or JSON file. */
 export function loadBank(spec: string, lm: LmOptions = {}): FilterBank {
   if (spec === 'lm') return lmBank(lm);
-  if (!existsSync(spec)) throw new ConfigError(`--bank: ${spec} not found — give "lm" or a .npy or .json filter bank`);
-  const bytes = readFileSync(spec);
+  let bytes: Buffer;
+  try {
+    bytes = readFileChecked(spec);
+  } catch (e) {
+    if (e instanceof FileError && e.code === 'ENOENT')
+      throw new ConfigError(`--bank: ${spec} not found — give "lm" or a .npy or .json filter bank`);
+    throw e;
+  }
   if (isNpy(bytes)) {
     const a = parseNpy(bytes, spec);
     return bankFromArray(a.shape, a.data, spec);

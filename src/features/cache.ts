@@ -119,5 +119,8 @@ export function loadFeatureDatasets(path: string): {
       `${path}: expected a train and a test split, found ${splits.map((s) => s.name).join(', ') || 'none'}`,
     );
   }
+  const empty = splits.find((s) => s.length === 0);
+  if (empty)
+    throw new DataFormatError(`${path}: the ${empty.name} split holds no samples — rebuild it with convts features`);
   return { train: splits[0], test: splits[1], header };
 }

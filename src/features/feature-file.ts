@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { ConfigError, DataFormatError } from '../errors.js';
-import { writeFileAtomic } from '../io/files.js';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ConfigError, DataFormatError, FileError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
+import { onFile, readFileChecked } from '../files/checked.js';
 import { FeatureDataset } from './dataset.js';
 
 // Layout: "CVTSFEAT", uint32 version, uint32 header length, header JSON (space-padded so the
@@ -64,25 +65,34 @@ export function writeFeatureFile(
 
 /** The header of a feature file, read without the data; throws DataFormatError if it is not one. */
 export function readFeatureHeader(path: string): FeatureHeader {
-  const fd = openSync(path, 'r');
-  try {
-    const pre = Buffer.alloc(16);
-    const got = readSync(fd, pre, 0, 16, 0);
-    const len = checkPreamble(pre.subarray(0, got), path);
-    const json = Buffer.alloc(len);
-    if (readSync(fd, json, 0, len, 16) !== len) throw new DataFormatError(`${path}: truncated feature file header`);
-    return parseHeader(json, path);
-  } finally {
-    closeSync(fd);
-  }
+  return onFile(path, 'cannot read', () => {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const pre = Buffer.alloc(16);
+      const got = readSync(fd, pre, 0, 16, 0);
+      const len = checkPreamble(pre.subarray(0, got), path, size);
+      const json = Buffer.alloc(len);
+      if (readSync(fd, json, 0, len, 16) !== len) throw new DataFormatError(`${path}: truncated feature file header`);
+      return parseHeader(json, path);
+    } finally {
+      closeSync(fd);
+    }
+  });
 }
 
 /** Reads and verifies a feature file: its train and test splits as data sets, and its header. */
 export function readFeatureFile(path: string): { header: FeatureHeader; splits: FeatureDataset[] } {
   checkLittleEndian();
-  if (!existsSync(path)) throw new ConfigError(`${path} not found — make it with convts features --out ${path}`);
-  const b = readFileSync(path);
-  const len = checkPreamble(b, path);
+  let b: Buffer;
+  try {
+    b = readFileChecked(path);
+  } catch (e) {
+    if (e instanceof FileError && e.code === 'ENOENT')
+      throw new ConfigError(`${path} not found — make it with convts features --out ${path}`);
+    throw e;
+  }
+  const len = checkPreamble(b, path, b.length);
   const header = parseHeader(b.subarray(16, 16 + len), path);
   const body = header.splits.reduce((s, d) => s + d.length * header.dim * 4 + pad4(d.length), 0);
   const want = 16 + len + body + digestBytes;
@@ -104,13 +114,19 @@ export function readFeatureFile(path: string): { header: FeatureHeader; splits: 
     new Uint8Array(features.buffer).set(b.subarray(o, o + 4 * n));
     o += 4 * n;
     const labels = Uint8Array.from(b.subarray(o, o + s.length));
+    const bad = labels.findIndex((l) => l >= header.classNames.length);
+    if (bad >= 0)
+      throw new DataFormatError(
+        `${path}: split "${s.name}", sample ${bad} has label ${labels[bad]} but the header names only ${header.classNames.length} classes — the file is inconsistent; rebuild it`,
+      );
     o += pad4(s.length);
     return new FeatureDataset(s.name, features, labels, header.dim, header.classNames);
   });
   return { header, splits };
 }
 
-function checkPreamble(b: Uint8Array, path: string): number {
+/** The header length after checking magic and version; a length the file cannot hold is refused before any allocation. */
+function checkPreamble(b: Uint8Array, path: string, fileSize: number): number {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   if (buf.length < 16 || buf.toString('latin1', 0, 8) !== magic) {
     throw new DataFormatError(`${path}: not a convts feature file (no "${magic}" magic number)`);
@@ -121,7 +137,12 @@ function checkPreamble(b: Uint8Array, path: string): number {
       `${path}: feature file version ${v}, this convts reads version ${featureFileVersion} — rebuild it with convts features`,
     );
   }
-  return buf.readUInt32LE(12);
+  const len = buf.readUInt32LE(12);
+  if (16 + len + digestBytes > fileSize)
+    throw new DataFormatError(
+      `${path}: the header claims ${len} bytes, the file has only ${fileSize} — the file is truncated or damaged; delete it to rebuild`,
+    );
+  return len;
 }
 
 function parseHeader(json: Uint8Array, path: string): FeatureHeader {
@@ -141,5 +162,9 @@ function parseHeader(json: Uint8Array, path: string): FeatureHeader {
     Array.isArray(h.splits) &&
     h.splits.every((s) => typeof s?.name === 'string' && Number.isInteger(s.length) && s.length >= 0);
   if (!ok) throw new DataFormatError(`${path}: the feature file header lacks key, dim, classNames or splits`);
+  if (h.classNames.length < 2 || h.classNames.length > 256 || !h.classNames.every((c) => typeof c === 'string'))
+    throw new DataFormatError(
+      `${path}: the header's classNames must be 2 to 256 names, got ${h.classNames.length} — the file is damaged; delete it to rebuild`,
+    );
   return h;
 }

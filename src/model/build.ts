@@ -1,4 +1,4 @@
-import { ConfigError, ConvtsError, ShapeError } from '../errors.js';
+import { ConfigError, ConvtsError, formatBytes, LimitError, ShapeError } from '../errors.js';
 import { type InitSpec, initParam } from '../init/initializers.js';
 import { ActivationLayer } from '../layers/activation.js';
 import { AvgPool2d } from '../layers/avgpool2d.js';
@@ -46,6 +46,38 @@ export interface BuildOptions {
   seed?: number;
   /** Overrides the spec's initializer. */
   init?: InitSpec;
+  /**
+   * Refuse, before allocating, a model whose weights, gradients, optimizer state and the buffers
+   * of a training batch of `batch` samples would need more bytes than this (where it comes from
+   * is `budgetName`, for the message).
+   */
+  maxBytes?: number;
+  batch?: number;
+  budgetName?: string;
+}
+
+/** Weights and biases a layer will allocate, from its spec and input shape alone. */
+function paramCount(ls: LayerSpec, inShape: Shape): number {
+  const size = (v: number | number[]) => (Array.isArray(v) ? v[0] * v[1] : v * v);
+  const bias = (n: number) => ((ls as { bias?: boolean }).bias === false ? 0 : n);
+  if (ls.type === 'conv2d') return ls.filters * inShape[0] * size(ls.kernel) + bias(ls.filters);
+  if (ls.type === 'dense') return ls.units * inShape.reduce((a, b) => a * b, 1) + bias(ls.units);
+  return 0;
+}
+
+// Per parameter: value, gradient and two optimizer moments; per output value: the output, its
+// gradient and one more of the kind pooling and dropout keep. All float32.
+const bytesPerParam = 16;
+const bytesPerOutput = 12;
+
+/** The memory a model will need to train (see BuildOptions.maxBytes); throws LimitError over the budget. */
+function checkMemory(need: number, i: number, ls: LayerSpec, o: BuildOptions): void {
+  if (o.maxBytes === undefined || need <= o.maxBytes) return;
+  throw new LimitError(
+    `layer ${i} (${ls.type}${ls.name ? ` "${ls.name}"` : ''}): the model needs at least ${formatBytes(need)} of memory ` +
+      `to train at batch ${o.batch ?? 1} (weights, gradients, optimizer state, layer outputs), more than the ` +
+      `budget of ${formatBytes(o.maxBytes)} (${o.budgetName ?? 'the available memory'}) — use fewer filters, units or layers`,
+  );
 }
 
 /**
@@ -60,7 +92,10 @@ export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequent
   const names = new Set<string>();
   const layers: Layer[] = [];
   let shape: Shape = spec.input;
+  let need = 0;
   spec.layers.forEach((ls, i) => {
+    need += bytesPerParam * paramCount(ls, shape);
+    checkMemory(need, i, ls, opts);
     let layer: Layer;
     try {
       layer = makeLayer(ls, shape, ctx);
@@ -85,6 +120,8 @@ export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequent
     names.add(layer.name);
     layers.push(layer);
     shape = layer.outShape;
+    need += bytesPerOutput * (opts.batch ?? 1) * shape.reduce((a, b) => a * b, 1);
+    checkMemory(need, i, ls, opts);
   });
   if (layers.length > 0) layers[0].propagateDown = false;
   const model = new Sequential(spec, layers);

@@ -9,18 +9,23 @@ import { shapeStr, sizeOf } from '../tensor/tensor.js';
 export interface NamedTensor {
   name: string;
   shape: number[];
-  data: Float32Array;
+  /** Float32 tensors are stored as F32, integer ones (indices, counts) as I32. */
+  data: Float32Array | Int32Array;
 }
 
 const MAX_HEADER = 100_000_000;
 
-/** Encodes float32 tensors (in the given order) and string metadata into safetensors bytes. */
+/** Encodes float32 and int32 tensors (in the given order) and string metadata into safetensors bytes. */
 export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
     const bytes = t.data.length * 4;
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    header[t.name] = {
+      dtype: t.data instanceof Int32Array ? 'I32' : 'F32',
+      shape: t.shape,
+      data_offsets: [offset, offset + bytes],
+    };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -33,6 +38,8 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
   let pos = 8 + head.length;
   for (const t of tensors) {
     if (littleEndian) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    else if (t.data instanceof Int32Array)
+      for (let i = 0; i < t.data.length; i++) view.setInt32(pos + 4 * i, t.data[i], true);
     else for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + 4 * i, t.data[i], true);
     pos += t.data.byteLength;
   }
@@ -46,7 +53,8 @@ export interface DecodedSafetensors {
 
 /**
  * Decodes safetensors bytes; F32 tensors are read exactly, F64 and F16/BF16 are converted to
- * float32. Anything truncated, overlapping or malformed is refused, naming `source`.
+ * float32, I32 is read as int32 and I64 too when every value fits. Anything truncated,
+ * overlapping or malformed is refused, naming `source`.
  */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): DecodedSafetensors {
   const fail = (msg: string): never => {
@@ -94,8 +102,11 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
       fail(`tensor "${name}": bad data_offsets ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
-    const width = ({ F32: 4, F64: 8, F16: 2, BF16: 2 } as Record<string, number>)[e.dtype as string];
-    if (!width) fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported — save it as float32 (F32)`);
+    const width = ({ F32: 4, F64: 8, F16: 2, BF16: 2, I32: 4, I64: 8 } as Record<string, number>)[e.dtype as string];
+    if (!width)
+      fail(
+        `tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported — save it as float32 (F32) or int32 (I32)`,
+      );
     const count = sizeOf(shape as number[]);
     if (end - begin !== count * width) {
       fail(
@@ -108,7 +119,12 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     tensors.set(name, {
       name,
       shape: shape as number[],
-      data: readFloats(view, dataStart + begin, count, e.dtype as string),
+      data:
+        e.dtype === 'I32' || e.dtype === 'I64'
+          ? readInts(view, dataStart + begin, count, e.dtype, (i, v) =>
+              fail(`tensor "${name}": I64 value ${v} at index ${i} does not fit in int32`),
+            )
+          : readFloats(view, dataStart + begin, count, e.dtype as string),
     });
   }
   // As in the format's spec, the tensors must tile the data exactly: no overlap, no holes, nothing after.
@@ -144,6 +160,25 @@ function readFloats(view: DataView, pos: number, count: number, dtype: string): 
     else if (dtype === 'F64') out[i] = view.getFloat64(pos + 8 * i, true);
     else if (dtype === 'BF16') out[i] = bf16(view.getUint16(pos + 2 * i, true));
     else out[i] = f16(view.getUint16(pos + 2 * i, true));
+  }
+  return out;
+}
+
+function readInts(
+  view: DataView,
+  pos: number,
+  count: number,
+  dtype: 'I32' | 'I64',
+  tooBig: (i: number, v: bigint) => never,
+) {
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    if (dtype === 'I32') out[i] = view.getInt32(pos + 4 * i, true);
+    else {
+      const v = view.getBigInt64(pos + 8 * i, true);
+      if (v > 2147483647n || v < -2147483648n) tooBig(i, v);
+      out[i] = Number(v);
+    }
   }
   return out;
 }

@@ -75,11 +75,11 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
   if (!isObject(raw)) return fail('expected a JSON object with "input", "layers" and "loss"');
   const input = raw.input;
   if (!Array.isArray(input) || input.length < 1 || input.length > 3 || !input.every(isPosInt)) {
-    fail(`"input" must be [channels, height, width] or [features] of positive integers, got ${JSON.stringify(input)}`);
+    fail(`"input" must be [channels, height, width] or [features] of positive integers, got ${brief(input)}`);
   }
   if (!Array.isArray(raw.layers) || raw.layers.length === 0) fail('"layers" must be a non-empty array');
   if (!lossKinds.includes(raw.loss as LossKind)) {
-    fail(`"loss" must be one of ${lossKinds.join(', ')}, got ${JSON.stringify(raw.loss)}`);
+    fail(`"loss" must be one of ${lossKinds.join(', ')}, got ${brief(raw.loss)}`);
   }
   if (raw.init !== undefined) {
     const init = raw.init as { kind?: unknown; std?: unknown };
@@ -89,7 +89,7 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
       (init.kind === 'normal' && !(typeof init.std === 'number' && init.std >= 0))
     ) {
       fail(
-        `"init" must be {"kind": one of ${initKinds.join(', ')}} (normal also needs "std" ≥ 0), got ${JSON.stringify(raw.init)}`,
+        `"init" must be {"kind": one of ${initKinds.join(', ')}} (normal also needs "std" ≥ 0), got ${brief(raw.init)}`,
       );
     }
   }
@@ -97,11 +97,13 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
     fail('"classes" must be an array of strings');
   }
   (raw.layers as unknown[]).forEach((l, i) => {
-    if (!isObject(l)) return fail(`layer ${i}: expected an object with a "type", got ${JSON.stringify(l)}`);
+    if (!isObject(l)) return fail(`layer ${i}: expected an object with a "type", got ${brief(l)}`);
     const type = l.type as LayerType;
-    const allowed = fields[type];
+    const allowed = Object.hasOwn(fields, type) ? fields[type] : undefined;
     if (!allowed)
-      return fail(`layer ${i}: unknown type ${JSON.stringify(l.type)} — use one of ${layerTypes.join(', ')}`);
+      return fail(
+        `layer ${i}: ${l.type === undefined ? 'missing "type"' : `unknown type ${brief(l.type)}`} — use one of ${layerTypes.join(', ')}`,
+      );
     for (const key of Object.keys(l)) {
       if (key !== 'type' && key !== 'name' && !(key in allowed)) {
         fail(
@@ -110,7 +112,7 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
       }
     }
     if (l.name !== undefined && (typeof l.name !== 'string' || !/^[A-Za-z_][\w-]*$/.test(l.name))) {
-      fail(`layer ${i} (${type}): "name" must be an identifier such as "conv1", got ${JSON.stringify(l.name)}`);
+      fail(`layer ${i} (${type}): "name" must be an identifier such as "conv1", got ${brief(l.name)}`);
     }
     for (const [key, [kind, required]] of Object.entries(allowed)) {
       const v = l[key];
@@ -131,13 +133,13 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
       if (!ok) {
         const want =
           kind === 'posint'
-            ? 'a positive integer'
+            ? `a positive integer up to ${maxSize}`
             : kind === 'size'
               ? 'an integer or [h, w]'
               : kind === 'bool'
                 ? 'true or false'
                 : 'a number in [0, 1)';
-        fail(`layer ${i} (${type}): "${key}" must be ${want}, got ${JSON.stringify(v)}`);
+        fail(`layer ${i} (${type}): "${key}" must be ${want}, got ${brief(v)}`);
       }
     }
   });
@@ -148,10 +150,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+// No size in a model can index more than a typed array holds.
+const maxSize = 2 ** 31 - 1;
+
 function isPosInt(v: unknown): boolean {
-  return Number.isInteger(v) && (v as number) > 0;
+  return Number.isInteger(v) && (v as number) > 0 && (v as number) <= maxSize;
 }
 
 function isNonNegInt(v: unknown): boolean {
-  return Number.isInteger(v) && (v as number) >= 0;
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= maxSize;
+}
+
+/** A value quoted in a message: short, and safe for values nested too deeply to stringify. */
+export function brief(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = Array.isArray(v) ? '[…] (nested too deeply)' : '{…} (nested too deeply)';
+  }
+  if (s === undefined) return String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }

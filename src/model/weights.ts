@@ -34,6 +34,8 @@ export function loadWeights(model: Sequential, bytes: Uint8Array, source = 'weig
   for (const { name, param } of params) {
     const t = tensors.get(name)!;
     const want = param.value.shape;
+    if (t.data instanceof Int32Array)
+      throw new DataFormatError(`${source}: tensor "${name}" holds integers (I32) — weights must be floating point`);
     if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
       throw new DataFormatError(
         `${source}: tensor "${name}" has shape ${shapeStr(t.shape)}, the model needs ${shapeStr(want)} — the weights belong to another architecture`,

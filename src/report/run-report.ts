@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
-import { ConfigError, DataFormatError } from '../errors.js';
-import { writeFileAtomic } from '../io/files.js';
+import { ConfigError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import type { Sequential } from '../model/sequential.js';
+import { type CompletedSummary, machineInfo } from '../run/index.js';
 import { sizeOf } from '../tensor/tensor.js';
 import { precisionRecall } from '../train/metrics.js';
 import type { Canvas } from './canvas.js';
@@ -15,36 +14,17 @@ import { convFilterPictures, type FilterShape, filterGrid } from './filters.js';
 import { type Figure, renderReport, type Table } from './html.js';
 import { mistakesPicture, worstMistakes } from './misclassified.js';
 
-/** What the report reads from summary.json (written by convts train); all fields may be missing. */
-export interface RunSummary {
+/** What the report shows of summary.json; every field may be missing (an interrupted run, a model saved by saveModel). */
+export type ReportSummary = Partial<Omit<CompletedSummary, 'status' | 'perEpoch'>> & {
   status?: string;
-  model?: string;
-  dataset?: string;
-  trainSize?: number;
-  testSize?: number;
-  epochs?: number;
-  stoppedBy?: string;
-  trainLoss?: number;
-  trainAccuracy?: number;
-  testLoss?: number;
-  testAccuracy?: number;
-  classNames?: readonly string[];
-  confusionMatrix?: number[][];
   perEpoch?: (EpochPoint & { lr?: number; seconds?: number })[];
-  parameters?: number;
-  seconds?: number;
-  trainImagesPerSecond?: number;
-  seed?: number;
-  machine?: Record<string, unknown>;
-  /** What the test numbers were measured on: the test split or a validation hold-out. */
-  evaluatedOn?: 'test' | 'validation';
-}
+};
 
 export interface RunReportInput {
   model: Sequential;
   /** The test set the summary was measured on; feature maps and mistakes come from it (none without). */
   testSet?: Dataset | null;
-  summary: RunSummary;
+  summary: ReportSummary;
   /** The resolved hyperparameters (config.json). */
   config: Record<string, unknown>;
   /** Per-epoch metrics; summary.perEpoch when absent. */
@@ -280,12 +260,7 @@ function reportPage(
       ]),
     });
   }
-  const machine = s.machine ?? {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    node: process.version,
-    platform: process.platform,
-  };
+  const machine = s.machine ?? machineInfo();
 
   return renderReport({
     title: `convts run: ${s.model ?? r.model.spec.name ?? 'model'} on ${s.dataset ?? 'data'}`,
@@ -309,34 +284,4 @@ function reportPage(
     ],
     generated: `Written by convts on ${new Date().toISOString()}.`,
   });
-}
-
-/** Reads a JSON file of a run directory, saying which file is missing or broken. */
-export function readRunJson<T>(runDir: string, file: string): T {
-  const path = join(runDir, file);
-  if (!existsSync(path)) throw new ConfigError(`${path} not found — give a run directory written by convts train`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (e) {
-    throw new DataFormatError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-}
-
-/** Per-epoch metrics of a run: metrics.jsonl (written as training goes), else summary.json's perEpoch. */
-export function readRunMetrics(runDir: string): EpochPoint[] {
-  const path = join(runDir, 'metrics.jsonl');
-  if (existsSync(path)) {
-    return readFileSync(path, 'utf8')
-      .split('\n')
-      .map((l, i) => {
-        if (!l.trim()) return null;
-        try {
-          return JSON.parse(l) as EpochPoint & { kind?: string };
-        } catch (e) {
-          throw new DataFormatError(`${path}, line ${i + 1}: not valid JSON (${(e as Error).message})`);
-        }
-      })
-      .filter((m): m is EpochPoint => m !== null && m.kind !== 'step');
-  }
-  return readRunJson<RunSummary>(runDir, 'summary.json').perEpoch ?? [];
 }

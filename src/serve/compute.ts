@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { runDataset } from '../cli/run-data.js';
 import type { Dataset, Normalization } from '../data/index.js';
 import { DataFormatError } from '../errors.js';
-import { loadModel } from '../io/model-file.js';
 import { imageToInput, type RgbImage } from '../io/png-input.js';
 import type { Sequential } from '../model/sequential.js';
+import { loadModel, readRunConfig, runDataset } from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
 import { argmax } from '../train/metrics.js';
 import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack } from './api-types.js';
@@ -40,12 +37,12 @@ export function load(dir: string): Loaded {
     loaded.set(dir, hit);
     return hit;
   }
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const config = readRunConfig(dir) as Record<string, unknown>;
   const model = loadModel(dir);
   let data: Dataset | null = null;
   let dataError: string | null = null;
   try {
-    data = config.features ? null : runDataset(config, {});
+    data = config.features ? null : runDataset(config);
     if (!data) dataError = 'the run was trained on a feature file, not on images';
   } catch (e) {
     dataError = (e as Error).message;

@@ -295,5 +295,6 @@ export function checkLayer(specOrLayer: LayerSpec | Layer, o: CheckLayerOptions)
 export function fixtureTensor(tensors: Map<string, NamedTensor>, name: string): Float32Array {
   const t = tensors.get(name);
   assert.ok(t, `fixture tensor "${name}" is missing — regenerate the fixtures with tools/make_fixtures.py`);
+  assert.ok(t.data instanceof Float32Array, `fixture tensor "${name}" is not floating point`);
   return t.data;
 }

@@ -11,6 +11,6 @@ export function tempDir(prefix = 'convts-test-'): string {
 }
 
 /** The raw bit patterns of float32 values, so NaN payloads and −0 compare exactly. */
-export function bits(a: Float32Array): Uint32Array {
+export function bits(a: Float32Array | Int32Array): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.length);
 }

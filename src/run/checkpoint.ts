@@ -1,14 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
+import { parseJson } from '../files/json.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../model/safetensors.js';
 import type { Sequential } from '../model/sequential.js';
 import type { TrainState } from '../train/trainer.js';
-import { writeFileAtomic } from './files.js';
 
 // A checkpoint is one safetensors file, so a single atomic rename makes it appear whole: the weights
-// ("model.<name>"), the optimizer buffers ("optim.<k>.<i>"), the shuffle order ("order", indices held
-// exactly as float32 below 2^24) and everything else as JSON in the metadata.
+// ("model.<name>"), the optimizer buffers ("optim.<k>.<i>"), the shuffle order ("order", int32) and
+// everything else as JSON in the metadata. Checkpoints written before integers were stored as such
+// hold the order as float32, exact below 2^24; they still load.
 
 const FILE = 'checkpoint.safetensors';
 
@@ -25,9 +27,7 @@ export function saveCheckpoint(dir: string, model: Sequential, s: TrainState): v
   s.optimizer.buffers.forEach((group, k) =>
     group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })),
   );
-  if (s.order.length > 2 ** 24)
-    throw new ConfigError(`cannot checkpoint ${s.order.length} images: float32 holds indices exactly only up to 2^24`);
-  tensors.push({ name: 'order', shape: [s.order.length], data: Float32Array.from(s.order) });
+  tensors.push({ name: 'order', shape: [s.order.length], data: s.order });
   const { order: _o, optimizer, ...rest } = s;
   const meta = { ...rest, optimizerStep: optimizer.step, optimizerGroups: optimizer.buffers.map((g) => g.length) };
   writeFileAtomic(
@@ -47,16 +47,16 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
       `${path}: not a convts checkpoint (format ${JSON.stringify(metadata.format)}, version ${JSON.stringify(metadata.version)})`,
     );
   }
-  const get = (name: string, size: number) => {
+  const get = (name: string, size: number): Float32Array => {
     const t = tensors.get(name);
-    if (!t || t.data.length !== size)
+    if (!t || t.data.length !== size || !(t.data instanceof Float32Array))
       throw new DataFormatError(
-        `${path}: tensor "${name}" is missing or has the wrong size — the checkpoint belongs to another model`,
+        `${path}: tensor "${name}" is missing or has the wrong size or type — the checkpoint belongs to another model`,
       );
     return t.data;
   };
   for (const { name, param } of model.namedParams()) param.value.data.set(get(`model.${name}`, param.value.size));
-  const meta = JSON.parse(metadata.state) as Omit<TrainState, 'order' | 'optimizer'> & {
+  const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<TrainState, 'order' | 'optimizer'> & {
     optimizerStep: number;
     optimizerGroups: number[];
   };

@@ -1,0 +1,32 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError, DataFormatError } from '../errors.js';
+
+/**
+ * Reads and parses a JSON file. A missing file is a ConfigError saying `missing` (what to give
+ * instead); text that is not JSON is a DataFormatError naming the file and the parser's complaint.
+ */
+export function readJsonFile(path: string, missing = 'check the path'): unknown {
+  if (!existsSync(path)) throw new ConfigError(`${path} not found — ${missing}`);
+  return parseJson(readFileSync(path, 'utf8'), path);
+}
+
+/** JSON.parse with an error that names where the text came from (`source`: a file, a line of one…). */
+export function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new DataFormatError(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The non-empty lines of a JSON Lines file, each parsed; an error names the file and the line. */
+export function parseJsonLines(text: string, path: string): unknown[] {
+  return text.split('\n').flatMap((l, i) => (l.trim() ? [parseJson(l, `${path}, line ${i + 1}`)] : []));
+}
+
+/** Checks that a parsed value is a JSON object (not an array, not null), naming the file otherwise. */
+export function jsonObject(value: unknown, path: string, what = 'a JSON object'): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new DataFormatError(`${path}: expected ${what}, got ${Array.isArray(value) ? 'an array' : String(value)}`);
+  return value as Record<string, unknown>;
+}

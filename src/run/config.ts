@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import type { Augmentation } from '../data/augment.js';
+import type { Normalization } from '../data/dataset.js';
+import type { InputPreparation } from '../data/image.js';
+import type { SubsetMode } from '../data/prepare.js';
+import { DataFormatError } from '../errors.js';
+import { jsonObject, readJsonFile } from '../files/json.js';
+import type { InitSpec } from '../init/initializers.js';
+import type { ModelSpec } from '../model/spec.js';
+import type { OptimizerKind, ScheduleSpec } from '../optim/index.js';
+
+/** The settings of a `convts train` run, every default filled in: what --resume continues with. */
+export interface TrainSettings {
+  /** Built-in model name or spec file, as given to --model. */
+  model: string;
+  dataset: string;
+  dataDir: string;
+  /** The feature file trained on instead of images (Task 1), or null. */
+  features: string | null;
+  trainLimit: number | null;
+  testLimit: number | null;
+  val: number | null;
+  subset: SubsetMode;
+  normalize: 'zscore' | 'unit';
+  flatten: boolean;
+  augment: Augmentation | null;
+  imageSize: [number, number] | null;
+  channels: 1 | 3 | null;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerKind;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: ScheduleSpec;
+  convergence: { tol: number; patience: number } | null;
+  init: InitSpec;
+  seed: number;
+  /** Steps between per-step records of metrics.jsonl; null: about 100 per epoch. */
+  logEvery?: number | null;
+  spec: ModelSpec;
+}
+
+/**
+ * What every saved model records about its inputs, whoever saved it: the data set it learned
+ * from, its class names, the training data's normalization and how a picture becomes an input
+ * (null for models trained on feature vectors).
+ */
+export interface ModelRecord {
+  dataset: string | null;
+  classNames: string[];
+  normalization: Normalization | null;
+  input: InputPreparation | null;
+  /** Why a field holds a default rather than a measured value. */
+  note?: string;
+}
+
+/** config.json: a model's record, plus the training settings when `convts train` wrote it. */
+export type RunConfig = Partial<TrainSettings> & Partial<ModelRecord>;
+
+export const configFile = 'config.json';
+
+/** Reads `<dir>/config.json`, checking the fields other commands rely on; errors name the file and field. */
+export function readRunConfig(dir: string): RunConfig {
+  const path = join(dir, configFile);
+  const c = jsonObject(readJsonFile(path, 'give a run directory written by convts train or saveModel'), path);
+  const fail = (field: string, want: string): never => {
+    throw new DataFormatError(`${path}: "${field}" must be ${want}, got ${JSON.stringify(c[field])}`);
+  };
+  const isNums = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  const isNorm = (v: unknown) => isNums((v as Normalization)?.mean) && isNums((v as Normalization)?.std);
+  for (const k of ['model', 'dataset', 'dataDir', 'features'] as const)
+    if (c[k] !== undefined && c[k] !== null && typeof c[k] !== 'string') fail(k, 'a string');
+  if (c.classNames !== undefined && !(Array.isArray(c.classNames) && c.classNames.every((n) => typeof n === 'string')))
+    fail('classNames', 'a list of strings');
+  if (c.normalization != null && !isNorm(c.normalization))
+    fail('normalization', '{"mean": [numbers], "std": [numbers]} or null');
+  const input = c.input as InputPreparation | null | undefined;
+  if (
+    input != null &&
+    !(
+      isNums(input.shape) &&
+      input.shape.length === 3 &&
+      isNorm(input.normalization) &&
+      /^(digits|photos)$/.test(input.kind)
+    )
+  )
+    fail('input', '{"shape": [c, h, w], "normalization": {…}, "kind": "digits"|"photos"} or null');
+  for (const k of ['trainLimit', 'testLimit', 'val', 'seed', 'epochs', 'batchSize'] as const)
+    if (c[k] !== undefined && c[k] !== null && !Number.isInteger(c[k])) fail(k, 'an integer');
+  return c as RunConfig;
+}
+
+/** Reads config.json of a `convts train` run, to resume it: every training setting must be there. */
+export function readTrainSettings(dir: string): TrainSettings & Partial<ModelRecord> {
+  const c = readRunConfig(dir);
+  const need = ['model', 'spec', 'epochs', 'batchSize', 'optimizer', 'lr', 'seed', 'schedule', 'init'] as const;
+  const missing = need.filter((k) => c[k] === undefined);
+  if (missing.length)
+    throw new DataFormatError(
+      `${join(dir, configFile)}: no ${missing.map((k) => `"${k}"`).join(', ')} — it was not written by convts train, so there is no training to continue`,
+    );
+  return c as TrainSettings & Partial<ModelRecord>;
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  buildModel,
+  checkpointPath,
+  checkSummary,
+  decodeSafetensors,
+  encodeSafetensors,
+  loadCheckpoint,
+  type ModelSpec,
+  makeOptimizer,
+  readEpochMetrics,
+  readMetrics,
+  readRunConfig,
+  readRunSummary,
+  saveCheckpoint,
+  summarySchema,
+  train,
+} from '../src/index.js';
+import { readJson } from './helpers/cli.js';
+import { SyntheticDataset } from './helpers/synthetic.js';
+import { tempDir } from './helpers/tmp.js';
+
+// The run directory's files read back through one module: the published schema is the one the
+// code checks with, old files stay readable, and a bad file is named with the field at fault.
+
+const spec: ModelSpec = {
+  input: [1, 6, 6],
+  layers: [{ type: 'flatten' }, { type: 'dense', units: 3 }, { type: 'softmax' }],
+  loss: 'cross-entropy',
+};
+
+describe('run files', () => {
+  test('docs/summary.schema.json is the schema the code validates with', () => {
+    const published = readJson(join(import.meta.dirname, '..', '..', 'docs', 'summary.schema.json'));
+    assert.deepEqual(
+      published,
+      JSON.parse(JSON.stringify(summarySchema)),
+      'regenerate docs/summary.schema.json from src/run/summary-schema.ts (JSON.stringify(summarySchema, null, 2))',
+    );
+  });
+
+  test('a summary that does not fit its kind is refused, naming the file and the field', () => {
+    assert.throws(() => checkSummary({ status: 'done' }, 'r/summary.json'), /r\/summary\.json: "status" must be/);
+    assert.throws(
+      () => checkSummary({ status: 'diverged', error: 'x', epoch: 0, step: 1 }, 'r/summary.json'),
+      /r\/summary\.json: "epoch" must be >= 1 \(a diverged run's summary\.json\)/,
+    );
+    const dir = tempDir('convts-run-');
+    writeFileSync(join(dir, 'summary.json'), '{"status": "interrupted",');
+    assert.throws(() => readRunSummary(dir), /summary\.json: not valid JSON/);
+  });
+
+  test('config.json: a field of the wrong type is named', () => {
+    const dir = tempDir('convts-run-');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ dataset: 'mnist', normalization: { mean: [0] } }));
+    assert.throws(() => readRunConfig(dir), /config\.json: "normalization" must be \{"mean"/);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ dataset: 'mnist', classNames: ['a', 1] }));
+    assert.throws(() => readRunConfig(dir), /config\.json: "classNames" must be a list of strings/);
+    writeFileSync(join(dir, 'config.json'), '[]');
+    assert.throws(() => readRunConfig(dir), /config\.json: expected a JSON object, got an array/);
+  });
+
+  test('metrics.jsonl: lines without a kind are epochs (older runs), step records are kept apart', () => {
+    const dir = tempDir('convts-run-');
+    const epoch = { epoch: 1, lr: 0.1, trainLoss: 1, trainAccuracy: 0.5, testLoss: null, testAccuracy: null };
+    const step = { kind: 'step', step: 3, epoch: 2, loss: 0.9, accuracy: 0.6, lr: 0.1, imagesPerSecond: 100 };
+    const lines = [epoch, step, { ...epoch, epoch: 2, kind: 'epoch' }].map((r) => JSON.stringify(r));
+    writeFileSync(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+    assert.deepEqual(
+      readMetrics(dir).map((r) => r.kind),
+      ['epoch', 'step', 'epoch'],
+    );
+    assert.deepEqual(
+      readEpochMetrics(dir).map((e) => e.epoch),
+      [1, 2],
+    );
+    writeFileSync(join(dir, 'metrics.jsonl'), `${lines[0]}\n{"kind": "batch"}\n`);
+    assert.throws(() => readMetrics(dir), /metrics\.jsonl, record 2: "kind" must be "epoch" or "step", got "batch"/);
+    writeFileSync(join(dir, 'metrics.jsonl'), `${lines[0]}\n{"kind": \n`);
+    assert.throws(() => readMetrics(dir), /metrics\.jsonl, line 2: not valid JSON/);
+  });
+
+  test('the checkpoint keeps the shuffle order as integers (I32) and still reads float32 orders', async () => {
+    const dir = tempDir('convts-ckpt-');
+    const model = buildModel(spec, { seed: 1 });
+    const ctl = new AbortController();
+    ctl.abort(); // stops after the first step
+    const data = new SyntheticDataset('s', 40, [1, 6, 6], 3, 1);
+    const r = await train(model, data, null, {
+      epochs: 1,
+      batchSize: 4,
+      seed: 2,
+      optimizer: makeOptimizer({ kind: 'momentum', lr: 0.1 }),
+      signal: ctl.signal,
+    });
+    saveCheckpoint(dir, model, r.state!);
+    const { tensors } = decodeSafetensors(readFileSync(checkpointPath(dir)));
+    const order = tensors.get('order')!;
+    assert.ok(order.data instanceof Int32Array, 'order is stored as I32');
+    assert.deepEqual([...order.data], [...r.state!.order]);
+    assert.deepEqual([...loadCheckpoint(dir, model).order], [...r.state!.order]);
+
+    // A checkpoint written before: the same tensors, the order as float32.
+    const { metadata } = decodeSafetensors(readFileSync(checkpointPath(dir)));
+    const old = [...tensors.values()].map((t) =>
+      t.name === 'order' ? { ...t, data: Float32Array.from(t.data) } : { ...t },
+    );
+    writeFileSync(checkpointPath(dir), encodeSafetensors(old, metadata));
+    assert.deepEqual([...loadCheckpoint(dir, model).order], [...r.state!.order]);
+  });
+
+  test('safetensors: I32 and I64 tensors decode as int32; an I64 beyond int32 is refused', () => {
+    const bytes = encodeSafetensors([{ name: 'i', shape: [3], data: Int32Array.of(-5, 0, 2 ** 31 - 1) }]);
+    assert.match(new TextDecoder().decode(bytes.subarray(8, 80)), /"dtype":"I32"/);
+    assert.deepEqual([...decodeSafetensors(bytes).tensors.get('i')!.data], [-5, 0, 2 ** 31 - 1]);
+    const i64 = (values: bigint[]) => {
+      const head = new TextEncoder().encode(
+        JSON.stringify({ j: { dtype: 'I64', shape: [values.length], data_offsets: [0, 8 * values.length] } }),
+      );
+      const out = new Uint8Array(8 + head.length + 8 * values.length);
+      const v = new DataView(out.buffer);
+      v.setBigUint64(0, BigInt(head.length), true);
+      out.set(head, 8);
+      values.forEach((x, i) => v.setBigInt64(8 + head.length + 8 * i, x, true));
+      return out;
+    };
+    assert.deepEqual([...decodeSafetensors(i64([7n, -3n])).tensors.get('j')!.data], [7, -3]);
+    assert.throws(() => decodeSafetensors(i64([2n ** 40n]), 'c.safetensors'), /c\.safetensors: tensor "j": I64 value/);
+  });
+});
