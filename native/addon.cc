@@ -1,162 +1,201 @@
-// Node-API glue: unwraps typed arrays (no copies) and integers, then calls the kernels.
-// JavaScript side: src/kernels/native/index.ts.
+// Node-API glue: checks and unwraps typed arrays (no copies) and integers, then calls the kernels.
+// JavaScript side: src/kernels/native/index.ts; loading and variant choice: src/kernels/node-loader.ts.
 #include <node_api.h>
 
+#include <mutex>
+#include <thread>
+
+#include "args.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "simd.h"
 
 namespace {
 
-struct Args {
-  napi_env env;
-  napi_value v[12];
-  size_t n = 12;
-  bool ok = true;
+// The thread pool and some scratch buffers are process-wide, so calls from several JavaScript threads
+// (worker_threads, each with its own copy of this module's bindings) take turns: correct, not parallel.
+std::mutex calls;
 
-  Args(napi_env e, napi_callback_info info) : env(e) { napi_get_cb_info(e, info, &n, v, nullptr, nullptr); }
+int max_threads() {
+  unsigned cores = std::thread::hardware_concurrency();
+  return 4 * (cores ? (int)cores : 1);
+}
 
-  // A typed array's data, or null for a JavaScript null.
-  template <typename T>
-  T *arr(size_t i) {
-    napi_valuetype t;
-    napi_typeof(env, v[i], &t);
-    if (t == napi_null || t == napi_undefined) return nullptr;
-    napi_typedarray_type type;
-    size_t len;
-    void *data;
-    if (napi_get_typedarray_info(env, v[i], &type, &len, &data, nullptr, nullptr) != napi_ok) {
-      napi_throw_type_error(env, nullptr, "convts native kernels: expected a typed array");
-      ok = false;
-      return nullptr;
-    }
-    return static_cast<T *>(data);
-  }
-  int i32(size_t i) {
-    int32_t x = 0;
-    napi_get_value_int32(env, v[i], &x);
-    return x;
-  }
-  double f64(size_t i) {
-    double x = 0;
-    napi_get_value_double(env, v[i], &x);
-    return x;
-  }
-  bool flag(size_t i) {
-    bool b = false;
-    napi_get_value_bool(env, v[i], &b);
-    return b;
-  }
-  template <typename G>
-  G geom(size_t i) {
-    G g;
-    int *p = arr<int>(i);
-    if (p) {
-      int *dst = reinterpret_cast<int *>(&g);
-      for (size_t k = 0; k < sizeof(G) / sizeof(int); k++) dst[k] = p[k];
-    }
-    return g;
-  }
-};
-
-// Unwraps the arguments and runs body(args); a wrong argument type throws a JavaScript TypeError.
+// Unwraps and checks the arguments (body returns the kernel to run, or nothing when a check threw),
+// then runs the kernel holding the lock.
 template <typename F>
-napi_value call(napi_env env, napi_callback_info info, F body) {
-  Args a(env, info);
-  body(a);
+napi_value call(napi_env env, napi_callback_info info, const char *name, F body) {
+  Args a(env, info, name);
+  auto kernel = body(a);
+  if (a.ok) {
+    std::lock_guard<std::mutex> lock(calls);
+    kernel();
+  }
   return nullptr;
 }
 
-#define BIND(name, ...)                                                                         \
-  {                                                                                             \
-    name, [](napi_env e, napi_callback_info i) { return call(e, i, [](Args & a) __VA_ARGS__); } \
+#define BIND(name, ...)                                                                               \
+  {                                                                                                   \
+    name, [](napi_env e, napi_callback_info i) { return call(e, i, name, [](Args & a) __VA_ARGS__); } \
   }
 
-// Argument orders are those of src/kernels/native/index.ts (NativeAddon), threads last.
+const int64_t kBig = INT32_MAX;  // sizes: positive ints; their products are checked against array lengths
+
+// Argument orders and names are those of src/kernels/native/index.ts (NativeAddon), threads last.
 const struct {
   const char *name;
   napi_callback fn;
 } bindings[] = {
     BIND("gemm",
          {
-           bool ta = a.flag(0), tb = a.flag(1);
-           int m = a.i32(2), n = a.i32(3), k = a.i32(4);
-           const float *A = a.arr<float>(5), *B = a.arr<float>(6);
-           float *C = a.arr<float>(7);
-           if (a.ok) gemm(m, n, k, ta ? Mat{A, 1, m} : Mat{A, k, 1}, tb ? Mat{B, 1, k} : Mat{B, n, 1}, C, n, a.flag(8));
+           bool ta = a.flag(0, "ta"), tb = a.flag(1, "tb");
+           int m = a.i32(2, "m", 1, kBig), n = a.i32(3, "n", 1, kBig), k = a.i32(4, "k", 1, kBig);
+           const float *A = a.arr<float>(5, "a", Args::prod({m, k})), *B = a.arr<float>(6, "b", Args::prod({k, n}));
+           float *C = a.arr<float>(7, "c", Args::prod({m, n}));
+           bool acc = a.flag(8, "accumulate");
+           return [=] { gemm(m, n, k, ta ? Mat{A, 1, m} : Mat{A, k, 1}, tb ? Mat{B, 1, k} : Mat{B, n, 1}, C, n, acc); };
          }),
     BIND("denseForward",
          {
-           float *y = a.arr<float>(0), *x = a.arr<float>(1), *w = a.arr<float>(2), *b = a.arr<float>(3);
-           if (a.ok) dense_forward(y, x, w, b, a.i32(4), a.i32(5), a.i32(6), a.i32(7));
+           int n = a.i32(4, "n", 1, kBig), in = a.i32(5, "inF", 1, kBig), out = a.i32(6, "outF", 1, kBig);
+           float *y = a.arr<float>(0, "y", Args::prod({n, out})), *x = a.arr<float>(1, "x", Args::prod({n, in}));
+           float *w = a.arr<float>(2, "w", Args::prod({out, in})), *b = a.arr<float>(3, "b", out, true);
+           int t = a.i32(7, "threads", 1, max_threads());
+           return [=] { dense_forward(y, x, w, b, n, in, out, t); };
          }),
     BIND("denseBackward",
          {
-           float *dx = a.arr<float>(0), *dw = a.arr<float>(1), *db = a.arr<float>(2), *dy = a.arr<float>(3);
-           float *x = a.arr<float>(4), *w = a.arr<float>(5);
-           if (a.ok) dense_backward(dx, dw, db, dy, x, w, a.i32(6), a.i32(7), a.i32(8), a.i32(9));
+           int n = a.i32(6, "n", 1, kBig), in = a.i32(7, "inF", 1, kBig), out = a.i32(8, "outF", 1, kBig);
+           float *dx = a.arr<float>(0, "dx", Args::prod({n, in}), true),
+                 *dw = a.arr<float>(1, "dw", Args::prod({out, in}));
+           float *db = a.arr<float>(2, "db", out, true), *dy = a.arr<float>(3, "dy", Args::prod({n, out}));
+           float *x = a.arr<float>(4, "x", Args::prod({n, in})), *w = a.arr<float>(5, "w", Args::prod({out, in}));
+           int t = a.i32(9, "threads", 1, max_threads());
+           return [=] { dense_backward(dx, dw, db, dy, x, w, n, in, out, t); };
          }),
     BIND("conv2dForward",
          {
-           float *y = a.arr<float>(0), *x = a.arr<float>(1), *w = a.arr<float>(2), *b = a.arr<float>(3);
-           ConvGeom g = a.geom<ConvGeom>(4);
-           if (a.ok) conv2d_forward(y, x, w, b, g, a.i32(5));
+           ConvGeom g = a.conv(4);
+           float *y = a.arr<float>(0, "y", Args::prod({g.n, g.k, g.oh, g.ow}));
+           float *x = a.arr<float>(1, "x", Args::prod({g.n, g.c, g.h, g.w}));
+           float *w = a.arr<float>(2, "w", Args::prod({g.k, g.c, g.kh, g.kw})), *b = a.arr<float>(3, "b", g.k, true);
+           int t = a.i32(5, "threads", 1, max_threads());
+           return [=] { conv2d_forward(y, x, w, b, g, t); };
          }),
     BIND("conv2dBackwardData",
          {
-           float *dx = a.arr<float>(0), *dy = a.arr<float>(1), *w = a.arr<float>(2);
-           ConvGeom g = a.geom<ConvGeom>(3);
-           if (a.ok) conv2d_backward_data(dx, dy, w, g, a.i32(4));
+           ConvGeom g = a.conv(3);
+           float *dx = a.arr<float>(0, "dx", Args::prod({g.n, g.c, g.h, g.w}));
+           float *dy = a.arr<float>(1, "dy", Args::prod({g.n, g.k, g.oh, g.ow}));
+           float *w = a.arr<float>(2, "w", Args::prod({g.k, g.c, g.kh, g.kw}));
+           int t = a.i32(4, "threads", 1, max_threads());
+           return [=] { conv2d_backward_data(dx, dy, w, g, t); };
          }),
-    BIND("conv2dBackwardFilter",
-         {
-           float *dw = a.arr<float>(0), *db = a.arr<float>(1), *dy = a.arr<float>(2), *x = a.arr<float>(3);
-           ConvGeom g = a.geom<ConvGeom>(4);
-           if (a.ok) conv2d_backward_filter(dw, db, dy, x, g, a.i32(5));
-         }),
+    BIND(
+        "conv2dBackwardFilter",
+        {
+          ConvGeom g = a.conv(4);
+          float *dw = a.arr<float>(0, "dw", Args::prod({g.k, g.c, g.kh, g.kw})), *db = a.arr<float>(1, "db", g.k, true);
+          float *dy = a.arr<float>(2, "dy", Args::prod({g.n, g.k, g.oh, g.ow}));
+          float *x = a.arr<float>(3, "x", Args::prod({g.n, g.c, g.h, g.w}));
+          int t = a.i32(5, "threads", 1, max_threads());
+          return [=] { conv2d_backward_filter(dw, db, dy, x, g, t); };
+        }),
     BIND("maxPool2dForward",
          {
-           float *y = a.arr<float>(0);
-           int *am = a.arr<int>(1);
-           float *x = a.arr<float>(2);
-           PoolGeom g = a.geom<PoolGeom>(3);
-           if (a.ok) maxpool_forward(y, am, x, g, a.i32(4));
+           PoolGeom g = a.pool(3);
+           int64_t ys = Args::prod({g.n, g.c, g.oh, g.ow});
+           float *y = a.arr<float>(0, "y", ys);
+           int *am = a.arr<int>(1, "argmax", ys);
+           float *x = a.arr<float>(2, "x", Args::prod({g.n, g.c, g.h, g.w}));
+           int t = a.i32(4, "threads", 1, max_threads());
+           return [=] { maxpool_forward(y, am, x, g, t); };
          }),
     BIND("maxPool2dBackward",
          {
-           float *dx = a.arr<float>(0), *dy = a.arr<float>(1);
-           int *am = a.arr<int>(2);
-           PoolGeom g = a.geom<PoolGeom>(3);
-           if (a.ok) maxpool_backward(dx, dy, am, g, a.i32(4));
+           PoolGeom g = a.pool(3);
+           int64_t xs = Args::prod({g.n, g.c, g.h, g.w}), ys = Args::prod({g.n, g.c, g.oh, g.ow});
+           float *dx = a.arr<float>(0, "dx", xs), *dy = a.arr<float>(1, "dy", ys);
+           int *am = a.arr<int>(2, "argmax", ys);
+           // argmax values are write positions in dx: each must lie inside it.
+           for (int64_t i = 0; am && i < ys; i++)
+             if (am[i] < 0 || am[i] >= xs)
+               a.fail("argument argmax: argmax[%lld] = %d lies outside dx's %lld values", (long long)i, am[i],
+                      (long long)xs);
+           int t = a.i32(4, "threads", 1, max_threads());
+           return [=] { maxpool_backward(dx, dy, am, g, t); };
          }),
     BIND("avgPool2dForward",
          {
-           float *y = a.arr<float>(0), *x = a.arr<float>(1);
-           PoolGeom g = a.geom<PoolGeom>(2);
-           if (a.ok) avgpool_forward(y, x, g, a.i32(3));
+           PoolGeom g = a.pool(2);
+           float *y = a.arr<float>(0, "y", Args::prod({g.n, g.c, g.oh, g.ow}));
+           float *x = a.arr<float>(1, "x", Args::prod({g.n, g.c, g.h, g.w}));
+           int t = a.i32(3, "threads", 1, max_threads());
+           return [=] { avgpool_forward(y, x, g, t); };
          }),
     BIND("avgPool2dBackward",
          {
-           float *dx = a.arr<float>(0), *dy = a.arr<float>(1);
-           PoolGeom g = a.geom<PoolGeom>(2);
-           if (a.ok) avgpool_backward(dx, dy, g, a.i32(3));
+           PoolGeom g = a.pool(2);
+           float *dx = a.arr<float>(0, "dx", Args::prod({g.n, g.c, g.h, g.w}));
+           float *dy = a.arr<float>(1, "dy", Args::prod({g.n, g.c, g.oh, g.ow}));
+           int t = a.i32(3, "threads", 1, max_threads());
+           return [=] { avgpool_backward(dx, dy, g, t); };
          }),
     BIND("activationForward",
          {
-           float *y = a.arr<float>(1), *x = a.arr<float>(2);
-           if (a.ok) activation_forward(a.i32(0), y, x, a.i32(3), a.i32(4));
+           int kind = a.i32(0, "kind", 0, 2), len = a.i32(3, "len", 0, kBig);
+           float *y = a.arr<float>(1, "y", len), *x = a.arr<float>(2, "x", len);
+           int t = a.i32(4, "threads", 1, max_threads());
+           return [=] { activation_forward(kind, y, x, len, t); };
          }),
     BIND("activationBackward",
          {
-           float *dx = a.arr<float>(1), *dy = a.arr<float>(2), *y = a.arr<float>(3);
-           if (a.ok) activation_backward(a.i32(0), dx, dy, y, a.i32(4), a.i32(5));
+           int kind = a.i32(0, "kind", 0, 2), len = a.i32(4, "len", 0, kBig);
+           float *dx = a.arr<float>(1, "dx", len), *dy = a.arr<float>(2, "dy", len), *y = a.arr<float>(3, "y", len);
+           int t = a.i32(5, "threads", 1, max_threads());
+           return [=] { activation_backward(kind, dx, dy, y, len, t); };
          }),
     BIND("sgdStep",
          {
-           float *w = a.arr<float>(0), *g = a.arr<float>(1), *v = a.arr<float>(2);
-           SgdOptions o{(float)a.f64(4), (float)a.f64(5), (float)a.f64(6), a.flag(7), a.flag(8)};
-           if (a.ok) sgd_step(w, g, v, a.i32(3), o, a.i32(9));
+           int len = a.i32(3, "len", 0, kBig);
+           float *w = a.arr<float>(0, "w", len), *g = a.arr<float>(1, "g", len), *v = a.arr<float>(2, "v", len, true);
+           SgdOptions o{(float)a.num(4, "lr"), (float)a.num(5, "momentum"), (float)a.num(6, "weightDecay"),
+                        a.flag(7, "nesterov"), a.flag(8, "first")};
+           int t = a.i32(9, "threads", 1, max_threads());
+           return [=] { sgd_step(w, g, v, len, o, t); };
          }),
 };
+
+void set(napi_env env, napi_value obj, const char *key, const char *text) {
+  napi_value v;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+// The CPU's features that pick a variant, asked with cpuid (and the OS's register-saving support)
+// through the compiler's builtin: safe to run in the baseline build on any x86-64.
+napi_value cpu_features(napi_env env) {
+  napi_value list;
+  napi_create_array(env, &list);
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  const struct {
+    const char *name;
+    bool has;
+  } features[] = {
+      {"avx2", __builtin_cpu_supports("avx2") != 0},         {"fma", __builtin_cpu_supports("fma") != 0},
+      {"avx512f", __builtin_cpu_supports("avx512f") != 0},   {"avx512vl", __builtin_cpu_supports("avx512vl") != 0},
+      {"avx512bw", __builtin_cpu_supports("avx512bw") != 0}, {"avx512dq", __builtin_cpu_supports("avx512dq") != 0}};
+  uint32_t at = 0;
+  for (const auto &f : features) {
+    if (!f.has) continue;
+    napi_value s;
+    napi_create_string_utf8(env, f.name, NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, list, at++, s);
+  }
+#endif
+  return list;
+}
 
 napi_value Init(napi_env env, napi_value exports) {
   for (const auto &f : bindings) {
@@ -164,15 +203,12 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);
     napi_set_named_property(env, exports, f.name, v);
   }
-  napi_value simd;
-#if defined(__AVX512F__)
-  napi_create_string_utf8(env, "avx512", NAPI_AUTO_LENGTH, &simd);
-#elif defined(__AVX2__)
-  napi_create_string_utf8(env, "avx2", NAPI_AUTO_LENGTH, &simd);
-#else
-  napi_create_string_utf8(env, "generic", NAPI_AUTO_LENGTH, &simd);
-#endif
-  napi_set_named_property(env, exports, "simd", simd);
+  set(env, exports, "simd", SIMD_NAME);  // from the same tests that pick the vector code in simd.h
+  set(env, exports, "variant", CONVTS_VARIANT);
+  napi_set_named_property(env, exports, "cpu", cpu_features(env));
+  napi_value m;
+  napi_create_int32(env, max_threads(), &m);
+  napi_set_named_property(env, exports, "maxThreads", m);
   return exports;
 }
 

@@ -1,9 +1,27 @@
-// Vector type and register-tile sizes for the machine the addon is compiled on (-march=native):
-// GCC/Clang vector extensions become AVX-512, AVX2/FMA, SSE or NEON instructions as available.
+// Vector type and register-tile sizes for the instruction set the code is compiled for (binding.gyp's
+// variants): GCC/Clang vector extensions become AVX-512, AVX2/FMA, SSE or NEON instructions.
 #pragma once
 #include <stddef.h>
 #if defined(__AVX__)
 #include <immintrin.h>
+#endif
+
+#if defined(__AVX512F__)
+#define SIMD_NAME "avx512"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define SIMD_NAME "avx2-fma"
+#elif defined(__AVX2__)
+#define SIMD_NAME "avx2"
+#elif defined(__AVX__)
+#define SIMD_NAME "avx"
+#elif defined(__SSE2__)
+#define SIMD_NAME "sse2"
+#elif defined(__ARM_NEON)
+#define SIMD_NAME "neon"
+#elif defined(__wasm_simd128__)
+#define SIMD_NAME "simd128"
+#else
+#define SIMD_NAME "scalar"
 #endif
 
 #if defined(__AVX512F__)

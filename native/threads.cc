@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -33,10 +34,15 @@ struct Pool {
   std::atomic<void *> ctx{nullptr};
   std::atomic<int> count{0}, threads{0};
 
+  // Starts workers up to n; if the system refuses a thread, the caller does the items it would have.
   void ensure(int n) {
     while ((int)workers.size() < n) {
       int id = (int)workers.size() + 1;
-      workers.emplace_back([this, id] { loop(id); });
+      try {
+        workers.emplace_back([this, id] { loop(id); });
+      } catch (const std::system_error &) {
+        return;
+      }
       workers.back().detach();
     }
   }

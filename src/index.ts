@@ -1,63 +1,25 @@
-// The convts library: the numerical core (tensors, kernels, layers, losses, optimizers, models)
-// plus the Node-side data readers, training loop and run directories (model files, checkpoints,
-// summaries).
+// The convts library for Node: the whole core (./core.ts) plus data readers, Task 1 features, run
+// directories (model files, checkpoints, summaries) and the loaders of the kernels built on this machine.
 
+export type { Dataset } from './core.js';
+export * from './core.js';
 export * from './data/index.js';
-export * from './errors.js';
 export * from './features/index.js';
-export { type InitSpec, initParam, parseInit } from './init/initializers.js';
-export { availableBackends, type Backend, defaultKernels, defaultThreads, fastestKernels } from './io/backends.js';
 export {
-  type Activation,
-  type ConvGeom,
-  type Kernels,
-  kernels,
-  type PoolGeom,
-  referenceKernels,
-  useKernels,
-} from './kernels/index.js';
-export { ActivationLayer } from './layers/activation.js';
-export { AvgPool2d } from './layers/avgpool2d.js';
-export { Conv2d, type Conv2dSpec } from './layers/conv2d.js';
-export { Dense, type DenseSpec } from './layers/dense.js';
-export { Dropout, type DropoutSpec } from './layers/dropout.js';
-export { Flatten } from './layers/flatten.js';
-export { type BuildContext, Layer, type Param } from './layers/layer.js';
-export { MaxPool2d } from './layers/maxpool2d.js';
-export type { Pool2dSpec } from './layers/pool2d.js';
-export { Softmax } from './layers/softmax.js';
-export {
-  binaryCrossEntropy,
-  type LossFn,
-  type LossKind,
-  losses,
-  meanSquaredError,
-  softmaxCrossEntropy,
-} from './losses/index.js';
-export { type BuildOptions, buildModel, makeLayer } from './model/build.js';
-export { type BuiltinOptions, builtinNames, builtinSpec } from './model/builtins.js';
-export { decodeSafetensors, encodeSafetensors, type NamedTensor } from './model/safetensors.js';
-export { type NamedParam, Sequential } from './model/sequential.js';
-export { type LayerSpec, type ModelSpec, validateSpec } from './model/spec.js';
-export { loadWeights, weightsToSafetensors } from './model/weights.js';
-export * from './optim/index.js';
+  availableBackends,
+  type Backend,
+  defaultKernels,
+  defaultThreads,
+  fastestKernels,
+  loadNativeAddon,
+  loadWasmModule,
+} from './kernels/node-loader.js';
 export * from './run/index.js';
-export { Rng } from './tensor/rng.js';
-export { type Shape, shapeStr, sizeOf, Tensor } from './tensor/tensor.js';
-export {
-  type EpochMetrics,
-  type Evaluation,
-  evaluate,
-  type StepMetrics,
-  type TrainOptions,
-  type TrainResult,
-  type TrainState,
-  train,
-} from './train/trainer.js';
 
 // Layers use the fastest kernels built on this machine (native, else wasm, else the reference
-// TypeScript), unless $CONVTS_BACKEND picks one; useKernels() changes it at any time.
-import { defaultKernels } from './io/backends.js';
-import { useKernels } from './kernels/index.js';
+// TypeScript), unless $CONVTS_BACKEND picks one. Registering the choice loads nothing: it is made on
+// the first layer call, and useKernels() overrides it at any time.
+import { setDefaultKernels } from './kernels/index.js';
+import { defaultKernels } from './kernels/node-loader.js';
 
-useKernels(defaultKernels());
+setDefaultKernels(defaultKernels);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { availableBackends } from '../src/io/backends.js';
+import { availableBackends } from '../src/kernels/node-loader.js';
 
 // The finite-difference checks and the PyTorch fixtures run on the default (fastest) kernels in
 // the rest of the suite; here they run again on every other kernel set built on this machine.

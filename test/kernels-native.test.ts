@@ -1,22 +1,29 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadNativeAddon } from '../src/io/backends.js';
 import { nativeKernels } from '../src/kernels/native/index.js';
+import { loadNativeAddon, runnableNativeVariants } from '../src/kernels/node-loader.js';
 import { Rng } from '../src/tensor/rng.js';
-import { checkKernelSet } from './kernel-check.js';
+import { checkKernelSet } from './helpers/kernel-check.js';
 
-const addon = loadNativeAddon();
-for (const threads of [1, 2]) {
-  checkKernelSet(
-    `native (${threads} thread${threads > 1 ? 's' : ''})`,
-    () => addon && nativeKernels(addon, threads),
-    'npm install builds it with node-gyp; see the notice it printed',
-  );
+// Every variant this CPU runs is checked on one thread; the one convts picks also on two.
+const variants = runnableNativeVariants();
+const picked = variants[variants.length - 1];
+const why = 'npm install builds it with node-gyp; see the notice it printed';
+if (!variants.length) checkKernelSet('native', () => null, why);
+for (const v of variants) {
+  for (const threads of v === picked ? [1, 2] : [1]) {
+    checkKernelSet(
+      `native ${v} (${threads} thread${threads > 1 ? 's' : ''})`,
+      () => nativeKernels(loadNativeAddon(v)!, threads),
+      why,
+    );
+  }
 }
 
-// Same inputs, same thread count → the same bits, however the pool hands out the work (issue 2's
-// bit-identical runs). Four threads on any machine make the claiming order vary from call to call.
+// Same inputs, same thread count → the same bits, however the pool hands out the work (bit-identical
+// runs). Four threads on any machine make the claiming order vary from call to call.
 test('native conv weight gradients are bit-identical from call to call with several threads', (t) => {
+  const addon = loadNativeAddon();
   const k = addon && nativeKernels(addon, 4);
   if (!k) return t.skip('native kernels not built');
   const g = { n: 32, c: 8, h: 24, w: 24, k: 8, kh: 5, kw: 5, sh: 1, sw: 1, ph: 0, pw: 0, oh: 20, ow: 20 };

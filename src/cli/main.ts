@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConvtsError, UsageError } from '../errors.js';
-import { defaultKernels } from '../io/backends.js';
 import { useKernels } from '../kernels/index.js';
+import { defaultKernels } from '../kernels/node-loader.js';
 import { benchCommand, benchHelp } from './bench.js';
 import { downloadCommand, downloadHelp } from './download.js';
 import { evalCommand, evalHelp } from './eval.js';

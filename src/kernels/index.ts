@@ -4,14 +4,38 @@ import { referenceKernels } from './reference/index.js';
 export type { Activation, ConvGeom, Kernels, PoolGeom, SgdStepOptions } from './kernels.js';
 export { referenceKernels } from './reference/index.js';
 
-let active: Kernels = referenceKernels;
+let active: Kernels | null = null;
+let pickDefault: (() => Kernels) | null = null;
 
-/** The kernel set layers use now. */
+/**
+ * The kernel set layers use now. Until useKernels() chooses one, the first call takes the set the
+ * registered default picker returns (the Node entry registers "fastest built"), else the reference.
+ */
 export function kernels(): Kernels {
+  if (active === null) active = pickDefault?.() ?? referenceKernels;
   return active;
 }
 
 /** Makes `k` the kernel set every layer uses from now on. */
 export function useKernels(k: Kernels): void {
   active = k;
+}
+
+/**
+ * Sets how kernels() chooses when nothing was chosen yet; it runs lazily, on the first layer call,
+ * so importing a module loads no binary. Has no effect once a set is in use.
+ */
+export function setDefaultKernels(pick: () => Kernels): void {
+  pickDefault = pick;
+}
+
+/** Runs f with `k` as the kernel set, then restores the set that was in use before (also on a throw). */
+export function withKernels<T>(k: Kernels, f: () => T): T {
+  const prev = kernels();
+  useKernels(k);
+  try {
+    return f();
+  } finally {
+    useKernels(prev);
+  }
 }

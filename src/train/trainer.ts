@@ -1,9 +1,9 @@
-import type { Dataset } from '../data/dataset.js';
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
 import { lrAt, type Optimizer, type OptimizerState, type ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
 import { shapeStr, sizeOf, Tensor } from '../tensor/tensor.js';
+import type { Dataset } from './dataset.js';
 import { addToConfusion, emptyConfusion } from './metrics.js';
 
 export interface EpochMetrics {

@@ -13,7 +13,7 @@ import {
   type Sequential,
   type Shape,
   Tensor,
-  useKernels,
+  withKernels,
 } from '../../src/index.js';
 
 export interface Tolerance {
@@ -119,12 +119,7 @@ export function traceBranches(f: () => number): { value: number; branch: number[
       for (let i = 0; i < g.n * g.c * g.oh * g.ow; i++) branch.push(argmax[i]);
     },
   };
-  useKernels(tracing);
-  try {
-    return { value: f(), branch };
-  } finally {
-    useKernels(k);
-  }
+  return withKernels(tracing, () => ({ value: f(), branch }));
 }
 
 function sameBranch(a: readonly number[], b: readonly number[]): boolean {

@@ -41,7 +41,13 @@ export function curvesView(rows: RunRow[]): { el: HTMLElement; stop: () => void 
       lrS.push({ label: r.id, color: c, x: pts.map((p) => p.x), y: pts.map((p) => p.lr) });
       const ex = m.epochs.map((e) => e.epoch);
       accS.push({ label: `${r.id} test`, color: c, x: ex, y: m.epochs.map((e) => e.testAccuracy) });
-      accS.push({ label: `${r.id} train`, color: c, x: ex, y: m.epochs.map((e) => e.trainAccuracy), dash: true });
+      // Training accuracy as it went, step by step (smoothed like the loss), once an epoch's length is known.
+      const known = stepsPerEpoch(m, r.trainSize, num(r.hyper.batchSize));
+      const train =
+        m.steps.length && known
+          ? { x: m.steps.map((s) => s.step / known), y: smooth(m.steps.map((s) => s.accuracy), weight) }
+          : { x: ex, y: m.epochs.map((e) => e.trainAccuracy) };
+      accS.push({ label: `${r.id} train`, color: c, ...train, dash: true });
       if (m.status === 'running') {
         const sp = speed(m, r.epochsPlanned, num(r.hyper.batchSize));
         if (sp)

@@ -59,6 +59,7 @@ export function runsView(): { el: HTMLElement; stop: () => void } {
   const tbody = h('tbody');
   const thead = h('thead');
   const sweepList = h('ul', { class: 'sweeps' });
+  const sweepSection = h('section', { hidden: true }, h('h2', {}, 'Sweeps'), sweepList);
   const count = h('span', { class: 'count' });
   const compare = h('div', { class: 'compare' });
   let curves: { el: HTMLElement; stop: () => void } | null = null;
@@ -144,6 +145,7 @@ export function runsView(): { el: HTMLElement; stop: () => void } {
         ),
       ),
     );
+    sweepSection.hidden = sweeps.length === 0;
     sweepList.replaceChildren(
       ...sweeps.map((s) =>
         h(
@@ -203,7 +205,7 @@ export function runsView(): { el: HTMLElement; stop: () => void } {
       h('div', { class: 'bar' }, search, count),
       h('div', { class: 'scroll' }, h('table', { class: 'runs' }, thead, tbody)),
     ),
-    h('section', {}, h('h2', {}, 'Sweeps'), sweepList),
+    sweepSection,
     h('section', {}, h('h2', {}, 'Compare'), compare),
   );
   return {

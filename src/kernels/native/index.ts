@@ -3,7 +3,14 @@ import { referenceKernels } from '../reference/index.js';
 
 /** The C++ addon's functions (native/addon.cc), as Node loads them; typed arrays are used in place. */
 export interface NativeAddon {
+  /** The vector code compiled in (native/simd.h), e.g. avx2-fma. */
   simd: string;
+  /** The build variant (binding.gyp): baseline, avx2, avx512. */
+  variant: string;
+  /** The CPU features that choose a variant, e.g. ['avx2', 'fma'] (x86-64; empty elsewhere). */
+  cpu: string[];
+  /** The most threads a call takes (4 × the cores). */
+  maxThreads: number;
   gemm(
     ta: boolean,
     tb: boolean,

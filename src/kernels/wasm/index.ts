@@ -44,12 +44,14 @@ interface WasmExports {
 type Arr = Float32Array | Int32Array | null;
 
 /**
- * The C kernels of native/ compiled to WebAssembly with 128-bit SIMD (build/convts.wasm): the same
- * code and results in Node and in browsers, on one thread. The module has its own memory, so each
+ * The C kernels of native/ compiled to WebAssembly with 128-bit SIMD (dist/wasm/convts.wasm): the same
+ * code and results in Node and in browsers, on one thread. Takes a compiled module (instantiated here,
+ * synchronously) or an instance (load.ts instantiates asynchronously, as browsers prefer). The module has its own memory, so each
  * call copies its arrays in and its outputs back, a few percent of the arithmetic it saves.
  */
-export function wasmKernels(module: WebAssembly.Module): Kernels {
-  const e = new WebAssembly.Instance(module, {}).exports as unknown as WasmExports;
+export function wasmKernels(compiled: WebAssembly.Module | WebAssembly.Instance): Kernels {
+  const instance = compiled instanceof WebAssembly.Instance ? compiled : new WebAssembly.Instance(compiled, {});
+  const e = instance.exports as unknown as WasmExports;
   let f32 = new Float32Array(e.memory.buffer);
   let i32 = new Int32Array(e.memory.buffer);
   const ptrs: number[] = [];

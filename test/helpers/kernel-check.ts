@@ -13,8 +13,8 @@ import {
   referenceKernels,
   Sgd,
   Tensor,
-  useKernels,
-} from '../src/index.js';
+  withKernels,
+} from '../../src/core.js';
 
 /** Largest |a − b| over the largest |b|: the relative error every fast kernel must keep ≤ 1e-5. */
 export const TOL = 1e-5;
@@ -246,14 +246,6 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     const randomBatch = (shape: readonly number[]) => {
       const r = new Rng(seed);
       return new Tensor([5, ...shape], randn(r, 5 * shape.reduce((a, b) => a * b)));
-    };
-    const withKernels = <T>(k: Kernels, f: () => T): T => {
-      useKernels(k);
-      try {
-        return f();
-      } finally {
-        useKernels(referenceKernels);
-      }
     };
     for (const net of ['seed-mnist', 'seed-cifar']) {
       // The report's networks, forward: continuous in every weight, so the kernels' rounding stays small.

@@ -1,0 +1,58 @@
+// convts/core: the numerical core — tensors, kernels (the interface, the reference set and the
+// WebAssembly loader), layers, losses, optimizers, initializers, models, safetensors and the training
+// loop. It imports nothing from Node and does nothing on import: layers run on the reference kernels
+// until useKernels() or useWasmKernels() chooses a faster set. test/core-entry.test.ts keeps it so.
+
+export * from './errors.js';
+export { type InitSpec, initParam, parseInit } from './init/initializers.js';
+export {
+  type Activation,
+  type ConvGeom,
+  type Kernels,
+  kernels,
+  type PoolGeom,
+  referenceKernels,
+  setDefaultKernels,
+  useKernels,
+  withKernels,
+} from './kernels/index.js';
+export { wasmKernels } from './kernels/wasm/index.js';
+export { compileWasmKernels, packagedWasmUrl, useWasmKernels, type WasmSource } from './kernels/wasm/load.js';
+export { ActivationLayer } from './layers/activation.js';
+export { AvgPool2d } from './layers/avgpool2d.js';
+export { Conv2d, type Conv2dSpec } from './layers/conv2d.js';
+export { Dense, type DenseSpec } from './layers/dense.js';
+export { Dropout, type DropoutSpec } from './layers/dropout.js';
+export { Flatten } from './layers/flatten.js';
+export { type BuildContext, Layer, type Param } from './layers/layer.js';
+export { MaxPool2d } from './layers/maxpool2d.js';
+export type { Pool2dSpec } from './layers/pool2d.js';
+export { Softmax } from './layers/softmax.js';
+export {
+  binaryCrossEntropy,
+  type LossFn,
+  type LossKind,
+  losses,
+  meanSquaredError,
+  softmaxCrossEntropy,
+} from './losses/index.js';
+export { type BuildOptions, buildModel, makeLayer } from './model/build.js';
+export { type BuiltinOptions, builtinNames, builtinSpec } from './model/builtins.js';
+export { decodeSafetensors, encodeSafetensors, type NamedTensor } from './model/safetensors.js';
+export { type NamedParam, Sequential } from './model/sequential.js';
+export { type LayerSpec, type ModelSpec, validateSpec } from './model/spec.js';
+export { loadWeights, weightsToSafetensors } from './model/weights.js';
+export * from './optim/index.js';
+export { Rng } from './tensor/rng.js';
+export { type Shape, shapeStr, sizeOf, Tensor } from './tensor/tensor.js';
+export type { Dataset } from './train/dataset.js';
+export {
+  type EpochMetrics,
+  type Evaluation,
+  evaluate,
+  type StepMetrics,
+  type TrainOptions,
+  type TrainResult,
+  type TrainState,
+  train,
+} from './train/trainer.js';
