@@ -45,7 +45,13 @@ export function curvesView(rows: RunRow[]): { el: HTMLElement; stop: () => void 
       const known = stepsPerEpoch(m, r.trainSize, num(r.hyper.batchSize));
       const train =
         m.steps.length && known
-          ? { x: m.steps.map((s) => s.step / known), y: smooth(m.steps.map((s) => s.accuracy), weight) }
+          ? {
+              x: m.steps.map((s) => s.step / known),
+              y: smooth(
+                m.steps.map((s) => s.accuracy),
+                weight,
+              ),
+            }
           : { x: ex, y: m.epochs.map((e) => e.trainAccuracy) };
       accS.push({ label: `${r.id} train`, color: c, ...train, dash: true });
       if (m.status === 'running') {
