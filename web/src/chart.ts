@@ -23,6 +23,8 @@ export interface ChartOptions {
   logToggle?: boolean;
   /** A log x-axis (e.g. learning rates). */
   logX?: boolean;
+  /** Where the x-axis starts (otherwise at the first point). */
+  xMin?: number;
   /** Formats y values in the hover box and the axis. */
   format?: (v: number) => string;
   height?: number;
@@ -63,6 +65,9 @@ function nearest(data: uPlot.AlignedData, si: number, idx: number): number | nul
   return null;
 }
 
+/** An x value: whole numbers (steps) as they are, fractions (epochs) to three places. */
+const xFmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3));
+
 /** Marks each point only when a series has too few to make a line (evaluated at every redraw). */
 const fewPoints = (u: uPlot, si: number) => (u.data[si] as (number | null)[]).filter((v) => v !== null).length < 3;
 
@@ -88,7 +93,7 @@ export function lineChart(o: ChartOptions): Chart {
           .map((s, i) => ({ s, v: s.faint ? null : nearest(u.data, i + 1, idx) }))
           .filter((r) => r.v !== null);
         tip.replaceChildren(
-          h('div', { class: 'tip-x' }, `${o.xLabel} ${fmt(u.data[0][idx])}`),
+          h('div', { class: 'tip-x' }, `${o.xLabel} ${xFmt(u.data[0][idx])}`),
           ...rows.map((r) =>
             h(
               'div',
@@ -113,7 +118,12 @@ export function lineChart(o: ChartOptions): Chart {
       {
         width,
         height: o.height ?? 260,
-        scales: { x: o.logX ? { time: false, distr: 3 } : { time: false }, y: log ? { distr: 3 } : {} },
+        scales: {
+          x: o.logX
+            ? { time: false, distr: 3 }
+            : { time: false, range: (_u, min, max) => [o.xMin ?? min, max > (o.xMin ?? min) ? max : min + 1] },
+          y: log ? { distr: 3 } : {},
+        },
         series: [
           { label: o.xLabel },
           ...series.map((s) => ({
