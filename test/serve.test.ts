@@ -93,6 +93,16 @@ describe('convts serve: the server', () => {
     writeFileSync(join(runs, 'cut-model', 'model.json'), readFileSync(join(runs, 'real', 'model.json')));
     writeFileSync(join(runs, 'cut-model', 'model.safetensors'), readFileSync(join(runs, 'real', 'model.safetensors')));
     truncateSync(join(runs, 'cut-model', 'model.safetensors'), 300);
+    const sweep = join(runs, 'sweep');
+    for (const t of ['lr-0.01_batch-size-8', 'lr-0.1_batch-size-8'])
+      fakeRun(join(sweep, t), { summary: { status: 'completed' }, metrics: [epoch(1, 0.5)] });
+    writeFileSync(
+      join(sweep, 'sweep.json'),
+      JSON.stringify({
+        grid: { lr: ['0.01', '0.1'], 'batch-size': ['8'] },
+        trials: ['lr-0.01_batch-size-8', 'lr-0.1_batch-size-8'],
+      }),
+    );
     mkdirSync(outside);
     writeFileSync(join(outside, 'secret.txt'), 'secret');
     symlinkSync(outside, join(runs, 'link-out'));
@@ -114,7 +124,25 @@ describe('convts serve: the server', () => {
       'runs/group/live',
       'runs/old',
       'runs/real',
+      'runs/sweep/lr-0.01_batch-size-8',
+      'runs/sweep/lr-0.1_batch-size-8',
     ]);
+    // a sweep: its grid and each trial's values as numbers, its trials knowing their sweep
+    assert.deepEqual(r.sweeps, [
+      {
+        id: 'runs/sweep',
+        grid: { lr: [0.01, 0.1], 'batch-size': [8] },
+        trials: [
+          {
+            id: 'runs/sweep/lr-0.01_batch-size-8',
+            name: 'lr-0.01_batch-size-8',
+            params: { lr: 0.01, 'batch-size': 8 },
+          },
+          { id: 'runs/sweep/lr-0.1_batch-size-8', name: 'lr-0.1_batch-size-8', params: { lr: 0.1, 'batch-size': 8 } },
+        ],
+      },
+    ]);
+    assert.equal(by['runs/sweep/lr-0.1_batch-size-8'].sweep, 'runs/sweep');
     assert.equal(by['runs/real'].status, 'completed');
     assert.equal(by['runs/real'].epochs, 2);
     assert.equal(by['runs/real'].hyper.batchSize, 8);

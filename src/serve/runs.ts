@@ -214,9 +214,10 @@ function layerKeys(c: Record<string, unknown>): Record<string, string | null> {
 /** A sweep directory's grid and trials, each trial's swept values read back from its name. */
 export function sweepRow(id: string, dir: string): SweepRow | null {
   const { value } = readJson(join(dir, 'sweep.json'));
-  const grid = value?.grid as Record<string, (string | number)[]> | undefined;
+  const raw = value?.grid as Record<string, (string | number)[]> | undefined;
   const names = value?.trials as string[] | undefined;
-  if (!grid || !Array.isArray(names)) return null;
+  if (!raw || !Array.isArray(names)) return null;
+  const grid = Object.fromEntries(Object.entries(raw).map(([k, vs]) => [k, vs.map(asValue)]));
   const keys = Object.keys(grid).sort((a, b) => b.length - a.length); // "batch-size" before "batch"
   return {
     id,
@@ -226,11 +227,14 @@ export function sweepRow(id: string, dir: string): SweepRow | null {
       for (const part of name.split('_')) {
         const k = keys.find((key) => part.startsWith(`${key}-`));
         if (k) {
-          const v = part.slice(k.length + 1);
-          params[k] = v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+          params[k] = asValue(part.slice(k.length + 1));
         }
       }
       return { id: `${id}/${name}`, name, params };
     }),
   };
 }
+
+/** A swept value: numbers as numbers ("0.01" and 0.01 are the same trial), the rest as text. */
+const asValue = (v: string | number) =>
+  typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
