@@ -72,7 +72,7 @@ function imageCards(r: ImagesResponse, name: (c: number) => string): HTMLElement
         h('b', {}, `#${im.index}`),
         ` true ${name(im.label)}, predicted ${name(im.predicted)}`,
         h('br'),
-        top.map((t) => `${name(t.c)} ${pct(t.p, 1)}`).join(' · '),
+        top.map((t) => `${name(t.c)}: ${pct(t.p, 1)}`).join(', '),
       ),
     );
   };
@@ -203,7 +203,7 @@ function mapsSection(d: RunDetail, name: (c: number) => string): HTMLElement {
       .slice(0, 3);
     body.replaceChildren(
       h('h3', {}, r.title),
-      h('p', {}, `prediction: ${top.map((t) => `${name(t.c)} ${pct(t.p, 1)}`).join(' · ')}`),
+      h('p', {}, `prediction: ${top.map((t) => `${name(t.c)}: ${pct(t.p, 1)}`).join(', ')}`),
       mapGrid(r.input, Math.max(2, Math.round(84 / r.input.shape[2]))),
       ...r.layers.map((l) =>
         h(

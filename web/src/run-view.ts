@@ -81,7 +81,9 @@ function summarySection(d: RunDetail): HTMLElement {
         ? fixed(v)
         : typeof v === 'number' && k === 'seconds'
           ? duration(v)
-          : fmt(v);
+          : typeof v === 'number' && !Number.isInteger(v)
+            ? v.toFixed(1)
+            : fmt(v);
   const rows = keys.filter((k) => k in s).map((k) => [k, show(k, s[k])]);
   const layers = d.layers.length
     ? table(
