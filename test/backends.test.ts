@@ -6,9 +6,13 @@ import { availableBackends } from '../src/kernels/node-loader.js';
 
 // The finite-difference checks and the PyTorch fixtures run on the default (fastest) kernels in
 // the rest of the suite; here they run again on every other kernel set built on this machine.
-const files = ['gradcheck.test.js', 'gradcheck-model.test.js', 'torch-fixtures.test.js'].map((f) =>
-  fileURLToPath(new URL(f, import.meta.url)),
-);
+const files = [
+  'gradcheck.test.js',
+  'gradcheck-model.test.js',
+  'gradcheck-modern.test.js',
+  'torch-fixtures.test.js',
+  'torch-fixtures-modern.test.js',
+].map((f) => fileURLToPath(new URL(f, import.meta.url)));
 
 for (const b of availableBackends()) {
   test(`gradient checks and PyTorch fixtures pass on ${b.name} ×${b.threads}`, () => {

@@ -218,7 +218,7 @@ describe('folder data set', () => {
     refuses(() => readFolder(root), join(root, 'b', '1.png'), /image is 4×5, expected 4×4 .*--image-size/);
     assert.equal(readFolder(root, { size: [4, 4] }).length, 2);
     writeFileSync(join(root, 'b', '1.png'), Buffer.from('not a png at all'));
-    refuses(() => readFolder(root, { size: [4, 4] }), join(root, 'b', '1.png'), /not a readable PNG image/);
+    refuses(() => readFolder(root, { size: [4, 4] }), join(root, 'b', '1.png'), /not a PNG or JPEG image/);
   });
 });
 

@@ -4,12 +4,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PNG } from 'pngjs';
-import { loadDataset, loadModel, Rng, Tensor } from '../src/index.js';
+import { Rng } from '../src/index.js';
 import { checkPng } from './helpers/png-check.js';
 
 // End to end through the command line: a tiny MNIST-format data set is trained on for two
-// epochs, then every picture and the report are drawn, the model is evaluated and asked to predict.
+// epochs, then every picture and the report are drawn and the model is evaluated (predict: predict.test.ts).
 
 const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
 let dir = '';
@@ -125,51 +124,6 @@ test('eval: the same accuracy and loss as training measured, with per-class prec
   assert.match(text.out, /accuracy \d+\.\d\d%, loss \d\.\d{4}/);
   assert.match(text.out, /class\s+precision\s+recall\s+images/);
   assert.match(text.out, /confusion matrix \(rows: true class, columns: predicted\)/);
-});
-
-test('predict: a test image saved as PNG gets the probabilities the model gives the test sample', () => {
-  const { test: ts } = loadDataset('mnist', dir);
-  const model = loadModel(run);
-  const files: string[] = [];
-  const expected: Float32Array[] = [];
-  for (const i of [0, 7]) {
-    const grey = ts.images.subarray(i * 784, (i + 1) * 784);
-    const f = join(dir, `sample${i}.png`);
-    const p = new PNG({ width: 28, height: 28 });
-    grey.forEach((v, j) => p.data.set([v, v, v, 255], j * 4));
-    writeFileSync(f, PNG.sync.write(p, { colorType: 0 }));
-    files.push(f);
-    const x = new Tensor([1, 1, 28, 28]);
-    ts.fill(x.data, [i], 0, 1);
-    expected.push(Float32Array.from(model.predict(x).data));
-  }
-  const r = convts('predict', run, ...files, '--top', '3', '--frame', 'whole', '--invert', 'no', '--json');
-  assert.equal(r.code, 0, r.err);
-  const res = JSON.parse(r.out) as { file: string; top: { class: string; index: number; probability: number }[] }[];
-  assert.equal(res.length, 2);
-  res.forEach((p, k) => {
-    assert.equal(p.top.length, 3);
-    const best = [...expected[k]]
-      .map((v, c) => [v, c])
-      .sort((a, b) => b[0] - a[0])
-      .slice(0, 3);
-    p.top.forEach((t, j) => {
-      assert.equal(t.index, best[j][1]);
-      assert.ok(Math.abs(t.probability - best[j][0]) < 1e-5, `${t.probability} vs ${best[j][0]}`);
-    });
-  });
-  const text = convts('predict', run, files[0]);
-  assert.match(text.out, /sample0\.png: \d \d+\.\d%, \d \d+\.\d%, \d \d+\.\d%/);
-});
-
-test('predict: bad arguments say what to do', () => {
-  let r = convts('predict', run);
-  assert.match(r.err, /give one or more PNG images after the run/);
-  writeFileSync(join(dir, 'not.png'), 'hello');
-  r = convts('predict', run, join(dir, 'not.png'));
-  assert.match(r.err, /not\.png: not a PNG file we can read/);
-  r = convts('predict', run, join(dir, 'sample0.png'), '--invert', 'maybe');
-  assert.match(r.err, /--invert: "maybe" is not one of auto, yes, no/);
 });
 
 test('report.html from file://: the run page with its charts and model views, interactive, no network', async (t) => {

@@ -3,12 +3,10 @@
 // tools/make_fixtures.py computed with PyTorch (in float64) and committed under test/fixtures/.
 // No PyTorch is needed here.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
   buildModel,
   builtinSpec,
-  decodeSafetensors,
   encodeSafetensors,
   type LayerSpec,
   type LossKind,
@@ -22,13 +20,7 @@ import {
   type ScheduleSpec,
   Tensor,
 } from '../src/index.js';
-import { checkLayer, expectClose, fixtureTensor, type Tolerance } from './helpers/check.js';
-
-function load(file: string): { t: (name: string) => Float32Array; meta: Record<string, string> } {
-  const bytes = readFileSync(new URL(`../../test/fixtures/${file}`, import.meta.url));
-  const { tensors, metadata } = decodeSafetensors(bytes, file);
-  return { t: (name) => fixtureTensor(tensors, name), meta: metadata };
-}
+import { checkLayer, expectClose, loadFixture as load, type Tolerance } from './helpers/check.js';
 
 // Float32 against float64 references: rtol 1e-4 as issue 2 asks. A relative bound cannot hold
 // for values that are near zero only because large terms cancel (a gradient summed over a

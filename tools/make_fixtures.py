@@ -16,12 +16,15 @@ own spec formats, so the test builds each case from the file):
   losses.safetensors      each loss: logits/outputs z, labels -> loss, dz
   optim.safetensors       3 steps of SGD, momentum, Nesterov, Adam (± weight decay) on fixed
                           params and gradients; StepLR and CosineAnnealingLR learning rates
+  modern-layers.safetensors  batch norm, "same" padding, global pools, leaky ReLU, GELU and
+                          residual blocks (tools/fixtures_modern.py)
   seed-mnist.safetensors  two SGD-momentum training steps of seed-mnist (softmax + cross-entropy
                           and the sigmoid + BCE variant) on 4 random 28x28 images
 """
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 import torch
@@ -296,3 +299,6 @@ if __name__ == '__main__':
     make_losses()
     make_optim()
     make_seed_mnist()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from fixtures_modern import make_modern_layers
+    make_modern_layers(OUT, write_safetensors, f32)

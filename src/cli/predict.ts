@@ -1,29 +1,38 @@
-import { UsageError } from '../errors.js';
-import { imageToInput, readPngRgb } from '../io/png-input.js';
-import { loadModel, openRun, runNormalization } from '../run/index.js';
+import { type InputPreparation, inputPreparation, prepareImage, readPicture } from '../data/index.js';
+import { ConfigError, UsageError } from '../errors.js';
+import type { Sequential } from '../model/sequential.js';
+import { loadRun, openRun, type RunConfig, runNormalization } from '../run/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { choice, num, parseCommand } from './args.js';
 
-export const predictHelp = `convts predict — classify PNG images with a saved model
+export const predictHelp = `convts predict — classify PNG and JPEG images with a saved model
 
-Usage: convts predict <run> <image.png>… [options]
+Usage: convts predict <run> <image.png|jpg>… [options]
 
-Each image is made into the model's input the way its training data was: padded to the
-model's aspect ratio, resized to its height × width, turned grey or kept in colour to match
-its channels, and normalized with the training set's mean and standard deviation.
+Each image is made into the model's input exactly as the training images were: grey or colour
+to match the model, resampled to its height × width (area averaging to shrink, bilinear to
+enlarge), normalized with the training set's mean and standard deviation. An image from the
+training set written to a file gets the training tensor, bit for bit.
+Photo models (CIFAR-10, image folders) take the largest centred part of the model's aspect
+ratio and never invert. Digit models (MNIST, Fashion-MNIST) invert a light-background image
+and frame one of another size like MNIST: the ink scaled into a 20×20 box of the 28×28
+frame, its centre of mass in the middle.
 
 Options
   --top K            how many classes to list per image             [3]
-  --invert M         auto, yes or no: flip light and dark; auto does it for a light
-                     background when the model was trained on dark ones (MNIST)  [auto]
-  --frame F          whole: resize the whole picture; digit: frame the ink like MNIST
-                     (20×20 box, centre of mass in the middle)  [digit for MNIST runs, else whole]
+  --invert M         auto, yes or no: flip light and dark            [auto: light-background
+                     images for digit models, never for photos]
+  --frame F          auto, digit or whole: digit frames the ink like MNIST, whole resamples
+                     the picture   [auto: digit for digit models unless the image is already
+                     the model's size, whole for photos]
   --data-dir DIR     only for runs whose config.json lacks the normalization: where
                      the training set is, to recompute it            [the run's]
-  --json             print the results as JSON on stdout
+  --json             print [{file, inverted, framed, top: [{class, index, probability}]}] on stdout
+
+Images over 50 megapixels (by their header) are refused before decoding.
 
 Example:
-  convts predict runs/mnist digit.png
+  convts predict runs/mnist digit.png photo.jpg --top 5
 `;
 
 const options = {
@@ -43,14 +52,19 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const [run, ...images] = positionals;
   const { config } = openRun(run, 'predict');
   if (!images.length)
-    throw new UsageError(`predict: give one or more PNG images after the run, e.g. "convts predict ${run} digit.png"`);
+    throw new UsageError(
+      `predict: give one or more PNG or JPEG images after the run, e.g. "convts predict ${run} digit.png"`,
+    );
   const invert = choice('invert', v.invert, ['auto', 'yes', 'no'] as const, 'auto');
-  const model = loadModel(run);
+  const frame = choice('frame', v.frame, ['auto', 'digit', 'whole'] as const, 'auto');
+  const { model, input, classNames: names } = loadRun(run);
   const top = Math.min(num('top', v.top, 3, { int: true, min: 1 }), model.classes);
-  const norm = runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`));
-  const names = config.classNames ?? model.spec.classes ?? Array.from({ length: model.classes }, (_, i) => String(i));
-  const frame = choice('frame', v.frame, ['whole', 'digit'] as const, config.dataset === 'mnist' ? 'digit' : 'whole');
-  const inputs = images.map((f) => imageToInput(readPngRgb(f), model.inputShape, norm, { invert, frame }));
+  const prep =
+    input ??
+    runPreparation(run, config, model, () =>
+      runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`)),
+    );
+  const inputs = images.map((f) => prepareImage(readPicture(f), prep, { invert, frame }));
   const size = inputs[0].x.length;
   const x = new Tensor([images.length, ...model.inputShape]);
   inputs.forEach((inp, i) => x.data.set(inp.x, i * size));
@@ -58,11 +72,11 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const k = model.classes;
   const results = images.map((file, i) => {
     const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => p[i * k + b] - p[i * k + a]);
-    return {
-      file,
-      inverted: inputs[i].inverted,
-      top: order.slice(0, top).map((c) => ({ class: names[c] ?? String(c), index: c, probability: p[i * k + c] })),
-    };
+    const { inverted, framed } = inputs[i];
+    const best = order
+      .slice(0, top)
+      .map((c) => ({ class: names[c] ?? String(c), index: c, probability: p[i * k + c] }));
+    return { file, inverted, framed, top: best };
   });
   if (v.json) {
     process.stdout.write(`${JSON.stringify(results)}\n`);
@@ -70,7 +84,28 @@ export async function predictCommand(argv: string[]): Promise<number> {
   }
   for (const r of results) {
     const list = r.top.map((t) => `${t.class} ${(100 * t.probability).toFixed(1)}%`).join(', ');
-    process.stdout.write(`${r.file}: ${list}${r.inverted ? '  (inverted: light background)' : ''}\n`);
+    const done = [r.inverted && 'inverted: light background', r.framed && 'framed like a digit'].filter(Boolean);
+    process.stdout.write(`${r.file}: ${list}${done.length ? `  (${done.join('; ')})` : ''}\n`);
   }
   return 0;
+}
+
+/**
+ * How a run without a recorded input preparation (written before it was recorded, or lacking
+ * its normalization) made pictures into inputs: the kind its data set implies, the model's input
+ * shape and the normalization, recomputed from the training set when config.json lacks it.
+ */
+function runPreparation(
+  run: string,
+  config: RunConfig,
+  model: Sequential,
+  normalization: () => InputPreparation['normalization'],
+): InputPreparation {
+  const [c, h, w] = model.inputShape;
+  if (model.inputShape.length !== 3 || config.features) {
+    throw new ConfigError(
+      `${run}: the model takes inputs of ${model.inputShape.join('×')}, not pictures — predict works on models trained on images, not on features`,
+    );
+  }
+  return inputPreparation(config.dataset ?? 'mnist', [c, h, w], normalization());
 }

@@ -1,14 +1,17 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { ConfigError, DataFormatError } from '../errors.js';
 import { ByteImageDataset } from './dataset.js';
+import { imageBytes } from './image.js';
+import { readPicture } from './picture.js';
 
 export interface FolderOptions {
   /** 1 = grayscale, 3 = RGB; default: 1 when the first image is grey, else 3. */
   channels?: 1 | 3;
-  /** Resize every image to height×width (bilinear); default: all images must have the first one's size. */
+  /**
+   * Resize every image to height×width (its largest centred part of that aspect ratio, by the
+   * resampling rule of every picture: see imageBytes); default: all images must have the first one's size.
+   */
   size?: [number, number];
 }
 
@@ -45,73 +48,25 @@ export function readFolder(root: string, o: FolderOptions = {}): ByteImageDatase
       if (k < files.length) order.push({ path: files[k], label: c });
     });
   }
-  const first = decode(order[0].path);
+  const first = readPicture(order[0].path);
   const [h, w] = o.size ?? [first.height, first.width];
-  const channels = o.channels ?? (isGrey(first.data) ? 1 : 3);
+  const channels = o.channels ?? (isGrey(first.rgba) ? 1 : 3);
   const size = channels * h * w;
   const images = new Uint8Array(order.length * size);
   const labels = Uint8Array.from(order, (s) => s.label);
   order.forEach((s, i) => {
-    const img = i === 0 ? first : decode(s.path);
+    const img = i === 0 ? first : readPicture(s.path);
     if (!o.size && (img.width !== w || img.height !== h)) {
       throw new DataFormatError(
         `${s.path}: image is ${img.height}×${img.width}, expected ${h}×${w} like ${order[0].path} — resize with --image-size`,
       );
     }
-    toPlanes(img, images.subarray(i * size, (i + 1) * size), channels, h, w);
+    images.set(imageBytes(img, [channels, h, w], 'photos').bytes, i * size);
   });
   return new ByteImageDataset(`folder:${root}`, images, labels, [channels, h, w], classNames);
-}
-
-interface Rgba {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
-
-/** PNG or JPEG → 8-bit RGBA. */
-function decode(path: string): Rgba {
-  const bytes = readFileSync(path);
-  try {
-    if (extname(path).toLowerCase() === '.png') {
-      const png = PNG.sync.read(bytes);
-      return { width: png.width, height: png.height, data: png.data };
-    }
-    // Bounds decoding work on hostile files; 64 MB is far beyond any training image.
-    const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 64 });
-    return { width: j.width, height: j.height, data: j.data };
-  } catch (e) {
-    throw new DataFormatError(
-      `${path}: not a readable ${extname(path).slice(1).toUpperCase()} image (${(e as Error).message})`,
-    );
-  }
 }
 
 function isGrey(rgba: Uint8Array): boolean {
   for (let i = 0; i < rgba.length; i += 4) if (rgba[i] !== rgba[i + 1] || rgba[i] !== rgba[i + 2]) return false;
   return true;
-}
-
-/** RGBA pixels → C planes of h×w bytes (bilinear resampling with pixel centres aligned; grey = ITU-R 601 luma). */
-function toPlanes(img: Rgba, out: Uint8Array, channels: number, h: number, w: number): void {
-  const sy = img.height / h;
-  const sx = img.width / w;
-  const px = (x: number, y: number, k: number) => img.data[(y * img.width + x) * 4 + k];
-  for (let y = 0; y < h; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), img.height - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, img.height - 1);
-    const ty = fy - y0;
-    for (let x = 0; x < w; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), img.width - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, img.width - 1);
-      const tx = fx - x0;
-      const at = (k: number) =>
-        (px(x0, y0, k) * (1 - tx) + px(x1, y0, k) * tx) * (1 - ty) +
-        (px(x0, y1, k) * (1 - tx) + px(x1, y1, k) * tx) * ty;
-      if (channels === 1) out[y * w + x] = Math.round(0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2));
-      else for (let c = 0; c < 3; c++) out[c * h * w + y * w + x] = Math.round(at(c));
-    }
-  }
 }

@@ -39,7 +39,24 @@ export {
 export { type FolderOptions, readFolder } from './folder.js';
 export { gunzipChecked, gunzipHead, isGzip } from './gzip.js';
 export { parseIdx, parseIdxHeader, readIdx } from './idx.js';
+export {
+  type ImageBytes,
+  type ImageOptions,
+  type InputPreparation,
+  imageBytes,
+  inputPreparation,
+  type PreparedImage,
+  prepareImage,
+} from './image.js';
 export { readMnistSplit } from './mnist.js';
+export {
+  decodePicture,
+  defaultMaxPixels,
+  type Picture,
+  type PictureOptions,
+  pictureHeader,
+  readPicture,
+} from './picture.js';
 export {
   type PreparedData,
   type PrepareOptions,

@@ -15,6 +15,10 @@ export const initKinds = ['normal', 'glorot-normal', 'glorot-uniform', 'he-norma
 /** Fills a parameter according to `init` (weights) or with zeros (biases). */
 export function initParam(p: Param, init: InitSpec, rng: Rng): void {
   const w = p.value.data;
+  if (p.startAt !== undefined) {
+    w.fill(p.startAt);
+    return;
+  }
   if (p.name === 'bias') {
     w.fill(0);
     return;

@@ -102,6 +102,48 @@ export interface Kernels {
 
   /** y = x ⊙ m elementwise (dropout applies and back-propagates its mask with this). */
   mul(y: Float32Array, x: Float32Array, m: Float32Array, len: number): void;
+  /** y = a + b elementwise (the two branches of a residual block). */
+  add(y: Float32Array, a: Float32Array, b: Float32Array, len: number): void;
+
+  /** Leaky ReLU and its gradient, read from the input x. */
+  leakyReluForward(y: Float32Array, x: Float32Array, slope: number, len: number): void;
+  leakyReluBackward(dx: Float32Array, dy: Float32Array, x: Float32Array, slope: number, len: number): void;
+  /** GELU with the tanh approximation, and its gradient read from the input x. */
+  geluForward(y: Float32Array, x: Float32Array, len: number): void;
+  geluBackward(dx: Float32Array, dy: Float32Array, x: Float32Array, len: number): void;
+
+  /** Per-channel mean and biased variance of x[n, c, hw]. */
+  batchNormStats(mean: Float32Array, variance: Float32Array, x: Float32Array, n: number, c: number, hw: number): void;
+  /** y = (x − mean)·invstd·γ + β per channel of x[n, c, hw]; γ, β null when the layer is not affine. */
+  batchNormForward(
+    y: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    n: number,
+    c: number,
+    hw: number,
+  ): void;
+  /**
+   * dγ += Σ dy·x̂, dβ += Σ dy; dx (overwritten, skipped when null) through the batch statistics when
+   * `batchStats`, else through fixed (running) ones.
+   */
+  batchNormBackward(
+    dx: Float32Array | null,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    n: number,
+    c: number,
+    hw: number,
+    batchStats: boolean,
+  ): void;
 
   /**
    * One SGD update of a parameter, as torch.optim.SGD (dampening 0): g' = g + wd·w; with momentum μ,

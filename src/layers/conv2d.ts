@@ -8,7 +8,8 @@ export interface Conv2dSpec {
   filters: number;
   kernel: number | [number, number];
   stride?: number | [number, number];
-  padding?: number | [number, number];
+  /** Zero padding on each side, or "same" ((k − 1)/2 for odd kernels: same size at stride 1). */
+  padding?: number | [number, number] | 'same';
   bias?: boolean;
   /** Optional check: the input channels this layer expects. */
   inChannels?: number;
@@ -37,7 +38,10 @@ export class Conv2d extends Layer {
     }
     const [kh, kw] = pair(spec.kernel, 1);
     const [sh, sw] = pair(spec.stride, 1);
-    const [ph, pw] = pair(spec.padding, 0);
+    if (spec.padding === 'same' && (kh % 2 === 0 || kw % 2 === 0)) {
+      throw new ShapeError(`padding "same" needs an odd kernel, got ${kh}×${kw} — give the padding as numbers instead`);
+    }
+    const [ph, pw] = spec.padding === 'same' ? [(kh - 1) / 2, (kw - 1) / 2] : pair(spec.padding, 0);
     const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
     const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
     if (oh < 1 || ow < 1) {

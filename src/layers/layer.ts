@@ -8,7 +8,26 @@ export interface Param {
   readonly grad: Tensor;
   readonly fanIn: number;
   readonly fanOut: number;
+  /** A batch-norm scale starts at one, whatever the initializer. */
+  readonly startAt?: number;
 }
+
+/** State that is saved with the weights but not trained (batch norm's running statistics). */
+export interface LayerBuffer {
+  readonly name: string;
+  readonly value: Tensor;
+  /** How the file stores it: an integer count is int64, as in PyTorch's state dict. */
+  readonly dtype: 'F32' | 'I64';
+}
+
+/** A parameter or buffer under its state-dict name ("conv1.weight", "res1.layers.bn1.running_mean"). */
+export interface Named<T> {
+  name: string;
+  value: T;
+}
+
+/** "a.b", or b alone under an empty prefix. */
+export const joinName = (prefix: string, name: string): string => (prefix ? `${prefix}.${name}` : name);
 
 /** What a layer may need when it is built, besides its input shape. */
 export interface BuildContext {
@@ -24,6 +43,7 @@ export abstract class Layer {
   abstract readonly kind: string;
   name = '';
   readonly params: Param[] = [];
+  readonly buffers: LayerBuffer[] = [];
   /** False for the first layer: its input gradient is never used, so it is not computed. */
   propagateDown = true;
   readonly inShape: Shape;
@@ -41,6 +61,24 @@ export abstract class Layer {
   /** Backward pass: adds parameter gradients into each param's grad and returns dL/dx. */
   abstract backward(dy: Tensor): Tensor;
 
+  /** Parameters under their state-dict names below `prefix` (a block adds its children's). */
+  namedParams(prefix: string): Named<Param>[] {
+    return this.params.map((p) => ({ name: joinName(prefix, p.name), value: p }));
+  }
+
+  /** Buffers under their state-dict names below `prefix`. */
+  namedBuffers(prefix: string): Named<LayerBuffer>[] {
+    return this.buffers.map((b) => ({ name: joinName(prefix, b.name), value: b }));
+  }
+
+  /**
+   * A message when this layer cannot train on a batch of n (batch statistics of a single value),
+   * else null; the trainer asks before its first step.
+   */
+  trainBatchProblem(_n: number): string | null {
+    return null;
+  }
+
   /** Output buffer for a batch of n, reused between calls of the same n. */
   protected output(n: number): Tensor {
     return batchBuffer(this.yBufs, n, this.outShape);
@@ -51,8 +89,8 @@ export abstract class Layer {
     return batchBuffer(this.dxBufs, n, this.inShape);
   }
 
-  protected addParam(name: 'weight' | 'bias', shape: Shape, fanIn: number, fanOut: number): Param {
-    const p: Param = { name, value: new Tensor(shape), grad: new Tensor(shape), fanIn, fanOut };
+  protected addParam(name: 'weight' | 'bias', shape: Shape, fanIn: number, fanOut: number, startAt?: number): Param {
+    const p: Param = { name, value: new Tensor(shape), grad: new Tensor(shape), fanIn, fanOut, startAt };
     this.params.push(p);
     return p;
   }

@@ -1,13 +1,16 @@
 import { ConfigError, ConvtsError, formatBytes, LimitError, ShapeError } from '../errors.js';
 import { type InitSpec, initParam } from '../init/initializers.js';
-import { ActivationLayer } from '../layers/activation.js';
+import { ActivationLayer, InputActivationLayer } from '../layers/activation.js';
 import { AvgPool2d } from '../layers/avgpool2d.js';
+import { BatchNorm } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
+import { GlobalPool } from '../layers/global-pool.js';
 import type { BuildContext, Layer } from '../layers/layer.js';
 import { MaxPool2d } from '../layers/maxpool2d.js';
+import { Residual, type ResidualSpec } from '../layers/residual.js';
 import { Softmax } from '../layers/softmax.js';
 import { Rng } from '../tensor/rng.js';
 import { type Shape, shapeStr } from '../tensor/tensor.js';
@@ -35,11 +38,97 @@ export function makeLayer(spec: LayerSpec, inShape: Shape, ctx: BuildContext): L
       return new Softmax(spec, inShape);
     case 'dropout':
       return new Dropout(spec, inShape, ctx);
+    case 'batchnorm':
+      return new BatchNorm(spec, inShape);
+    case 'globalavgpool':
+    case 'globalmaxpool':
+      return new GlobalPool(spec, inShape);
+    case 'leaky-relu':
+    case 'gelu':
+      return new InputActivationLayer(spec, inShape);
+    case 'residual':
+      return makeResidual(spec, inShape, ctx);
   }
 }
 
+function makeResidual(spec: ResidualSpec<LayerSpec>, inShape: Shape, ctx: BuildContext): Residual {
+  const body = buildLayers(spec.layers, inShape, ctx);
+  const sc = spec.shortcut;
+  let shortcut: Layer | null = null;
+  if (sc !== undefined && sc !== 'identity') {
+    const filters = body[body.length - 1].outShape[0];
+    const conv = { type: 'conv2d', filters, kernel: sc.conv, stride: sc.stride ?? 1, padding: 'same' } as const;
+    shortcut = wrapError('shortcut', 'conv2d', undefined, inShape, () =>
+      makeLayer({ ...conv, bias: sc.bias ?? false }, inShape, ctx),
+    );
+    shortcut.name = 'shortcut';
+  }
+  return new Residual(inShape, body, shortcut);
+}
+
 // PyTorch-like default names: conv1, conv2, fc1, … for layers with weights, relu1, pool1, … otherwise.
-const prefix: Record<string, string> = { conv2d: 'conv', dense: 'fc', maxpool2d: 'pool', avgpool2d: 'pool' };
+const prefix: Record<string, string> = {
+  conv2d: 'conv',
+  dense: 'fc',
+  maxpool2d: 'pool',
+  avgpool2d: 'pool',
+  globalavgpool: 'pool',
+  globalmaxpool: 'pool',
+  batchnorm: 'bn',
+  residual: 'res',
+  'leaky-relu': 'lrelu',
+};
+
+/** Runs make(), prefixing a convts error with where it happened ("layer 3 (residual) › layer 0 (conv2d): …"). */
+function wrapError<T>(where: string, type: string, name: string | undefined, shape: Shape, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof ConvtsError) {
+      const Cls = e instanceof ShapeError ? ShapeError : ConfigError;
+      const nested = e.message.startsWith('layer ') || e.message.startsWith('shortcut ');
+      throw new Cls(
+        `${where} (${type}${name ? ` "${name}"` : ''})${nested ? ' › ' : ': '}${e.message}${nested ? '' : ` [input ${shapeStr(shape)}]`}`,
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Builds layers in order from their specs, inferring each one's input shape and naming them
+ * (unique within the list; a block's layers get names of their own list).
+ */
+function buildLayers(
+  specs: readonly LayerSpec[],
+  inShape: Shape,
+  ctx: BuildContext,
+  /** Called before each layer is made (layer undefined) and after. */
+  watch?: (ls: LayerSpec, i: number, inShape: Shape, layer?: Layer) => void,
+): Layer[] {
+  const counts = new Map<string, number>();
+  const names = new Set<string>();
+  const layers: Layer[] = [];
+  let shape: Shape = inShape;
+  specs.forEach((ls, i) => {
+    watch?.(ls, i, shape);
+    const layer = wrapError(`layer ${i}`, ls.type, ls.name, shape, () => makeLayer(ls, shape, ctx));
+    const p = prefix[ls.type] ?? ls.type;
+    const k = (counts.get(p) ?? 0) + 1;
+    counts.set(p, k);
+    layer.name = ls.name ?? `${p}${k}`;
+    if (names.has(layer.name)) {
+      throw new ConfigError(
+        `layer ${i} (${ls.type}): the name "${layer.name}" is used twice — give each layer its own name`,
+      );
+    }
+    names.add(layer.name);
+    layers.push(layer);
+    watch?.(ls, i, shape, layer);
+    shape = layer.outShape;
+  });
+  return layers;
+}
 
 export interface BuildOptions {
   /** Seed for the initial weights and dropout masks. */
@@ -87,40 +176,10 @@ function checkMemory(need: number, i: number, ls: LayerSpec, o: BuildOptions): v
 export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequential {
   const spec = validateSpec(rawSpec);
   const rng = new Rng(opts.seed ?? 0);
-  const ctx: BuildContext = { rng };
-  const counts = new Map<string, number>();
-  const names = new Set<string>();
-  const layers: Layer[] = [];
-  let shape: Shape = spec.input;
   let need = 0;
-  spec.layers.forEach((ls, i) => {
-    need += bytesPerParam * paramCount(ls, shape);
-    checkMemory(need, i, ls, opts);
-    let layer: Layer;
-    try {
-      layer = makeLayer(ls, shape, ctx);
-    } catch (e) {
-      if (e instanceof ConvtsError) {
-        const Cls = e instanceof ShapeError ? ShapeError : ConfigError;
-        throw new Cls(
-          `layer ${i} (${ls.type}${ls.name ? ` "${ls.name}"` : ''}): ${e.message} [input ${shapeStr(shape)}]`,
-        );
-      }
-      throw e;
-    }
-    const p = prefix[ls.type] ?? ls.type;
-    const k = (counts.get(p) ?? 0) + 1;
-    counts.set(p, k);
-    layer.name = ls.name ?? `${p}${k}`;
-    if (names.has(layer.name)) {
-      throw new ConfigError(
-        `layer ${i} (${ls.type}): the name "${layer.name}" is used twice — give each layer its own name`,
-      );
-    }
-    names.add(layer.name);
-    layers.push(layer);
-    shape = layer.outShape;
-    need += bytesPerOutput * (opts.batch ?? 1) * shape.reduce((a, b) => a * b, 1);
+  const layers = buildLayers(spec.layers, spec.input, { rng }, (ls, i, shape, layer) => {
+    if (!layer) need += bytesPerParam * paramCount(ls, shape);
+    else need += bytesPerOutput * (opts.batch ?? 1) * layer.outShape.reduce((x, y) => x * y, 1);
     checkMemory(need, i, ls, opts);
   });
   if (layers.length > 0) layers[0].propagateDown = false;

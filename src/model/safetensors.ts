@@ -11,18 +11,20 @@ export interface NamedTensor {
   shape: number[];
   /** Float32 tensors are stored as F32, integer ones (indices, counts) as I32. */
   data: Float32Array | Int32Array;
+  /** "I64" stores the (integer) values as int64, as PyTorch saves counts such as num_batches_tracked. */
+  dtype?: 'I64';
 }
 
 const MAX_HEADER = 100_000_000;
 
-/** Encodes float32 and int32 tensors (in the given order) and string metadata into safetensors bytes. */
+/** Encodes float32, int32 (and int64) tensors (in the given order) and string metadata into safetensors bytes. */
 export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
-    const bytes = t.data.length * 4;
+    const bytes = t.data.length * (t.dtype === 'I64' ? 8 : 4);
     header[t.name] = {
-      dtype: t.data instanceof Int32Array ? 'I32' : 'F32',
+      dtype: t.dtype ?? (t.data instanceof Int32Array ? 'I32' : 'F32'),
       shape: t.shape,
       data_offsets: [offset, offset + bytes],
     };
@@ -37,6 +39,11 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
   out.set(head, 8);
   let pos = 8 + head.length;
   for (const t of tensors) {
+    if (t.dtype === 'I64') {
+      for (let i = 0; i < t.data.length; i++) view.setBigInt64(pos + 8 * i, BigInt(Math.round(t.data[i])), true);
+      pos += 8 * t.data.length;
+      continue;
+    }
     if (littleEndian) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
     else if (t.data instanceof Int32Array)
       for (let i = 0; i < t.data.length; i++) view.setInt32(pos + 4 * i, t.data[i], true);

@@ -1,5 +1,5 @@
 import { ConfigError, ShapeError } from '../errors.js';
-import { batchBuffer, type Layer, type Param } from '../layers/layer.js';
+import { batchBuffer, type Layer, type LayerBuffer, type Param } from '../layers/layer.js';
 import { type LossFn, losses } from '../losses/index.js';
 import type { Rng } from '../tensor/rng.js';
 import { type Shape, shapeStr, type Tensor } from '../tensor/tensor.js';
@@ -60,7 +60,20 @@ export class Sequential {
 
   /** Parameters with state-dict names, in layer order (weight before bias). */
   namedParams(): NamedParam[] {
-    return this.layers.flatMap((l) => l.params.map((param) => ({ name: `${l.name}.${param.name}`, param })));
+    return this.layers.flatMap((l) => l.namedParams(l.name).map(({ name, value }) => ({ name, param: value })));
+  }
+
+  /** Saved, untrained state (batch norm's running statistics) with state-dict names. */
+  namedBuffers(): { name: string; buffer: LayerBuffer }[] {
+    return this.layers.flatMap((l) => l.namedBuffers(l.name).map(({ name, value }) => ({ name, buffer: value })));
+  }
+
+  /** Throws a ShapeError naming the layer when a training batch of n cannot be used (batch norm on one value). */
+  checkTrainBatch(n: number, what = `a training batch of ${n}`): void {
+    this.layers.forEach((l, i) => {
+      const problem = l.trainBatchProblem(n);
+      if (problem) throw new ShapeError(`layer ${i} (${l.kind} "${l.name}"), ${what}: ${problem}`);
+    });
   }
 
   params(): Param[] {

@@ -1,15 +1,30 @@
 import { ConfigError } from '../errors.js';
 import { type InitSpec, initKinds } from '../init/initializers.js';
-import type { ActivationSpec } from '../layers/activation.js';
+import type { ActivationSpec, GeluSpec, LeakyReluSpec } from '../layers/activation.js';
+import type { BatchNormSpec } from '../layers/batchnorm.js';
 import type { Conv2dSpec } from '../layers/conv2d.js';
 import type { DenseSpec } from '../layers/dense.js';
 import type { DropoutSpec } from '../layers/dropout.js';
 import type { FlattenSpec } from '../layers/flatten.js';
+import type { GlobalPoolSpec } from '../layers/global-pool.js';
 import type { Pool2dSpec } from '../layers/pool2d.js';
+import type { ResidualSpec } from '../layers/residual.js';
 import type { SoftmaxSpec } from '../layers/softmax.js';
 import type { LossKind } from '../losses/index.js';
 
-export type LayerSpec = Conv2dSpec | Pool2dSpec | DenseSpec | FlattenSpec | ActivationSpec | SoftmaxSpec | DropoutSpec;
+export type LayerSpec =
+  | Conv2dSpec
+  | Pool2dSpec
+  | DenseSpec
+  | FlattenSpec
+  | ActivationSpec
+  | SoftmaxSpec
+  | DropoutSpec
+  | BatchNormSpec
+  | GlobalPoolSpec
+  | LeakyReluSpec
+  | GeluSpec
+  | ResidualSpec<LayerSpec>;
 
 export type LayerType = LayerSpec['type'];
 
@@ -39,11 +54,17 @@ export const layerTypes: readonly LayerType[] = [
   'tanh',
   'softmax',
   'dropout',
+  'batchnorm',
+  'globalavgpool',
+  'globalmaxpool',
+  'leaky-relu',
+  'gelu',
+  'residual',
 ];
 const lossKinds: readonly LossKind[] = ['cross-entropy', 'bce', 'mse'];
 
 // Which fields each layer type takes, and whether each must be given.
-type FieldKind = 'posint' | 'size' | 'bool' | 'rate' | 'name';
+type FieldKind = 'posint' | 'size' | 'bool' | 'rate' | 'number' | 'positive' | 'unit' | 'layers' | 'shortcut';
 const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
   conv2d: {
     filters: ['posint', true],
@@ -62,7 +83,68 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
   tanh: {},
   softmax: {},
   dropout: { rate: ['rate', true] },
+  batchnorm: {
+    momentum: ['unit', false],
+    eps: ['positive', false],
+    affine: ['bool', false],
+    channels: ['posint', false],
+  },
+  globalavgpool: {},
+  globalmaxpool: {},
+  'leaky-relu': { slope: ['number', false] },
+  gelu: {},
+  residual: { layers: ['layers', true], shortcut: ['shortcut', false] },
 };
+
+// No size in a model can index more than a typed array holds.
+const maxSize = 2 ** 31 - 1;
+
+const wants: Record<FieldKind, string> = {
+  posint: `a positive integer up to ${maxSize}`,
+  size: 'an integer or [h, w]',
+  bool: 'true or false',
+  rate: 'a number in [0, 1)',
+  number: 'a finite number',
+  positive: 'a number > 0',
+  unit: 'a number in [0, 1]',
+  layers: 'a non-empty array of layers',
+  shortcut: '"identity" or {"conv": k (odd), "stride": s, "bias": true|false}',
+};
+
+function fieldOk(kind: FieldKind, key: string, v: unknown): boolean {
+  switch (kind) {
+    case 'posint':
+      return isPosInt(v);
+    case 'size':
+      return (
+        isPosInt(v) ||
+        (Array.isArray(v) && v.length === 2 && v.every(isPosInt)) ||
+        (key === 'padding' && (v === 0 || v === 'same' || (Array.isArray(v) && v.length === 2 && v.every(isNonNegInt))))
+      );
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'rate':
+      return typeof v === 'number' && v >= 0 && v < 1;
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'positive':
+      return typeof v === 'number' && v > 0 && Number.isFinite(v);
+    case 'unit':
+      return typeof v === 'number' && v >= 0 && v <= 1;
+    case 'layers':
+      return Array.isArray(v) && v.length > 0;
+    case 'shortcut':
+      return (
+        v === 'identity' ||
+        (isObject(v) &&
+          Object.keys(v).every((k) => ['conv', 'stride', 'bias'].includes(k)) &&
+          isPosInt(v.conv) &&
+          (v.conv as number) % 2 === 1 &&
+          (v.stride === undefined || isPosInt(v.stride)) &&
+          (v.bias === undefined || typeof v.bias === 'boolean'))
+      );
+  }
+}
 
 /**
  * Checks that a parsed JSON value is a well-formed ModelSpec (field names, types and ranges);
@@ -96,62 +178,44 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
   if (raw.classes !== undefined && !(Array.isArray(raw.classes) && raw.classes.every((c) => typeof c === 'string'))) {
     fail('"classes" must be an array of strings');
   }
-  (raw.layers as unknown[]).forEach((l, i) => {
-    if (!isObject(l)) return fail(`layer ${i}: expected an object with a "type", got ${brief(l)}`);
+  validateLayers(raw.layers as unknown[], '', fail);
+  return raw as unknown as ModelSpec;
+}
+
+/** Checks each layer's type and fields; a residual block's layers are checked the same way, their paths as "layer 3 › layer 1". */
+function validateLayers(layers: unknown[], path: string, fail: (msg: string) => never): void {
+  layers.forEach((l, i) => {
+    const at = `${path}layer ${i}`;
+    if (!isObject(l)) return fail(`${at}: expected an object with a "type", got ${brief(l)}`);
     const type = l.type as LayerType;
     const allowed = Object.hasOwn(fields, type) ? fields[type] : undefined;
     if (!allowed)
       return fail(
-        `layer ${i}: ${l.type === undefined ? 'missing "type"' : `unknown type ${brief(l.type)}`} — use one of ${layerTypes.join(', ')}`,
+        `${at}: ${l.type === undefined ? 'missing "type"' : `unknown type ${brief(l.type)}`} — use one of ${layerTypes.join(', ')}`,
       );
     for (const key of Object.keys(l)) {
       if (key !== 'type' && key !== 'name' && !(key in allowed)) {
-        fail(
-          `layer ${i} (${type}): unknown field "${key}" — ${type} takes ${['name', ...Object.keys(allowed)].join(', ')}`,
-        );
+        fail(`${at} (${type}): unknown field "${key}" — ${type} takes ${['name', ...Object.keys(allowed)].join(', ')}`);
       }
     }
     if (l.name !== undefined && (typeof l.name !== 'string' || !/^[A-Za-z_][\w-]*$/.test(l.name))) {
-      fail(`layer ${i} (${type}): "name" must be an identifier such as "conv1", got ${brief(l.name)}`);
+      fail(`${at} (${type}): "name" must be an identifier such as "conv1", got ${brief(l.name)}`);
     }
     for (const [key, [kind, required]] of Object.entries(allowed)) {
       const v = l[key];
       if (v === undefined) {
-        if (required) fail(`layer ${i} (${type}): missing "${key}"`);
+        if (required) fail(`${at} (${type}): missing "${key}"`);
         continue;
       }
-      const ok =
-        kind === 'posint'
-          ? isPosInt(v)
-          : kind === 'size'
-            ? isPosInt(v) ||
-              (Array.isArray(v) && v.length === 2 && v.every(isPosInt)) ||
-              (key === 'padding' && (v === 0 || (Array.isArray(v) && v.length === 2 && v.every(isNonNegInt))))
-            : kind === 'bool'
-              ? typeof v === 'boolean'
-              : typeof v === 'number' && v >= 0 && v < 1;
-      if (!ok) {
-        const want =
-          kind === 'posint'
-            ? `a positive integer up to ${maxSize}`
-            : kind === 'size'
-              ? 'an integer or [h, w]'
-              : kind === 'bool'
-                ? 'true or false'
-                : 'a number in [0, 1)';
-        fail(`layer ${i} (${type}): "${key}" must be ${want}, got ${brief(v)}`);
-      }
+      if (!fieldOk(kind, key, v)) fail(`${at} (${type}): "${key}" must be ${wants[kind]}, got ${brief(v)}`);
     }
+    if (type === 'residual') validateLayers(l.layers as unknown[], `${at} › `, fail);
   });
-  return raw as unknown as ModelSpec;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-
-// No size in a model can index more than a typed array holds.
-const maxSize = 2 ** 31 - 1;
 
 function isPosInt(v: unknown): boolean {
   return Number.isInteger(v) && (v as number) > 0 && (v as number) <= maxSize;

@@ -1,16 +1,21 @@
 import { DataFormatError } from '../errors.js';
 import { shapeStr } from '../tensor/tensor.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import type { Sequential } from './sequential.js';
 
-/** The model's weights as safetensors bytes, PyTorch state-dict names and layouts. */
+/** Every saved tensor of the model, parameters then buffers, under its state-dict name. */
+export function modelState(model: Sequential): NamedTensor[] {
+  return [
+    ...model.namedParams().map(({ name, param: t }) => ({ name, shape: [...t.value.shape], data: t.value.data })),
+    ...model
+      .namedBuffers()
+      .map(({ name, buffer: t }) => ({ name, shape: [...t.value.shape], data: t.value.data, dtype: t.dtype })),
+  ];
+}
+
+/** The model's weights and buffers as safetensors bytes, PyTorch state-dict names, layouts and dtypes. */
 export function weightsToSafetensors(model: Sequential): Uint8Array {
-  const tensors = model.namedParams().map(({ name, param }) => ({
-    name,
-    shape: [...param.value.shape],
-    data: param.value.data,
-  }));
-  return encodeSafetensors(tensors, { format: 'convts', version: '1' });
+  return encodeSafetensors(modelState(model), { format: 'convts', version: '1' });
 }
 
 /**
@@ -19,7 +24,7 @@ export function weightsToSafetensors(model: Sequential): Uint8Array {
  */
 export function loadWeights(model: Sequential, bytes: Uint8Array, source = 'weights'): void {
   const { tensors } = decodeSafetensors(bytes, source);
-  const params = model.namedParams();
+  const params = modelState(model);
   const missing = params.filter((p) => !tensors.has(p.name)).map((p) => p.name);
   const known = new Set(params.map((p) => p.name));
   const unexpected = [...tensors.keys()].filter((k) => !known.has(k));
@@ -31,10 +36,9 @@ export function loadWeights(model: Sequential, bytes: Uint8Array, source = 'weig
         ` the model has ${[...known].join(', ')}`,
     );
   }
-  for (const { name, param } of params) {
+  for (const { name, shape: want, dtype } of params) {
     const t = tensors.get(name)!;
-    const want = param.value.shape;
-    if (t.data instanceof Int32Array)
+    if (t.data instanceof Int32Array && dtype !== 'I64')
       throw new DataFormatError(`${source}: tensor "${name}" holds integers (I32) — weights must be floating point`);
     if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
       throw new DataFormatError(
@@ -42,5 +46,5 @@ export function loadWeights(model: Sequential, bytes: Uint8Array, source = 'weig
       );
     }
   }
-  for (const { name, param } of params) param.value.data.set(tensors.get(name)!.data);
+  for (const { name, data } of params) data.set(tensors.get(name)!.data);
 }

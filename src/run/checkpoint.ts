@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../files/atomic.js';
 import { parseJson } from '../files/json.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../model/safetensors.js';
 import type { Sequential } from '../model/sequential.js';
+import { modelState } from '../model/weights.js';
 import type { TrainState } from '../train/trainer.js';
 
 // A checkpoint is one safetensors file, so a single atomic rename makes it appear whole: the weights
@@ -19,10 +20,11 @@ export const checkpointPath = (dir: string): string => join(dir, FILE);
 
 /** Writes the model's weights and a stopped run's state to `<dir>/checkpoint.safetensors`. */
 export function saveCheckpoint(dir: string, model: Sequential, s: TrainState): void {
-  const tensors: NamedTensor[] = model.namedParams().map(({ name, param }) => ({
-    name: `model.${name}`,
-    shape: [...param.value.shape],
-    data: param.value.data,
+  // Buffers stay float32 here: the checkpoint is ours, and float32 holds a batch count exactly.
+  const tensors: NamedTensor[] = modelState(model).map((t) => ({
+    name: `model.${t.name}`,
+    shape: t.shape,
+    data: t.data,
   }));
   s.optimizer.buffers.forEach((group, k) =>
     group.forEach((b, i) => tensors.push({ name: `optim.${k}.${i}`, shape: [b.length], data: b })),
@@ -55,7 +57,7 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
       );
     return t.data;
   };
-  for (const { name, param } of model.namedParams()) param.value.data.set(get(`model.${name}`, param.value.size));
+  for (const { name, data } of modelState(model)) data.set(get(`model.${name}`, data.length));
   const meta = parseJson(metadata.state, `${path} (metadata "state")`) as Omit<TrainState, 'order' | 'optimizer'> & {
     optimizerStep: number;
     optimizerGroups: number[];

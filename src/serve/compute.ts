@@ -1,8 +1,14 @@
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
-import type { Dataset, Normalization } from '../data/index.js';
+import {
+  type Dataset,
+  decodePicture,
+  type InputPreparation,
+  inputPreparation,
+  type Normalization,
+  type Picture,
+  pictureHeader,
+  prepareImage,
+} from '../data/index.js';
 import { DataFormatError } from '../errors.js';
-import { imageToInput, type RgbImage } from '../io/png-input.js';
 import type { Sequential } from '../model/sequential.js';
 import { loadModel, readRunConfig, runDataset } from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
@@ -111,47 +117,32 @@ export function testImageMaps(l: Loaded, index: number): FeatureMapsResponse {
 
 export const uploadLimits = { bytes: 5 * 1024 * 1024, side: 4096 };
 
-/** Decodes an uploaded PNG or JPEG (by its magic bytes) into RGB, refusing oversized pictures. */
-export function decodeUpload(buf: Buffer): RgbImage {
-  const isPng = buf.subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
-  const isJpeg = buf[0] === 0xff && buf[1] === 0xd8;
-  if (!isPng && !isJpeg) throw new DataFormatError('the upload is not a PNG or JPEG image');
-  let img: { width: number; height: number; data: Uint8Array };
-  try {
-    if (isPng) {
-      const w = buf.readUInt32BE(16);
-      const h = buf.readUInt32BE(20);
-      if (w > uploadLimits.side || h > uploadLimits.side) throw new DataFormatError(tooBig(w, h));
-      img = PNG.sync.read(buf);
-    } else {
-      img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 17, maxMemoryUsageInMB: 128 });
-    }
-  } catch (e) {
-    if (e instanceof DataFormatError) throw e;
-    throw new DataFormatError(`the upload is not a ${isPng ? 'PNG' : 'JPEG'} we can read (${(e as Error).message})`);
-  }
-  if (img.width > uploadLimits.side || img.height > uploadLimits.side)
-    throw new DataFormatError(tooBig(img.width, img.height));
-  const rgb = new Float32Array(img.width * img.height * 3);
-  for (let i = 0; i < img.width * img.height; i++) {
-    const a = img.data[i * 4 + 3] / 255;
-    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = img.data[i * 4 + c] * a + 255 * (1 - a);
-  }
-  return { width: img.width, height: img.height, rgb };
+/** Decodes an uploaded PNG or JPEG with the library's picture reader, refusing oversized pictures first. */
+export function decodeUpload(buf: Buffer): Picture {
+  if (!(buf[0] === 0x89 && buf[1] === 0x50) && !(buf[0] === 0xff && buf[1] === 0xd8))
+    throw new DataFormatError('the upload is not a PNG or JPEG image');
+  const { width, height } = pictureHeader(buf, 'the upload');
+  if (width > uploadLimits.side || height > uploadLimits.side)
+    throw new DataFormatError(
+      `the image is ${width}×${height} pixels; at most ${uploadLimits.side}×${uploadLimits.side} is accepted`,
+    );
+  return decodePicture(buf, 'the upload');
 }
 
-const tooBig = (w: number, h: number) =>
-  `the image is ${w}×${h} pixels; at most ${uploadLimits.side}×${uploadLimits.side} is accepted`;
-
-/** Feature maps of an uploaded picture, prepared like the run's training images. */
+/** Feature maps of an uploaded picture, made into an input exactly as `convts predict` makes one. */
 export function uploadMaps(l: Loaded, buf: Buffer): FeatureMapsResponse {
-  const img = decodeUpload(buf);
-  const norm = (l.config.normalization as Normalization | undefined) ?? { mean: [0], std: [1] };
-  const { x, inverted } = imageToInput(img, l.model.inputShape, norm);
+  const picture = decodeUpload(buf);
+  const shape = l.model.inputShape;
+  const norm = l.config.normalization as Normalization | undefined;
+  if (shape.length !== 3 || !norm) throw new DataFormatError('this run’s model does not take pictures');
+  const prep =
+    (l.config.input as InputPreparation | undefined) ??
+    inputPreparation(String(l.config.dataset ?? ''), [shape[0], shape[1], shape[2]], norm);
+  const { x, inverted } = prepareImage(picture, prep);
   return featureMaps(
     l.model,
     x,
-    `uploaded image ${img.width}×${img.height}${inverted ? ' (inverted: light background)' : ''}`,
+    `uploaded image ${picture.width}×${picture.height}${inverted ? ' (inverted: light background)' : ''}`,
   );
 }
 

@@ -132,6 +132,15 @@ export async function train(
     throw new ConfigError(`batch size must be a positive integer, got ${o.batchSize}`);
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
     throw new ConfigError(`epochs must be a positive integer, got ${o.epochs}`);
+  // Batch statistics of a single value fail mid-run otherwise: refuse such batches up front.
+  model.checkTrainBatch(Math.min(o.batchSize, trainSet.length));
+  const rest = trainSet.length % o.batchSize;
+  if (rest > 0 && trainSet.length > o.batchSize) {
+    model.checkTrainBatch(
+      rest,
+      `the last training batch of ${rest} (${trainSet.length} images in batches of ${o.batchSize})`,
+    );
+  }
   const r0 = o.resume;
   const t0 = performance.now() - (r0?.elapsed ?? 0) * 1000;
   const rng = new Rng(o.seed);

@@ -2,7 +2,9 @@
 // closeness assertion that names the tensor, the index and both values; a finite-difference
 // gradient check; and the comparison of a layer against a fixture computed by PyTorch.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
+  decodeSafetensors,
   type Kernels,
   kernels,
   type Layer,
@@ -198,8 +200,12 @@ export function normalInput(rng: Rng, n: number, scale = 1): Float32Array {
 /** A layer's tensors as PyTorch computed them: the inputs it was given and what it produced. */
 export interface LayerFixture {
   x: Float32Array;
-  /** By parameter name ("weight", "bias"). */
+  /** By parameter name below the layer ("weight", "bias"; "layers.conv1.weight" in a block). */
   params: Record<string, Float32Array>;
+  /** Buffers to start from (running statistics), by name below the layer. */
+  buffers?: Record<string, Float32Array>;
+  /** Buffers as they must be after the forward pass. */
+  buffersAfter?: Record<string, Float32Array>;
   dy: Float32Array;
   y: Float32Array;
   dx: Float32Array;
@@ -243,7 +249,12 @@ export function checkLayer(specOrLayer: LayerSpec | Layer, o: CheckLayerOptions)
   const x = new Tensor([n, ...o.inputShape]);
   const f = o.fixture;
   x.data.set(f ? f.x : (o.input ?? normalInput)(rng, x.size));
-  for (const p of layer.params) p.value.data.set(f ? f.params[p.name] : normalInput(rng, p.value.size, 0.5));
+  const params = layer.namedParams('');
+  for (const { name, value: p } of params) {
+    if (f && !f.params[name]) assert.fail(`${label}: the fixture has no parameter "${name}"`);
+    p.value.data.set(f ? f.params[name] : normalInput(rng, p.value.size, 0.5));
+  }
+  for (const { name, value: b } of layer.namedBuffers('')) if (f?.buffers?.[name]) b.value.data.set(f.buffers[name]);
   const training = o.training ?? false;
   const state = layerRng.getState();
   const forward = (): Tensor => {
@@ -256,12 +267,16 @@ export function checkLayer(specOrLayer: LayerSpec | Layer, o: CheckLayerOptions)
   assert.equal(y0.size, r.length, `${label}: output has ${y0.size} values, the upstream gradient ${r.length}`);
   const report: CheckReport = {};
   if (f) report.y = expectClose(`${label} y`, y0.data, f.y, f.tol, y0.shape);
+  for (const { name, value: b } of layer.namedBuffers('')) {
+    const want = f?.buffersAfter?.[name];
+    if (want) report[name] = expectClose(`${label} ${name}`, b.value.data, want, f.tol, b.value.shape);
+  }
   for (const p of layer.params) p.grad.data.fill(0);
   const dx = Float32Array.from(layer.backward(new Tensor(y0.shape, Float32Array.from(r))).data);
   if (f) {
     report.dx = expectClose(`${label} dx`, dx, f.dx, f.tol, x.shape);
-    for (const p of layer.params) {
-      report[`d${p.name}`] = expectClose(`${label} d${p.name}`, p.grad.data, f.grads[p.name], f.tol, p.value.shape);
+    for (const { name, value: p } of params) {
+      report[`d${name}`] = expectClose(`${label} d${name}`, p.grad.data, f.grads[name], f.tol, p.value.shape);
     }
   }
   if (o.eps === undefined) return report;
@@ -274,9 +289,9 @@ export function checkLayer(specOrLayer: LayerSpec | Layer, o: CheckLayerOptions)
     return s;
   };
   report.fdDx = expectClose(`${label} dx vs finite differences`, dx, finiteDiff(loss, x.data, o.eps), tol, x.shape);
-  for (const p of layer.params) {
-    report[`fdD${p.name}`] = expectClose(
-      `${label} d${p.name} vs finite differences`,
+  for (const { name, value: p } of params) {
+    report[`fdD${name}`] = expectClose(
+      `${label} d${name} vs finite differences`,
       p.grad.data,
       finiteDiff(loss, p.value.data, o.eps),
       tol,
@@ -292,4 +307,11 @@ export function fixtureTensor(tensors: Map<string, NamedTensor>, name: string): 
   assert.ok(t, `fixture tensor "${name}" is missing — regenerate the fixtures with tools/make_fixtures.py`);
   assert.ok(t.data instanceof Float32Array, `fixture tensor "${name}" is not floating point`);
   return t.data;
+}
+
+/** A committed fixture file of test/fixtures/: its tensors by name, and its metadata. */
+export function loadFixture(file: string): { t: (name: string) => Float32Array; meta: Record<string, string> } {
+  const bytes = readFileSync(new URL(`../../../test/fixtures/${file}`, import.meta.url));
+  const { tensors, metadata } = decodeSafetensors(bytes, file);
+  return { t: (name) => fixtureTensor(tensors, name), meta: metadata };
 }

@@ -89,3 +89,42 @@ export function sgdStep(
     w[i] -= lr * (nesterov ? gi + mu * vi : vi);
   }
 }
+
+/** y = a + b elementwise (a residual block's two branches). */
+export function add(y: Float32Array, a: Float32Array, b: Float32Array, len: number): void {
+  for (let i = 0; i < len; i++) y[i] = a[i] + b[i];
+}
+
+/** Leaky ReLU: y = x for x > 0, slope·x otherwise. */
+export function leakyReluForward(y: Float32Array, x: Float32Array, slope: number, len: number): void {
+  for (let i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : slope * x[i];
+}
+
+export function leakyReluBackward(
+  dx: Float32Array,
+  dy: Float32Array,
+  x: Float32Array,
+  slope: number,
+  len: number,
+): void {
+  for (let i = 0; i < len; i++) dx[i] = x[i] > 0 ? dy[i] : slope * dy[i];
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation (PyTorch's approximate='tanh'): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export function geluForward(y: Float32Array, x: Float32Array, len: number): void {
+  for (let i = 0; i < len; i++) {
+    const v = x[i];
+    y[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
+  }
+}
+
+/** dx = dy·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)), t the tanh of the forward pass. */
+export function geluBackward(dx: Float32Array, dy: Float32Array, x: Float32Array, len: number): void {
+  for (let i = 0; i < len; i++) {
+    const v = x[i];
+    const t = Math.tanh(GELU_C * (v + 0.044715 * v * v * v));
+    dx[i] = dy[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * v * v));
+  }
+}

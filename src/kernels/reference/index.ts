@@ -1,8 +1,21 @@
 import type { Kernels } from '../kernels.js';
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2d.js';
 import { denseBackward, denseForward } from './dense.js';
-import { activationBackward, activationForward, mul, sgdStep, softmaxBackward, softmaxForward } from './elementwise.js';
+import {
+  activationBackward,
+  activationForward,
+  add,
+  geluBackward,
+  geluForward,
+  leakyReluBackward,
+  leakyReluForward,
+  mul,
+  sgdStep,
+  softmaxBackward,
+  softmaxForward,
+} from './elementwise.js';
 import { gemm } from './gemm.js';
+import { batchNormBackward, batchNormForward, batchNormStats } from './normalization.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.js';
 
 /** Plain TypeScript kernels: the yardstick every faster kernel set is checked against. */
@@ -23,5 +36,13 @@ export const referenceKernels: Kernels = {
   softmaxForward,
   softmaxBackward,
   mul,
+  add,
+  leakyReluForward,
+  leakyReluBackward,
+  geluForward,
+  geluBackward,
+  batchNormStats,
+  batchNormForward,
+  batchNormBackward,
   sgdStep,
 };

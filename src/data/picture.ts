@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { DataFormatError } from '../errors.js';
+
+/** A decoded picture: 8-bit RGBA, row-major, whatever the file held (grey, palette, 16-bit, CMYK…). */
+export interface Picture {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+}
+
+/** The default pixel budget: pictures declaring more are refused before any decoding. */
+export const defaultMaxPixels = 50_000_000;
+
+export interface PictureOptions {
+  /** Refuse pictures whose header declares more than this many pixels. */
+  maxPixels?: number;
+}
+
+/** Reads a PNG or JPEG file (told apart by content, not by name). */
+export function readPicture(path: string, o: PictureOptions = {}): Picture {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new DataFormatError(`${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  return decodePicture(bytes, path, o);
+}
+
+/**
+ * Decodes PNG or JPEG bytes; `name` (the file) goes into every error. The size declared in the
+ * header is checked against the pixel budget first, so a few-byte file claiming 65,535×65,535
+ * pixels costs nothing.
+ */
+export function decodePicture(bytes: Uint8Array, name: string, o: PictureOptions = {}): Picture {
+  const { format, width, height } = pictureHeader(bytes, name);
+  const budget = o.maxPixels ?? defaultMaxPixels;
+  if (width * height > budget) {
+    throw new DataFormatError(
+      `${name}: ${format} of ${width}×${height} = ${mp(width * height)} megapixels is over the ${mp(budget)}-megapixel budget — scale it down first`,
+    );
+  }
+  try {
+    if (format === 'PNG') {
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)); // 8-bit RGBA, any depth
+      return { width: png.width, height: png.height, rgba: png.data };
+    }
+    const j = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: Math.ceil(budget / 1e6),
+      maxMemoryUsageInMB: Math.ceil((budget * 8) / 2 ** 20) + 16, // RGBA out plus the decoder's component planes
+    });
+    return { width: j.width, height: j.height, rgba: j.data };
+  } catch (e) {
+    throw new DataFormatError(`${name}: truncated or damaged ${format} (${(e as Error).message})`);
+  }
+}
+
+const mp = (n: number) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);
+
+// JPEG frame types jpeg-js decodes: baseline, extended and progressive Huffman.
+const decodableSof = new Set([0xc0, 0xc1, 0xc2]);
+// Formats people try, named in the error instead of their first bytes.
+const otherFormats: [string, RegExp][] = [
+  ['GIF', /^GIF8/],
+  ['BMP', /^BM/],
+  ['WebP', /^RIFF....WEBP/s],
+  ['TIFF', /^(II\*\0|MM\0\*)/],
+];
+const sofNames: Record<number, string> = { 3: 'lossless', 5: 'hierarchical', 6: 'hierarchical', 7: 'hierarchical' };
+
+/** The format and declared size of a PNG (its IHDR chunk) or JPEG (its first frame header). */
+export function pictureHeader(
+  bytes: Uint8Array,
+  name: string,
+): { format: 'PNG' | 'JPEG'; width: number; height: number } {
+  const u16 = (i: number) => (bytes[i] << 8) | bytes[i + 1];
+  const u32 = (i: number) => u16(i) * 65536 + u16(i + 2);
+  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  const ascii = (i: number, n: number) => String.fromCharCode(...bytes.subarray(i, i + n));
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) {
+    if (bytes.length < 24 || u32(8) !== 13 || ascii(12, 4) !== 'IHDR') {
+      throw new DataFormatError(`${name}: truncated or damaged PNG — no image header (IHDR) after the signature`);
+    }
+    const [width, height] = [u32(16), u32(20)];
+    if (!width || !height) throw new DataFormatError(`${name}: PNG header declares ${width}×${height} pixels`);
+    return { format: 'PNG', width, height };
+  }
+  if (starts(0xff, 0xd8, 0xff)) {
+    for (let i = 2; i + 4 <= bytes.length; ) {
+      if (bytes[i] !== 0xff) throw new DataFormatError(`${name}: damaged JPEG — no marker at byte ${i}`);
+      const m = bytes[i + 1];
+      if (m === 0xff) {
+        i++; // fill byte
+        continue;
+      }
+      if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+        i += 2; // markers without a length
+        continue;
+      }
+      if (m === 0xd9 || m === 0xda) break;
+      if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+        if (!decodableSof.has(m)) {
+          const kind = sofNames[m & 0x0f] ?? 'arithmetic-coded';
+          throw new DataFormatError(
+            `${name}: ${kind} JPEG (SOF${m & 0x0f}) is not supported — save it as a baseline JPEG or PNG`,
+          );
+        }
+        if (i + 9 > bytes.length) break;
+        const [height, width] = [u16(i + 5), u16(i + 7)];
+        if (!width || !height)
+          throw new DataFormatError(`${name}: JPEG frame header declares ${width}×${height} pixels — not supported`);
+        return { format: 'JPEG', width, height };
+      }
+      i += 2 + u16(i + 2);
+    }
+    throw new DataFormatError(`${name}: truncated or damaged JPEG — no frame header (SOF) before the image data`);
+  }
+  const other = otherFormats.find(([, magic]) => magic.test(ascii(0, 12)));
+  const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const what = other ? `a ${other[0]} file` : bytes.length ? `it starts with ${head}` : 'the file is empty';
+  throw new DataFormatError(`${name}: not a PNG or JPEG image (${what}) — convert it to PNG`);
+}
