@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConvtsError, UsageError } from '../errors.js';
+import { escapedFileError } from '../files/checked.js';
 import { useKernels } from '../kernels/index.js';
 import { defaultKernels } from '../kernels/node-loader.js';
 import { benchCommand, benchHelp } from './bench.js';
@@ -12,6 +13,7 @@ import { serveCommand, serveHelp } from './serve.js';
 import { showCommand, showHelp } from './show.js';
 import { sweepCommand, sweepHelp } from './sweep.js';
 import { trainCommand, trainHelp } from './train.js';
+import { workerCommand, workerHelp } from './worker.js';
 
 const help = `convts — convolutional neural networks from first principles
 
@@ -20,6 +22,7 @@ Usage: convts <command> [options]
 Commands
   train     train a model on a data set and write a run directory
   sweep     train a grid of hyperparameters, one run per trial, and compare them
+  worker    run the trials of sweeps started with sweep --queue, on any machine
   download  fetch and verify mnist, fashion-mnist or cifar-10
   eval      measure a saved model: accuracy, loss, per-class precision/recall, confusion
   predict   classify PNG images with a saved model (top-k with probabilities)
@@ -45,6 +48,7 @@ Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/da
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: trainHelp },
   sweep: { run: sweepCommand, help: sweepHelp },
+  worker: { run: workerCommand, help: workerHelp },
   download: { run: downloadCommand, help: downloadHelp },
   eval: { run: evalCommand, help: evalHelp },
   predict: { run: predictCommand, help: predictHelp },
@@ -86,7 +90,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof ConvtsError) {
+    const fileError = escapedFileError(e);
+    if (fileError) {
+      process.stderr.write(`convts: ${fileError.message}\n`);
+      process.exitCode = 1;
+    } else if (e instanceof ConvtsError) {
       process.stderr.write(`convts: ${e.message}\n`);
       process.exitCode = e instanceof UsageError ? 2 : 1;
     } else if (e instanceof Error && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../files/atomic.js';
+import { ensureDir, writeFileAtomic } from '../files/atomic.js';
 import {
   type DataFile,
   type DataSetInfo,
@@ -172,7 +172,7 @@ export function checkContent(bytes: Uint8Array, f: DataFile, where: string): str
 
 /** Streams a URL into `path`; throws on an HTTP error, a stall, or a body shorter than announced. */
 async function fetchToFile(url: string, path: string, label: string, o: DownloadOptions): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const abort = new AbortController();
   const idle = o.idleTimeoutMs ?? 30_000;
   let timer = setTimeout(() => abort.abort(), idle);

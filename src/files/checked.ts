@@ -73,3 +73,26 @@ export function fileSize(path: string): number {
     throw new FileError(`cannot read ${path}: not a regular file — give the path of a file`, path, 'EINVAL');
   return st.size;
 }
+
+const verbs: Record<string, string> = {
+  open: 'open',
+  read: 'read',
+  stat: 'read',
+  lstat: 'read',
+  scandir: 'list',
+  write: 'write',
+  mkdir: 'create folder',
+  rename: 'rename',
+  unlink: 'remove',
+  rmdir: 'remove',
+  copyfile: 'copy',
+};
+
+/** A FileError for a Node file-system error that no helper caught, from the path and call it carries. */
+export function escapedFileError(e: unknown): FileError | undefined {
+  if (e instanceof FileError) return e;
+  if (!errnoCode(e)) return undefined;
+  const { path, syscall } = e as { path?: string; syscall?: string };
+  const out = fileError(e, path ?? '(a file)', `cannot ${verbs[syscall ?? ''] ?? syscall ?? 'use'}`);
+  return out instanceof FileError ? out : undefined;
+}

@@ -1,13 +1,19 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError, DataFormatError } from '../errors.js';
+import { ConfigError, DataFormatError, FileError } from '../errors.js';
+import { readTextChecked } from './checked.js';
 
 /**
  * Reads and parses a JSON file. A missing file is a ConfigError saying `missing` (what to give
  * instead); text that is not JSON is a DataFormatError naming the file and the parser's complaint.
  */
 export function readJsonFile(path: string, missing = 'check the path'): unknown {
-  if (!existsSync(path)) throw new ConfigError(`${path} not found — ${missing}`);
-  return parseJson(readFileSync(path, 'utf8'), path);
+  let text: string;
+  try {
+    text = readTextChecked(path);
+  } catch (e) {
+    if (e instanceof FileError && e.code === 'ENOENT') throw new ConfigError(`${path} not found — ${missing}`);
+    throw e;
+  }
+  return parseJson(text, path);
 }
 
 /** JSON.parse with an error that names where the text came from (`source`: a file, a line of one…). */
@@ -22,6 +28,12 @@ export function parseJson(text: string, source: string): unknown {
 /** The non-empty lines of a JSON Lines file, each parsed; an error names the file and the line. */
 export function parseJsonLines(text: string, path: string): unknown[] {
   return text.split('\n').flatMap((l, i) => (l.trim() ? [parseJson(l, `${path}, line ${i + 1}`)] : []));
+}
+
+/** "format "x", version 2" for messages about a file's identity; absent fields are said to be absent. */
+export function formatVersion(format: unknown, version: unknown): string {
+  const say = (name: string, v: unknown) => (v === undefined ? `no "${name}"` : `${name} ${JSON.stringify(v)}`);
+  return `${say('format', format)}, ${say('version', version)}`;
 }
 
 /** Checks that a parsed value is a JSON object (not an array, not null), naming the file otherwise. */

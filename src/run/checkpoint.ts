@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
-import { parseJson } from '../files/json.js';
+import { readFileChecked } from '../files/checked.js';
+import { formatVersion, parseJson } from '../files/json.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../model/safetensors.js';
 import type { Sequential } from '../model/sequential.js';
 import { modelState } from '../model/weights.js';
@@ -43,10 +44,10 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
   const path = checkpointPath(dir);
   if (!existsSync(path))
     throw new ConfigError(`${path} not found — --resume takes a run directory that was stopped with Ctrl-C`);
-  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
+  const { tensors, metadata } = decodeSafetensors(readFileChecked(path), path);
   if (metadata.format !== 'convts-checkpoint' || metadata.version !== '1' || !metadata.state) {
     throw new DataFormatError(
-      `${path}: not a convts checkpoint (format ${JSON.stringify(metadata.format)}, version ${JSON.stringify(metadata.version)})`,
+      `${path}: not a convts checkpoint (${formatVersion(metadata.format, metadata.version)}; expected "convts-checkpoint", "1")`,
     );
   }
   const get = (name: string, size: number): Float32Array => {

@@ -1,7 +1,8 @@
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { readTextChecked } from '../files/checked.js';
 import { parseJsonLines } from '../files/json.js';
 import type { EpochMetrics, StepMetrics } from '../train/trainer.js';
 import { readRunSummary } from './summary.js';
@@ -31,7 +32,7 @@ export const epochRecord = (m: EpochMetrics): EpochRecord => ({ kind: 'epoch', .
  */
 export function startMetrics(dir: string, resume: boolean): (r: MetricsRecord) => void {
   const path = join(dir, metricsFile);
-  const kept = resume && existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(0, -1) : [];
+  const kept = resume && existsSync(path) ? readTextChecked(path).split('\n').slice(0, -1) : [];
   writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
   return (r) => appendFileSync(path, `${JSON.stringify(r)}\n`);
 }
@@ -39,7 +40,7 @@ export function startMetrics(dir: string, resume: boolean): (r: MetricsRecord) =
 /** Reads `<dir>/metrics.jsonl`: every record, in order; an unknown kind or a non-object is an error naming the line. */
 export function readMetrics(dir: string): MetricsRecord[] {
   const path = join(dir, metricsFile);
-  const text = readFileSync(path, 'utf8');
+  const text = readTextChecked(path);
   return parseJsonLines(text.slice(0, text.lastIndexOf('\n') + 1), path).map((r, i) => {
     const rec = r as Partial<MetricsRecord> | null;
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec))

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Normalization, unitScale } from '../data/dataset.js';
 import { inputPreparation } from '../data/image.js';
 import { ConfigError, DataFormatError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
-import { jsonObject, readJsonFile } from '../files/json.js';
+import { readFileChecked } from '../files/checked.js';
+import { formatVersion, jsonObject, readJsonFile } from '../files/json.js';
 import { buildModel } from '../model/build.js';
 import type { Sequential } from '../model/sequential.js';
 import { validateSpec } from '../model/spec.js';
@@ -70,13 +71,13 @@ export function loadModel(path: string): Sequential {
   );
   if (raw.format !== 'convts-model' || raw.version !== 1) {
     throw new DataFormatError(
-      `${specPath}: not a convts model file (format ${JSON.stringify(raw.format)}, version ${JSON.stringify(raw.version)}; expected "convts-model", 1)`,
+      `${specPath}: not a convts model file (${formatVersion(raw.format, raw.version)}; expected "convts-model", 1)`,
     );
   }
   const model = buildModel(validateSpec(raw, specPath));
   if (!existsSync(weightsPath))
     throw new ConfigError(`${weightsPath} not found — the model's weights must sit beside ${specPath}`);
-  loadWeights(model, readFileSync(weightsPath), weightsPath);
+  loadWeights(model, readFileChecked(weightsPath), weightsPath);
   return model;
 }
 
