@@ -27,5 +27,6 @@ copyFileSync(join(root, 'web', 'playground.html'), join(out, 'playground.html'))
 for (const name of ['convts.wasm', 'convts-relaxed.wasm']) {
   const wasm = join(root, 'dist', 'wasm', name);
   if (existsSync(wasm)) copyFileSync(wasm, join(out, name));
-  else if (name === 'convts.wasm') throw new Error(`${wasm} is missing — run npm run build:kernels first`);
+  // Without clang the install still succeeds; the page then says it has no kernels.
+  else if (name === 'convts.wasm') console.warn(`playground: ${wasm} is missing — run npm run build:kernels (needs clang and lld)`);
 }

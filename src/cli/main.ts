@@ -11,6 +11,7 @@ import { exportCommand, exportHelp } from './export.js';
 import { featuresCommand, featuresHelp } from './features.js';
 import { importCommand, importHelp } from './import.js';
 import { predictCommand, predictHelp } from './predict.js';
+import { serveCommand, serveHelp } from './serve.js';
 import { showCommand, showHelp } from './show.js';
 import { sweepCommand, sweepHelp } from './sweep.js';
 import { trainCommand, trainHelp } from './train.js';
@@ -30,6 +31,7 @@ Commands
   export    write a run's model as ONNX (raw pixels in, logits and probabilities out)
   import    make a run directory from an ONNX model (e.g. exported by PyTorch)
   show      draw a run's curves, confusion, filters, feature maps or report again
+  serve     watch, compare and dig into runs in the browser (live)
   features  convolve a data set with a fixed filter bank and cache the features
   bench     time training and inference of the built-in networks (--compare torch)
   help      show this help, or a command's: convts help train
@@ -57,6 +59,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   export: { run: exportCommand, help: exportHelp },
   import: { run: importCommand, help: importHelp },
   show: { run: showCommand, help: showHelp },
+  serve: { run: serveCommand, help: serveHelp },
   features: { run: featuresCommand, help: featuresHelp },
   bench: { run: benchCommand, help: benchHelp },
 };

@@ -10,6 +10,7 @@ import { stack } from '../report/grid.js';
 import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
 import { mapsPicture, type ReportSummary, writeRunReport } from '../report/run-report.js';
 import { completedSummary, loadModel, openRun, readEpochMetrics, runDataset } from '../run/index.js';
+import { writeReportPage } from '../serve/report-page.js';
 import { num, parseCommand, runDataFlags } from './args.js';
 
 export const showHelp = `convts show — draw a picture of a saved run again
@@ -77,15 +78,18 @@ export async function showCommand(argv: string[]): Promise<number> {
   const data = () => runDataset(config, runDataFlags(v));
 
   if (what === 'report') {
+    const model = loadModel(run);
+    const testSet = data();
     const files = writeRunReport(run, {
-      model: loadModel(run),
-      testSet: data(),
+      model,
+      testSet,
       summary,
       config,
       metrics: readEpochMetrics(run),
       mapIndex: num('index', v.index, 0, { int: true, min: 0 }),
       mistakes: num('count', v.count, 24, { int: true, min: 1 }),
     });
+    writeReportPage(run, { model, config, data: testSet }); // report.html: the dashboard's run page
     process.stderr.write(`wrote ${files.length} files, open ${join(run, 'report.html')}\n`);
     return 0;
   }

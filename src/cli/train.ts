@@ -39,6 +39,7 @@ import {
   summaryFile,
   type TrainSettings,
 } from '../run/index.js';
+import { writeReportPage } from '../serve/report-page.js';
 import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
 import { choice, num, parseCommand, readConfigFile } from './args.js';
 import { downloadReporter } from './download.js';
@@ -451,6 +452,7 @@ export async function runTraining(
   );
   writeJsonAtomic(join(out, summaryFile), summary);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
+  writeReportPage(out, { model, config: resolved, data: testSet }); // report.html: the dashboard's run page
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     log(

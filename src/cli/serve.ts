@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { makeRoots } from '../serve/runs.js';
+import { makeServer, webDir } from '../serve/server.js';
+import { num, parseCommand } from './args.js';
+
+export const serveHelp = `convts serve — watch, compare and dig into runs in the browser
+
+Usage: convts serve [DIR…] [options]
+
+Serves a web page over every run and sweep directory found under DIR (recursively;
+default runs/): the runs table, their curves overlaid, each run's page, each sweep's page.
+Runs still training update live. Nothing is fetched from outside this machine.
+
+Options
+  --port N      port to listen on (0: any free one)            [6006]
+  --host H      address to bind; anything but 127.0.0.1 lets others on the
+                network read the runs                           [127.0.0.1]
+  --open        open the page in the default browser
+
+Example:
+  convts serve runs
+`;
+
+export const serveOptions = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  open: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `convts serve`: runs until stopped (Ctrl-C); resolves with the exit code. */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(argv, serveOptions, serveHelp, 'serve');
+  if (!parsed) return 0;
+  const { values: v, positionals } = parsed;
+  const dirs = positionals.length ? positionals : ['runs'];
+  for (const d of dirs)
+    if (!existsSync(d) || !statSync(d).isDirectory())
+      throw new ConfigError(`${d}: no such directory — give folders holding run directories (convts train --out …)`);
+  if (!existsSync(webDir)) throw new ConfigError(`${webDir} not found — build the page with npm run build:web`);
+  const port = num('port', v.port, 6006, { int: true, min: 0, max: 65535 });
+  const host = v.host ?? '127.0.0.1';
+  const server = makeServer(makeRoots(dirs));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new ConfigError(`port ${port} is in use — give another with --port N (or --port 0 for any free one)`)
+          : e,
+      ),
+    );
+    server.listen(port, host, resolve);
+  });
+  const addr = server.address();
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof addr === 'object' && addr ? addr.port : port}/`;
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1')
+    process.stderr.write(`warning: listening on ${host}: anyone who can reach this port can read these runs\n`);
+  process.stdout.write(`convts serve: ${dirs.join(', ')} at ${url}  (Ctrl-C stops)\n`);
+  if (v.open) {
+    const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+    spawn(opener, [url], { stdio: 'ignore', detached: true })
+      .on('error', () => process.stderr.write(`could not start ${opener}; open ${url} yourself\n`))
+      .unref();
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => server.close(() => resolve()));
+    process.once('SIGTERM', () => server.close(() => resolve()));
+  });
+  return 0;
+}

@@ -1,0 +1,128 @@
+// The JSON the dashboard's server hands to the page. Types only: web/ imports them too, so the
+// server and the page cannot disagree about a field.
+
+export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed' | 'diverged' | 'damaged';
+
+/** One row of the runs table. */
+export interface RunRow {
+  /** Path under the served folders, '/'-separated, starting with the folder's name. */
+  id: string;
+  model: string | null;
+  dataset: string | null;
+  status: RunStatus;
+  /** Why the run is shown as damaged (a file that does not parse), if it is. */
+  damaged: string | null;
+  bestAccuracy: number | null;
+  lastAccuracy: number | null;
+  epochs: number;
+  /** Epochs asked for, when config.json says. */
+  epochsPlanned: number | null;
+  /** Training images (from summary.json, once the run has one). */
+  trainSize: number | null;
+  seconds: number | null;
+  /** Key hyperparameters: optimizer, lr, batch size, filters, activation, pool, seed. */
+  hyper: Record<string, string | number | null>;
+  /** Last change of any of the run's files, ms since 1970. */
+  updated: number;
+  /** The sweep this run is a trial of. */
+  sweep: string | null;
+}
+
+export interface SweepRow {
+  id: string;
+  /** Swept keys and their values, as sweep.json records them. */
+  grid: Record<string, (string | number)[]>;
+  trials: { id: string; name: string; params: Record<string, string | number> }[];
+}
+
+export interface RunsResponse {
+  runs: RunRow[];
+  sweeps: SweepRow[];
+}
+
+/** A per-epoch record of metrics.jsonl. */
+export interface EpochRecord {
+  kind?: 'epoch';
+  epoch: number;
+  lr?: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  seconds?: number;
+  evalSeconds?: number;
+}
+
+/** A per-step record of metrics.jsonl. */
+export interface StepRecord {
+  kind: 'step';
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  lr: number;
+  imagesPerSecond: number;
+}
+
+export type MetricRecord = EpochRecord | StepRecord;
+
+/** Records of metrics.jsonl from byte `offset` on; `next` is where the following poll starts. */
+export interface MetricsResponse {
+  records: MetricRecord[];
+  next: number;
+  /** A line that does not parse, with its number: the run is damaged there. */
+  damaged: string | null;
+  status: RunStatus;
+}
+
+export interface LayerInfo {
+  name: string;
+  kind: string;
+  outShape: number[];
+  params: number;
+}
+
+/** Everything the run page shows that does not need the model to run. */
+export interface RunDetail {
+  row: RunRow;
+  config: Record<string, unknown> | null;
+  summary: Record<string, unknown> | null;
+  layers: LayerInfo[];
+  /** Which model-dependent views the server can compute (model and test data found). */
+  canCompute: { model: boolean; data: boolean; reason: string | null };
+}
+
+/** A stack of same-sized grey or colour pictures as flat numbers, with their value range. */
+export interface MapStack {
+  name: string;
+  /** [count, channels, h, w]: channels is 3 for colour pictures, else 1. */
+  shape: [number, number, number, number];
+  data: number[];
+  min: number;
+  max: number;
+}
+
+/** Weights of a conv layer as [filters × input channels, 1, kh, kw] pictures. */
+export interface FilterSet extends MapStack {
+  inChannels: number;
+}
+
+export interface FeatureMapsResponse {
+  title: string;
+  input: MapStack;
+  layers: (MapStack & { kind: string; zero: boolean[] })[];
+  probabilities: number[];
+}
+
+export interface CellImage {
+  index: number;
+  label: number;
+  predicted: number;
+  probabilities: number[];
+  image: MapStack;
+}
+
+export interface ImagesResponse {
+  images: CellImage[];
+  total: number;
+}

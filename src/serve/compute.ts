@@ -1,0 +1,209 @@
+import {
+  type Dataset,
+  decodePicture,
+  type InputPreparation,
+  inputPreparation,
+  type Normalization,
+  type Picture,
+  pictureHeader,
+  prepareImage,
+} from '../data/index.js';
+import { DataFormatError } from '../errors.js';
+import type { Sequential } from '../model/sequential.js';
+import { loadModel, readRunConfig, runDataset } from '../run/index.js';
+import { sizeOf, Tensor } from '../tensor/tensor.js';
+import { argmax } from '../train/metrics.js';
+import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack } from './api-types.js';
+
+// The views that need the model to run: computed here with the library's own model and data
+// code, handed to the page as numbers it draws itself.
+
+interface Loaded {
+  model: Sequential;
+  config: Record<string, unknown>;
+  data: Dataset | null;
+  dataError: string | null;
+  /** Softmax outputs of every test image, computed once. */
+  probs: Float32Array | null;
+}
+
+const loaded = new Map<string, Loaded>();
+
+/** Hands over a model and test set already in memory (convts train writing its report). */
+export function preload(dir: string, model: Sequential, config: Record<string, unknown>, data: Dataset | null): void {
+  loaded.set(dir, { model, config, data, dataError: data ? null : 'no test images', probs: null });
+  if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
+}
+
+/** The run's model and test data, kept for the two most recently used runs. */
+export function load(dir: string): Loaded {
+  const hit = loaded.get(dir);
+  if (hit) {
+    loaded.delete(dir);
+    loaded.set(dir, hit);
+    return hit;
+  }
+  const config = readRunConfig(dir) as Record<string, unknown>;
+  const model = loadModel(dir);
+  let data: Dataset | null = null;
+  let dataError: string | null = null;
+  try {
+    data = config.features ? null : runDataset(config);
+    if (!data) dataError = 'the run was trained on a feature file, not on images';
+  } catch (e) {
+    dataError = (e as Error).message;
+  }
+  const l: Loaded = { model, config, data, dataError, probs: null };
+  loaded.set(dir, l);
+  if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
+  return l;
+}
+
+const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1e4) / 1e4);
+
+function stack(name: string, shape: MapStack['shape'], x: Float32Array): MapStack {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of x) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { name, shape, data: round(x), min: x.length ? min : 0, max: x.length ? max : 0 };
+}
+
+/** Every conv layer's weights. */
+export function filters(model: Sequential): FilterSet[] {
+  return model.layers
+    .filter((l) => l.kind === 'conv2d')
+    .map((l) => {
+      const w = l.params.find((p) => p.value.shape.length === 4)!.value;
+      const [k, c, h, ww] = w.shape;
+      return { ...stack(l.name, [k * c, 1, h, ww], w.data), inChannels: c };
+    });
+}
+
+/** One sample as a picture: colour when it has 3 channels, else its first channel. */
+function sampleStack(name: string, x: Float32Array, shape: readonly number[]): MapStack {
+  const [c, h, w] = shape;
+  return c === 3 ? stack(name, [1, 3, h, w], x) : stack(name, [1, 1, h, w], x.subarray(0, h * w));
+}
+
+/** The input and the output of every conv and pool layer for one sample, and the class probabilities. */
+export function featureMaps(model: Sequential, x: Float32Array, title: string): FeatureMapsResponse {
+  const layers: FeatureMapsResponse['layers'] = [];
+  let y = new Tensor([1, ...model.inputShape], Float32Array.from(x));
+  for (const layer of model.layers) {
+    y = layer.forward(y, false);
+    if (!['conv2d', 'maxpool2d', 'avgpool2d'].includes(layer.kind) || layer.outShape.length !== 3) continue;
+    const [c, h, w] = layer.outShape;
+    const zero = Array.from({ length: c }, (_, i) => y.data.subarray(i * h * w, (i + 1) * h * w).every((v) => v === 0));
+    layers.push({ ...stack(layer.name, [c, 1, h, w], y.data), kind: layer.kind, zero });
+  }
+  const p = model.predict(new Tensor([1, ...model.inputShape], Float32Array.from(x))).data;
+  return { title, input: sampleStack('input', x, model.inputShape), layers, probabilities: round(p) };
+}
+
+/** Feature maps of test image `index`. */
+export function testImageMaps(l: Loaded, index: number): FeatureMapsResponse {
+  const ds = needData(l);
+  if (!(Number.isInteger(index) && index >= 0 && index < ds.length))
+    throw new DataFormatError(
+      `image index ${index} is out of range: the test set has ${ds.length} images (0–${ds.length - 1})`,
+    );
+  const x = new Float32Array(sizeOf(ds.shape));
+  ds.fill(x, [index], 0, 1);
+  return featureMaps(l.model, x, `test image ${index} (${ds.classNames[ds.labels[index]] ?? ds.labels[index]})`);
+}
+
+export const uploadLimits = { bytes: 5 * 1024 * 1024, side: 4096 };
+
+/** Decodes an uploaded PNG or JPEG with the library's picture reader, refusing oversized pictures first. */
+export function decodeUpload(buf: Buffer): Picture {
+  if (!(buf[0] === 0x89 && buf[1] === 0x50) && !(buf[0] === 0xff && buf[1] === 0xd8))
+    throw new DataFormatError('the upload is not a PNG or JPEG image');
+  const { width, height } = pictureHeader(buf, 'the upload');
+  if (width > uploadLimits.side || height > uploadLimits.side)
+    throw new DataFormatError(
+      `the image is ${width}×${height} pixels; at most ${uploadLimits.side}×${uploadLimits.side} is accepted`,
+    );
+  return decodePicture(buf, 'the upload');
+}
+
+/** Feature maps of an uploaded picture, made into an input exactly as `convts predict` makes one. */
+export function uploadMaps(l: Loaded, buf: Buffer): FeatureMapsResponse {
+  const picture = decodeUpload(buf);
+  const shape = l.model.inputShape;
+  const norm = l.config.normalization as Normalization | undefined;
+  if (shape.length !== 3 || !norm) throw new DataFormatError('this run’s model does not take pictures');
+  const prep =
+    (l.config.input as InputPreparation | undefined) ??
+    inputPreparation(String(l.config.dataset ?? ''), [shape[0], shape[1], shape[2]], norm);
+  const { x, inverted } = prepareImage(picture, prep);
+  return featureMaps(
+    l.model,
+    x,
+    `uploaded image ${picture.width}×${picture.height}${inverted ? ' (inverted: light background)' : ''}`,
+  );
+}
+
+function needData(l: Loaded): Dataset {
+  if (!l.data) throw new DataFormatError(`the run's test images cannot be loaded: ${l.dataError}`);
+  return l.data;
+}
+
+function probabilities(l: Loaded): Float32Array {
+  if (l.probs) return l.probs;
+  const ds = needData(l);
+  const k = l.model.classes;
+  const out = new Float32Array(ds.length * k);
+  const order = Int32Array.from({ length: ds.length }, (_, i) => i);
+  for (let start = 0; start < ds.length; start += 256) {
+    const n = Math.min(256, ds.length - start);
+    const x = new Tensor([n, ...ds.shape]);
+    ds.fill(x.data, order, start, n);
+    out.set(l.model.predict(x).data, start * k);
+  }
+  l.probs = out;
+  return out;
+}
+
+/** A picture's values as whole numbers 0–255 of its range: a third of the JSON, the same picture. */
+function bytes(m: MapStack): MapStack {
+  const span = m.max - m.min || 1;
+  return { ...m, data: m.data.map((v) => Math.round((255 * (v - m.min)) / span)), min: 0, max: 255 };
+}
+
+function cellImage(l: Loaded, index: number): CellImage {
+  const ds = needData(l);
+  const k = l.model.classes;
+  const p = probabilities(l).subarray(index * k, (index + 1) * k);
+  const x = new Float32Array(sizeOf(ds.shape));
+  ds.fill(x, [index], 0, 1);
+  const image =
+    ds.shape.length === 3
+      ? sampleStack(`image ${index}`, x, ds.shape)
+      : stack(`image ${index}`, [1, 1, 1, x.length], x);
+  return { index, label: ds.labels[index], predicted: argmax(p, 0, k), probabilities: round(p), image: bytes(image) };
+}
+
+/** Test images whose true class is `label` and predicted class `predicted`, the first `limit`. */
+export function cellImages(l: Loaded, label: number, predicted: number, limit: number): ImagesResponse {
+  const ds = needData(l);
+  const k = l.model.classes;
+  const p = probabilities(l);
+  const hits: number[] = [];
+  for (let i = 0; i < ds.length; i++) if (ds.labels[i] === label && argmax(p, i * k, k) === predicted) hits.push(i);
+  return { images: hits.slice(0, limit).map((i) => cellImage(l, i)), total: hits.length };
+}
+
+/** Misclassified test images, the most confidently wrong first. */
+export function mistakes(l: Loaded, limit: number): ImagesResponse {
+  const ds = needData(l);
+  const k = l.model.classes;
+  const p = probabilities(l);
+  const wrong: { i: number; pTrue: number }[] = [];
+  for (let i = 0; i < ds.length; i++)
+    if (argmax(p, i * k, k) !== ds.labels[i]) wrong.push({ i, pTrue: p[i * k + ds.labels[i]] });
+  wrong.sort((a, b) => a.pTrue - b.pTrue || a.i - b.i);
+  return { images: wrong.slice(0, limit).map((w) => cellImage(l, w.i)), total: wrong.length };
+}

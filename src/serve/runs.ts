@@ -1,0 +1,240 @@
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { EpochRecord, MetricRecord, RunRow, RunStatus, SweepRow } from './api-types.js';
+
+/** A served folder: its name in ids (unique among the roots) and where it is. */
+export interface Root {
+  name: string;
+  dir: string;
+}
+
+/** Names each folder by its base name, numbered when two share one. */
+export function makeRoots(dirs: string[]): Root[] {
+  const seen = new Map<string, number>();
+  return dirs.map((d) => {
+    const dir = resolve(d);
+    const base = basename(dir) || 'root';
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return { name: n === 1 ? base : `${base}-${n}`, dir };
+  });
+}
+
+/** A run still writing metrics this recently (ms) counts as running. */
+const liveMs = 30_000;
+const runFiles = ['config.json', 'summary.json', 'metrics.jsonl'];
+
+/** Every run and sweep directory under the roots: runs hold a run file, sweeps a sweep.json. */
+export function findDirs(roots: Root[]): {
+  runs: { id: string; dir: string }[];
+  sweeps: { id: string; dir: string }[];
+} {
+  const runs: { id: string; dir: string }[] = [];
+  const sweeps: { id: string; dir: string }[] = [];
+  const walk = (dir: string, id: string, depth: number) => {
+    // A run directory is recognised by its files without listing it: thousands list faster so.
+    if (runFiles.some((f) => existsSync(join(dir, f)))) {
+      runs.push({ id, dir });
+      return;
+    }
+    if (existsSync(join(dir, 'sweep.json'))) sweeps.push({ id, dir });
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // unreadable: not ours to show
+    }
+    // Symbolic links are not followed: only what lies under a served folder is shown.
+    if (depth < 8)
+      for (const e of entries)
+        if (e.isDirectory() && !e.name.startsWith('.')) walk(join(dir, e.name), `${id}/${e.name}`, depth + 1);
+  };
+  for (const r of roots) walk(r.dir, r.name, 0);
+  return { runs, sweeps };
+}
+
+export interface ParsedMetrics {
+  records: MetricRecord[];
+  /** Byte offset after the last complete line. */
+  next: number;
+  damaged: string | null;
+}
+
+/**
+ * Parses metrics.jsonl text from byte `offset` (`line0` lines precede it). A last line without its
+ * newline is being written: it is left for the next read unless the file is no longer growing.
+ */
+export function parseMetrics(buf: Buffer, offset: number, line0: number, growing: boolean): ParsedMetrics {
+  const end = buf.lastIndexOf(10) + 1;
+  const upto = growing || end === buf.length ? end : buf.length;
+  const lines = buf.subarray(0, upto).toString('utf8').split('\n');
+  const records: MetricRecord[] = [];
+  let damaged: string | null = null;
+  lines.forEach((l, i) => {
+    if (!l.trim() || damaged) return;
+    try {
+      const r = JSON.parse(l) as MetricRecord;
+      if (typeof r !== 'object' || r === null || typeof r.epoch !== 'number') throw new Error('no epoch number');
+      records.push(r);
+    } catch (e) {
+      damaged = `metrics.jsonl, line ${line0 + i + 1}: not a metrics record (${(e as Error).message})`;
+    }
+  });
+  return { records, next: offset + upto, damaged };
+}
+
+const epochRecords = (rs: MetricRecord[]) => rs.filter((r): r is EpochRecord => r.kind !== 'step');
+
+function readJson(path: string): { value: Record<string, unknown> | null; error: string | null } {
+  if (!existsSync(path)) return { value: null, error: null };
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8'));
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return { value: v, error: null };
+  } catch (e) {
+    return { value: null, error: `${basename(path)}: not valid JSON (${(e as Error).message})` };
+  }
+}
+
+/** Checks model.safetensors' header against its size: a cut or garbled file is named here. */
+export function checkSafetensors(path: string): string | null {
+  if (!existsSync(path)) return null;
+  const size = statSync(path).size;
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    if (readSync(fd, head, 0, 8, 0) < 8) return 'model.safetensors: shorter than its 8-byte header length';
+    const n = Number(head.readBigUInt64LE(0));
+    if (n <= 0 || 8 + n > size) return `model.safetensors: header of ${n} bytes does not fit in ${size} bytes`;
+    const json = Buffer.alloc(n);
+    readSync(fd, json, 0, n, 8);
+    const h = JSON.parse(json.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
+    const end = Math.max(0, ...Object.values(h).map((t) => t.data_offsets?.[1] ?? 0));
+    if (8 + n + end !== size) return `model.safetensors: ${size} bytes, its header describes ${8 + n + end}`;
+    return null;
+  } catch (e) {
+    return `model.safetensors: unreadable header (${(e as Error).message})`;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const mtime = (path: string) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+const cache = new Map<string, { key: string; row: RunRow }>();
+/** Damage found in metrics.jsonl by a full read (the run page's), by run directory. */
+const metricsDamage = new Map<string, string>();
+
+/** Records what a full read of a run's metrics.jsonl found, so the runs table shows it too. */
+export function noteMetricsDamage(dir: string, damaged: string | null): void {
+  if (damaged) metricsDamage.set(dir, damaged);
+  else metricsDamage.delete(dir);
+}
+
+/**
+ * The runs-table row of one run directory; cached until one of its files changes. A finished run
+ * is read from its summary alone (its per-epoch records are there), so thousands list quickly.
+ */
+export function runRow(id: string, dir: string, sweep: string | null, now = Date.now()): RunRow {
+  const times = runFiles.map((f) => mtime(join(dir, f)));
+  const updated = Math.max(...times);
+  const running = now - times[2] < liveMs && times[2] >= times[1];
+  const key = `${times.join(',')}|${running}|${sweep}|${metricsDamage.get(dir)}`;
+  const hit = cache.get(dir);
+  if (hit?.key === key) return hit.row;
+  const config = readJson(join(dir, 'config.json'));
+  const summary = readJson(join(dir, 'summary.json'));
+  const c = config.value ?? {};
+  const s = summary.value ?? {};
+  const mpath = join(dir, 'metrics.jsonl');
+  const metrics =
+    Array.isArray(s.perEpoch) && !running
+      ? { records: s.perEpoch as MetricRecord[], damaged: metricsDamage.get(dir) ?? null }
+      : times[2]
+        ? parseMetrics(readFileSync(mpath), 0, 0, running)
+        : { records: [], damaged: null };
+  const epochs = epochRecords(metrics.records);
+  const accs = epochs.map((e) => e.testAccuracy).filter((a): a is number => typeof a === 'number');
+  const last = typeof s.testAccuracy === 'number' ? s.testAccuracy : (accs[accs.length - 1] ?? null);
+  const damaged =
+    config.error ?? summary.error ?? metrics.damaged ?? (s.status === 'completed' ? modelProblem(dir) : null);
+  const status: RunStatus = damaged
+    ? 'damaged'
+    : running
+      ? 'running'
+      : s.status === 'completed' || s.status === 'interrupted' || s.status === 'diverged'
+        ? s.status
+        : 'failed';
+  const seconds =
+    typeof s.seconds === 'number' ? s.seconds : epochs.reduce((t, e) => t + (e.seconds ?? 0) + (e.evalSeconds ?? 0), 0);
+  const row: RunRow = {
+    id,
+    model: str(s.model ?? c.model),
+    dataset: str(s.dataset ?? c.dataset),
+    status,
+    damaged,
+    bestAccuracy: accs.length ? Math.max(...accs, last ?? 0) : last,
+    lastAccuracy: last,
+    epochs: epochs.length,
+    epochsPlanned: typeof c.epochs === 'number' ? c.epochs : null,
+    trainSize: num(s.trainSize),
+    seconds: seconds || null,
+    hyper: {
+      optimizer: str(c.optimizer),
+      lr: num(c.lr),
+      batchSize: num(c.batchSize),
+      ...layerKeys(c),
+      seed: num(c.seed),
+    },
+    updated,
+    sweep,
+  };
+  cache.set(dir, { key, row });
+  return row;
+}
+
+function modelProblem(dir: string): string | null {
+  const spec = readJson(join(dir, 'model.json'));
+  return spec.error ?? checkSafetensors(join(dir, 'model.safetensors'));
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : null);
+const num = (v: unknown) => (typeof v === 'number' ? v : null);
+
+/** Filter counts of the conv layers ("8,8"), the activation and the pooling of a run's spec. */
+function layerKeys(c: Record<string, unknown>): Record<string, string | null> {
+  const layers = (c.spec as { layers?: { type?: string; filters?: number }[] } | undefined)?.layers ?? [];
+  const f = layers.filter((l) => l.type === 'conv2d').map((l) => l.filters);
+  return {
+    filters: f.length ? f.join(',') : null,
+    activation: layers.find((l) => ['relu', 'sigmoid', 'tanh'].includes(l.type ?? ''))?.type ?? null,
+    pool: layers.find((l) => l.type?.endsWith('pool2d'))?.type?.replace('pool2d', '') ?? null,
+  };
+}
+
+/** A sweep directory's grid and trials, each trial's swept values read back from its name. */
+export function sweepRow(id: string, dir: string): SweepRow | null {
+  const { value } = readJson(join(dir, 'sweep.json'));
+  const raw = value?.grid as Record<string, (string | number)[]> | undefined;
+  const names = value?.trials as string[] | undefined;
+  if (!raw || !Array.isArray(names)) return null;
+  const grid = Object.fromEntries(Object.entries(raw).map(([k, vs]) => [k, vs.map(asValue)]));
+  const keys = Object.keys(grid).sort((a, b) => b.length - a.length); // "batch-size" before "batch"
+  return {
+    id,
+    grid,
+    trials: names.map((name) => {
+      const params: Record<string, string | number> = {};
+      for (const part of name.split('_')) {
+        const k = keys.find((key) => part.startsWith(`${key}-`));
+        if (k) {
+          params[k] = asValue(part.slice(k.length + 1));
+        }
+      }
+      return { id: `${id}/${name}`, name, params };
+    }),
+  };
+}
+
+/** A swept value: numbers as numbers ("0.01" and 0.01 are the same trial), the rest as text. */
+const asValue = (v: string | number) =>
+  typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;

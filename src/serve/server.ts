@@ -1,0 +1,204 @@
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MetricsResponse, RunDetail, RunsResponse } from './api-types.js';
+import { cellImages, filters, load, mistakes, testImageMaps, uploadLimits, uploadMaps } from './compute.js';
+import { findDirs, noteMetricsDamage, parseMetrics, type Root, runRow, sweepRow } from './runs.js';
+import { decodePath, resolveId } from './safe-path.js';
+
+/** The bundled page (npm run build:web), beside the compiled server in dist/. */
+export const webDir = fileURLToPath(new URL('../../web/', import.meta.url));
+
+const types: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.jsonl': 'text/plain; charset=utf-8',
+  '.md': 'text/plain; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+const notFound = () => new HttpError(404, 'not found');
+
+type Query = URLSearchParams;
+type Handler = (q: Query, roots: Root[], req: IncomingMessage) => unknown | Promise<unknown>;
+
+/** The run directory an id names, or 404. */
+function runDir(roots: Root[], q: Query): { id: string; dir: string } {
+  const id = q.get('id') ?? '';
+  const dir = resolveId(roots, id);
+  if (!dir || !statSync(dir).isDirectory()) throw notFound();
+  return { id, dir };
+}
+
+/** Which sweep a run belongs to: its parent folder, if that holds a sweep.json. */
+const sweepOf = (id: string, dir: string) =>
+  existsSync(join(dir, '..', 'sweep.json')) && id.includes('/') ? id.slice(0, id.lastIndexOf('/')) : null;
+
+export function listRuns(roots: Root[]): RunsResponse {
+  const { runs, sweeps } = findDirs(roots);
+  const now = Date.now();
+  const sweepIds = new Set(sweeps.map((s) => s.id));
+  const parent = (id: string) => id.slice(0, Math.max(0, id.lastIndexOf('/')));
+  return {
+    runs: runs.map((r) => runRow(r.id, r.dir, sweepIds.has(parent(r.id)) ? parent(r.id) : null, now)),
+    sweeps: sweeps.flatMap((s) => sweepRow(s.id, s.dir) ?? []),
+  };
+}
+
+/** metrics.jsonl from a byte offset on: the page polls this to follow a run as it trains. */
+function metrics(q: Query, roots: Root[]): MetricsResponse {
+  const { id, dir } = runDir(roots, q);
+  const row = runRow(id, dir, sweepOf(id, dir));
+  const path = join(dir, 'metrics.jsonl');
+  const from = Math.max(0, Math.floor(Number(q.get('from') ?? 0)) || 0);
+  const line0 = Math.max(0, Math.floor(Number(q.get('line') ?? 0)) || 0);
+  if (!existsSync(path)) return { records: [], next: 0, damaged: null, status: row.status };
+  const size = statSync(path).size;
+  const buf = Buffer.alloc(Math.max(0, size - from));
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, from);
+  } finally {
+    closeSync(fd);
+  }
+  const m = parseMetrics(buf, from, line0, row.status === 'running');
+  if (from === 0) noteMetricsDamage(dir, m.damaged);
+  return { ...m, status: m.damaged ? 'damaged' : row.status };
+}
+
+function detail(q: Query, roots: Root[]): RunDetail {
+  const { id, dir } = runDir(roots, q);
+  const row = runRow(id, dir, sweepOf(id, dir));
+  const json = (f: string) => {
+    try {
+      return JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    } catch {
+      return null;
+    }
+  };
+  let layers: RunDetail['layers'] = [];
+  let reason: string | null = null;
+  let data = false;
+  try {
+    if (row.status !== 'completed' && row.status !== 'diverged') throw new Error(`the run is ${row.status}`);
+    const l = load(dir);
+    layers = l.model.layers.map((x) => ({
+      name: x.name,
+      kind: x.kind,
+      outShape: [...x.outShape],
+      params: x.params.reduce((a, p) => a + p.value.size, 0),
+    }));
+    data = l.data !== null;
+    reason = l.dataError;
+  } catch (e) {
+    reason = `the model cannot be loaded: ${(e as Error).message}`;
+  }
+  return {
+    row,
+    config: json('config.json'),
+    summary: json('summary.json'),
+    layers,
+    canCompute: { model: layers.length > 0, data, reason },
+  };
+}
+
+const int = (q: Query, k: string, d: number) => {
+  const v = Number(q.get(k) ?? d);
+  if (!Number.isInteger(v) || v < 0) throw new HttpError(400, `${k}: expected a whole number ≥ 0, got "${q.get(k)}"`);
+  return v;
+};
+const modelOf = (q: Query, roots: Root[]) => load(runDir(roots, q).dir);
+
+// One computation at a time: a second upload waits for the first instead of doubling the memory.
+let busy: Promise<unknown> = Promise.resolve();
+
+async function upload(q: Query, roots: Root[], req: IncomingMessage) {
+  const l = modelOf(q, roots);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > uploadLimits.bytes)
+      throw new HttpError(413, 'the image is larger than 5 MB; give a smaller PNG or JPEG');
+    chunks.push(c as Buffer);
+  }
+  const run = busy.then(() => uploadMaps(l, Buffer.concat(chunks)));
+  busy = run.catch(() => {});
+  return run;
+}
+
+const routes: Record<string, Handler> = {
+  'GET /api/runs': (_q, roots) => listRuns(roots),
+  'GET /api/run': detail,
+  'GET /api/metrics': metrics,
+  'GET /api/filters': (q, roots) => filters(modelOf(q, roots).model),
+  'GET /api/maps': (q, roots) => testImageMaps(modelOf(q, roots), int(q, 'index', 0)),
+  'POST /api/maps': upload,
+  'GET /api/cell': (q, roots) =>
+    cellImages(modelOf(q, roots), int(q, 'label', 0), int(q, 'predicted', 0), Math.min(int(q, 'limit', 48), 200)),
+  'GET /api/mistakes': (q, roots) => mistakes(modelOf(q, roots), Math.min(int(q, 'limit', 24), 200)),
+};
+
+/** The JSON answer of GET `path` with query `q`, as the page gets it (a saved report inlines these). */
+export function answer(path: string, q: URLSearchParams, roots: Root[]): unknown {
+  const route = routes[`GET ${path}`];
+  if (!route) throw notFound();
+  return route(q, roots, undefined as unknown as IncomingMessage);
+}
+
+/** A file of a served folder (/files/<id>) or of the page itself; anything else is 404. */
+function file(path: string, roots: Root[]): string {
+  if (path.startsWith('/files/')) {
+    const id = decodePath(path.slice(7));
+    const real = id === null ? null : resolveId(roots, id);
+    if (real && statSync(real).isFile()) return real;
+    throw notFound();
+  }
+  const name = path === '/' ? 'index.html' : path.slice(1);
+  if (!/^[\w-]+\.(js|css|html)$/.test(name) || !existsSync(join(webDir, name))) throw notFound();
+  return join(webDir, name);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, roots: Root[]): Promise<void> {
+  // The raw URL, not a normalized one: "/files/a/../b" must be refused, not quietly rewritten.
+  const raw = req.url ?? '/';
+  const cut = raw.indexOf('?');
+  const path = cut < 0 ? raw : raw.slice(0, cut);
+  const q = new URLSearchParams(cut < 0 ? '' : raw.slice(cut + 1));
+  const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+  try {
+    const route = routes[`${req.method} ${path}`];
+    if (route) {
+      const body = JSON.stringify(await route(q, roots, req));
+      res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(body);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
+    const f = file(path, roots);
+    res.writeHead(200, { ...headers, 'content-type': types[extname(f)] ?? 'application/octet-stream' });
+    res.end(req.method === 'HEAD' ? undefined : readFileSync(f));
+  } catch (e) {
+    const status = e instanceof HttpError ? e.status : 422;
+    const message = e instanceof Error ? e.message : String(e);
+    if (!res.headersSent)
+      res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
+    else res.end();
+  }
+}
+
+/** An HTTP server over the run and sweep folders of `roots` (not yet listening). */
+export function makeServer(roots: Root[]): Server {
+  return createServer((req, res) => void handle(req, res, roots));
+}

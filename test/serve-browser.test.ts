@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { makeRoots } from '../src/serve/runs.js';
+import { makeServer } from '../src/serve/server.js';
+import { childEnv, convts, mainJs } from './helpers/cli.js';
+import { writeMnistDir } from './helpers/mnist.js';
+import { tempDir } from './helpers/tmp.js';
+
+// The dashboard in Debian's chromium (never a downloaded browser), on tiny runs trained here.
+
+const chromium = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
+const skip = existsSync(chromium)
+  ? false
+  : `${chromium} not found (apt-get install -y chromium) — browser check skipped`;
+
+describe('convts serve in a browser', { skip }, () => {
+  const base = tempDir('convts-serve-web-');
+  const runs = join(base, 'runs');
+  const data = join(base, 'data');
+  let url = '';
+  let close = () => {};
+  let browser: Browser;
+  const errors: string[] = [];
+  const foreign: string[] = [];
+  const train = (out: string, ...more: string[]) => [
+    'train',
+    '--dataset',
+    'mnist',
+    '--data-dir',
+    data,
+    '--offline',
+    '--batch-size',
+    '8',
+    '--out',
+    out,
+    ...more,
+  ];
+
+  before(async () => {
+    writeMnistDir(data, 48, 40);
+    for (const [name, lr] of [
+      ['a', '0.01'],
+      ['b', '0.05'],
+    ]) {
+      const r = await convts(...train(join(runs, name), '--epochs', '2', '--lr', lr));
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const server = makeServer(makeRoots([runs]));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    close = () => server.close();
+    const { chromium: pw } = await import('playwright-core');
+    browser = await pw.launch({
+      executablePath: chromium,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    close();
+  });
+
+  /** A page that records console errors and every request that leaves the server. */
+  async function open(hash: string, width = 1280): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    page.on('console', (m) => m.type() === 'error' && errors.push(`${hash}: ${m.text()}`));
+    page.on('pageerror', (e) => errors.push(`${hash}: ${e.message}`));
+    page.on('request', (q) => {
+      if (!q.url().startsWith(url) && !/^(data|blob):/.test(q.url())) foreign.push(q.url());
+    });
+    await page.goto(url + hash);
+    return page;
+  }
+
+  test('runs page lists the runs; two ticked runs are overlaid, hover shows both values', async () => {
+    const page = await open('#/');
+    await page.waitForSelector('table.runs tbody tr');
+    const ids = await page.$$eval('table.runs tbody tr td:nth-child(2)', (tds) => tds.map((t) => t.textContent));
+    assert.deepEqual(ids.sort(), ['runs/a', 'runs/b']);
+    await page.check('input[aria-label="compare runs/a"]');
+    await page.check('input[aria-label="compare runs/b"]');
+    const loss = page.locator('figure.chart', { hasText: 'Training loss' });
+    await loss.locator('.u-over').waitFor();
+    assert.deepEqual(await loss.locator('.legend li').allTextContents(), ['runs/a', 'runs/b']);
+    const box = (await loss.locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    const tip = loss.locator('.tip');
+    await tip.waitFor({ state: 'visible' });
+    const text = (await tip.textContent()) ?? '';
+    assert.match(text, /runs\/a: \d/);
+    assert.match(text, /runs\/b: \d/);
+    await page.close();
+  });
+
+  test('a confusion-matrix cell shows its test images with their probabilities', async () => {
+    const page = await open('#/run/runs%2Fa');
+    const cell = page.locator('table.confusion td button').first();
+    await cell.click();
+    await page.locator('.cell-images .card').first().waitFor();
+    assert.match((await page.locator('.cell-images .card').first().textContent()) ?? '', /#\d+ true .* predicted .*%/);
+    await page.locator('.tiles canvas').first().waitFor(); // filters and feature maps drew
+    await page.close();
+  });
+
+  test('a run started during the test shows new points within 5 s', async () => {
+    const out = join(runs, 'live');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [mainJs, ...train(out, '--epochs', '100000', '--batch-size', '1', '--log-every', '24')],
+      {
+        env: childEnv(),
+        stdio: 'ignore',
+      },
+    );
+    try {
+      while (!existsSync(join(out, 'metrics.jsonl'))) await new Promise((r) => setTimeout(r, 100));
+      const page = await open('#/run/runs%2Flive');
+      const loss = page.locator('figure.chart', { hasText: 'Training loss' });
+      const points = async () => Number((await loss.getAttribute('data-points')) ?? 0);
+      await page.waitForFunction(() => Number(document.querySelector('figure.chart')?.getAttribute('data-points')) > 0);
+      const n = await points();
+      const t0 = Date.now();
+      await page.waitForFunction(
+        (m) => Number(document.querySelector('figure.chart')?.getAttribute('data-points')) > m,
+        n,
+        { timeout: 5000 },
+      );
+      assert.ok(Date.now() - t0 < 5000);
+      assert.match((await page.locator('.live').textContent()) ?? '', /images\/s/);
+      await page.close();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  test('at 390 px nothing overflows sideways; traversal gets 404; no console errors; no request left the server', async () => {
+    for (const hash of ['#/?compare=runs%2Fa,runs%2Fb', '#/run/runs%2Fb']) {
+      const page = await open(hash, 390);
+      await page.locator('figure.chart .u-over').first().waitFor();
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than a 390px screen`);
+      await page.close();
+    }
+    const page = await open('#/');
+    for (const path of ['files/runs/../../etc/passwd', 'files/runs/%2e%2e/%2e%2e/etc/passwd', 'files//etc/passwd'])
+      assert.equal((await page.request.get(url + path)).status(), 404, path);
+    await page.close();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(foreign, []);
+  });
+});

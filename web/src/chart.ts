@@ -1,0 +1,288 @@
+import uPlot from 'uplot';
+import { download, h } from './dom.js';
+
+// A line chart over uPlot, shared by every view (and the playground): series with their own x
+// values on shared axes, a hover box with every series' value, drag to zoom (double-click
+// resets), an optional log y-axis, and downloads as PNG, SVG and CSV.
+
+export interface Series {
+  label: string;
+  color: string;
+  x: number[];
+  y: (number | null)[];
+  dash?: boolean;
+  /** Drawn thin and pale (the raw values behind a smoothed line); left out of the hover box. */
+  faint?: boolean;
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  /** Offer a log-scale toggle for the y-axis. */
+  logToggle?: boolean;
+  /** A log x-axis (e.g. learning rates). */
+  logX?: boolean;
+  /** Where the x-axis starts (otherwise at the first point). */
+  xMin?: number;
+  /** Formats y values in the hover box and the axis. */
+  format?: (v: number) => string;
+  height?: number;
+}
+
+export const palette = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#9467bd',
+  '#ff7f0e',
+  '#17becf',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+];
+
+export interface Chart {
+  el: HTMLElement;
+  /** Replaces the series, keeping the zoom unless the x range grew. */
+  update(series: Series[]): void;
+}
+
+/** Aligns the series on one sorted x array, nulls where a series has no point. */
+function align(series: Series[]): uPlot.AlignedData {
+  if (!series.length) return [[]];
+  return uPlot.join(series.map((s) => [s.x, s.y] as uPlot.AlignedData)) as uPlot.AlignedData;
+}
+
+/** The value of series `si` at index `idx`, or at the nearest index that has one. */
+function nearest(data: uPlot.AlignedData, si: number, idx: number): number | null {
+  const ys = data[si] as (number | null)[];
+  for (let d = 0; d < ys.length; d++) {
+    if (ys[idx - d] !== null && ys[idx - d] !== undefined) return ys[idx - d] as number;
+    if (ys[idx + d] !== null && ys[idx + d] !== undefined) return ys[idx + d] as number;
+  }
+  return null;
+}
+
+/** An x value: whole numbers (steps) as they are, fractions (epochs) to three places. */
+const xFmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3));
+
+/** Marks each point only when a series has too few to make a line (evaluated at every redraw). */
+const fewPoints = (u: uPlot, si: number) => (u.data[si] as (number | null)[]).filter((v) => v !== null).length < 3;
+
+export function lineChart(o: ChartOptions): Chart {
+  const fmt =
+    o.format ?? ((v: number) => (Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(2) : v.toPrecision(4)));
+  let series: Series[] = [];
+  let log = false;
+  let plot: uPlot | null = null;
+  const box = h('div', { class: 'plot', role: 'img', 'aria-label': `${o.title}: ${o.yLabel} by ${o.xLabel}` });
+  const tip = h('div', { class: 'tip', hidden: true });
+  const legend = h('ul', { class: 'legend' });
+
+  const tooltip = (): uPlot.Plugin => ({
+    hooks: {
+      setCursor: (u) => {
+        const idx = u.cursor.idx;
+        if (idx === null || idx === undefined || u.cursor.left === undefined || u.cursor.left < 0) {
+          tip.hidden = true;
+          return;
+        }
+        const rows = series
+          .map((s, i) => ({ s, v: s.faint ? null : nearest(u.data, i + 1, idx) }))
+          .filter((r) => r.v !== null);
+        tip.replaceChildren(
+          h('div', { class: 'tip-x' }, `${o.xLabel} ${xFmt(u.data[0][idx])}`),
+          ...rows.map((r) =>
+            h(
+              'div',
+              {},
+              h('span', { class: 'swatch', style: `background:${r.s.color}` }),
+              `${r.s.label}: ${fmt(r.v!)}`,
+            ),
+          ),
+        );
+        tip.hidden = rows.length === 0;
+        const left = u.cursor.left + u.over.offsetLeft;
+        tip.style.left = `${Math.min(left + 12, box.clientWidth - tip.offsetWidth - 4)}px`;
+        tip.style.top = `${(u.cursor.top ?? 0) + 8}px`;
+      },
+    },
+  });
+
+  const build = () => {
+    plot?.destroy();
+    const width = Math.max(260, box.clientWidth || 600);
+    plot = new uPlot(
+      {
+        width,
+        height: o.height ?? 260,
+        scales: {
+          x: o.logX
+            ? { time: false, distr: 3 }
+            : { time: false, range: (_u, min, max) => [o.xMin ?? min, max > (o.xMin ?? min) ? max : min + 1] },
+          y: log ? { distr: 3 } : {},
+        },
+        series: [
+          { label: o.xLabel },
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.faint ? `${s.color}44` : s.color,
+            width: s.faint ? 1 : 2,
+            dash: s.dash ? [6, 4] : undefined,
+            spanGaps: true,
+            points: { show: fewPoints },
+          })),
+        ],
+        axes: [
+          { label: o.xLabel, stroke: '#333', grid: { stroke: '#eee' } },
+          {
+            label: o.yLabel,
+            stroke: '#333',
+            grid: { stroke: '#eee' },
+            size: 64,
+            values: o.format ? (_u, vs) => vs.map((v) => o.format!(v)) : undefined,
+          },
+        ],
+        legend: { show: false },
+        cursor: { drag: { x: true, y: false } },
+        plugins: [tooltip()],
+      },
+      align(log ? series.map((s) => ({ ...s, y: s.y.map((v) => (v !== null && v > 0 ? v : null)) })) : series),
+      box,
+    );
+    box.append(tip);
+  };
+
+  new ResizeObserver(() => {
+    if (plot && box.clientWidth && Math.abs(plot.width - box.clientWidth) > 2)
+      plot.setSize({ width: box.clientWidth, height: o.height ?? 260 });
+  }).observe(box);
+
+  const logBox = h('input', {
+    type: 'checkbox',
+    onchange: (e: Event) => {
+      log = (e.target as HTMLInputElement).checked;
+      build();
+    },
+  });
+  const tools = h(
+    'div',
+    { class: 'tools' },
+    o.logToggle ? h('label', {}, logBox, ' log scale') : null,
+    h('button', { type: 'button', onclick: () => plot && savePng(plot, o.title, series) }, 'PNG'),
+    h('button', { type: 'button', onclick: () => plot && saveSvg(plot, o, series) }, 'SVG'),
+    h('button', { type: 'button', onclick: () => saveCsv(o, series) }, 'CSV'),
+  );
+  const el = h('figure', { class: 'chart' }, h('figcaption', {}, h('span', {}, o.title), tools), box, legend);
+
+  return {
+    el,
+    update(next) {
+      const shape = (ss: Series[]) => ss.map((s) => `${s.label}|${s.color}|${s.dash}|${s.faint}`).join();
+      const same = plot && shape(next) === shape(series);
+      series = next;
+      // how many points are drawn: lets a test (or a reader of the DOM) see the chart grow
+      el.dataset.points = String(
+        next.filter((x) => !x.faint).reduce((n, x) => n + x.y.filter((v) => v !== null).length, 0),
+      );
+      legend.replaceChildren(
+        ...series
+          .filter((s) => !s.faint)
+          .map((s) =>
+            h(
+              'li',
+              {},
+              h('span', {
+                class: 'swatch',
+                style: s.dash ? `border-top:3px dashed ${s.color}` : `background:${s.color}`,
+              }),
+              s.label,
+            ),
+          ),
+      );
+      if (same && plot) plot.setData(align(series), true);
+      else requestAnimationFrame(build);
+    },
+  };
+}
+
+const safeName = (s: string) => s.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '') || 'chart';
+
+function saveCsv(o: ChartOptions, series: Series[]): void {
+  const data = align(series);
+  const head = [o.xLabel, ...series.map((s) => s.label)].map((c) => `"${c.replace(/"/g, '""')}"`).join(',');
+  const rows = (data[0] as number[]).map((x, i) => [x, ...series.map((_, si) => data[si + 1][i] ?? '')].join(','));
+  download(`${safeName(o.title)}.csv`, new Blob([[head, ...rows].join('\n')], { type: 'text/csv' }));
+}
+
+/** The chart's canvas at device resolution, on white, with its title and a legend. */
+function savePng(u: uPlot, title: string, series: Series[]): void {
+  const src = u.ctx.canvas;
+  const r = src.width / u.width;
+  const shown = series.filter((s) => !s.faint);
+  const c = document.createElement('canvas');
+  c.width = src.width;
+  c.height = src.height + r * (28 + 18 * shown.length);
+  const g = c.getContext('2d')!;
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, c.width, c.height);
+  g.fillStyle = '#111';
+  g.font = `${14 * r}px sans-serif`;
+  g.fillText(title, 8 * r, 18 * r);
+  g.drawImage(src, 0, 24 * r);
+  shown.forEach((s, i) => {
+    const y = src.height + r * (34 + 18 * i);
+    g.fillStyle = s.color;
+    g.fillRect(8 * r, y - 9 * r, 12 * r, 4 * r);
+    g.fillStyle = '#111';
+    g.font = `${12 * r}px sans-serif`;
+    g.fillText(s.label, 26 * r, y - 3 * r);
+  });
+  c.toBlob((b) => b && download(`${safeName(title)}.png`, b), 'image/png');
+}
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** The chart as vector lines with the current zoom: axes with five ticks each, a legend. */
+function saveSvg(u: uPlot, o: ChartOptions, series: Series[]): void {
+  const W = u.width;
+  const H = u.height;
+  const dpr = u.ctx.canvas.width / u.width;
+  const [L, T, PW, PH] = [u.bbox.left / dpr, u.bbox.top / dpr, u.bbox.width / dpr, u.bbox.height / dpr];
+  const fmt = o.format ?? ((v: number) => v.toPrecision(3));
+  const out: string[] = [];
+  const shown = series.filter((s) => !s.faint);
+  out.push(`<rect x="${L}" y="${T}" width="${PW}" height="${PH}" fill="none" stroke="#999"/>`);
+  for (const [axis, key] of [
+    [0, 'x'],
+    [1, 'y'],
+  ] as const) {
+    const { min, max } = u.scales[key];
+    if (min === undefined || max === undefined) continue;
+    for (let i = 0; i <= 4; i++) {
+      const v = min + ((max - min) * i) / 4;
+      const p = u.valToPos(v, key);
+      out.push(
+        axis === 0
+          ? `<text x="${L + p}" y="${T + PH + 16}" text-anchor="middle">${esc(fmt(v))}</text>`
+          : `<text x="${L - 6}" y="${T + p + 4}" text-anchor="end">${esc(fmt(v))}</text>`,
+      );
+    }
+  }
+  series.forEach((s, si) => {
+    const pts = (u.data[0] as number[])
+      .map((x, i) => [x, u.data[si + 1][i]] as const)
+      .filter(([, y]) => y !== null && y !== undefined)
+      .map(([x, y]) => `${(L + u.valToPos(x, 'x')).toFixed(1)},${(T + u.valToPos(y as number, 'y')).toFixed(1)}`);
+    out.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-opacity="${s.faint ? 0.3 : 1}" stroke-width="${s.faint ? 1 : 2}"${s.dash ? ' stroke-dasharray="6 4"' : ''} points="${pts.join(' ')}"/>`,
+    );
+  });
+  shown.forEach((s, i) =>
+    out.push(`<text x="${L}" y="${H + 18 * (i + 1)}" fill="${s.color}">— ${esc(s.label)}</text>`),
+  );
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 18 * shown.length + 8}" font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="#fff"/><text x="${L}" y="14" font-size="13">${esc(o.title)}</text><defs><clipPath id="c"><rect x="${L}" y="${T}" width="${PW}" height="${PH}"/></clipPath></defs>${out.join('')}</svg>`;
+  download(`${safeName(o.title)}.svg`, new Blob([svg], { type: 'image/svg+xml' }));
+}

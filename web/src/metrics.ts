@@ -1,0 +1,102 @@
+import type { EpochRecord, MetricRecord, MetricsResponse, RunStatus, StepRecord } from '../../src/serve/api-types.js';
+import { get, inlined } from './api.js';
+
+// A run's metrics as the page holds them: read once, then followed by polling the file's tail
+// (every second while the run is running), so a new record shows within about a second.
+
+export interface RunMetrics {
+  id: string;
+  steps: StepRecord[];
+  epochs: EpochRecord[];
+  status: RunStatus;
+  damaged: string | null;
+}
+
+const pollMs = 1000;
+const held = new Map<
+  string,
+  { m: RunMetrics; next: number; lines: number; listeners: Set<() => void>; timer: number | null }
+>();
+
+/** Starts (or joins) following a run's metrics; `onChange` runs after every read that added records. */
+export function follow(id: string, onChange: () => void): { metrics: RunMetrics; stop: () => void } {
+  let h = held.get(id);
+  if (!h) {
+    h = {
+      m: { id, steps: [], epochs: [], status: 'running', damaged: null },
+      next: 0,
+      lines: 0,
+      listeners: new Set(),
+      timer: null,
+    };
+    held.set(id, h);
+    void poll(id);
+  }
+  h.listeners.add(onChange);
+  const hh = h;
+  return {
+    metrics: h.m,
+    stop: () => {
+      hh.listeners.delete(onChange);
+      if (hh.listeners.size === 0 && hh.timer !== null) {
+        clearTimeout(hh.timer);
+        held.delete(id);
+      }
+    },
+  };
+}
+
+async function poll(id: string): Promise<void> {
+  const h = held.get(id);
+  if (!h) return;
+  h.timer = null;
+  try {
+    const r = await get<MetricsResponse>('/api/metrics', inlined() ? { id } : { id, from: h.next, line: h.lines });
+    add(h.m, r.records);
+    h.lines += r.records.length;
+    h.next = r.next;
+    h.m.status = r.status;
+    h.m.damaged = r.damaged;
+    if (r.records.length || h.next === 0) for (const f of h.listeners) f();
+  } catch {
+    // a run folder that vanished: stop following it quietly, the table will drop it
+    h.m.status = 'failed';
+  }
+  if (h.m.status === 'running' && held.get(id) === h && !inlined())
+    h.timer = window.setTimeout(() => void poll(id), pollMs);
+}
+
+function add(m: RunMetrics, records: MetricRecord[]): void {
+  for (const r of records) {
+    if (r.kind === 'step') m.steps.push(r);
+    else m.epochs.push(r);
+  }
+}
+
+/** Steps in an epoch: the last step of epoch 1 once it is over, or (old runs) the training set over the batch size. */
+export function stepsPerEpoch(m: RunMetrics, trainSize?: number | null, batchSize?: number | null): number | null {
+  const e1 = m.steps.filter((s) => s.epoch === 1);
+  if (e1.length && (m.epochs.length > 0 || m.steps.some((s) => s.epoch > 1))) return e1[e1.length - 1].step;
+  return trainSize && batchSize ? Math.ceil(trainSize / batchSize) : null;
+}
+
+/** TensorBoard's smoothing: an exponential moving average, debiased so the first points are not pulled to 0. */
+export function smooth(ys: number[], weight: number): number[] {
+  let last = 0;
+  return ys.map((y, i) => {
+    last = last * weight + (1 - weight) * y;
+    return weight > 0 ? last / (1 - weight ** (i + 1)) : y;
+  });
+}
+
+/** Images per second of the last step record, and the seconds left at that rate. */
+export function speed(m: RunMetrics, epochsPlanned: number | null, batchSize: number | null) {
+  const last = m.steps[m.steps.length - 1];
+  if (!last) return null;
+  const per = stepsPerEpoch(m);
+  const left = per && epochsPlanned && batchSize ? Math.max(0, epochsPlanned * per - last.step) : null;
+  return {
+    imagesPerSecond: last.imagesPerSecond,
+    eta: left !== null ? (left * batchSize!) / last.imagesPerSecond : null,
+  };
+}

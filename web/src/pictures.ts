@@ -1,0 +1,129 @@
+import type { MapStack } from '../../src/serve/api-types.js';
+import { h } from './dom.js';
+
+// Pictures drawn from numbers: filters, feature maps, images, heat maps and their colour bars.
+
+/** Blue (negative) – white (0) – red (positive), for weights. */
+export function diverging(t: number): [number, number, number] {
+  const u = Math.max(-1, Math.min(1, t));
+  return u < 0 ? [255 * (1 + u), 255 * (1 + u), 255] : [255, 255 * (1 - u), 255 * (1 - u)];
+}
+
+/** White to dark blue, for counts and shares. */
+export function sequential(t: number): [number, number, number] {
+  const u = Math.max(0, Math.min(1, t));
+  return [255 - 225 * u, 255 - 175 * u, 255 - 100 * u];
+}
+
+/**
+ * Picture `i` of a stack on a canvas, `scale` screen pixels per value: colour pictures as they
+ * are, grey ones from `lo` (black) to `hi` (white), or through `map` when given.
+ */
+export function tile(
+  s: MapStack,
+  i: number,
+  scale: number,
+  lo: number,
+  hi: number,
+  map?: (t: number) => [number, number, number],
+): HTMLCanvasElement {
+  const [, c, hh, w] = s.shape;
+  const cv = h('canvas', { width: w, height: hh });
+  cv.style.width = `${w * scale}px`;
+  cv.style.height = `${hh * scale}px`;
+  const g = cv.getContext('2d')!;
+  const img = g.createImageData(w, hh);
+  const o = i * c * hh * w;
+  const span = hi - lo || 1;
+  for (let p = 0; p < hh * w; p++) {
+    let rgb: [number, number, number];
+    if (c === 3)
+      rgb = [0, 1, 2].map((ch) => (255 * (s.data[o + ch * hh * w + p] - lo)) / span) as [number, number, number];
+    else if (map) rgb = map(s.data[o + p]);
+    else rgb = Array(3).fill((255 * (s.data[o + p] - lo)) / span) as [number, number, number];
+    img.data.set([...rgb, 255], p * 4);
+  }
+  g.putImageData(img, 0, 0);
+  return cv;
+}
+
+/** The value range of picture `i`. */
+export function rangeOf(s: MapStack, i: number): [number, number] {
+  const n = s.shape[1] * s.shape[2] * s.shape[3];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let p = i * n; p < (i + 1) * n; p++) {
+    lo = Math.min(lo, s.data[p]);
+    hi = Math.max(hi, s.data[p]);
+  }
+  return [lo, hi];
+}
+
+/** A horizontal colour bar from `lo` to `hi` with three labelled ticks. */
+export function colorBar(
+  lo: number,
+  hi: number,
+  map: (t: number) => [number, number, number],
+  signed: boolean,
+  label: string,
+): HTMLElement {
+  const stops = Array.from({ length: 11 }, (_, i) => {
+    const t = signed ? -1 + (2 * i) / 10 : i / 10;
+    return `rgb(${map(t).map(Math.round).join(',')}) ${i * 10}%`;
+  });
+  const f = (v: number) =>
+    Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : v.toPrecision(2);
+  return h(
+    'div',
+    { class: 'colorbar', role: 'img', 'aria-label': `${label}: colour scale from ${f(lo)} to ${f(hi)}` },
+    h('div', { class: 'bar', style: `background:linear-gradient(to right, ${stops.join(',')})` }),
+    h(
+      'div',
+      { class: 'ticks' },
+      h('span', {}, f(lo)),
+      h('span', {}, signed ? '0' : f((lo + hi) / 2)),
+      h('span', {}, f(hi)),
+    ),
+    h('div', { class: 'note' }, label),
+  );
+}
+
+/** Every picture of a stack as a labelled tile, each scaled on its own (min black, max white). */
+export function mapGrid(s: MapStack, scale: number, zero?: boolean[]): HTMLElement {
+  const count = s.shape[0];
+  return h(
+    'div',
+    { class: 'tiles' },
+    Array.from({ length: count }, (_, i) => {
+      const [lo, hi] = rangeOf(s, i);
+      const z = zero?.[i];
+      return h(
+        'figure',
+        { class: z ? 'tile zero' : 'tile' },
+        tile(s, i, scale, lo, hi),
+        h('figcaption', { title: `values ${lo.toPrecision(3)} … ${hi.toPrecision(3)}` }, z ? `${i}: all 0` : `${i}`),
+      );
+    }),
+  );
+}
+
+/** Horizontal bars, one per label, for values in [0, 1]. */
+export function bars(labels: string[], values: number[], note: (v: number) => string): HTMLElement {
+  return h(
+    'div',
+    { class: 'bars' },
+    labels.map((l, i) =>
+      h(
+        'div',
+        { class: 'barrow' },
+        h('span', { class: 'barlabel' }, l),
+        h(
+          'span',
+          { class: 'bartrack' },
+          h('span', { class: 'barfill', style: `width:${(100 * Math.max(0, Math.min(1, values[i]))).toFixed(1)}%` }),
+        ),
+        h('span', { class: 'barvalue' }, note(values[i])),
+      ),
+    ),
+  );
+}

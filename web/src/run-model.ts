@@ -1,0 +1,251 @@
+import type {
+  CellImage,
+  FeatureMapsResponse,
+  FilterSet,
+  ImagesResponse,
+  RunDetail,
+} from '../../src/serve/api-types.js';
+import { get, inlined, post } from './api.js';
+import { h, pct, section } from './dom.js';
+import { bars, colorBar, diverging, mapGrid, rangeOf, sequential, tile } from './pictures.js';
+
+// The run page's views of the model itself. The numbers come from the server, which runs the
+// run's model on its test images with the library's own code; the page only draws them.
+
+const maxUpload = 5 * 1024 * 1024;
+
+export function modelSections(d: RunDetail, onStop: (f: () => void) => void): HTMLElement[] {
+  void onStop;
+  const s = d.summary ?? {};
+  const names = (s.classNames as string[] | undefined) ?? [];
+  const cm = s.confusionMatrix as number[][] | undefined;
+  const name = (c: number) => names[c] ?? String(c);
+  const out: HTMLElement[] = [];
+  const why = d.canCompute.reason ? h('p', { class: 'note' }, d.canCompute.reason) : null;
+  if (cm) {
+    const recall = cm.map(
+      (row, c) =>
+        row[c] /
+        Math.max(
+          1,
+          row.reduce((a, b) => a + b, 0),
+        ),
+    );
+    out.push(
+      section(
+        'Accuracy per class',
+        'The share of each class’s test images classified correctly (recall).',
+        bars(
+          cm.map((_, c) => name(c)),
+          recall,
+          (v) => pct(v, 1),
+        ),
+      ),
+    );
+    out.push(confusionSection(d, cm, name));
+  }
+  if (!d.canCompute.model) {
+    if (d.row.status === 'completed') out.push(section('Model', null, why));
+    return out;
+  }
+  out.push(filtersSection(d));
+  if (d.canCompute.data) out.push(mapsSection(d, name), mistakesSection(d, name));
+  else out.push(section('Feature maps and mistakes', null, why));
+  return out;
+}
+
+/** Test images with their true and predicted class and the probability of each class. */
+function imageCards(r: ImagesResponse, name: (c: number) => string): HTMLElement {
+  const card = (im: CellImage) => {
+    const [lo, hi] = rangeOf(im.image, 0);
+    const top = im.probabilities
+      .map((p, c) => ({ p, c }))
+      .sort((a, b) => b.p - a.p)
+      .slice(0, 3);
+    return h(
+      'figure',
+      { class: 'card' },
+      tile(im.image, 0, Math.max(1, Math.round(56 / im.image.shape[2])), lo, hi),
+      h(
+        'figcaption',
+        {},
+        h('b', {}, `#${im.index}`),
+        ` true ${name(im.label)}, predicted ${name(im.predicted)}`,
+        h('br'),
+        top.map((t) => `${name(t.c)}: ${pct(t.p, 1)}`).join(', '),
+      ),
+    );
+  };
+  return h(
+    'div',
+    {},
+    h('p', { class: 'note' }, `${r.images.length} of ${r.total} images`),
+    h('div', { class: 'cards' }, r.images.map(card)),
+  );
+}
+
+function confusionSection(d: RunDetail, cm: number[][], name: (c: number) => string): HTMLElement {
+  const shown = h('div', { class: 'cell-images', 'aria-live': 'polite' });
+  const canClick = d.canCompute.data;
+  const open = async (t: number, p: number) => {
+    shown.replaceChildren(h('p', { class: 'note' }, `true ${name(t)}, predicted ${name(p)}: loading…`));
+    try {
+      const r = await get<ImagesResponse>('/api/cell', { id: d.row.id, label: t, predicted: p });
+      shown.replaceChildren(h('h3', {}, `True ${name(t)}, predicted ${name(p)}`), imageCards(r, name));
+    } catch (e) {
+      shown.replaceChildren(h('p', { class: 'error' }, (e as Error).message));
+    }
+  };
+  const grid = h(
+    'table',
+    { class: 'confusion' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, 'true \\ predicted'),
+        cm.map((_, c) => h('th', {}, name(c))),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      cm.map((row, t) => {
+        const total = Math.max(
+          1,
+          row.reduce((a, b) => a + b, 0),
+        );
+        return h(
+          'tr',
+          {},
+          h('th', {}, name(t)),
+          row.map((v, p) => {
+            const share = v / total;
+            const [r, g, b] = sequential(Math.sqrt(share));
+            const style = `background:rgb(${r | 0},${g | 0},${b | 0});color:${share > 0.35 ? '#fff' : '#111'}`;
+            const label = `true ${name(t)}, predicted ${name(p)}: ${v} images (${pct(share, 1)} of the row)`;
+            return h(
+              'td',
+              { style },
+              canClick && v > 0
+                ? h('button', { type: 'button', 'aria-label': label, title: label, onclick: () => void open(t, p) }, v)
+                : h('span', { title: label }, v),
+            );
+          }),
+        );
+      }),
+    ),
+  );
+  return section(
+    'Confusion matrix',
+    `Rows are true classes, columns predictions; the colour is the square root of the share of the row.${canClick ? ' Click a cell to see its images.' : ''}`,
+    h('div', { class: 'scroll' }, grid),
+    colorBar(0, 1, (t) => sequential(Math.sqrt(t)), false, 'share of the row'),
+    shown,
+  );
+}
+
+function filtersSection(d: RunDetail): HTMLElement {
+  const body = h('div', {}, h('p', { class: 'note' }, 'loading…'));
+  get<FilterSet[]>('/api/filters', { id: d.row.id }).then(
+    (sets) =>
+      body.replaceChildren(
+        ...sets.map((s) => {
+          const m = Math.max(Math.abs(s.min), Math.abs(s.max)) || 1;
+          const per = s.shape[0];
+          const scale = Math.max(2, Math.round(28 / s.shape[3]));
+          const grid = h(
+            'div',
+            { class: 'tiles' },
+            Array.from({ length: per }, (_, i) =>
+              h(
+                'figure',
+                { class: 'tile' },
+                tile(s, i, scale, -m, m, (v) => diverging(v / m)),
+                h(
+                  'figcaption',
+                  {},
+                  s.inChannels === 1 ? String(i) : `${Math.floor(i / s.inChannels)}·${i % s.inChannels}`,
+                ),
+              ),
+            ),
+          );
+          return h(
+            'div',
+            {},
+            h(
+              'h3',
+              {},
+              `${s.name}: ${per / s.inChannels} filters × ${s.inChannels} input channels of ${s.shape[2]}×${s.shape[3]}`,
+            ),
+            grid,
+            colorBar(-m, m, diverging, true, `${s.name} weight`),
+          );
+        }),
+      ),
+    (e: Error) => body.replaceChildren(h('p', { class: 'error' }, e.message)),
+  );
+  return section(
+    'Filters',
+    'Every conv layer’s weights, one tile per output filter × input channel (numbered in that order), on one colour scale per layer.',
+    body,
+  );
+}
+
+function mapsSection(d: RunDetail, name: (c: number) => string): HTMLElement {
+  const body = h('div', { 'aria-live': 'polite' });
+  const show = (r: FeatureMapsResponse) => {
+    const top = r.probabilities
+      .map((p, c) => ({ p, c }))
+      .sort((a, b) => b.p - a.p)
+      .slice(0, 3);
+    body.replaceChildren(
+      h('h3', {}, r.title),
+      h('p', {}, `prediction: ${top.map((t) => `${name(t.c)}: ${pct(t.p, 1)}`).join(', ')}`),
+      mapGrid(r.input, Math.max(2, Math.round(84 / r.input.shape[2]))),
+      ...r.layers.map((l) =>
+        h(
+          'div',
+          {},
+          h('h3', {}, `${l.name} (${l.kind}) ${l.shape.slice(1).join('×')}`),
+          mapGrid({ ...l, shape: l.shape }, Math.max(1, Math.round(56 / l.shape[3])), l.zero),
+        ),
+      ),
+    );
+  };
+  const fail = (e: Error) => body.replaceChildren(h('p', { class: 'error' }, e.message));
+  const index = h('input', { type: 'number', min: 0, value: 0, 'aria-label': 'test image index' });
+  const go = () => get<FeatureMapsResponse>('/api/maps', { id: d.row.id, index: index.value }).then(show, fail);
+  const file = h('input', { type: 'file', accept: 'image/png,image/jpeg', 'aria-label': 'upload an image' });
+  file.addEventListener('change', () => {
+    const f = file.files?.[0];
+    if (!f) return;
+    if (f.size > maxUpload) return fail(new Error(`${f.name} is ${(f.size / 1048576).toFixed(1)} MB; at most 5 MB`));
+    body.replaceChildren(h('p', { class: 'note' }, `computing the maps of ${f.name}…`));
+    post<FeatureMapsResponse>('/api/maps', { id: d.row.id }, f).then(show, fail);
+  });
+  void go();
+  return section(
+    'Feature maps',
+    'One image through the network: every conv and pool layer’s output, each map scaled from its own smallest (black) to largest (white) value.',
+    h(
+      'div',
+      { class: 'bar' },
+      h('label', {}, 'test image ', index),
+      h('button', { type: 'button', onclick: () => void go() }, 'show'),
+      inlined() ? null : h('label', {}, 'or your own PNG/JPEG ', file),
+    ),
+    body,
+  );
+}
+
+function mistakesSection(d: RunDetail, name: (c: number) => string): HTMLElement {
+  const body = h('div', {}, h('p', { class: 'note' }, 'loading…'));
+  get<ImagesResponse>('/api/mistakes', { id: d.row.id, limit: 24 }).then(
+    (r) => body.replaceChildren(imageCards(r, name)),
+    (e: Error) => body.replaceChildren(h('p', { class: 'error' }, e.message)),
+  );
+  return section('Worst mistakes', 'Misclassified test images whose true class got the lowest probability.', body);
+}

@@ -1,0 +1,169 @@
+import type { RunDetail, RunRow, RunsResponse } from '../../src/serve/api-types.js';
+import { get, inlined } from './api.js';
+import { curvesView } from './curves.js';
+import { duration, fixed, h, pct, section, table } from './dom.js';
+import { modelSections } from './run-model.js';
+
+// A run's page: what it reached, its curves, every setting it ran with (and how they differ from
+// another run's), then the views that run the model: confusion, filters, feature maps, mistakes.
+
+export function runView(id: string): { el: HTMLElement; stop: () => void } {
+  const el = h('div', { class: 'run-page' }, h('p', { class: 'note' }, `loading ${id}…`));
+  let stops: (() => void)[] = [];
+  get<RunDetail>('/api/run', { id }).then(
+    (d) => {
+      const curves = curvesView([d.row]);
+      stops.push(curves.stop);
+      el.replaceChildren(
+        h('h1', {}, id),
+        facts(d),
+        d.row.damaged ? h('p', { class: 'error' }, `damaged: ${d.row.damaged}`) : '',
+        section('Curves', null, curves.el),
+        summarySection(d),
+        settingsSection(d),
+        ...modelSections(d, (f) => stops.push(f)),
+      );
+    },
+    (e: Error) => el.replaceChildren(h('p', { class: 'error' }, `${id}: ${e.message}`)),
+  );
+  return {
+    el,
+    stop: () => {
+      for (const f of stops) f();
+      stops = [];
+    },
+  };
+}
+
+function facts(d: RunDetail): HTMLElement {
+  const r = d.row;
+  const s = d.summary ?? {};
+  const ev = s.evaluatedOn === 'validation' ? 'validation' : 'test';
+  const items: [string, string][] = [
+    ['status', r.status],
+    [`${ev} accuracy`, pct(r.lastAccuracy)],
+    ['best', pct(r.bestAccuracy)],
+    ['epochs', `${r.epochs}${r.epochsPlanned ? ` of ${r.epochsPlanned}` : ''}`],
+    ['time', duration(r.seconds)],
+    ['model', r.model ?? '–'],
+    ['data', r.dataset ?? '–'],
+  ];
+  return h(
+    'dl',
+    { class: 'facts' },
+    items.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', { class: k === 'status' ? `status ${v}` : null }, v))),
+  );
+}
+
+function summarySection(d: RunDetail): HTMLElement {
+  const s = d.summary ?? {};
+  const keys = [
+    'status',
+    'trainSize',
+    'testSize',
+    'evaluatedOn',
+    'epochs',
+    'stoppedBy',
+    'trainLoss',
+    'trainAccuracy',
+    'testLoss',
+    'testAccuracy',
+    'parameters',
+    'seconds',
+    'trainImagesPerSecond',
+    'error',
+    'warning',
+  ];
+  const show = (k: string, v: unknown) =>
+    typeof v === 'number' && /Accuracy$/.test(k)
+      ? pct(v)
+      : typeof v === 'number' && /Loss$/.test(k)
+        ? fixed(v)
+        : typeof v === 'number' && k === 'seconds'
+          ? duration(v)
+          : typeof v === 'number' && !Number.isInteger(v)
+            ? v.toFixed(1)
+            : fmt(v);
+  const rows = keys.filter((k) => k in s).map((k) => [k, show(k, s[k])]);
+  const layers = d.layers.length
+    ? table(
+        ['layer', 'kind', 'output', 'parameters'],
+        d.layers.map((l) => [l.name, l.kind, l.outShape.join('×'), l.params]),
+        [3],
+      )
+    : null;
+  return section(
+    'Summary',
+    d.summary ? null : 'No summary.json yet: the run has not finished.',
+    rows.length ? table(['', 'value'], rows) : null,
+    layers,
+  );
+}
+
+/** Settings as flat key → text: config.json's keys, the spec's layers in one line, the machine's. */
+function flatSettings(d: RunDetail): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(d.config ?? {})) out[k] = fmt(v);
+  const s = d.summary ?? {};
+  for (const k of ['seed', 'kernels', 'threads', 'version', 'command', 'convtsVersion', 'commandLine'])
+    if (s[k] !== undefined && out[k] === undefined) out[k] = fmt(s[k]);
+  for (const [k, v] of Object.entries((s.machine as Record<string, unknown>) ?? {})) out[`machine.${k}`] = fmt(v);
+  return out;
+}
+
+function settingsSection(d: RunDetail): HTMLElement {
+  const mine = flatSettings(d);
+  const body = h(
+    'div',
+    {},
+    table(
+      ['setting', 'value'],
+      Object.entries(mine).map(([k, v]) => [k, h('code', {}, v)]),
+    ),
+  );
+  const pick = h(
+    'select',
+    { 'aria-label': 'run to compare settings with' },
+    h('option', { value: '' }, 'compare settings with…'),
+  );
+  const diff = h('div', { class: 'diff' });
+  pick.addEventListener('change', async () => {
+    if (!pick.value) return diff.replaceChildren();
+    try {
+      const other = flatSettings(await get<RunDetail>('/api/run', { id: pick.value }));
+      const keys = [...new Set([...Object.keys(mine), ...Object.keys(other)])];
+      const differ = keys.filter((k) => mine[k] !== other[k]);
+      diff.replaceChildren(
+        h('p', { class: 'note' }, `${differ.length} of ${keys.length} settings differ (highlighted).`),
+        table(
+          ['setting', d.row.id, pick.value],
+          keys.map((k) => [
+            k,
+            h('code', { class: mine[k] !== other[k] ? 'changed' : null }, mine[k] ?? '–'),
+            h('code', { class: mine[k] !== other[k] ? 'changed' : null }, other[k] ?? '–'),
+          ]),
+        ),
+      );
+    } catch (e) {
+      diff.replaceChildren(h('p', { class: 'error' }, (e as Error).message));
+    }
+  });
+  if (!inlined())
+    get<RunsResponse>('/api/runs').then((r) =>
+      pick.append(...r.runs.filter((x: RunRow) => x.id !== d.row.id).map((x) => h('option', { value: x.id }, x.id))),
+    );
+  return section(
+    'Settings',
+    'Every setting the run was resolved with, defaults filled in.',
+    inlined() ? null : pick,
+    diff,
+    body,
+  );
+}
+
+/** A value as short text: numbers as they are, objects as one line of JSON. */
+export function fmt(v: unknown): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
