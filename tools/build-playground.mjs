@@ -28,5 +28,6 @@ for (const name of ['convts.wasm', 'convts-relaxed.wasm']) {
   const wasm = join(root, 'dist', 'wasm', name);
   if (existsSync(wasm)) copyFileSync(wasm, join(out, name));
   // Without clang the install still succeeds; the page then says it has no kernels.
-  else if (name === 'convts.wasm') console.warn(`playground: ${wasm} is missing — run npm run build:kernels (needs clang and lld)`);
+  else if (name === 'convts.wasm')
+    console.warn(`playground: ${wasm} is missing — run npm run build:kernels (needs clang and lld)`);
 }
