@@ -188,7 +188,7 @@ function validateLayers(layers: unknown[], path: string, fail: (msg: string) => 
     const at = `${path}layer ${i}`;
     if (!isObject(l)) return fail(`${at}: expected an object with a "type", got ${brief(l)}`);
     const type = l.type as LayerType;
-    const allowed = Object.hasOwn(fields, type) ? fields[type] : undefined;
+    const allowed = typeof type === 'string' && Object.hasOwn(fields, type) ? fields[type] : undefined;
     if (!allowed)
       return fail(
         `${at}: ${l.type === undefined ? 'missing "type"' : `unknown type ${brief(l.type)}`} — use one of ${layerTypes.join(', ')}`,
