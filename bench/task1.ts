@@ -1,4 +1,4 @@
-// Task 1 benchmark (issue 4, not a test): extracting the filter-bank features of all of MNIST
+// Task 1 benchmark (not a test): extracting the filter-bank features of all of MNIST
 // (70,000 images) against one epoch of training seed-mnist on its 60,000 training images, in the
 // same process on the same kernels, alternating, best of `rounds`.
 // Usage: node dist/bench/task1.js [data dir] [rounds]

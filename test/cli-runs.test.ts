@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
+import { PNG } from 'pngjs';
 import { convts, convtsInterrupted, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { checkPng } from './helpers/png-check.js';
@@ -143,7 +144,7 @@ describe('convts train --config, Ctrl-C, --resume', () => {
 });
 
 test('every command has --help with an example; convts --help documents the exit codes', async () => {
-  const commands = ['train', 'sweep', 'eval', 'predict', 'show', 'download'];
+  const commands = ['train', 'sweep', 'worker', 'eval', 'predict', 'show', 'download'];
   const runs = await Promise.all([...commands.map((c) => convts(c, '--help')), convts('--help')]);
   for (const [i, c] of commands.entries()) {
     assert.equal(runs[i].code, 0, c);
@@ -182,23 +183,23 @@ describe('convts sweep', () => {
 
   test('runs every combination as a run directory, ranks them, draws them, and skips finished trials when run again', async () => {
     const out = join(data, 'sweep');
-    const r = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'activation=relu,tanh', '--out', out, '--json');
+    const r = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'train-limit=8,16', '--out', out, '--json');
     assert.equal(r.code, 0, r.stderr);
     const names = [
-      'lr-0.01_activation-relu',
-      'lr-0.01_activation-tanh',
-      'lr-0.05_activation-relu',
-      'lr-0.05_activation-tanh',
+      'lr-0.01_train-limit-8',
+      'lr-0.01_train-limit-16',
+      'lr-0.05_train-limit-8',
+      'lr-0.05_train-limit-16',
     ];
     for (const n of names) {
       const s = checkSummary(join(out, n, 'summary.json'));
       assert.equal(s.status, 'completed');
       assert.ok(existsSync(join(out, n, 'report.html')));
     }
-    assert.equal(readJson(join(out, 'lr-0.05_activation-tanh', 'config.json')).lr, 0.05);
+    assert.equal(readJson(join(out, 'lr-0.05_train-limit-16', 'config.json')).lr, 0.05);
 
     const printed: { name: string; testAccuracy: number }[] = JSON.parse(r.stdout);
-    assert.deepEqual(printed.map((t) => t.name).sort(), names);
+    assert.deepEqual(printed.map((t) => t.name).sort(), [...names].sort());
     const accs = printed.map((t) => t.testAccuracy);
     assert.deepEqual(
       accs,
@@ -209,7 +210,7 @@ describe('convts sweep', () => {
 
     const md = readFileSync(join(out, 'sweep.md'), 'utf8').trimEnd().split('\n');
     assert.equal(md.length, 2 + 4);
-    assert.match(md[0], /^\| rank \| lr \| activation \| test accuracy \|/);
+    assert.match(md[0], /^\| rank \| lr \| train-limit \| test accuracy \|.* \| report \|$/);
     assert.equal(md[2].split('|')[4].trim(), `${(100 * accs[0]).toFixed(2)}%`);
 
     const html = readFileSync(join(out, 'sweep.html'), 'utf8');
@@ -220,21 +221,35 @@ describe('convts sweep', () => {
       'two by-parameter plots and four curves',
     );
     assert.ok(!/src="http|href="http/.test(html), 'self-contained');
-    for (const key of ['lr', 'activation'])
+    for (const n of names) assert.ok(html.includes(`<a href="${n}/report.html">report</a>`), `links ${n}/report.html`);
+    assert.match(md[2], /\[report\]\(lr-0\.0\d_train-limit-\d+\/report\.html\) \|$/);
+    // The trials' small charts share one y axis: their tick-label columns are the same pixels.
+    const charts = [...html.matchAll(/<img src="data:image\/png;base64,([^"]+)" alt="accuracy curves of /g)].map((m) =>
+      PNG.sync.read(Buffer.from(m[1], 'base64')),
+    );
+    assert.equal(charts.length, 4);
+    const axis = (png: PNG) =>
+      Buffer.concat(
+        Array.from({ length: png.height - 40 }, (_, y) =>
+          png.data.subarray((y + 40) * png.width * 4, ((y + 40) * png.width + 70) * 4),
+        ),
+      );
+    for (const c of charts.slice(1)) assert.ok(axis(c).equals(axis(charts[0])), 'same y axis on every trial chart');
+    for (const key of ['lr', 'train-limit'])
       checkPng(readFileSync(join(out, `sweep-${key}.png`)), 560, 400, `sweep-${key}.png`);
 
     rmSync(join(out, names[1], 'summary.json'));
-    const again = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'activation=relu,tanh', '--out', out);
+    const again = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'train-limit=8,16', '--out', out);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /4 trials of lr × activation .*\(3 already done, skipped\), 1 at a time/);
-    assert.match(again.stderr, /\[4\/4\] lr-0\.01_activation-tanh: test accuracy/);
+    assert.match(again.stderr, /4 trials of lr × train-limit .*\(3 already done, skipped\), 1 at a time/);
+    assert.match(again.stderr, /\[4\/4\] lr-0\.01_train-limit-16: test accuracy/);
     assert.equal(readdirSync(out).filter((f) => f.startsWith('lr-')).length, 4);
 
-    const other = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'activation=relu,tanh', '--out', out, '--seed', '2');
+    const other = await sweep('--grid', 'lr=0.01,0.05', '--grid', 'train-limit=8,16', '--out', out, '--seed', '2');
     assert.equal(other.code, 2);
     assert.match(
       other.stderr,
-      /lr-0\.01_activation-relu finished with other settings \(seed differs\) — give this sweep another --out/,
+      /lr-0\.01_train-limit-8 finished with other settings \(seed differs\) — give this sweep another --out/,
     );
   });
 
@@ -267,8 +282,9 @@ describe('convts sweep', () => {
       assert.deepEqual(await column(1), ['0.05', '0.05', '0.01', '0.01']);
       await page.click('#trials th:nth-child(2)'); // again: reversed
       assert.deepEqual(await column(1), ['0.01', '0.01', '0.05', '0.05']);
-      await page.click('#trials th:nth-child(3)'); // activation: text, a to z
-      assert.deepEqual(await column(2), ['relu', 'relu', 'tanh', 'tanh']);
+      await page.click('#trials th:nth-child(3)'); // train-limit: numbers, largest first
+      assert.deepEqual(await column(2), ['16', '16', '8', '8']);
+      assert.equal(await page.locator('#trials a[href$="/report.html"]').count(), 4);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { convts, readJson } from './helpers/cli.js';
@@ -43,6 +43,32 @@ describe('convts features', () => {
     const summary = JSON.parse(r.stdout);
     assert.deepEqual([summary.trainSize, summary.testSize], [40, 20]);
     assert.ok(summary.testAccuracy >= 0 && summary.testAccuracy <= 1);
+  });
+
+  test('eval and show on a --features run read the feature file, and say how to get it back when it is gone', async () => {
+    const run = join(dir, 'run'); // trained by the test above
+    const ev = await convts('eval', run, '--json');
+    assert.equal(ev.code, 0, ev.stderr);
+    const e = JSON.parse(ev.stdout);
+    assert.equal(e.images, 20);
+    assert.equal(e.accuracy, readJson(join(run, 'summary.json')).testAccuracy, 'the numbers training measured');
+    const report = await convts('show', 'report', run);
+    assert.equal(report.code, 0, report.stderr);
+    for (const what of ['maps', 'misclassified']) {
+      const r = await convts('show', what, run);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /trained on feature vectors of .*f\.feat \(1296 values each\), not on images/);
+    }
+    const moved = join(dir, 'run-moved');
+    cpSync(run, moved, { recursive: true });
+    const config = readJson(join(moved, 'config.json'));
+    writeFileSync(join(moved, 'config.json'), JSON.stringify({ ...config, features: join(dir, 'gone.feat') }));
+    const gone = await convts('eval', moved);
+    assert.equal(gone.code, 1);
+    assert.match(
+      gone.stderr,
+      /gone\.feat not found: the run was trained on this feature file — make it again with the convts features command/,
+    );
   });
 
   test('task1-fc without --features says how to make them', async () => {

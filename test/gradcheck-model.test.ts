@@ -1,5 +1,5 @@
 // Finite-difference checks of every loss (including BCE and cross-entropy at |z| = 100 and 1e4)
-// and of a whole small Sequential model's gradient through model.lossAndBackward (issue 2).
+// and of a whole small Sequential model's gradient through model.lossAndBackward.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildModel, type LossKind, losses, type ModelSpec, Rng, Tensor } from '../src/index.js';

@@ -1,4 +1,4 @@
-// Finite-difference gradient checks of every layer (issue 2). Tolerances are per op kind; the
+// Finite-difference gradient checks of every layer. Tolerances are per op kind; the
 // note above finiteDiff in helpers/check.ts says why each eps was chosen.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

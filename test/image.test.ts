@@ -66,6 +66,53 @@ describe('decoding', () => {
     assert.ok(Math.abs(j.rgba[0] - 200) <= 2 && Math.abs(j.rgba[1] - 100) <= 2, `${j.rgba.subarray(0, 4)}`);
   });
 
+  test('a JPEG is turned upright as its Exif orientation says (big- and little-endian Exif)', () => {
+    const grey = Uint8Array.of(0, 50, 100, 150, 200, 250); // 3 wide, 2 high
+    const jpg = readFileSync(writeJpeg(join(dir, 'o.jpg'), grey, 1, 2, 3));
+    const exif = (le: boolean, orientation: number) => {
+      const t = Buffer.alloc(26);
+      const [u16, u32] = le
+        ? (['writeUInt16LE', 'writeUInt32LE'] as const)
+        : (['writeUInt16BE', 'writeUInt32BE'] as const);
+      t.write(le ? 'II' : 'MM', 0, 'latin1');
+      t[u16](42, 2);
+      t[u32](8, 4);
+      t[u16](1, 8); // one entry: Orientation, SHORT, 1 value
+      t[u16](0x0112, 10);
+      t[u16](3, 12);
+      t[u32](1, 14);
+      t[u16](orientation, 18);
+      const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), t]);
+      const head = Buffer.from([0xff, 0xe1, 0, 0]);
+      head.writeUInt16BE(body.length + 2, 2);
+      return Buffer.concat([jpg.subarray(0, 2), head, body, jpg.subarray(2)]);
+    };
+    const rows = (p: Picture) =>
+      Array.from({ length: p.height }, (_, y) =>
+        Array.from({ length: p.width }, (_, x) => p.rgba[(y * p.width + x) * 4]),
+      );
+    const near = (got: number[][], want: number[][]) =>
+      assert.ok(got.flat().every((v, i) => Math.abs(v - want.flat()[i]) <= 4) && got.length === want.length, `${got}`);
+    near(rows(decodePicture(jpg, 'o.jpg')), [
+      [0, 50, 100],
+      [150, 200, 250],
+    ]);
+    near(rows(decodePicture(exif(false, 6), 'cw.jpg')), [
+      [150, 0],
+      [200, 50],
+      [250, 100],
+    ]);
+    near(rows(decodePicture(exif(true, 8), 'ccw.jpg')), [
+      [100, 250],
+      [50, 200],
+      [0, 150],
+    ]);
+    near(rows(decodePicture(exif(true, 3), 'half.jpg')), [
+      [250, 200, 150],
+      [100, 50, 0],
+    ]);
+  });
+
   test('the pixel budget is checked from the header, before decoding', () => {
     // A real 1×1 PNG whose header is edited to claim 65,535×65,535: 4.3 gigapixels in 67 bytes.
     const one = PNG.sync.write(new PNG({ width: 1, height: 1 }));

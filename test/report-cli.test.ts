@@ -84,7 +84,7 @@ test('show curves|confusion|filters|maps|misclassified: PNGs of the size the com
   }
   const layer = convts('show', 'filters', run, '--layer', 'conv2', '--out', join(dir, 'conv2.png'));
   assert.equal(layer.code, 0, layer.err);
-  const one = convts('show', 'filters', run, '--layer', 'conv2', '--filter', '8', '--out', join(dir, 'one.png'));
+  const one = convts('show', 'filters', run, '--layer', 'conv2', '--filter', '7', '--out', join(dir, 'one.png'));
   assert.equal(one.code, 0, one.err);
   const { width } = checkPng(readFileSync(join(dir, 'one.png')), undefined, undefined, 'one filter');
   assert.ok(width >= 8 * 5 * 8, 'eight 5×5 channels of at least 8 px per weight');
@@ -96,8 +96,8 @@ test('show: bad arguments say what to do', () => {
   assert.match(r.err, /"pictures" is not one of curves, confusion, filters, maps, misclassified, report/);
   r = convts('show', 'filters', run, '--layer', 'conv7');
   assert.match(r.err, /no conv layer "conv7" — its conv layers are conv1, conv2/);
-  r = convts('show', 'filters', run, '--filter', '9');
-  assert.match(r.err, /--filter: expected an integer ≥ 1 and ≤ 8, got "9"/);
+  r = convts('show', 'filters', run, '--filter', '8');
+  assert.match(r.err, /--filter: expected an integer ≥ 0 and ≤ 7, got "8"/);
   r = convts('show', 'maps', run, '--index', '999');
   assert.match(r.err, /image index 999 is out of range — the test set has 30 images/);
   r = convts('show', 'curves', join(dir, 'nowhere'));

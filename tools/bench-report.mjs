@@ -1,5 +1,5 @@
 // Turns the JSON lines of `npm run bench -- --compare torch --json` (and of `--memory --json`) into the
-// Markdown tables of BENCHMARKS.md: every measurement, the goals of issue 6 with their ratios, and the
+// Markdown tables of BENCHMARKS.md: every measurement, the speed goals (convts against PyTorch and ConvNetJS) with their ratios, and the
 // same race counted in CPU time, which other work on the machine disturbs much less.
 // Usage: node tools/bench-report.mjs bench.jsonl [memory.jsonl]
 import { readFileSync } from 'node:fs';
@@ -34,10 +34,10 @@ for (const [net, mode, batch] of configs) {
   );
 }
 
-const CONVNETJS = 180; // images/s, ConvNetJS training seed-mnist on a 2-core machine (issue 6's figure)
+const CONVNETJS = 180; // images/s, ConvNetJS training seed-mnist on a 2-core machine (measured once, when the speed goals were set)
 out.push(
   '',
-  "| goal (issue 6) | target | best convts ÷ PyTorch ×2 (the issue's setting) | best convts ÷ best PyTorch | |",
+  "| goal | target | best convts ÷ PyTorch ×2 (the goal's setting) | best convts ÷ best PyTorch | |",
   '| --- | --- | --- | --- | --- |',
 );
 const goal = (what, need, mode, batch, pred = () => true, nets = ['seed-mnist', 'seed-cifar']) => {

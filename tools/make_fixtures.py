@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference numbers from PyTorch for test/torch-fixtures.test.ts (issue 2).
+"""Reference numbers from PyTorch for test/torch-fixtures.test.ts.
 
 Regenerate (needs PyTorch; the tests never do):
 

@@ -1,4 +1,4 @@
-"""PyTorch side of the time-to-accuracy race (issue 6, deliverable 6): seed-mnist trained with the same
+"""PyTorch side of the time-to-accuracy race: seed-mnist trained with the same
 recipe as `convts train` (see BENCHMARKS.md): inputs z-scored with the training set's mean and standard
 deviation, He-normal weights and zero biases, Adam, cosine learning rate stepped per epoch, shuffled
 batches, the test set evaluated after every epoch. Prints one JSON line per epoch with the cumulative

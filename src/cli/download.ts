@@ -3,6 +3,7 @@ import {
   type DownloadProgress,
   datasetInfo,
   datasetNames,
+  defaultDataDirText,
   downloadDataset,
   resolveDataDir,
 } from '../data/index.js';
@@ -19,7 +20,7 @@ Missing ones are tried from each mirror in turn, verified, and only then moved i
 <DIR>/<dataset>/<canonical file name>.
 
   --data-dir DIR    where data sets live; downloads go to the first folder of a search path a:b
-                    [$CONVTS_DATA_DIR, else ~/.cache/convts:/usr/share/datasets]
+                    [${defaultDataDirText}]
   --mirror URL      try this folder URL first (it serves the files under their canonical
                     names, e.g. URL/train-images-idx3-ubyte.gz); may be repeated
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { datasetNames, loadDataset, resolveDataDir } from '../data/index.js';
+import { datasetNames, defaultDataDirText, loadDataset, resolveDataDir } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { cachedFeatures, lmDefaults, loadBank } from '../features/index.js';
 import { writeFileAtomic } from '../files/atomic.js';
@@ -22,7 +22,8 @@ bank, data, normalization and options; a stale or damaged file is rebuilt.
   --scales A,B,…         lm: σ of each scale                                   [1,1.414,2]
   --count N              lm: number of filters, 2 × scales × orientations     [${lmDefaults.count}]
   --dataset NAME         ${datasetNames.join(', ')}                                   [mnist]
-  --data-dir DIR         folder holding <dataset>/ ($CONVTS_DATA_DIR, else ./data)
+  --data-dir DIR         folder holding <dataset>/, or a search path a:b
+                         [${defaultDataDirText}]
   --pool P               max or avg, 2×2 stride 2                             [max]
   --bias X               add X to every map before the activation             [none]
   --activation A         none, relu, sigmoid or tanh                          [none]
@@ -31,9 +32,11 @@ bank, data, normalization and options; a stale or damaged file is rebuilt.
   --json                 print a summary as JSON on stdout
   --pictures DIR         also draw the bank (bank.png), filters --show-filters (filter-K.png),
                          and the maps of test image --image (maps.png, map-K.png for --show-maps)
-  --show-filters K,…     filters to draw large, 0-based as filters[:, :, k]       [5,7]
-  --show-maps K,…        convolution maps to draw large, 0-based                  [35]
-  --image I              the test image whose maps are drawn, 0-based             [0]
+  --show-filters K,…     filters to draw large, as filters[:, :, k]               [5,7]
+  --show-maps K,…        convolution maps to draw large                           [35]
+  --image I              the test image whose maps are drawn                      [0]
+
+Filters, maps and images are numbered from 0, as in every convts command.
 
 Example:
   convts features --bank lm --dataset mnist --data-dir ../shared/datasets --out cache/mnist-lm.feat

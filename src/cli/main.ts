@@ -12,6 +12,7 @@ import { predictCommand, predictHelp } from './predict.js';
 import { showCommand, showHelp } from './show.js';
 import { sweepCommand, sweepHelp } from './sweep.js';
 import { trainCommand, trainHelp } from './train.js';
+import { workerCommand, workerHelp } from './worker.js';
 
 const help = `convts — convolutional neural networks from first principles
 
@@ -20,6 +21,7 @@ Usage: convts <command> [options]
 Commands
   train     train a model on a data set and write a run directory
   sweep     train a grid of hyperparameters, one run per trial, and compare them
+  worker    run the trials of sweeps started with sweep --queue, on any machine
   download  fetch and verify mnist, fashion-mnist or cifar-10
   eval      measure a saved model: accuracy, loss, per-class precision/recall, confusion
   predict   classify PNG images with a saved model (top-k with probabilities)
@@ -44,6 +46,7 @@ Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/da
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: trainHelp },
   sweep: { run: sweepCommand, help: sweepHelp },
+  worker: { run: workerCommand, help: workerHelp },
   download: { run: downloadCommand, help: downloadHelp },
   eval: { run: evalCommand, help: evalHelp },
   predict: { run: predictCommand, help: predictHelp },

@@ -29,7 +29,8 @@ Options
                      the training set is, to recompute it            [the run's]
   --json             print [{file, inverted, framed, top: [{class, index, probability}]}] on stdout
 
-Images over 50 megapixels (by their header) are refused before decoding.
+JPEGs are turned upright by their Exif orientation. Images over 50 megapixels (by their
+header) are refused before decoding.
 
 Example:
   convts predict runs/mnist digit.png photo.jpg --top 5

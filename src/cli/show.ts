@@ -27,12 +27,14 @@ What
 Options
   --out FILE         where to write the PNG                      [<run>/<what>.png]
   --layer NAME       filters: only this conv layer, e.g. conv2
-  --filter N         filters: just filter N (from 1) of the layer, drawn large
+  --filter N         filters: just filter N of the layer, drawn large
   --index N          maps, report: which test image               [0]
   --count N          misclassified, report: how many images      [24]
   --dataset NAME     maps, misclassified, report: the data set     [the run's]
   --data-dir DIR     folder holding <dataset>/                     [the run's]
   --test-limit N     use the first N test images                   [the run's]
+
+Filters and images are numbered from 0, as in every convts command.
 
 Example:
   convts show filters runs/mnist --out conv-filters.png
@@ -113,11 +115,11 @@ export async function showCommand(argv: string[]): Promise<number> {
     if (v.filter !== undefined) {
       const w = chosen[0].weight.value;
       const [k, c, h, wd] = w.shape;
-      const f = num('filter', v.filter, 1, { int: true, min: 1, max: k }) - 1;
+      const f = num('filter', v.filter, 0, { int: true, min: 0, max: k - 1 });
       picture = filterPicture(
         w.data.subarray(f * c * h * wd, (f + 1) * c * h * wd),
         [c, h, wd],
-        `${chosen[0].name} filter ${f + 1} of ${k}`,
+        `${chosen[0].name} filter ${f} (0–${k - 1})`,
       );
     } else {
       picture = stack(
@@ -137,13 +139,13 @@ export async function showCommand(argv: string[]): Promise<number> {
       summary.evaluatedOn,
     );
     if (!maps)
-      throw new ConfigError(
-        `${run}: the model takes flat vectors (${model.inputShape.join('×')}), not images — it has no feature maps`,
-      );
+      throw new ConfigError(`${run}: ${notImages(config.features, model.inputShape)} — it has no feature maps`);
     picture = maps;
   } else {
     const model = loadModel(run);
     const ds = data();
+    if (ds.shape.length !== 3)
+      throw new ConfigError(`${run}: ${notImages(config.features, ds.shape)} — there are no images to draw`);
     picture = mistakesPicture(
       ds,
       worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })),
@@ -155,4 +157,11 @@ export async function showCommand(argv: string[]): Promise<number> {
   writeFileAtomic(out, picture.png());
   process.stderr.write(`wrote ${out} (${picture.width}×${picture.height})\n`);
   return 0;
+}
+
+/** Why a run has no pictures of its inputs: it takes feature vectors or flat vectors. */
+function notImages(features: string | null | undefined, shape: readonly number[]): string {
+  return features
+    ? `the model was trained on feature vectors of ${features} (${shape.join('×')} values each), not on images; convts features --pictures DIR draws the filter bank's maps`
+    : `the model takes flat vectors (${shape.join('×')}), not images`;
 }

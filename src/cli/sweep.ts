@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataFormatError, UsageError } from '../errors.js';
 import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
+import { redactUrl } from '../queue/connection.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
 import {
   checkpointPath,
@@ -16,6 +17,7 @@ import {
   summaryFile,
 } from '../run/index.js';
 import { num, parseCommand, readConfigFile } from './args.js';
+import { sweepOnQueue } from './sweep-queue.js';
 import { resolveLayers, type TrainConfig, type TrainFlags, trainOptions } from './train.js';
 
 /** The train flags a grid may vary. */
@@ -34,6 +36,12 @@ const sweepable = [
   'schedule',
   'model',
   'loss',
+  'train-limit',
+  'test-limit',
+  'val',
+  'subset',
+  'augment',
+  'normalize',
 ] as const;
 
 export const sweepHelp = `convts sweep — train every combination of a grid of hyperparameters
@@ -45,12 +53,17 @@ Usage: convts sweep --grid KEY=V1,V2,… [--grid …] [train options] [--jobs N]
   --jobs N               trials run at once, one process each     [the CPU count, ${os.availableParallelism()} here]
   --out DIR              sweep folder; each trial is a run directory inside it
                                                                    [runs/sweep-<time>]
+  --queue redis://HOST:PORT[/DB]
+                         put the trials on a Redis queue instead, for convts worker
+                         processes on any number of machines; results come back here
   --json                 print the trials' results as JSON on stdout
   --config FILE.json     train flags from a JSON file (flags override it)
   every other convts train flag applies to all trials (see convts train --help)
 
 Running the same command again resumes: finished trials are skipped, trials stopped by
-Ctrl-C continue from their checkpoints. Writes DIR/sweep.md, DIR/sweep.html (sortable, with
+Ctrl-C continue from their checkpoints. With --queue, Ctrl-C asks whether to take the queued
+trials off the queue (without a terminal they stay queued: the workers go on, and running the
+same command again collects their results). Writes DIR/sweep.md, DIR/sweep.html (sortable, with
 each trial's curves), DIR/sweep-<key>.png (test accuracy by each swept key) and DIR/sweep.json.
 
 Example:
@@ -62,9 +75,10 @@ const options = {
   ...trainOptions,
   grid: { type: 'string', multiple: true },
   jobs: { type: 'string' },
+  queue: { type: 'string' },
 } as const;
 
-interface Trial {
+export interface Trial {
   name: string;
   params: Record<string, string>;
   dir: string;
@@ -81,7 +95,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     throw new UsageError(`sweep takes no arguments, got "${positionals[0]}" — give the grid as --grid lr=0.01,0.1`);
   if (flags.resume !== undefined)
     throw new UsageError('sweep: --resume is per run — to resume a sweep, run the same sweep command again');
-  const { grid: gridArgs, jobs: jobsArg, out: outArg, json, config, ...rest } = flags;
+  const { grid: gridArgs, jobs: jobsArg, queue, out: outArg, json, config, ...rest } = flags;
   const file = config === undefined ? {} : readConfigFile(config, trainOptions, 'train');
   const { out: _o, json: _j, ...base }: TrainFlags = { ...file, ...rest };
   const grid = parseGrid(gridArgs ?? []);
@@ -122,9 +136,40 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   log(
     `sweep: ${trials.length} trials of ${keys.join(' × ')} → ${out}` +
       (results.size ? ` (${results.size} already done, skipped)` : '') +
-      `, ${Math.min(jobs, todo.length)} at a time`,
+      (queue === undefined
+        ? `, ${Math.min(jobs, todo.length)} at a time`
+        : `, through the queue at ${redactUrl(queue)}`),
   );
+  const stopped =
+    queue === undefined
+      ? await runLocally(todo, base, results, trials.length, jobs, log)
+      : !(await sweepOnQueue(queue, out, todo, results, trials.length, Boolean(base.offline), log));
 
+  const all = trials.flatMap((t) => results.get(t.name) ?? []);
+  writeSweepReport(out, all, keys);
+  if (json) process.stdout.write(`${JSON.stringify(rankTrials(all).map(({ perEpoch: _, ...r }) => r))}\n`);
+  const best = rankTrials(all)[0];
+  if (stopped) {
+    log(
+      `sweep: stopped; ${all.filter((r) => r.status === 'completed').length}/${trials.length} trials done — run the same command again to continue`,
+    );
+    return 130;
+  }
+  log(
+    `sweep: best ${best?.name} at ${best?.testAccuracy == null ? '—' : `${(100 * best.testAccuracy).toFixed(2)}%`} — wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.html')}`,
+  );
+  return all.some((r) => r.status === 'failed') ? 1 : 0;
+}
+
+/** Runs the trials here, `jobs` child processes at a time; returns true when stopped by Ctrl-C. */
+async function runLocally(
+  todo: Trial[],
+  base: TrainFlags,
+  results: Map<string, TrialResult>,
+  total: number,
+  jobs: number,
+  log: (s: string) => void,
+): Promise<boolean> {
   // Children run in their own process group, so a terminal's Ctrl-C reaches them once, from here.
   const running = new Set<ChildProcess>();
   let stopping = false;
@@ -141,13 +186,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     for (let t = todo.shift(); t && !stopping; t = todo.shift()) {
       const r = await runTrial(t, base, main, running);
       results.set(t.name, r);
-      log(
-        `[${++done}/${trials.length}] ${t.name}: ${
-          r.status === 'completed'
-            ? `test accuracy ${(100 * r.testAccuracy!).toFixed(2)}%, loss ${r.testLoss!.toFixed(4)} (${r.seconds!.toFixed(1)} s)`
-            : `${r.status}${r.error ? ` — ${r.error}` : ''}`
-        }`,
-      );
+      log(resultLine(++done, total, r));
     }
   };
   try {
@@ -155,21 +194,16 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
   }
+  return stopping;
+}
 
-  const all = trials.flatMap((t) => results.get(t.name) ?? []);
-  writeSweepReport(out, all, keys);
-  if (json) process.stdout.write(`${JSON.stringify(rankTrials(all).map(({ perEpoch: _, ...r }) => r))}\n`);
-  const best = rankTrials(all)[0];
-  if (stopping) {
-    log(
-      `sweep: stopped; ${all.filter((r) => r.status === 'completed').length}/${trials.length} trials done — run the same command again to continue`,
-    );
-    return 130;
-  }
-  log(
-    `sweep: best ${best?.name} at ${best?.testAccuracy == null ? '—' : `${(100 * best.testAccuracy).toFixed(2)}%`} — wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.html')}`,
-  );
-  return all.some((r) => r.status === 'failed') ? 1 : 0;
+/** "[3/9] lr-0.1_filters-8: test accuracy 91.20%, loss 0.2706 (12.3 s)", or the status and why. */
+export function resultLine(done: number, total: number, r: TrialResult): string {
+  return `[${done}/${total}] ${r.name}: ${
+    r.status === 'completed'
+      ? `test accuracy ${(100 * r.testAccuracy!).toFixed(2)}%, loss ${r.testLoss!.toFixed(4)} (${r.seconds!.toFixed(1)} s)`
+      : `${r.status}${r.error ? ` — ${r.error}` : ''}`
+  }`;
 }
 
 /** --grid lr=0.01,0.1 → ['lr', ['0.01', '0.1']], checking the key and that values are given once. */
@@ -202,7 +236,7 @@ function combinations(grid: [string, string[]][]): Record<string, string>[] {
 }
 
 /** The result of a trial that already ended (completed or diverged), or null if it must run. */
-function finished(t: Trial): TrialResult | null {
+export function finished(t: Trial): TrialResult | null {
   if (!existsSync(join(t.dir, summaryFile))) return null;
   let s: RunSummary;
   try {

@@ -6,6 +6,7 @@ import {
   ByteImageDataset,
   budgetName,
   datasetNames,
+  defaultDataDirText,
   loadOrDownload,
   memoryBudget,
   parseAugmentation,
@@ -55,7 +56,7 @@ Data
   --dataset NAME         ${datasetNames.join(', ')}, or folder:DIR          [mnist]
                          (DIR/<class>/*.png|jpg; DIR/train and DIR/test if both exist)
   --data-dir DIR         folder holding <dataset>/, or a search path a:b
-                         [$CONVTS_DATA_DIR, else ~/.cache/convts:/usr/share/datasets]
+                         [${defaultDataDirText}]
   --offline              do not download missing files (also CONVTS_OFFLINE=1)
   --val N                hold out the last N training images (file order) and evaluate
                          on them instead of the test set (cifar-10: --val 10000 = data_batch_5)
@@ -259,7 +260,7 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
 }
 
 /** Trains as `config` says into the run directory `out` (continuing its checkpoint if `resume`); returns the exit code. */
-async function runTraining(
+export async function runTraining(
   config: TrainConfig,
   out: string,
   o: { offline: boolean; json: boolean; resume: boolean },
@@ -393,13 +394,14 @@ async function runTraining(
     trainSet.classNames,
   );
   writeJsonAtomic(join(out, summaryFile), summary);
-  for (const w of summary.warnings ?? []) log(`warning: ${w}`);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     log(
       `${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`,
     );
+  // Last, where it is seen: the run finished, but learned nothing.
+  for (const w of summary.warnings ?? []) log(`warning: ${w}`);
   return 0;
 }
 

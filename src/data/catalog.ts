@@ -108,6 +108,9 @@ export type DatasetName = (typeof datasetNames)[number];
 /** Where Debian's dataset-* packages install (read-only); part of the default search path. */
 export const systemDataDir = '/usr/share/datasets';
 
+/** resolveDataDir's default, as the --help of every command with --data-dir says it. */
+export const defaultDataDirText = `$CONVTS_DATA_DIR, else ~/.cache/convts:${systemDataDir}`;
+
 /**
  * The data directory: the flag, else $CONVTS_DATA_DIR, else the per-user cache ($XDG_CACHE_HOME/convts
  * or ~/.cache/convts) followed by the system one. Any of them may be a search path (dirs joined by

@@ -95,9 +95,15 @@ function toPlanes({ width, height, rgba }: Picture, c: number): Uint8Array {
   const out = new Uint8Array(c * n);
   for (let i = 0; i < n; i++) {
     const a = rgba[i * 4 + 3] / 255;
-    const [r, g, b] = [0, 1, 2].map((k) => rgba[i * 4 + k] * a + 255 * (1 - a));
+    const r = rgba[i * 4] * a + 255 * (1 - a);
+    const g = rgba[i * 4 + 1] * a + 255 * (1 - a);
+    const b = rgba[i * 4 + 2] * a + 255 * (1 - a);
     if (c === 1) out[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
-    else [r, g, b].forEach((v, k) => (out[k * n + i] = Math.round(v)));
+    else {
+      out[i] = Math.round(r);
+      out[n + i] = Math.round(g);
+      out[2 * n + i] = Math.round(b);
+    }
   }
   return out;
 }

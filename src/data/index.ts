@@ -19,6 +19,7 @@ export {
   dataDirs,
   datasetInfo,
   datasetNames,
+  defaultDataDirText,
   findFile,
   locateFiles,
   MissingDataError,

@@ -16,6 +16,8 @@ export interface ChartOptions {
   integerX?: boolean;
   /** Clamp the y axis into this range (e.g. [0, 100] for percentages). */
   yClamp?: [number, number];
+  /** A fixed y axis, whatever the data: charts drawn side by side to be compared share one. */
+  yRange?: [number, number];
 }
 
 const S = 2; // font scale of all chart text
@@ -49,10 +51,10 @@ export function lineChart(cv: Canvas, bx: number, by: number, bw: number, bh: nu
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
   let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
-  let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  let [y0, y1] = o.yRange ?? (ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1]);
   if (x1 - x0 < 1e-12) [x0, x1] = [x0 - 0.5, x1 + 0.5];
   if (y1 - y0 < 1e-12) [y0, y1] = [y0 - Math.max(Math.abs(y0) * 0.05, 0.5), y1 + Math.max(Math.abs(y1) * 0.05, 0.5)];
-  const pad = (y1 - y0) * 0.08;
+  const pad = o.yRange ? 0 : (y1 - y0) * 0.08;
   [y0, y1] = [y0 - pad, y1 + pad];
   if (o.yClamp) [y0, y1] = [Math.max(y0, o.yClamp[0]), Math.min(y1, o.yClamp[1])];
   let yt = niceTicks(y0, y1);

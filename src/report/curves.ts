@@ -10,8 +10,15 @@ export interface EpochPoint {
   testAccuracy: number | null;
 }
 
-/** Loss and accuracy per epoch, train and test (or `evalName`, e.g. validation): two charts of 500×380. */
-export function curvesPictures(epochs: readonly EpochPoint[], evalName = 'test'): { loss: Canvas; accuracy: Canvas } {
+/**
+ * Loss and accuracy per epoch, train and test (or `evalName`, e.g. validation): two charts of
+ * 500×380. `accuracyRange` (in %) fixes the accuracy axis, so that several runs' charts compare.
+ */
+export function curvesPictures(
+  epochs: readonly EpochPoint[],
+  evalName = 'test',
+  accuracyRange?: [number, number],
+): { loss: Canvas; accuracy: Canvas } {
   const loss = new Canvas(500, 380);
   const accuracy = new Canvas(500, 380);
   const series = (name: string, i: number, pick: (e: EpochPoint) => number | null, k = 1) => ({
@@ -32,6 +39,7 @@ export function curvesPictures(epochs: readonly EpochPoint[], evalName = 'test')
     yLabel: 'accuracy (%)',
     integerX: true,
     yClamp: [0, 100],
+    yRange: accuracyRange,
     series: [series('train', 0, (e) => e.trainAccuracy, 100), series(evalName, 1, (e) => e.testAccuracy, 100)],
   });
   return { loss, accuracy };

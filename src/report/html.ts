@@ -11,9 +11,12 @@ export interface Figure {
   images: { alt: string; png: Uint8Array; width: number; height: number }[];
 }
 
+/** A table cell: text, a number, or a link (a relative address, so the page stays self-contained). */
+export type Cell = string | number | { text: string; href: string };
+
 export interface Table {
   head: string[];
-  rows: (string | number)[][];
+  rows: Cell[][];
   /** Indices of columns that hold numbers (right-aligned). */
   numeric?: number[];
 }
@@ -74,8 +77,10 @@ export function dataUri(png: Uint8Array): string {
 
 function table(t: Table): string {
   const num = new Set(t.numeric ?? []);
-  const cell = (tag: string, v: string | number, i: number) =>
-    `<${tag}${num.has(i) ? ' class="n"' : ''}>${escapeHtml(String(v))}</${tag}>`;
+  const cell = (tag: string, v: Cell, i: number) =>
+    `<${tag}${num.has(i) ? ' class="n"' : ''}>${
+      typeof v === 'object' ? `<a href="${escapeHtml(v.href)}">${escapeHtml(v.text)}</a>` : escapeHtml(String(v))
+    }</${tag}>`;
   return (
     `<div class="scroll"><table><thead><tr>${t.head.map((h, i) => cell('th', h, i)).join('')}</tr></thead>` +
     `<tbody>${t.rows.map((r) => `<tr>${r.map((v, i) => cell('td', v, i)).join('')}</tr>`).join('')}</tbody></table></div>`

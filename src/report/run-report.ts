@@ -195,6 +195,7 @@ function reportPage(
         [`${ev} accuracy`, pct(s.testAccuracy)],
         ['parameters', s.parameters ?? '–'],
         ['seed', s.seed ?? '–'],
+        ...(s.warnings?.length ? [['warnings', s.warnings.join(' · ')]] : []),
       ],
     },
   ];

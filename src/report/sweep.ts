@@ -1,7 +1,7 @@
 import { Canvas, palette } from './canvas.js';
 import { lineChart, type Series } from './chart.js';
 import { curvesPictures, type EpochPoint } from './curves.js';
-import { renderReport, type Table } from './html.js';
+import { type Cell, renderReport, type Table } from './html.js';
 
 /** One trial of a sweep as the sweep report shows it. */
 export interface TrialResult {
@@ -27,7 +27,7 @@ const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)}
 
 function trialTable(trials: readonly TrialResult[], keys: readonly string[]): Table {
   return {
-    head: ['rank', ...keys, 'test accuracy', 'test loss', 'train accuracy', 'epochs', 'seconds', 'status'],
+    head: ['rank', ...keys, 'test accuracy', 'test loss', 'train accuracy', 'epochs', 'seconds', 'status', 'report'],
     rows: rankTrials(trials).map((t, i) => [
       i + 1,
       ...keys.map((k) => t.params[k]),
@@ -37,6 +37,7 @@ function trialTable(trials: readonly TrialResult[], keys: readonly string[]): Ta
       t.perEpoch.length,
       t.seconds === null ? '—' : t.seconds.toFixed(1),
       t.status,
+      t.status === 'completed' ? { text: 'report', href: `${t.name}/report.html` } : '—',
     ]),
     numeric: [
       0,
@@ -56,7 +57,8 @@ function trialTable(trials: readonly TrialResult[], keys: readonly string[]): Ta
 export function sweepMarkdown(trials: readonly TrialResult[], keys: readonly string[]): string {
   const t = trialTable(trials, keys);
   const num = new Set(t.numeric);
-  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const line = (cells: Cell[]) =>
+    `| ${cells.map((c) => (typeof c === 'object' ? `[${c.text}](${c.href})` : c)).join(' | ')} |`;
   return `${[line(t.head), line(t.head.map((_, i) => (num.has(i) ? '---:' : '---'))), ...t.rows.map(line)].join('\n')}\n`;
 }
 
@@ -102,6 +104,17 @@ export function accuracyByParam(trials: readonly TrialResult[], key: string, key
   return cv;
 }
 
+/** One accuracy axis (in %) for every trial's chart: the span of all their accuracies, in steps of 10. */
+export function accuracyRange(trials: readonly TrialResult[]): [number, number] {
+  const all = trials.flatMap((t) =>
+    t.perEpoch.flatMap((e) => [e.trainAccuracy, e.testAccuracy ?? e.trainAccuracy].map((a) => 100 * a)),
+  );
+  if (!all.length) return [0, 100];
+  const lo = Math.max(0, Math.floor(Math.min(...all) / 10) * 10);
+  const hi = Math.min(100, Math.ceil(Math.max(...all) / 10) * 10);
+  return hi > lo ? [lo, hi] : [Math.max(0, lo - 10), Math.min(100, hi + 10)];
+}
+
 // Click a column heading to sort by it (again to reverse); numbers sort as numbers.
 const sortScript = `document.querySelectorAll('#trials th').forEach((th,i)=>th.addEventListener('click',()=>{
 const tb=th.closest('table').tBodies[0],rows=[...tb.rows],d=th.dataset.d=th.dataset.d==='1'?'-1':'1';
@@ -117,10 +130,11 @@ export function sweepPage(
 ): string {
   const ranked = rankTrials(trials);
   const best = ranked[0];
+  const range = accuracyRange(trials);
   const curves = ranked
     .filter((t) => t.perEpoch.length)
     .map((t) => {
-      const chart = curvesPictures(t.perEpoch).accuracy;
+      const chart = curvesPictures(t.perEpoch, 'test', range).accuracy;
       const cv = new Canvas(chart.width, chart.height + 24);
       cv.text(t.name, cv.width / 2, 6, { scale: 2, align: 'center' });
       cv.blit(chart, 0, 24);
@@ -148,7 +162,7 @@ export function sweepPage(
       {
         id: 'curves',
         title: 'Curves',
-        caption: 'Train and test accuracy per epoch of every trial, best trial first.',
+        caption: `Train and test accuracy per epoch of every trial, best trial first, all on one axis (${range[0]}–${range[1]} %).`,
         images: curves,
       },
     ],

@@ -1,4 +1,4 @@
-// The one numerical-check helper every layer, loss and model test uses (STYLE.md §3): a
+// The one numerical-check helper every layer, loss and model test uses: a
 // closeness assertion that names the tensor, the index and both values; a finite-difference
 // gradient check; and the comparison of a layer against a fixture computed by PyTorch.
 import assert from 'node:assert/strict';
