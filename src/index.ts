@@ -1,5 +1,5 @@
 // The convts library for Node: the whole core (./core.ts) plus data readers, Task 1 features, run
-// directories (model files, checkpoints, summaries) and the loaders of the kernels built on this machine.
+// directories (model files, checkpoints, summaries), ONNX export and import, and the loaders of the kernels built on this machine.
 
 export type { Dataset } from './core.js';
 export * from './core.js';
@@ -14,6 +14,8 @@ export {
   loadNativeAddon,
   loadWasmModule,
 } from './kernels/node-loader.js';
+export { exportOnnx, type OnnxExportOptions } from './onnx/export.js';
+export { importOnnx, type OnnxImport, type OnnxImportOptions } from './onnx/import.js';
 export * from './run/index.js';
 
 // Layers use the fastest kernels built on this machine (native, else wasm, else the reference

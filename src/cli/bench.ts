@@ -9,6 +9,7 @@ import { availableBackends, type Backend } from '../kernels/node-loader.js';
 import { buildModel } from '../model/build.js';
 import { builtinSpec } from '../model/builtins.js';
 import { Sgd } from '../optim/index.js';
+import { machineInfo } from '../run/index.js';
 import { Rng } from '../tensor/rng.js';
 import { Tensor } from '../tensor/tensor.js';
 import { num } from './args.js';
@@ -97,7 +98,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const torch = v.compare === 'torch' ? startTorch() : null;
   const out = (m: Measurement) => process.stdout.write(v.json ? `${JSON.stringify(m)}\n` : row(m));
-  if (!v.json) process.stdout.write(header(torch !== null));
+  if (!v.json) process.stdout.write(`${machineLine()}\n${header(torch !== null)}`);
   try {
     for (const net of netList) {
       for (const mode of modes) {
@@ -319,4 +320,10 @@ function header(compare: boolean): string {
 
 function row(m: Measurement): string {
   return `${m.net.padEnd(11)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${m.backend.padEnd(17)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}×` : ''}\n`;
+}
+
+/** The machine the figures were measured on, as run summaries record it. */
+function machineLine(): string {
+  const m = machineInfo();
+  return `${m.cpuModel}, ${m.cpus} CPUs, Node ${m.node} on ${m.platform}`;
 }

@@ -7,7 +7,9 @@ import { defaultKernels } from '../kernels/node-loader.js';
 import { benchCommand, benchHelp } from './bench.js';
 import { downloadCommand, downloadHelp } from './download.js';
 import { evalCommand, evalHelp } from './eval.js';
+import { exportCommand, exportHelp } from './export.js';
 import { featuresCommand, featuresHelp } from './features.js';
+import { importCommand, importHelp } from './import.js';
 import { predictCommand, predictHelp } from './predict.js';
 import { showCommand, showHelp } from './show.js';
 import { sweepCommand, sweepHelp } from './sweep.js';
@@ -25,6 +27,8 @@ Commands
   download  fetch and verify mnist, fashion-mnist or cifar-10
   eval      measure a saved model: accuracy, loss, per-class precision/recall, confusion
   predict   classify PNG images with a saved model (top-k with probabilities)
+  export    write a run's model as ONNX (raw pixels in, logits and probabilities out)
+  import    make a run directory from an ONNX model (e.g. exported by PyTorch)
   show      draw a run's curves, confusion, filters, feature maps or report again
   features  convolve a data set with a fixed filter bank and cache the features
   bench     time training and inference of the built-in networks (--compare torch)
@@ -50,6 +54,8 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   download: { run: downloadCommand, help: downloadHelp },
   eval: { run: evalCommand, help: evalHelp },
   predict: { run: predictCommand, help: predictHelp },
+  export: { run: exportCommand, help: exportHelp },
+  import: { run: importCommand, help: importHelp },
   show: { run: showCommand, help: showHelp },
   features: { run: featuresCommand, help: featuresHelp },
   bench: { run: benchCommand, help: benchHelp },

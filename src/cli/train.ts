@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputPreparation } from '../data/image.js';
 import {
@@ -9,6 +9,7 @@ import {
   defaultDataDirText,
   loadOrDownload,
   memoryBudget,
+  type Normalization,
   parseAugmentation,
   resolveDataDir,
   subsetModes,
@@ -22,6 +23,7 @@ import { parseInit } from '../init/initializers.js';
 import { buildModel } from '../model/build.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
 import { type ModelSpec, validateSpec } from '../model/spec.js';
+import { loadWeights } from '../model/weights.js';
 import { makeOptimizer, optimizerKinds, type ScheduleSpec } from '../optim/index.js';
 import { writeRunReport } from '../report/run-report.js';
 import {
@@ -29,6 +31,7 @@ import {
   epochRecord,
   loadCheckpoint,
   type RunConfig,
+  readRunConfig,
   readTrainSettings,
   saveCheckpoint,
   saveModelFiles,
@@ -53,6 +56,8 @@ Model
   --filters N[,M]        filters of the two conv layers (built-in models)  [8]
   --loss L               cross-entropy (softmax) or bce (sigmoid)          [cross-entropy]
   --init I               normal:<std>, glorot-normal, glorot-uniform, he-normal, he-uniform
+  --init-from RUN        start from a run's weights and normalization (e.g. convts import's);
+                         its model too, unless --model is given
 Data
   --dataset NAME         ${datasetNames.join(', ')}, or folder:DIR          [mnist]
                          (DIR/<class>/*.png|jpg; DIR/train and DIR/test if both exist)
@@ -107,6 +112,7 @@ export const trainOptions = {
   filters: { type: 'string' },
   loss: { type: 'string' },
   init: { type: 'string' },
+  'init-from': { type: 'string' },
   dataset: { type: 'string' },
   'data-dir': { type: 'string' },
   'train-limit': { type: 'string' },
@@ -197,7 +203,8 @@ export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): 
 
 /** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */
 export function resolveConfig(v: TrainFlags): TrainSettings {
-  const modelArg = v.model ?? 'seed-mnist';
+  const initFrom = v['init-from'] ?? null;
+  const modelArg = v.model ?? (initFrom ? join(initFrom, 'model.json') : 'seed-mnist');
   const spec = modelArg.endsWith('.json')
     ? readSpec(modelArg)
     : builtinSpec(modelArg, {
@@ -253,6 +260,7 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
     weightDecay: num('weight-decay', v['weight-decay'], 0, { min: 0 }),
     schedule: parseSchedule(v.schedule, epochs),
     convergence: parseConverge(v.converge),
+    initFrom,
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
     seed,
     logEvery: v['log-every'] === undefined ? null : num('log-every', v['log-every'], 0, { int: true, min: 1 }),
@@ -291,7 +299,7 @@ async function trainLocked(
   noteSigint: () => void,
 ): Promise<number> {
   const { spec, seed, optimizer } = config;
-  const data = config.features
+  const loaded = config.features
     ? featureData(config.features, config)
     : await loadOrDownload(
         config.dataset,
@@ -309,6 +317,7 @@ async function trainLocked(
         },
         o.offline ? false : downloadReporter(),
       );
+  const data = config.initFrom ? startingNormalization(config.initFrom, loaded) : loaded;
   const trainSet =
     config.augment && data.train instanceof ByteImageDataset
       ? new AugmentedDataset(data.train, config.augment, seed)
@@ -338,6 +347,12 @@ async function trainLocked(
     momentum: config.momentum,
     weightDecay: config.weightDecay,
   });
+  if (config.initFrom && !o.resume)
+    loadWeights(
+      model,
+      readFileSync(join(config.initFrom, 'model.safetensors')),
+      join(config.initFrom, 'model.safetensors'),
+    );
   const resume = o.resume ? loadCheckpoint(out, model) : undefined;
 
   const progress = new Progress();
@@ -449,6 +464,22 @@ function featureData(
     evaluatedOn: 'test' as const,
     norm: null,
   };
+}
+
+/** The data normalized as the --init-from run's model expects (its recorded normalization). */
+function startingNormalization<D extends { train: unknown; test: unknown; norm: Normalization | null }>(
+  run: string,
+  data: D,
+): D {
+  const norm = readRunConfig(run).normalization;
+  const { train, test } = data;
+  if (!norm || !(train instanceof ByteImageDataset && test instanceof ByteImageDataset)) return data;
+  if (norm.mean.length !== train.imageShape[0]) {
+    throw new ConfigError(
+      `--init-from: ${run} was trained on ${norm.mean.length}-channel images, this data has ${train.imageShape[0]}`,
+    );
+  }
+  return { ...data, train: train.with({ norm }), test: test.with({ norm }), norm } as D;
 }
 
 function readSpec(path: string): ModelSpec {

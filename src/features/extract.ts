@@ -5,6 +5,7 @@ import { buildModel } from '../model/build.js';
 import type { Sequential } from '../model/sequential.js';
 import type { LayerSpec } from '../model/spec.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
+import { forEachBatch } from '../train/dataset.js';
 import { checkBankFits, type FilterBank } from './bank.js';
 
 /** What happens after the convolution with the bank. */
@@ -51,17 +52,10 @@ export function extractFeatures(
   const net = featureNet(bank, ds.shape, o);
   const dim = net.outputShape[0];
   const data = new Float32Array(ds.length * dim);
-  const bs = o.batchSize ?? 256;
-  const order = Int32Array.from({ length: ds.length }, (_, i) => i);
-  const full = new Tensor([Math.min(bs, ds.length), ...ds.shape]);
-  const size = full.size / full.shape[0];
-  for (let start = 0; start < ds.length; start += bs) {
-    const n = Math.min(bs, ds.length - start);
-    const x = n === full.shape[0] ? full : new Tensor([n, ...ds.shape], full.data.subarray(0, n * size));
-    ds.fill(x.data, order, start, n);
+  forEachBatch(ds, o.batchSize ?? 256, (x, start, n) => {
     data.set(net.predict(x).data, start * dim);
     onProgress?.(start + n, ds.length);
-  }
+  });
   return { dim, data };
 }
 

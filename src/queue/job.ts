@@ -90,6 +90,7 @@ const settings: { [K in keyof TrainSettings]-?: Check } = {
     typeof v.kind === 'string' &&
     parses(() => parseInit(v.kind === 'normal' ? `normal:${v.std}` : String(v.kind))),
   seed: int(0),
+  initFrom: (v) => v === null, // a worker has no copy of another run's weights
   logEvery: orNull(int(1)),
   spec: (v) => parses(() => validateSpec(v, "the trial's model spec")),
 };

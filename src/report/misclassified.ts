@@ -1,6 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { Sequential } from '../model/sequential.js';
-import { sizeOf, Tensor } from '../tensor/tensor.js';
+import { sizeOf } from '../tensor/tensor.js';
+import { forEachBatch } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
 import type { Canvas } from './canvas.js';
 import { drawSample } from './feature-maps.js';
@@ -19,12 +20,8 @@ export interface Mistake {
 /** The `count` misclassified samples whose true class got the lowest probability (the most confident mistakes). */
 export function worstMistakes(model: Sequential, ds: Dataset, count: number, batchSize = 256): Mistake[] {
   const k = model.classes;
-  const order = Int32Array.from({ length: ds.length }, (_, i) => i);
   const all: Mistake[] = [];
-  for (let start = 0; start < ds.length; start += batchSize) {
-    const n = Math.min(batchSize, ds.length - start);
-    const x = new Tensor([n, ...ds.shape]);
-    ds.fill(x.data, order, start, n);
+  forEachBatch(ds, batchSize, (x, start, n) => {
     const p = model.predict(x).data;
     for (let i = 0; i < n; i++) {
       const label = ds.labels[start + i];
@@ -32,7 +29,7 @@ export function worstMistakes(model: Sequential, ds: Dataset, count: number, bat
       if (predicted !== label)
         all.push({ index: start + i, label, predicted, pTrue: p[i * k + label], pPredicted: p[i * k + predicted] });
     }
-  }
+  });
   return all.sort((a, b) => a.pTrue - b.pTrue || a.index - b.index).slice(0, count);
 }
 

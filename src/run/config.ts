@@ -35,6 +35,8 @@ export interface TrainSettings {
   schedule: ScheduleSpec;
   convergence: { tol: number; patience: number } | null;
   init: InitSpec;
+  /** The run whose weights (and normalization) training started from, or null. */
+  initFrom?: string | null;
   seed: number;
   /** Steps between per-step records of metrics.jsonl; null: about 100 per epoch. */
   logEvery?: number | null;

@@ -1,4 +1,4 @@
-import type { Shape } from '../tensor/tensor.js';
+import { type Shape, sizeOf, Tensor } from '../tensor/tensor.js';
 
 /**
  * What the training loop needs from a data set: labelled samples written into a float32 batch on
@@ -16,4 +16,21 @@ export interface Dataset {
   fill(out: Float32Array, indices: ArrayLike<number>, start: number, count: number): void;
   /** Called by the trainer before each epoch (0-based); augmenting sets draw per-epoch transforms from it. */
   startEpoch?(epoch: number): void;
+}
+
+/**
+ * Runs `f` over every sample of `ds` in file order, `batchSize` at a time: `x` holds samples
+ * start … start+n−1 as an [n, …shape] tensor. One buffer serves every batch (the last, shorter
+ * one is a view of it), so `x` is only valid during the call.
+ */
+export function forEachBatch(ds: Dataset, batchSize: number, f: (x: Tensor, start: number, n: number) => void): void {
+  const order = Int32Array.from({ length: ds.length }, (_, i) => i);
+  const full = new Tensor([Math.min(batchSize, ds.length), ...ds.shape]);
+  const size = sizeOf(ds.shape);
+  for (let start = 0; start < ds.length; start += batchSize) {
+    const n = Math.min(batchSize, ds.length - start);
+    const x = n === full.shape[0] ? full : new Tensor([n, ...ds.shape], full.data.subarray(0, n * size));
+    ds.fill(x.data, order, start, n);
+    f(x, start, n);
+  }
 }

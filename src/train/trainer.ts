@@ -3,7 +3,7 @@ import type { Sequential } from '../model/sequential.js';
 import { lrAt, type Optimizer, type OptimizerState, type ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
 import { shapeStr, sizeOf, Tensor } from '../tensor/tensor.js';
-import type { Dataset } from './dataset.js';
+import { type Dataset, forEachBatch } from './dataset.js';
 import { addToConfusion, emptyConfusion } from './metrics.js';
 
 export interface EpochMetrics {
@@ -99,19 +99,14 @@ export function evaluate(model: Sequential, ds: Dataset, batchSize = 256): Evalu
   checkFits(model, ds);
   const classes = model.classes;
   const confusion = emptyConfusion(classes);
-  const order = Int32Array.from({ length: ds.length }, (_, i) => i);
-  const x = new Tensor([Math.min(batchSize, ds.length), ...ds.shape]);
   let loss = 0;
   let right = 0;
-  for (let start = 0; start < ds.length; start += batchSize) {
-    const n = Math.min(batchSize, ds.length - start);
-    const xb = n === x.shape[0] ? x : new Tensor([n, ...ds.shape], x.data.subarray(0, n * sizeOf(ds.shape)));
-    ds.fill(xb.data, order, start, n);
+  forEachBatch(ds, batchSize, (x, start, n) => {
     const labels = ds.labels.subarray(start, start + n);
-    const r = model.evaluate(xb, labels);
+    const r = model.evaluate(x, labels);
     loss += r.loss * n;
     right += addToConfusion(confusion, r.scores.data, labels, n, classes);
-  }
+  });
   return { loss: loss / ds.length, accuracy: right / ds.length, confusion };
 }
 
