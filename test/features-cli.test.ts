@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { defaultDataDirText } from '../src/index.js';
 import { convts, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { checkPng } from './helpers/png-check.js';
@@ -69,6 +70,14 @@ describe('convts features', () => {
       gone.stderr,
       /gone\.feat not found: the run was trained on this feature file — make it again with the convts features command/,
     );
+  });
+
+  test('--help names the data directory actually used, and every command numbers from 0', async () => {
+    const help = (await convts('features', '--help')).stdout;
+    assert.ok(help.includes(`[${defaultDataDirText}]`), help);
+    assert.ok(!help.includes('./data'), 'not a directory that is never read');
+    for (const command of ['features', 'show'])
+      assert.match((await convts(command, '--help')).stdout, /numbered from 0, as in every convts command/);
   });
 
   test('task1-fc without --features says how to make them', async () => {

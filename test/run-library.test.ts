@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -52,7 +52,7 @@ describe('the library and the command line share run directories', () => {
   const dir = tempDir('convts-library-');
   before(() => writeMnistDir(dir, 64, 32));
 
-  test("the README's library example writes a directory that convts eval and predict accept", async () => {
+  test("the README's library example writes a directory that convts eval, predict and show accept", async () => {
     const out = join(dir, 'mine');
     const script = join(dir, 'example.mjs');
     writeFileSync(script, libraryExample(dir, out));
@@ -80,6 +80,10 @@ describe('the library and the command line share run directories', () => {
     const p = await convts('predict', out, png, '--json');
     assert.equal(p.code, 0, p.stderr);
     assert.ok(Array.isArray(JSON.parse(p.stdout)), p.stdout);
+
+    const show = await convts('show', 'report', out, '--data-dir', dir);
+    assert.equal(show.code, 0, show.stderr);
+    assert.ok(existsSync(join(out, 'report.html')));
   });
 
   test('saveModel without a normalization records [0, 1] scaling and says so', () => {

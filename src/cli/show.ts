@@ -93,12 +93,16 @@ export async function showCommand(argv: string[]): Promise<number> {
   if (what === 'curves') {
     const epochs = readEpochMetrics(run);
     if (!epochs.length)
-      throw new ConfigError(`${run}: no epoch has finished yet (metrics.jsonl is empty) — nothing to draw`);
+      throw new ConfigError(
+        `${run}: no per-epoch metrics (${opened.summary ? 'no epoch has finished yet' : 'a model saved without training records'}) — nothing to draw`,
+      );
     picture = curvesPicture(epochs, summary.evaluatedOn);
   } else if (what === 'confusion') {
     if (!summary.confusionMatrix)
       throw new ConfigError(
-        `${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${opened.summary?.status ?? 'no summary.json'})`,
+        opened.summary
+          ? `${join(run, 'summary.json')} has no confusionMatrix — did training finish? (status: ${opened.summary.status})`
+          : `${run} has no summary.json (a model saved by saveModel) — convts eval ${run} prints its confusion matrix`,
       );
     picture = confusionPicture(summary.confusionMatrix, names);
   } else if (what === 'filters') {

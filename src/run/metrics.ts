@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../files/atomic.js';
 import { readTextChecked } from '../files/checked.js';
 import { parseJsonLines } from '../files/json.js';
 import type { EpochMetrics, StepMetrics } from '../train/trainer.js';
-import { readRunSummary } from './summary.js';
+import { readRunSummary, summaryFile } from './summary.js';
 
 // metrics.jsonl holds one JSON record per line, tagged by `kind`. Files written before records had
 // a kind hold epoch records only, so a line without one is read as an epoch record. A run that
@@ -56,10 +56,11 @@ export function readMetrics(dir: string): MetricsRecord[] {
   });
 }
 
-/** The per-epoch metrics of a run: metrics.jsonl's epoch records, else summary.json's perEpoch. */
+/** The per-epoch metrics of a run: metrics.jsonl's epoch records, else summary.json's perEpoch, else none. */
 export function readEpochMetrics(dir: string): EpochMetrics[] {
   if (existsSync(join(dir, metricsFile)))
     return readMetrics(dir).flatMap((r) => (r.kind === 'epoch' ? [withoutKind(r)] : []));
+  if (!existsSync(join(dir, summaryFile))) return []; // a model saved by saveModel: no training records
   const s = readRunSummary(dir);
   return s.status === 'completed' ? s.perEpoch : [];
 }
