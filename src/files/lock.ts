@@ -1,4 +1,4 @@
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ensureDir } from './atomic.js';
@@ -29,9 +29,11 @@ function holder(path: string): number | null {
 /**
  * Takes `<dir>/.convts.lock` for this process so that two convts commands never write the same
  * folder; a second one is refused naming the first one's pid. A lock left by a process that no
- * longer runs (kill -9) is taken over. Released on exit; returns the release function.
+ * longer runs (kill -9) is taken over. Released on exit (with the folder, if this made it and it
+ * stayed empty); returns the release function.
  */
 export function lockDir(dir: string): () => void {
+  const created = !existsSync(dir);
   ensureDir(dir);
   const path = join(dir, lockFile);
   const mine = `${path}.${process.pid}`;
@@ -60,6 +62,11 @@ export function lockDir(dir: string): () => void {
   }
   const release = () => {
     if (holder(path) === process.pid) rmSync(path, { force: true });
+    // A command that failed before writing anything leaves no empty folder behind.
+    if (created)
+      try {
+        rmdirSync(dir);
+      } catch {}
     process.off('exit', release);
   };
   process.on('exit', release);

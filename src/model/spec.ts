@@ -233,6 +233,6 @@ export function brief(v: unknown): string {
   } catch {
     s = Array.isArray(v) ? '[…] (nested too deeply)' : '{…} (nested too deeply)';
   }
-  if (s === undefined) return String(v);
+  if (s === undefined) return v === undefined ? 'nothing' : String(v);
   return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }
