@@ -1,4 +1,4 @@
-// `npm run bench`: the same measurements as `convts bench` (see src/cli/bench.ts for the options).
+// `npm run bench`: the same measurements as `convts bench` (src/cli/bench.ts lists the options).
 import { benchCommand } from '../src/cli/bench.js';
 
 process.exitCode = await benchCommand(process.argv.slice(2));

@@ -61,7 +61,7 @@ void micro(int kc, const float *ap, const float *b, const int *off, float *c, lo
     for (int v = 0; v < NV; v++) bv[v] = vload(b + off[p] + v * VW);
     for (int r = 0; r < R; r++) {
       vf a = vbroadcast(ap[p * R + r]);
-      for (int v = 0; v < NV; v++) acc[r][v] += a * bv[v];
+      for (int v = 0; v < NV; v++) acc[r][v] = vmadd(a, bv[v], acc[r][v]);
     }
   }
   if (cols == NR) {
@@ -151,7 +151,7 @@ void nt_tile(int k, const float *a, long lda, const float *b, const int *off, fl
     for (int j = 0; j < NC; j++) x[j] = vload(bj[j] + p);
     for (int r = 0; r < R; r++) {
       vf d = vload(a + r * lda + p);
-      for (int j = 0; j < NC; j++) acc[r][j] += d * x[j];
+      for (int j = 0; j < NC; j++) acc[r][j] = vmadd(d, x[j], acc[r][j]);
     }
   }
   for (int r = 0; r < R; r++) {
@@ -215,10 +215,10 @@ void gemm_dots(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accum
       int p = 0;
       for (; p + VW <= k; p += VW) {
         vf av = vload(ai + p);
-        s0 += av * vload(bj[0] + p);
-        s1 += av * vload(bj[1] + p);
-        s2 += av * vload(bj[2] + p);
-        s3 += av * vload(bj[3] + p);
+        s0 = vmadd(av, vload(bj[0] + p), s0);
+        s1 = vmadd(av, vload(bj[1] + p), s1);
+        s2 = vmadd(av, vload(bj[2] + p), s2);
+        s3 = vmadd(av, vload(bj[3] + p), s3);
       }
       float t[4] = {vsum(s0), vsum(s1), vsum(s2), vsum(s3)};
       for (; p < k; p++) {

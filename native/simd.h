@@ -64,6 +64,25 @@ static inline vf vbroadcast(float x) {
   return vf{} + x;
 }
 #endif
+// acc + a·b. WebAssembly's relaxed SIMD (built with -mrelaxed-simd) makes it one multiply-add, which
+// the engine may round once (fused) or twice: both stay within the kernels' tolerance. Elsewhere it
+// is the product and the sum, as before.
+#if defined(__wasm_relaxed_simd__)
+typedef float f32x4 __attribute__((vector_size(16)));
+#if __has_builtin(__builtin_wasm_relaxed_madd_f32x4)
+static inline vf vmadd(vf a, vf b, vf acc) {
+  return (vf)__builtin_wasm_relaxed_madd_f32x4((f32x4)a, (f32x4)b, (f32x4)acc);
+}
+#else  // clang 14 names it fma and encodes it with the proposal's early opcode: tools/build-kernels.mjs fixes that
+static inline vf vmadd(vf a, vf b, vf acc) {
+  return (vf)__builtin_wasm_fma_f32x4((f32x4)a, (f32x4)b, (f32x4)acc);
+}
+#endif
+#else
+static inline vf vmadd(vf a, vf b, vf acc) {
+  return acc + a * b;
+}
+#endif
 // Even and odd lanes of the 2·VW floats at p (a stride-2 window row).
 #if VW_16
 #define EVENS 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30

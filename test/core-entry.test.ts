@@ -69,6 +69,20 @@ test('convts/core bundles with esbuild for the browser, with no node: import', a
   assert.deepEqual(out.errors, []);
   const code = out.outputFiles[0].text;
   assert.doesNotMatch(code, /["']node:/);
+  // A classic-script bundle has no import.meta: importing must still work (nothing runs on import).
+  const iife = await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    globalName: 'convts',
+    write: false,
+    logLevel: 'silent',
+  });
+  const r = spawnSync(process.execPath, ['-e', `${iife.outputFiles[0].text}\nconsole.log(typeof convts.buildModel)`], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.stdout.trim(), 'function', r.stderr);
   assert.match(code, /useWasmKernels/);
   assert.match(code, /softmaxCrossEntropy/);
 });

@@ -16,7 +16,7 @@ checkKernelSet(
 
 test('useWasmKernels loads the packaged module from bytes or a compiled module and makes it the active set', async (t) => {
   if (!module) return t.skip('dist/wasm/convts.wasm not built');
-  const bytes = readFileSync(fileURLToPath(packagedWasmUrl));
+  const bytes = readFileSync(fileURLToPath(packagedWasmUrl()));
   try {
     for (const src of [{ bytes }, { module }]) {
       useKernels(referenceKernels);
@@ -33,7 +33,7 @@ test('useWasmKernels loads the packaged module from bytes or a compiled module a
 });
 
 test('useWasmKernels explains a file: URL in Node and rejects bytes that are not a module', async () => {
-  await assert.rejects(useWasmKernels({ url: packagedWasmUrl }), (e: unknown) => {
+  await assert.rejects(useWasmKernels({ url: packagedWasmUrl() }), (e: unknown) => {
     assert.ok(e instanceof ConfigError);
     assert.match(e.message, /convts\.wasm: fetch cannot read files in Node — pass \{ bytes \}/);
     return true;

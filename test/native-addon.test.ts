@@ -133,29 +133,25 @@ test('each variant reports the vector code it was compiled with; the loader pick
 });
 
 const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const quick = [
+  '--net',
+  'seed-mnist',
+  '--mode',
+  'infer',
+  '--batch',
+  '1',
+  '--warmup',
+  '0',
+  '--slice',
+  '0.02',
+  '--slices',
+  '1',
+];
 const bench = (env: Record<string, string>) =>
-  spawnSync(
-    process.execPath,
-    [
-      main,
-      'bench',
-      '--net',
-      'seed-mnist',
-      '--mode',
-      'infer',
-      '--batch',
-      '1',
-      '--seconds',
-      '0.05',
-      '--backend',
-      'native',
-      '--json',
-    ],
-    {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    },
-  );
+  spawnSync(process.execPath, [main, 'bench', ...quick, '--backend', 'native', '--json'], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
 
 test('CONVTS_NATIVE_VARIANT forces a variant; an unknown one is a usage error', { skip }, () => {
   for (const v of runnableNativeVariants()) {

@@ -1,8 +1,10 @@
-"""PyTorch side of `npm run bench -- --compare torch`: the same networks, batches and timing rule.
+"""PyTorch side of `convts bench --compare torch`: the same networks, batches and timing rules.
 
-Runs as a server so that torch is imported once and the two sides can alternate: each stdin line
-"net mode batch seconds threads" is answered by one JSON line on stdout. Run it with /usr/bin/python3 (Debian's
-python3-torch), OPENBLAS_NUM_THREADS=1 and glibc's malloc thresholds raised; bench/kernels.ts does.
+Runs as a server so that torch is imported once and the two sides take turns slice by slice. Started as
+`bench_torch.py THREADS` (torch.set_num_threads once); each stdin line is answered by one JSON line:
+  setup NET MODE BATCH   builds the network, its input and optimizer  → {"ok": true}
+  run SECONDS            steps for at least SECONDS                  → {"images", "seconds", "cpuSeconds"}
+bench/torch.ts starts it with OPENBLAS_NUM_THREADS=1 and glibc's malloc thresholds raised.
 """
 import json
 import sys
@@ -10,8 +12,6 @@ import time
 
 import torch
 import torch.nn as nn
-
-torch.manual_seed(0)
 
 NETS = {"seed-mnist": (1, 28, 8), "seed-cifar": (3, 32, 10)}  # channels, size, filters
 
@@ -24,30 +24,9 @@ def build(name):
         nn.Linear(flat, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def timed(step, batch, seconds):
-    """Median images/s over five chunks of about seconds/5 after a warm-up, and images per second of
-    process CPU time over the five (the rules src/cli/bench.ts uses)."""
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < min(0.2, seconds / 4):
-        step()
-    rates, images, cpu0 = [], 0, time.process_time()
-    for _ in range(5):
-        steps, t0 = 0, time.perf_counter()
-        while True:
-            step()
-            steps += 1
-            dt = time.perf_counter() - t0
-            if dt >= seconds / 5:
-                break
-        rates.append(steps * batch / dt)
-        images += steps * batch
-    cpu = time.process_time() - cpu0
-    rates.sort()
-    return rates[2], images / cpu
-
-
-def measure(name, mode, batch, seconds):
+def make_step(name, mode, batch):
     c, size, _ = NETS[name]
+    torch.manual_seed(0)
     model = build(name)
     x = torch.randn(batch, c, size, size)
     y = torch.randint(0, 10, (batch,))
@@ -57,28 +36,41 @@ def measure(name, mode, batch, seconds):
         def step():
             with torch.no_grad():
                 model(x)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
-        loss_fn = nn.CrossEntropyLoss()
+        return step
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
 
-        def step():
-            opt.zero_grad()
-            loss_fn(model(x), y).backward()
-            opt.step()
-    return timed(step, batch, seconds)
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def run(step, batch, seconds):
+    steps, cpu0, t0 = 0, time.process_time(), time.perf_counter()
+    while True:
+        step()
+        steps += 1
+        dt = time.perf_counter() - t0
+        if dt >= seconds:
+            break
+    return {"images": steps * batch, "seconds": dt, "cpuSeconds": time.process_time() - cpu0}
 
 
 def main():
+    torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
+    step, batch = None, 0
     for line in sys.stdin:
         parts = line.split()
         if not parts:
             continue
-        name, mode, batch, seconds, threads = parts[0], parts[1], int(parts[2]), float(parts[3]), int(parts[4])
-        torch.set_num_threads(threads)
-        ips, cpu_ips = measure(name, mode, batch, seconds)
-        print(json.dumps({"net": name, "mode": mode, "batch": batch, "backend": "pytorch-" + torch.__version__,
-                          "threads": threads, "imagesPerSecond": round(ips, 1),
-                          "imagesPerCpuSecond": round(cpu_ips, 1)}), flush=True)
+        if parts[0] == "setup":
+            step, batch = make_step(parts[1], parts[2], int(parts[3])), int(parts[3])
+            reply = {"ok": True, "version": torch.__version__}
+        else:
+            reply = run(step, batch, float(parts[1]))
+        print(json.dumps(reply), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,12 @@ export type WasmSource = { bytes: BufferSource } | { url: string | URL } | { mod
 
 /**
  * The packaged module (dist/wasm/convts.wasm) beside this file, for code served straight from the
- * package; a bundle that moves this file must pass its own `url` or `bytes`.
+ * package; a bundle that moves this file must pass its own `url` or `bytes`. A function, so that a
+ * bundle format without import.meta can still import the core.
  */
-export const packagedWasmUrl: URL = new URL('../../../wasm/convts.wasm', import.meta.url);
+export function packagedWasmUrl(): URL {
+  return new URL('../../../wasm/convts.wasm', import.meta.url);
+}
 
 /** Compiles (or takes) the module; errors name the source and what to do. */
 export async function compileWasmKernels(src: WasmSource): Promise<WebAssembly.Module> {
@@ -30,7 +33,7 @@ export async function compileWasmKernels(src: WasmSource): Promise<WebAssembly.M
  * Makes the WebAssembly SIMD kernels (one thread) the set every layer uses and returns them.
  * A browser without 128-bit SIMD fails here, with the engine's compile error.
  */
-export async function useWasmKernels(src: WasmSource = { url: packagedWasmUrl }): Promise<Kernels> {
+export async function useWasmKernels(src: WasmSource = { url: packagedWasmUrl() }): Promise<Kernels> {
   const module = await compileWasmKernels(src);
   const k = wasmKernels(await WebAssembly.instantiate(module, {}));
   useKernels(k);

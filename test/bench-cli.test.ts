@@ -1,0 +1,93 @@
+// `convts bench`: flag errors are usage errors (exit 2); --compare torch says what is missing; the
+// PyTorch protocol works end to end where torch is installed. Tiny slices: this checks behaviour, not speed.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findTorch } from '../bench/torch.js';
+import { childEnv, mainJs } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
+
+const quick = [
+  '--net',
+  'seed-mnist',
+  '--mode',
+  'train',
+  '--batch',
+  '2',
+  '--warmup',
+  '0',
+  '--slice',
+  '0.01',
+  '--slices',
+  '3',
+];
+const bench = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [mainJs, 'bench', ...args], { env: { ...childEnv(), ...env }, encoding: 'utf8' });
+
+test('a bad bench flag or value exits 2 with one line naming it', () => {
+  const cases: [string[], RegExp][] = [
+    [['--batch', '0'], /^convts: --batch: expected an integer ≥ 1, got "0"\n$/],
+    [['--net', 'resnet'], /^convts: --net: "resnet" is not one of seed-mnist, seed-cifar/],
+    [['--mode', 'fly'], /^convts: --mode: "fly" is not one of train, infer/],
+    [['--compare', 'tensorflow'], /^convts: --compare: "tensorflow" is not one of torch/],
+    [['--backend', 'cuda'], /^convts: --backend: cuda not available here/],
+    [['--slice', '0'], /^convts: --slice: expected a number > 0, got "0"/],
+    [['--slices', '2.5'], /^convts: --slices: expected an integer ≥ 1/],
+    [['--wramup', '1'], /^convts: Unknown option '--wramup' — did you mean --warmup\? \(see convts bench --help\)\n$/],
+  ];
+  for (const [args, want] of cases) {
+    const r = bench(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}, ${r.stderr}`);
+    assert.match(r.stderr, want);
+  }
+});
+
+test('--compare torch without Python or without torch fails with a message saying how to get it', () => {
+  const dir = tempDir('convts-bench-');
+  const noTorch = join(dir, 'python-without-torch');
+  writeFileSync(noTorch, `#!/bin/sh\necho "ModuleNotFoundError: No module named 'torch'" >&2\nexit 1\n`);
+  chmodSync(noTorch, 0o755);
+  const missing = bench([...quick, '--compare', 'torch'], { CONVTS_PYTHON: join(dir, 'no-such-python') });
+  assert.equal(missing.status, 1);
+  assert.match(
+    missing.stderr,
+    /^convts: --compare torch needs Python 3 with PyTorch \(.*no-such-python: not found\) — install it \(Debian: apt-get install python3-torch; else pip install torch\), or set CONVTS_PYTHON/,
+  );
+  const without = bench([...quick, '--compare', 'torch'], { CONVTS_PYTHON: noTorch });
+  assert.equal(without.status, 1);
+  assert.match(without.stderr, /python-without-torch: ModuleNotFoundError: No module named 'torch'\)/);
+  assert.equal(without.stdout, '', 'nothing measured before the check');
+});
+
+let torch: string | null = null;
+try {
+  torch = findTorch().version;
+} catch {}
+
+test('--compare torch races PyTorch on 2 threads and 1 against our kernels, slice by slice', {
+  skip: torch ? false : 'no Python with torch here',
+  timeout: 120_000,
+}, () => {
+  const r = bench([...quick, '--backend', 'reference', '--compare', 'torch', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    rows.map((m) => `${m.backend} ×${m.threads}`),
+    ['reference ×1', `pytorch-${torch} ×2`, `pytorch-${torch} ×1`],
+  );
+  for (const m of rows) {
+    assert.ok(
+      m.minImagesPerSecond > 0 &&
+        m.minImagesPerSecond <= m.imagesPerSecond &&
+        m.imagesPerSecond <= m.maxImagesPerSecond,
+    );
+    assert.ok(m.imagesPerCpuSecond > 0 && m.epochSeconds > 0);
+  }
+  const best = Math.max(rows[1].imagesPerSecond, rows[2].imagesPerSecond);
+  assert.equal(rows[0].vsTorch, Math.round((rows[0].imagesPerSecond / best) * 1000) / 1000);
+});

@@ -1,0 +1,56 @@
+// Headless Debian chromium through playwright-core, and a plain static server for built pages.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import type { Browser } from 'playwright-core';
+
+export const chromiumPath = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
+
+/** The browser, or null (with the reason) when Debian's chromium is not installed. */
+export async function launchChromium(): Promise<Browser | null> {
+  if (!existsSync(chromiumPath)) return null;
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+const types: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+};
+
+/**
+ * Serves `dir` as any static host would (no special headers), and, when `dataRoot` is given,
+ * `/api/data/<set>/<file>` from it. Resolves to the server and its base URL.
+ */
+export function staticServer(dir: string, dataRoot?: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    const data = path.match(/^\/api\/data\/([\w-]+)\/([\w.-]+)$/);
+    const file = data && dataRoot ? join(dataRoot, data[1], data[2]) : join(dir, normalize(path).replace(/^\/+/, ''));
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address();
+      resolve({ server, url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/` });
+    }),
+  );
+}

@@ -1,0 +1,276 @@
+// The playground page in Debian's chromium: training in the worker, pause and resume, the drawing
+// pad, saving a model the CLI reads, opening a CLI model, and bad input. It runs the static build
+// (npm run build:web, run by npm test) from a plain static server, as any host would serve it.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { buildModel, builtinSpec, readMnistSplit, weightsToSafetensors } from '../src/index.js';
+import { chromiumPath, launchChromium, staticServer } from './helpers/browser.js';
+import { convts } from './helpers/cli.js';
+import { writeMnistDir } from './helpers/mnist.js';
+import { planesToRgba, writePng } from './helpers/pictures.js';
+import { tempDir } from './helpers/tmp.js';
+
+const webDir = fileURLToPath(new URL('../web/', import.meta.url));
+const shared = '/work/shared/datasets';
+const real = existsSync(join(shared, 'mnist', 'train-images-idx3-ubyte.gz'));
+const tmp = tempDir('convts-playground-');
+// Real MNIST when this machine has it; otherwise generated patterns, learned to a lower bar in the same steps.
+const dataRoot = real ? shared : tmp;
+if (!real) writeMnistDir(tmp, 5000, 1000);
+const target = real ? 0.9 : 0.8;
+
+let browser: Browser | null = null;
+let base = '';
+let close = () => {};
+before(async () => {
+  browser = await launchChromium();
+  const s = await staticServer(webDir, dataRoot);
+  base = s.url;
+  close = () => s.server.close();
+});
+after(async () => {
+  await browser?.close();
+  close();
+});
+
+type State = Record<string, unknown>;
+const state = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as { playground: { state: State } }).playground.state);
+const until = (page: Page, f: string, timeout = 120_000) =>
+  page.waitForFunction(`(() => { const s = playground.state; return ${f}; })()`, null, { timeout, polling: 50 });
+
+async function openPage(): Promise<Page> {
+  const page = await (browser as Browser).newPage({ acceptDownloads: true });
+  page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
+  await page.goto(`${base}playground.html`);
+  await until(page, 's.ready', 30_000);
+  assert.equal((await state(page)).kernels, 'relaxed SIMD', 'Chromium compiles the relaxed-SIMD module');
+  return page;
+}
+
+const skip = (t: { skip: (m: string) => void }) => {
+  if (browser) return false;
+  t.skip(`${chromiumPath} not found (apt-get install -y chromium) — playground checks skipped`);
+  return true;
+};
+
+/** The first n test images as 28×28 RGBA, and as PNG files for convts predict. */
+function testPictures(n: number, dir: string) {
+  const test = readMnistSplit(join(dataRoot, 'mnist'), 'test');
+  mkdirSync(dir, { recursive: true });
+  return Array.from({ length: n }, (_, i) => {
+    const bytes = test.images.subarray(i * 784, (i + 1) * 784);
+    return { rgba: Array.from(planesToRgba(bytes, 1, 28, 28)), png: writePng(join(dir, `${i}.png`), bytes, 1, 28, 28) };
+  });
+}
+
+/** The page's top-1 class of each picture, through the same path as the drawing pad. */
+async function pageTop1(page: Page, pictures: { rgba: number[] }[]): Promise<string[]> {
+  await page.evaluate((ps) => {
+    const pg = (globalThis as unknown as { playground: { send: (m: unknown) => void } }).playground;
+    ps.forEach((p, i) =>
+      pg.send({ type: 'predict', id: -1 - i, width: 28, height: 28, rgba: new Uint8ClampedArray(p.rgba) }),
+    );
+  }, pictures);
+  await until(page, `Object.keys(s.predictions).length >= ${pictures.length}`);
+  const s = await state(page);
+  return pictures.map((_, i) => (s.predictions as Record<string, string>)[-1 - i]);
+}
+
+async function cliTop1(run: string, files: string[]): Promise<string[]> {
+  const r = await convts('predict', run, ...files, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { top: { class: string }[] }[]).map((x) => x.top[0].class);
+}
+
+test('the page trains seed-mnist in its worker: 300 steps on 5,000 images, paused and resumed, then draws and saves', async (t) => {
+  if (skip(t)) return;
+  const page = await openPage();
+  await page.click('#load-server');
+  await until(page, 's.data !== null', 60_000);
+  for (const [id, v] of [
+    ['#train-limit', '5000'],
+    ['#test-limit', '1000'],
+    ['#epochs', '2'],
+    ['#eval-every', '300'],
+  ])
+    await page.fill(id, v);
+  await page.click('#start');
+  await until(page, 's.steps >= 40');
+  await page.click('#pause');
+  await until(page, "s.phase === 'paused'");
+  const paused = (await state(page)).steps as number;
+  await page.waitForTimeout(300);
+  assert.equal((await state(page)).steps, paused, 'no step while paused');
+  await page.click('#resume');
+  await until(page, 's.lastEval !== null && s.lastEval.step >= 300', 240_000);
+  const s = await state(page);
+  const acc = (s.lastEval as { accuracy: number }).accuracy;
+  t.diagnostic(`${real ? 'MNIST' : 'generated'}: ${(100 * acc).toFixed(1)}% on 1,000 test images after 300 steps`);
+  t.diagnostic(
+    `longest main-thread frame gap while training: ${Math.round(s.maxFrameGap as number)} ms; ${Math.round(s.imagesPerSecond as number)} images/s`,
+  );
+  assert.ok(acc >= target, `test accuracy ${acc} < ${target}`);
+  assert.equal(await page.locator('#confusion tr').count(), 11, 'a 10×10 confusion matrix with its header');
+  await page.click('#stop');
+  await until(page, "s.phase === 'stopped' || s.phase === 'done'");
+
+  // A "1" drawn with the mouse: a vertical stroke down the middle of the pad.
+  await page.locator('#pad').scrollIntoViewIfNeeded();
+  const box = await page.locator('#pad').boundingBox();
+  assert.ok(box);
+  await page.mouse.move(box.x + 140, box.y + 40);
+  await page.mouse.down();
+  for (let y = 40; y <= 240; y += 20) await page.mouse.move(box.x + 143, box.y + y);
+  await page.mouse.up();
+  await until(page, 's.top3.length === 3');
+  await page.waitForTimeout(200);
+  const top = (await state(page)).top3 as { label: string }[];
+  if (real) assert.equal(top[0].label, '1', `the stroke was read as ${JSON.stringify(top)}`);
+  assert.equal(await page.locator('#top3 li').count(), 3);
+
+  // Saved files are a model convts predict reads, giving the page's own top-1.
+  const dir = join(tmp, 'saved');
+  mkdirSync(dir, { recursive: true });
+  const downloads = [page.waitForEvent('download'), page.waitForEvent('download'), page.waitForEvent('download')];
+  const seen = new Set<string>();
+  page.on('download', (d) => {
+    seen.add(d.suggestedFilename());
+    d.saveAs(join(dir, d.suggestedFilename()));
+  });
+  await page.click('#save');
+  await Promise.all(downloads);
+  await until(page, 's.saved !== null');
+  for (
+    let i = 0;
+    i < 50 && !['model.json', 'model.safetensors', 'config.json'].every((f) => existsSync(join(dir, f)));
+    i++
+  )
+    await page.waitForTimeout(100);
+  const pictures = testPictures(20, join(tmp, 'saved-pictures'));
+  assert.deepEqual(
+    await pageTop1(page, pictures),
+    await cliTop1(
+      dir,
+      pictures.map((p) => p.png),
+    ),
+  );
+  await page.close();
+});
+
+test('a model trained by convts train gives the same top-1 on 100 test images in the page as convts predict', async (t) => {
+  if (skip(t)) return;
+  const run = join(tmp, 'cli-run');
+  const r = await convts(
+    'train',
+    '--model',
+    'seed-mnist',
+    '--dataset',
+    'mnist',
+    '--data-dir',
+    dataRoot,
+    '--train-limit',
+    '1000',
+    '--test-limit',
+    '100',
+    '--epochs',
+    '1',
+    '--out',
+    run,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const page = await openPage();
+  await page.setInputFiles(
+    '#open',
+    ['model.json', 'model.safetensors', 'config.json'].map((f) => join(run, f)),
+  );
+  await until(page, 's.opened');
+  const pictures = testPictures(100, join(tmp, 'pictures'));
+  assert.deepEqual(
+    await pageTop1(page, pictures),
+    await cliTop1(
+      run,
+      pictures.map((p) => p.png),
+    ),
+  );
+  await page.close();
+});
+
+test('bad input in the page: a clear message, and the worker keeps working', async (t) => {
+  if (skip(t)) return;
+  const page = await openPage();
+  const dir = join(tmp, 'bad');
+  mkdirSync(dir, { recursive: true });
+  const names = [
+    'train-images-idx3-ubyte',
+    'train-labels-idx1-ubyte',
+    't10k-images-idx3-ubyte',
+    't10k-labels-idx1-ubyte',
+  ];
+  for (const n of names) writeFileSync(join(dir, n), 'this is not a data set\n');
+  await page.setInputFiles(
+    '#files',
+    names.map((n) => join(dir, n)),
+  );
+  await until(page, 's.errors.length > 0');
+  assert.match(
+    (await page.textContent('#message')) ?? '',
+    /train-images-idx3-ubyte: bad magic number .* is it the right file\?/,
+  );
+
+  // A spec that does not fit: the editor says which layer and why, Start refuses.
+  await page.fill(
+    '#spec',
+    JSON.stringify({
+      format: 'convts-model',
+      version: 1,
+      input: [1, 4, 4],
+      loss: 'cross-entropy',
+      layers: [
+        { type: 'conv2d', filters: 2, kernel: 5 },
+        { type: 'flatten' },
+        { type: 'dense', units: 10 },
+        { type: 'softmax' },
+      ],
+    }),
+  );
+  await until(page, "document.getElementById('spec-status').classList.contains('bad')");
+  assert.match((await page.textContent('#spec-status')) ?? '', /conv2d/);
+  await page.fill('#spec', '{"format": "convts-model", "layers": [');
+  await until(page, "/not JSON/.test(document.getElementById('spec-status').textContent)");
+
+  // Weights of another network.
+  const other = join(tmp, 'other');
+  mkdirSync(other, { recursive: true });
+  writeFileSync(
+    join(other, 'model.json'),
+    JSON.stringify({
+      loss: 'cross-entropy',
+      format: 'convts-model',
+      version: 1,
+      input: [1, 28, 28],
+      layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }, { type: 'softmax' }],
+    }),
+  );
+  writeFileSync(join(other, 'model.safetensors'), weightsToSafetensors(buildModel(builtinSpec('seed-mnist'))));
+  writeFileSync(
+    join(other, 'config.json'),
+    JSON.stringify({ input: { shape: [1, 28, 28], normalization: { mean: [0], std: [1] }, kind: 'digits' } }),
+  );
+  const before = ((await state(page)).errors as string[]).length;
+  await page.setInputFiles(
+    '#open',
+    ['model.json', 'model.safetensors', 'config.json'].map((f) => join(other, f)),
+  );
+  await until(page, `s.errors.length > ${before}`);
+  assert.match((await page.textContent('#message')) ?? '', /model\.safetensors/);
+
+  // Still alive: the real data loads after all that.
+  await page.click('#load-server');
+  await until(page, 's.data !== null', 60_000);
+  await page.close();
+});

@@ -1,0 +1,336 @@
+// The playground page: data, network, settings and controls; the training runs in worker.ts.
+import { builtinNames, builtinSpec } from '../../../src/model/builtins.js';
+import type { ModelSpec } from '../../../src/model/spec.js';
+import type { OptimizerKind } from '../../../src/optim/index.js';
+import { liveChart } from './curves.js';
+import { drawPad } from './draw.js';
+import type { FromWorker, ModelFiles, Phase, Settings, SplitFiles, ToWorker } from './protocol.js';
+import { checkSpec } from './spec-check.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const value = (id: string) => $<HTMLInputElement>(id).value;
+const num = (id: string) => Number(value(id));
+
+/** What tests and curious users can read: the phase, counts and the longest main-thread frame gap. */
+const state = {
+  phase: 'idle' as Phase,
+  ready: false,
+  kernels: '',
+  data: null as null | { train: number; test: number; shape: number[]; classNames: string[] },
+  steps: 0,
+  imagesPerSecond: 0,
+  lastEval: null as null | { step: number; accuracy: number },
+  maxFrameGap: 0,
+  errors: [] as string[],
+  top3: [] as { label: string; p: number }[],
+  predictions: {} as Record<number, string>,
+  saved: null as ModelFiles | null,
+  opened: false,
+  workerCrashed: false,
+};
+(globalThis as unknown as { playground: unknown }).playground = { state, send: (m: ToWorker) => send(m) };
+
+const say = (text: string | null) => {
+  const el = $('message');
+  el.hidden = !text;
+  el.textContent = text ?? '';
+  if (text) state.errors.push(text);
+};
+
+const lossChart = liveChart($('loss-chart'), 'loss', ['training loss', 'test loss'], ['#1f77b4', '#d62728']);
+const accChart = liveChart($('acc-chart'), 'accuracy', ['training', 'test'], ['#1f77b4', '#d62728']);
+
+let worker: Worker;
+let secondsPerImage = 0;
+const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+
+function startWorker() {
+  worker = new Worker(new URL('playground-worker.js', location.href), { type: 'module' });
+  worker.onmessage = (e: MessageEvent<FromWorker>) => receive(e.data);
+  worker.onerror = (e) => {
+    e.preventDefault();
+    state.workerCrashed = true;
+    state.ready = false;
+    say(`the training worker crashed (${e.message || 'no message'}) — press "Restart the worker"`);
+    $('restart').hidden = false;
+    setPhase('stopped');
+  };
+  state.workerCrashed = false;
+  send({
+    type: 'init',
+    wasmUrl: new URL('convts.wasm', location.href).href,
+    relaxedUrl: new URL('convts-relaxed.wasm', location.href).href,
+  });
+}
+
+function setPhase(p: Phase) {
+  state.phase = p;
+  const busy = p === 'running' || p === 'paused';
+  $<HTMLButtonElement>('start').disabled = busy;
+  $<HTMLButtonElement>('pause').disabled = p !== 'running';
+  $<HTMLButtonElement>('resume').disabled = p !== 'paused';
+  $<HTMLButtonElement>('stop').disabled = !busy;
+  if (p !== 'running') $('stats').textContent = `${p} · ${$('stats').textContent?.split(' · ').slice(1).join(' · ')}`;
+}
+
+function receive(m: FromWorker) {
+  switch (m.type) {
+    case 'ready':
+      state.ready = true;
+      state.kernels = m.kernels;
+      $('kernels').textContent = `· WebAssembly ${m.kernels} kernels, ${m.threads} thread${m.threads > 1 ? 's' : ''}`;
+      return;
+    case 'data':
+      state.data = m;
+      $('data-status').textContent = `${m.train} training and ${m.test} test images of ${m.shape.join('×')}`;
+      return;
+    case 'step':
+      state.steps = m.step;
+      // A moving average of the time per image: one step's rate jumps with evaluations and GC.
+      secondsPerImage = secondsPerImage ? 0.9 * secondsPerImage + 0.1 / m.imagesPerSecond : 1 / m.imagesPerSecond;
+      state.imagesPerSecond = 1 / secondsPerImage;
+      lossChart.add(m.step, [m.loss, null]);
+      accChart.add(m.step, [m.accuracy, null]);
+      $('stats').textContent =
+        `running · epoch ${m.epoch} · step ${m.step} · loss ${m.loss.toFixed(4)} · ` +
+        `accuracy ${(100 * m.accuracy).toFixed(1)}% · ${Math.round(state.imagesPerSecond)} images/s`;
+      return;
+    case 'eval':
+      state.lastEval = { step: m.step, accuracy: m.accuracy };
+      lossChart.add(m.step, [null, m.loss]);
+      accChart.add(m.step, [null, m.accuracy]);
+      showConfusion(m.confusion, `step ${m.step}: ${(100 * m.accuracy).toFixed(2)}% of the test images`);
+      return;
+    case 'phase':
+      setPhase(m.phase);
+      $<HTMLButtonElement>('save').disabled = m.phase === 'idle';
+      if (m.message) say(m.message);
+      return;
+    case 'prediction':
+      state.top3 = m.top;
+      state.predictions[m.id] = m.top[0].label;
+      if (m.id < 0) return; // asked for by a script, not drawn
+      $('top3').replaceChildren(
+        ...m.top.map((t) =>
+          Object.assign(document.createElement('li'), { textContent: `${t.label}: ${(100 * t.p).toFixed(1)}%` }),
+        ),
+      );
+      showInput(m.input);
+      return;
+    case 'saved':
+      state.saved = m.files;
+      for (const [name, body] of Object.entries(m.files)) download(name, body);
+      return;
+    case 'opened':
+      state.opened = true;
+      $<HTMLButtonElement>('save').disabled = false;
+      say(null);
+      $('stats').textContent = `opened a model of ${m.layers} layers (${m.classNames.length} classes)`;
+      predictDrawing();
+      return;
+    case 'error':
+      say(m.message);
+      return;
+  }
+}
+
+function showConfusion(c: number[][], title: string) {
+  $('confusion-title').textContent = title;
+  const names = state.data?.classNames ?? c.map((_, i) => `${i}`);
+  const head = `<tr><th>true \\ predicted</th>${names.map((n) => `<th>${n}</th>`).join('')}</tr>`;
+  const rows = c.map(
+    (row, i) =>
+      `<tr><th>${names[i]}</th>${row.map((v, j) => `<td style="background:${i === j ? '#e3f1e3' : v ? '#fbe9e9' : ''}">${v}</td>`).join('')}</tr>`,
+  );
+  $('confusion').innerHTML = head + rows.join('');
+}
+
+function showInput(bytes: number[]) {
+  const g = $<HTMLCanvasElement>('input-view').getContext('2d') as CanvasRenderingContext2D;
+  const img = g.createImageData(28, 28);
+  if (bytes.length !== 28 * 28) return;
+  bytes.forEach((v, i) => img.data.set([v, v, v, 255], i * 4));
+  g.putImageData(img, 0, 0);
+}
+
+function download(name: string, body: string | ArrayBuffer) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([body]));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+// Data: the server's copy of the canonical files, or the files the user drops.
+const canonical = {
+  train: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
+  test: ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
+};
+
+function sendData(byName: Map<string, ArrayBuffer>) {
+  const find = (stem: string) => [...byName.keys()].find((k) => k.includes(stem));
+  const pick = (split: 'train' | 't10k'): SplitFiles => {
+    const imagesName = find(`${split}-images`);
+    const labelsName = find(`${split}-labels`);
+    if (!imagesName || !labelsName)
+      throw new Error(
+        `no ${split}-images/${split}-labels file among ${[...byName.keys()].join(', ')} — give the four MNIST-style IDX files`,
+      );
+    return {
+      imagesName,
+      labelsName,
+      images: byName.get(imagesName) as ArrayBuffer,
+      labels: byName.get(labelsName) as ArrayBuffer,
+    };
+  };
+  const train = pick('train');
+  const test = pick('t10k');
+  const name = value('dataset') as 'mnist' | 'fashion-mnist';
+  send({ type: 'data', name, train, test }, [train.images, train.labels, test.images, test.labels]);
+  $('data-status').textContent = 'reading…';
+}
+
+async function loadFromServer() {
+  const set = value('dataset');
+  const files = [...canonical.train, ...canonical.test];
+  const got = await Promise.all(
+    files.map(async (f) => {
+      const r = await fetch(`api/data/${set}/${f}`);
+      if (!r.ok) throw new Error(`${set}/${f}: ${(await r.text()) || r.status} — start convts serve with --data-dir`);
+      return [f, await r.arrayBuffer()] as const;
+    }),
+  );
+  sendData(new Map(got));
+}
+
+async function loadFiles(list: FileList | null) {
+  if (!list?.length) return;
+  sendData(new Map(await Promise.all([...list].map(async (f) => [f.name, await f.arrayBuffer()] as const))));
+}
+
+async function openModel(list: FileList | null) {
+  const files = [...(list ?? [])];
+  const get = (n: string) => files.find((f) => f.name === n || f.name.endsWith(n.replace('model', '')));
+  const [json, weights, config] = [get('model.json'), get('model.safetensors'), get('config.json')];
+  if (!json || !weights || !config) throw new Error('choose model.json, model.safetensors and config.json together');
+  send({
+    type: 'open',
+    files: {
+      'model.json': await json.text(),
+      'model.safetensors': await weights.arrayBuffer(),
+      'config.json': await config.text(),
+    },
+  });
+}
+
+function settings(): Settings {
+  return {
+    optimizer: value('optimizer') as OptimizerKind,
+    lr: num('lr'),
+    batchSize: num('batch'),
+    epochs: num('epochs'),
+    trainLimit: num('train-limit'),
+    testLimit: num('test-limit'),
+    evalEvery: num('eval-every'),
+    seed: num('seed'),
+  };
+}
+
+const guard = (f: () => unknown) => () => {
+  say(null);
+  Promise.resolve()
+    .then(f)
+    .catch((e: Error) => say(e.message));
+};
+
+// Network: a built-in or a spec typed in the editor, checked as it is typed.
+const builtin = $<HTMLSelectElement>('builtin');
+builtin.append(...builtinNames.map((n) => new Option(n, n)), new Option('custom', 'custom'));
+const editor = $<HTMLTextAreaElement>('spec');
+const showSpec = (name: string) => {
+  editor.value = JSON.stringify(builtinSpec(name), null, 1);
+  specChanged();
+};
+let specTimer = 0;
+let spec: ModelSpec | null = null;
+function specChanged() {
+  clearTimeout(specTimer);
+  specTimer = window.setTimeout(() => {
+    const r = checkSpec(editor.value, state.data?.shape);
+    spec = r.spec;
+    $('spec-status').textContent = r.message;
+    $('spec-status').classList.toggle('bad', !r.spec);
+  }, 150);
+}
+builtin.onchange = () => (builtin.value === 'custom' ? specChanged() : showSpec(builtin.value));
+editor.oninput = () => {
+  builtin.value = 'custom';
+  specChanged();
+};
+
+const pad = drawPad($<HTMLCanvasElement>('pad'), () => predictDrawing());
+let predictId = 0;
+let predicting = false;
+function predictDrawing() {
+  const p = pad.picture();
+  if (!p || predicting || !(state.opened || state.phase !== 'idle')) return;
+  predicting = true;
+  send({ type: 'predict', id: ++predictId, ...p }, [p.rgba.buffer]);
+  setTimeout(() => (predicting = false), 60);
+}
+
+$('start').onclick = guard(() => {
+  if (!spec) throw new Error(`the network spec has a problem: ${$('spec-status').textContent}`);
+  lossChart.clear();
+  accChart.clear();
+  state.maxFrameGap = 0;
+  secondsPerImage = 0;
+  send({ type: 'start', spec, settings: settings() });
+});
+$('pause').onclick = guard(() => send({ type: 'pause' }));
+$('resume').onclick = guard(() => send({ type: 'resume' }));
+$('stop').onclick = guard(() => send({ type: 'stop' }));
+$('save').onclick = guard(() => send({ type: 'save' }));
+$('clear').onclick = () => {
+  pad.clear();
+  $('top3').replaceChildren();
+};
+$('restart').onclick = guard(() => {
+  worker.terminate();
+  $('restart').hidden = true;
+  state.data = null;
+  $('data-status').textContent = 'no data yet (the worker was restarted)';
+  startWorker();
+});
+$('load-server').onclick = guard(loadFromServer);
+$<HTMLInputElement>('files').onchange = guard(() => loadFiles($<HTMLInputElement>('files').files));
+$<HTMLInputElement>('open').onchange = guard(() => openModel($<HTMLInputElement>('open').files));
+const drop = $('drop');
+drop.ondragover = (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+};
+drop.ondragleave = () => drop.classList.remove('over');
+drop.ondrop = (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  guard(() => loadFiles(e.dataTransfer?.files ?? null))();
+};
+
+// The longest gap between animation frames: how smooth the page stays while the worker trains.
+let lastFrame = 0;
+const frame = (t: number) => {
+  if (lastFrame && !document.hidden) state.maxFrameGap = Math.max(state.maxFrameGap, t - lastFrame);
+  lastFrame = t;
+  requestAnimationFrame(frame);
+};
+requestAnimationFrame(frame);
+
+if (!crossOriginIsolated)
+  Object.assign($('notice'), {
+    hidden: false,
+    textContent:
+      'One thread: this page is not cross-origin isolated, so the kernels cannot share memory between workers.',
+  });
+showSpec('seed-mnist');
+startWorker();

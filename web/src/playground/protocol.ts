@@ -1,0 +1,66 @@
+// Messages between the playground page and its training worker. Bytes travel as transferred
+// ArrayBuffers, so a data set is not copied on its way to the worker.
+import type { ModelSpec } from '../../../src/model/spec.js';
+import type { OptimizerKind } from '../../../src/optim/index.js';
+import type { StepMetrics } from '../../../src/train/trainer.js';
+
+/** One IDX split as the user gave it: gzipped or raw images and labels, with their file names. */
+export interface SplitFiles {
+  images: ArrayBuffer;
+  labels: ArrayBuffer;
+  imagesName: string;
+  labelsName: string;
+}
+
+export interface Settings {
+  optimizer: OptimizerKind;
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  trainLimit: number;
+  testLimit: number;
+  seed: number;
+  /** Evaluate on the test images every this many steps (and after each epoch). */
+  evalEvery: number;
+}
+
+/** A saved model as convts eval and predict read it. */
+export interface ModelFiles {
+  'model.json': string;
+  'model.safetensors': ArrayBuffer;
+  'config.json': string;
+}
+
+export type ToWorker =
+  | { type: 'init'; wasmUrl: string; relaxedUrl: string }
+  | { type: 'data'; name: 'mnist' | 'fashion-mnist'; train: SplitFiles; test: SplitFiles }
+  | { type: 'start'; spec: ModelSpec; settings: Settings }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  /** Top-3 of a picture, prepared as convts predict prepares it; a negative id is a script's, not the pad's. */
+  | { type: 'predict'; id: number; width: number; height: number; rgba: Uint8ClampedArray }
+  | { type: 'save' }
+  | { type: 'open'; files: ModelFiles };
+
+export type Phase = 'idle' | 'running' | 'paused' | 'stopped' | 'done';
+
+export interface EvalMessage {
+  type: 'eval';
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  confusion: number[][];
+}
+
+export type FromWorker =
+  | { type: 'ready'; kernels: string; threads: number }
+  | { type: 'data'; train: number; test: number; shape: number[]; classNames: string[] }
+  | (StepMetrics & { type: 'step' })
+  | EvalMessage
+  | { type: 'phase'; phase: Phase; message?: string }
+  | { type: 'prediction'; id: number; top: { label: string; p: number }[]; input: number[] }
+  | { type: 'saved'; files: ModelFiles }
+  | { type: 'opened'; layers: number; classNames: string[] }
+  | { type: 'error'; message: string };

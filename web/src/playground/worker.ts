@@ -1,0 +1,270 @@
+// The playground's training worker: the convts core on the WebAssembly kernels, off the page's
+// main thread. It owns the data, the model and the training; the page only sends commands and
+// draws what comes back.
+import {
+  buildModel,
+  evaluate,
+  loadWeights,
+  makeOptimizer,
+  type Optimizer,
+  type Sequential,
+  Tensor,
+  type TrainState,
+  train,
+  useWasmKernels,
+  validateSpec,
+  weightsToSafetensors,
+} from '../../../src/core.js';
+import type { ByteImageDataset, Normalization } from '../../../src/data/dataset.js';
+import { idxClassNames, idxPairDataset } from '../../../src/data/idx-pair.js';
+import { type InputPreparation, inputPreparation, prepareImage } from '../../../src/data/image.js';
+import { prepare } from '../../../src/data/prepare.js';
+import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
+import { readSplit } from './read-idx.js';
+
+interface Scope {
+  postMessage(m: FromWorker, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+}
+const scope = self as unknown as Scope;
+const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+
+let raw: { name: 'mnist' | 'fashion-mnist'; train: ByteImageDataset; test: ByteImageDataset } | null = null;
+let model: Sequential | null = null;
+/** What the current model was trained on: its data set name, classes and input preparation. */
+let record: { dataset: string; classNames: string[]; normalization: Normalization; input: InputPreparation } | null =
+  null;
+let run: {
+  train: ByteImageDataset;
+  test: ByteImageDataset;
+  settings: Settings;
+  optimizer: Optimizer;
+  abort: AbortController;
+  state?: TrainState;
+  stopping?: boolean;
+} | null = null;
+let phase: Phase = 'idle';
+
+const setPhase = (p: Phase, message?: string) => {
+  phase = p;
+  post({ type: 'phase', phase: p, message });
+};
+
+async function loadData(m: Extract<ToWorker, { type: 'data' }>) {
+  if (phase === 'running' || phase === 'paused') throw new Error('stop the training before loading other data');
+  const split = async (f: typeof m.train, name: string) =>
+    idxPairDataset(
+      name,
+      await readSplit(f.images, f.imagesName, 3),
+      await readSplit(f.labels, f.labelsName, 1),
+      f.imagesName,
+      f.labelsName,
+      idxClassNames[m.name],
+    );
+  const train = await split(m.train, `${m.name}-train`);
+  const test = await split(m.test, `${m.name}-test`);
+  const [ts, es] = [train.imageShape.join('×'), test.imageShape.join('×')];
+  if (ts !== es) throw new Error(`the training images are ${ts}, the test images ${es} — give files of one data set`);
+  raw = { name: m.name, train, test };
+  post({
+    type: 'data',
+    train: train.length,
+    test: test.length,
+    shape: [...train.imageShape],
+    classNames: [...train.classNames],
+  });
+}
+
+function evaluateNow(step: number, epoch: number) {
+  if (!run || !model) return;
+  const e = evaluate(model, run.test);
+  post({ type: 'eval', step, epoch, loss: e.loss, accuracy: e.accuracy, confusion: e.confusion });
+}
+
+async function start(m: Extract<ToWorker, { type: 'start' }>) {
+  if (!raw) throw new Error('load a data set first (MNIST from the server, or drop its four .gz files)');
+  if (phase === 'running' || phase === 'paused') throw new Error('training is already under way — stop it first');
+  const s = m.settings;
+  const spec = validateSpec(m.spec, 'the network');
+  const data = prepare(raw.train, raw.test, { trainLimit: s.trainLimit, testLimit: s.testLimit });
+  const built = buildModel(spec, { seed: s.seed });
+  const want = built.inputShape.join('×');
+  if (want !== data.train.shape.join('×'))
+    throw new Error(
+      `the network takes ${want} inputs, the data set's images are ${data.train.shape.join('×')} — set "input" to [${data.train.shape.join(', ')}]`,
+    );
+  if (built.classes !== data.train.classNames.length)
+    throw new Error(`the network has ${built.classes} outputs, the data set ${data.train.classNames.length} classes`);
+  model = built;
+  const shape = raw.train.imageShape;
+  record = {
+    dataset: raw.name,
+    classNames: [...raw.train.classNames],
+    normalization: data.norm,
+    input: inputPreparation(raw.name, shape, data.norm),
+  };
+  run = {
+    train: data.train,
+    test: data.test,
+    settings: s,
+    optimizer: makeOptimizer({ kind: s.optimizer, lr: s.lr }),
+    abort: new AbortController(),
+  };
+  await runTraining();
+}
+
+async function runTraining() {
+  if (!run || !model) return;
+  const r = run;
+  setPhase('running');
+  let lastStep = 0;
+  const result = await train(model, r.train, r.test, {
+    epochs: r.settings.epochs,
+    batchSize: r.settings.batchSize,
+    optimizer: r.optimizer,
+    seed: r.settings.seed,
+    logEvery: 1,
+    evalEveryEpoch: false,
+    signal: r.abort.signal,
+    resume: r.state,
+    onStep: (m) => {
+      lastStep = m.step;
+      post({ ...m, type: 'step' });
+      if (r.settings.evalEvery > 0 && m.step % r.settings.evalEvery === 0) evaluateNow(m.step, m.epoch);
+    },
+    onEpoch: (e) => evaluateNow(lastStep, e.epoch),
+  });
+  if (result.stoppedBy !== 'interrupted') return setPhase('done');
+  if (r.stopping) {
+    run = null;
+    return setPhase('stopped');
+  }
+  r.state = result.state;
+  setPhase('paused');
+}
+
+async function resume() {
+  if (!run || phase !== 'paused') throw new Error('nothing is paused');
+  run.abort = new AbortController();
+  await runTraining();
+}
+
+function stop() {
+  if (!run) return;
+  if (phase === 'running') {
+    run.stopping = true;
+    run.abort.abort();
+  } else {
+    run = null;
+    setPhase('stopped');
+  }
+}
+
+function need<T>(v: T | null, what: string): T {
+  if (v === null) throw new Error(what);
+  return v;
+}
+
+function predict(m: Extract<ToWorker, { type: 'predict' }>) {
+  const mdl = need(model, 'train or open a model first');
+  const rec = need(record, 'train or open a model first');
+  const img = prepareImage(
+    { width: m.width, height: m.height, rgba: new Uint8Array(m.rgba.buffer, m.rgba.byteOffset, m.rgba.length) },
+    rec.input,
+  );
+  const p = mdl.predict(new Tensor([1, ...mdl.inputShape], img.x)).data;
+  const top = Array.from(p, (v, i) => ({ label: rec.classNames[i], p: v }))
+    .sort((a, b) => b.p - a.p)
+    .slice(0, 3);
+  post({ type: 'prediction', id: m.id, top, input: Array.from(img.bytes) });
+}
+
+function save() {
+  const mdl = need(model, 'train or open a model first');
+  const rec = need(record, 'train or open a model first');
+  const weights = weightsToSafetensors(mdl);
+  const buf = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
+  const files: ModelFiles = {
+    'model.json': JSON.stringify({ ...mdl.spec, format: 'convts-model', version: 1 }, null, 2),
+    'model.safetensors': buf,
+    'config.json': JSON.stringify(rec, null, 2),
+  };
+  post({ type: 'saved', files }, [buf]);
+}
+
+function open(files: ModelFiles) {
+  if (phase === 'running' || phase === 'paused') throw new Error('stop the training before opening a model');
+  const parse = (name: string, text: string) => {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${name}: not JSON (${(e as Error).message})`);
+    }
+  };
+  const spec = parse('model.json', files['model.json']);
+  if (spec?.format !== 'convts-model')
+    throw new Error('model.json: not a convts model file (no "format": "convts-model")');
+  const mdl = buildModel(validateSpec(spec, 'model.json'));
+  loadWeights(mdl, new Uint8Array(files['model.safetensors']), 'model.safetensors');
+  const config = parse('config.json', files['config.json']);
+  const input = config?.input as InputPreparation | null;
+  if (!input?.normalization) throw new Error('config.json: no "input" preparation — save the model with convts train');
+  if (input.shape.join('×') !== mdl.inputShape.join('×'))
+    throw new Error(
+      `config.json: input ${input.shape.join('×')} does not match the model's ${mdl.inputShape.join('×')}`,
+    );
+  const classNames: string[] = config.classNames ?? Array.from({ length: mdl.classes }, (_, i) => `${i}`);
+  model = mdl;
+  run = null;
+  record = { dataset: config.dataset ?? '', classNames, normalization: input.normalization, input };
+  post({ type: 'opened', layers: mdl.layers.length, classNames });
+}
+
+/** The relaxed-SIMD module where the engine compiles it (fused multiply-add), plain SIMD128 otherwise. */
+async function startKernels(url: string, relaxedUrl: string): Promise<string> {
+  const relaxed = await fetch(relaxedUrl)
+    .then((r) => (r.ok ? r.arrayBuffer() : null))
+    .then((b) => (b && WebAssembly.validate(b) ? WebAssembly.compile(b) : null))
+    .catch(() => null);
+  if (relaxed) {
+    await useWasmKernels({ module: relaxed });
+    return 'relaxed SIMD';
+  }
+  await useWasmKernels({ url });
+  return 'SIMD128';
+}
+
+async function handle(m: ToWorker) {
+  switch (m.type) {
+    case 'init':
+      return post({ type: 'ready', kernels: await startKernels(m.wasmUrl, m.relaxedUrl), threads: 1 });
+    case 'data':
+      return loadData(m);
+    case 'start':
+      return start(m);
+    case 'pause':
+      if (run && phase === 'running') run.abort.abort();
+      return;
+    case 'resume':
+      return resume();
+    case 'stop':
+      return stop();
+    case 'predict':
+      return predict(m);
+    case 'save':
+      return save();
+    case 'open':
+      return open(m.files);
+  }
+}
+
+scope.onmessage = (e) => {
+  handle(e.data).catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    if (e.data.type === 'start' || e.data.type === 'resume') {
+      run = null;
+      setPhase('stopped', message);
+    }
+    post({ type: 'error', message });
+  });
+};
