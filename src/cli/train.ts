@@ -18,6 +18,7 @@ import { ConfigError, DataFormatError, DivergenceError, UsageError } from '../er
 import { loadFeatureDatasets } from '../features/index.js';
 import { writeJsonAtomic } from '../files/atomic.js';
 import { readJsonFile } from '../files/json.js';
+import { lockDir } from '../files/lock.js';
 import { parseInit } from '../init/initializers.js';
 import { buildModel } from '../model/build.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
@@ -308,6 +309,30 @@ export async function runTraining(
   out: string,
   o: { offline: boolean; json: boolean; resume: boolean },
 ): Promise<number> {
+  lockDir(out);
+  // Until training starts (and again while the results are saved), Ctrl-C is noted and honoured
+  // between steps: loading stops before anything is written, a save completes before the exit.
+  let interrupted = false;
+  const noteSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write('stopping once the current step is done (Ctrl-C again quits at once)…\n');
+  };
+  process.on('SIGINT', noteSigint);
+  try {
+    return await trainLocked(config, out, o, () => interrupted, noteSigint);
+  } finally {
+    process.off('SIGINT', noteSigint);
+  }
+}
+
+async function trainLocked(
+  config: TrainConfig,
+  out: string,
+  o: { offline: boolean; json: boolean; resume: boolean },
+  interrupted: () => boolean,
+  noteSigint: () => void,
+): Promise<number> {
   const { spec, seed, optimizer } = config;
   const loaded = config.features
     ? featureData(config.features, config)
@@ -333,6 +358,10 @@ export async function runTraining(
       ? new AugmentedDataset(data.train, config.augment, seed)
       : data.train;
   const testSet = data.test;
+  if (interrupted()) {
+    process.stderr.write(`stopped while loading the data; nothing was written to ${out}\n`);
+    return 130;
+  }
   const model = buildModel(
     { ...spec, classes: [...trainSet.classNames], init: config.init },
     { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
@@ -388,6 +417,7 @@ export async function runTraining(
     progress.clear();
     log('stopping after the current step and saving a checkpoint (Ctrl-C again quits without one)…');
   };
+  process.off('SIGINT', noteSigint);
   process.on('SIGINT', onSigint);
   let result: TrainResult;
   try {
@@ -425,6 +455,7 @@ export async function runTraining(
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
+    process.on('SIGINT', noteSigint);
   }
   if (result.state) {
     saveCheckpoint(out, model, result.state);

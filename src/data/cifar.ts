@@ -50,7 +50,9 @@ export function readCifarBatches(
   let labels = new Uint8Array(images.length / pixels);
   let n = 0;
   for (const path of paths) {
-    const raw = readBatch(path, budget - images.length - labels.length);
+    const room = budget - images.length - labels.length;
+    checkBudget(fileSize(path), path, room);
+    const raw = cifarRecords(readFileChecked(path), path, room);
     const count = raw.length / record;
     if (n + count > labels.length) {
       checkBudget((n + count) * (record + pixels), `${name} (${n + count} images)`, budget);
@@ -72,10 +74,8 @@ export function readCifarBatches(
   return new ByteImageDataset(name, images.subarray(0, n * pixels), labels.subarray(0, n), [3, 32, 32], classNames);
 }
 
-/** One batch file's records, inflated with a cap; refused when empty or not whole records. */
-function readBatch(path: string, room: number): Uint8Array {
-  checkBudget(fileSize(path), path, room);
-  const file = readFileChecked(path);
+/** A batch file's bytes as read (raw or gzip) → its records, inflated at most to `room` bytes; refused when empty or not whole records. */
+export function cifarRecords(file: Uint8Array, path: string, room: number): Uint8Array {
   const raw = isGzip(file)
     ? gunzipChecked(file, path, Math.max(room, 1), 'the memory budget leaves for it (CONVTS_MEMORY_BUDGET)')
     : file;

@@ -12,7 +12,11 @@ export { type IdxArray, parseIdx, parseIdxHeader };
  * size and the memory budget before anything is inflated, and inflation stops at that size.
  */
 export function readIdx(path: string, expectDims: number, budget = memoryBudget()): IdxArray {
-  const raw = readFileChecked(path, budget);
+  return decodeIdx(readFileChecked(path, budget), path, expectDims, budget);
+}
+
+/** An IDX file's bytes as read from disk (gzipped or raw) → the array; see readIdx. */
+export function decodeIdx(raw: Uint8Array, path: string, expectDims: number, budget = memoryBudget()): IdxArray {
   if (!isGzip(raw)) return parseIdx(raw, path, expectDims);
   const headerLen = 4 + 4 * expectDims;
   const dims = parseIdxHeader(gunzipHead(raw, headerLen, path), path, expectDims);

@@ -36,6 +36,16 @@ export function writeFeatureFile(
   h: Omit<FeatureHeader, 'splits' | 'dim' | 'classNames'>,
   splits: FeatureDataset[],
 ): FeatureHeader {
+  const { header, bytes } = encodeFeatureFile(h, splits);
+  writeFileAtomic(path, bytes);
+  return header;
+}
+
+/** The bytes of a feature file holding `splits`, and its header. */
+export function encodeFeatureFile(
+  h: Omit<FeatureHeader, 'splits' | 'dim' | 'classNames'>,
+  splits: FeatureDataset[],
+): { header: FeatureHeader; bytes: Buffer } {
   checkLittleEndian();
   const header: FeatureHeader = {
     ...h,
@@ -59,8 +69,7 @@ export function writeFeatureFile(
     o += pad4(s.length);
   }
   createHash('sha256').update(buf.subarray(0, o)).digest().copy(buf, o);
-  writeFileAtomic(path, buf);
-  return header;
+  return { header, bytes: buf };
 }
 
 /** The header of a feature file, read without the data; throws DataFormatError if it is not one. */
@@ -92,6 +101,11 @@ export function readFeatureFile(path: string): { header: FeatureHeader; splits: 
       throw new ConfigError(`${path} not found — make it with convts features --out ${path}`);
     throw e;
   }
+  return decodeFeatureFile(b, path);
+}
+
+/** A feature file's bytes → its header and splits, verified; see readFeatureFile. */
+export function decodeFeatureFile(b: Buffer, path: string): { header: FeatureHeader; splits: FeatureDataset[] } {
   const len = checkPreamble(b, path, b.length);
   const header = parseHeader(b.subarray(16, 16 + len), path);
   const body = header.splits.reduce((s, d) => s + d.length * header.dim * 4 + pad4(d.length), 0);

@@ -151,6 +151,17 @@ function paramCount(ls: LayerSpec, inShape: Shape): number {
   const bias = (n: number) => ((ls as { bias?: boolean }).bias === false ? 0 : n);
   if (ls.type === 'conv2d') return ls.filters * inShape[0] * size(ls.kernel) + bias(ls.filters);
   if (ls.type === 'dense') return ls.units * inShape.reduce((a, b) => a * b, 1) + bias(ls.units);
+  if (ls.type === 'residual') {
+    // The block's convolutions change the channel count as they go; the shortcut maps in to out.
+    let c = inShape[0];
+    let n = 0;
+    for (const l of ls.layers) {
+      n += paramCount(l, [c, ...inShape.slice(1)]);
+      if (l.type === 'conv2d') c = l.filters;
+    }
+    const sc = ls.shortcut;
+    return n + (sc !== undefined && sc !== 'identity' ? c * inShape[0] * size(sc.conv) : 0);
+  }
   return 0;
 }
 

@@ -188,7 +188,7 @@ function validateLayers(layers: unknown[], path: string, fail: (msg: string) => 
     const at = `${path}layer ${i}`;
     if (!isObject(l)) return fail(`${at}: expected an object with a "type", got ${brief(l)}`);
     const type = l.type as LayerType;
-    const allowed = Object.hasOwn(fields, type) ? fields[type] : undefined;
+    const allowed = typeof type === 'string' && Object.hasOwn(fields, type) ? fields[type] : undefined;
     if (!allowed)
       return fail(
         `${at}: ${l.type === undefined ? 'missing "type"' : `unknown type ${brief(l.type)}`} — use one of ${layerTypes.join(', ')}`,
@@ -233,6 +233,6 @@ export function brief(v: unknown): string {
   } catch {
     s = Array.isArray(v) ? '[…] (nested too deeply)' : '{…} (nested too deeply)';
   }
-  if (s === undefined) return String(v);
+  if (s === undefined) return v === undefined ? 'nothing' : String(v);
   return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }
