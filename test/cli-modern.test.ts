@@ -86,6 +86,29 @@ describe('convts train with a modern spec and recipe', () => {
     assert.match(load.stdout, /loaded 15 tensors strictly/);
   });
 
+  test('--val with a test split: both are evaluated each epoch and reported side by side', async () => {
+    const out = join(dir, 'val-test');
+    const r = await train('--val', '10', '--epochs', '2', '--batch-size', '10', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /evaluating on 10 validation images and 20 test images/);
+    assert.match(r.stderr, /epoch 2\/2 .* val loss [\d.]+ acc [\d.]+% {2}test loss [\d.]+ acc [\d.]+%/);
+    assert.match(r.stderr, /validation accuracy [\d.]+%, loss [\d.]+; test accuracy [\d.]+%/);
+    const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.kind === 'epoch');
+    assert.equal(epochs.length, 2);
+    for (const e of epochs) assert.ok(e.testSplitAccuracy >= 0 && e.testSplitAccuracy <= 1 && e.testSplitLoss > 0);
+    const s = readJson(join(out, 'summary.json'));
+    assert.equal(s.evaluatedOn, 'validation');
+    assert.equal(s.testSize, 10);
+    assert.deepEqual(Object.keys(s.testSplit).sort(), ['accuracy', 'loss', 'name', 'size']);
+    assert.equal(s.testSplit.size, 20);
+    assert.equal(s.testSplit.accuracy, epochs[1].testSplitAccuracy); // the final weights are the last epoch's
+    assert.notEqual(s.testSplit.loss, s.testLoss);
+  });
+
   test('bad recipe values are usage errors (exit 2); a batch-norm batch of one value fails before training (exit 1)', async () => {
     for (const [flag, value, msg] of [
       ['--ema', '1', /--ema: expected a number > 0 and < 1, got "1"/],

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   AugmentedDataset,
@@ -11,7 +13,7 @@ import {
   subset,
   train,
 } from '../src/index.js';
-import { tmpDir, writeCifarSet, writeIdxSet } from './helpers/data-files.js';
+import { cifarRecords, tmpDir, writeCifarSet, writeIdxSet } from './helpers/data-files.js';
 
 /** n images of c×h×w whose bytes are given by px(sample, channel, y, x); labels from lab(sample). */
 function images(
@@ -85,6 +87,35 @@ describe('preparation', () => {
     assert.equal(c.train.length, 16);
     assert.deepEqual([...c.test.labels], [6, 7, 8, 9]);
     assert.equal(c.norm.mean.length, 3);
+  });
+
+  test('with --val, the test split is kept beside the hold-out (normalized alike); a partial CIFAR test batch counts', () => {
+    const ds = images(10, [1, 2, 2], (k) => 10 * k);
+    const test = images(
+      3,
+      [1, 2, 2],
+      (k) => 100 + k,
+      (k) => 9 - k,
+    );
+    const p = prepare(ds, test, { val: 4 });
+    assert.equal(p.evaluatedOn, 'validation');
+    assert.deepEqual([...p.test.labels], [6, 7, 8, 9]);
+    assert.deepEqual([...p.testSplit!.labels], [9, 8, 7]);
+    const x = filled(p.testSplit!, [1]);
+    assert.ok(Math.abs(x[0] - (101 / 255 - p.norm.mean[0]) / p.norm.std[0]) < 1e-4);
+    assert.equal(prepare(ds, test, {}).testSplit, undefined); // the test split is the evaluation set itself
+    assert.equal(prepare(ds, test, { val: 4, testLimit: 2 }).testSplit!.length, 2);
+
+    const root = tmpDir();
+    writeCifarSet(root, 5, 4, 0);
+    assert.equal(loadDataset('cifar-10', root, { val: 4 }).testSplit, undefined); // no test batch here
+    const partial = join(root, 'cifar-10', 'test_batch_first1000.bin');
+    writeFileSync(partial, cifarRecords([3, 1, 4]));
+    const c = loadDataset('cifar-10', root, { val: 4 });
+    assert.equal(c.testSplit!.name, 'cifar-10-test-first1000');
+    assert.deepEqual([...c.testSplit!.labels], [3, 1, 4]);
+    // Without --val the partial batch is not taken for the whole test set.
+    assert.throws(() => loadDataset('cifar-10', root), /test_batch\.bin/);
   });
 
   test('subsets: first N, seeded random N, and stratified N spread over the classes', () => {

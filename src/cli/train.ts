@@ -68,7 +68,8 @@ Data
                          [${defaultDataDirText}]
   --offline              do not download missing files (also CONVTS_OFFLINE=1)
   --val N                hold out the last N training images (file order) and evaluate
-                         on them instead of the test set (cifar-10: --val 10000 = data_batch_5)
+                         on them instead of the test set (cifar-10: --val 10000 = data_batch_5);
+                         a test split that is here is still reported beside them
   --train-limit N        train on N training images
   --test-limit N         evaluate on N images of the evaluation set
   --subset S             how limits pick images: first, random, stratified     [first]
@@ -358,6 +359,7 @@ async function trainLocked(
       ? new AugmentedDataset(data.train, config.augment, seed)
       : data.train;
   const testSet = data.test;
+  const testSplit = 'testSplit' in data ? (data.testSplit ?? null) : null;
   if (interrupted()) {
     process.stderr.write(`stopped while loading the data; nothing was written to ${out}\n`);
     return 130;
@@ -394,7 +396,7 @@ async function trainLocked(
   const progress = new Progress();
   const log = (s: string) => process.stderr.write(`${s}\n`);
   log(
-    `${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`,
+    `${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images${testSplit ? ` and ${testSplit.length} test images (${testSplit.name})` : ''} → ${out}`,
   );
   const record = startMetrics(out, o.resume);
   const onEpoch = (m: EpochMetrics) => {
@@ -405,6 +407,9 @@ async function trainLocked(
         (m.testAccuracy === null
           ? ''
           : `  ${data.evaluatedOn === 'validation' ? 'val' : 'test'} loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
+        (m.testSplitAccuracy === undefined
+          ? ''
+          : `  test loss ${m.testSplitLoss!.toFixed(4)} acc ${pct(m.testSplitAccuracy)}`) +
         `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`,
     );
     progress.startEpoch(m.seconds + m.evalSeconds);
@@ -433,6 +438,7 @@ async function trainLocked(
       clipGrad: config.clipGrad ?? undefined,
       ema: config.ema ?? undefined,
       tta: config.tta ?? undefined,
+      testSplit,
       patience: config.patience ?? undefined,
       onEpoch,
       onStep: record,
@@ -478,7 +484,12 @@ async function trainLocked(
     model,
     config,
     result,
-    { train: trainSet.length, test: testSet.length, evaluatedOn: data.evaluatedOn },
+    {
+      train: trainSet.length,
+      test: testSet.length,
+      evaluatedOn: data.evaluatedOn,
+      ...(testSplit ? { testSplit: { name: testSplit.name, size: testSplit.length } } : {}),
+    },
     trainSet.classNames,
   );
   writeJsonAtomic(join(out, summaryFile), summary);
@@ -487,7 +498,7 @@ async function trainLocked(
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     log(
-      `${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`,
+      `${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)}${summary.testSplit ? `; test accuracy ${pct(summary.testSplit.accuracy)}, loss ${summary.testSplit.loss.toFixed(4)} (${summary.testSplit.size} images)` : ''} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`,
     );
   // Last, where it is seen: the run finished, but learned nothing.
   for (const w of summary.warnings ?? []) log(`warning: ${w}`);

@@ -35,6 +35,21 @@ export function readCifarSplit(dir: string, split: 'train' | 'test'): ByteImageD
 }
 
 /**
+ * The test split when it is here: test_batch.bin, else the partial copy test_batch_first1000.bin
+ * (its first 1,000 records) that some mirrors carry; null when neither is.
+ */
+export function readCifarTestIfAny(dir: string): ByteImageDataset | null {
+  for (const [file, name] of [
+    ['test_batch.bin', 'cifar-10-test'],
+    ['test_batch_first1000.bin', 'cifar-10-test-first1000'],
+  ]) {
+    const path = findFile(dir, 'cifar-10', file);
+    if (path) return readCifarBatches([path], name, readClassNames(dir));
+  }
+  return null;
+}
+
+/**
  * Reads CIFAR-10 batch files (any names, raw or .gz, multi-member gzip too) into one data set, in
  * the order given. Each file is inflated at most up to what the memory budget still allows.
  */

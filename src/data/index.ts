@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
-import { type DataSetInfo, datasetInfo, datasetNames, locateFiles, MissingDataError } from './catalog.js';
-import { readCifarSplit } from './cifar.js';
+import { type DataSetInfo, datasetInfo, datasetNames, findFile, locateFiles, MissingDataError } from './catalog.js';
+import { readCifarSplit, readCifarTestIfAny } from './cifar.js';
 import type { ByteImageDataset } from './dataset.js';
 import { type DownloadOptions, downloadDataset } from './download.js';
 import { type FolderOptions, readFolder } from './folder.js';
@@ -28,7 +28,7 @@ export {
   storedName,
   systemDataDir,
 } from './catalog.js';
-export { cifar10Classes, readCifarBatches, readCifarSplit } from './cifar.js';
+export { cifar10Classes, readCifarBatches, readCifarSplit, readCifarTestIfAny } from './cifar.js';
 export { ByteImageDataset, type Dataset, type ImageShape, type Normalization, unitScale } from './dataset.js';
 export {
   checkContent,
@@ -101,7 +101,7 @@ export function loadDataset(name: string, dir: string, o: LoadOptions = {}): Pre
   // One error for everything missing, before reading anything.
   if (!name.startsWith('folder:')) locateFiles(name, dir, o.val === undefined ? ['train', 'test'] : ['train']);
   const train = readSplit(name, dir, 'train', o)!;
-  const test = o.val === undefined ? readSplit(name, dir, 'test', o) : null;
+  const test = o.val === undefined ? readSplit(name, dir, 'test', o) : testSplitIfAny(name, dir, o);
   if (test && test.classNames.join('\n') !== train.classNames.join('\n')) {
     throw new DataFormatError(
       `${name}: the test classes (${test.classNames.join(', ')}) differ from the training classes (${train.classNames.join(', ')})`,
@@ -113,6 +113,16 @@ export function loadDataset(name: string, dir: string, o: LoadOptions = {}): Pre
     );
   }
   return prepare(train, test, o);
+}
+
+/** With a validation hold-out, the test split is reported too when it is here (never downloaded for it). */
+function testSplitIfAny(name: string, dir: string, o: FolderOptions): ByteImageDataset | null {
+  if (name === 'cifar-10') return readCifarTestIfAny(dir);
+  if (!name.startsWith('folder:')) {
+    const files = datasetInfo(name).files.filter((f) => f.split === 'test');
+    if (!files.every((f) => findFile(dir, name, f.name))) return null;
+  }
+  return readSplit(name, dir, 'test', o);
 }
 
 /** MNIST-layout train and test splits, z-scored with the training statistics. */

@@ -25,6 +25,8 @@ export interface PreparedData {
   /** The evaluation set: the test split, or the validation hold-out when `val` is set. */
   test: ByteImageDataset;
   evaluatedOn: 'test' | 'validation';
+  /** With `val`: the test split too (when there is one), reported beside the validation set. */
+  testSplit?: ByteImageDataset;
   norm: Normalization;
 }
 
@@ -58,7 +60,17 @@ export function prepare(train: ByteImageDataset, test: ByteImageDataset | null, 
   if (o.testLimit !== undefined) evalSet = subset(evalSet, o.testLimit, mode, seed + 1);
   const norm = o.normalize === 'unit' ? unitScale(train.imageShape[0]) : train.stats();
   const flat = o.flatten ?? false;
-  return { train: train.with({ norm, flat }), test: evalSet.with({ norm, flat }), evaluatedOn, norm };
+  const prepared: PreparedData = {
+    train: train.with({ norm, flat }),
+    test: evalSet.with({ norm, flat }),
+    evaluatedOn,
+    norm,
+  };
+  if (evaluatedOn === 'validation' && test) {
+    const limited = o.testLimit === undefined ? test : subset(test, o.testLimit, mode, seed + 2);
+    prepared.testSplit = limited.with({ norm, flat });
+  }
+  return prepared;
 }
 
 /** n samples of ds: the first n, n at random, or n spread evenly over the classes (seeded); file order is kept. */

@@ -8,6 +8,9 @@ export interface EpochPoint {
   trainAccuracy: number;
   testLoss: number | null;
   testAccuracy: number | null;
+  /** The test split beside a validation set, when it was evaluated. */
+  testSplitLoss?: number;
+  testSplitAccuracy?: number;
 }
 
 /**
@@ -19,6 +22,7 @@ export function curvesPictures(
   evalName = 'test',
   accuracyRange?: [number, number],
 ): { loss: Canvas; accuracy: Canvas } {
+  const split = epochs.some((e) => e.testSplitAccuracy !== undefined);
   const loss = new Canvas(500, 380);
   const accuracy = new Canvas(500, 380);
   const series = (name: string, i: number, pick: (e: EpochPoint) => number | null, k = 1) => ({
@@ -31,7 +35,11 @@ export function curvesPictures(
     xLabel: 'epoch',
     yLabel: 'loss',
     integerX: true,
-    series: [series('train', 0, (e) => e.trainLoss), series(evalName, 1, (e) => e.testLoss)],
+    series: [
+      series('train', 0, (e) => e.trainLoss),
+      series(evalName, 1, (e) => e.testLoss),
+      ...(split ? [series('test', 2, (e) => e.testSplitLoss ?? null)] : []),
+    ],
   });
   lineChart(accuracy, 0, 0, 500, 380, {
     title: 'Accuracy',
@@ -40,7 +48,11 @@ export function curvesPictures(
     integerX: true,
     yClamp: [0, 100],
     yRange: accuracyRange,
-    series: [series('train', 0, (e) => e.trainAccuracy, 100), series(evalName, 1, (e) => e.testAccuracy, 100)],
+    series: [
+      series('train', 0, (e) => e.trainAccuracy, 100),
+      series(evalName, 1, (e) => e.testAccuracy, 100),
+      ...(split ? [series('test', 2, (e) => e.testSplitAccuracy ?? null, 100)] : []),
+    ],
   });
   return { loss, accuracy };
 }

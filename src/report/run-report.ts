@@ -193,6 +193,12 @@ function reportPage(
         ['train accuracy', pct(s.trainAccuracy)],
         [`${ev} loss`, num(s.testLoss)],
         [`${ev} accuracy`, pct(s.testAccuracy)],
+        ...(s.testSplit
+          ? [
+              [`test loss (${s.testSplit.name}, ${s.testSplit.size} images)`, num(s.testSplit.loss)],
+              ['test accuracy', pct(s.testSplit.accuracy)],
+            ]
+          : []),
         ['parameters', s.parameters ?? '–'],
         ['seed', s.seed ?? '–'],
         ...(s.warnings?.length ? [['warnings', s.warnings.join(' · ')]] : []),
@@ -247,9 +253,19 @@ function reportPage(
     },
   ];
   if (per.length) {
+    const split = per.some((e) => e.testSplitAccuracy !== undefined);
     timing.push({
-      head: ['epoch', 'lr', 'train loss', 'train acc', `${ev} loss`, `${ev} acc`, 'seconds'],
-      numeric: [0, 1, 2, 3, 4, 5, 6],
+      head: [
+        'epoch',
+        'lr',
+        'train loss',
+        'train acc',
+        `${ev} loss`,
+        `${ev} acc`,
+        ...(split ? ['test loss', 'test acc'] : []),
+        'seconds',
+      ],
+      numeric: split ? [0, 1, 2, 3, 4, 5, 6, 7, 8] : [0, 1, 2, 3, 4, 5, 6],
       rows: per.map((e) => [
         e.epoch,
         e.lr ?? '–',
@@ -257,6 +273,7 @@ function reportPage(
         pct(e.trainAccuracy),
         num(e.testLoss ?? undefined),
         pct(e.testAccuracy ?? undefined),
+        ...(split ? [num(e.testSplitLoss), pct(e.testSplitAccuracy)] : []),
         e.seconds === undefined ? '–' : e.seconds.toFixed(1),
       ]),
     });
@@ -268,6 +285,7 @@ function reportPage(
     facts: [
       [`${ev} accuracy`, pct(s.testAccuracy)],
       [`${ev} loss`, num(s.testLoss)],
+      ...(s.testSplit ? [['test accuracy', pct(s.testSplit.accuracy)] as [string, string]] : []),
       ['epochs', String(s.epochs ?? per.length)],
       ['training time', s.seconds === undefined ? '–' : `${s.seconds.toFixed(1)} s`],
       ['parameters', String(s.parameters ?? '–')],

@@ -18,6 +18,8 @@ const epochProperties = {
   trainAccuracy: fraction,
   testLoss: { type: ['number', 'null'], minimum: 0 },
   testAccuracy: { oneOf: [fraction, { type: 'null' }] },
+  testSplitLoss: { type: 'number', minimum: 0, description: 'the test split, when evaluated beside a validation set' },
+  testSplitAccuracy: fraction,
   seconds: { type: 'number', minimum: 0 },
   evalSeconds: { type: 'number', minimum: 0 },
 } satisfies Props<EpochMetrics>;
@@ -58,6 +60,19 @@ const completedProperties = {
   seed: { type: 'integer', minimum: 0 },
   machine: { type: 'object', required: Object.keys(machineProperties), properties: machineProperties },
   evaluatedOn: { enum: ['test', 'validation'] },
+  testSplit: {
+    description:
+      'with a validation hold-out (evaluatedOn "validation"): the test split evaluated beside it, with the final weights',
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'size', 'loss', 'accuracy'],
+    properties: {
+      name: { type: 'string' },
+      size: { type: 'integer', minimum: 1 },
+      loss: { type: 'number', minimum: 0 },
+      accuracy: fraction,
+    },
+  },
   warnings: {
     description: 'signs that training failed to learn (an exploding loss, accuracy at chance) and what to try',
     type: 'array',
@@ -103,8 +118,8 @@ export const summarySchema = {
   definitions: {
     fraction: { type: 'number', minimum: 0, maximum: 1 },
     count: { type: 'integer', minimum: 0 },
-    completed: strict(completedProperties, ['warnings']),
-    epoch: strict(epochProperties),
+    completed: strict(completedProperties, ['warnings', 'testSplit']),
+    epoch: strict(epochProperties, ['testSplitLoss', 'testSplitAccuracy']),
     diverged: strict(divergedProperties),
     interrupted: strict(interruptedProperties),
   },

@@ -32,6 +32,8 @@ export interface CompletedSummary {
   machine: MachineInfo;
   /** What the test numbers were measured on: the test split or a validation hold-out. */
   evaluatedOn: 'test' | 'validation';
+  /** With a validation hold-out: the test split evaluated beside it (final weights). */
+  testSplit?: { name: string; size: number; loss: number; accuracy: number };
   /** Signs that training failed to learn (a loss that exploded, accuracy at chance) and what to try. */
   warnings?: string[];
 }
@@ -64,7 +66,12 @@ export function summarize(
   model: Sequential,
   config: { model: string; dataset: string; seed: number },
   r: TrainResult,
-  sizes: { train: number; test: number; evaluatedOn: 'test' | 'validation' },
+  sizes: {
+    train: number;
+    test: number;
+    evaluatedOn: 'test' | 'validation';
+    testSplit?: { name: string; size: number };
+  },
   classNames: readonly string[],
 ): CompletedSummary {
   const last = r.epochs[r.epochs.length - 1];
@@ -92,6 +99,9 @@ export function summarize(
     seed: config.seed,
     machine: machineInfo(),
     evaluatedOn: sizes.evaluatedOn,
+    ...(r.testSplit && sizes.testSplit
+      ? { testSplit: { ...sizes.testSplit, loss: r.testSplit.loss, accuracy: r.testSplit.accuracy } }
+      : {}),
     ...(warnings.length ? { warnings } : {}),
   };
 }

@@ -49,6 +49,9 @@ export interface EpochRecord {
   trainAccuracy: number;
   testLoss: number | null;
   testAccuracy: number | null;
+  /** The test split beside a validation set (testLoss/testAccuracy are then the validation set's). */
+  testSplitLoss?: number;
+  testSplitAccuracy?: number;
   seconds?: number;
   evalSeconds?: number;
 }

@@ -14,6 +14,9 @@ export interface EpochMetrics {
   trainAccuracy: number;
   testLoss: number | null;
   testAccuracy: number | null;
+  /** With a test split beside a validation set (TrainOptions.testSplit): its loss and accuracy. */
+  testSplitLoss?: number;
+  testSplitAccuracy?: number;
   /** Training time of the epoch, evaluation excluded. */
   seconds: number;
   evalSeconds: number;
@@ -51,6 +54,11 @@ export interface TrainOptions extends RecipeOptions {
   convergence?: { tol: number; patience: number };
   /** Test-time augmentation of every evaluation: average the logits of each image and its mirror image. */
   tta?: 'flip';
+  /**
+   * A second evaluation set reported beside the first (which is then a validation hold-out): the
+   * test split, evaluated whenever the first one is. Patience and the best weights follow the first.
+   */
+  testSplit?: Dataset | null;
   /** Evaluate on the test set after every epoch (otherwise only at the end). */
   evalEveryEpoch?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
@@ -96,6 +104,8 @@ export interface TrainResult {
   epochs: EpochMetrics[];
   stoppedBy: 'epochs' | 'converged' | 'patience' | 'interrupted';
   test: Evaluation | null;
+  /** The final evaluation of TrainOptions.testSplit, when given. */
+  testSplit?: Evaluation | null;
   seconds: number;
   /** Set when stopped by `signal`: pass it back as `resume` to continue. */
   state?: TrainState;
@@ -130,6 +140,7 @@ export async function train(
 ): Promise<TrainResult> {
   checkFits(model, trainSet);
   if (testSet) checkFits(model, testSet);
+  if (o.testSplit) checkFits(model, o.testSplit);
   if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1))
     throw new ConfigError(`batch size must be a positive integer, got ${o.batchSize}`);
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
@@ -169,6 +180,7 @@ export async function train(
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
   let calm = r0?.calm ?? 0;
   let lastEval: Evaluation | null = null;
+  let lastSplitEval: Evaluation | null = null;
   let yieldAt = performance.now() + 100;
   const stepsPerEpoch = Math.ceil(trainSet.length / o.batchSize);
   const logEvery = o.logEvery ?? defaultLogEvery(trainSet.length, o.batchSize);
@@ -269,7 +281,9 @@ export async function train(
       testSet && (o.evalEveryEpoch !== false || last)
         ? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))
         : null;
+    const splitEv = ev && o.testSplit ? recipe.withAverage(() => evaluate(model, o.testSplit!, 256, o.tta)) : null;
     lastEval = ev;
+    lastSplitEval = splitEv;
     const m: EpochMetrics = {
       epoch: epoch + 1,
       lr: o.optimizer.lr,
@@ -277,6 +291,7 @@ export async function train(
       trainAccuracy: right / trainSet.length,
       testLoss: ev?.loss ?? null,
       testAccuracy: ev?.accuracy ?? null,
+      ...(splitEv ? { testSplitLoss: splitEv.loss, testSplitAccuracy: splitEv.accuracy } : {}),
       seconds: trainSeconds,
       evalSeconds: (performance.now() - te) / 1000 - trainSeconds,
     };
@@ -297,8 +312,15 @@ export async function train(
   o.optimizer.lr = baseLr; // a later train() with the same optimizer starts from the base rate again
   let test = testSet ? (lastEval ?? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))) : null;
   recipe.ema?.swap(); // the model keeps the averaged weights, which are the ones evaluated and saved
-  test = recipe.keepBest() ?? test;
-  return { epochs, stoppedBy, test, seconds: (performance.now() - t0) / 1000 };
+  const best = recipe.keepBest();
+  test = best ?? test;
+  // The test split of the weights kept: the last epoch's, or evaluated again for the best epoch's.
+  const testSplit = o.testSplit
+    ? best || !lastSplitEval
+      ? evaluate(model, o.testSplit, 256, o.tta)
+      : lastSplitEval
+    : null;
+  return { epochs, stoppedBy, test, ...(o.testSplit ? { testSplit } : {}), seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Steps between per-step records so that an epoch gives about 100 of them. */

@@ -41,6 +41,14 @@ export function curvesView(rows: RunRow[]): { el: HTMLElement; stop: () => void 
       lrS.push({ label: r.id, color: c, x: pts.map((p) => p.x), y: pts.map((p) => p.lr) });
       const ex = m.epochs.map((e) => e.epoch);
       accS.push({ label: `${r.id} test`, color: c, x: ex, y: m.epochs.map((e) => e.testAccuracy) });
+      if (m.epochs.some((e) => e.testSplitAccuracy !== undefined))
+        accS.push({
+          label: `${r.id} test split`,
+          color: c,
+          x: ex,
+          y: m.epochs.map((e) => e.testSplitAccuracy ?? null),
+          faint: true,
+        });
       // Training accuracy as it went, step by step (smoothed like the loss), once an epoch's length is known.
       const known = stepsPerEpoch(m, r.trainSize, num(r.hyper.batchSize));
       const train =

@@ -85,6 +85,13 @@ function summarySection(d: RunDetail): HTMLElement {
             ? v.toFixed(1)
             : fmt(v);
   const rows = keys.filter((k) => k in s).map((k) => [k, show(k, s[k])]);
+  // Beside a validation set: the test split's final numbers.
+  const split = s.testSplit as { name: string; size: number; loss: number; accuracy: number } | undefined;
+  if (split)
+    rows.push([
+      'test split',
+      `${pct(split.accuracy)}, loss ${fixed(split.loss)} (${split.name}, ${split.size} images)`,
+    ]);
   const layers = d.layers.length
     ? table(
         ['layer', 'kind', 'output', 'parameters'],
