@@ -86,6 +86,25 @@ describe('convts train with a modern spec and recipe', () => {
     assert.match(load.stdout, /loaded 15 tensors strictly/);
   });
 
+  test("convts eval applies the run's flip averaging by default, --tta off and flip override it", async () => {
+    const run = join(dir, 'run'); // trained above with --tta flip
+    const summary = readJson(join(run, 'summary.json'));
+    const byDefault = await convts('eval', run, '--data-dir', dir, '--json');
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    const d = JSON.parse(byDefault.stdout);
+    assert.equal(d.tta, 'flip');
+    assert.equal(d.accuracy, summary.testAccuracy);
+    assert.ok(Math.abs(d.loss - summary.testLoss) < 1e-6, `${d.loss} vs ${summary.testLoss}`);
+    const off = JSON.parse((await convts('eval', run, '--data-dir', dir, '--json', '--tta', 'off')).stdout);
+    assert.equal(off.tta, 'off');
+    assert.notEqual(off.loss, d.loss);
+    const text = await convts('eval', run, '--data-dir', dir, '--tta', 'flip');
+    assert.match(text.stdout, /flip averaged/);
+    const bad = await convts('eval', run, '--tta', 'flop');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--tta: "flop" is not one of flip, off/);
+  });
+
   test('--val with a test split: both are evaluated each epoch and reported side by side', async () => {
     const out = join(dir, 'val-test');
     const r = await train('--val', '10', '--epochs', '2', '--batch-size', '10', '--out', out);

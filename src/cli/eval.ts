@@ -1,7 +1,7 @@
 import { loadModel, openRun, runDataset } from '../run/index.js';
 import { precisionRecall } from '../train/metrics.js';
 import { evaluate } from '../train/trainer.js';
-import { num, parseCommand, runDataFlags } from './args.js';
+import { choice, num, parseCommand, runDataFlags } from './args.js';
 
 export const evalHelp = `convts eval — measure a saved model on a data set
 
@@ -13,6 +13,8 @@ Options
   --split S          test or train                                 [test]
   --test-limit N     use the first N images                        [the run's]
   --batch-size N     images per forward pass                       [256]
+  --tta T            flip: mean logits of each image and its mirror image,
+                     or off                                        [the run's --tta, else off]
   --json             print the results as JSON on stdout
 
 Prints accuracy, loss, per-class precision and recall, and the confusion matrix.
@@ -27,6 +29,7 @@ const options = {
   split: { type: 'string' },
   'test-limit': { type: 'string' },
   'batch-size': { type: 'string' },
+  tta: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -41,7 +44,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const model = loadModel(run);
   const ds = runDataset(config, runDataFlags(v));
   const t0 = performance.now();
-  const r = evaluate(model, ds, num('batch-size', v['batch-size'], 256, { int: true, min: 1 }));
+  // The run's own test-time augmentation by default, so that eval reproduces the number training reported.
+  const tta = choice('tta', v.tta, ['flip', 'off'] as const, config.tta === 'flip' ? 'flip' : 'off');
+  const r = evaluate(
+    model,
+    ds,
+    num('batch-size', v['batch-size'], 256, { int: true, min: 1 }),
+    tta === 'flip' ? 'flip' : undefined,
+  );
   const seconds = (performance.now() - t0) / 1000;
   const { precision, recall } = precisionRecall(r.confusion);
   const names = config.classNames ?? ds.classNames;
@@ -51,6 +61,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     images: ds.length,
     accuracy: r.accuracy,
     loss: r.loss,
+    tta,
     classNames: names,
     precision,
     recall,
@@ -63,7 +74,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   const out: string[] = [];
   out.push(
-    `${ds.name}: ${ds.length} images — accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)} (${seconds.toFixed(1)} s)`,
+    `${ds.name}: ${ds.length} images — accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)}${tta === 'flip' ? ', flip averaged' : ''} (${seconds.toFixed(1)} s)`,
     '',
   );
   const w = Math.max(5, ...names.map((n) => n.length));
