@@ -1,3 +1,4 @@
+import { foldBatchNorm } from '../model/fold.js';
 import { loadModel, openRun, runDataset } from '../run/index.js';
 import { precisionRecall } from '../train/metrics.js';
 import { evaluate } from '../train/trainer.js';
@@ -41,7 +42,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parsed;
   const run = positionals[0];
   const { config } = openRun(run, 'eval');
-  const model = loadModel(run);
+  const model = foldBatchNorm(loadModel(run)).model; // batch norms folded into their convolutions: faster, same numbers
   const ds = runDataset(config, runDataFlags(v));
   const t0 = performance.now();
   // The run's own test-time augmentation by default, so that eval reproduces the number training reported.

@@ -1,5 +1,6 @@
 import { type InputPreparation, inputPreparation, prepareImage, readPicture } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
+import { foldBatchNorm } from '../model/fold.js';
 import type { Sequential } from '../model/sequential.js';
 import { loadRun, openRun, type RunConfig, runNormalization } from '../run/index.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -58,7 +59,9 @@ export async function predictCommand(argv: string[]): Promise<number> {
     );
   const invert = choice('invert', v.invert, ['auto', 'yes', 'no'] as const, 'auto');
   const frame = choice('frame', v.frame, ['auto', 'digit', 'whole'] as const, 'auto');
-  const { model, input, classNames: names } = loadRun(run);
+  const loaded = loadRun(run);
+  const { input, classNames: names } = loaded;
+  const model = foldBatchNorm(loaded.model).model; // the same outputs with fewer layers to run
   const top = Math.min(num('top', v.top, 3, { int: true, min: 1 }), model.classes);
   const prep =
     input ??
