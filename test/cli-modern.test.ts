@@ -7,8 +7,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { resolveConfig } from '../src/cli/train-settings.js';
-import { buildModel } from '../src/index.js';
+import { specModelPath } from '../src/cli/spec-models.js';
+import { resolveConfig, resolveLayers } from '../src/cli/train-settings.js';
+import { buildModel, UsageError } from '../src/index.js';
 import { convts, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { tempDir } from './helpers/tmp.js';
@@ -178,4 +179,44 @@ test('the built-in spec models convts-mnist and convts-cifar resolve to models/*
     assert.deepEqual(m.outputShape, [10]);
     assert.ok(m.namedBuffers().some((b) => b.name.endsWith('num_batches_tracked')));
   }
+});
+
+test("a spec's recipe sets the training defaults; --config and flags override it; a bad key is a usage error", () => {
+  const cifar = resolveLayers([{ source: '', flags: { model: 'convts-cifar' } }]);
+  const recipe = readJson(specModelPath('convts-cifar')).recipe;
+  assert.equal(cifar.epochs, recipe.epochs);
+  assert.equal(cifar.batchSize, recipe['batch-size']);
+  assert.equal(cifar.optimizer, recipe.optimizer);
+  assert.equal(cifar.lr, recipe.lr);
+  assert.equal(cifar.labelSmoothing, recipe['label-smoothing']);
+  assert.equal(cifar.tta, recipe.tta);
+  assert.deepEqual(cifar.schedule, { kind: recipe.schedule });
+  const mine = resolveLayers([
+    { source: 'my.json', flags: { model: 'convts-cifar', lr: '0.2' } },
+    { source: '', flags: { epochs: '2' } },
+  ]);
+  assert.deepEqual([mine.epochs, mine.lr, mine.optimizer], [2, 0.2, recipe.optimizer]);
+  assert.equal(resolveLayers([{ source: '', flags: { model: 'seed-mnist' } }]).epochs, 1); // no recipe, no change
+
+  const dir = tempDir('convts-recipe-');
+  const spec = (recipe: unknown) => {
+    const f = join(dir, `s${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(f, JSON.stringify({ ...readJson(specModelPath('convts-mnist')), recipe }));
+    return f;
+  };
+  assert.equal(resolveLayers([{ source: '', flags: { model: spec({ epochs: 3 }) } }]).epochs, 3);
+  const bad = spec({ epoch: 3 });
+  assert.throws(
+    () => resolveLayers([{ source: '', flags: { model: bad } }]),
+    (e: Error) => e instanceof UsageError && e.message.includes(`${bad} "recipe": "epoch" is not a train option`),
+  );
+  assert.throws(() => resolveLayers([{ source: '', flags: { model: spec({ out: 'x' }) } }]), /"out" cannot be part/);
+  assert.throws(
+    () => resolveLayers([{ source: '', flags: { model: spec({ lr: -1 }) } }]),
+    (e: Error) => e instanceof UsageError && /"recipe": "lr"/.test(e.message),
+  );
+  assert.throws(
+    () => resolveLayers([{ source: '', flags: { model: spec([1]) } }]),
+    /"recipe": expected a JSON object of flag names/,
+  );
 });

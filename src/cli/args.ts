@@ -54,6 +54,20 @@ export function readConfigFile(path: string, options: Options, command: string):
   } catch (e) {
     throw e instanceof ConvtsError ? new UsageError(e.message) : e; // a bad --config is a usage error (exit code 2)
   }
+  return flagObject(raw, path, options, command);
+}
+
+/**
+ * Checks a JSON object of flag names and values (a --config file, a model spec's "recipe") against
+ * a command's flag table; `where` names it in messages. Numbers become the strings flags give.
+ */
+export function flagObject(
+  raw: unknown,
+  where: string,
+  options: Options,
+  command: string,
+): Record<string, string | boolean> {
+  const path = where;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new UsageError(`${path}: expected a JSON object of flag names and values, e.g. {"lr": 0.1}`);
   const out: Record<string, string | boolean> = {};

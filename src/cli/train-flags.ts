@@ -12,6 +12,8 @@ Usage: convts train --model <name|spec.json> --dataset <name> [options]
 Model
   --model NAME|FILE      ${[...builtinNames, ...specModels].join(', ')},
                          or a model spec .json                            [seed-mnist]
+                         A spec's "recipe" (convts-mnist and convts-cifar have one) sets
+                         the defaults of the flags below; --config and flags override it
   --activation A         relu, sigmoid or tanh (built-in models)          [relu]
   --pool P               max or avg (built-in models)                     [max]
   --filters N[,M]        filters of the two conv layers (built-in models)  [8]

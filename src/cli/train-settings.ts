@@ -9,15 +9,18 @@ import { builtinNames, builtinSpec } from '../model/builtins.js';
 import { type ModelSpec, validateSpec } from '../model/spec.js';
 import { optimizerKinds, type ScheduleSpec } from '../optim/index.js';
 import type { TrainSettings } from '../run/index.js';
-import { choice, num } from './args.js';
+import { choice, flagObject, num } from './args.js';
 import { specModelPath, specModels } from './spec-models.js';
-import type { TrainConfig, TrainFlags } from './train-flags.js';
+import { type TrainConfig, type TrainFlags, trainOptions } from './train-flags.js';
 
 /**
  * resolveConfig over flags from several places (later ones win), e.g. a --config file and the
  * command line; a bad value is a UsageError that names the place it came from.
  */
-export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): TrainConfig {
+export function resolveLayers(given: { source: string; flags: TrainFlags }[]): TrainConfig {
+  // The model's own recipe comes first: everything given overrides it.
+  const recipe = modelRecipe(Object.assign({}, ...given.map((l) => l.flags)) as TrainFlags);
+  const layers = recipe ? [recipe, ...given] : given;
   try {
     return resolveConfig(Object.assign({}, ...layers.map((l) => l.flags)) as TrainFlags);
   } catch (e) {
@@ -27,6 +30,31 @@ export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): 
     if (from) throw new UsageError(`${from}: "${flag}"${e.message.slice(flag.length + 2)}`);
     throw e instanceof UsageError ? e : new UsageError(e.message); // every flag problem is a usage error (exit code 2)
   }
+}
+
+/**
+ * The "recipe" of the spec file --model names (a built-in spec model's models/<name>.json or a
+ * .json path): its default flags, checked against the flag table. Null without one; a spec that
+ * cannot be read is left for resolveConfig to report.
+ */
+export function modelRecipe(v: TrainFlags): { source: string; flags: TrainFlags } | null {
+  const m = v.model;
+  if (m === undefined) return null;
+  const path = (specModels as readonly string[]).includes(m) ? specModelPath(m) : m.endsWith('.json') ? m : null;
+  if (!path || !existsSync(path)) return null;
+  let raw: unknown;
+  try {
+    raw = readJsonFile(path);
+  } catch {
+    return null;
+  }
+  const recipe = (raw as { recipe?: unknown } | null)?.recipe;
+  if (recipe === undefined) return null;
+  const source = `${path} "recipe"`;
+  const flags = flagObject(recipe, source, trainOptions, 'train') as TrainFlags;
+  const fixed = ['model', 'out', 'json', 'init-from'].filter((k) => k in flags);
+  if (fixed.length) throw new UsageError(`${source}: "${fixed[0]}" cannot be part of a model's recipe`);
+  return { source, flags };
 }
 
 /** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */

@@ -41,6 +41,12 @@ export interface ModelSpec {
   init?: InitSpec;
   /** Class names, index = label. */
   classes?: string[];
+  /**
+   * How this network is trained unless told otherwise: `convts train` flags by name, as in a
+   * --config file (e.g. {"epochs": 10, "optimizer": "nesterov"}); a --config file and the command
+   * line override them.
+   */
+  recipe?: Record<string, string | number | boolean>;
 }
 
 export const layerTypes: readonly LayerType[] = [
@@ -177,6 +183,14 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
   }
   if (raw.classes !== undefined && !(Array.isArray(raw.classes) && raw.classes.every((c) => typeof c === 'string'))) {
     fail('"classes" must be an array of strings');
+  }
+  if (
+    raw.recipe !== undefined &&
+    !(
+      isObject(raw.recipe) && Object.values(raw.recipe).every((v) => ['string', 'number', 'boolean'].includes(typeof v))
+    )
+  ) {
+    fail('"recipe" must be an object of convts train flag names and values, e.g. {"epochs": 10}');
   }
   validateLayers(raw.layers as unknown[], '', fail);
   return raw as unknown as ModelSpec;
