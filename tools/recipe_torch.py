@@ -13,7 +13,7 @@ Run it at PyTorch's best on this machine (as bench/torch.ts does): two threads,
 OPENBLAS_NUM_THREADS=1, glibc's malloc thresholds raised:
   OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 \
   MALLOC_TOP_PAD_=268435456 /usr/bin/python3 tools/recipe_torch.py models/convts-cifar.json \
-  ../shared/datasets [--epochs N] [--train-limit N] [--threads 2]
+  ../shared/datasets [--epochs N] [--train-limit N] [--test-limit N] [--threads 2]
 """
 import argparse
 import gzip
@@ -91,6 +91,7 @@ def main():
     ap.add_argument("data_dir")
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--train-limit", type=int)
+    ap.add_argument("--test-limit", type=int)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -105,6 +106,8 @@ def main():
     xtr, ytr, xte, yte = load(spec, a.data_dir)
     if a.train_limit:
         xtr, ytr = xtr[:a.train_limit], ytr[:a.train_limit]
+    if a.test_limit:
+        xte, yte = xte[:a.test_limit], yte[:a.test_limit]
     xtr = torch.tensor(xtr, dtype=torch.float32) / 255
     xte = torch.tensor(xte, dtype=torch.float32) / 255
     mean = xtr.mean((0, 2, 3), keepdim=True)
