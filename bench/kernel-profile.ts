@@ -4,10 +4,10 @@
 //       models/convts-cifar.json, batch 64, 3 steps after one warm-up step);
 //   node dist/bench/kernel-profile.js peak
 //       the native gemm's GFLOP/s on large square matrices, 1 and 2 threads (bench/peak.ts);
-//   node dist/bench/kernel-profile.js convs [batch,…] [threads,…]
+//   node dist/bench/kernel-profile.js convs [spec.json] [batch,…] [threads,…] [seconds]
 //       GFLOP/s of forward, backward-data and backward-filter for the 3×3 convolutions of the wide
-//       CIFAR nets (32–256 channels, 32×32 to 8×8 maps), each as a share of the gemm peak measured
-//       on the same thread count in the same run.
+//       CIFAR nets (32–256 channels, 32×32 to 4×4 maps), each as a share of the gemm peak measured
+//       on the same thread count in the same run, in turns with it; with a spec, its convolutions.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -22,6 +22,9 @@ import {
 } from '../src/index.js';
 import { nativeKernels } from '../src/kernels/native/index.js';
 import { loadNativeAddon } from '../src/kernels/node-loader.js';
+import { Conv2d } from '../src/layers/conv2d.js';
+import type { Layer } from '../src/layers/layer.js';
+import { Residual } from '../src/layers/residual.js';
 import { gemmPeak, loadLine } from './peak.js';
 
 function addon() {
@@ -48,66 +51,111 @@ const shapes: [number, number, number][] = [
   [128, 128, 16],
   [128, 256, 8],
   [256, 256, 8],
+  [256, 256, 4],
 ];
 
-/** Best milliseconds of `f` over about `seconds`, after one untimed call. */
-function best(f: () => void, seconds = 0.5): number {
-  f();
-  let ms = Number.POSITIVE_INFINITY;
+/** Fastest wall-clock and fastest process-CPU milliseconds seen for one call of a function. */
+interface Best {
+  wall: number;
+  cpu: number;
+}
+
+/**
+ * Times the functions in turns, round after round for about `seconds`, keeping each one's fastest call:
+ * on a shared machine the turns give every function the same quiet moments. CPU time counts every
+ * thread of the process (waiting threads spin a little), so its ratios hold even when the wall clock
+ * is mostly other programs'.
+ */
+function race(fs: (() => void)[], seconds: number): Best[] {
+  const best = fs.map(() => ({ wall: Number.POSITIVE_INFINITY, cpu: Number.POSITIVE_INFINITY }));
+  for (const f of fs) f();
   const t0 = performance.now();
   do {
-    const t = performance.now();
-    f();
-    ms = Math.min(ms, performance.now() - t);
+    for (const [i, f] of fs.entries()) {
+      const c = process.cpuUsage();
+      const t = performance.now();
+      f();
+      const wall = performance.now() - t;
+      const u = process.cpuUsage(c);
+      best[i].wall = Math.min(best[i].wall, wall);
+      best[i].cpu = Math.min(best[i].cpu, (u.user + u.system) / 1000);
+    }
   } while (performance.now() - t0 < seconds * 1000);
-  return ms;
+  return best;
+}
+
+/** The convolutions of a model spec (file), in order, with their geometry at batch 1 and whether the
+ * layer passes a gradient down (the first does not). */
+function specConvs(file: string): { g: ConvGeom; down: boolean }[] {
+  const model = buildModel(JSON.parse(readFileSync(file, 'utf8')), { seed: 1 });
+  const out: { g: ConvGeom; down: boolean }[] = [];
+  const visit = (l: Layer) => {
+    if (l instanceof Residual) for (const b of [...l.body, ...(l.shortcut ? [l.shortcut] : [])]) visit(b);
+    // The layer keeps its geometry private; the bench reads it to time the same calls.
+    if (l instanceof Conv2d) out.push({ g: { ...(l as unknown as { geom: ConvGeom }).geom }, down: l.propagateDown });
+  };
+  for (const l of model.layers) visit(l);
+  return out;
 }
 
 function convs(): void {
   const a = addon();
+  const spec = process.argv[3]?.endsWith('.json') ? process.argv.splice(3, 1)[0] : null;
   const batches = (process.argv[3] ?? '256').split(',').map(Number);
   const threads = (process.argv[4] ?? '1,2').split(',').map(Number);
-  console.log(`native-${a.simd}, 3×3 stride-1 "same" convolutions, best of ~0.5 s each; ${loadLine()}`);
-  console.log('shape (in→out, map, batch)     thr  peak GF/s   forward      backward-data  backward-filter');
+  const seconds = Number(process.argv[5] ?? 3);
+  const layers = spec
+    ? specConvs(spec)
+    : shapes.map(([c, k, size]) => ({
+        g: { n: 1, c, h: size, w: size, k, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: size, ow: size },
+        down: true,
+      }));
+  console.log(
+    `native-${a.simd}, ${spec ? `the convolutions of ${spec}` : '3×3 stride-1 "same" convolutions'}; ${loadLine()}`,
+  );
+  console.log(
+    `GFLOP/s of the fastest call in ~${seconds} s of turns with the gemm probe (1024³) on as many threads, and the share of`,
+  );
+  console.log('its peak; "cpu" is the same per second of process CPU time (all threads), robust to a busy machine.');
+  console.log(
+    `${'shape (in→out, map, batch)'.padEnd(26)} thr  gemm wall/cpu   forward wall/cpu      backward-data wall/cpu  backward-filter wall/cpu`,
+  );
   const rng = new Rng(5);
+  const s = 1024;
+  const ga = Float32Array.from({ length: s * s }, () => rng.uniform() - 0.5);
+  const gb = Float32Array.from({ length: s * s }, () => rng.uniform() - 0.5);
+  const gc = new Float32Array(s * s);
   for (const t of threads) {
     const k = nativeKernels(a, t);
     for (const n of batches)
-      for (const [c, out, size] of shapes) {
-        const peakNow = gemmPeak(a, t, 1024, 0.3).gflops;
-        const g: ConvGeom = {
-          n,
-          c,
-          h: size,
-          w: size,
-          k: out,
-          kh: 3,
-          kw: 3,
-          sh: 1,
-          sw: 1,
-          ph: 1,
-          pw: 1,
-          oh: size,
-          ow: size,
-        };
+      for (const layer of layers) {
+        const g: ConvGeom = { ...layer.g, n };
         const fill = (len: number) => Float32Array.from({ length: len }, () => rng.uniform() - 0.5);
-        const x = fill(n * c * size * size),
-          dy = fill(n * out * size * size),
-          w = fill(out * c * 9);
-        const y = new Float32Array(dy.length),
-          dx = new Float32Array(x.length),
-          dw = new Float32Array(w.length);
-        const gflop = (2 * n * out * c * 9 * size * size) / 1e9;
-        const cell = (ms: number) => {
-          const gf = gflop / (ms / 1000);
-          return `${gf.toFixed(0).padStart(4)} ${((100 * gf) / peakNow).toFixed(0).padStart(3)}%   `;
-        };
-        const f = best(() => k.conv2dForward(y, x, w, null, g));
-        const d = best(() => k.conv2dBackwardData(dx, dy, w, g));
-        const b = best(() => k.conv2dBackwardFilter(dw, null, dy, x, g));
-        const name = `${c}→${out}, ${size}×${size}, ${n}`.padEnd(30);
+        const x = fill(n * g.c * g.h * g.w);
+        const dy = fill(n * g.k * g.oh * g.ow);
+        const w = fill(g.k * g.c * g.kh * g.kw);
+        const y = new Float32Array(dy.length);
+        const dx = new Float32Array(x.length);
+        const dw = new Float32Array(w.length);
+        const [peak, f, d, b] = race(
+          [
+            () => a.gemm(false, false, s, s, s, ga, gb, gc, false, t),
+            () => k.conv2dForward(y, x, w, null, g),
+            () => k.conv2dBackwardData(dx, dy, w, g),
+            () => k.conv2dBackwardFilter(dw, null, dy, x, g),
+          ],
+          seconds,
+        );
+        const rate = (flop: number, ms: number) => flop / 1e6 / ms;
+        const pw = rate(2 * s ** 3, peak.wall);
+        const pc = rate(2 * s ** 3, peak.cpu);
+        const flop = 2 * n * g.k * g.c * g.kh * g.kw * g.oh * g.ow;
+        const cell = (m: Best) =>
+          `${rate(flop, m.wall).toFixed(0).padStart(4)} ${((100 * rate(flop, m.wall)) / pw).toFixed(0).padStart(3)}% /${((100 * rate(flop, m.cpu)) / pc).toFixed(0).padStart(3)}%`;
+        const name = `${g.c}→${g.k} ${g.kh}×${g.kw}, ${g.h}×${g.w}, ${n}`.padEnd(26);
+        const data = layer.down ? cell(d) : '   (first layer)';
         console.log(
-          `${name} ${String(t).padStart(3)} ${peakNow.toFixed(0).padStart(9)}   ${cell(f)}  ${cell(d)}    ${cell(b)}`,
+          `${name} ${String(t).padStart(3)}  ${pw.toFixed(0).padStart(4)}/${pc.toFixed(0).padStart(4)}     ${cell(f)}    ${data}        ${cell(b)}`,
         );
       }
   }
@@ -126,7 +174,11 @@ function profile(): void {
     timed[name] = (...a: unknown[]) => {
       const t = performance.now();
       const r = (f as (...b: unknown[]) => unknown)(...a);
-      ms[name] = (ms[name] ?? 0) + performance.now() - t;
+      // Convolutions per layer shape too (their geometry is the last argument).
+      const g = name.startsWith('conv2d') ? (a[a.length - 1] as ConvGeom) : null;
+      const key = g ? `${name} ${g.c}→${g.k} ${g.kh}×${g.kw} ${g.h}×${g.w}` : name;
+      ms[key] = (ms[key] ?? 0) + performance.now() - t;
+      if (g) ms[name] = (ms[name] ?? 0) + performance.now() - t;
       return r;
     };
   }
@@ -153,7 +205,7 @@ function profile(): void {
   );
   for (const [name, v] of Object.entries(ms).sort((a, b) => b[1] - a[1]))
     if (v > 0)
-      console.log(`${name.padEnd(22)} ${(v / steps).toFixed(1).padStart(8)} ms  ${((100 * v) / total).toFixed(1)}%`);
+      console.log(`${name.padEnd(40)} ${(v / steps).toFixed(1).padStart(8)} ms  ${((100 * v) / total).toFixed(1)}%`);
 }
 
 const mode = process.argv[2];

@@ -38,10 +38,10 @@ Dims dims_of(const ConvGeom &g) {
   return Dims{g.h + 2 * g.ph, g.w + 2 * g.pw, (g.k + VW - 1) / VW * VW};
 }
 
-// Sample x (c×h×w) into dst, zero-padded to c×hp×wp, plus zeros after it for the last tile's reads.
-void pad_into(float *dst, const float *x, const ConvGeom &g, const Dims &d) {
+// Channels [c0, c1) of sample x (c×h×w) into dst, zero-padded to c×hp×wp.
+void pad_into(float *dst, const float *x, const ConvGeom &g, const Dims &d, int c0, int c1) {
   size_t plane = (size_t)d.hp * d.wp;
-  for (int ci = 0; ci < g.c; ci++) {
+  for (int ci = c0; ci < c1; ci++) {
     float *p = dst + ci * plane;
     zero_floats(p, (size_t)g.ph * d.wp);
     for (int iy = 0; iy < g.h; iy++) {
@@ -66,43 +66,82 @@ const int *tap_offsets(const ConvGeom &g, const Dims &d) {
 
 // ---- Forward
 
-// yt[i][v·VW..] (+)= Σ_r x[i + off[r]]·wt[r][v·VW..] for P consecutive pixels of a row (x at the
-// first) and taps r in [0, taps).
-template <int P, int V>
-void fwd_tile(int taps, const float *x, const int *off, const float *wt, long ldw, float *yt, long ldy, bool add) {
-  vf acc[P][V];
-  for (int i = 0; i < P; i++) {
-    for (int v = 0; v < V; v++) acc[i][v] = add ? vload(yt + i * ldy + v * VW) : vf{};
+// yt[a][i][v·VW..] (+)= Σ_r x[a·wp + i + off[r]]·wt[r][v·VW..] for a tile of R rows × C consecutive
+// pixels (x at its first pixel, yt rows ldr apart) and taps r in [0, taps). Several rows make a full
+// tile of a small map (4×4 at the end of the CIFAR nets).
+template <int R, int C, int V>
+void fwd_tile(int taps, const float *x, int wp, const int *off, const float *wt, long ldw, float *yt, long ldr,
+              long ldy, bool add) {
+  vf acc[R][C][V];
+  for (int a = 0; a < R; a++) {
+    for (int i = 0; i < C; i++) {
+      for (int v = 0; v < V; v++) acc[a][i][v] = add ? vload(yt + a * ldr + i * ldy + v * VW) : vf{};
+    }
   }
   for (int r = 0; r < taps; r++) {
     const float *w = wt + r * ldw;
     vf b[V];
     for (int v = 0; v < V; v++) b[v] = vload(w + v * VW);
     const float *xr = x + off[r];
-    for (int i = 0; i < P; i++) {
-      vf a = vbroadcast(xr[i]);
-      for (int v = 0; v < V; v++) acc[i][v] = vmadd(a, b[v], acc[i][v]);
+    for (int a = 0; a < R; a++) {
+      for (int i = 0; i < C; i++) {
+        vf s = vbroadcast(xr[a * wp + i]);
+        for (int v = 0; v < V; v++) acc[a][i][v] = vmadd(s, b[v], acc[a][i][v]);
+      }
     }
   }
-  for (int i = 0; i < P; i++) {
-    for (int v = 0; v < V; v++) vstore(yt + i * ldy + v * VW, acc[i][v]);
+  for (int a = 0; a < R; a++) {
+    for (int i = 0; i < C; i++) {
+      for (int v = 0; v < V; v++) vstore(yt + a * ldr + i * ldy + v * VW, acc[a][i][v]);
+    }
   }
 }
 
-typedef void (*FwdFn)(int, const float *, const int *, const float *, long, float *, long, bool);
-template <int V, int... P>
-struct FwdRow {
-  static constexpr FwdFn fns[sizeof...(P)] = {&fwd_tile<P + 1, V>...};
+typedef void (*FwdFn)(int, const float *, int, const int *, const float *, long, float *, long, long, bool);
+template <int R, int V, int... C>
+struct FwdCols {
+  static constexpr FwdFn fns[sizeof...(C)] = {&fwd_tile<R, C + 1, V>...};
 };
-template <int V, int... P>
-constexpr FwdFn FwdRow<V, P...>::fns[sizeof...(P)];
+template <int R, int V, int... C>
+constexpr FwdFn FwdCols<R, V, C...>::fns[sizeof...(C)];
 #if defined(__AVX512F__)
 #define UPTO_TILE 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+#define UPTO_HALF 0, 1, 2, 3, 4, 5
+#define UPTO_THIRD 0, 1, 2, 3
+#define UPTO_QUARTER 0, 1, 2
 #else
 #define UPTO_TILE 0, 1, 2, 3, 4, 5
+#define UPTO_HALF 0, 1, 2
+#define UPTO_THIRD 0, 1
+#define UPTO_QUARTER 0
 #endif
-// fwdFns[V − 1][P − 1]
-const FwdFn *const fwdFns[FV] = {FwdRow<1, UPTO_TILE>::fns, FwdRow<2, UPTO_TILE>::fns};
+// fwdFns[rows − 1][V − 1][columns − 1], rows × columns ≤ FP
+constexpr int MAX_ROWS = 4;
+const FwdFn *const fwdFns[MAX_ROWS][FV] = {{FwdCols<1, 1, UPTO_TILE>::fns, FwdCols<1, 2, UPTO_TILE>::fns},
+                                           {FwdCols<2, 1, UPTO_HALF>::fns, FwdCols<2, 2, UPTO_HALF>::fns},
+                                           {FwdCols<3, 1, UPTO_THIRD>::fns, FwdCols<3, 2, UPTO_THIRD>::fns},
+                                           {FwdCols<4, 1, UPTO_QUARTER>::fns, FwdCols<4, 2, UPTO_QUARTER>::fns}};
+
+// How the output map is cut into tiles of rows × columns ≤ FP pixels: the fewest tiles, and of equal
+// counts the narrowest (more even) ones. 32×32 → 4 rows × 3 columns, 8×8 → 3 × 4, 4×4 → 4 × 2.
+struct Tiling {
+  int perRow, rows;
+};
+Tiling tiling_of(int oh, int ow) {
+  Tiling best{1, 1};
+  long fewest = -1;
+  for (int t = 1; t <= ow; t++) {
+    int cols = (ow + t - 1) / t;
+    if (cols > FP) continue;
+    int rows = imin(MAX_ROWS, imin(FP / cols, oh));
+    long count = (long)t * ((oh + rows - 1) / rows);
+    if (fewest < 0 || count <= fewest) {
+      fewest = count;
+      best = Tiling{t, rows};
+    }
+  }
+  return best;
+}
 
 // Taps per block of the forward pass: a block of wᵀ (taps × FV vectors) stays in L1 while every pixel
 // tile of the piece runs over it.
@@ -114,20 +153,22 @@ void forward_rows(float *ys, const float *xs, const float *wt, const float *b, c
                   const Dims &d, int oy0, int oy1) {
   int taps = g.c * g.kh * g.kw, hw = g.oh * g.ow;
   float *xp = padX.grow(padded_size(g, d));
-  pad_into(xp, xs, g, d);
+  pad_into(xp, xs, g, d, 0, g.c);
   float *yt = rowT.grow((size_t)(oy1 - oy0) * g.ow * d.kp);
-  int tiles = (g.ow + FP - 1) / FP;
+  Tiling tl = tiling_of(g.oh, g.ow);
+  int tiles = tl.perRow, rows = tl.rows;
   for (int k0 = 0; k0 < d.kp; k0 += FV * VW) {
     int nv = imin(FV, (d.kp - k0) / VW);
     for (int r0 = 0; r0 < taps; r0 += TAP_BLOCK) {
       int nt = imin(TAP_BLOCK, taps - r0);
-      for (int oy = oy0; oy < oy1; oy++) {
+      for (int oy = oy0; oy < oy1; oy += rows) {
+        int nr = imin(rows, oy1 - oy);
         for (int t = 0; t < tiles; t++) {
           int x0, x1;
           split_range(g.ow, tiles, t, &x0, &x1);
           float *dst = yt + ((size_t)(oy - oy0) * g.ow + x0) * d.kp + k0;
-          fwdFns[nv - 1][x1 - x0 - 1](nt, xp + oy * d.wp + x0, off + r0, wt + (size_t)r0 * d.kp + k0, d.kp, dst, d.kp,
-                                      r0 > 0);
+          fwdFns[nr - 1][nv - 1][x1 - x0 - 1](nt, xp + oy * d.wp + x0, d.wp, off + r0, wt + (size_t)r0 * d.kp + k0,
+                                              d.kp, dst, (long)g.ow * d.kp, d.kp, r0 > 0);
         }
       }
     }
@@ -182,12 +223,13 @@ template <int V, int... T>
 constexpr GradFn GradTaps<V, T...>::fns[sizeof...(T)];
 const GradFn *const gradFns[GV] = {GradTaps<1, UPTO_TILE>::fns, GradTaps<2, UPTO_TILE>::fns};
 
-// dy of one sample (k × oh·ow) transposed into dst (oh·ow × kp), zeros in the padding channels.
-void transpose_dy(float *dst, const float *dy, const ConvGeom &g, int kp) {
+// Pixels [q0, q1) of dy of one sample (k × oh·ow) transposed into dst (oh·ow × kp), zeros in the
+// padding channels.
+void transpose_dy(float *dst, const float *dy, const ConvGeom &g, int kp, int q0, int q1) {
   int hw = g.oh * g.ow;
   constexpr int B = 16;
-  for (int p0 = 0; p0 < hw; p0 += B) {
-    int p1 = imin(hw, p0 + B);
+  for (int p0 = q0; p0 < q1; p0 += B) {
+    int p1 = imin(q1, p0 + B);
     for (int k = 0; k < g.k; k++) {
       const float *src = dy + (size_t)k * hw;
       for (int p = p0; p < p1; p++) dst[(size_t)p * kp + k] = src[p];
@@ -207,7 +249,8 @@ void fill_tap_offsets(int *off, const ConvGeom &g, int hp, int wp) {
 }
 
 bool conv_pixel_fits(const ConvGeom &g) {
-  return g.sh == 1 && g.sw == 1 && g.k >= 32;
+  // A first layer (3 channels: 27 taps) has too little arithmetic per value to pay for the transposes.
+  return g.sh == 1 && g.sw == 1 && g.k >= 32 && g.c * g.kh * g.kw >= 64;
 }
 
 void conv_pixel_forward(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
@@ -235,7 +278,7 @@ void conv_pixel_backward_filter(float *dw, float *db, const float *dy, const flo
   Dims d = dims_of(g);
   int taps = g.c * g.kh * g.kw, hw = g.oh * g.ow;
   // Samples per round: enough pixels that a round's work dwarfs its two hand-overs between threads.
-  int per = imax(1, imin(g.n, (512 + hw - 1) / hw));
+  int per = imax(1, imin(g.n, (1024 + hw - 1) / hw));
   size_t xsz = padded_size(g, d), dsz = (size_t)hw * d.kp;
   float *xb = xs.grow(xsz * per), *db_t = dyT.grow(dsz * per);
   float *gt = gT.grow((size_t)taps * d.kp);
@@ -245,14 +288,20 @@ void conv_pixel_backward_filter(float *dw, float *db, const float *dy, const flo
   long xstep = (long)g.c * g.h * g.w, ystep = (long)g.k * hw;
   for (int s0 = 0; s0 < g.n; s0 += per) {
     int ns = imin(per, g.n - s0);
-    parallel_for(threads, ns, [&](int, int i) {
-      pad_into(xb + i * xsz, x + (s0 + i) * xstep, g, d);
-      transpose_dy(db_t + i * dsz, dy + (s0 + i) * ystep, g, d.kp);
+    // Each sample's copies in four parts, so that both threads share them even for a round of one.
+    constexpr int PARTS = 4;
+    parallel_for(threads, ns * PARTS, [&](int, int i) {
+      int s = i / PARTS, part = i % PARTS, c0, c1, q0, q1;
+      split_range(g.c, PARTS, part, &c0, &c1);
+      split_range(hw, PARTS, part, &q0, &q1);
+      pad_into(xb + s * xsz, x + (s0 + s) * xstep, g, d, c0, c1);
+      transpose_dy(db_t + s * dsz, dy + (s0 + s) * ystep, g, d.kp, q0, q1);
     });
     parallel_for(threads, tapTiles * kTiles, [&](int, int i) {
       int r0, r1;
-      split_range(taps, tapTiles, i / kTiles, &r0, &r1);
-      int k0 = (i % kTiles) * GV * VW, nv = imin(GV, (d.kp - k0) / VW);
+      // Tap tiles inner: one block of channels of dyᵀ stays in cache while the taps go by.
+      split_range(taps, tapTiles, i % tapTiles, &r0, &r1);
+      int k0 = (i / tapTiles) * GV * VW, nv = imin(GV, (d.kp - k0) / VW);
       gradFns[nv - 1][r1 - r0 - 1](ns, xb, xsz, off + r0, db_t + k0, dsz, d.kp, g, d.wp, gt + (size_t)r0 * d.kp + k0,
                                    d.kp);
     });
