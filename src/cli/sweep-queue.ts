@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -48,6 +48,8 @@ export async function sweepOnQueue(s: QueueSweep): Promise<boolean> {
   const target = parseQueueUrl(s.url);
   const sweep = sweepId(out);
   const shared = s.sharedDir === undefined ? undefined : resolve(s.sharedDir);
+  if (shared !== undefined && !existsSync(shared))
+    throw new UsageError(`--results ${shared} does not exist — give a folder that every machine mounts`);
   // Jobs of trials already complete here are leftovers of an owner stopped while collecting.
   const leftovers = s.trials
     .filter((t) => results.has(t.name))
