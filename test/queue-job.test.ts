@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { askCancel } from '../src/cli/sweep-queue.js';
-import { resolveConfig } from '../src/cli/train.js';
+import { resolveConfig } from '../src/cli/train-settings.js';
 import { parseQueueUrl, redactUrl } from '../src/queue/connection.js';
 import { JobRefused, settingsVersion, validateJob } from '../src/queue/job.js';
 import { connectedWorkers } from '../src/queue/owner.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { resolveConfig } from '../src/cli/train.js';
+import { resolveConfig } from '../src/cli/train-settings.js';
 import { parseQueueUrl, queueName } from '../src/queue/connection.js';
 import { settingsVersion } from '../src/queue/job.js';
 import { runOnQueue } from '../src/queue/owner.js';

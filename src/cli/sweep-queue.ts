@@ -12,7 +12,7 @@ import { prepareShared, writeRunDir } from '../queue/results.js';
 import type { TrialResult } from '../report/sweep.js';
 import { configFile } from '../run/index.js';
 import { downloadReporter } from './download.js';
-import { finished, resultLine, type Trial } from './sweep.js';
+import { finished, resultLine, type Trial } from './sweep-trials.js';
 
 /** What sweepOnQueue needs of the sweep. */
 export interface QueueSweep {
