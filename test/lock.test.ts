@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { lockDir, lockFile } from '../src/files/lock.js';
@@ -86,4 +86,16 @@ test('convts features refuses a feature file or a pictures folder that another c
   const r3 = await features('--pictures', pictures, '--force');
   assert.equal(r3.code, 1, r3.stderr);
   assert.match(r3.stderr, new RegExp(`${pictures} is being written by convts process ${process.pid}`));
+});
+
+test('convts sweep refuses a sweep folder that another convts is writing', async () => {
+  const data = tempDir();
+  writeMnistDir(data, 16, 8);
+  const out = join(data, 'sweep');
+  mkdirSync(out);
+  writeFileSync(join(out, lockFile), `${sleeper.pid}\n`);
+  const r = await convts('sweep', '--dataset', 'mnist', '--data-dir', data, '--grid', 'lr=0.1', '--out', out);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^convts: ${out} is being written by convts process ${sleeper.pid}`, 'm'));
+  assert.equal(existsSync(join(out, 'sweep.json')), false, 'nothing written');
 });
