@@ -2,6 +2,7 @@
 // end of epoch 2 (buffers allocated, code compiled) to the end of epoch 10.
 import { withKernels } from '../src/core.js';
 import type { Backend } from '../src/kernels/node-loader.js';
+import { builtinSpec } from '../src/model/builtins.js';
 import { makeStep } from './timing.js';
 
 export interface MemoryGrowth {
@@ -30,7 +31,7 @@ export function memoryGrowth(b: Backend): MemoryGrowth {
     return { heap: u.heapUsed + u.external + u.arrayBuffers, rss: u.rss };
   };
   return withKernels(b.kernels, () => {
-    const step = makeStep('seed-mnist', 'train', batch);
+    const step = makeStep(builtinSpec('seed-mnist'), 'train', batch);
     let first = sample();
     for (let e = 1; e <= epochs; e++) {
       for (let s = 0; s < 200; s++) step();

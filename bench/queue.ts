@@ -1,7 +1,8 @@
 // Throughput of the trial queue itself: N no-op trials through BullMQ on a local redis-server,
 // each carrying a real trial's settings and sending back a run directory of `--result-kb`
 // kilobytes, so the figure is the job engine's and the result transfer's, not training's.
-//   node dist/bench/queue.js [--trials 2000] [--workers 4] [--concurrency 8] [--result-kb 500]
+//   node dist/bench/queue.js [--trials 2000] [--workers 4] [--concurrency 8] [--result-kb 500] [--shared]
+// --shared sends the results through a shared folder (sweep --results DIR) instead of Redis.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,7 +14,7 @@ import { resolveConfig } from '../src/cli/train-settings.js';
 import { parseQueueUrl } from '../src/queue/connection.js';
 import { settingsVersion, type TrialJob } from '../src/queue/job.js';
 import { runOnQueue } from '../src/queue/owner.js';
-import { writeRunDir } from '../src/queue/results.js';
+import { prepareShared, writeRunDir } from '../src/queue/results.js';
 import { startWorker } from '../src/queue/worker.js';
 
 const { values: v } = parseArgs({
@@ -22,6 +23,7 @@ const { values: v } = parseArgs({
     workers: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '8' },
     'result-kb': { type: 'string', default: '500' },
+    shared: { type: 'boolean', default: false },
   },
 });
 const n = Number(v.trials);
@@ -56,6 +58,8 @@ mkdirSync(runDir);
 writeFileSync(join(runDir, 'summary.json'), JSON.stringify({ status: 'completed' }));
 writeFileSync(join(runDir, 'model.safetensors'), Buffer.alloc(Number(v['result-kb']) * 1024, 7));
 const config = { ...resolveConfig({ dataset: 'mnist' }) };
+const shared = v.shared ? join(dir, 'shared') : undefined;
+if (shared) prepareShared(shared, 'bench', {});
 const jobs: TrialJob[] = Array.from({ length: n }, (_, i) => ({
   version: settingsVersion,
   sweep: 'bench',
@@ -63,6 +67,7 @@ const jobs: TrialJob[] = Array.from({ length: n }, (_, i) => ({
   params: { i: String(i) },
   config,
   data: { dataset: 'mnist', files: [{ name: 'train-images-idx3-ubyte', sha256: '0'.repeat(64) }] },
+  ...(shared ? { shared } : {}),
 }));
 
 const workers = await Promise.all(
@@ -103,7 +108,7 @@ const ok = await runOnQueue(
 clearInterval(sample);
 const s = (performance.now() - t0) / 1000;
 console.log(
-  `${n} no-op trials (${v['result-kb']} KB result each), ${v.workers} workers × ${v.concurrency}: ${s.toFixed(1)} s, ${(n / s).toFixed(0)} trials/s, ` +
+  `${n} no-op trials (${v['result-kb']} KB result each, through ${shared ? 'a shared folder' : 'Redis'}), ${v.workers} workers × ${v.concurrency}: ${s.toFixed(1)} s, ${(n / s).toFixed(0)} trials/s, ` +
     `Redis peak used_memory seen ${(peak / 2 ** 20).toFixed(1)} MB${ok ? '' : ' (stopped)'}`,
 );
 await Promise.all(workers.map((w) => w.close()));

@@ -5,7 +5,7 @@
 import { withKernels } from '../src/core.js';
 import type { Backend } from '../src/kernels/node-loader.js';
 import { buildModel } from '../src/model/build.js';
-import { builtinSpec } from '../src/model/builtins.js';
+import type { ModelSpec } from '../src/model/spec.js';
 import { Sgd } from '../src/optim/index.js';
 import { Rng } from '../src/tensor/rng.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -56,13 +56,13 @@ export function summarize(slices: Slice[]): { median: number; min: number; max: 
   return { median, min: rates[0], max: rates[rates.length - 1], perCpuSecond: cpu > 0 ? images / cpu : 0 };
 }
 
-/** A training step (zero-grad, forward, softmax cross-entropy, backward, SGD) or an inference of `net`. */
-export function makeStep(net: string, mode: Mode, batch: number): () => void {
-  const model = buildModel(builtinSpec(net), { seed: 1 });
+/** A training step (zero-grad, forward, loss, backward, SGD) or an inference of the network `spec`. */
+export function makeStep(spec: ModelSpec, mode: Mode, batch: number): () => void {
+  const model = buildModel(spec, { seed: 1 });
   const rng = new Rng(7);
   const x = new Tensor([batch, ...model.inputShape]);
   for (let i = 0; i < x.size; i++) x.data[i] = rng.uniform();
-  const labels = Int32Array.from({ length: batch }, () => rng.nextU32() % 10);
+  const labels = Int32Array.from({ length: batch }, () => rng.nextU32() % model.classes);
   const opt = new Sgd({ lr: 0.01 });
   const params = model.params();
   if (mode === 'infer') return () => void model.logits(x);
@@ -74,8 +74,8 @@ export function makeStep(net: string, mode: Mode, batch: number): () => void {
 }
 
 /** Our side: the network on one kernel set (built, and its buffers allocated, with that set). */
-export function ours(net: string, mode: Mode, batch: number, b: Backend): Contender {
-  const step = withKernels(b.kernels, () => makeStep(net, mode, batch));
+export function ours(spec: ModelSpec, mode: Mode, batch: number, b: Backend): Contender {
+  const step = withKernels(b.kernels, () => makeStep(spec, mode, batch));
   const run = (seconds: number): Slice =>
     withKernels(b.kernels, () => {
       const cpu0 = process.cpuUsage();

@@ -53,7 +53,10 @@ const struct {
            const float *A = a.arr<float>(5, "a", Args::prod({m, k})), *B = a.arr<float>(6, "b", Args::prod({k, n}));
            float *C = a.arr<float>(7, "c", Args::prod({m, n}));
            bool acc = a.flag(8, "accumulate");
-           return [=] { gemm(m, n, k, ta ? Mat{A, 1, m} : Mat{A, k, 1}, tb ? Mat{B, 1, k} : Mat{B, n, 1}, C, n, acc); };
+           int t = a.argc() > 9 ? a.i32(9, "threads", 1, max_threads()) : 1;
+           return [=] {
+             gemm_threads(m, n, k, ta ? Mat{A, 1, m} : Mat{A, k, 1}, tb ? Mat{B, 1, k} : Mat{B, n, 1}, C, n, acc, t);
+           };
          }),
     BIND("denseForward",
          {

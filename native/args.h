@@ -20,6 +20,9 @@ class Args {
     napi_get_cb_info(e, info, &n_, v_, nullptr, nullptr);
   }
 
+  // Arguments the call was given.
+  size_t argc() const { return n_; }
+
   // A Float32Array (or Int32Array for T = int) of at least `need` values; null when `nullable` and null.
   template <typename T>
   T *arr(size_t i, const char *name, int64_t need, bool nullable = false) {

@@ -3,6 +3,7 @@
 // channel range) pieces so that two threads have work even at batch 1, which the report trains at.
 
 #include "base.h"
+#include "conv_pixel.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "threads.h"
@@ -159,11 +160,7 @@ const float *padded(const float *xs, const ConvGeom &g, const Wide &d) {
 // off[r] for taps r = (ci, ki, kj) of channels [0, c).
 const int *tap_offsets(const ConvGeom &g, const Wide &d) {
   int *off = offBuf.grow((size_t)g.c * g.kh * g.kw);
-  for (int ci = 0, r = 0; ci < g.c; ci++) {
-    for (int ki = 0; ki < g.kh; ki++) {
-      for (int kj = 0; kj < g.kw; kj++) off[r++] = (ci * d.hp + ki) * d.wp + kj;
-    }
-  }
+  fill_tap_offsets(off, g, d.hp, d.wp);
   return off;
 }
 
@@ -223,6 +220,7 @@ void wide_range(const ConvGeom &g, int u0, int u1, int *q0, int *q1) {
 void forward_any(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
   long xs = (long)g.c * g.h * g.w, ys = (long)g.k * ohw;
+  if (conv_pixel_fits(g)) return conv_pixel_forward(y, x, w, b, g, threads);
   if (stride1(g)) {
     for_pieces(wide_pieces(g, threads), threads, [&](int, int s, int u0, int u1) {
       int q0, q1;
@@ -281,6 +279,7 @@ void conv2d_backward_data(float *dx, const float *dy, const float *w, const Conv
 void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads) {
   callNumber++;
   threads = useful_threads(g, threads);
+  if (conv_pixel_fits(g)) return conv_pixel_backward_filter(dw, db, dy, x, g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
   long xs = (long)g.c * g.h * g.w;
   bool s1 = stride1(g);

@@ -6,6 +6,7 @@
 #include "gemm.h"
 
 #include "simd.h"
+#include "threads.h"
 
 namespace {
 
@@ -258,6 +259,17 @@ void gemm(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate
   if ((m <= 4 || k <= 4) && b.cs == 1) return gemm_rows(m, n, k, a, b, c, ldc, accumulate);
   if (m <= 4 && b.rs == 1 && a.cs == 1) return gemm_dots(m, n, k, a, b, c, ldc, accumulate);
   gemm_packed(m, n, k, a, b, c, ldc, accumulate);
+}
+
+void gemm_threads(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate, int threads) {
+  int tiles = (n + NR - 1) / NR, parts = imin(tiles, 4 * threads);
+  if (threads <= 1 || parts <= 1) return gemm(m, n, k, a, b, c, ldc, accumulate);
+  parallel_for(threads, parts, [&](int, int i) {
+    int t0, t1;
+    split_range(tiles, parts, i, &t0, &t1);
+    int j0 = t0 * NR, j1 = imin(n, t1 * NR);
+    if (j0 < j1) gemm(m, j1 - j0, k, a, Mat{b.p + (long)j0 * b.cs, b.rs, b.cs}, c + j0, ldc, accumulate);
+  });
 }
 
 int simd_width() {

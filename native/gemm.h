@@ -9,6 +9,10 @@ struct Mat {
 // C[m×n] (row stride ldc) = A[m×k]·B[k×n] (+ C when accumulate). Single-threaded; callers split work.
 void gemm(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate);
 
+// gemm on `threads` threads, each taking whole micro-tile columns of C: every element is summed in the
+// same order as by gemm, so the result does not depend on the thread count.
+void gemm_threads(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate, int threads);
+
 // C[m×n] (+)= A[m×k]·B where row p of B is b + off[p]: B is read in place (an image row for a stride-1
 // convolution), up to tile_width() − 1 (< 32) floats past column n − 1, which the caller must keep readable.
 void gemm_rows_offset(int m, int n, int k, Mat a, const float *b, const int *off, float *c, long ldc, bool accumulate);

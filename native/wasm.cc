@@ -76,3 +76,16 @@ EXPORT("sgdStep")
 void w_sgd_step(float *w, const float *g, float *v, int len, float lr, float mu, float wd, int nesterov, int first) {
   sgd_step(w, g, v, len, SgdOptions{lr, mu, wd, nesterov != 0, first != 0}, 1);
 }
+EXPORT("batchNormStats") void w_bn_stats(float *mean, float *var, const float *x, int n, int c, int hw) {
+  batchnorm_stats(mean, var, x, n, c, hw, 1);
+}
+EXPORT("batchNormForward")
+void w_bn_forward(float *y, const float *x, const float *mean, const float *invstd, const float *gamma,
+                  const float *beta, int n, int c, int hw) {
+  batchnorm_forward(y, x, mean, invstd, gamma, beta, n, c, hw, 1);
+}
+EXPORT("batchNormBackward")
+void w_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                   const float *invstd, const float *gamma, int n, int c, int hw, int batchStats) {
+  batchnorm_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats != 0, 1);
+}

@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { flopsPerImage } from '../bench/nets.js';
 import { findTorch } from '../bench/torch.js';
+import { buildModel } from '../src/model/build.js';
 import { childEnv, mainJs } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -90,4 +92,62 @@ test('--compare torch races PyTorch on 2 threads and 1 against our kernels, slic
   }
   const best = Math.max(rows[1].imagesPerSecond, rows[2].imagesPerSecond);
   assert.equal(rows[0].vsTorch, Math.round((rows[0].imagesPerSecond / best) * 1000) / 1000);
+});
+
+test('bench counts the flops of an image: forward, and for training the gradients each layer computes', () => {
+  const model = buildModel({
+    format: 'convts-model',
+    version: 1,
+    input: [1, 4, 4],
+    layers: [
+      { type: 'conv2d', filters: 2, kernel: 3, padding: 'same' },
+      { type: 'flatten' },
+      { type: 'dense', units: 3 },
+    ],
+    loss: 'cross-entropy',
+  });
+  // conv: 2 filters × 9 taps × 16 pixels multiply-adds; dense 3 × 32. The first layer passes no gradient down.
+  const conv = 2 * 2 * 9 * 16;
+  const dense = 2 * 3 * 32;
+  assert.deepEqual(flopsPerImage(model), { forward: conv + dense, train: 2 * conv + 3 * dense });
+});
+
+test('bench --net takes a spec model or a spec file and reports GFLOP/s beside the gemm peak', () => {
+  const dir = tempDir('convts-bench-');
+  const spec = join(dir, 'tiny.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      format: 'convts-model',
+      version: 1,
+      name: 'tiny',
+      input: [3, 8, 8],
+      layers: [
+        { type: 'conv2d', filters: 4, kernel: 3 },
+        { type: 'relu' },
+        { type: 'flatten' },
+        { type: 'dense', units: 10 },
+      ],
+      loss: 'cross-entropy',
+    }),
+  );
+  const args = ['--mode', 'train', '--batch', '2', '--warmup', '0', '--slice', '0.01', '--slices', '1', '--json'];
+  const r = bench(['--net', `convts-mnist,${spec}`, ...args]);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual([...new Set(rows.map((m) => m.net))], ['convts-mnist', 'tiny']);
+  for (const m of rows) {
+    assert.ok(m.gflops > 0, JSON.stringify(m));
+    if (m.backend === 'native') assert.ok(m.ofPeak > 0, JSON.stringify(m));
+  }
+  writeFileSync(spec, '{"format": "convts-model", "version": 1, "input": [3, 8, 8], "layers": [{"type": "conv9d"}]}');
+  const broken = bench(['--net', spec, ...args]);
+  assert.equal(broken.status, 1, broken.stderr);
+  assert.match(broken.stderr, /tiny\.json/);
+  const missing = bench(['--net', join(dir, 'none.json'), ...args]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /^convts: --net: .*none\.json not found/);
 });

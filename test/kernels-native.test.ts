@@ -39,3 +39,22 @@ test('native conv weight gradients are bit-identical from call to call with seve
   const first = run();
   for (let i = 0; i < 20; i++) assert.deepEqual(run(), first, `call ${i + 2} differs from the first`);
 });
+
+// The wide layers' weight gradient (output channels along the vectors) gives every thread its own tiles
+// of the gradient and sums the batch in sample order, so the bits do not depend on the thread count.
+test('native weight gradients of a wide 3×3 layer are the same bits on 1, 2 and 4 threads', (t) => {
+  const addon = loadNativeAddon();
+  if (!addon) return t.skip('native kernels not built');
+  const g = { n: 6, c: 8, h: 8, w: 8, k: 32, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 8, ow: 8 };
+  const rng = new Rng(9);
+  const x = Float32Array.from({ length: g.n * g.c * g.h * g.w }, () => rng.normal());
+  const dy = Float32Array.from({ length: g.n * g.k * g.oh * g.ow }, () => rng.normal());
+  const run = (threads: number) => {
+    const dw = new Float32Array(g.k * g.c * g.kh * g.kw);
+    const db = new Float32Array(g.k);
+    nativeKernels(addon, threads).conv2dBackwardFilter(dw, db, dy, x, g);
+    return [...new Uint32Array(dw.buffer), ...new Uint32Array(db.buffer)];
+  };
+  const one = run(1);
+  for (const threads of [2, 4, 2, 4]) assert.deepEqual(run(threads), one, `${threads} threads differ from 1`);
+});

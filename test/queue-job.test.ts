@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { askCancel } from '../src/cli/sweep-queue.js';
 import { resolveConfig } from '../src/cli/train-settings.js';
 import { parseQueueUrl, redactUrl } from '../src/queue/connection.js';
 import { JobRefused, settingsVersion, validateJob } from '../src/queue/job.js';
+import { connectedWorkers } from '../src/queue/owner.js';
+import { findShared, prepareShared, readShared, sharedResultName, storeShared } from '../src/queue/results.js';
 import { statusLine } from '../src/queue/status.js';
+import { tempDir } from './helpers/tmp.js';
 
 const job = (config = resolveConfig({ dataset: 'mnist', lr: '0.1', filters: '4,6' })) => ({
   version: settingsVersion,
@@ -47,6 +52,8 @@ test('a trial job is validated setting by setting; a newer version, unknown or b
   refused({ ...ok, trial: '../../etc' }, /trial name/);
   refused({ ...ok, data: { dataset: 'mnist', files: [{ name: 'x', sha256: 'nope' }] } }, /data set identity/);
   refused('rm -rf /', /not a convts trial/);
+  refused({ ...ok, shared: 'relative/dir' }, /shared results folder is not an absolute path/);
+  assert.equal(validateJob({ ...ok, shared: '/mnt/results' }, 'j').shared, '/mnt/results');
   // Every setting convts train resolves is one a job may carry (schedules, augmentation, init…).
   const c = resolveConfig({
     dataset: 'cifar-10',
@@ -75,4 +82,55 @@ test('the owner progress line counts queued, running (worker, epoch), done and f
     statusLine([{ kind: 'queued' }], () => 't', 0),
     /no worker is connected: start one with convts worker/,
   );
+  const gone = statusLine(
+    [{ kind: 'running', worker: 'b#2', epoch: 1, epochs: 3 }],
+    () => 't',
+    1,
+    (w) => w === 'b#2',
+  );
+  assert.equal(
+    gone,
+    '0 queued · 1 running (t on b#2 (gone: requeued at the next stalled check)) · 0 done · 0 failed · 1 worker(s)',
+  );
+});
+
+test("the worker count is this database's convts workers: Redis lists the clients of every database", () => {
+  const w = (db: string, rawname: string) => ({ db, rawname });
+  const clients = [w('3', 'bull:Y29udnRz:w:a#1'), w('3', 'bull:Y29udnRz:w:b#2'), w('0', 'bull:Y29udnRz:w:c#3')];
+  assert.deepEqual(connectedWorkers(clients, 3), new Set(['a#1', 'b#2']));
+  assert.deepEqual(connectedWorkers(clients, 0), new Set(['c#3']));
+  assert.equal(connectedWorkers(clients, 5).size, 0);
+});
+
+test('a shared results folder is used only where the owner marked it for the sweep; names are plain', () => {
+  const base = tempDir('convts-shared-');
+  assert.equal(findShared(base, 'abc'), null, 'not marked: the worker sends through Redis');
+  const dir = prepareShared(base, 'abc', { host: 'h' });
+  assert.equal(findShared(base, 'abc'), dir);
+  assert.equal(findShared(base, 'other'), null);
+  const name = sharedResultName('abc.lr-0.1.0123456789', 'f3a2-uuid:17');
+  assert.match(name, /^abc\.lr-0\.1\.0123456789\.f3a2-uuid_17$/);
+  storeShared(dir, name, new Map([['summary.json', Buffer.from('{}')]]));
+  assert.deepEqual([...readShared(dir, name)!.keys()], ['summary.json']);
+  assert.equal(readShared(dir, 'missing'), null);
+  assert.throws(() => readShared(dir, '../../etc'), /result folder "\.\.\/\.\.\/etc" — refused/);
+});
+
+test('Ctrl-C on a terminal asks whether to take the queued trials off the queue; elsewhere they stay', async () => {
+  const tty = (answer?: string) => {
+    const s = Object.assign(new PassThrough(), { isTTY: true });
+    if (answer !== undefined) s.end(answer);
+    return s;
+  };
+  const out = tty();
+  let said = '';
+  out.on('data', (b) => {
+    said += b;
+  });
+  assert.equal(await askCancel(3, () => {}, tty('y\n'), out), true);
+  assert.match(said, /Take the 3 queued trial\(s\) off the queue\? .* \[y\/N\]/);
+  assert.equal(await askCancel(3, () => {}, tty('\n'), tty()), false, 'no is the default');
+  const lines: string[] = [];
+  assert.equal(await askCancel(2, (l) => lines.push(l), new PassThrough(), tty()), false);
+  assert.match(lines[0], /no terminal to ask .* 2 queued trial\(s\) .* they stay/);
 });

@@ -1,28 +1,34 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { resolveConfig } from '../src/cli/train-settings.js';
-import { queueName } from '../src/queue/connection.js';
+import { parseQueueUrl, queueName } from '../src/queue/connection.js';
+import { settingsVersion } from '../src/queue/job.js';
+import { runOnQueue } from '../src/queue/owner.js';
 import { childEnv, convts, mainJs, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { freePort, redisMissing, startRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/tmp.js';
 
 // Sweeps through a real redis-server and real worker processes on tiny data. Workers run with a
-// 4 s lock and a 2 s stalled check (production: 30 s and 30 s), so a killed worker's trial comes
-// back within seconds.
+// 10 s lock and a 2 s stalled check (production: 30 s and 30 s), so a killed worker's trial comes
+// back within seconds (a shorter lock expires under a busy machine's scheduling delays).
 
 const missing = redisMissing();
 if (missing) process.stderr.write(`# skipping the queue tests: ${missing}\n`);
 
 /** A convts process whose stderr the test can wait on. */
 function start(...args: string[]) {
+  return startWith({}, ...args);
+}
+
+function startWith(env: NodeJS.ProcessEnv, ...args: string[]) {
   const child: ChildProcess = spawn(process.execPath, [mainJs, ...args], {
-    env: { ...childEnv(), CONVTS_QUEUE_LOCK_MS: '4000', CONVTS_QUEUE_STALLED_MS: '2000' },
+    env: { ...childEnv(), CONVTS_QUEUE_LOCK_MS: '10000', CONVTS_QUEUE_STALLED_MS: '2000', ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -81,7 +87,7 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     '--train-limit',
     '32',
     '--epochs',
-    '2',
+    '1',
     '--batch-size',
     '8',
     ...grid,
@@ -107,20 +113,43 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     assert.equal((html.match(/<tr>/g) ?? []).length, 1 + names.length);
     const r = new Redis(redis.url(db));
     const keys = await r.keys('*');
+    const sets = await Promise.all(
+      ['wait', 'active', 'completed', 'failed', 'delayed', 'prioritized'].map(async (set) => {
+        const k = `bull:${queueName}:${set}`;
+        const type = await r.type(k);
+        return type === 'zset' ? r.zcard(k) : type === 'list' ? r.llen(k) : 0;
+      }),
+    );
     r.disconnect();
     assert.deepEqual(
       keys.filter((k) => k.startsWith('convts:result') || /\.[0-9a-f]{10}$/.test(k)),
       [],
       'every result collected and every job removed',
     );
+    assert.deepEqual(sets, [0, 0, 0, 0, 0, 0], "no job left in any of the queue's lists");
+  };
+  /** The return values of the jobs completed on database `db`, from BullMQ's event stream. */
+  const completedReturns = async (db: number) => {
+    const r = new Redis(redis.url(db));
+    const events = await r.xrange(`bull:${queueName}:events`, '-', '+');
+    r.disconnect();
+    return events
+      .map(([, kv]) => Object.fromEntries(kv.flatMap((x, i) => (i % 2 ? [] : [[x, kv[i + 1]]]))))
+      .filter((e) => e.event === 'completed')
+      .map((e) => JSON.parse(e.returnvalue) as { key?: string; shared?: string; worker: string });
   };
 
   test('a 2×2 grid through two workers: four results in the sweep folder, listed in sweep.html', async () => {
     const out = join(data, 'two-workers');
+    // A worker of another database on the same server is not one of this sweep's.
+    const elsewhere = worker(9);
+    await elsewhere.waitFor(/taking trials from/);
     const workers = [worker(1), worker(1)];
     const s = start(...sweepArgs(1, out, grid2x2));
     assert.equal(await s.closed, 0, s.stderr);
     await checkComplete(out, s.stderr, 1, names2x2);
+    const counts = [...s.stderr.matchAll(/· (\d+) worker\(s\)/g)].map((m) => Number(m[1]));
+    assert.ok(counts.length && Math.max(...counts) <= 2, `at most this database's 2 workers counted:\n${s.stderr}`);
     assert.match(s.stderr, /running \(lr-[\w.-]+ on \S+#\d+/, 'the progress line names the worker');
     const ran = workers.map((w) => (w.stderr.match(/\] completed/g) ?? []).length);
     assert.equal(ran[0] + ran[1], 4, workers.map((w) => w.stderr).join('\n'));
@@ -155,6 +184,100 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     assert.match(again.stderr, /\(1 already done, skipped\)|\(\d already done, skipped\)/);
     await checkComplete(out, first.stderr + again.stderr, 3);
     assert.equal(w.stderr.match(/\] started/g)?.length, 2, `each trial ran once:\n${w.stderr}`);
+  });
+
+  test('--results DIR: workers that mount the folder write the trials there, not into Redis; the sweep folder is the same', async () => {
+    const out = join(data, 'shared-out');
+    const shared = join(data, 'shared');
+    mkdirSync(shared);
+    const elsewhere = join(data, 'shared-mount');
+    symlinkSync(shared, elsewhere); // the same folder, mounted at another path on "another machine"
+    const a = worker(5);
+    const b = worker(5, '--results', elsewhere);
+    const s = start(...sweepArgs(5, out), '--results', shared);
+    assert.equal(await s.closed, 0, s.stderr);
+    await checkComplete(out, s.stderr, 5);
+    const returns = await completedReturns(5);
+    assert.equal(returns.length, 2);
+    for (const rv of returns) assert.ok(rv.shared && !rv.key, `through the shared folder: ${JSON.stringify(rv)}`);
+    assert.doesNotMatch(a.stderr + b.stderr, /go through Redis/);
+    assert.deepEqual(readdirSync(shared), [], "the sweep's folder in DIR is removed once every trial is in");
+    assert.equal(readJson(join(out, names2[0], 'config.json')).dataDir, data);
+    assert.ok(readFileSync(join(out, names2[0], 'train.log'), 'utf8').includes('epoch 1/1'));
+  });
+
+  test('an owner killed while collecting leaves a job and its result; the same command again clears them', async () => {
+    const out = join(data, 'owner-killed');
+    const w = worker(6);
+    // The owner holds between writing a trial's folder and clearing its job and result.
+    const first = startWith({ CONVTS_QUEUE_COLLECT_PAUSE_MS: '60000' }, ...sweepArgs(6, out));
+    procs.push(first.child);
+    await first.waitFor(/\[1\/2\] /);
+    first.child.kill('SIGKILL');
+    await first.closed;
+    const r = new Redis(redis.url(6));
+    assert.equal((await r.keys('convts:result:*')).length >= 1, true, 'a result was left behind');
+    r.disconnect();
+    const again = start(...sweepArgs(6, out));
+    assert.equal(await again.closed, 0, again.stderr);
+    assert.match(again.stderr, /cleared 1 job\(s\) left on the queue by an earlier run/);
+    await checkComplete(out, first.stderr + again.stderr, 6);
+    assert.equal(w.stderr.match(/\] started/g)?.length, 2, `each trial ran once:\n${w.stderr}`);
+  });
+
+  test("a worker whose data set is not the owner's fails the trial naming both checksums, twice at most, then it is recorded", async () => {
+    const out = join(data, 'other-data-out');
+    const other = join(data, 'other-data');
+    writeMnistDir(other, 40, 16);
+    const w = start('worker', '--queue', redis.url(8), '--data-dir', other, '--offline');
+    procs.push(w.child);
+    const s = start(...sweepArgs(8, out, ['--grid', 'lr=0.01']));
+    assert.equal(await s.closed, 1, s.stderr);
+    const why =
+      /mnist in \S+ is not the sweep owner's copy: [\w-]+ has SHA-256 [0-9a-f]{12}…, the trial names [0-9a-f]{12}… — give --data-dir a copy of the same files \(on \S+#\d+, attempt 2 of 2\)/;
+    assert.match(s.stderr, new RegExp(`\\[1/1\\] lr-0\\.01: failed — ${why.source}`));
+    assert.match(readFileSync(join(out, 'sweep.md'), 'utf8'), /not the sweep owner's copy/);
+    assert.equal(w.stderr.match(/\] started/g)?.length, 2, w.stderr);
+  });
+
+  test('Ctrl-C with trials still queued: a yes takes them off the queue, and nothing of them stays in Redis', async () => {
+    const config = { ...resolveConfig({ dataset: 'mnist' }), dataDir: data };
+    const jobs = ['a', 'b'].map((trial) => ({
+      version: settingsVersion,
+      sweep: 'cancel',
+      trial,
+      params: {},
+      config: JSON.parse(JSON.stringify(config)),
+      data: { dataset: 'mnist', files: [{ name: 'train-images-idx3-ubyte', sha256: '0'.repeat(64) }] },
+    }));
+    const stop = new AbortController();
+    let asked = 0;
+    const lines: string[] = [];
+    const hooks = {
+      collected: () => assert.fail('no worker runs here'),
+      failed: () => assert.fail('no worker runs here'),
+      log: (l: string) => lines.push(l),
+      cancelQueued: async (n: number) => {
+        asked = n;
+        return true;
+      },
+    };
+    const running = runOnQueue(parseQueueUrl(redis.url(7)), jobs, hooks, stop.signal, false);
+    const q = new Queue(queueName, { connection: { port: redis.port, db: 7 } });
+    for (let i = 0; i < 600 && (await q.getWaitingCount()) < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await q.getWaitingCount(), 2);
+    stop.abort();
+    assert.equal(await running, false);
+    assert.equal(asked, 2);
+    assert.match(lines.join('\n'), /took 2 queued trial\(s\) off the queue; 0 unfinished trial\(s\) stay/);
+    assert.equal(await q.getWaitingCount(), 0);
+    await q.close();
+    const r = new Redis(redis.url(7));
+    assert.deepEqual(
+      (await r.keys('*')).filter((k) => /cancel\./.test(k)),
+      [],
+    );
+    r.disconnect();
   });
 
   test('a job from a newer convts, or with a setting this one does not know, is refused and fails without retry', async () => {

@@ -3,10 +3,13 @@
 Runs as a server so that torch is imported once and the two sides take turns slice by slice. Started as
 `bench_torch.py THREADS` (torch.set_num_threads once); each stdin line is answered by one JSON line:
   setup NET MODE BATCH   builds the network, its input and optimizer  → {"ok": true}
+                         (NET: seed-mnist, seed-cifar, or a convts model.json, built by
+                         tools/convts_torch.py with batch norm in training mode)
   run SECONDS            steps for at least SECONDS                  → {"images", "seconds", "cpuSeconds"}
 bench/torch.ts starts it with OPENBLAS_NUM_THREADS=1 and glibc's malloc thresholds raised.
 """
 import json
+import os
 import sys
 import time
 
@@ -24,12 +27,25 @@ def build(name):
         nn.Linear(flat, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def make_step(name, mode, batch):
+def build_any(name):
+    """The network and its input shape: a built-in by name, or any convts spec file."""
+    if name.endswith('.json'):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import convts_torch
+        with open(name) as f:
+            spec = json.load(f)
+        model = convts_torch.build(spec)
+        classes = convts_torch.out_shape(model, spec['input'])[0]
+        return model, list(spec['input']), classes
     c, size, _ = NETS[name]
+    return build(name), [c, size, size], 10
+
+
+def make_step(name, mode, batch):
     torch.manual_seed(0)
-    model = build(name)
-    x = torch.randn(batch, c, size, size)
-    y = torch.randint(0, 10, (batch,))
+    model, shape, classes = build_any(name)
+    x = torch.randn(batch, *shape)
+    y = torch.randint(0, classes, (batch,))
     if mode == "infer":
         model.eval()
 

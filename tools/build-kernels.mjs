@@ -60,7 +60,7 @@ for (const [wasm, what, extra] of [
     '-Wl,--strip-all',
     '-o',
     tmp,
-    ...['wasm', 'gemm', 'conv', 'dense', 'pooling', 'sgd'].map((f) => `native/${f}.cc`),
+    ...['wasm', 'gemm', 'conv', 'conv_pixel', 'dense', 'pooling', 'sgd', 'batchnorm'].map((f) => `native/${f}.cc`),
   ]);
   if (built && extra.length) finalOpcodes(tmp);
   if (built) renameSync(tmp, wasm);

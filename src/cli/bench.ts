@@ -1,18 +1,22 @@
 // `convts bench`: parses the flags; the measuring is bench/ (speed.ts, timing.ts, torch.ts, memory.ts).
 
 import { memoryGrowth, memoryLine } from '../../bench/memory.js';
+import { benchBuiltins, benchNet } from '../../bench/nets.js';
+import { gemmPeak, loadLine } from '../../bench/peak.js';
 import { header, type Measurement, row, runSpeed } from '../../bench/speed.js';
 import { findTorch } from '../../bench/torch.js';
 import { UsageError } from '../errors.js';
-import { availableBackends, type Backend } from '../kernels/node-loader.js';
+import { availableBackends, type Backend, loadNativeAddon } from '../kernels/node-loader.js';
 import { machineInfo } from '../run/index.js';
 import { choice, num, parseCommand } from './args.js';
+import { specModels } from './spec-models.js';
 
 export const benchHelp = `convts bench — training and inference speed of the built-in networks
 
 Usage: convts bench [options]
 
-  --net NAME[,NAME]      seed-mnist, seed-cifar                  [both]
+  --net NAME[,NAME]      ${[...benchBuiltins, ...specModels].join(', ')}, or a
+                         spec file (.json)                       [seed-mnist,seed-cifar]
   --batch N[,N]          batch sizes                             [1,32,128]
   --mode M[,M]           train, infer                            [both]
   --backend B[,B]        kernel sets (reference, native, wasm)   [all built]
@@ -27,13 +31,18 @@ Usage: convts bench [options]
   --memory               instead: memory growth from epoch 2 to 10 of seed-mnist training
                          (batch 32, 200 steps each) on the fastest backend
 
-Images/s is the median of the slices, after the warm-up; spread is ± half the range from the
+First the machine's matrix-multiply peak is measured (the native gemm on 1024×1024 matrices, on
+each thread count timed). GFLOP/s counts the convolutions' and dense layers' multiply-adds (2
+flops each; training: forward, weight gradients and input gradients) at the median rate; "of peak"
+is that over the gemm peak on as many threads, measured in the same run, so a busy machine lowers
+both. Images/s is the median of the slices, after the warm-up; spread is ± half the range from the
 slowest to the fastest slice. /cpu-s counts the same images per second of process CPU time (what a
 core gives when no other program shares it). Every contender of a configuration runs one slice
 per round, in turns, so all see the same machine. A training step is zero-grad, forward, softmax
 cross-entropy, backward and an SGD update, as in PyTorch; "epoch s" is 60,000 (MNIST) or 50,000
 (CIFAR-10) images at that rate.
-Example: convts bench --net seed-mnist --mode train --batch 32 --compare torch
+Examples: convts bench --net seed-mnist --mode train --batch 32 --compare torch
+          convts bench --net convts-cifar --mode train --batch 256 --threads 2 --compare torch
 `;
 
 const options = {
@@ -57,7 +66,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (parsed.positionals.length) throw new UsageError(`bench takes no arguments, got "${parsed.positionals[0]}"`);
-  const nets = list('net', v.net, ['seed-mnist', 'seed-cifar'] as const);
+  const nets = (v.net ?? benchBuiltins.join(',')).split(',').map(benchNet);
   const modes = list('mode', v.mode, ['train', 'infer'] as const);
   const batches = (v.batch ?? '1,32,128').split(',').map((b) => num('batch', b, 1, { int: true, min: 1 }));
   const timing = {
@@ -73,9 +82,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const torch = compareTorch ? findTorch() : null;
-  if (!v.json) process.stdout.write(`${machineLine()}\n${header(compareTorch)}`);
+  const peaks = measurePeaks(backends, compareTorch, timing.slice);
+  if (!v.json) process.stdout.write(`${machineLine()}\n${peakLine(peaks)}${header(compareTorch)}`);
   const out = (m: Measurement) => process.stdout.write(v.json ? `${JSON.stringify(m)}\n` : row(m));
-  await runSpeed({ nets, modes, batches, backends, timing, torch }, out);
+  await runSpeed({ nets, modes, batches, backends, timing, torch, peaks }, out);
   return 0;
 }
 
@@ -103,8 +113,25 @@ function pickBackends(names: string | undefined, threads: string | undefined): B
   return all;
 }
 
-/** The machine the figures were measured on, as run summaries record it. */
+/** The machine the figures were measured on, as run summaries record it, and its load now. */
 function machineLine(): string {
   const m = machineInfo();
-  return `${m.cpuModel}, ${m.cpus} CPUs, Node ${m.node} on ${m.platform}`;
+  return `${m.cpuModel}, ${m.cpus} CPUs, Node ${m.node} on ${m.platform}; ${loadLine()}`;
+}
+
+/** The gemm peak on every thread count timed (PyTorch's too), when the native kernels are built. */
+function measurePeaks(backends: Backend[], torch: boolean, slice: number): Map<number, number> {
+  const addon = loadNativeAddon();
+  const peaks = new Map<number, number>();
+  if (!addon) return peaks;
+  const counts = new Set([...backends.map((b) => b.threads), ...(torch ? [1, 2] : [])]);
+  for (const t of [...counts].sort())
+    peaks.set(t, gemmPeak(addon, t, 1024, Math.min(0.6, Math.max(0.05, slice))).gflops);
+  return peaks;
+}
+
+function peakLine(peaks: Map<number, number>): string {
+  if (!peaks.size) return 'gemm peak: not measured (the native kernels are not built)\n';
+  const parts = [...peaks].map(([t, g]) => `${g.toFixed(1)} GFLOP/s on ${t} thread${t > 1 ? 's' : ''}`);
+  return `gemm peak (native sgemm, 1024³, now): ${parts.join(', ')}\n`;
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
+import { lockDir } from '../files/lock.js';
 import { redactUrl } from '../queue/connection.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
 import { num, parseCommand, readConfigFile } from './args.js';
@@ -24,6 +25,8 @@ Usage: convts sweep --grid KEY=V1,V2,… [--grid …] [train options] [--jobs N]
   --queue redis://HOST:PORT[/DB]
                          put the trials on a Redis queue instead, for convts worker
                          processes on any number of machines; results come back here
+  --results DIR          with --queue: a folder every machine mounts (NFS, …); workers
+                         that see it write the trials' files there instead of into Redis
   --json                 print the trials' results as JSON on stdout
   --config FILE.json     train flags from a JSON file (flags override it)
   every other convts train flag applies to all trials (see convts train --help)
@@ -44,6 +47,7 @@ const options = {
   grid: { type: 'string', multiple: true },
   jobs: { type: 'string' },
   queue: { type: 'string' },
+  results: { type: 'string' },
 } as const;
 
 /** `convts sweep`: returns the process exit code. */
@@ -55,7 +59,11 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     throw new UsageError(`sweep takes no arguments, got "${positionals[0]}" — give the grid as --grid lr=0.01,0.1`);
   if (flags.resume !== undefined)
     throw new UsageError('sweep: --resume is per run — to resume a sweep, run the same sweep command again');
-  const { grid: gridArgs, jobs: jobsArg, queue, out: outArg, json, config, ...rest } = flags;
+  const { grid: gridArgs, jobs: jobsArg, queue, results: sharedDir, out: outArg, json, config, ...rest } = flags;
+  if (sharedDir !== undefined && queue === undefined)
+    throw new UsageError(
+      'sweep: --results DIR is where workers on other machines write results — give it with --queue',
+    );
   const file = config === undefined ? {} : readConfigFile(config, trainOptions, 'train');
   const { out: _o, json: _j, ...base }: TrainFlags = { ...file, ...rest };
   const grid = parseGrid(gridArgs ?? []);
@@ -83,6 +91,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       .replace(/[^\w.,=-]/g, '_');
     return { name, params, dir: join(out, name), config: trialConfig };
   });
+  // One sweep per folder: a second sweep (or a train) writing it is refused with this one's pid.
+  lockDir(out);
   writeJsonAtomic(join(out, 'sweep.json'), { grid: Object.fromEntries(grid), base, trials: trials.map((t) => t.name) });
 
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -103,7 +113,16 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const stopped =
     queue === undefined
       ? await runLocally(todo, base, results, trials.length, jobs, log)
-      : !(await sweepOnQueue(queue, out, todo, results, trials.length, Boolean(base.offline), log));
+      : !(await sweepOnQueue({
+          url: queue,
+          out,
+          trials,
+          todo,
+          results,
+          offline: Boolean(base.offline),
+          sharedDir,
+          log,
+        }));
 
   const all = trials.flatMap((t) => results.get(t.name) ?? []);
   writeSweepReport(out, all, keys);

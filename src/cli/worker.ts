@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveDataDir } from '../data/index.js';
 import { UsageError } from '../errors.js';
@@ -16,19 +16,22 @@ import type { TrialMessage } from './trial-process.js';
 
 export const workerHelp = `convts worker — run the trials of sweeps started with convts sweep --queue
 
-Usage: convts worker --queue redis://HOST:PORT[/DB] [--jobs N] [--data-dir DIR]
+Usage: convts worker --queue redis://HOST:PORT[/DB] [--jobs N] [--data-dir DIR] [--results DIR]
 
   --queue URL            the Redis server (and database) the sweep owner gave --queue;
                          redis://:PASSWORD@HOST:PORT/DB when it needs a password
   --jobs N               trials run at once, one process each           [1]
   --data-dir DIR         where this machine keeps its data sets (as convts train)
                          [$CONVTS_DATA_DIR, else ~/.cache/convts:/usr/share/datasets]
+  --results DIR          where this machine mounts the shared folder a sweep gave --results,
+                         when it is not at the same path as on the sweep's machine
   --offline              do not download a missing data set (also CONVTS_OFFLINE=1)
 
 Each trial is trained exactly as convts train would, from the settings in the job (data
 only: never a command line). Before training, the worker checks that its copy of the data
 set has the checksums the trial names, downloading a missing set first. The finished run
-directory goes back to the sweep's owner through Redis. Ctrl-C stops taking trials and lets
+directory goes back to the sweep's owner through Redis, or through the sweep's shared
+results folder (sweep --results) when this machine sees it. Ctrl-C stops taking trials and lets
 the running ones finish; a second Ctrl-C stops them and puts them back on the queue.
 
 Example:
@@ -39,6 +42,7 @@ const options = {
   queue: { type: 'string' },
   jobs: { type: 'string' },
   'data-dir': { type: 'string' },
+  results: { type: 'string' },
   offline: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -62,7 +66,12 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const children = new Map<string, ChildProcess>();
   const run = (job: TrialJob, ctx: TrialContext) =>
     runTrial(job, ctx, { dataDir, offline, scratch, jobs, children, log });
-  const worker = await startWorker(target, jobs, run, log);
+  const shared = flags.results === undefined ? undefined : resolve(flags.results);
+  if (shared !== undefined && !existsSync(shared))
+    throw new UsageError(
+      `worker: --results ${shared} does not exist — give the folder where this machine mounts the shared results folder`,
+    );
+  const worker = await startWorker(target, jobs, run, log, shared);
   log(
     `worker ${worker.name}: taking trials from ${target.shown} (queue ${queueName}), ${jobs} at a time, data from ${dataDir}`,
   );

@@ -24,6 +24,11 @@ export interface TrialJob {
   /** The resolved train settings, as config.json records them (dataDir is the owner's: each worker uses its own). */
   config: Record<string, unknown>;
   data: DataIdentity;
+  /**
+   * The owner's shared results folder (--results DIR), absolute: a worker that sees the sweep's
+   * marked folder there (or in its own --results) writes the trial's files into it instead of Redis.
+   */
+  shared?: string;
 }
 
 /** A job's settings do not fit this convts: the worker refuses it (no retry: it would fail again anywhere alike). */
@@ -146,5 +151,10 @@ export function validateJob(raw: unknown, id: string): TrialJob {
     !d.files.every((f) => isObj(f) && typeof f.name === 'string' && /^[0-9a-f]{64}$/.test(String(f.sha256)))
   )
     refuse('no valid data set identity (name and checksums)');
+  if (
+    raw.shared !== undefined &&
+    !(typeof raw.shared === 'string' && /^(\/|[A-Za-z]:[\\/])/.test(raw.shared) && raw.shared.length < 1000)
+  )
+    refuse('the shared results folder is not an absolute path');
   return raw as unknown as TrialJob;
 }

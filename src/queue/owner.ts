@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type QueueTarget, queueName } from './connection.js';
 import type { TrialJob } from './job.js';
-import { fetchResult, type TrialReturn } from './results.js';
+import { dropShared, fetchResult, readShared, type TrialReturn } from './results.js';
 import { ProgressLine, type TrialState } from './status.js';
 
 /**
@@ -22,9 +23,60 @@ export interface OwnerHooks {
 }
 
 /** The job id of a trial: its sweep, name and settings, so a rerun with other settings is another job. */
-export function jobId(j: TrialJob): string {
+export function jobId(j: Pick<TrialJob, 'sweep' | 'trial' | 'config'>): string {
   const h = createHash('sha256').update(JSON.stringify(j.config)).digest('hex').slice(0, 10);
   return `${j.sweep}.${j.trial}.${h}`;
+}
+
+/**
+ * The names of the convts queue's workers connected to database `db` (Redis's client list spans
+ * every database; BullMQ names a worker's connection "bull:<queue>:w:<name>").
+ */
+export function connectedWorkers(clients: { db?: string; rawname?: string }[], db: number): Set<string> {
+  return new Set(clients.filter((c) => c.db === String(db) && c.rawname).map((c) => c.rawname!.replace(/^.*?:w:/, '')));
+}
+
+// Tests set it to hold the owner between writing a trial's folder and clearing its job, to kill it there.
+const collectPauseMs = Number(process.env.CONVTS_QUEUE_COLLECT_PAUSE_MS) || 0;
+
+/** Where a finished job's files are: its Redis hash, or its folder in the sweep's shared results folder. */
+function resultStore(redis: Redis, job: Job) {
+  const rv = job.returnvalue as TrialReturn;
+  const data = job.data as TrialJob;
+  const folder = rv.shared !== undefined && data.shared ? join(data.shared, data.sweep) : null;
+  return {
+    where: folder ? join(folder, rv.shared!) : 'Redis',
+    take: async () => (folder ? readShared(folder, rv.shared!) : rv.key ? fetchResult(redis, rv.key) : null),
+    drop: async () => {
+      if (folder) dropShared(folder, rv.shared!);
+      else if (rv.key) await redis.del(rv.key);
+    },
+  };
+}
+
+/**
+ * Removes the jobs (and their results) of trials that are already complete in the sweep folder:
+ * what an owner killed between writing a trial and clearing its job leaves behind. Returns how many.
+ */
+export async function clearFinished(target: QueueTarget, ids: string[]): Promise<number> {
+  if (!ids.length) return 0;
+  const queue = new Queue(queueName, { connection: { ...target.options, maxRetriesPerRequest: null } });
+  const redis = new Redis({ ...target.options, maxRetriesPerRequest: null });
+  try {
+    let cleared = 0;
+    for (const id of ids) {
+      const job = await queue.getJob(id);
+      const state = job ? await job.getState() : 'missing';
+      if (!job || state === 'missing' || state === 'unknown' || state === 'active') continue;
+      if (state === 'completed' && job.returnvalue) await resultStore(redis, job).drop();
+      await job.remove();
+      cleared++;
+    }
+    return cleared;
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
 }
 
 /**
@@ -49,7 +101,7 @@ export async function runOnQueue(
   const states = new Map<string, TrialState>();
   const line = new ProgressLine(isTTY, (s) => process.stderr.write(s));
   const busy = new Set<string>();
-  let workers = 0;
+  let workers: Set<string> | null = null;
   const show = () => line.show(states, workers);
   const log = (s: string) => {
     line.print(s, hooks.log);
@@ -81,16 +133,19 @@ export async function runOnQueue(
       if (state === 'completed' && !job!.returnvalue) job = await queue.getJob(id);
       if (state === 'completed' && job?.returnvalue) {
         const rv = job.returnvalue as TrialReturn;
-        const files = await fetchResult(redis, rv.key);
+        const store = resultStore(redis, job);
+        const files = await store.take();
         if (!files) {
-          log(`${j.trial}: its result is gone from Redis (expired) — running it again`);
+          log(`${j.trial}: its result is gone from ${store.where} (expired or removed) — running it again`);
           await job.remove();
           await add(j);
           return set(id, { kind: 'queued' });
         }
         line.clear();
         hooks.collected(j.trial, files, rv.worker);
-        await redis.del(rv.key);
+        // The trial's folder is complete here: its job and result go (a rerun clears them if this stops first).
+        if (collectPauseMs) await new Promise((r) => setTimeout(r, collectPauseMs));
+        await store.drop();
         await job.remove();
         set(id, { kind: 'done' });
       } else if (state === 'failed') {
@@ -137,7 +192,7 @@ export async function runOnQueue(
     while (!signal.aborted && [...states.values()].some((s) => s.kind !== 'done')) {
       if (problem) throw problem;
       if (Date.now() >= next) {
-        workers = (await queue.getWorkers()).length;
+        workers = connectedWorkers(await queue.getWorkers(), target.options.db ?? 0);
         show();
         const open = [...byId.keys()].filter((id) => states.get(id)?.kind !== 'done');
         await Promise.all(open.map((id) => settle(id)));

@@ -4,7 +4,7 @@ import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type QueueTarget, queueName } from './connection.js';
 import { JobRefused, type TrialJob, validateJob } from './job.js';
-import { packRun, storeResult, type TrialReturn } from './results.js';
+import { findShared, packRun, sharedResultName, storeResult, storeShared, type TrialReturn } from './results.js';
 
 /**
  * How BullMQ tells a dead worker from a busy one. A worker renews the lock on each trial it runs
@@ -44,17 +44,39 @@ export interface WorkerHandle {
 
 /**
  * Takes trials from the queue, `concurrency` at a time, and runs each with `run` (which must
- * not throw for a trial's own failure: it returns the error). A finished trial's files go to
- * Redis; a job that fails validation is refused without a retry.
+ * not throw for a trial's own failure: it returns the error). A finished trial's files go to the
+ * sweep's shared results folder when the owner named one and it is mounted here (at the owner's
+ * path, or at `sharedDir`), else to Redis; a job that fails validation is refused without a retry.
  */
 export async function startWorker(
   target: QueueTarget,
   concurrency: number,
   run: (job: TrialJob, ctx: TrialContext) => Promise<TrialOutcome>,
   log: (line: string) => void,
+  sharedDir?: string,
 ): Promise<WorkerHandle> {
   const name = `${os.hostname()}#${process.pid}`;
   const results = new Redis({ ...target.options, maxRetriesPerRequest: null });
+  const noShare = new Set<string>();
+  // The trial's files into the shared folder; null (said once per sweep) when it is not reachable here.
+  const toShared = (trial: TrialJob, id: string, token: string, files: Map<string, Buffer>): string | null => {
+    if (trial.shared === undefined) return null;
+    const base = sharedDir ?? trial.shared;
+    const folder = findShared(base, trial.sweep);
+    let why = `${base} does not hold this sweep's results folder (${trial.sweep}) here — give convts worker --results where this machine mounts the owner's ${trial.shared}`;
+    if (folder) {
+      const dir = sharedResultName(id, token);
+      try {
+        storeShared(folder, dir, files);
+        return dir;
+      } catch (e) {
+        why = `cannot write to ${folder}: ${(e as Error).message}`;
+      }
+    }
+    if (!noShare.has(trial.sweep)) log(`results of sweep ${trial.sweep} go through Redis: ${why}`);
+    noShare.add(trial.sweep);
+    return null;
+  };
   const requeued = new Set<string>();
   const tokens = new Map<string, { job: Job; token: string }>();
   const processor = async (job: Job, token?: string): Promise<TrialReturn> => {
@@ -82,16 +104,17 @@ export async function startWorker(
         throw outcome.retry ? new Error(why) : new UnrecoverableError(why);
       }
       const files = packRun(outcome.dir);
-      // The lock token in the key: a worker that lost its lock writes beside, not over, the winner's result.
-      const key = `convts:result:${id}:${token}`;
-      await storeResult(results, key, files);
-      rmSync(outcome.dir, { recursive: true, force: true });
-      return {
-        key,
+      const about = {
         worker: name,
         files: [...files.keys()],
         bytes: [...files.values()].reduce((s, b) => s + b.length, 0),
       };
+      // The lock token in the name: a worker that lost its lock writes beside, not over, the winner's result.
+      const shared = toShared(trial, id, token!, files);
+      const key = `convts:result:${id}:${token}`;
+      if (shared === null) await storeResult(results, key, files);
+      rmSync(outcome.dir, { recursive: true, force: true });
+      return shared === null ? { key, ...about } : { shared, ...about };
     } finally {
       tokens.delete(id);
     }

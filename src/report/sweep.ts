@@ -36,7 +36,7 @@ function trialTable(trials: readonly TrialResult[], keys: readonly string[]): Ta
       pct(t.trainAccuracy),
       t.perEpoch.length,
       t.seconds === null ? '—' : t.seconds.toFixed(1),
-      t.status,
+      t.error ? `${t.status}: ${t.error}` : t.status, // why it failed or diverged, in the report itself
       t.status === 'completed' ? { text: 'report', href: `${t.name}/report.html` } : '—',
     ]),
     numeric: [
@@ -58,7 +58,15 @@ export function sweepMarkdown(trials: readonly TrialResult[], keys: readonly str
   const t = trialTable(trials, keys);
   const num = new Set(t.numeric);
   const line = (cells: Cell[]) =>
-    `| ${cells.map((c) => (typeof c === 'object' ? `[${c.text}](${c.href})` : c)).join(' | ')} |`;
+    `| ${cells
+      .map((c) =>
+        typeof c === 'object'
+          ? `[${c.text}](${c.href})`
+          : String(c)
+              .replace(/\s*\n\s*/g, ' ')
+              .replace(/\|/g, '\\|'),
+      )
+      .join(' | ')} |`;
   return `${[line(t.head), line(t.head.map((_, i) => (num.has(i) ? '---:' : '---'))), ...t.rows.map(line)].join('\n')}\n`;
 }
 

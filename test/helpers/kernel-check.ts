@@ -84,10 +84,25 @@ function randomPool(r: Rng): PoolGeom {
 }
 
 const geomStr = (g: object) => JSON.stringify(g);
-// The report's layers (seed-mnist and seed-cifar conv2 at batch 3) are checked beside random shapes.
+const conv = (n: number, c: number, h: number, w: number, k: number, kh: number, kw: number, p: number) => ({
+  ...{ n, c, h, w, k, kh, kw, sh: 1, sw: 1, ph: p, pw: p },
+  ...{ oh: h + 2 * p - kh + 1, ow: w + 2 * p - kw + 1 },
+});
+// The report's layers (seed-mnist and seed-cifar conv2 at batch 3) and layers of the wide CIFAR nets
+// (≥ 32 output or input channels: the channel-vector kernels, a channel count that is not a whole
+// number of vectors, a first layer of 3 channels, 1×1 and 5×5, maps of 8×8 down to 1×1) are checked
+// beside random shapes.
 const fixedConvs: ConvGeom[] = [
-  { n: 3, c: 8, h: 24, w: 24, k: 8, kh: 5, kw: 5, sh: 1, sw: 1, ph: 0, pw: 0, oh: 20, ow: 20 },
-  { n: 1, c: 10, h: 28, w: 28, k: 10, kh: 5, kw: 5, sh: 1, sw: 1, ph: 0, pw: 0, oh: 24, ow: 24 },
+  conv(3, 8, 24, 24, 8, 5, 5, 0),
+  conv(1, 10, 28, 28, 10, 5, 5, 0),
+  conv(2, 3, 12, 10, 32, 3, 3, 1),
+  conv(3, 16, 8, 8, 40, 3, 3, 1),
+  conv(2, 36, 6, 7, 20, 3, 3, 1),
+  conv(2, 64, 5, 5, 64, 1, 1, 0),
+  conv(2, 8, 4, 4, 32, 3, 3, 1),
+  conv(1, 8, 32, 30, 32, 3, 3, 1),
+  conv(1, 4, 9, 9, 33, 5, 5, 2),
+  conv(5, 32, 1, 1, 48, 3, 3, 1),
 ];
 
 /** Registers the kernel-by-kernel and whole-model comparisons of `k` (or a skip when `k` is null). */

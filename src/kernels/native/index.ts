@@ -21,6 +21,7 @@ export interface NativeAddon {
     b: Float32Array,
     c: Float32Array,
     accumulate: boolean,
+    threads?: number,
   ): void;
   denseForward(
     y: Float32Array,
@@ -171,7 +172,7 @@ export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
   return {
     ...referenceKernels,
     name: `native-${addon.simd}`,
-    gemm: (ta, tb, m, n, k, a, b, c, acc) => addon.gemm(ta, tb, m, n, k, a, b, c, acc),
+    gemm: (ta, tb, m, n, k, a, b, c, acc) => addon.gemm(ta, tb, m, n, k, a, b, c, acc, t),
     denseForward: (y, x, w, b, n, inF, outF) => addon.denseForward(y, x, w, b, n, inF, outF, t),
     denseBackward: (dx, dw, db, dy, x, w, n, inF, outF) => addon.denseBackward(dx, dw, db, dy, x, w, n, inF, outF, t),
     conv2dForward: (y, x, w, b, g) => addon.conv2dForward(y, x, w, b, convGeomArray(g), t),

@@ -28,6 +28,32 @@ interface WasmExports {
   avgPool2dBackward(dx: number, dy: number, g: number): void;
   reluForward(y: number, x: number, len: number): void;
   activationBackward(kind: number, dx: number, dy: number, y: number, len: number): void;
+  batchNormStats(mean: number, variance: number, x: number, n: number, c: number, hw: number): void;
+  batchNormForward(
+    y: number,
+    x: number,
+    mean: number,
+    invstd: number,
+    gamma: number,
+    beta: number,
+    n: number,
+    c: number,
+    hw: number,
+  ): void;
+  batchNormBackward(
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    dy: number,
+    x: number,
+    mean: number,
+    invstd: number,
+    gamma: number,
+    n: number,
+    c: number,
+    hw: number,
+    batchStats: number,
+  ): void;
   sgdStep(
     w: number,
     g: number,
@@ -138,6 +164,23 @@ export function wasmKernels(compiled: WebAssembly.Module | WebAssembly.Instance)
     activationBackward(f, dx, dy, y, len) {
       run([dx.subarray(0, len), dy.subarray(0, len), y.subarray(0, len)], b(1, 2), b(0), (p) =>
         e.activationBackward(ACTIVATIONS.indexOf(f), p[0], p[1], p[2], len),
+      );
+    },
+    batchNormStats(mean, variance, x, n, c, hw) {
+      const args = [mean.subarray(0, c), variance.subarray(0, c), x.subarray(0, n * c * hw)];
+      run(args, b(2), b(0, 1), (p) => e.batchNormStats(p[0], p[1], p[2], n, c, hw));
+    },
+    batchNormForward(y, x, mean, invstd, gamma, beta, n, c, hw) {
+      const len = n * c * hw;
+      const args = [y.subarray(0, len), x.subarray(0, len), mean.subarray(0, c), invstd.subarray(0, c), gamma, beta];
+      run(args, b(1, 2, 3, 4, 5), b(0), (p) => e.batchNormForward(p[0], p[1], p[2], p[3], p[4], p[5], n, c, hw));
+    },
+    batchNormBackward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats) {
+      const len = n * c * hw;
+      const args = [dx?.subarray(0, len) ?? null, dgamma, dbeta, dy.subarray(0, len), x.subarray(0, len)];
+      args.push(mean.subarray(0, c), invstd.subarray(0, c), gamma);
+      run(args, b(1, 2, 3, 4, 5, 6, 7), b(0, 1, 2), (p) =>
+        e.batchNormBackward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], n, c, hw, +batchStats),
       );
     },
     sgdStep(w, g, v, len, o) {
