@@ -33,6 +33,7 @@ import {
   type RunConfig,
   readRunConfig,
   readTrainSettings,
+  runEnvironment,
   saveCheckpoint,
   saveModelFiles,
   startMetrics,
@@ -374,6 +375,9 @@ async function trainLocked(
       data.norm && 'imageShape' in data.train
         ? inputPreparation(config.dataset, data.train.imageShape, data.norm)
         : null,
+    trainSize: trainSet.length,
+    testSize: testSet.length,
+    environment: runEnvironment(),
   };
   if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
   const optim = makeOptimizer({

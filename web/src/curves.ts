@@ -55,10 +55,10 @@ export function curvesView(rows: RunRow[]): { el: HTMLElement; stop: () => void 
           : { x: ex, y: m.epochs.map((e) => e.trainAccuracy) };
       accS.push({ label: `${r.id} train`, color: c, ...train, dash: true });
       if (m.status === 'running') {
-        const sp = speed(m, r.epochsPlanned, num(r.hyper.batchSize));
+        const sp = speed(m, r.epochsPlanned, num(r.hyper.batchSize), r.trainSize);
         if (sp)
           notes.push(
-            `${r.id}: training, ${Math.round(sp.imagesPerSecond).toLocaleString('en')} images/s, ETA ${duration(sp.eta)}`,
+            `${r.id}: training, epoch ${m.steps[m.steps.length - 1].epoch}${r.epochsPlanned ? ` of ${r.epochsPlanned}` : ''}, ${Math.round(sp.imagesPerSecond).toLocaleString('en')} images/s, ETA ${duration(sp.eta)}`,
           );
         else notes.push(`${r.id}: training, waiting for its first record`);
       }
