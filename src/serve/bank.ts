@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { Dataset, Normalization } from '../data/index.js';
+import type { Normalization } from '../data/index.js';
 import { DataFormatError } from '../errors.js';
 import { type FilterBank, featureMaps, lmBank, loadBank, readFeatureHeader } from '../features/index.js';
 import { type RunConfig, runDataset } from '../run/index.js';
 import { sizeOf } from '../tensor/tensor.js';
+import type { Dataset } from '../train/dataset.js';
 import type { BankResponse } from './api-types.js';
 import { stack } from './compute.js';
 
