@@ -29,11 +29,14 @@ export function convtsVersion(): string {
 /** An argument as a POSIX shell reads it back: bare when safe, else in single quotes. */
 const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
+/** A URL's password as "***" (`convts worker --queue redis://:secret@host` must not be written down). */
+const masked = (a: string) => a.replace(/([a-z][\w+.-]*:\/\/[^/@:\s]*:)[^/@\s]*@/gi, '$1***@');
+
 /** This process's environment, with the kernel set in use now. */
 export function runEnvironment(argv: readonly string[] = process.argv.slice(2)): RunEnvironment {
   const k = kernels();
   return {
-    command: ['convts', ...argv].map(quote).join(' '),
+    command: ['convts', ...argv.map(masked)].map(quote).join(' '),
     convtsVersion: convtsVersion(),
     kernels: k.name,
     threads: k.threads ?? 1,
