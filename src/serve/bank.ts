@@ -111,8 +111,9 @@ export function runBank(config: RunConfig, index: number, serverDataDir?: string
       maps: stack('responses', [ys.length, 1, oh, ow], all),
     };
   } catch (e) {
-    const why = (e as Error).message.split('\n')[0];
-    reason = `the bank’s maps need the ${about.dataset ?? 'data set'} test images (give convts serve --data-dir): ${why}`;
+    // The first line says what is missing; the rest (file by file, checksums) is for convts download.
+    const why = (e as Error).message.split('\n')[0].replace(/:$/, '');
+    reason = `the bank’s maps need the ${about.dataset ?? 'data set'} test images: ${why} — give convts serve --data-dir DIR, the folder holding ${about.dataset ?? 'the data set'}/`;
   }
   return { file: path, bankName, filters, maps, reason };
 }
