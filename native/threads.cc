@@ -24,6 +24,10 @@ namespace {
 
 // One word holds (job generation << 32 | next item): a claim is a compare-and-swap on it, so a worker
 // that wakes late can never take an item of a job that has already finished or not yet started.
+// Before the next job's fields are written the word is moved to a closed generation whose next item is
+// out of reach: a worker that read the old word and then the new count would otherwise still win its
+// compare-and-swap and run items of the new job twice (or of the old one past its end) — the race that
+// made two-thread training runs with the same seed differ now and then.
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mu;
@@ -55,7 +59,11 @@ struct Pool {
       ItemFn f = fn.load(std::memory_order_relaxed);
       void *c = ctx.load(std::memory_order_relaxed);
       int n = count.load(std::memory_order_relaxed);
-      if (id >= threads.load(std::memory_order_relaxed) || (int)(uint32_t)w >= n) return;
+      int t = threads.load(std::memory_order_relaxed);
+      // Pairs with the release fence in parallel_for_raw: if these fields are the next job's, the
+      // compare-and-swap below sees the closed word and fails.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (id >= t || (uint32_t)w >= (uint32_t)n) return;
       if (!word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) continue;
       f(c, id, (int)(uint32_t)w);
       done.fetch_add(1, std::memory_order_acq_rel);
@@ -81,6 +89,8 @@ struct Pool {
   }
 };
 
+constexpr uint64_t kClosed = 0xffffffffu;  // "next item" of a closed generation: above any count
+
 Pool &pool = *new Pool;  // never destroyed: workers may still wait on it while the process exits
 
 }  // namespace
@@ -91,12 +101,15 @@ void parallel_for_raw(int threads, int count, ItemFn f, void *ctx) {
     return;
   }
   pool.ensure(threads - 1);
+  uint32_t closed = (uint32_t)(pool.word.load(std::memory_order_relaxed) >> 32) + 1;
+  pool.word.store((uint64_t)closed << 32 | kClosed, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
   pool.fn.store(f, std::memory_order_relaxed);
   pool.ctx.store(ctx, std::memory_order_relaxed);
   pool.count.store(count, std::memory_order_relaxed);
   pool.threads.store(threads, std::memory_order_relaxed);
   pool.done.store(0, std::memory_order_relaxed);
-  uint32_t gen = (uint32_t)(pool.word.load(std::memory_order_relaxed) >> 32) + 1;
+  uint32_t gen = closed + 1;
   {
     std::lock_guard<std::mutex> lock(pool.mu);
     pool.word.store((uint64_t)gen << 32, std::memory_order_release);

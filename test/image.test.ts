@@ -7,6 +7,7 @@ import { resample } from '../src/data/resample.js';
 import {
   DataFormatError,
   decodePicture,
+  FileError,
   imageBytes,
   inputPreparation,
   loadDataset,
@@ -159,7 +160,21 @@ describe('decoding', () => {
     const arith = Buffer.from(jpg);
     arith[arith.indexOf(Buffer.from([0xff, 0xc0])) + 1] = 0xc9;
     refuses(() => decodePicture(arith, 'a.jpg'), 'a.jpg', /arithmetic-coded JPEG \(SOF9\) is not supported/);
-    refuses(() => readPicture(join(dir, 'missing.png')), join(dir, 'missing.png'), /cannot read the file \(ENOENT\)/);
+    for (const [path, code] of [
+      [join(dir, 'missing.png'), 'ENOENT'],
+      [dir, 'EISDIR'],
+      [join(dir, 'c.jpg', 'x.png'), 'ENOTDIR'],
+    ]) {
+      assert.throws(
+        () => readPicture(path),
+        (e: unknown) =>
+          e instanceof FileError &&
+          e.path === path &&
+          e.message.startsWith(`cannot read ${path}: `) &&
+          e.message.includes(`(${code})`),
+        `${code}: ${path}`,
+      );
+    }
   });
 });
 

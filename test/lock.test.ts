@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { lockDir, lockFile } from '../src/files/lock.js';
@@ -63,4 +63,39 @@ test('convts train refuses an --out that another convts is writing, and leaves i
   assert.equal(r2.code, 1);
   assert.match(r2.stderr, new RegExp(`being written by convts process ${sleeper.pid}`));
   assert.equal(readFileSync(join(out, lockFile), 'utf8').trim(), String(sleeper.pid));
+});
+
+test('convts features refuses a feature file or a pictures folder that another convts is writing', async () => {
+  const data = tempDir();
+  writeMnistDir(data, 16, 8);
+  const out = join(data, 'f.feat');
+  const pictures = join(data, 'pictures');
+  const features = (...more: string[]) =>
+    convts('features', '--bank', 'lm', '--dataset', 'mnist', '--data-dir', data, '--out', out, ...more);
+  writeFileSync(`${out}.lock`, `${sleeper.pid}\n`);
+  const r1 = await features();
+  assert.equal(r1.code, 1, r1.stderr);
+  assert.match(r1.stderr, new RegExp(`^convts: ${out} is being written by convts process ${sleeper.pid}`, 'm'));
+  assert.equal(existsSync(out), false);
+  const dead = spawnSync('true').pid;
+  writeFileSync(`${out}.lock`, `${dead}\n`);
+  const r2 = await features();
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.equal(existsSync(`${out}.lock`), false, 'the lock is released at exit');
+  lockDir(pictures);
+  const r3 = await features('--pictures', pictures, '--force');
+  assert.equal(r3.code, 1, r3.stderr);
+  assert.match(r3.stderr, new RegExp(`${pictures} is being written by convts process ${process.pid}`));
+});
+
+test('convts sweep refuses a sweep folder that another convts is writing', async () => {
+  const data = tempDir();
+  writeMnistDir(data, 16, 8);
+  const out = join(data, 'sweep');
+  mkdirSync(out);
+  writeFileSync(join(out, lockFile), `${sleeper.pid}\n`);
+  const r = await convts('sweep', '--dataset', 'mnist', '--data-dir', data, '--grid', 'lr=0.1', '--out', out);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^convts: ${out} is being written by convts process ${sleeper.pid}`, 'm'));
+  assert.equal(existsSync(join(out, 'sweep.json')), false, 'nothing written');
 });

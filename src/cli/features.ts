@@ -3,6 +3,7 @@ import { datasetNames, defaultDataDirText, loadDataset, resolveDataDir } from '.
 import { ConfigError, UsageError } from '../errors.js';
 import { cachedFeatures, lmDefaults, loadBank } from '../features/index.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { lockDir, lockOutputFile } from '../files/lock.js';
 import { bankPictures } from '../report/bank-pictures.js';
 import { choice, num, parseCommand } from './args.js';
 import { clock } from './progress.js';
@@ -84,6 +85,7 @@ export async function featuresCommand(argv: string[]): Promise<number> {
     bias: v.bias === undefined ? undefined : num('bias', v.bias, 0),
     activation: choice('activation', v.activation, ['none', 'relu', 'sigmoid', 'tanh'] as const, 'none'),
   };
+  if (v.pictures) lockDir(v.pictures); // before the work, so a second writer is refused at once
   const data = loadDataset(dataset, resolveDataDir(v['data-dir']));
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const tty = process.stderr.isTTY;
@@ -100,7 +102,8 @@ export async function featuresCommand(argv: string[]): Promise<number> {
           }
         : undefined,
     },
-    { path: v.out, force: v.force },
+    // A second convts writing the same file (or the same pictures) is refused with the first one's pid.
+    { path: v.out, force: v.force, beforeWrite: lockOutputFile },
   );
   if (tty) process.stderr.write('\r\x1b[2K');
   if (v.pictures) {

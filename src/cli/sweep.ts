@@ -3,6 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
+import { lockDir } from '../files/lock.js';
 import { redactUrl } from '../queue/connection.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
 import { num, parseCommand, readConfigFile } from './args.js';
@@ -83,6 +84,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       .replace(/[^\w.,=-]/g, '_');
     return { name, params, dir: join(out, name), config: trialConfig };
   });
+  // One sweep per folder: a second sweep (or a train) writing it is refused with this one's pid.
+  lockDir(out);
   writeJsonAtomic(join(out, 'sweep.json'), { grid: Object.fromEntries(grid), base, trials: trials.map((t) => t.name) });
 
   const log = (s: string) => process.stderr.write(`${s}\n`);

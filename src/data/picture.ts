@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { DataFormatError } from '../errors.js';
+import { readFileChecked } from '../files/checked.js';
 
 /** A decoded picture: 8-bit RGBA, row-major, whatever the file held (grey, palette, 16-bit, CMYK…). */
 export interface Picture {
@@ -18,15 +18,14 @@ export interface PictureOptions {
   maxPixels?: number;
 }
 
-/** Reads a PNG or JPEG file (told apart by content, not by name). */
+/**
+ * Reads a PNG or JPEG file (told apart by content, not by name). A missing, unreadable or special
+ * file is a FileError naming the path, as for every other reader; so is a file larger than any
+ * picture within the pixel budget could be (8 bytes a pixel: 16-bit RGBA stored, plus 16 MB).
+ */
 export function readPicture(path: string, o: PictureOptions = {}): Picture {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new DataFormatError(`${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? e})`);
-  }
-  return decodePicture(bytes, path, o);
+  const budget = o.maxPixels ?? defaultMaxPixels;
+  return decodePicture(readFileChecked(path, budget * 8 + 2 ** 24), path, o);
 }
 
 /**

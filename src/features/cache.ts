@@ -69,6 +69,8 @@ export interface CacheOptions {
   dir?: string;
   /** Extract even when the file holds this job's features. */
   force?: boolean;
+  /** Called with the file's path before extracting into it (not on a cache hit): the CLI locks it here. */
+  beforeWrite?: (path: string) => void;
 }
 
 /**
@@ -93,6 +95,7 @@ export function cachedFeatures(job: FeatureJob, c: CacheOptions = {}): FeatureRe
       rebuilt = `damaged: ${e.message}`;
     }
   }
+  c.beforeWrite?.(path);
   const t0 = performance.now();
   const total = job.train.length + job.test.length;
   const o = job.options ?? {};

@@ -1,8 +1,8 @@
 import { existsSync, linkSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ensureDir } from './atomic.js';
-import { errnoCode, fileError } from './checked.js';
+import { errnoCode, fileError, onFile } from './checked.js';
 
 /** The lock file a writer keeps in its output folder. */
 export const lockFile = '.convts.lock';
@@ -35,9 +35,27 @@ function holder(path: string): number | null {
 export function lockDir(dir: string): () => void {
   const created = !existsSync(dir);
   ensureDir(dir);
-  const path = join(dir, lockFile);
+  return takeLock(join(dir, lockFile), dir, () => {
+    // A command that failed before writing anything leaves no empty folder behind.
+    if (created)
+      try {
+        rmdirSync(dir);
+      } catch {}
+  });
+}
+
+/**
+ * The same for one output file (a feature file): `<file>.lock` beside it, so that other files in
+ * the same folder stay free. Creates the folder; returns the release function.
+ */
+export function lockOutputFile(file: string): () => void {
+  ensureDir(dirname(file));
+  return takeLock(`${file}.lock`, file, () => {});
+}
+
+function takeLock(path: string, what: string, cleanup: () => void): () => void {
   const mine = `${path}.${process.pid}`;
-  writeFileSync(mine, `${process.pid}\n`);
+  onFile(mine, 'cannot write', () => writeFileSync(mine, `${process.pid}\n`));
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -49,7 +67,7 @@ export function lockDir(dir: string): () => void {
       const pid = holder(path);
       if (pid !== null && pid !== process.pid && alive(pid))
         throw new ConfigError(
-          `${dir} is being written by convts process ${pid} — wait for it to finish, or give another --out`,
+          `${what} is being written by convts process ${pid} — wait for it to finish, or give another --out`,
         );
       // Stale: move it aside (only one taker wins the rename), then try again.
       try {
@@ -62,11 +80,7 @@ export function lockDir(dir: string): () => void {
   }
   const release = () => {
     if (holder(path) === process.pid) rmSync(path, { force: true });
-    // A command that failed before writing anything leaves no empty folder behind.
-    if (created)
-      try {
-        rmdirSync(dir);
-      } catch {}
+    cleanup();
     process.off('exit', release);
   };
   process.on('exit', release);
