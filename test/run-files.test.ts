@@ -19,6 +19,7 @@ import {
   summarySchema,
   train,
 } from '../src/index.js';
+import { readMetricsTail, runEnvironment } from '../src/run/index.js';
 import { readJson } from './helpers/cli.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
 import { tempDir } from './helpers/tmp.js';
@@ -129,5 +130,32 @@ describe('run files', () => {
     };
     assert.deepEqual([...decodeSafetensors(i64([7n, -3n])).tensors.get('j')!.data], [7, -3]);
     assert.throws(() => decodeSafetensors(i64([2n ** 40n]), 'c.safetensors'), /c\.safetensors: tensor "j": I64 value/);
+  });
+});
+
+describe('run start record and metrics tail', () => {
+  test('the command line is recorded quoted as a shell reads it back, URL passwords masked', () => {
+    const env = runEnvironment(['worker', '--queue', 'redis://:s3cret@host:6379/2', '--note', "it's a b"]);
+    assert.equal(env.command, `convts worker --queue 'redis://:***@host:6379/2' --note 'it'\\''s a b'`);
+    assert.ok(!env.command.includes('s3cret'));
+    assert.equal(env.convtsVersion, JSON.parse(readFileSync('package.json', 'utf8')).version);
+    assert.ok(env.threads >= 1 && env.kernels.length > 0 && env.cwd === process.cwd());
+  });
+
+  test('metrics.jsonl read from an offset: a growing last line waits, a bad line names its number', () => {
+    const dir = tempDir('convts-tail-');
+    const rec = (s: number) =>
+      `${JSON.stringify({ kind: 'step', step: s, epoch: 1, loss: 1, accuracy: 0, lr: 1, imagesPerSecond: 1 })}\n`;
+    writeFileSync(join(dir, 'metrics.jsonl'), `${rec(1)}${rec(2)}{"kind":"st`);
+    const a = readMetricsTail(dir, 0, 0, true);
+    assert.deepEqual(
+      a.records.map((r) => r.kind === 'step' && r.step),
+      [1, 2],
+    );
+    assert.equal(a.damaged, null);
+    assert.equal(readMetricsTail(dir, a.next, 2, true).records.length, 0);
+    // once the run is no longer writing, the cut line is damage, counted from the whole file
+    assert.match(readMetricsTail(dir, a.next, 2, false).damaged!, /^metrics\.jsonl, line 3: not a metrics record/);
+    assert.deepEqual(readMetricsTail(join(dir, 'none')), { records: [], next: 0, damaged: null });
   });
 });

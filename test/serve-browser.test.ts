@@ -111,6 +111,14 @@ describe('convts serve in a browser', { skip }, () => {
     await page.locator('.cell-images .card').first().waitFor();
     assert.match((await page.locator('.cell-images .card').first().textContent()) ?? '', /#\d+ true .* predicted .*%/);
     await page.locator('.tiles canvas').first().waitFor(); // filters and feature maps drew
+    // every picture drawn at 2 device pixels per screen pixel at least: sharp on high-DPI screens
+    const sizes = await page.$$eval('.tiles canvas, .card canvas', (cs) =>
+      (cs as HTMLCanvasElement[]).map((c) => [c.width, c.clientWidth, c.height, c.clientHeight]),
+    );
+    assert.ok(sizes.length > 10);
+    for (const [w, cw, hh, ch] of sizes) assert.ok(w === 2 * cw && hh === 2 * ch, `${w}×${hh} for ${cw}×${ch}`);
+    // the settings start with the command line the run was made with
+    assert.match((await page.locator('pre.command').textContent()) ?? '', /^convts train --dataset mnist /);
     await page.close();
   });
 
@@ -138,7 +146,7 @@ describe('convts serve in a browser', { skip }, () => {
         { timeout: 5000 },
       );
       assert.ok(Date.now() - t0 < 5000);
-      assert.match((await page.locator('.live').textContent()) ?? '', /images\/s/);
+      assert.match((await page.locator('.live').textContent()) ?? '', /images\/s, ETA \d/);
       await page.close();
     } finally {
       child.kill('SIGKILL');

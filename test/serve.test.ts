@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { get as httpGet } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
+import { lmBank } from '../src/index.js';
 import type {
+  BankResponse,
   FeatureMapsResponse,
   FilterSet,
   ImagesResponse,
@@ -106,6 +117,22 @@ describe('convts serve: the server', () => {
     writeFileSync(join(runs, 'cut-model', 'model.json'), readFileSync(join(runs, 'real', 'model.json')));
     writeFileSync(join(runs, 'cut-model', 'model.safetensors'), readFileSync(join(runs, 'real', 'model.safetensors')));
     truncateSync(join(runs, 'cut-model', 'model.safetensors'), 300);
+    // Task 1: a feature file of the built-in bank, and a run trained on it
+    const feat = join(base, 'lm.feat');
+    const f = await convts('features', '--dataset', 'mnist', '--data-dir', data, '--out', feat);
+    assert.equal(f.code, 0, f.stderr);
+    const t1 = await convts(
+      'train',
+      '--model',
+      'task1-fc',
+      '--features',
+      feat,
+      '--epochs',
+      '1',
+      '--out',
+      join(runs, 't1'),
+    );
+    assert.equal(t1.code, 0, t1.stderr);
     const sweep = join(runs, 'sweep');
     for (const t of ['lr-0.01_batch-size-8', 'lr-0.1_batch-size-8'])
       fakeRun(join(sweep, t), { summary: { status: 'completed' }, metrics: [epoch(1, 0.5)] });
@@ -139,6 +166,7 @@ describe('convts serve: the server', () => {
       'runs/real',
       'runs/sweep/lr-0.01_batch-size-8',
       'runs/sweep/lr-0.1_batch-size-8',
+      'runs/t1',
     ]);
     // a sweep: its grid and each trial's values as numbers, its trials knowing their sweep
     assert.deepEqual(r.sweeps, [
@@ -227,6 +255,44 @@ describe('convts serve: the server', () => {
     const out = await get(`/api/maps?id=${id}&index=99999`);
     assert.equal(out.status, 422);
     assert.match(out.body, /out of range: the test set has 40 images/);
+  });
+
+  test('a run records how it ran (command, version, kernels, threads) and its training set size from the start', async () => {
+    const d = await json<RunDetail>('/api/run?id=runs/real');
+    const env = d.config?.environment as Record<string, unknown>;
+    assert.match(String(env.command), /^convts train --dataset mnist .*--out \S+real$/);
+    assert.equal(env.convtsVersion, JSON.parse(readFileSync('package.json', 'utf8')).version);
+    assert.match(String(env.kernels), /^(reference|wasm-simd128|native-\w+)$/);
+    assert.ok(Number.isInteger(env.threads) && (env.threads as number) >= 1);
+    assert.equal(d.config?.trainSize, 48);
+    // a live run's row knows its training set size before any summary: the page's ETA needs it
+    writeFileSync(
+      join(runs, 'group', 'live', 'config.json'),
+      JSON.stringify({ epochs: 3, batchSize: 8, trainSize: 480 }),
+    );
+    const live = (await json<RunsResponse>('/api/runs')).runs.find((r) => r.id === 'runs/group/live')!;
+    assert.equal(live.trainSize, 480);
+  });
+
+  test('a Task 1 run shows its filter bank, rebuilt from the feature file’s header, and the bank’s maps', async () => {
+    const r = await json<BankResponse>('/api/bank?id=runs/t1&index=2');
+    assert.equal(r.bankName, 'lm');
+    assert.equal(r.reason, null);
+    assert.deepEqual(r.filters!.shape, [36, 1, 17, 17]);
+    const lm = lmBank();
+    assert.ok(r.filters!.data.every((v, i) => Math.abs(v - lm.data[i]) < 1e-4));
+    assert.match(r.maps!.title, /^test image 2 /);
+    assert.deepEqual(r.maps!.maps.shape, [36, 1, 12, 12]);
+    // without the feature file: the reason, not an error
+    renameSync(join(base, 'lm.feat'), join(base, 'lm.feat.away'));
+    try {
+      const gone = await json<BankResponse>('/api/bank?id=runs/t1');
+      assert.equal(gone.filters, null);
+      assert.match(gone.reason!, /lm\.feat/);
+    } finally {
+      renameSync(join(base, 'lm.feat.away'), join(base, 'lm.feat'));
+    }
+    assert.equal((await get('/api/bank?id=runs/real')).status, 422);
   });
 
   test('uploads: a PNG gives maps; anything else, or too big, gets a clear refusal', async () => {

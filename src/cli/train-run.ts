@@ -15,6 +15,7 @@ import {
   epochRecord,
   loadCheckpoint,
   type RunConfig,
+  runEnvironment,
   saveCheckpoint,
   saveModelFiles,
   startMetrics,
@@ -75,6 +76,9 @@ async function trainLocked(
       data.norm && 'imageShape' in data.train
         ? inputPreparation(config.dataset, data.train.imageShape, data.norm)
         : null,
+    trainSize: trainSet.length,
+    testSize: testSet.length,
+    environment: runEnvironment(),
   };
   if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
   const optim = makeOptimizer({

@@ -39,6 +39,8 @@ export type Activation = 'relu' | 'sigmoid' | 'tanh';
 
 export interface Kernels {
   readonly name: string;
+  /** Threads the set runs its kernels on (absent: one). */
+  readonly threads?: number;
 
   /** c = op(a)·op(b) (+ c when accumulate); op(a) is m×k, op(b) is k×n; ta/tb read a/b transposed. */
   gemm(

@@ -4,18 +4,9 @@ import type { Normalization } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
 import { foldBatchNorm } from '../model/fold.js';
-import { configFile, loadRun, modelRecord, saveModelFiles } from '../run/index.js';
+import { configFile, convtsVersion, loadRun, modelRecord, saveModelFiles } from '../run/index.js';
 import { exportOnnx } from './export.js';
 import { importOnnx } from './import.js';
-
-/** The version in convts's package.json, for the metadata of exported files. */
-export function convtsVersion(): string {
-  try {
-    return JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Exports a run directory's model to an .onnx file (written atomically); returns its size in bytes. */
 export function exportRun(run: string, out: string): number {

@@ -8,6 +8,7 @@ import { jsonObject, readJsonFile } from '../files/json.js';
 import type { InitSpec } from '../init/initializers.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { OptimizerKind, ScheduleSpec } from '../optim/index.js';
+import type { RunEnvironment } from './environment.js';
 
 /** The settings of a `convts train` run, every default filled in: what --resume continues with. */
 export interface TrainSettings {
@@ -68,8 +69,18 @@ export interface ModelRecord {
   note?: string;
 }
 
-/** config.json: a model's record, plus the training settings when `convts train` wrote it. */
-export type RunConfig = Partial<TrainSettings> & Partial<ModelRecord>;
+/** What `convts train` knows once its data is loaded: the split sizes, and what it runs with. */
+export interface RunStart {
+  trainSize: number;
+  testSize: number;
+  environment: RunEnvironment;
+}
+
+/**
+ * config.json: a model's record, plus the training settings and the start record when `convts
+ * train` wrote it (runs of older versions lack the start record).
+ */
+export type RunConfig = Partial<TrainSettings> & Partial<ModelRecord> & Partial<RunStart>;
 
 export const configFile = 'config.json';
 

@@ -5,10 +5,12 @@ export {
   configFile,
   type ModelRecord,
   type RunConfig,
+  type RunStart,
   readRunConfig,
   readTrainSettings,
   type TrainSettings,
 } from './config.js';
+export { convtsVersion, type RunEnvironment, runEnvironment } from './environment.js';
 export { type MachineInfo, machineInfo } from './machine.js';
 export {
   type EpochRecord,

@@ -17,7 +17,7 @@ export interface RunRow {
   epochs: number;
   /** Epochs asked for, when config.json says. */
   epochsPlanned: number | null;
-  /** Training images (from summary.json, once the run has one). */
+  /** Training images (config.json records them when training starts; older runs, summary.json at the end). */
   trainSize: number | null;
   seconds: number | null;
   /** Key hyperparameters: optimizer, lr, batch size, filters, activation, pool, seed. */
@@ -128,4 +128,17 @@ export interface CellImage {
 export interface ImagesResponse {
   images: CellImage[];
   total: number;
+}
+
+/** A Task 1 run's fixed filter bank (from its feature file) and the bank's maps of one test image. */
+export interface BankResponse {
+  /** The feature file the run trained on. */
+  file: string;
+  /** "lm" or the bank file, as the feature file's header names it. */
+  bankName: string | null;
+  /** [count, 1, kh, kw], or null with the reason when the bank cannot be rebuilt or read. */
+  filters: FilterSet | null;
+  maps: { index: number; title: string; input: MapStack; maps: MapStack } | null;
+  /** Why the filters or the maps are missing. */
+  reason: string | null;
 }

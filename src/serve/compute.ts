@@ -61,7 +61,7 @@ export function load(dir: string): Loaded {
 
 const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1e4) / 1e4);
 
-function stack(name: string, shape: MapStack['shape'], x: Float32Array): MapStack {
+export function stack(name: string, shape: MapStack['shape'], x: Float32Array): MapStack {
   let min = Infinity;
   let max = -Infinity;
   for (const v of x) {

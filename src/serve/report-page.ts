@@ -37,6 +37,7 @@ export function reportPageHtml(runDir: string): string | null {
   ask('/api/run', { id });
   ask('/api/metrics', { id });
   const detail = data[`/api/run?id=${encodeURIComponent(id)}`] as RunDetail | undefined;
+  if (detail?.config?.features) ask('/api/bank', { id, index: 0 });
   if (detail?.canCompute.model) {
     ask('/api/filters', { id });
     if (detail.canCompute.data) {

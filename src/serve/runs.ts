@@ -144,7 +144,7 @@ export function runRow(id: string, dir: string, sweep: string | null, now = Date
     lastAccuracy: last,
     epochs: epochs.length,
     epochsPlanned: typeof c.epochs === 'number' ? c.epochs : null,
-    trainSize: num(s.trainSize),
+    trainSize: num(s.trainSize ?? c.trainSize), // config.json has it from the start: an ETA in epoch 1
     seconds: seconds || null,
     hyper: {
       optimizer: str(c.optimizer),

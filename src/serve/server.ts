@@ -2,8 +2,9 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readMetricsTail } from '../run/index.js';
+import { readMetricsTail, readRunConfig } from '../run/index.js';
 import type { MetricsResponse, RunDetail, RunsResponse } from './api-types.js';
+import { runBank } from './bank.js';
 import { cellImages, filters, load, mistakes, testImageMaps, uploadLimits, uploadMaps } from './compute.js';
 import { dataFile, listData } from './data-files.js';
 import { findDirs, noteMetricsDamage, type Root, runRow, sweepRow } from './runs.js';
@@ -160,6 +161,7 @@ const routes: Record<string, Handler> = {
   'GET /api/cell': (q, roots) =>
     cellImages(modelOf(q, roots), int(q, 'label', 0), int(q, 'predicted', 0), Math.min(int(q, 'limit', 48), 200)),
   'GET /api/mistakes': (q, roots) => mistakes(modelOf(q, roots), Math.min(int(q, 'limit', 24), 200)),
+  'GET /api/bank': (q, roots, _req, o) => runBank(readRunConfig(runDir(roots, q).dir), int(q, 'index', 0), o.dataDir),
   'GET /api/data': (_q, _roots, _req, o) => {
     if (!o.dataDir) throw new HttpError(404, 'this server has no data directory');
     return listData(o.dataDir);

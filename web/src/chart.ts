@@ -27,6 +27,8 @@ export interface ChartOptions {
   xMin?: number;
   /** Formats y values in the hover box and the axis. */
   format?: (v: number) => string;
+  /** The y values are shares (accuracies): the axis stays within [0, 1], with room when all are equal. */
+  share?: boolean;
   height?: number;
 }
 
@@ -63,6 +65,13 @@ function nearest(data: uPlot.AlignedData, si: number, idx: number): number | nul
     if (ys[idx + d] !== null && ys[idx + d] !== undefined) return ys[idx + d] as number;
   }
   return null;
+}
+
+/** The y range of shares from `min` to `max`: 5 % of the span (or 0.05) around them, within [0, 1]. */
+function shareRange(min: number, max: number): [number, number] {
+  if (!(Number.isFinite(min) && Number.isFinite(max))) return [0, 1];
+  const pad = max > min ? (max - min) * 0.05 : 0.05;
+  return [Math.max(0, min - pad), Math.min(1, max + pad)];
 }
 
 /** An x value: whole numbers (steps) as they are, fractions (epochs) to three places. */
@@ -122,7 +131,7 @@ export function lineChart(o: ChartOptions): Chart {
           x: o.logX
             ? { time: false, distr: 3 }
             : { time: false, range: (_u, min, max) => [o.xMin ?? min, max > (o.xMin ?? min) ? max : min + 1] },
-          y: log ? { distr: 3 } : {},
+          y: log ? { distr: 3 } : o.share ? { range: (_u, min, max) => shareRange(min, max) } : {},
         },
         series: [
           { label: o.xLabel },

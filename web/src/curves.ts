@@ -9,7 +9,14 @@ import { follow, smooth, speed, stepsPerEpoch } from './metrics.js';
 export function curvesView(rows: RunRow[]): { el: HTMLElement; stop: () => void } {
   let weight = 0.6;
   const loss = lineChart({ title: 'Training loss', xLabel: 'step', yLabel: 'loss', logToggle: true });
-  const acc = lineChart({ title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', format: (v) => pct(v, 1), xMin: 0 });
+  const acc = lineChart({
+    title: 'Accuracy',
+    xLabel: 'epoch',
+    yLabel: 'accuracy',
+    format: (v) => pct(v, 1),
+    xMin: 0,
+    share: true,
+  });
   const lr = lineChart({ title: 'Learning rate', xLabel: 'step', yLabel: 'lr', logToggle: true });
   const live = h('p', { class: 'live', 'aria-live': 'polite' });
   const slider = h('input', { type: 'range', min: 0, max: 0.99, step: 0.01, value: weight, 'aria-label': 'smoothing' });
@@ -63,10 +70,10 @@ export function curvesView(rows: RunRow[]): { el: HTMLElement; stop: () => void 
           : { x: ex, y: m.epochs.map((e) => e.trainAccuracy) };
       accS.push({ label: `${r.id} train`, color: c, ...train, dash: true });
       if (m.status === 'running') {
-        const sp = speed(m, r.epochsPlanned, num(r.hyper.batchSize));
+        const sp = speed(m, r.epochsPlanned, num(r.hyper.batchSize), r.trainSize);
         if (sp)
           notes.push(
-            `${r.id}: training, ${Math.round(sp.imagesPerSecond).toLocaleString('en')} images/s, ETA ${duration(sp.eta)}`,
+            `${r.id}: training, epoch ${m.steps[m.steps.length - 1].epoch}${r.epochsPlanned ? ` of ${r.epochsPlanned}` : ''}, ${Math.round(sp.imagesPerSecond).toLocaleString('en')} images/s, ETA ${duration(sp.eta)}`,
           );
         else notes.push(`${r.id}: training, waiting for its first record`);
       }

@@ -89,11 +89,19 @@ export function smooth(ys: number[], weight: number): number[] {
   });
 }
 
-/** Images per second of the last step record, and the seconds left at that rate. */
-export function speed(m: RunMetrics, epochsPlanned: number | null, batchSize: number | null) {
+/**
+ * Images per second of the last step record, and the seconds left at that rate: from the first
+ * step record on, since the steps in an epoch follow from the training set's size.
+ */
+export function speed(
+  m: RunMetrics,
+  epochsPlanned: number | null,
+  batchSize: number | null,
+  trainSize?: number | null,
+) {
   const last = m.steps[m.steps.length - 1];
   if (!last) return null;
-  const per = stepsPerEpoch(m);
+  const per = stepsPerEpoch(m, trainSize, batchSize);
   const left = per && epochsPlanned && batchSize ? Math.max(0, epochsPlanned * per - last.step) : null;
   return {
     imagesPerSecond: last.imagesPerSecond,

@@ -16,8 +16,15 @@ export function sequential(t: number): [number, number, number] {
 }
 
 /**
+ * Device pixels drawn per screen (CSS) pixel: at least 2, and the screen's own ratio when higher,
+ * so every value is a whole block of device pixels and stays sharp on high-DPI screens and zoomed.
+ */
+export const density = () => Math.max(2, Math.ceil(globalThis.devicePixelRatio || 1));
+
+/**
  * Picture `i` of a stack on a canvas, `scale` screen pixels per value: colour pictures as they
- * are, grey ones from `lo` (black) to `hi` (white), or through `map` when given.
+ * are, grey ones from `lo` (black) to `hi` (white), or through `map` when given. Each value is
+ * drawn as a block of scale × density() device pixels, not left to the browser to enlarge.
  */
 export function tile(
   s: MapStack,
@@ -28,20 +35,25 @@ export function tile(
   map?: (t: number) => [number, number, number],
 ): HTMLCanvasElement {
   const [, c, hh, w] = s.shape;
-  const cv = h('canvas', { width: w, height: hh });
+  const k = scale * density();
+  const cv = h('canvas', { width: w * k, height: hh * k });
   cv.style.width = `${w * scale}px`;
   cv.style.height = `${hh * scale}px`;
   const g = cv.getContext('2d')!;
-  const img = g.createImageData(w, hh);
+  const img = g.createImageData(w * k, hh * k);
   const o = i * c * hh * w;
   const span = hi - lo || 1;
+  const px = new Uint8ClampedArray(4);
   for (let p = 0; p < hh * w; p++) {
     let rgb: [number, number, number];
     if (c === 3)
       rgb = [0, 1, 2].map((ch) => (255 * (s.data[o + ch * hh * w + p] - lo)) / span) as [number, number, number];
     else if (map) rgb = map(s.data[o + p]);
     else rgb = Array(3).fill((255 * (s.data[o + p] - lo)) / span) as [number, number, number];
-    img.data.set([...rgb, 255], p * 4);
+    px.set([...rgb, 255]);
+    const y0 = Math.floor(p / w) * k;
+    const x0 = (p % w) * k;
+    for (let y = y0; y < y0 + k; y++) for (let x = x0; x < x0 + k; x++) img.data.set(px, (y * w * k + x) * 4);
   }
   g.putImageData(img, 0, 0);
   return cv;

@@ -1,4 +1,5 @@
 import type {
+  BankResponse,
   CellImage,
   FeatureMapsResponse,
   FilterSet,
@@ -44,6 +45,7 @@ export function modelSections(d: RunDetail, onStop: (f: () => void) => void): HT
     );
     out.push(confusionSection(d, cm, name));
   }
+  if (d.config?.features) out.push(bankSection(d));
   if (!d.canCompute.model) {
     if (d.row.status === 'completed') out.push(section('Model', null, why));
     return out;
@@ -147,43 +149,86 @@ function confusionSection(d: RunDetail, cm: number[][], name: (c: number) => str
   );
 }
 
+/** A layer's filters as tiles on one diverging colour scale, numbered filter·input channel. */
+function filterTiles(s: FilterSet): HTMLElement[] {
+  const m = Math.max(Math.abs(s.min), Math.abs(s.max)) || 1;
+  const per = s.shape[0];
+  const scale = Math.max(2, Math.round(28 / s.shape[3]));
+  const grid = h(
+    'div',
+    { class: 'tiles' },
+    Array.from({ length: per }, (_, i) =>
+      h(
+        'figure',
+        { class: 'tile' },
+        tile(s, i, scale, -m, m, (v) => diverging(v / m)),
+        h('figcaption', {}, s.inChannels === 1 ? String(i) : `${Math.floor(i / s.inChannels)}·${i % s.inChannels}`),
+      ),
+    ),
+  );
+  return [grid, colorBar(-m, m, diverging, true, `${s.name} weight`)];
+}
+
+/** Task 1: the fixed filter bank that made the run's features, and its maps of a test image. */
+function bankSection(d: RunDetail): HTMLElement {
+  const body = h('div', { 'aria-live': 'polite' }, h('p', { class: 'note' }, 'loading…'));
+  const index = h('input', { type: 'number', min: 0, value: 0, 'aria-label': 'test image index for the bank' });
+  const show = (r: BankResponse) => {
+    const parts: (HTMLElement | null)[] = [
+      h('p', {}, `Feature file ${r.file}, bank ${r.bankName ?? 'unknown'}.`),
+      r.reason ? h('p', { class: 'note' }, r.reason) : null,
+    ];
+    if (r.filters)
+      parts.push(
+        h('h3', {}, `${r.filters.shape[0]} filters of ${r.filters.shape[2]}×${r.filters.shape[3]}`),
+        ...filterTiles(r.filters),
+      );
+    if (r.maps)
+      parts.push(
+        h('h3', {}, `Responses to ${r.maps.title}: ${r.maps.maps.shape[2]}×${r.maps.maps.shape[3]} each`),
+        mapGrid(r.maps.input, Math.max(2, Math.round(84 / r.maps.input.shape[2]))),
+        mapGrid(r.maps.maps, Math.max(1, Math.round(48 / r.maps.maps.shape[3]))),
+      );
+    body.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+  };
+  const go = () =>
+    get<BankResponse>('/api/bank', { id: d.row.id, index: index.value }).then(show, (e: Error) =>
+      body.replaceChildren(h('p', { class: 'error' }, e.message)),
+    );
+  void go();
+  return section(
+    'Filter bank',
+    'The fixed bank the run’s features were extracted with (not trained): each filter on one colour scale, then its response to a test image before pooling, each map scaled on its own.',
+    inlined()
+      ? null
+      : h(
+          'div',
+          { class: 'bar' },
+          h('label', {}, 'test image ', index),
+          h('button', { type: 'button', onclick: () => void go() }, 'show'),
+        ),
+    body,
+  );
+}
+
 function filtersSection(d: RunDetail): HTMLElement {
   const body = h('div', {}, h('p', { class: 'note' }, 'loading…'));
   get<FilterSet[]>('/api/filters', { id: d.row.id }).then(
     (sets) =>
       body.replaceChildren(
-        ...sets.map((s) => {
-          const m = Math.max(Math.abs(s.min), Math.abs(s.max)) || 1;
-          const per = s.shape[0];
-          const scale = Math.max(2, Math.round(28 / s.shape[3]));
-          const grid = h(
-            'div',
-            { class: 'tiles' },
-            Array.from({ length: per }, (_, i) =>
-              h(
-                'figure',
-                { class: 'tile' },
-                tile(s, i, scale, -m, m, (v) => diverging(v / m)),
-                h(
-                  'figcaption',
-                  {},
-                  s.inChannels === 1 ? String(i) : `${Math.floor(i / s.inChannels)}·${i % s.inChannels}`,
-                ),
-              ),
-            ),
-          );
-          return h(
+        sets.length ? '' : h('p', { class: 'note' }, 'The model has no conv layers.'),
+        ...sets.map((s) =>
+          h(
             'div',
             {},
             h(
               'h3',
               {},
-              `${s.name}: ${per / s.inChannels} filters × ${s.inChannels} input channels of ${s.shape[2]}×${s.shape[3]}`,
+              `${s.name}: ${s.shape[0] / s.inChannels} filters × ${s.inChannels} input channels of ${s.shape[2]}×${s.shape[3]}`,
             ),
-            grid,
-            colorBar(-m, m, diverging, true, `${s.name} weight`),
-          );
-        }),
+            ...filterTiles(s),
+          ),
+        ),
       ),
     (e: Error) => body.replaceChildren(h('p', { class: 'error' }, e.message)),
   );

@@ -107,14 +107,19 @@ function summarySection(d: RunDetail): HTMLElement {
   );
 }
 
-/** Settings as flat key → text: config.json's keys, the spec's layers in one line, the machine's. */
+/** Settings as flat key → text: config.json's keys, the spec's layers in one line, what the run ran with. */
 function flatSettings(d: RunDetail): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.config ?? {})) out[k] = fmt(v);
+  const c = d.config ?? {};
+  const env = (c.environment as Record<string, unknown> | undefined) ?? {};
+  // What it ran with first: the command line, version, kernels and threads (runs of older versions lack them).
+  for (const [k, v] of Object.entries(env))
+    if (k !== 'machine') out[k === 'convtsVersion' ? 'convts version' : k] = fmt(v);
+  for (const [k, v] of Object.entries(c)) if (k !== 'environment') out[k] = fmt(v);
   const s = d.summary ?? {};
-  for (const k of ['seed', 'kernels', 'threads', 'version', 'command', 'convtsVersion', 'commandLine'])
-    if (s[k] !== undefined && out[k] === undefined) out[k] = fmt(s[k]);
-  for (const [k, v] of Object.entries((s.machine as Record<string, unknown>) ?? {})) out[`machine.${k}`] = fmt(v);
+  for (const k of ['seed', 'kernels', 'threads']) if (s[k] !== undefined && out[k] === undefined) out[k] = fmt(s[k]);
+  const machine = (env.machine ?? s.machine ?? {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(machine)) out[`machine.${k}`] = fmt(v);
   return out;
 }
 
@@ -159,9 +164,14 @@ function settingsSection(d: RunDetail): HTMLElement {
     get<RunsResponse>('/api/runs').then((r) =>
       pick.append(...r.runs.filter((x: RunRow) => x.id !== d.row.id).map((x) => h('option', { value: x.id }, x.id))),
     );
+  const env = d.config?.environment as { command?: string } | undefined;
+  const command = env?.command
+    ? h('pre', { class: 'command', 'aria-label': 'command line' }, env.command)
+    : h('p', { class: 'note' }, 'No command line, version, kernels or threads: the run was made by an older convts.');
   return section(
     'Settings',
-    'Every setting the run was resolved with, defaults filled in.',
+    'Every setting the run was resolved with, defaults filled in, and what it ran on.',
+    command,
     inlined() ? null : pick,
     diff,
     body,

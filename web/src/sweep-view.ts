@@ -85,7 +85,8 @@ function byParam(s: SweepRow, key: string, trials: (Trial & { row: RunRow })[]):
     xLabel: key,
     yLabel: 'test accuracy',
     logX: key === 'lr' || key === 'weight-decay',
-    format: (v) => (Math.abs(v) <= 1 ? pct(v, 1) : String(v)),
+    format: (v) => pct(v, 1),
+    share: true,
   });
   chart.update(
     [...groups.entries()].map(([g, ts], i) => {

@@ -172,6 +172,7 @@ export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
   return {
     ...referenceKernels,
     name: `native-${addon.simd}`,
+    threads: t,
     gemm: (ta, tb, m, n, k, a, b, c, acc) => addon.gemm(ta, tb, m, n, k, a, b, c, acc, t),
     denseForward: (y, x, w, b, n, inF, outF) => addon.denseForward(y, x, w, b, n, inF, outF, t),
     denseBackward: (dx, dw, db, dy, x, w, n, inF, outF) => addon.denseBackward(dx, dw, db, dy, x, w, n, inF, outF, t),
