@@ -3,10 +3,11 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputPreparation } from '../data/image.js';
 import { budgetName, memoryBudget } from '../data/index.js';
-import { DivergenceError } from '../errors.js';
+import { ConfigError, DivergenceError } from '../errors.js';
 import { writeJsonAtomic } from '../files/atomic.js';
 import { lockDir } from '../files/lock.js';
 import { buildModel } from '../model/build.js';
+import { builtinNames, fitToData } from '../model/builtins.js';
 import { loadWeights } from '../model/weights.js';
 import { makeOptimizer } from '../optim/index.js';
 import { writeRunReport } from '../report/run-report.js';
@@ -24,6 +25,7 @@ import {
 import { writeReportPage } from '../serve/report-page.js';
 import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
 import { clock, Progress } from './progress.js';
+import { specModels } from './spec-models.js';
 import { loadTrainingData } from './train-data.js';
 import type { TrainConfig } from './train-flags.js';
 
@@ -63,13 +65,26 @@ async function trainLocked(
     process.stderr.write(`stopped while loading the data; nothing was written to ${out}\n`);
     return 130;
   }
+  const classNames = [...trainSet.classNames];
+  // A built-in network takes its input shape and output count from the data; a spec file must fit as it is.
+  const builtin = ([...builtinNames, ...specModels] as readonly string[]).includes(config.model);
   const model = buildModel(
-    { ...spec, classes: [...trainSet.classNames], init: config.init },
+    {
+      ...(builtin ? fitToData(spec, trainSet.shape, classNames.length) : spec),
+      classes: classNames,
+      init: config.init,
+    },
     { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
   );
+  if (model.classes !== classNames.length) {
+    const names = classNames.length > 6 ? `${classNames.slice(0, 6).join(', ')}, …` : classNames.join(', ');
+    throw new ConfigError(
+      `--model ${config.model}: the model has ${model.classes} outputs, ${config.features ?? config.dataset} has ${classNames.length} classes (${names}) — give its last dense layer "units": ${classNames.length}`,
+    );
+  }
   const resolved: RunConfig = {
     ...config,
-    classNames: [...trainSet.classNames],
+    classNames,
     normalization: data.norm,
     input:
       data.norm && 'imageShape' in data.train

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Augmentation } from '../data/augment.js';
 import type { Normalization } from '../data/dataset.js';
-import type { InputPreparation } from '../data/image.js';
+import { type InputPreparation, inputKinds } from '../data/image.js';
 import type { SubsetMode } from '../data/prepare.js';
 import { DataFormatError } from '../errors.js';
 import { jsonObject, readJsonFile } from '../files/json.js';
@@ -95,10 +95,15 @@ export function readRunConfig(dir: string): RunConfig {
       isNums(input.shape) &&
       input.shape.length === 3 &&
       isNorm(input.normalization) &&
-      /^(digits|photos)$/.test(input.kind)
+      (inputKinds as readonly string[]).includes(input.kind)
     )
   )
-    fail('input', '{"shape": [c, h, w], "normalization": {…}, "kind": "digits"|"photos"} or null');
+    fail(
+      'input',
+      `{"shape": [c, h, w], "normalization": {…}, "kind": ${inputKinds.map((k) => `"${k}"`).join('|')}} or null`,
+    );
+  // Runs saved before Fashion-MNIST had its own kind recorded its pictures as digits.
+  if (input && input.kind === 'digits' && c.dataset === 'fashion-mnist') c.input = { ...input, kind: 'objects' };
   for (const k of ['trainLimit', 'testLimit', 'val', 'seed', 'epochs', 'batchSize'] as const)
     if (c[k] !== undefined && c[k] !== null && !Number.isInteger(c[k])) fail(k, 'an integer');
   return c as RunConfig;
