@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../errors.js';
-import { writeJsonAtomic } from '../files/atomic.js';
 import { checkRedis, parseQueueUrl } from '../queue/connection.js';
 import { dataIdentity } from '../queue/data-identity.js';
 import { JobRefused, settingsVersion, type TrialJob, validateJob } from '../queue/job.js';
 import { runOnQueue } from '../queue/owner.js';
 import { writeRunDir } from '../queue/results.js';
 import type { TrialResult } from '../report/sweep.js';
-import { configFile, readRunConfig } from '../run/index.js';
+import { readRunConfig, writeRunConfig } from '../run/index.js';
 import { downloadReporter } from './download.js';
 import { finished, resultLine, type Trial } from './sweep-trials.js';
 
@@ -82,7 +81,7 @@ export async function sweepOnQueue(
           const t = byName.get(name)!;
           writeRunDir(t.dir, files);
           // The worker trained from its own copy of the data (same checksums); this machine's is this one.
-          writeJsonAtomic(join(t.dir, configFile), { ...readRunConfig(t.dir), dataDir: t.config.dataDir });
+          writeRunConfig(t.dir, { ...readRunConfig(t.dir), dataDir: t.config.dataDir });
           const r = finished(t);
           record(
             r ?? failedResult(t, `the worker's result has no finished summary.json (${[...files.keys()].join(', ')})`),

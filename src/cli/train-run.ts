@@ -1,26 +1,25 @@
 /** A training run from its settings to its run directory: Ctrl-C handling, progress, checkpoint, summary and report. */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { inputPreparation } from '../data/image.js';
 import { budgetName, memoryBudget } from '../data/index.js';
 import { ConfigError, DivergenceError } from '../errors.js';
-import { writeJsonAtomic } from '../files/atomic.js';
 import { lockDir } from '../files/lock.js';
 import { buildModel } from '../model/build.js';
 import { builtinNames, fitToData } from '../model/builtins.js';
-import { loadWeights } from '../model/weights.js';
 import { makeOptimizer } from '../optim/index.js';
 import { writeRunReport } from '../report/run-report.js';
 import {
   checkpointPath,
   epochRecord,
   loadCheckpoint,
+  loadRunWeights,
   type RunConfig,
   saveCheckpoint,
   saveModelFiles,
   startMetrics,
   summarize,
-  summaryFile,
+  writeRunConfig,
+  writeRunSummary,
 } from '../run/index.js';
 import { writeReportPage } from '../serve/report-page.js';
 import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
@@ -91,7 +90,7 @@ async function trainLocked(
         ? inputPreparation(config.dataset, data.train.imageShape, data.norm)
         : null,
   };
-  if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
+  if (!o.resume) writeRunConfig(out, resolved);
   const optim = makeOptimizer({
     kind: optimizer,
     lr: config.lr,
@@ -99,12 +98,7 @@ async function trainLocked(
     weightDecay: config.weightDecay,
     skipNormDecay: config.wdSkipNorm ?? false,
   });
-  if (config.initFrom && !o.resume)
-    loadWeights(
-      model,
-      readFileSync(join(config.initFrom, 'model.safetensors')),
-      join(config.initFrom, 'model.safetensors'),
-    );
+  if (config.initFrom && !o.resume) loadRunWeights(model, config.initFrom);
   const resume = o.resume ? loadCheckpoint(out, model) : undefined;
 
   const progress = new Progress();
@@ -161,7 +155,7 @@ async function trainLocked(
     progress.clear();
     if (e instanceof DivergenceError) {
       saveModelFiles(model, out);
-      writeJsonAtomic(join(out, summaryFile), {
+      writeRunSummary(out, {
         status: 'diverged',
         error: e.message,
         epoch: e.epoch,
@@ -176,7 +170,7 @@ async function trainLocked(
   if (result.state) {
     saveCheckpoint(out, model, result.state);
     const at = { epoch: result.state.epoch + 1, image: result.state.start, of: trainSet.length };
-    writeJsonAtomic(join(out, summaryFile), {
+    writeRunSummary(out, {
       status: 'interrupted',
       ...at,
       resume: `convts train --resume ${out}`,
@@ -197,7 +191,7 @@ async function trainLocked(
     { train: trainSet.length, test: testSet.length, evaluatedOn: data.evaluatedOn },
     trainSet.classNames,
   );
-  writeJsonAtomic(join(out, summaryFile), summary);
+  writeRunSummary(out, summary);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
   writeReportPage(out, { model, config: resolved, data: testSet }); // report.html: the dashboard's run page
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

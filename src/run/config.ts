@@ -4,6 +4,7 @@ import type { Normalization } from '../data/dataset.js';
 import { type InputPreparation, inputKinds } from '../data/image.js';
 import type { SubsetMode } from '../data/prepare.js';
 import { DataFormatError } from '../errors.js';
+import { writeJsonAtomic } from '../files/atomic.js';
 import { jsonObject, readJsonFile } from '../files/json.js';
 import type { InitSpec } from '../init/initializers.js';
 import type { ModelSpec } from '../model/spec.js';
@@ -72,6 +73,11 @@ export interface ModelRecord {
 export type RunConfig = Partial<TrainSettings> & Partial<ModelRecord>;
 
 export const configFile = 'config.json';
+
+/** Writes `<dir>/config.json` atomically: a model's record, with the training settings when trained by convts. */
+export function writeRunConfig(dir: string, config: RunConfig | ModelRecord): void {
+  writeJsonAtomic(join(dir, configFile), config);
+}
 
 /** Reads `<dir>/config.json`, checking the fields other commands rely on; errors name the file and field. */
 export function readRunConfig(dir: string): RunConfig {

@@ -8,6 +8,7 @@ export {
   readRunConfig,
   readTrainSettings,
   type TrainSettings,
+  writeRunConfig,
 } from './config.js';
 export { type MachineInfo, machineInfo } from './machine.js';
 export {
@@ -26,10 +27,13 @@ export {
   type LoadedRun,
   loadModel,
   loadRun,
+  loadRunWeights,
+  modelFile,
   modelRecord,
   type SaveInfo,
   saveModel,
   saveModelFiles,
+  weightsFile,
 } from './model-file.js';
 export { openRun, type RunDataOptions, runDataset, runNormalization } from './open.js';
 export {
@@ -42,6 +46,7 @@ export {
   readRunSummary,
   summarize,
   summaryFile,
+  writeRunSummary,
 } from './summary.js';
 export { summarySchema } from './summary-schema.js';
 export { trainingWarnings } from './warnings.js';
