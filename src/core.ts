@@ -40,7 +40,7 @@ export {
   softmaxCrossEntropy,
 } from './losses/index.js';
 export { type BuildOptions, buildModel, makeLayer } from './model/build.js';
-export { type BuiltinOptions, builtinNames, builtinSpec } from './model/builtins.js';
+export { type BuiltinOptions, builtinNames, builtinSpec, fitToData } from './model/builtins.js';
 export { foldBatchNorm } from './model/fold.js';
 export { decodeSafetensors, encodeSafetensors, type NamedTensor } from './model/safetensors.js';
 export { type NamedParam, Sequential } from './model/sequential.js';

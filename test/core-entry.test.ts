@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { kernels, referenceKernels, useKernels, withKernels } from '../src/core.js';
+import { importsOf } from './helpers/imports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const allowedTrain = new Set([
@@ -19,14 +20,6 @@ const allowedTrain = new Set([
   'src/train/dataset.ts',
 ]);
 const forbidden = /^src\/(data|report|cli|run|io|features)\//;
-
-/** Every import (static, re-export, type-only or dynamic) of a TypeScript source, as written. */
-export function importsOf(source: string): string[] {
-  const found: string[] = [];
-  const re = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(?\s*['"]([^'"]+)['"]/gm;
-  for (const m of source.matchAll(re)) found.push(m[1] ?? m[2]);
-  return found;
-}
 
 /** Walks the import graph from `entry` (a path under src/) and returns each rule it breaks. */
 export function coreViolations(entry: string): string[] {

@@ -255,6 +255,36 @@ describe('prepareImage', () => {
     assert.deepEqual([forced.inverted, forced.framed], [true, true]);
   });
 
+  test('objects (Fashion-MNIST): a product photo is inverted, cropped to the object and scaled to fill the frame, centred', () => {
+    // A dark 40×60 box off-centre on a 150×100 off-white photo.
+    const planes = drawRgb(150, 100, (x, y) =>
+      x >= 20 && x < 60 && y >= 30 && y < 90 ? [30, 30, 30] : [250, 248, 245],
+    );
+    const prep = inputPreparation('fashion-mnist', [1, 28, 28], unit1);
+    assert.equal(prep.kind, 'objects');
+    const { x, inverted, framed } = prepareImage(picture(planes, 3, 100, 150), prep);
+    assert.deepEqual([inverted, framed], [true, true]);
+    const rows = [...Array(28).keys()].filter((r) => x.subarray(r * 28, r * 28 + 28).some((v) => v > 0.5));
+    const cols = [...Array(28).keys()].filter((c) => [...Array(28).keys()].some((r) => x[r * 28 + c] > 0.5));
+    assert.equal(rows.length, 28, 'the taller side fills the frame');
+    assert.deepEqual([cols[0], cols.length], [4, Math.round((40 * 28) / 60)], 'aspect kept, centred');
+    assert.ok(x[0] < 0.05, 'the background is dark');
+    // The same photo for a digit model: the ink fills 20 of 28 rows, as MNIST frames digits.
+    const digit = prepareImage(picture(planes, 3, 100, 150), inputPreparation('mnist', [1, 28, 28], unit1));
+    assert.equal(
+      [...Array(28).keys()].filter((r) => digit.x.subarray(r * 28, r * 28 + 28).some((v) => v > 0.5)).length,
+      20,
+    );
+    // --frame object on a digit model does what the objects kind does.
+    const forced = prepareImage(picture(planes, 3, 100, 150), inputPreparation('mnist', [1, 28, 28], unit1), {
+      frame: 'object',
+    });
+    assert.deepEqual(bits(forced.x), bits(x));
+    // A picture of the model's size is taken as it is (the data set's own images).
+    const own = Uint8Array.from({ length: 784 }, (_, i) => (i % 28 > 5 && i % 28 < 20 ? 200 : 3));
+    assert.deepEqual([...prepareImage(picture(own, 1, 28, 28), prep).bytes], [...own]);
+  });
+
   test('a model that does not take grey or colour pictures is refused', () => {
     assert.throws(
       () => imageBytes(picture(new Uint8Array(4), 1, 2, 2), [2, 2, 2], 'photos'),

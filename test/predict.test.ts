@@ -27,7 +27,13 @@ import { bits } from './helpers/tmp.js';
 // MNIST-format, CIFAR-format and image-folder runs trained here, and the real data sets when present.
 
 const root = tmpDir('convts-predict-');
-const runs = { mnist: join(root, 'run-mnist'), cifar: join(root, 'run-cifar'), folder: join(root, 'run-folder') };
+const runs = {
+  mnist: join(root, 'run-mnist'),
+  fashion: join(root, 'run-fashion'),
+  cifar: join(root, 'run-cifar'),
+  folder: join(root, 'run-folder'),
+  builtin: join(root, 'run-folder-seed-cifar'),
+};
 const photos = join(root, 'photos');
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const realDir = process.env.CONVTS_TEST_DATA_DIR ?? resolve(repo, '..', 'shared', 'datasets');
@@ -41,6 +47,7 @@ interface Answer {
 
 before(async () => {
   writeMnistDir(root, 30, 10);
+  writeMnistDir(root, 20, 5, 'fashion-mnist');
   writeCifarSet(root, 5, 4, 0);
   ['ant', 'bee'].forEach((c, k) => {
     mkdirSync(join(photos, c), { recursive: true });
@@ -69,6 +76,7 @@ before(async () => {
   const common = ['--epochs', '1', '--batch-size', '5', '--seed', '3'];
   const trained = await Promise.all([
     convts('train', '--data-dir', root, ...common, '--out', runs.mnist),
+    convts('train', '--dataset', 'fashion-mnist', '--data-dir', root, ...common, '--out', runs.fashion),
     convts(
       'train',
       '--model',
@@ -98,6 +106,21 @@ before(async () => {
       ...common,
       '--out',
       runs.folder,
+    ),
+    // A built-in network on a two-class folder of 16×16 pictures: two outputs, 3×16×16 inputs.
+    convts(
+      'train',
+      '--model',
+      'seed-cifar',
+      '--dataset',
+      `folder:${photos}`,
+      '--image-size',
+      '16',
+      '--val',
+      '2',
+      ...common,
+      '--out',
+      runs.builtin,
     ),
   ]);
   for (const r of trained) assert.equal(r.code, 0, r.stderr);
@@ -239,6 +262,28 @@ describe('convts predict', () => {
     );
   });
 
+  test('a Fashion-MNIST run records the objects kind: a product photo is inverted and cropped to the object', async () => {
+    assert.equal(readJson(join(runs.fashion, 'config.json')).input.kind, 'objects');
+    // A dark shirt-like shape on an off-white background, far from the 28×28 frame.
+    const photo = writePng(
+      join(root, 'shirt.png'),
+      drawRgb(120, 90, (x, y) =>
+        y > 20 && y < 80 && x > 30 + (y < 35 ? 0 : 12) && x < 90 - (y < 35 ? 0 : 12) ? [60, 40, 90] : [246, 246, 244],
+      ),
+      3,
+      90,
+      120,
+    );
+    const [a] = await predict(runs.fashion, [photo]);
+    assert.deepEqual([a.inverted, a.framed], [true, true]);
+    const want = prepareImage(readPicture(photo), preparation(runs.fashion));
+    const model = loadModel(runs.fashion);
+    const p = model.predict(new Tensor([1, ...model.inputShape], want.x)).data;
+    for (const t of a.top) assert.equal(t.probability, p[t.index], `class ${t.index}`);
+    const text = await convts('predict', runs.fashion, photo);
+    assert.match(text.stdout, /shirt\.png: .*\(inverted: light background; cropped to the object\)\n$/);
+  });
+
   test('an image-folder run predicts its own training files (any size, PNG or JPEG) as the data set has them', async () => {
     const { train } = loadDataset(`folder:${photos}`, '', { size: [32, 32], channels: 3, val: 2 });
     const files = ['ant/0.png', 'bee/0.png', 'ant/1.jpg', 'bee/1.jpg'].map((f) => join(photos, f)); // samples 0–3
@@ -246,6 +291,55 @@ describe('convts predict', () => {
     const answers = await predict(runs.folder, files);
     samePredictions(answers, inMemory(runs.folder, train, [0, 1, 2, 3]), 2);
     assert.deepEqual(answers[0].top.find((t) => t.index === 1)?.class, 'bee');
+  });
+
+  test('a built-in network trained on a two-class folder has two outputs; eval, predict and show load the run', async () => {
+    const model = loadModel(runs.builtin);
+    assert.deepEqual([model.inputShape, model.classes], [[3, 16, 16], 2]);
+    const files = [join(photos, 'ant', '0.png'), join(photos, 'bee', '1.jpg')];
+    const answers = await predict(runs.builtin, files);
+    assert.deepEqual(
+      answers.map((a) => a.top.map((t) => t.class).sort()),
+      [
+        ['ant', 'bee'],
+        ['ant', 'bee'],
+      ],
+    );
+    for (const args of [
+      ['eval', runs.builtin],
+      ['show', 'report', runs.builtin],
+    ]) {
+      const r = await convts(...args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    // A spec file is taken as it is: ten outputs for two classes is refused before training.
+    const spec = join(root, 'ten-outputs.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        input: [3, 16, 16],
+        layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }],
+        loss: 'cross-entropy',
+      }),
+    );
+    const r = await convts(
+      'train',
+      '--model',
+      spec,
+      '--dataset',
+      `folder:${photos}`,
+      '--image-size',
+      '16',
+      '--val',
+      '2',
+      '--out',
+      join(root, 'ten'),
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /the model has 10 outputs, folder:.* has 2 classes \(ant, bee\) — give its last dense layer "units": 2/,
+    );
   });
 
   test('bad files: one line naming the file, exit 1; bad flags exit 2', async () => {
@@ -265,17 +359,44 @@ describe('convts predict', () => {
       writeFileSync(f, bytes);
       const r = await convts('predict', runs.mnist, good, f);
       assert.equal(r.code, 1, name);
-      assert.equal(r.stdout, '');
+      assert.match(r.stdout, /^.*good\.png: \d \d+\.\d%.*\n$/, 'the good file is still predicted');
       assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
       assert.ok(r.stderr.startsWith(`convts: ${f}: `), r.stderr);
       assert.match(r.stderr, re);
     }
+    // Every file is tried: each bad one named, the good ones predicted in order, exit 1 at the end.
+    const [text, missing] = [join(root, 'text.png'), join(root, 'missing.png')];
+    const r3 = await convts('predict', runs.mnist, good, text, good, missing, '--json');
+    assert.equal(r3.code, 1);
+    const answers = JSON.parse(r3.stdout);
+    assert.deepEqual(
+      answers.map((a: { file: string; error?: string; top?: unknown[] }) => [
+        a.file,
+        a.top?.length ?? a.error?.split(':')[0],
+      ]),
+      [
+        [good, 3],
+        [text, text],
+        [good, 3],
+        [missing, missing],
+      ],
+    );
+    assert.match(answers[3].error, /missing\.png: cannot read the file \(ENOENT\)/);
+    assert.deepEqual(
+      r3.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(': ')[1]),
+      [text, missing],
+    );
+    const allBad = await convts('predict', runs.mnist, missing);
+    assert.deepEqual([allBad.code, allBad.stdout], [1, '']);
     let r = await convts('predict', runs.mnist);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /give one or more PNG or JPEG images after the run/);
     r = await convts('predict', runs.mnist, good, '--frame', 'maybe');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--frame: "maybe" is not one of auto, digit, whole/);
+    assert.match(r.stderr, /--frame: "maybe" is not one of auto, digit, object, whole/);
   });
 
   test('real MNIST and CIFAR-10 images as PNG: the same tensors bit for bit, the same predictions', async (t) => {

@@ -64,6 +64,22 @@ describe('run files', () => {
     assert.throws(() => readRunConfig(dir), /config\.json: expected a JSON object, got an array/);
   });
 
+  test('config.json: the three input kinds load; an older Fashion-MNIST run recorded as digits reads as objects', () => {
+    const dir = tempDir('convts-run-');
+    const input = (kind: string) => ({ shape: [1, 28, 28], normalization: { mean: [0.3], std: [0.35] }, kind });
+    for (const [dataset, kind, want] of [
+      ['mnist', 'digits', 'digits'],
+      ['fashion-mnist', 'objects', 'objects'],
+      ['fashion-mnist', 'digits', 'objects'],
+      ['cifar-10', 'photos', 'photos'],
+    ]) {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ dataset, input: input(kind) }));
+      assert.equal(readRunConfig(dir).input?.kind, want, `${dataset} recorded as ${kind}`);
+    }
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ dataset: 'mnist', input: input('sketches') }));
+    assert.throws(() => readRunConfig(dir), /"input" must be .*"kind": "digits"\|"objects"\|"photos"/);
+  });
+
   test('metrics.jsonl: lines without a kind are epochs (older runs), step records are kept apart', () => {
     const dir = tempDir('convts-run-');
     const epoch = { epoch: 1, lr: 0.1, trainLoss: 1, trainAccuracy: 0.5, testLoss: null, testAccuracy: null };

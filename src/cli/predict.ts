@@ -1,5 +1,12 @@
-import { type InputPreparation, inputPreparation, prepareImage, readPicture } from '../data/index.js';
-import { ConfigError, UsageError } from '../errors.js';
+import {
+  type InputPreparation,
+  inputPreparation,
+  kindFrame,
+  type PreparedImage,
+  prepareImage,
+  readPicture,
+} from '../data/index.js';
+import { ConfigError, DataFormatError, FileError, LimitError, UsageError } from '../errors.js';
 import { foldBatchNorm } from '../model/fold.js';
 import type { Sequential } from '../model/sequential.js';
 import { loadRun, openRun, type RunConfig, runNormalization } from '../run/index.js';
@@ -15,21 +22,27 @@ to match the model, resampled to its height × width (area averaging to shrink, 
 enlarge), normalized with the training set's mean and standard deviation. An image from the
 training set written to a file gets the training tensor, bit for bit.
 Photo models (CIFAR-10, image folders) take the largest centred part of the model's aspect
-ratio and never invert. Digit models (MNIST, Fashion-MNIST) invert a light-background image
-and frame one of another size like MNIST: the ink scaled into a 20×20 box of the 28×28
-frame, its centre of mass in the middle.
+ratio and never invert. Digit models (MNIST) invert a light-background image and frame one of
+another size like MNIST: the ink scaled into a 20×20 box of the 28×28 frame, its centre of mass
+in the middle. Clothing models (Fashion-MNIST) invert a light-background image (a product
+photo) and frame one of another size as Fashion-MNIST did: cropped to the object, scaled so
+that its longer side fills the frame, centred.
 
 Options
   --top K            how many classes to list per image             [3]
   --invert M         auto, yes or no: flip light and dark            [auto: light-background
-                     images for digit models, never for photos]
-  --frame F          auto, digit or whole: digit frames the ink like MNIST, whole resamples
-                     the picture   [auto: digit for digit models unless the image is already
-                     the model's size, whole for photos]
+                     images for digit and clothing models, never for photos]
+  --frame F          auto, digit, object or whole: digit frames the ink like MNIST, object
+                     crops to the object like Fashion-MNIST, whole resamples the picture
+                     [auto: digit or object as the model's data set was made, unless the
+                     image is already the model's size; whole for photos]
   --data-dir DIR     only for runs whose config.json lacks the normalization: where
                      the training set is, to recompute it            [the run's]
   --json             print [{file, inverted, framed, top: [{class, index, probability}]}] on stdout
+                     ({file, error} for a file that could not be read)
 
+A file that cannot be read or decoded is reported on its own line (naming it) and the others
+are still predicted; the exit code is then 1.
 JPEGs are turned upright by their Exif orientation. Images over 50 megapixels (by their
 header) are refused before decoding.
 
@@ -46,6 +59,11 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** One file's answer in --json: its top classes, or why it could not be read. */
+type Answer =
+  | { file: string; inverted: boolean; framed: boolean; top: { class: string; index: number; probability: number }[] }
+  | { file: string; error: string };
+
 /** `convts predict`: returns the process exit code. */
 export async function predictCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, options, predictHelp, 'predict');
@@ -58,7 +76,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
       `predict: give one or more PNG or JPEG images after the run, e.g. "convts predict ${run} digit.png"`,
     );
   const invert = choice('invert', v.invert, ['auto', 'yes', 'no'] as const, 'auto');
-  const frame = choice('frame', v.frame, ['auto', 'digit', 'whole'] as const, 'auto');
+  const frame = choice('frame', v.frame, ['auto', 'digit', 'object', 'whole'] as const, 'auto');
   const loaded = loadRun(run);
   const { input, classNames: names } = loaded;
   const model = foldBatchNorm(loaded.model).model; // the same outputs with fewer layers to run
@@ -68,30 +86,47 @@ export async function predictCommand(argv: string[]): Promise<number> {
     runPreparation(run, config, model, () =>
       runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`)),
     );
-  const inputs = images.map((f) => prepareImage(readPicture(f), prep, { invert, frame }));
-  const size = inputs[0].x.length;
-  const x = new Tensor([images.length, ...model.inputShape]);
-  inputs.forEach((inp, i) => x.data.set(inp.x, i * size));
-  const p = model.predict(x).data;
+  // Each file on its own: a bad one is reported, and the others still predicted.
+  const inputs = images.map((file): PreparedImage | { error: string } => {
+    try {
+      return prepareImage(readPicture(file), prep, { invert, frame });
+    } catch (e) {
+      if (!(e instanceof DataFormatError || e instanceof FileError || e instanceof LimitError)) throw e;
+      const error = e.message.startsWith(file) ? e.message : `${file}: ${e.message}`;
+      process.stderr.write(`convts: ${error}\n`);
+      return { error };
+    }
+  });
+  const good = inputs.flatMap((inp, i) => ('x' in inp ? [{ i, inp }] : []));
+  const x = new Tensor([good.length, ...model.inputShape]);
+  good.forEach(({ inp }, row) => x.data.set(inp.x, row * inp.x.length));
+  const p = good.length ? model.predict(x).data : new Float32Array(0);
+  const rowOf = new Map(good.map(({ i }, row) => [i, row]));
   const k = model.classes;
-  const results = images.map((file, i) => {
-    const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => p[i * k + b] - p[i * k + a]);
-    const { inverted, framed } = inputs[i];
+  const results = images.map((file, i): Answer => {
+    const inp = inputs[i];
+    const row = rowOf.get(i);
+    if (!('x' in inp) || row === undefined) return { file, error: 'error' in inp ? inp.error : '' };
+    const order = Array.from({ length: k }, (_, c) => c).sort((a, b) => p[row * k + b] - p[row * k + a]);
     const best = order
       .slice(0, top)
-      .map((c) => ({ class: names[c] ?? String(c), index: c, probability: p[i * k + c] }));
-    return { file, inverted, framed, top: best };
+      .map((c) => ({ class: names[c] ?? String(c), index: c, probability: p[row * k + c] }));
+    return { file, inverted: inp.inverted, framed: inp.framed, top: best };
   });
+  const code = good.length === images.length ? 0 : 1;
   if (v.json) {
     process.stdout.write(`${JSON.stringify(results)}\n`);
-    return 0;
+    return code;
   }
+  const framing =
+    (frame === 'auto' ? kindFrame(prep.kind) : frame) === 'object' ? 'cropped to the object' : 'framed like a digit';
   for (const r of results) {
+    if ('error' in r) continue;
     const list = r.top.map((t) => `${t.class} ${(100 * t.probability).toFixed(1)}%`).join(', ');
-    const done = [r.inverted && 'inverted: light background', r.framed && 'framed like a digit'].filter(Boolean);
+    const done = [r.inverted && 'inverted: light background', r.framed && framing].filter(Boolean);
     process.stdout.write(`${r.file}: ${list}${done.length ? `  (${done.join('; ')})` : ''}\n`);
   }
-  return 0;
+  return code;
 }
 
 /**

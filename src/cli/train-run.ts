@@ -1,30 +1,31 @@
 /** A training run from its settings to its run directory: Ctrl-C handling, progress, checkpoint, summary and report. */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { inputPreparation } from '../data/image.js';
 import { budgetName, memoryBudget } from '../data/index.js';
-import { DivergenceError } from '../errors.js';
-import { writeJsonAtomic } from '../files/atomic.js';
+import { ConfigError, DivergenceError } from '../errors.js';
 import { lockDir } from '../files/lock.js';
 import { buildModel } from '../model/build.js';
-import { loadWeights } from '../model/weights.js';
+import { builtinNames, fitToData } from '../model/builtins.js';
 import { makeOptimizer } from '../optim/index.js';
 import { writeRunReport } from '../report/run-report.js';
 import {
   checkpointPath,
   epochRecord,
   loadCheckpoint,
+  loadRunWeights,
   type RunConfig,
   runEnvironment,
   saveCheckpoint,
   saveModelFiles,
   startMetrics,
   summarize,
-  summaryFile,
+  writeRunConfig,
+  writeRunSummary,
 } from '../run/index.js';
 import { writeReportPage } from '../serve/report-page.js';
 import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
 import { clock, Progress } from './progress.js';
+import { specModels } from './spec-models.js';
 import { loadTrainingData } from './train-data.js';
 import type { TrainConfig } from './train-flags.js';
 
@@ -64,13 +65,26 @@ async function trainLocked(
     process.stderr.write(`stopped while loading the data; nothing was written to ${out}\n`);
     return 130;
   }
+  const classNames = [...trainSet.classNames];
+  // A built-in network takes its input shape and output count from the data; a spec file must fit as it is.
+  const builtin = ([...builtinNames, ...specModels] as readonly string[]).includes(config.model);
   const model = buildModel(
-    { ...spec, classes: [...trainSet.classNames], init: config.init },
+    {
+      ...(builtin ? fitToData(spec, trainSet.shape, classNames.length) : spec),
+      classes: classNames,
+      init: config.init,
+    },
     { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
   );
+  if (model.classes !== classNames.length) {
+    const names = classNames.length > 6 ? `${classNames.slice(0, 6).join(', ')}, …` : classNames.join(', ');
+    throw new ConfigError(
+      `--model ${config.model}: the model has ${model.classes} outputs, ${config.features ?? config.dataset} has ${classNames.length} classes (${names}) — give its last dense layer "units": ${classNames.length}`,
+    );
+  }
   const resolved: RunConfig = {
     ...config,
-    classNames: [...trainSet.classNames],
+    classNames,
     normalization: data.norm,
     input:
       data.norm && 'imageShape' in data.train
@@ -80,7 +94,7 @@ async function trainLocked(
     testSize: testSet.length,
     environment: runEnvironment(),
   };
-  if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
+  if (!o.resume) writeRunConfig(out, resolved);
   const optim = makeOptimizer({
     kind: optimizer,
     lr: config.lr,
@@ -88,12 +102,7 @@ async function trainLocked(
     weightDecay: config.weightDecay,
     skipNormDecay: config.wdSkipNorm ?? false,
   });
-  if (config.initFrom && !o.resume)
-    loadWeights(
-      model,
-      readFileSync(join(config.initFrom, 'model.safetensors')),
-      join(config.initFrom, 'model.safetensors'),
-    );
+  if (config.initFrom && !o.resume) loadRunWeights(model, config.initFrom);
   const resume = o.resume ? loadCheckpoint(out, model) : undefined;
 
   const progress = new Progress();
@@ -154,7 +163,7 @@ async function trainLocked(
     progress.clear();
     if (e instanceof DivergenceError) {
       saveModelFiles(model, out);
-      writeJsonAtomic(join(out, summaryFile), {
+      writeRunSummary(out, {
         status: 'diverged',
         error: e.message,
         epoch: e.epoch,
@@ -169,7 +178,7 @@ async function trainLocked(
   if (result.state) {
     saveCheckpoint(out, model, result.state);
     const at = { epoch: result.state.epoch + 1, image: result.state.start, of: trainSet.length };
-    writeJsonAtomic(join(out, summaryFile), {
+    writeRunSummary(out, {
       status: 'interrupted',
       ...at,
       resume: `convts train --resume ${out}`,
@@ -195,7 +204,7 @@ async function trainLocked(
     },
     trainSet.classNames,
   );
-  writeJsonAtomic(join(out, summaryFile), summary);
+  writeRunSummary(out, summary);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
   writeReportPage(out, { model, config: resolved, data: testSet }); // report.html: the dashboard's run page
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -8,7 +8,7 @@ import { parseInit } from '../init/initializers.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
 import { type ModelSpec, validateSpec } from '../model/spec.js';
 import { optimizerKinds, type ScheduleSpec } from '../optim/index.js';
-import type { TrainSettings } from '../run/index.js';
+import { modelFile, type TrainSettings } from '../run/index.js';
 import { choice, flagObject, num } from './args.js';
 import { specModelPath, specModels } from './spec-models.js';
 import { type TrainConfig, type TrainFlags, trainOptions } from './train-flags.js';
@@ -60,7 +60,7 @@ export function modelRecipe(v: TrainFlags): { source: string; flags: TrainFlags 
 /** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */
 export function resolveConfig(v: TrainFlags): TrainSettings {
   const initFrom = v['init-from'] ?? null;
-  const modelArg = v.model ?? (initFrom ? join(initFrom, 'model.json') : 'seed-mnist');
+  const modelArg = v.model ?? (initFrom ? join(initFrom, modelFile) : 'seed-mnist');
   const names: readonly string[] = [...builtinNames, ...specModels];
   if (!modelArg.endsWith('.json') && !names.includes(modelArg))
     throw new UsageError(`unknown model "${modelArg}" — use one of ${names.join(', ')} or a spec file (.json)`);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDataDir } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { checkpointPath, readTrainSettings } from '../run/index.js';
+import { checkpointPath, readTrainSettings, summaryFile } from '../run/index.js';
 import { parseCommand, readConfigFile } from './args.js';
 import { trainHelp, trainOptions } from './train-flags.js';
 import { runTraining } from './train-run.js';
@@ -26,7 +26,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (!existsSync(checkpointPath(flags.resume))) {
       throw new ConfigError(
         `${checkpointPath(flags.resume)} not found — --resume takes a run directory stopped with Ctrl-C` +
-          (existsSync(join(flags.resume, 'summary.json')) ? ' (this run has a summary.json: it already finished)' : ''),
+          (existsSync(join(flags.resume, summaryFile)) ? ' (this run has a summary.json: it already finished)' : ''),
       );
     }
     const config = readTrainSettings(flags.resume);

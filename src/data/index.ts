@@ -43,9 +43,12 @@ export { parseIdx, parseIdxHeader, readIdx } from './idx.js';
 export {
   type ImageBytes,
   type ImageOptions,
+  type InputKind,
   type InputPreparation,
   imageBytes,
+  inputKinds,
   inputPreparation,
+  kindFrame,
   type PreparedImage,
   prepareImage,
 } from './image.js';

@@ -62,3 +62,18 @@ export function builtinSpec(name: string, o: BuiltinOptions = {}): ModelSpec {
       throw new ConfigError(`unknown model "${name}" — use one of ${builtinNames.join(', ')} or a spec file (.json)`);
   }
 }
+
+/**
+ * A built-in network made for a data set: one output per class, and the data's sample shape as
+ * input when it has the rank the network was made for (the conv nets take grey or colour
+ * pictures of any size their layers can reduce; a size too small fails when the model is built,
+ * naming the layer).
+ */
+export function fitToData(spec: ModelSpec, sampleShape: readonly number[], classes: number): ModelSpec {
+  let head = -1;
+  spec.layers.forEach((l, i) => {
+    if (l.type === 'dense') head = i;
+  });
+  const layers = spec.layers.map((l, i) => (i === head ? ({ ...l, units: classes } as LayerSpec) : l));
+  return { ...spec, input: sampleShape.length === spec.input.length ? [...sampleShape] : spec.input, layers };
+}

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Normalization } from '../data/dataset.js';
+import { type InputKind, inputKinds } from '../data/image.js';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
 import { foldBatchNorm } from '../model/fold.js';
@@ -61,12 +62,10 @@ export function importRun(file: string, out: string, o: ImportRunOptions = {}): 
   }
   const dataset = o.dataset ?? metadata.dataset;
   const record = modelRecord(model, { dataset, classNames: model.spec.classes, normalization });
-  // A convts export records whether its pictures are digits or photos.
-  const kind = /"kind":\s*"(digits|photos)"/.exec(metadata.input_preparation ?? '')?.[1] as
-    | 'digits'
-    | 'photos'
-    | undefined;
-  if (kind && record.input) record.input = { ...record.input, kind };
+  // A convts export records what kind of pictures the model takes.
+  const kind = /"kind":\s*"(\w+)"/.exec(metadata.input_preparation ?? '')?.[1] as InputKind | undefined;
+  if (kind && (inputKinds as readonly string[]).includes(kind) && record.input)
+    record.input = { ...record.input, kind };
   const abs = resolve(out);
   const tmp = join(dirname(abs), `.${basename(abs)}.import-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Augmentation } from '../data/augment.js';
 import type { Normalization } from '../data/dataset.js';
-import type { InputPreparation } from '../data/image.js';
+import { type InputPreparation, inputKinds } from '../data/image.js';
 import type { SubsetMode } from '../data/prepare.js';
 import { DataFormatError } from '../errors.js';
+import { writeJsonAtomic } from '../files/atomic.js';
 import { jsonObject, readJsonFile } from '../files/json.js';
 import type { InitSpec } from '../init/initializers.js';
 import type { ModelSpec } from '../model/spec.js';
@@ -84,6 +85,11 @@ export type RunConfig = Partial<TrainSettings> & Partial<ModelRecord> & Partial<
 
 export const configFile = 'config.json';
 
+/** Writes `<dir>/config.json` atomically: a model's record, with the training settings when trained by convts. */
+export function writeRunConfig(dir: string, config: RunConfig | ModelRecord): void {
+  writeJsonAtomic(join(dir, configFile), config);
+}
+
 /** Reads `<dir>/config.json`, checking the fields other commands rely on; errors name the file and field. */
 export function readRunConfig(dir: string): RunConfig {
   const path = join(dir, configFile);
@@ -106,10 +112,15 @@ export function readRunConfig(dir: string): RunConfig {
       isNums(input.shape) &&
       input.shape.length === 3 &&
       isNorm(input.normalization) &&
-      /^(digits|photos)$/.test(input.kind)
+      (inputKinds as readonly string[]).includes(input.kind)
     )
   )
-    fail('input', '{"shape": [c, h, w], "normalization": {…}, "kind": "digits"|"photos"} or null');
+    fail(
+      'input',
+      `{"shape": [c, h, w], "normalization": {…}, "kind": ${inputKinds.map((k) => `"${k}"`).join('|')}} or null`,
+    );
+  // Runs saved before Fashion-MNIST had its own kind recorded its pictures as digits.
+  if (input && input.kind === 'digits' && c.dataset === 'fashion-mnist') c.input = { ...input, kind: 'objects' };
   for (const k of ['trainLimit', 'testLimit', 'val', 'seed', 'epochs', 'batchSize'] as const)
     if (c[k] !== undefined && c[k] !== null && !Number.isInteger(c[k])) fail(k, 'an integer');
   return c as RunConfig;

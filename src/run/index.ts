@@ -9,6 +9,7 @@ export {
   readRunConfig,
   readTrainSettings,
   type TrainSettings,
+  writeRunConfig,
 } from './config.js';
 export { convtsVersion, type RunEnvironment, runEnvironment } from './environment.js';
 export { type MachineInfo, machineInfo } from './machine.js';
@@ -28,10 +29,13 @@ export {
   type LoadedRun,
   loadModel,
   loadRun,
+  loadRunWeights,
+  modelFile,
   modelRecord,
   type SaveInfo,
   saveModel,
   saveModelFiles,
+  weightsFile,
 } from './model-file.js';
 export { openRun, type RunDataOptions, runDataset, runNormalization } from './open.js';
 export {
@@ -44,6 +48,7 @@ export {
   readRunSummary,
   summarize,
   summaryFile,
+  writeRunSummary,
 } from './summary.js';
 export { summarySchema } from './summary-schema.js';
 export { trainingWarnings } from './warnings.js';

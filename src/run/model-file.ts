@@ -10,7 +10,7 @@ import { buildModel } from '../model/build.js';
 import type { Sequential } from '../model/sequential.js';
 import { validateSpec } from '../model/spec.js';
 import { loadWeights, weightsToSafetensors } from '../model/weights.js';
-import { configFile, type ModelRecord, type RunConfig, readRunConfig } from './config.js';
+import { configFile, type ModelRecord, type RunConfig, readRunConfig, writeRunConfig } from './config.js';
 
 // A saved model is a folder: model.json (the spec, with a format tag and version),
 // model.safetensors (the weights, PyTorch names and layouts) and config.json (how inputs are
@@ -25,10 +25,19 @@ export interface SaveInfo {
   normalization?: Normalization;
 }
 
+export const modelFile = 'model.json';
+export const weightsFile = 'model.safetensors';
+
 /** Writes `<dir>/model.json` and `<dir>/model.safetensors`, each atomically. */
 export function saveModelFiles(model: Sequential, dir: string): void {
-  writeFileAtomic(join(dir, 'model.safetensors'), weightsToSafetensors(model));
-  writeJsonAtomic(join(dir, 'model.json'), { ...model.spec, format: 'convts-model', version: 1 });
+  writeFileAtomic(join(dir, weightsFile), weightsToSafetensors(model));
+  writeJsonAtomic(join(dir, modelFile), { ...model.spec, format: 'convts-model', version: 1 });
+}
+
+/** Loads a run's weights (`<dir>/model.safetensors`) into a model of the same layers. */
+export function loadRunWeights(model: Sequential, dir: string): void {
+  const path = join(dir, weightsFile);
+  loadWeights(model, readFileChecked(path), path);
 }
 
 /**
@@ -37,7 +46,7 @@ export function saveModelFiles(model: Sequential, dir: string): void {
  */
 export function saveModel(model: Sequential, dir: string, info: SaveInfo = {}): void {
   saveModelFiles(model, dir);
-  writeJsonAtomic(join(dir, configFile), modelRecord(model, info));
+  writeRunConfig(dir, modelRecord(model, info));
 }
 
 /** The config.json record of a model saved with `info`. */
@@ -62,7 +71,7 @@ export function modelRecord(model: Sequential, info: SaveInfo): ModelRecord {
 /** Loads a model saved by saveModel; `path` is its folder (a run directory) or its model.json. */
 export function loadModel(path: string): Sequential {
   const isFile = path.endsWith('.json') && !(existsSync(path) && statSync(path).isDirectory());
-  const specPath = isFile ? path : join(path, 'model.json');
+  const specPath = isFile ? path : join(path, modelFile);
   const weightsPath = specPath.replace(/\.json$/, '.safetensors');
   const raw = jsonObject(
     readJsonFile(specPath, 'give a run directory or a model.json written by convts train'),

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { DataFormatError } from '../errors.js';
+import { writeJsonAtomic } from '../files/atomic.js';
 import { readJsonFile } from '../files/json.js';
 import type { Sequential } from '../model/sequential.js';
 import type { EpochMetrics, TrainResult } from '../train/trainer.js';
@@ -60,6 +61,11 @@ export interface InterruptedSummary {
 export type RunSummary = CompletedSummary | DivergedSummary | InterruptedSummary;
 
 export const summaryFile = 'summary.json';
+
+/** Writes `<dir>/summary.json` atomically: completed, diverged or interrupted. */
+export function writeRunSummary(dir: string, summary: RunSummary): void {
+  writeJsonAtomic(join(dir, summaryFile), summary);
+}
 
 /** The summary of a finished training: final numbers, per-epoch metrics, timings, machine and warnings. */
 export function summarize(

@@ -11,7 +11,7 @@ import { DataFormatError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
 import { loadModel, readRunConfig, runDataset } from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
-import type { Dataset } from '../train/dataset.js';
+import { type Dataset, forEachBatch } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
 import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack } from './api-types.js';
 
@@ -156,13 +156,7 @@ function probabilities(l: Loaded): Float32Array {
   const ds = needData(l);
   const k = l.model.classes;
   const out = new Float32Array(ds.length * k);
-  const order = Int32Array.from({ length: ds.length }, (_, i) => i);
-  for (let start = 0; start < ds.length; start += 256) {
-    const n = Math.min(256, ds.length - start);
-    const x = new Tensor([n, ...ds.shape]);
-    ds.fill(x.data, order, start, n);
-    out.set(l.model.predict(x).data, start * k);
-  }
+  forEachBatch(ds, 256, (x, start) => out.set(l.model.predict(x).data, start * k));
   l.probs = out;
   return out;
 }

@@ -1,6 +1,8 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { readMetricsTail } from '../run/index.js';
+import { ConvtsError } from '../errors.js';
+import { jsonObject, parseJson } from '../files/json.js';
+import { configFile, metricsFile, modelFile, readMetricsTail, summaryFile, weightsFile } from '../run/index.js';
 import type { EpochRecord, MetricRecord, RunRow, RunStatus, SweepRow } from './api-types.js';
 
 /** A served folder: its name in ids (unique among the roots) and where it is. */
@@ -23,7 +25,7 @@ export function makeRoots(dirs: string[]): Root[] {
 
 /** A run still writing metrics this recently (ms) counts as running. */
 const liveMs = 30_000;
-const runFiles = ['config.json', 'summary.json', 'metrics.jsonl'];
+const runFiles = [configFile, summaryFile, metricsFile];
 
 /** Every run and sweep directory under the roots: runs hold a run file, sweeps a sweep.json. */
 export function findDirs(roots: Root[]): {
@@ -56,14 +58,14 @@ export function findDirs(roots: Root[]): {
 
 const epochRecords = (rs: MetricRecord[]) => rs.filter((r): r is EpochRecord => r.kind !== 'step');
 
+// A file the listing shows: missing is no error, a damaged one is reported on its row.
 function readJson(path: string): { value: Record<string, unknown> | null; error: string | null } {
   if (!existsSync(path)) return { value: null, error: null };
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8'));
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return { value: v, error: null };
+    return { value: jsonObject(parseJson(readFileSync(path, 'utf8'), basename(path)), basename(path)), error: null };
   } catch (e) {
-    return { value: null, error: `${basename(path)}: not valid JSON (${(e as Error).message})` };
+    if (!(e instanceof ConvtsError)) return { value: null, error: `${basename(path)}: ${(e as Error).message}` };
+    return { value: null, error: e.message };
   }
 }
 
@@ -112,8 +114,8 @@ export function runRow(id: string, dir: string, sweep: string | null, now = Date
   const key = `${times.join(',')}|${running}|${sweep}|${metricsDamage.get(dir)}`;
   const hit = cache.get(dir);
   if (hit?.key === key) return hit.row;
-  const config = readJson(join(dir, 'config.json'));
-  const summary = readJson(join(dir, 'summary.json'));
+  const config = readJson(join(dir, configFile));
+  const summary = readJson(join(dir, summaryFile));
   const c = config.value ?? {};
   const s = summary.value ?? {};
   const metrics =
@@ -161,8 +163,8 @@ export function runRow(id: string, dir: string, sweep: string | null, now = Date
 }
 
 function modelProblem(dir: string): string | null {
-  const spec = readJson(join(dir, 'model.json'));
-  return spec.error ?? checkSafetensors(join(dir, 'model.safetensors'));
+  const spec = readJson(join(dir, modelFile));
+  return spec.error ?? checkSafetensors(join(dir, weightsFile));
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
