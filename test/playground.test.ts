@@ -24,17 +24,22 @@ if (!real) writeMnistDir(tmp, 5000, 1000);
 const target = real ? 0.9 : 0.8;
 
 let browser: Browser | null = null;
+// The same files from a plain static server and from one that sends the COOP/COEP headers.
 let base = '';
-let close = () => {};
+let isolatedBase = '';
+const servers: { close(): void }[] = [];
 before(async () => {
   browser = await launchChromium();
-  const s = await staticServer(webDir, dataRoot);
-  base = s.url;
-  close = () => s.server.close();
+  for (const isolated of [false, true]) {
+    const s = await staticServer(webDir, dataRoot, { isolated });
+    if (isolated) isolatedBase = s.url;
+    else base = s.url;
+    servers.push(s.server);
+  }
 });
 after(async () => {
   await browser?.close();
-  close();
+  for (const s of servers) s.close();
 });
 
 type State = Record<string, unknown>;
@@ -43,12 +48,19 @@ const state = (page: Page) =>
 const until = (page: Page, f: string, timeout = 120_000) =>
   page.waitForFunction(`(() => { const s = playground.state; return ${f}; })()`, null, { timeout, polling: 50 });
 
-async function openPage(): Promise<Page> {
+/** The page, cross-origin isolated (a pool of worker threads) or from a plain static host (one thread). */
+async function openPage(isolated = false): Promise<Page> {
   const page = await (browser as Browser).newPage({ acceptDownloads: true });
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-  await page.goto(`${base}playground.html`);
+  await page.goto(`${isolated ? isolatedBase : base}playground.html`);
   await until(page, 's.ready', 30_000);
-  assert.equal((await state(page)).kernels, 'relaxed SIMD', 'Chromium compiles the relaxed-SIMD module');
+  const s = await state(page);
+  assert.equal(s.kernels, 'relaxed SIMD', 'Chromium compiles the relaxed-SIMD module');
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.equal(s.threads, isolated ? cores : 1);
+  const notice = await page.locator('#notice');
+  if (isolated) assert.equal(await notice.isVisible(), false);
+  else assert.match((await notice.textContent()) ?? '', /one thread instead of|not cross-origin isolated/);
   return page;
 }
 
@@ -87,9 +99,9 @@ async function cliTop1(run: string, files: string[]): Promise<string[]> {
   return (JSON.parse(r.stdout) as { top: { class: string }[] }[]).map((x) => x.top[0].class);
 }
 
-test('the page trains seed-mnist in its worker: 300 steps on 5,000 images, paused and resumed, then draws and saves', async (t) => {
+test('the page trains seed-mnist in its worker on every core: 300 steps on 5,000 images, paused and resumed, then draws and saves', async (t) => {
   if (skip(t)) return;
-  const page = await openPage();
+  const page = await openPage(true);
   await page.click('#load-server');
   await until(page, 's.data !== null', 60_000);
   for (const [id, v] of [

@@ -31,11 +31,21 @@ const types: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
+/** The two headers that make a page cross-origin isolated, so that it may share memory between threads. */
+export const isolationHeaders = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
 /**
- * Serves `dir` as any static host would (no special headers), and, when `dataRoot` is given,
- * `/api/data/<set>/<file>` from it. Resolves to the server and its base URL.
+ * Serves `dir` as any static host would (no special headers, or with `isolated` the COOP/COEP pair),
+ * and, when `dataRoot` is given, `/api/data/<set>/<file>` from it. Resolves to the server and its base URL.
  */
-export function staticServer(dir: string, dataRoot?: string): Promise<{ server: Server; url: string }> {
+export function staticServer(
+  dir: string,
+  dataRoot?: string,
+  { isolated = false } = {},
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
     const data = path.match(/^\/api\/data\/([\w-]+)\/([\w.-]+)$/);
@@ -44,7 +54,10 @@ export function staticServer(dir: string, dataRoot?: string): Promise<{ server: 
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    res.writeHead(200, {
+      'content-type': types[extname(file)] ?? 'application/octet-stream',
+      ...(isolated ? isolationHeaders : {}),
+    });
     res.end(readFileSync(file));
   });
   return new Promise((resolve) =>

@@ -16,6 +16,7 @@ const state = {
   phase: 'idle' as Phase,
   ready: false,
   kernels: '',
+  threads: 0,
   data: null as null | { train: number; test: number; shape: number[]; classNames: string[] },
   steps: 0,
   imagesPerSecond: 0,
@@ -56,11 +57,7 @@ function startWorker() {
     setPhase('stopped');
   };
   state.workerCrashed = false;
-  send({
-    type: 'init',
-    wasmUrl: new URL('convts.wasm', location.href).href,
-    relaxedUrl: new URL('convts-relaxed.wasm', location.href).href,
-  });
+  send({ type: 'init', base: new URL('./', location.href).href, threads: Math.max(1, num('threads') || 1) });
 }
 
 function setPhase(p: Phase) {
@@ -78,7 +75,9 @@ function receive(m: FromWorker) {
     case 'ready':
       state.ready = true;
       state.kernels = m.kernels;
+      state.threads = m.threads;
       $('kernels').textContent = `· WebAssembly ${m.kernels} kernels, ${m.threads} thread${m.threads > 1 ? 's' : ''}`;
+      Object.assign($('notice'), { hidden: !m.notice, textContent: m.notice ?? '' });
       return;
     case 'data':
       state.data = m;
@@ -295,12 +294,21 @@ $('clear').onclick = () => {
   pad.clear();
   $('top3').replaceChildren();
 };
-$('restart').onclick = guard(() => {
+function restartWorker() {
   worker.terminate();
   $('restart').hidden = true;
+  state.ready = false;
   state.data = null;
   $('data-status').textContent = 'no data yet (the worker was restarted)';
+  setPhase('idle');
   startWorker();
+}
+$('restart').onclick = guard(restartWorker);
+// Another thread count starts the kernels again, in a new worker (a pool cannot shrink or grow).
+$<HTMLInputElement>('threads').onchange = guard(() => {
+  if (state.phase === 'running' || state.phase === 'paused')
+    throw new Error('stop the training before changing the threads');
+  restartWorker();
 });
 $('load-server').onclick = guard(loadFromServer);
 $<HTMLInputElement>('files').onchange = guard(() => loadFiles($<HTMLInputElement>('files').files));
@@ -326,11 +334,7 @@ const frame = (t: number) => {
 };
 requestAnimationFrame(frame);
 
-if (!crossOriginIsolated)
-  Object.assign($('notice'), {
-    hidden: false,
-    textContent:
-      'One thread: this page is not cross-origin isolated, so the kernels cannot share memory between workers.',
-  });
+// Every core; the worker says when fewer run (a page that is not cross-origin isolated runs one).
+$<HTMLInputElement>('threads').value = String(navigator.hardwareConcurrency || 1);
 showSpec('seed-mnist');
 startWorker();

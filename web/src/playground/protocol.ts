@@ -32,7 +32,8 @@ export interface ModelFiles {
 }
 
 export type ToWorker =
-  | { type: 'init'; wasmUrl: string; relaxedUrl: string }
+  /** Start the kernels from the .wasm files in folder `base`, on `threads` threads where the page allows. */
+  | { type: 'init'; base: string; threads: number }
   | { type: 'data'; name: 'mnist' | 'fashion-mnist'; train: SplitFiles; test: SplitFiles }
   | { type: 'start'; spec: ModelSpec; settings: Settings }
   | { type: 'pause' }
@@ -55,7 +56,8 @@ export interface EvalMessage {
 }
 
 export type FromWorker =
-  | { type: 'ready'; kernels: string; threads: number }
+  /** The kernels run: relaxed SIMD or SIMD128, on `threads` threads; `notice` says why fewer than asked. */
+  | { type: 'ready'; kernels: string; threads: number; notice: string | null }
   | { type: 'data'; train: number; test: number; shape: number[]; classNames: string[] }
   | (StepMetrics & { type: 'step' })
   | EvalMessage

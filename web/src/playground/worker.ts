@@ -8,11 +8,12 @@ import {
   makeOptimizer,
   type Optimizer,
   type Sequential,
+  startWasmKernels,
   Tensor,
   type TrainState,
   train,
-  useWasmKernels,
   validateSpec,
+  type WasmKernels,
   weightsToSafetensors,
 } from '../../../src/core.js';
 import type { ByteImageDataset, Normalization } from '../../../src/data/dataset.js';
@@ -44,6 +45,7 @@ let run: {
   stopping?: boolean;
 } | null = null;
 let phase: Phase = 'idle';
+let kernelSet: WasmKernels | null = null;
 
 const setPhase = (p: Phase, message?: string) => {
   phase = p;
@@ -220,24 +222,18 @@ function open(files: ModelFiles) {
   post({ type: 'opened', layers: mdl.layers.length, classNames });
 }
 
-/** The relaxed-SIMD module where the engine compiles it (fused multiply-add), plain SIMD128 otherwise. */
-async function startKernels(url: string, relaxedUrl: string): Promise<string> {
-  const relaxed = await fetch(relaxedUrl)
-    .then((r) => (r.ok ? r.arrayBuffer() : null))
-    .then((b) => (b && WebAssembly.validate(b) ? WebAssembly.compile(b) : null))
-    .catch(() => null);
-  if (relaxed) {
-    await useWasmKernels({ module: relaxed });
-    return 'relaxed SIMD';
-  }
-  await useWasmKernels({ url });
-  return 'SIMD128';
+/** Relaxed SIMD where the engine compiles it, on a pool of workers where the page is cross-origin isolated. */
+async function startKernels(base: string, threads: number): Promise<FromWorker> {
+  kernelSet?.terminate();
+  kernelSet = await startWasmKernels({ from: base, threads });
+  const kernels = kernelSet.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD128';
+  return { type: 'ready', kernels, threads: kernelSet.threads, notice: kernelSet.notice };
 }
 
 async function handle(m: ToWorker) {
   switch (m.type) {
     case 'init':
-      return post({ type: 'ready', kernels: await startKernels(m.wasmUrl, m.relaxedUrl), threads: 1 });
+      return post(await startKernels(m.base, m.threads));
     case 'data':
       return loadData(m);
     case 'start':
