@@ -102,6 +102,8 @@ async function cliTop1(run: string, files: string[]): Promise<string[]> {
 test('the page trains seed-mnist in its worker on every core: 300 steps on 5,000 images, paused and resumed, then draws and saves', async (t) => {
   if (skip(t)) return;
   const page = await openPage(true);
+  // The server's list of data sets (GET api/data) fills the choice.
+  await until(page, "/the server has mnist/.test(document.getElementById('data-status').textContent)", 10_000);
   await page.click('#load-server');
   await until(page, 's.data !== null', 60_000);
   for (const [id, v] of [
@@ -113,6 +115,12 @@ test('the page trains seed-mnist in its worker on every core: 300 steps on 5,000
     await page.fill(id, v);
   await page.click('#start');
   await until(page, 's.steps >= 40');
+  // Filters and feature maps of the watched test image, refreshed as it learns; another image on request.
+  await until(page, 's.features !== null && s.features.layers === 2');
+  assert.ok((await page.locator('#features canvas').count()) > 2 * 8, 'filters and maps of both convolutions drawn');
+  await page.fill('#watch', '7');
+  await page.dispatchEvent('#watch', 'change');
+  await until(page, 's.features.index === 7');
   await page.click('#pause');
   await until(page, "s.phase === 'paused'");
   const paused = (await state(page)).steps as number;
@@ -282,6 +290,24 @@ test('bad input in the page: a clear message, and the worker keeps working', asy
   assert.match((await page.textContent('#message')) ?? '', /model\.safetensors/);
 
   // Still alive: the real data loads after all that.
+  await page.click('#load-server');
+  await until(page, 's.data !== null', 60_000);
+  await page.close();
+});
+
+test('a worker that crashes is reported, and restarted from the page without reloading it', async (t) => {
+  if (skip(t)) return;
+  const page = await openPage();
+  // What the page receives when its worker dies of an uncaught error.
+  await page.evaluate(() => {
+    const pg = globalThis as unknown as { playground: { worker(): Worker } };
+    pg.playground.worker().dispatchEvent(new ErrorEvent('error', { message: 'out of memory' }));
+  });
+  await until(page, 's.workerCrashed');
+  assert.match((await page.textContent('#message')) ?? '', /the training worker crashed \(out of memory\)/);
+  await page.click('#restart');
+  await until(page, 's.ready && !s.workerCrashed', 30_000);
+  assert.equal(await page.locator('#restart').isVisible(), false);
   await page.click('#load-server');
   await until(page, 's.data !== null', 60_000);
   await page.close();

@@ -20,6 +20,8 @@ const common = {
 };
 await build({ ...common, entryPoints: [join(src, 'main.ts')], outfile: join(out, 'playground.js') });
 await build({ ...common, entryPoints: [join(src, 'worker.ts')], outfile: join(out, 'playground-worker.js') });
+// The page `convts bench --backend browser` drives (bench/browser.ts serves it).
+await build({ ...common, entryPoints: [join(root, 'bench', 'browser-page.ts')], outfile: join(out, 'bench.js') });
 const uplotCss = readFileSync(join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8');
 writeFileSync(join(out, 'playground.css'), `${uplotCss}\n${readFileSync(join(src, 'playground.css'), 'utf8')}`);
 copyFileSync(join(root, 'web', 'playground.html'), join(out, 'playground.html'));

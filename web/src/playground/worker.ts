@@ -20,6 +20,7 @@ import type { ByteImageDataset, Normalization } from '../../../src/data/dataset.
 import { idxClassNames, idxPairDataset } from '../../../src/data/idx-pair.js';
 import { type InputPreparation, inputPreparation, prepareImage } from '../../../src/data/image.js';
 import { prepare } from '../../../src/data/prepare.js';
+import { featureMaps } from './feature-maps.js';
 import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 import { readSplit } from './read-idx.js';
 
@@ -46,6 +47,18 @@ let run: {
 } | null = null;
 let phase: Phase = 'idle';
 let kernelSet: WasmKernels | null = null;
+/** The test image the filters and feature maps view follows, and when it was last sent. */
+let watched = 0;
+let featuresSent = 0;
+let currentStep = 0;
+
+/** Sends the filters and feature maps of the watched image, at most about twice a second unless `now`. */
+function sendFeatures(step: number, now = false) {
+  if (!run || !model || (!now && performance.now() - featuresSent < 500)) return;
+  featuresSent = performance.now();
+  const m = featureMaps(model, run.test, watched, step);
+  post(m, [m.image.data.buffer, ...m.layers.flatMap((l) => [l.filters.data.buffer, l.maps.data.buffer])]);
+}
 
 const setPhase = (p: Phase, message?: string) => {
   phase = p;
@@ -132,6 +145,8 @@ async function runTraining() {
     onStep: (m) => {
       lastStep = m.step;
       post({ ...m, type: 'step' });
+      currentStep = m.step;
+      sendFeatures(m.step, m.step === 1);
       if (r.settings.evalEvery > 0 && m.step % r.settings.evalEvery === 0) evaluateNow(m.step, m.epoch);
     },
     onEpoch: (e) => evaluateNow(lastStep, e.epoch),
@@ -251,6 +266,9 @@ async function handle(m: ToWorker) {
       return save();
     case 'open':
       return open(m.files);
+    case 'watch':
+      watched = m.index;
+      return sendFeatures(currentStep, true);
   }
 }
 
