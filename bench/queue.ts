@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { resolveConfig } from '../src/cli/train.js';
+import { resolveConfig } from '../src/cli/train-settings.js';
 import { parseQueueUrl } from '../src/queue/connection.js';
 import { settingsVersion, type TrialJob } from '../src/queue/job.js';
 import { runOnQueue } from '../src/queue/owner.js';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { resolveConfig } from '../src/cli/train.js';
+import { resolveConfig } from '../src/cli/train-settings.js';
 import { buildModel } from '../src/index.js';
 import { convts, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';

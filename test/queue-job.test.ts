@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveConfig } from '../src/cli/train.js';
+import { resolveConfig } from '../src/cli/train-settings.js';
 import { parseQueueUrl, redactUrl } from '../src/queue/connection.js';
 import { JobRefused, settingsVersion, validateJob } from '../src/queue/job.js';
 import { statusLine } from '../src/queue/status.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { resolveConfig } from '../src/cli/train.js';
+import { resolveConfig } from '../src/cli/train-settings.js';
 import { queueName } from '../src/queue/connection.js';
 import { childEnv, convts, mainJs, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';

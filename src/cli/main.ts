@@ -14,7 +14,8 @@ import { predictCommand, predictHelp } from './predict.js';
 import { serveCommand, serveHelp } from './serve.js';
 import { showCommand, showHelp } from './show.js';
 import { sweepCommand, sweepHelp } from './sweep.js';
-import { trainCommand, trainHelp } from './train.js';
+import { trainCommand } from './train.js';
+import { trainHelp } from './train-flags.js';
 import { workerCommand, workerHelp } from './worker.js';
 
 const help = `convts — convolutional neural networks from first principles

@@ -12,7 +12,7 @@ import { writeRunDir } from '../queue/results.js';
 import type { TrialResult } from '../report/sweep.js';
 import { configFile, readRunConfig } from '../run/index.js';
 import { downloadReporter } from './download.js';
-import { finished, resultLine, type Trial } from './sweep.js';
+import { finished, resultLine, type Trial } from './sweep-trials.js';
 
 /**
  * A sweep's open trials through a Redis queue: each becomes a job for `convts worker`, and each

@@ -5,7 +5,8 @@
 import { ConvtsError, UsageError } from '../errors.js';
 import { useKernels } from '../kernels/index.js';
 import { defaultKernels } from '../kernels/node-loader.js';
-import { runTraining, type TrainConfig } from './train.js';
+import type { TrainConfig } from './train-flags.js';
+import { runTraining } from './train-run.js';
 
 export interface TrialMessage {
   config: TrainConfig;

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Shape } from '../tensor/tensor.js';
-import type { ByteImageDataset, Dataset } from './dataset.js';
+import type { Dataset } from '../train/dataset.js';
+import type { ByteImageDataset } from './dataset.js';
 
 /** Random translation by up to `shift` pixels each way (zero/black padding) and, optionally, horizontal flips. */
 export interface Augmentation {

@@ -1,21 +1,5 @@
 import type { Shape } from '../tensor/tensor.js';
-
-/**
- * A labelled set of samples kept compactly (bytes for images) and turned into normalized float32
- * one batch at a time, so that a whole data set never has to sit in memory as floats.
- */
-export interface Dataset {
-  readonly name: string;
-  readonly length: number;
-  /** Per-sample shape, e.g. [1, 28, 28], or [784] when flattened. */
-  readonly shape: Shape;
-  readonly labels: Uint8Array;
-  readonly classNames: readonly string[];
-  /** Writes samples indices[start … start+count) into out, one after another. */
-  fill(out: Float32Array, indices: ArrayLike<number>, start: number, count: number): void;
-  /** Called by the trainer before each epoch (0-based); augmenting sets draw per-epoch transforms from it. */
-  startEpoch?(epoch: number): void;
-}
+import type { Dataset } from '../train/dataset.js';
 
 /** Per-channel affine normalization: x = (pixel/255 − mean[c]) / std[c]; mean 0, std 1 is [0, 1] scaling. */
 export interface Normalization {

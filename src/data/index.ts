@@ -29,7 +29,7 @@ export {
   systemDataDir,
 } from './catalog.js';
 export { cifar10Classes, readCifarBatches, readCifarSplit } from './cifar.js';
-export { ByteImageDataset, type Dataset, type ImageShape, type Normalization, unitScale } from './dataset.js';
+export { ByteImageDataset, type ImageShape, type Normalization, unitScale } from './dataset.js';
 export {
   checkContent,
   type DownloadOptions,

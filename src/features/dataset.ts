@@ -1,6 +1,6 @@
-import type { Dataset } from '../data/dataset.js';
 import { ShapeError } from '../errors.js';
 import type { Shape } from '../tensor/tensor.js';
+import type { Dataset } from '../train/dataset.js';
 
 /** Precomputed feature vectors (n × dim float32) with their labels, as a Dataset the trainer takes. */
 export class FeatureDataset implements Dataset {

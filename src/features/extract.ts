@@ -1,10 +1,10 @@
-import type { Dataset } from '../data/dataset.js';
 import type { Activation } from '../kernels/index.js';
 import type { Conv2d } from '../layers/conv2d.js';
 import { buildModel } from '../model/build.js';
 import type { Sequential } from '../model/sequential.js';
 import type { LayerSpec } from '../model/spec.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
+import type { Dataset } from '../train/dataset.js';
 import { forEachBatch } from '../train/dataset.js';
 import { checkBankFits, type FilterBank } from './bank.js';
 

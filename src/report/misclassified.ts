@@ -1,6 +1,6 @@
-import type { Dataset } from '../data/dataset.js';
 import type { Sequential } from '../model/sequential.js';
 import { sizeOf } from '../tensor/tensor.js';
+import type { Dataset } from '../train/dataset.js';
 import { forEachBatch } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
 import type { Canvas } from './canvas.js';

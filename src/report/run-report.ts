@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import type { Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import type { Sequential } from '../model/sequential.js';
 import { type CompletedSummary, machineInfo } from '../run/index.js';
 import { sizeOf } from '../tensor/tensor.js';
+import type { Dataset } from '../train/dataset.js';
 import { precisionRecall } from '../train/metrics.js';
 import type { Canvas } from './canvas.js';
 import { confusionPicture } from './confusion.js';

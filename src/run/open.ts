@@ -1,15 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ByteImageDataset,
-  type Dataset,
-  type LoadOptions,
-  loadDataset,
-  type Normalization,
-  resolveDataDir,
-} from '../data/index.js';
+import { ByteImageDataset, type LoadOptions, loadDataset, type Normalization, resolveDataDir } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { loadFeatureDatasets } from '../features/index.js';
+import type { Dataset } from '../train/dataset.js';
 import { type RunConfig, readRunConfig } from './config.js';
 import { type RunSummary, readRunSummary, summaryFile } from './summary.js';
 

@@ -1,5 +1,4 @@
 import {
-  type Dataset,
   decodePicture,
   type InputPreparation,
   inputPreparation,
@@ -12,6 +11,7 @@ import { DataFormatError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
 import { loadModel, readRunConfig, runDataset } from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
+import type { Dataset } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
 import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack } from './api-types.js';
 

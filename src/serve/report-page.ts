@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Dataset } from '../data/dataset.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import type { Sequential } from '../model/sequential.js';
+import type { Dataset } from '../train/dataset.js';
 import type { RunDetail } from './api-types.js';
 import { preload } from './compute.js';
 import { makeRoots } from './runs.js';

@@ -1,3 +1,7 @@
+/**
+ * The training loop and evaluation. `train` stays one function on purpose: epochs, steps, resume from a
+ * checkpoint, early stopping and Ctrl-C share its state, and splitting it would pass that state around.
+ */
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
 import type { Optimizer, OptimizerState, ScheduleSpec } from '../optim/index.js';

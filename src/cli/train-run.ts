@@ -1,0 +1,200 @@
+/** A training run from its settings to its run directory: Ctrl-C handling, progress, checkpoint, summary and report. */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { inputPreparation } from '../data/image.js';
+import { budgetName, memoryBudget } from '../data/index.js';
+import { DivergenceError } from '../errors.js';
+import { writeJsonAtomic } from '../files/atomic.js';
+import { lockDir } from '../files/lock.js';
+import { buildModel } from '../model/build.js';
+import { loadWeights } from '../model/weights.js';
+import { makeOptimizer } from '../optim/index.js';
+import { writeRunReport } from '../report/run-report.js';
+import {
+  checkpointPath,
+  epochRecord,
+  loadCheckpoint,
+  type RunConfig,
+  saveCheckpoint,
+  saveModelFiles,
+  startMetrics,
+  summarize,
+  summaryFile,
+} from '../run/index.js';
+import { writeReportPage } from '../serve/report-page.js';
+import { type EpochMetrics, type TrainResult, train } from '../train/trainer.js';
+import { clock, Progress } from './progress.js';
+import { loadTrainingData } from './train-data.js';
+import type { TrainConfig } from './train-flags.js';
+
+/** Trains as `config` says into the run directory `out` (continuing its checkpoint if `resume`); returns the exit code. */
+export async function runTraining(
+  config: TrainConfig,
+  out: string,
+  o: { offline: boolean; json: boolean; resume: boolean },
+): Promise<number> {
+  lockDir(out);
+  // Until training starts (and again while the results are saved), Ctrl-C is noted and honoured
+  // between steps: loading stops before anything is written, a save completes before the exit.
+  let interrupted = false;
+  const noteSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write('stopping once the current step is done (Ctrl-C again quits at once)…\n');
+  };
+  process.on('SIGINT', noteSigint);
+  try {
+    return await trainLocked(config, out, o, () => interrupted, noteSigint);
+  } finally {
+    process.off('SIGINT', noteSigint);
+  }
+}
+
+async function trainLocked(
+  config: TrainConfig,
+  out: string,
+  o: { offline: boolean; json: boolean; resume: boolean },
+  interrupted: () => boolean,
+  noteSigint: () => void,
+): Promise<number> {
+  const { spec, seed, optimizer } = config;
+  const { data, trainSet, testSet } = await loadTrainingData(config, o.offline);
+  if (interrupted()) {
+    process.stderr.write(`stopped while loading the data; nothing was written to ${out}\n`);
+    return 130;
+  }
+  const model = buildModel(
+    { ...spec, classes: [...trainSet.classNames], init: config.init },
+    { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
+  );
+  const resolved: RunConfig = {
+    ...config,
+    classNames: [...trainSet.classNames],
+    normalization: data.norm,
+    input:
+      data.norm && 'imageShape' in data.train
+        ? inputPreparation(config.dataset, data.train.imageShape, data.norm)
+        : null,
+  };
+  if (!o.resume) writeJsonAtomic(join(out, 'config.json'), resolved);
+  const optim = makeOptimizer({
+    kind: optimizer,
+    lr: config.lr,
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    skipNormDecay: config.wdSkipNorm ?? false,
+  });
+  if (config.initFrom && !o.resume)
+    loadWeights(
+      model,
+      readFileSync(join(config.initFrom, 'model.safetensors')),
+      join(config.initFrom, 'model.safetensors'),
+    );
+  const resume = o.resume ? loadCheckpoint(out, model) : undefined;
+
+  const progress = new Progress();
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  log(
+    `${resume ? `resuming at epoch ${resume.epoch + 1}, image ${resume.start}/${trainSet.length}: ` : ''}training ${spec.name ?? config.model} on ${trainSet.length} ${config.features ? `feature vectors of ${config.features}` : `${config.dataset} images`}, evaluating on ${testSet.length} ${data.evaluatedOn} images → ${out}`,
+  );
+  const record = startMetrics(out, o.resume);
+  const onEpoch = (m: EpochMetrics) => {
+    progress.clear();
+    record(epochRecord(m));
+    log(
+      `epoch ${m.epoch}/${config.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}` +
+        (m.testAccuracy === null
+          ? ''
+          : `  ${data.evaluatedOn === 'validation' ? 'val' : 'test'} loss ${m.testLoss!.toFixed(4)} acc ${pct(m.testAccuracy)}`) +
+        `  ${clock(m.seconds)} (${Math.round(trainSet.length / m.seconds)} img/s)`,
+    );
+    progress.startEpoch(m.seconds + m.evalSeconds);
+  };
+  // The first Ctrl-C asks the trainer to stop after its current step; a second one quits at once.
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+    progress.clear();
+    log('stopping after the current step and saving a checkpoint (Ctrl-C again quits without one)…');
+  };
+  process.off('SIGINT', noteSigint);
+  process.on('SIGINT', onSigint);
+  let result: TrainResult;
+  try {
+    result = await train(model, trainSet, testSet, {
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      seed,
+      optimizer: optim,
+      schedule: config.schedule,
+      convergence: config.convergence ?? undefined,
+      warmupEpochs: config.warmup ?? undefined,
+      labelSmoothing: config.labelSmoothing ?? undefined,
+      clipGrad: config.clipGrad ?? undefined,
+      ema: config.ema ?? undefined,
+      tta: config.tta ?? undefined,
+      patience: config.patience ?? undefined,
+      onEpoch,
+      onStep: record,
+      logEvery: config.logEvery ?? undefined,
+      onProgress: (p) => progress.update({ ...p, epochs: config.epochs }),
+      signal: stop.signal,
+      resume,
+    });
+  } catch (e) {
+    progress.clear();
+    if (e instanceof DivergenceError) {
+      saveModelFiles(model, out);
+      writeJsonAtomic(join(out, summaryFile), {
+        status: 'diverged',
+        error: e.message,
+        epoch: e.epoch,
+        step: e.step,
+      });
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.on('SIGINT', noteSigint);
+  }
+  if (result.state) {
+    saveCheckpoint(out, model, result.state);
+    const at = { epoch: result.state.epoch + 1, image: result.state.start, of: trainSet.length };
+    writeJsonAtomic(join(out, summaryFile), {
+      status: 'interrupted',
+      ...at,
+      resume: `convts train --resume ${out}`,
+    });
+    if (o.json)
+      process.stdout.write(`${JSON.stringify({ status: 'interrupted', ...at, checkpoint: checkpointPath(out) })}\n`);
+    log(
+      `stopped at epoch ${at.epoch}, image ${at.image}/${at.of}; saved ${checkpointPath(out)} — continue with: convts train --resume ${out}`,
+    );
+    return 130;
+  }
+  saveModelFiles(model, out);
+  rmSync(checkpointPath(out), { force: true });
+  const summary = summarize(
+    model,
+    config,
+    result,
+    { train: trainSet.length, test: testSet.length, evaluatedOn: data.evaluatedOn },
+    trainSet.classNames,
+  );
+  writeJsonAtomic(join(out, summaryFile), summary);
+  writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
+  writeReportPage(out, { model, config: resolved, data: testSet }); // report.html: the dashboard's run page
+  if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else
+    log(
+      `${data.evaluatedOn} accuracy ${pct(summary.testAccuracy)}, loss ${summary.testLoss.toFixed(4)} after ${result.epochs.length} epoch(s), ${clock(result.seconds)} — wrote ${out}/summary.json and ${out}/report.html`,
+    );
+  // Last, where it is seen: the run finished, but learned nothing.
+  for (const w of summary.warnings ?? []) log(`warning: ${w}`);
+  return 0;
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}

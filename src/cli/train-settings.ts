@@ -1,0 +1,163 @@
+/** Turns `convts train` flags into the checked settings a run records (config.json) and resumes from. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { datasetNames, parseAugmentation, resolveDataDir, subsetModes } from '../data/index.js';
+import { ConfigError, DataFormatError, UsageError } from '../errors.js';
+import { readJsonFile } from '../files/json.js';
+import { parseInit } from '../init/initializers.js';
+import { builtinNames, builtinSpec } from '../model/builtins.js';
+import { type ModelSpec, validateSpec } from '../model/spec.js';
+import { optimizerKinds, type ScheduleSpec } from '../optim/index.js';
+import type { TrainSettings } from '../run/index.js';
+import { choice, num } from './args.js';
+import { specModelPath, specModels } from './spec-models.js';
+import type { TrainConfig, TrainFlags } from './train-flags.js';
+
+/**
+ * resolveConfig over flags from several places (later ones win), e.g. a --config file and the
+ * command line; a bad value is a UsageError that names the place it came from.
+ */
+export function resolveLayers(layers: { source: string; flags: TrainFlags }[]): TrainConfig {
+  try {
+    return resolveConfig(Object.assign({}, ...layers.map((l) => l.flags)) as TrainFlags);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const flag = /^--([\w-]+):/.exec(e.message)?.[1] as keyof TrainFlags | undefined;
+    const from = flag && [...layers].reverse().find((l) => l.flags[flag] !== undefined)?.source;
+    if (from) throw new UsageError(`${from}: "${flag}"${e.message.slice(flag.length + 2)}`);
+    throw e instanceof UsageError ? e : new UsageError(e.message); // every flag problem is a usage error (exit code 2)
+  }
+}
+
+/** Checks every flag and fills in the defaults: the configuration a run records and resumes from. */
+export function resolveConfig(v: TrainFlags): TrainSettings {
+  const initFrom = v['init-from'] ?? null;
+  const modelArg = v.model ?? (initFrom ? join(initFrom, 'model.json') : 'seed-mnist');
+  const names: readonly string[] = [...builtinNames, ...specModels];
+  if (!modelArg.endsWith('.json') && !names.includes(modelArg))
+    throw new UsageError(`unknown model "${modelArg}" — use one of ${names.join(', ')} or a spec file (.json)`);
+  const spec = modelArg.endsWith('.json')
+    ? readSpec(modelArg)
+    : (specModels as readonly string[]).includes(modelArg)
+      ? readSpec(specModelPath(modelArg))
+      : builtinSpec(modelArg, {
+          activation: choice(
+            'activation',
+            v.activation,
+            ['relu', 'sigmoid', 'tanh'] as const,
+            modelArg === 'task1-fc' ? 'sigmoid' : 'relu',
+          ),
+          pool: choice('pool', v.pool, ['max', 'avg'] as const, 'max'),
+          filters: parseFilters(v.filters),
+          loss:
+            v.loss === undefined
+              ? undefined
+              : choice('loss', v.loss, ['cross-entropy', 'bce'] as const, 'cross-entropy'),
+        });
+  const seed = num('seed', v.seed, 1, { int: true, min: 0 });
+  const datasetName = v.dataset?.startsWith('folder:')
+    ? v.dataset
+    : choice('dataset', v.dataset, datasetNames, 'mnist');
+  // Task 1 is trained as the report did: per-sample plain SGD (lr 0.1 measured best on MNIST features).
+  const task1 = modelArg === 'task1-fc';
+  if (task1 && v.features === undefined && !v.flatten) {
+    throw new UsageError(
+      'task1-fc takes 1296 filter-bank features: make them with convts features --bank lm --dataset mnist --out FILE, then give --features FILE',
+    );
+  }
+  const optimizer = choice('optimizer', v.optimizer, optimizerKinds, task1 ? 'sgd' : 'momentum');
+  const batchSize = num('batch-size', v['batch-size'], task1 ? 1 : 32, { int: true, min: 1 });
+  const epochs = num('epochs', v.epochs, 1, { int: true, min: 1 });
+  return {
+    model: modelArg,
+    dataset: datasetName,
+    dataDir: resolveDataDir(v['data-dir']),
+    features: v.features ?? null,
+    trainLimit: v['train-limit'] === undefined ? null : num('train-limit', v['train-limit'], 0, { int: true, min: 1 }),
+    testLimit: v['test-limit'] === undefined ? null : num('test-limit', v['test-limit'], 0, { int: true, min: 1 }),
+    val: v.val === undefined ? null : num('val', v.val, 0, { int: true, min: 1 }),
+    subset: choice('subset', v.subset, subsetModes, 'first'),
+    normalize: choice('normalize', v.normalize, ['zscore', 'unit'] as const, 'zscore'),
+    flatten: v.flatten ?? false,
+    augment: parseAugmentation(v.augment, datasetName),
+    imageSize: parseImageSize(v['image-size']),
+    channels:
+      v.channels === undefined
+        ? null
+        : choice('channels', v.channels, ['1', '3'] as const, '3') === '1'
+          ? (1 as const)
+          : (3 as const),
+    epochs,
+    batchSize,
+    optimizer,
+    lr: num('lr', v.lr, task1 && optimizer === 'sgd' ? 0.1 : defaultLr(optimizer, batchSize), { above: 0 }),
+    momentum: num('momentum', v.momentum, 0.9, { min: 0, max: 1 }),
+    weightDecay: num('weight-decay', v['weight-decay'], optimizer === 'adamw' ? 0.01 : 0, { min: 0 }),
+    wdSkipNorm: v['wd-skip-norm'] ?? false,
+    schedule: parseSchedule(v.schedule, epochs),
+    warmup: v.warmup === undefined ? null : num('warmup', v.warmup, 0, { min: 0 }),
+    labelSmoothing:
+      v['label-smoothing'] === undefined ? null : num('label-smoothing', v['label-smoothing'], 0, { min: 0, below: 1 }),
+    clipGrad: v['clip-grad'] === undefined ? null : num('clip-grad', v['clip-grad'], 0, { above: 0 }),
+    ema: v.ema === undefined ? null : num('ema', v.ema, 0, { above: 0, below: 1 }),
+    tta: v.tta === undefined ? null : choice('tta', v.tta, ['flip'] as const, 'flip'),
+    patience: v.patience === undefined ? null : num('patience', v.patience, 0, { int: true, min: 1 }),
+    convergence: parseConverge(v.converge),
+    initFrom,
+    init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
+    seed,
+    logEvery: v['log-every'] === undefined ? null : num('log-every', v['log-every'], 0, { int: true, min: 1 }),
+    spec,
+  };
+}
+
+function readSpec(path: string): ModelSpec {
+  if (!existsSync(path))
+    throw new ConfigError(
+      `--model: ${path} not found — give a built-in name (${[...builtinNames, ...specModels].join(', ')}) or a spec file`,
+    );
+  const raw = readJsonFile(path);
+  try {
+    return validateSpec(raw, path);
+  } catch (e) {
+    // a broken spec file is a data problem (exit code 1), not a bad flag
+    throw e instanceof ConfigError ? new DataFormatError(e.message) : e;
+  }
+}
+
+/** Per-sample updates with momentum 0.9 need a smaller step than mini-batches (measured on MNIST). */
+function defaultLr(optimizer: string, batchSize: number): number {
+  return optimizer === 'adam' || optimizer === 'adamw' || batchSize === 1 ? 0.001 : 0.01;
+}
+
+function parseFilters(v: string | undefined): number | [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split(',').map((s) => num('filters', s, 0, { int: true, min: 1 }));
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 2) return [parts[0], parts[1]];
+  throw new UsageError(`--filters: give one count or two ("8" or "8,16"), got "${v}"`);
+}
+
+function parseImageSize(v: string | undefined): [number, number] | null {
+  if (v === undefined) return null;
+  const [h, w] = v.split('x').map((s) => num('image-size', s, 0, { int: true, min: 1 }));
+  return [h, w ?? h];
+}
+
+function parseSchedule(v: string | undefined, epochs: number): ScheduleSpec {
+  if (v === undefined || v === 'constant') return { kind: 'constant' };
+  if (v === 'cosine') return { kind: 'cosine', epochs };
+  if (v === 'cosine:batch') return { kind: 'cosine', epochs, perBatch: true };
+  if (v === 'onecycle') return { kind: 'onecycle' };
+  const m = /^step:(\d+):([\d.eE+-]+)$/.exec(v);
+  if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', stepSize: Number(m[1]), gamma: Number(m[2]) };
+  throw new UsageError(
+    `--schedule: expected constant, cosine, cosine:batch, onecycle or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`,
+  );
+}
+
+function parseConverge(v: string | undefined): { tol: number; patience: number } | null {
+  if (v === undefined) return null;
+  const [tol, k] = v.split(':');
+  return { tol: num('converge', tol, 0, { min: 0 }), patience: num('converge', k ?? '2', 2, { int: true, min: 1 }) };
+}
