@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { Measurement } from '../bench/speed.js';
 import { chromiumPath } from './helpers/browser.js';
 import { childEnv, mainJs } from './helpers/cli.js';
 
@@ -32,7 +33,7 @@ test('--backend browser times convts on 1 and 2 threads in Chromium, and --compa
     '--json',
   ]);
   assert.equal(r.status, 0, r.stderr);
-  const rows = JSON.parse(`[${r.stdout.trim().split('\n').join(',')}]`);
+  const rows: Measurement[] = JSON.parse(`[${r.stdout.trim().split('\n').join(',')}]`);
   assert.deepEqual(
     rows.map((x) => `${x.backend} ${x.threads} ${x.kernels ?? ''}`),
     ['browser 1 wasm-simd128 relaxed', 'browser 2 wasm-simd128-threads relaxed', 'convnetjs 1 '],
