@@ -50,7 +50,7 @@ describe('convts serve in a browser', { skip }, () => {
       const r = await convts(...train(join(runs, name), '--epochs', '2', '--lr', lr));
       assert.equal(r.code, 0, r.stderr);
     }
-    const server = makeServer(makeRoots([runs]));
+    const server = makeServer(makeRoots([runs]), { dataDir: data });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     close = () => server.close();
@@ -143,6 +143,24 @@ describe('convts serve in a browser', { skip }, () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  test('the playground at /playground is cross-origin isolated and loads the data sets from the server', async () => {
+    const page = await open('playground');
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    await page.waitForFunction(
+      () => (globalThis as unknown as { playground: { state: { ready: boolean } } }).playground.state.ready,
+    );
+    await page.click('#load-server');
+    await page.waitForFunction(
+      () => (globalThis as unknown as { playground: { state: { data: unknown } } }).playground.state.data !== null,
+    );
+    assert.match((await page.locator('#data-status').textContent()) ?? '', /^48 training and 40 test images/);
+    await page.close();
+    // the dashboard links to it
+    const runsPage = await open('#/');
+    assert.equal(await runsPage.locator('header a[href="playground"]').count(), 1);
+    await runsPage.close();
   });
 
   test('at 390 px nothing overflows sideways; traversal gets 404; no console errors; no request left the server', async () => {

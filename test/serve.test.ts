@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,10 +13,11 @@ import type {
   RunDetail,
   RunsResponse,
 } from '../src/serve/api-types.js';
+import type { DataListResponse } from '../src/serve/data-files.js';
 import { makeRoots } from '../src/serve/runs.js';
 import { makeServer } from '../src/serve/server.js';
 import { convts } from './helpers/cli.js';
-import { writeMnistDir } from './helpers/mnist.js';
+import { mnistFiles, writeMnistDir } from './helpers/mnist.js';
 import { tempDir } from './helpers/tmp.js';
 
 // The dashboard's server on tiny runs: listing, following metrics, damaged files, the views that
@@ -60,19 +62,30 @@ describe('convts serve: the server', () => {
   const outside = join(base, 'outside');
   let url = '';
   let close = () => {};
-  const get = async (path: string) => {
-    const r = await fetch(url + path);
-    return { status: r.status, body: await r.text() };
-  };
+  // The path as given, byte for byte: fetch() would resolve "..", "%2e%2e" and "//" before sending.
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) =>
+      httpGet({ host: '127.0.0.1', port: new URL(url).port, path }, (r) => {
+        let body = '';
+        r.setEncoding('utf8')
+          .on('data', (c) => {
+            body += c;
+          })
+          .on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      }).on('error', reject),
+    );
   const json = async <T>(path: string): Promise<T> => {
     const r = await get(path);
     assert.equal(r.status, 200, `${path}: ${r.body}`);
     return JSON.parse(r.body) as T;
   };
 
+  const data = join(base, 'data');
   before(async () => {
-    const data = join(base, 'data');
     writeMnistDir(data, 48, 40);
+    mkdirSync(join(data, 'cifar-10'));
+    writeFileSync(join(data, 'cifar-10', 'batches.meta.txt'), 'airplane\nautomobile\n');
+    writeFileSync(join(data, 'secret.txt'), 'secret');
     const r = await convts(
       'train',
       ...['--dataset', 'mnist', '--data-dir', data, '--offline', '--epochs', '2', '--batch-size', '8'],
@@ -107,7 +120,7 @@ describe('convts serve: the server', () => {
     writeFileSync(join(outside, 'secret.txt'), 'secret');
     symlinkSync(outside, join(runs, 'link-out'));
     symlinkSync(join(outside, 'secret.txt'), join(runs, 'old', 'secret.txt'));
-    const server = makeServer(makeRoots([runs]));
+    const server = makeServer(makeRoots([runs]), { dataDir: `${join(base, 'nothing-here')}:${data}` });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     close = () => server.close();
@@ -234,6 +247,64 @@ describe('convts serve: the server', () => {
     assert.match(await r.text(), /5000×2 pixels; at most 4096×4096/);
   });
 
+  test('the playground at /playground, cross-origin isolated; its wasm as application/wasm', async () => {
+    for (const path of ['/playground', '/playground.js', '/playground-worker.js', '/convts.wasm', '/', '/app.js']) {
+      const r = await fetch(url + path);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin', path);
+      assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp', path);
+      assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin', path);
+    }
+    const page = await fetch(`${url}/playground`);
+    assert.match(page.headers.get('content-type')!, /^text\/html/);
+    assert.match(await page.text(), /<title>convts playground<\/title>/);
+    const wasm = await fetch(`${url}/convts.wasm`);
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    assert.ok(WebAssembly.validate(new Uint8Array(await wasm.arrayBuffer())), 'the wasm module compiles');
+    const slash = await fetch(`${url}/playground/`, { redirect: 'manual' });
+    assert.equal(slash.status, 308);
+    assert.equal(slash.headers.get('location'), '/playground');
+  });
+
+  test('data sets for the playground: listed with their files, served byte for byte, nothing else', async () => {
+    const list = await json<DataListResponse>('/api/data');
+    assert.deepEqual(
+      list.sets.map((s) => [s.name, s.complete, s.files.map((f) => f.file)]),
+      [
+        ['mnist', true, mnistFiles.map((f) => `${f}.gz`)],
+        ['cifar-10', false, ['batches.meta.txt']],
+      ],
+    );
+    const img = list.sets[0].files[0];
+    assert.equal(img.bytes, statSync(join(data, 'mnist', img.file)).size);
+    for (const f of mnistFiles) {
+      const r = await fetch(`${url}/api/data/mnist/${f}.gz`);
+      assert.equal(r.status, 200, f);
+      assert.equal(r.headers.get('content-type'), 'application/gzip');
+      assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin');
+      assert.deepEqual(Buffer.from(await r.arrayBuffer()), readFileSync(join(data, 'mnist', `${f}.gz`)), f);
+    }
+    // asked for raw, stored gzipped (or the other way round): the stored copy, named in a header
+    const raw = await fetch(`${url}/api/data/mnist/${mnistFiles[1]}`);
+    assert.equal(raw.headers.get('x-convts-file'), `${mnistFiles[1]}.gz`);
+    const meta = await fetch(`${url}/api/data/cifar-10/batches.meta.txt.gz`);
+    assert.equal(await meta.text(), 'airplane\nautomobile\n');
+    for (const [path, why] of [
+      ['/api/data/mnist/secret.txt', /not a file of mnist/],
+      ['/api/data/mnist/..%2fsecret.txt', /not a file of mnist/],
+      ['/api/data/mnist/../secret.txt', /ask for \/api\/data\/<set>\/<file>/],
+      ['/api/data/%2e%2e/secret.txt', /no data set/],
+      ['/api/data/fashion-mnist/train-images-idx3-ubyte.gz', /not found in .*nothing-here/],
+      ['/api/data/cifar-10/data_batch_1.bin', /convts download cifar-10/],
+      ['/api/data//etc/passwd', /ask for/],
+      ['/api/data/mnist', /ask for/],
+    ] as const) {
+      const r = await get(path);
+      assert.equal(r.status, 404, `${path} answered ${r.status}`);
+      assert.match(JSON.parse(r.body).error, why, path);
+    }
+  });
+
   test('only files under the served folder: traversal, encoded traversal, absolute paths, symlinks out → 404', async () => {
     assert.equal((await get('/files/runs/old/config.json')).status, 200);
     assert.equal((await get('/')).status, 200);
@@ -255,6 +326,8 @@ describe('convts serve: the server', () => {
       '/../package.json',
       '/%2e%2e/package.json',
       '/app.js/../../package.json',
+      '/.hidden.js',
+      '/playground/../package.json',
     ]) {
       const r = await get(path);
       assert.equal(r.status, 404, `${path} answered ${r.status}: ${r.body.slice(0, 80)}`);

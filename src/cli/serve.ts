@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { defaultDataDirText, resolveDataDir } from '../data/index.js';
 import { ConfigError } from '../errors.js';
 import { makeRoots } from '../serve/runs.js';
 import { makeServer, webDir } from '../serve/server.js';
@@ -12,12 +13,17 @@ Usage: convts serve [DIR…] [options]
 Serves a web page over every run and sweep directory found under DIR (recursively;
 default runs/): the runs table, their curves overlaid, each run's page, each sweep's page.
 Runs still training update live. Nothing is fetched from outside this machine.
+The playground (training in the browser) is at /playground, and the data sets of the
+data directory at /api/data for it to load.
 
 Options
-  --port N      port to listen on (0: any free one)            [6006]
-  --host H      address to bind; anything but 127.0.0.1 lets others on the
-                network read the runs                           [127.0.0.1]
-  --open        open the page in the default browser
+  --port N          port to listen on (0: any free one)            [6006]
+  --host H          address to bind; anything but 127.0.0.1 lets others on the
+                    network read the runs and the data sets         [127.0.0.1]
+  --data-dir DIR    folder holding <dataset>/, or a search path a:b, whose
+                    MNIST, Fashion-MNIST and CIFAR-10 files the playground
+                    may load                    [${defaultDataDirText}]
+  --open            open the page in the default browser
 
 Example:
   convts serve runs
@@ -26,6 +32,7 @@ Example:
 export const serveOptions = {
   port: { type: 'string' },
   host: { type: 'string' },
+  'data-dir': { type: 'string' },
   open: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -42,7 +49,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!existsSync(webDir)) throw new ConfigError(`${webDir} not found — build the page with npm run build:web`);
   const port = num('port', v.port, 6006, { int: true, min: 0, max: 65535 });
   const host = v.host ?? '127.0.0.1';
-  const server = makeServer(makeRoots(dirs));
+  const server = makeServer(makeRoots(dirs), { dataDir: resolveDataDir(v['data-dir']) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
@@ -58,6 +65,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1')
     process.stderr.write(`warning: listening on ${host}: anyone who can reach this port can read these runs\n`);
   process.stdout.write(`convts serve: ${dirs.join(', ')} at ${url}  (Ctrl-C stops)\n`);
+  process.stdout.write(`playground: ${url}playground\n`);
   if (v.open) {
     const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
     spawn(opener, [url], { stdio: 'ignore', detached: true })

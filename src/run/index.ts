@@ -14,9 +14,11 @@ export {
   type EpochRecord,
   epochRecord,
   type MetricsRecord,
+  type MetricsTail,
   metricsFile,
   readEpochMetrics,
   readMetrics,
+  readMetricsTail,
   type StepRecord,
   startMetrics,
 } from './metrics.js';

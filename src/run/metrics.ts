@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
@@ -37,23 +37,69 @@ export function startMetrics(dir: string, resume: boolean): (r: MetricsRecord) =
   return (r) => appendFileSync(path, `${JSON.stringify(r)}\n`);
 }
 
+/** One parsed line as a record (a line without a kind is an old epoch record), or an error saying what is wrong. */
+function asRecord(r: unknown): MetricsRecord | string {
+  const rec = r as Partial<MetricsRecord> | null;
+  if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) return 'expected a JSON object';
+  const kind = rec.kind ?? 'epoch';
+  if (kind !== 'epoch' && kind !== 'step') return `"kind" must be "epoch" or "step", got ${JSON.stringify(kind)}`;
+  if (typeof rec.epoch !== 'number') return `a${kind === 'epoch' ? 'n epoch' : ' step'} record needs a numeric "epoch"`;
+  return { ...rec, kind } as MetricsRecord;
+}
+
 /** Reads `<dir>/metrics.jsonl`: every record, in order; an unknown kind or a non-object is an error naming the line. */
 export function readMetrics(dir: string): MetricsRecord[] {
   const path = join(dir, metricsFile);
   const text = readTextChecked(path);
   return parseJsonLines(text.slice(0, text.lastIndexOf('\n') + 1), path).map((r, i) => {
-    const rec = r as Partial<MetricsRecord> | null;
-    if (typeof rec !== 'object' || rec === null || Array.isArray(rec))
-      throw new DataFormatError(`${path}, record ${i + 1}: expected a JSON object`);
-    const kind = rec.kind ?? 'epoch';
-    if (kind !== 'epoch' && kind !== 'step')
-      throw new DataFormatError(
-        `${path}, record ${i + 1}: "kind" must be "epoch" or "step", got ${JSON.stringify(kind)}`,
-      );
-    if (kind === 'epoch' && typeof (rec as EpochRecord).epoch !== 'number')
-      throw new DataFormatError(`${path}, record ${i + 1}: an epoch record needs a numeric "epoch"`);
-    return { ...rec, kind } as MetricsRecord;
+    const rec = asRecord(r);
+    if (typeof rec === 'string') throw new DataFormatError(`${path}, record ${i + 1}: ${rec}`);
+    return rec;
   });
+}
+
+/** The records of metrics.jsonl from a byte offset on, for a reader that follows the file as it grows. */
+export interface MetricsTail {
+  records: MetricsRecord[];
+  /** Byte offset after the last line read: where the next read starts. */
+  next: number;
+  /** The first line that is not a record ("metrics.jsonl, line 7: …"); reading stops there. */
+  damaged: string | null;
+}
+
+/**
+ * Reads `<dir>/metrics.jsonl` from byte `from` (after `line0` lines). A last line without its
+ * newline is still being written: it is left for the next read while the run is `growing`, and
+ * read (so a cut line shows as damage) once it is not. A missing file has no records yet.
+ */
+export function readMetricsTail(dir: string, from = 0, line0 = 0, growing = false): MetricsTail {
+  const path = join(dir, metricsFile);
+  const size = statSync(path, { throwIfNoEntry: false })?.size;
+  if (size === undefined) return { records: [], next: 0, damaged: null };
+  const buf = Buffer.alloc(Math.max(0, size - from));
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, from);
+  } finally {
+    closeSync(fd);
+  }
+  const end = buf.lastIndexOf(10) + 1;
+  const upto = growing || end === buf.length ? end : buf.length;
+  const records: MetricsRecord[] = [];
+  let damaged: string | null = null;
+  const lines = buf.subarray(0, upto).toString('utf8').split('\n');
+  for (let i = 0; i < lines.length && !damaged; i++) {
+    if (!lines[i].trim()) continue;
+    let rec: MetricsRecord | string;
+    try {
+      rec = asRecord(JSON.parse(lines[i]));
+    } catch (e) {
+      rec = `not valid JSON (${(e as Error).message})`;
+    }
+    if (typeof rec === 'string') damaged = `${metricsFile}, line ${line0 + i + 1}: not a metrics record (${rec})`;
+    else records.push(rec);
+  }
+  return { records, next: from + upto, damaged };
 }
 
 /** The per-epoch metrics of a run: metrics.jsonl's epoch records, else summary.json's perEpoch, else none. */

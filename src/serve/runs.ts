@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { readMetricsTail } from '../run/index.js';
 import type { EpochRecord, MetricRecord, RunRow, RunStatus, SweepRow } from './api-types.js';
 
 /** A served folder: its name in ids (unique among the roots) and where it is. */
@@ -51,36 +52,6 @@ export function findDirs(roots: Root[]): {
   };
   for (const r of roots) walk(r.dir, r.name, 0);
   return { runs, sweeps };
-}
-
-export interface ParsedMetrics {
-  records: MetricRecord[];
-  /** Byte offset after the last complete line. */
-  next: number;
-  damaged: string | null;
-}
-
-/**
- * Parses metrics.jsonl text from byte `offset` (`line0` lines precede it). A last line without its
- * newline is being written: it is left for the next read unless the file is no longer growing.
- */
-export function parseMetrics(buf: Buffer, offset: number, line0: number, growing: boolean): ParsedMetrics {
-  const end = buf.lastIndexOf(10) + 1;
-  const upto = growing || end === buf.length ? end : buf.length;
-  const lines = buf.subarray(0, upto).toString('utf8').split('\n');
-  const records: MetricRecord[] = [];
-  let damaged: string | null = null;
-  lines.forEach((l, i) => {
-    if (!l.trim() || damaged) return;
-    try {
-      const r = JSON.parse(l) as MetricRecord;
-      if (typeof r !== 'object' || r === null || typeof r.epoch !== 'number') throw new Error('no epoch number');
-      records.push(r);
-    } catch (e) {
-      damaged = `metrics.jsonl, line ${line0 + i + 1}: not a metrics record (${(e as Error).message})`;
-    }
-  });
-  return { records, next: offset + upto, damaged };
 }
 
 const epochRecords = (rs: MetricRecord[]) => rs.filter((r): r is EpochRecord => r.kind !== 'step');
@@ -145,13 +116,10 @@ export function runRow(id: string, dir: string, sweep: string | null, now = Date
   const summary = readJson(join(dir, 'summary.json'));
   const c = config.value ?? {};
   const s = summary.value ?? {};
-  const mpath = join(dir, 'metrics.jsonl');
   const metrics =
     Array.isArray(s.perEpoch) && !running
       ? { records: s.perEpoch as MetricRecord[], damaged: metricsDamage.get(dir) ?? null }
-      : times[2]
-        ? parseMetrics(readFileSync(mpath), 0, 0, running)
-        : { records: [], damaged: null };
+      : (readMetricsTail(dir, 0, 0, running) as { records: MetricRecord[]; damaged: string | null });
   const epochs = epochRecords(metrics.records);
   const accs = epochs.map((e) => e.testAccuracy).filter((a): a is number => typeof a === 'number');
   const last = typeof s.testAccuracy === 'number' ? s.testAccuracy : (accs[accs.length - 1] ?? null);

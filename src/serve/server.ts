@@ -1,10 +1,12 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readMetricsTail } from '../run/index.js';
 import type { MetricsResponse, RunDetail, RunsResponse } from './api-types.js';
 import { cellImages, filters, load, mistakes, testImageMaps, uploadLimits, uploadMaps } from './compute.js';
-import { findDirs, noteMetricsDamage, parseMetrics, type Root, runRow, sweepRow } from './runs.js';
+import { dataFile, listData } from './data-files.js';
+import { findDirs, noteMetricsDamage, type Root, runRow, sweepRow } from './runs.js';
 import { decodePath, resolveId } from './safe-path.js';
 
 /** The bundled page (npm run build:web), beside the compiled server in dist/. */
@@ -19,7 +21,26 @@ const types: Record<string, string> = {
   '.md': 'text/plain; charset=utf-8',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
+  '.wasm': 'application/wasm',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.map': 'application/json',
 };
+
+/**
+ * Sent with every answer: the pages are cross-origin isolated (SharedArrayBuffer, so the
+ * playground's WebAssembly threads), and nothing of the server may be embedded by another site.
+ */
+export const isolationHeaders = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/** What the server serves besides the runs. */
+export interface ServeOptions {
+  /** The data directory (search path) whose canonical data set files GET /api/data hands out. */
+  dataDir?: string;
+}
 
 class HttpError extends Error {
   constructor(
@@ -32,7 +53,7 @@ class HttpError extends Error {
 const notFound = () => new HttpError(404, 'not found');
 
 type Query = URLSearchParams;
-type Handler = (q: Query, roots: Root[], req: IncomingMessage) => unknown | Promise<unknown>;
+type Handler = (q: Query, roots: Root[], req: IncomingMessage, o: ServeOptions) => unknown | Promise<unknown>;
 
 /** The run directory an id names, or 404. */
 function runDir(roots: Root[], q: Query): { id: string; dir: string } {
@@ -61,19 +82,9 @@ export function listRuns(roots: Root[]): RunsResponse {
 function metrics(q: Query, roots: Root[]): MetricsResponse {
   const { id, dir } = runDir(roots, q);
   const row = runRow(id, dir, sweepOf(id, dir));
-  const path = join(dir, 'metrics.jsonl');
   const from = Math.max(0, Math.floor(Number(q.get('from') ?? 0)) || 0);
   const line0 = Math.max(0, Math.floor(Number(q.get('line') ?? 0)) || 0);
-  if (!existsSync(path)) return { records: [], next: 0, damaged: null, status: row.status };
-  const size = statSync(path).size;
-  const buf = Buffer.alloc(Math.max(0, size - from));
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, buf, 0, buf.length, from);
-  } finally {
-    closeSync(fd);
-  }
-  const m = parseMetrics(buf, from, line0, row.status === 'running');
+  const m = readMetricsTail(dir, from, line0, row.status === 'running') as Omit<MetricsResponse, 'status'>;
   if (from === 0) noteMetricsDamage(dir, m.damaged);
   return { ...m, status: m.damaged ? 'damaged' : row.status };
 }
@@ -149,16 +160,20 @@ const routes: Record<string, Handler> = {
   'GET /api/cell': (q, roots) =>
     cellImages(modelOf(q, roots), int(q, 'label', 0), int(q, 'predicted', 0), Math.min(int(q, 'limit', 48), 200)),
   'GET /api/mistakes': (q, roots) => mistakes(modelOf(q, roots), Math.min(int(q, 'limit', 24), 200)),
+  'GET /api/data': (_q, _roots, _req, o) => {
+    if (!o.dataDir) throw new HttpError(404, 'this server has no data directory');
+    return listData(o.dataDir);
+  },
 };
 
 /** The JSON answer of GET `path` with query `q`, as the page gets it (a saved report inlines these). */
 export function answer(path: string, q: URLSearchParams, roots: Root[]): unknown {
   const route = routes[`GET ${path}`];
   if (!route) throw notFound();
-  return route(q, roots, undefined as unknown as IncomingMessage);
+  return route(q, roots, undefined as unknown as IncomingMessage, {});
 }
 
-/** A file of a served folder (/files/<id>) or of the page itself; anything else is 404. */
+/** A file of a served folder (/files/<id>) or of the built pages (flat in dist/web); anything else is 404. */
 function file(path: string, roots: Root[]): string {
   if (path.startsWith('/files/')) {
     const id = decodePath(path.slice(7));
@@ -166,26 +181,58 @@ function file(path: string, roots: Root[]): string {
     if (real && statSync(real).isFile()) return real;
     throw notFound();
   }
-  const name = path === '/' ? 'index.html' : path.slice(1);
-  if (!/^[\w-]+\.(js|css|html)$/.test(name) || !existsSync(join(webDir, name))) throw notFound();
+  const name = path === '/' ? 'index.html' : path === '/playground' ? 'playground.html' : path.slice(1);
+  if (!/^\w[\w.-]*\.(js|mjs|css|html|wasm|map)$/.test(name) || !existsSync(join(webDir, name))) throw notFound();
   return join(webDir, name);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, roots: Root[]): Promise<void> {
+/** GET /api/data/<set>/<file>: one canonical data set file, streamed. */
+function sendData(
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Record<string, string>,
+  o: ServeOptions,
+) {
+  const [set, name, ...more] = path.slice('/api/data/'.length).split('/');
+  if (!o.dataDir) throw new HttpError(404, 'this server has no data directory');
+  if (name === undefined || more.length) throw new HttpError(404, 'ask for /api/data/<set>/<file>');
+  const hit = dataFile(o.dataDir, set, name);
+  if ('error' in hit) throw new HttpError(404, hit.error);
+  res.writeHead(200, {
+    ...headers,
+    'content-type': hit.gzip ? 'application/gzip' : 'application/octet-stream',
+    'content-length': String(statSync(hit.path).size),
+    'x-convts-file': hit.file,
+  });
+  if (req.method === 'HEAD') res.end();
+  else
+    createReadStream(hit.path)
+      .on('error', () => res.destroy())
+      .pipe(res);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, roots: Root[], o: ServeOptions): Promise<void> {
   // The raw URL, not a normalized one: "/files/a/../b" must be refused, not quietly rewritten.
   const raw = req.url ?? '/';
   const cut = raw.indexOf('?');
   const path = cut < 0 ? raw : raw.slice(0, cut);
   const q = new URLSearchParams(cut < 0 ? '' : raw.slice(cut + 1));
-  const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+  const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...isolationHeaders };
   try {
     const route = routes[`${req.method} ${path}`];
     if (route) {
-      const body = JSON.stringify(await route(q, roots, req));
+      const body = JSON.stringify(await route(q, roots, req, o));
       res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(body);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
+    if (path.startsWith('/api/data/')) return sendData(path, req, res, headers, o);
+    // The playground's relative URLs (its worker, wasm, api/data) resolve against /, not /playground/.
+    if (path === '/playground/') {
+      res.writeHead(308, { ...headers, location: '/playground' }).end();
+      return;
+    }
     const f = file(path, roots);
     res.writeHead(200, { ...headers, 'content-type': types[extname(f)] ?? 'application/octet-stream' });
     res.end(req.method === 'HEAD' ? undefined : readFileSync(f));
@@ -198,7 +245,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, roots: Root[]):
   }
 }
 
-/** An HTTP server over the run and sweep folders of `roots` (not yet listening). */
-export function makeServer(roots: Root[]): Server {
-  return createServer((req, res) => void handle(req, res, roots));
+/** An HTTP server over the run and sweep folders of `roots` and the playground (not yet listening). */
+export function makeServer(roots: Root[], o: ServeOptions = {}): Server {
+  return createServer((req, res) => void handle(req, res, roots, o));
 }

@@ -28,4 +28,6 @@ function route(): void {
 window.addEventListener('hashchange', route); // ticking runs rewrites the hash with replaceState, which does not fire this
 // A saved report holds one run: its brand link leads back to that run, not to a runs list it lacks.
 if (window.CONVTS_DATA) document.querySelector('.brand')?.setAttribute('href', String(window.CONVTS_DATA['#']));
+// …and has no server to train in the browser with.
+if (window.CONVTS_DATA) document.querySelector('.playground-link')?.remove();
 route();
