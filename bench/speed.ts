@@ -1,9 +1,11 @@
-// `convts bench`: images per second of the built-in networks on each kernel set, optionally against
-// PyTorch on the same machine in alternating slices (bench/timing.ts has the rules).
-import { withKernels } from '../src/core.js';
+// `convts bench`: images per second of the built-in networks on each kernel set, in Node and in
+// Chromium, optionally against PyTorch on the same machine and ConvNetJS in the same browser, in
+// alternating slices (bench/timing.ts has the rules).
+import { referenceKernels, withKernels } from '../src/core.js';
 import type { Backend } from '../src/kernels/node-loader.js';
 import { buildModel } from '../src/model/build.js';
-import { type BenchNet, flopsPerImage } from './nets.js';
+import type { BrowserBench, BrowserKernels } from './browser.js';
+import { type BenchNet, benchBuiltins, flopsPerImage } from './nets.js';
 import { type Contender, type Mode, ours, race, summarize, type Timing } from './timing.js';
 import { type TorchPython, TorchServer } from './torch.js';
 
@@ -17,6 +19,8 @@ export interface SpeedOptions {
   torch: TorchPython | null;
   /** The gemm peak in GFLOP/s by thread count (bench/peak.ts), measured in the same run; may be empty. */
   peaks: Map<number, number>;
+  /** Chromium (bench/browser.ts), the thread counts to run convts on there, and whether ConvNetJS races too. */
+  browser?: { bench: BrowserBench; threads: number[]; convnetjs: boolean } | null;
 }
 
 export interface Measurement {
@@ -41,37 +45,68 @@ export interface Measurement {
   gflops: number;
   /** gflops over the gemm peak measured on as many threads in the same run (0.6 = 60%). */
   ofPeak?: number;
+  /** Our median over ConvNetJS's in Chromium, from the same alternating slices. */
+  vsConvnetjs?: number;
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+type Who = Pick<Measurement, 'backend' | 'kernels' | 'threads'> & { side: 'ours' | 'torch' | 'convnetjs' };
 
 /** Runs every configuration and hands each measurement to `out` as soon as it is known. */
 export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): Promise<void> {
   // Two threads as the comparison asks, and one, which wins when other work shares the cores.
   const torch = o.torch;
   const servers = torch ? [2, 1].map((t) => new TorchServer(torch.python, t)) : [];
+  const browser = o.browser ?? null;
+  const pools: [number, BrowserKernels][] = [];
+  if (browser) for (const t of browser.threads) pools.push([t, await browser.bench.start(t)]);
   try {
     for (const net of o.nets) {
-      const flops = flopsPerImage(withKernels(o.backends[0].kernels, () => buildModel(net.spec, { seed: 1 })));
+      const flops = flopsPerImage(
+        withKernels(o.backends[0]?.kernels ?? referenceKernels, () => buildModel(net.spec, { seed: 1 })),
+      );
       for (const mode of o.modes) {
         const perImage = mode === 'train' ? flops.train : flops.forward;
         for (const batch of o.batches) {
-          const contenders: Contender[] = o.backends.map((b) => ours(net.spec, mode, batch, b));
-          for (const s of servers) contenders.push(await s.setup(net.torchNet, mode, batch));
+          const contenders: Contender[] = [];
+          const who: Who[] = [];
+          const drops: (() => Promise<void>)[] = [];
+          for (const b of o.backends) {
+            contenders.push(ours(net.spec, mode, batch, b));
+            who.push({ side: 'ours', backend: b.name, kernels: b.kernels.name, threads: b.threads });
+          }
+          // The page builds the report's networks by name; spec files are timed in Node only.
+          const inPage = (benchBuiltins as readonly string[]).includes(net.torchNet);
+          for (const [t, k] of inPage ? pools : []) {
+            const c = await browser?.bench.contender('convts', t, net.torchNet, mode, batch);
+            if (!c) continue;
+            contenders.push(c);
+            drops.push(c.drop);
+            who.push({ side: 'ours', backend: 'browser', kernels: `${k.kernels} ${k.simd}`, threads: k.threads });
+          }
+          if (browser?.convnetjs && inPage) {
+            const c = await browser.bench.contender('convnetjs', 1, net.torchNet, mode, batch);
+            contenders.push(c);
+            drops.push(c.drop);
+            who.push({ side: 'convnetjs', backend: 'convnetjs', threads: 1 });
+          }
+          for (const s of servers) {
+            contenders.push(await s.setup(net.torchNet, mode, batch));
+            who.push({ side: 'torch', backend: `pytorch-${torch?.version}`, threads: s.threads });
+          }
           const slices = await race(contenders, o.timing);
-          const result = slices.map((sl, i): Measurement => {
+          for (const drop of drops) await drop();
+          const result = slices.map((sl, i): Measurement & Pick<Who, 'side'> => {
             const s = summarize(sl);
-            const b = o.backends[i];
-            const who = b
-              ? { backend: b.name, kernels: b.kernels.name, threads: b.threads }
-              : { backend: `pytorch-${torch?.version}`, threads: servers[i - o.backends.length].threads };
             const gflops = (s.median * perImage) / 1e9;
-            const peak = o.peaks.get(who.threads);
-            const m: Measurement = {
+            const peak =
+              who[i].side === 'ours' && who[i].backend !== 'browser' ? o.peaks.get(who[i].threads) : undefined;
+            const m: Measurement & Pick<Who, 'side'> = {
               net: net.name,
               mode,
               batch,
-              ...who,
+              ...who[i],
               imagesPerSecond: round(s.median, 1),
               minImagesPerSecond: round(s.min, 1),
               maxImagesPerSecond: round(s.max, 1),
@@ -82,11 +117,14 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
             if (mode === 'train' && net.trainSize) m.epochSeconds = round(net.trainSize / s.median, 2);
             return m;
           });
-          const theirs = result.slice(o.backends.length);
-          const top = Math.max(...theirs.map((t) => t.imagesPerSecond));
-          for (const m of result.slice(0, o.backends.length))
-            if (theirs.length) m.vsTorch = round(m.imagesPerSecond / top, 3);
-          result.forEach(out);
+          const best = (side: Who['side']) =>
+            Math.max(0, ...result.filter((r) => r.side === side).map((r) => r.imagesPerSecond));
+          const [torchBest, convnetjsBest] = [best('torch'), best('convnetjs')];
+          for (const m of result.filter((r) => r.side === 'ours')) {
+            if (torchBest) m.vsTorch = round(m.imagesPerSecond / torchBest, 3);
+            if (convnetjsBest) m.vsConvnetjs = round(m.imagesPerSecond / convnetjsBest, 1);
+          }
+          for (const { side, ...m } of result) out(m);
         }
       }
     }
@@ -95,13 +133,13 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
   }
 }
 
-export function header(compare: boolean): string {
-  return `${'net'.padEnd(12)} ${'mode'.padEnd(5)} ${'batch'.padStart(5)} ${'backend'.padEnd(17)} ${'thr'.padStart(3)} ${'images/s'.padStart(10)} ${'spread'.padStart(7)} ${'/cpu-s'.padStart(10)} ${'epoch s'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'of peak'.padStart(7)}${compare ? ' vs torch' : ''}\n`;
+export function header(compare: { torch?: boolean; convnetjs?: boolean } = {}): string {
+  return `${'net'.padEnd(12)} ${'mode'.padEnd(5)} ${'batch'.padStart(5)} ${'backend'.padEnd(17)} ${'thr'.padStart(3)} ${'images/s'.padStart(10)} ${'spread'.padStart(7)} ${'/cpu-s'.padStart(10)} ${'epoch s'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'of peak'.padStart(7)}${compare.torch ? ' vs torch' : ''}${compare.convnetjs ? ' vs convnetjs' : ''}\n`;
 }
 
 /** One line of the table; spread is ± half the range of the slices, relative to the median. */
 export function row(m: Measurement): string {
   const spread = `±${((50 * (m.maxImagesPerSecond - m.minImagesPerSecond)) / m.imagesPerSecond).toFixed(0)}%`;
   const ofPeak = m.ofPeak === undefined ? '' : `${(100 * m.ofPeak).toFixed(0)}%`;
-  return `${m.net.padEnd(12)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${m.backend.padEnd(17)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${spread.padStart(7)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)} ${m.gflops.toFixed(1).padStart(8)} ${ofPeak.padStart(7)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}×` : ''}\n`;
+  return `${m.net.padEnd(12)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${m.backend.padEnd(17)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${spread.padStart(7)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)} ${m.gflops.toFixed(1).padStart(8)} ${ofPeak.padStart(7)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}×` : ''}${m.vsConvnetjs !== undefined ? `${m.vsConvnetjs.toFixed(1).padStart(12)}×` : ''}\n`;
 }

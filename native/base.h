@@ -3,8 +3,9 @@
 #pragma once
 #include <stddef.h>
 
-// Per-thread scratch natively; WebAssembly here is single-threaded, and its linker wants no TLS.
-#if defined(__wasm__)
+// Per-thread scratch natively and in the threaded WebAssembly build (-matomics); the single-threaded
+// one has no TLS, which its linker would refuse.
+#if defined(__wasm__) && !defined(__wasm_atomics__)
 #define THREAD_LOCAL
 #else
 #define THREAD_LOCAL thread_local

@@ -17,7 +17,25 @@ export {
   withKernels,
 } from './kernels/index.js';
 export { wasmKernels } from './kernels/wasm/index.js';
-export { compileWasmKernels, packagedWasmUrl, useWasmKernels, type WasmSource } from './kernels/wasm/load.js';
+export {
+  compileWasmKernels,
+  packagedWasmUrl,
+  type StartWasmOptions,
+  startWasmKernels,
+  useWasmKernels,
+  type WasmKernelOptions,
+  type WasmKernels,
+  type WasmSource,
+  wasmFiles,
+} from './kernels/wasm/load.js';
+export {
+  canShareMemory,
+  type PoolWorker,
+  type SpawnWorker,
+  spawnWebWorker,
+  startWasmThreads,
+  type WasmThreads,
+} from './kernels/wasm/pool.js';
 export { ActivationLayer, InputActivationLayer } from './layers/activation.js';
 export { AvgPool2d } from './layers/avgpool2d.js';
 export { BatchNorm, type BatchNormSpec } from './layers/batchnorm.js';

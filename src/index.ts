@@ -13,6 +13,9 @@ export {
   fastestKernels,
   loadNativeAddon,
   loadWasmModule,
+  loadWasmThreadedModule,
+  spawnNodeWorker,
+  startNodeWasmKernels,
 } from './kernels/node-loader.js';
 export { exportOnnx, type OnnxExportOptions } from './onnx/export.js';
 export { importOnnx, type OnnxImport, type OnnxImportOptions } from './onnx/import.js';

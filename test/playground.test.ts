@@ -24,17 +24,22 @@ if (!real) writeMnistDir(tmp, 5000, 1000);
 const target = real ? 0.9 : 0.8;
 
 let browser: Browser | null = null;
+// The same files from a plain static server and from one that sends the COOP/COEP headers.
 let base = '';
-let close = () => {};
+let isolatedBase = '';
+const servers: { close(): void }[] = [];
 before(async () => {
   browser = await launchChromium();
-  const s = await staticServer(webDir, dataRoot);
-  base = s.url;
-  close = () => s.server.close();
+  for (const isolated of [false, true]) {
+    const s = await staticServer(webDir, dataRoot, { isolated });
+    if (isolated) isolatedBase = s.url;
+    else base = s.url;
+    servers.push(s.server);
+  }
 });
 after(async () => {
   await browser?.close();
-  close();
+  for (const s of servers) s.close();
 });
 
 type State = Record<string, unknown>;
@@ -43,12 +48,19 @@ const state = (page: Page) =>
 const until = (page: Page, f: string, timeout = 120_000) =>
   page.waitForFunction(`(() => { const s = playground.state; return ${f}; })()`, null, { timeout, polling: 50 });
 
-async function openPage(): Promise<Page> {
+/** The page, cross-origin isolated (a pool of worker threads) or from a plain static host (one thread). */
+async function openPage(isolated = false): Promise<Page> {
   const page = await (browser as Browser).newPage({ acceptDownloads: true });
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-  await page.goto(`${base}playground.html`);
+  await page.goto(`${isolated ? isolatedBase : base}playground.html`);
   await until(page, 's.ready', 30_000);
-  assert.equal((await state(page)).kernels, 'relaxed SIMD', 'Chromium compiles the relaxed-SIMD module');
+  const s = await state(page);
+  assert.equal(s.kernels, 'relaxed SIMD', 'Chromium compiles the relaxed-SIMD module');
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.equal(s.threads, isolated ? cores : 1);
+  const notice = await page.locator('#notice');
+  if (isolated) assert.equal(await notice.isVisible(), false);
+  else assert.match((await notice.textContent()) ?? '', /one thread instead of|not cross-origin isolated/);
   return page;
 }
 
@@ -87,20 +99,28 @@ async function cliTop1(run: string, files: string[]): Promise<string[]> {
   return (JSON.parse(r.stdout) as { top: { class: string }[] }[]).map((x) => x.top[0].class);
 }
 
-test('the page trains seed-mnist in its worker: 300 steps on 5,000 images, paused and resumed, then draws and saves', async (t) => {
+test('the page trains seed-mnist in its worker on every core: 300 steps on 5,000 images, paused and resumed, then draws and saves', async (t) => {
   if (skip(t)) return;
-  const page = await openPage();
+  const page = await openPage(true);
+  // The server's list of data sets (GET api/data) fills the choice.
+  await until(page, "/the server has mnist/.test(document.getElementById('data-status').textContent)", 10_000);
   await page.click('#load-server');
   await until(page, 's.data !== null', 60_000);
   for (const [id, v] of [
     ['#train-limit', '5000'],
     ['#test-limit', '1000'],
-    ['#epochs', '2'],
+    ['#epochs', '3'],
     ['#eval-every', '300'],
   ])
     await page.fill(id, v);
   await page.click('#start');
   await until(page, 's.steps >= 40');
+  // Filters and feature maps of the watched test image, refreshed as it learns; another image on request.
+  await until(page, 's.features !== null && s.features.layers === 2');
+  assert.ok((await page.locator('#features canvas').count()) > 2 * 8, 'filters and maps of both convolutions drawn');
+  await page.fill('#watch', '7');
+  await page.dispatchEvent('#watch', 'change');
+  await until(page, 's.features.index === 7');
   await page.click('#pause');
   await until(page, "s.phase === 'paused'");
   const paused = (await state(page)).steps as number;
@@ -116,7 +136,8 @@ test('the page trains seed-mnist in its worker: 300 steps on 5,000 images, pause
   );
   assert.ok(acc >= target, `test accuracy ${acc} < ${target}`);
   assert.equal(await page.locator('#confusion tr').count(), 11, 'a 10×10 confusion matrix with its header');
-  await page.click('#stop');
+  // Three epochs (471 steps) leave it running here, but a fast machine may finish first: stop if not.
+  if ((await state(page)).phase !== 'done') await page.click('#stop');
   await until(page, "s.phase === 'stopped' || s.phase === 'done'");
 
   // A "1" drawn with the mouse: a vertical stroke down the middle of the pad.
@@ -270,6 +291,24 @@ test('bad input in the page: a clear message, and the worker keeps working', asy
   assert.match((await page.textContent('#message')) ?? '', /model\.safetensors/);
 
   // Still alive: the real data loads after all that.
+  await page.click('#load-server');
+  await until(page, 's.data !== null', 60_000);
+  await page.close();
+});
+
+test('a worker that crashes is reported, and restarted from the page without reloading it', async (t) => {
+  if (skip(t)) return;
+  const page = await openPage();
+  // What the page receives when its worker dies of an uncaught error.
+  await page.evaluate(() => {
+    const pg = globalThis as unknown as { playground: { worker(): Worker } };
+    pg.playground.worker().dispatchEvent(new ErrorEvent('error', { message: 'out of memory' }));
+  });
+  await until(page, 's.workerCrashed');
+  assert.match((await page.textContent('#message')) ?? '', /the training worker crashed \(out of memory\)/);
+  await page.click('#restart');
+  await until(page, 's.ready && !s.workerCrashed', 30_000);
+  assert.equal(await page.locator('#restart').isVisible(), false);
   await page.click('#load-server');
   await until(page, 's.data !== null', 60_000);
   await page.close();

@@ -1,6 +1,7 @@
 // Turns the JSON lines of `npm run bench -- --compare torch --json` (and of `--memory --json`) into the
 // Markdown tables of BENCHMARKS.md: every measurement (median, ± half the slices' range), the speed
-// goals with their ratios, and the same race counted in CPU time.
+// goals with their ratios, and the same race counted in CPU time; with lines of `--backend browser`
+// (and `--compare convnetjs`), the goals of training in the browser.
 // Usage: node tools/bench-report.mjs bench.jsonl [memory.jsonl]
 import { readFileSync } from 'node:fs';
 
@@ -12,6 +13,7 @@ const rows = process.argv.slice(2).flatMap((f) =>
 );
 const speed = rows.filter((r) => r.mode === 'train' || r.mode === 'infer');
 const isTorch = (r) => r.backend.startsWith('pytorch');
+const isOurs = (r) => !isTorch(r) && r.backend !== 'convnetjs';
 const label = (r) => `${isTorch(r) ? 'PyTorch' : r.backend} ×${r.threads}`;
 const columns = [...new Set(speed.map(label))];
 const configs = [...new Set(speed.map((r) => `${r.net}|${r.mode}|${r.batch}`))].map((c) => c.split('|'));
@@ -37,7 +39,7 @@ for (const [net, mode, batch] of configs) {
     const r = rs.find((x) => label(x) === c);
     return `${fmt(r?.imagesPerSecond)}${spread(r)}`;
   });
-  const us = top(rs.filter((r) => !isTorch(r))),
+  const us = top(rs.filter(isOurs)),
     them = top(rs.filter(isTorch));
   out.push(
     `| ${net} | ${mode} | ${batch} | ${cells.join(' | ')} | ${us && them ? `${ratio(us.imagesPerSecond / them.imagesPerSecond)} (${label(us)} vs ${label(them)})` : '–'} |`,
@@ -55,7 +57,7 @@ const goal = (what, need, mode, batch, pred = () => true, nets = ['seed-mnist', 
   let ok = true;
   for (const n of nets) {
     const rs = of(n, mode, batch);
-    const us = top(rs.filter((r) => !isTorch(r) && pred(r)));
+    const us = top(rs.filter((r) => isOurs(r) && pred(r)));
     const t2 = rs.find((r) => isTorch(r) && r.threads === 2),
       best = top(rs.filter(isTorch));
     const r2 = us && t2 ? us.imagesPerSecond / t2.imagesPerSecond : undefined;
@@ -93,5 +95,32 @@ for (const [net, mode, batch] of configs) {
     wa = get((r) => r.backend === 'wasm'),
     t = get(isTorch);
   out.push(`| ${net} | ${mode} | ${batch} | ${fmt(n)} | ${fmt(wa)} | ${fmt(t)} | ${ratio(n / t)} | ${ratio(wa / t)} |`);
+}
+
+// Training in the browser: convts in Chromium against ConvNetJS in the same page and native convts in
+// the same run; WebAssembly in Node on one thread against the figure the goal started from.
+const browser = speed.filter((r) => r.backend === 'browser');
+if (browser.length) {
+  const WASM_BEFORE = 2900; // images/s, seed-mnist training batch 32, WebAssembly in Node, one thread, before threads
+  const pick = (net, pred) => top(of(net, 'train', 32).filter(pred));
+  const cell = (a, b) =>
+    a && b
+      ? `${fmt(a.imagesPerSecond)} vs ${fmt(b.imagesPerSecond)} (${label(b)}) = ${ratio(a.imagesPerSecond / b.imagesPerSecond)}`
+      : '–';
+  const met = (a, b, need) => (a && b ? (a.imagesPerSecond / b.imagesPerSecond >= need ? 'met' : 'missed') : '–');
+  out.push('', '| goal (training, batch 32) | target | measured, images/s | |', '| --- | --- | --- | --- |');
+  for (const net of ['seed-mnist', 'seed-cifar']) {
+    const b = pick(net, (r) => r.backend === 'browser');
+    const cj = pick(net, (r) => r.backend === 'convnetjs');
+    const nat = pick(net, (r) => r.backend === 'native');
+    const where = b ? `${net} in Chromium, browser ×${b.threads}` : net;
+    if (net === 'seed-mnist')
+      out.push(`| ${where} vs ConvNetJS in the same page | ≥ 50× | ${cell(b, cj)} | ${met(b, cj, 50)} |`);
+    out.push(`| ${where} vs native convts | ≥ 0.5× | ${cell(b, nat)} | ${met(b, nat, 0.5)} |`);
+  }
+  const w = pick('seed-mnist', (r) => r.backend === 'wasm' && r.threads === 1);
+  out.push(
+    `| WebAssembly in Node, one thread, seed-mnist | ≥ 1.5 × ${fmt(WASM_BEFORE)} | ${w ? `${fmt(w.imagesPerSecond)} = ${ratio(w.imagesPerSecond / WASM_BEFORE)}` : '–'} | ${w ? (w.imagesPerSecond >= 1.5 * WASM_BEFORE ? 'met' : 'missed') : '–'} |`,
+  );
 }
 console.log(out.join('\n'));

@@ -36,11 +36,31 @@ if (!wasmOnly) {
 
 // -msimd128: WebAssembly's 128-bit SIMD, in every current browser and Node ≥ 16. No libc: native/base.h
 // and native/wasm.cc supply the little the kernels need. A second module adds relaxed SIMD (fused
-// multiply-add in the gemm loops) for engines that have it; pages pick it when it compiles.
+// multiply-add in the gemm loops) for engines that have it; pages pick it when it compiles. The "-mt"
+// pair runs on threads: atomics, thread-local scratch, and a shared memory it imports with the sizes
+// src/kernels/wasm/pool.ts creates (16 MiB to start, at most 2 GiB); each worker's stack pointer is set
+// from JavaScript, hence the exported (mutable) global.
+const threaded = [
+  '-matomics',
+  '-mmutable-globals',
+  '-ftls-model=local-exec',
+  '-fno-threadsafe-statics',
+  '-Wl,--import-memory',
+  '-Wl,--shared-memory',
+  '-Wl,--initial-memory=16777216',
+  '-Wl,--max-memory=2147483648',
+  '-Wl,--export=__stack_pointer',
+];
 const sources = readdirSync('native').map((f) => join('native', f));
 for (const [wasm, what, extra] of [
   ['dist/wasm/convts.wasm', 'WebAssembly kernels', []],
   ['dist/wasm/convts-relaxed.wasm', 'WebAssembly kernels with relaxed SIMD', ['-mrelaxed-simd']],
+  ['dist/wasm/convts-mt.wasm', 'WebAssembly kernels on threads', threaded],
+  [
+    'dist/wasm/convts-mt-relaxed.wasm',
+    'WebAssembly kernels on threads with relaxed SIMD',
+    ['-mrelaxed-simd', ...threaded],
+  ],
 ]) {
   const stale = !existsSync(wasm) || sources.some((f) => statSync(f).mtimeMs > statSync(wasm).mtimeMs);
   if (!stale && !strict) continue;
@@ -62,7 +82,7 @@ for (const [wasm, what, extra] of [
     tmp,
     ...['wasm', 'gemm', 'conv', 'conv_pixel', 'dense', 'pooling', 'sgd', 'batchnorm'].map((f) => `native/${f}.cc`),
   ]);
-  if (built && extra.length) finalOpcodes(tmp);
+  if (built && extra.includes('-mrelaxed-simd')) finalOpcodes(tmp);
   if (built) renameSync(tmp, wasm);
   else rmSync(tmp, { force: true });
 }

@@ -1,5 +1,7 @@
 // `convts bench`: parses the flags; the measuring is bench/ (speed.ts, timing.ts, torch.ts, memory.ts).
 
+import os from 'node:os';
+import { BrowserBench } from '../../bench/browser.js';
 import { memoryGrowth, memoryLine } from '../../bench/memory.js';
 import { benchBuiltins, benchNet } from '../../bench/nets.js';
 import { gemmPeak, loadLine } from '../../bench/peak.js';
@@ -19,14 +21,19 @@ Usage: convts bench [options]
                          spec file (.json)                       [seed-mnist,seed-cifar]
   --batch N[,N]          batch sizes                             [1,32,128]
   --mode M[,M]           train, infer                            [both]
-  --backend B[,B]        kernel sets (reference, native, wasm)   [all built]
-  --threads N[,N]        thread counts for backends that thread  [1 and all cores]
+  --backend B[,B]        kernel sets (reference, native, wasm), and browser: convts in
+                         headless Chromium on the WebAssembly kernels with threads
+                         (playwright-core; /usr/bin/chromium or $CONVTS_CHROMIUM)  [all built in Node]
+  --threads N[,N]        thread counts for backends that thread  [1 and all cores; browser: all cores]
   --warmup S             seconds each contender runs first       [0.5]
   --slice S              seconds per timed slice                 [0.4]
   --slices N             timed slices per contender              [5]
   --compare torch        also time PyTorch (tools/bench_torch.py; python3 with torch, or
                          $CONVTS_PYTHON) on 2 threads and on 1, taking turns with our
                          kernel sets slice by slice, and print our rate over PyTorch's better
+  --compare convnetjs    also time ConvNetJS (npm convnetjs) in the same Chromium page on
+                         the same networks (one image at a time, as it trains), and print
+                         our rate over its; torch,convnetjs does both
   --json                 one JSON object per line and measurement
   --memory               instead: memory growth from epoch 2 to 10 of seed-mnist training
                          (batch 32, 200 steps each) on the fastest backend
@@ -37,7 +44,7 @@ flops each; training: forward, weight gradients and input gradients) at the medi
 is that over the gemm peak on as many threads, measured in the same run, so a busy machine lowers
 both. Images/s is the median of the slices, after the warm-up; spread is ± half the range from the
 slowest to the fastest slice. /cpu-s counts the same images per second of process CPU time (what a
-core gives when no other program shares it). Every contender of a configuration runs one slice
+core gives when no other program shares it; not known in the browser: 0). Every contender of a configuration runs one slice
 per round, in turns, so all see the same machine. A training step is zero-grad, forward, softmax
 cross-entropy, backward and an SGD update, as in PyTorch; "epoch s" is 60,000 (MNIST) or 50,000
 (CIFAR-10) images at that rate.
@@ -74,23 +81,47 @@ export async function benchCommand(argv: string[]): Promise<number> {
     slice: num('slice', v.slice, 0.4, { above: 0 }),
     slices: num('slices', v.slices, 5, { int: true, min: 1 }),
   };
-  const compareTorch = v.compare !== undefined && choice('compare', v.compare, ['torch'] as const, 'torch') === 'torch';
-  const backends = pickBackends(v.backend, v.threads);
+  const compare = list('compare', v.compare, ['torch', 'convnetjs'] as const, []);
+  const compareTorch = compare.includes('torch');
+  const inBrowser = v.backend?.split(',').includes('browser') ?? false;
+  const nodeNames = v.backend
+    ?.split(',')
+    .filter((b) => b !== 'browser')
+    .join(',');
+  const backends = nodeNames === '' ? [] : pickBackends(nodeNames, v.threads);
   if (v.memory) {
+    if (!backends.length) throw new UsageError('--memory measures a Node kernel set: add one to --backend');
     const m = memoryGrowth(backends[backends.length - 1]);
     process.stdout.write(v.json ? `${JSON.stringify(m)}\n` : memoryLine(m));
     return 0;
   }
   const torch = compareTorch ? findTorch() : null;
   const peaks = measurePeaks(backends, compareTorch, timing.slice);
-  if (!v.json) process.stdout.write(`${machineLine()}\n${peakLine(peaks)}${header(compareTorch)}`);
-  const out = (m: Measurement) => process.stdout.write(v.json ? `${JSON.stringify(m)}\n` : row(m));
-  await runSpeed({ nets, modes, batches, backends, timing, torch, peaks }, out);
+  const convnetjs = compare.includes('convnetjs');
+  const bench = inBrowser || convnetjs ? await BrowserBench.open(convnetjs) : null;
+  try {
+    const threads = inBrowser ? browserThreads(v.threads) : [];
+    const browser = bench && { bench, threads, convnetjs };
+    if (!v.json)
+      process.stdout.write(
+        `${machineLine()}${bench ? `, Chromium ${bench.version}` : ''}\n${peakLine(peaks)}${header({ torch: compareTorch, convnetjs })}`,
+      );
+    const out = (m: Measurement) => process.stdout.write(v.json ? `${JSON.stringify(m)}\n` : row(m));
+    await runSpeed({ nets, modes, batches, backends, timing, torch, peaks, browser }, out);
+  } finally {
+    await bench?.close();
+  }
   return 0;
 }
 
-function list<T extends string>(flag: string, v: string | undefined, all: readonly T[]): T[] {
-  return v === undefined ? [...all] : v.split(',').map((x) => choice(flag, x, all, all[0]));
+function list<T extends string>(flag: string, v: string | undefined, all: readonly T[], none = [...all]): T[] {
+  return v === undefined ? none : v.split(',').map((x) => choice(flag, x, all, all[0]));
+}
+
+/** Threads for convts in the browser: --threads, else every core. */
+function browserThreads(threads: string | undefined): number[] {
+  if (threads === undefined) return [os.availableParallelism()];
+  return threads.split(',').map((x) => num('threads', x, 1, { int: true, min: 1 }));
 }
 
 function pickBackends(names: string | undefined, threads: string | undefined): Backend[] {

@@ -4,10 +4,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { UsageError } from '../errors.js';
 import { type Kernels, referenceKernels } from './index.js';
 import { type NativeAddon, nativeKernels } from './native/index.js';
 import { wasmKernels } from './wasm/index.js';
+import { type StartWasmOptions, startWasmKernels, type WasmKernels } from './wasm/load.js';
+import { type SpawnWorker, startWasmThreads, type WasmThreads } from './wasm/pool.js';
 
 /** A kernel set the bench and the trainer can pick, with the threads it runs on. */
 export interface Backend {
@@ -32,8 +35,10 @@ const root = new URL('../../../', import.meta.url);
 const addonPath = (v: string) => fileURLToPath(new URL(`build/Release/convts_${v}.node`, root));
 // Shipped in the package (built at publish), rebuilt by npm install when native/ changed.
 const wasmPath = fileURLToPath(new URL('dist/wasm/convts.wasm', root));
+const wasmThreadedPath = fileURLToPath(new URL('dist/wasm/convts-mt.wasm', root));
 const addons = new Map<string, NativeAddon | null>();
 let wasm: WebAssembly.Module | null | undefined;
+let wasmThreaded: WebAssembly.Module | null | undefined;
 
 /** One native variant, or null when it was not built (or does not load). Never checks the CPU. */
 function loadVariant(v: NativeVariant): NativeAddon | null {
@@ -78,6 +83,46 @@ export function loadNativeAddon(variant = process.env.CONVTS_NATIVE_VARIANT || u
 export function loadWasmModule(): WebAssembly.Module | null {
   if (wasm === undefined) wasm = tryLoad(wasmPath, (p) => new WebAssembly.Module(readFileSync(p)));
   return wasm;
+}
+
+/** The threaded WebAssembly kernels (convts-mt.wasm), or null when they were not built. */
+export function loadWasmThreadedModule(): WebAssembly.Module | null {
+  if (wasmThreaded === undefined)
+    wasmThreaded = tryLoad(wasmThreadedPath, (p) => new WebAssembly.Module(readFileSync(p)));
+  return wasmThreaded;
+}
+
+/** Pool workers as worker_threads; unref'd, so that they never keep the process alive. */
+export const spawnNodeWorker: SpawnWorker = (source) => {
+  const w = new Worker(source, { eval: true });
+  w.unref();
+  return {
+    post: (m) => w.postMessage(m),
+    onFirst(done) {
+      w.once('message', (m) => done(m === 'ready' ? null : String(m)));
+      w.once('error', (e) => done(e.message));
+    },
+    terminate: () => void w.terminate(),
+  };
+};
+
+/** The threaded WebAssembly kernels on `threads` threads (this one and threads − 1 worker threads), or null when not built. */
+export async function startNodeWasmThreads(threads: number): Promise<WasmThreads | null> {
+  const module = loadWasmThreadedModule();
+  return module && startWasmThreads(module, threads, spawnNodeWorker);
+}
+
+/**
+ * startWasmKernels in Node: the packaged modules read from disk, pool workers as worker_threads, every
+ * core by default ($CONVTS_THREADS). Makes them the active kernels.
+ */
+export function startNodeWasmKernels(options: StartWasmOptions = {}): Promise<WasmKernels> {
+  return startWasmKernels({
+    from: async (file) => readFileSync(fileURLToPath(new URL(`dist/wasm/${file}`, root))),
+    spawn: spawnNodeWorker,
+    threads: defaultThreads(),
+    ...options,
+  });
 }
 
 function tryLoad<T>(path: string, load: (path: string) => T): T | null {

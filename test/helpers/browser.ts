@@ -1,5 +1,5 @@
 // Headless Debian chromium through playwright-core, and a plain static server for built pages.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -31,20 +31,45 @@ const types: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
+/** The two headers that make a page cross-origin isolated, so that it may share memory between threads. */
+export const isolationHeaders = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
 /**
- * Serves `dir` as any static host would (no special headers), and, when `dataRoot` is given,
- * `/api/data/<set>/<file>` from it. Resolves to the server and its base URL.
+ * Serves `dir` as any static host would (no special headers, or with `isolated` the COOP/COEP pair),
+ * and, when `dataRoot` is given, `/api/data/<set>/<file>` from it and `/api/data` as the list of its
+ * folders and their files, in the shape `convts serve` answers. Resolves to the server and its base URL.
  */
-export function staticServer(dir: string, dataRoot?: string): Promise<{ server: Server; url: string }> {
+export function staticServer(
+  dir: string,
+  dataRoot?: string,
+  { isolated = false } = {},
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    if (path === '/api/data' && dataRoot) {
+      const sets = readdirSync(dataRoot, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => ({
+          name: d.name,
+          complete: true,
+          files: readdirSync(join(dataRoot, d.name)).map((f) => ({ name: f.replace(/\.gz$/, ''), file: f })),
+        }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ dataDir: dataRoot, sets }));
+      return;
+    }
     const data = path.match(/^\/api\/data\/([\w-]+)\/([\w.-]+)$/);
     const file = data && dataRoot ? join(dataRoot, data[1], data[2]) : join(dir, normalize(path).replace(/^\/+/, ''));
     if (!existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    res.writeHead(200, {
+      'content-type': types[extname(file)] ?? 'application/octet-stream',
+      ...(isolated ? isolationHeaders : {}),
+    });
     res.end(readFileSync(file));
   });
   return new Promise((resolve) =>

@@ -3,8 +3,9 @@ import { ACTIVATIONS, convGeomArray, poolGeomArray } from '../native/index.js';
 import { referenceKernels } from '../reference/index.js';
 
 /** What native/wasm.cc exports; array arguments are byte offsets into the module's memory. */
-interface WasmExports {
-  memory: WebAssembly.Memory;
+export interface WasmExports {
+  /** Exported by the one-thread module; the threaded one imports a shared memory instead. */
+  memory?: WebAssembly.Memory;
   stage(bytes: number): number;
   gemm(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   denseForward(y: number, x: number, w: number, b: number, n: number, inF: number, outF: number): void;
@@ -72,20 +73,29 @@ type Arr = Float32Array | Int32Array | null;
 /**
  * The C kernels of native/ compiled to WebAssembly with 128-bit SIMD (dist/wasm/convts.wasm): the same
  * code and results in Node and in browsers, on one thread. Takes a compiled module (instantiated here,
- * synchronously) or an instance (load.ts instantiates asynchronously, as browsers prefer). The module has its own memory, so each
- * call copies its arrays in and its outputs back, a few percent of the arithmetic it saves.
+ * synchronously) or an instance (load.ts instantiates asynchronously, as browsers prefer). The module has
+ * its own memory, so each call copies its arrays in and its outputs back, a few percent of the arithmetic
+ * it saves. The threaded module (convts-mt.wasm) is started by startWasmThreads (pool.ts).
  */
 export function wasmKernels(compiled: WebAssembly.Module | WebAssembly.Instance): Kernels {
   const instance = compiled instanceof WebAssembly.Instance ? compiled : new WebAssembly.Instance(compiled, {});
   const e = instance.exports as unknown as WasmExports;
-  let f32 = new Float32Array(e.memory.buffer);
-  let i32 = new Int32Array(e.memory.buffer);
+  if (!e.memory) throw new Error('this is the threaded WebAssembly module: start it with startWasmThreads');
+  return wasmKernelsOn(e, e.memory, 'wasm-simd128');
+}
+
+/** The kernel set over an instance's exports and the memory its arrays live in. */
+export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: string): Kernels {
+  let f32 = new Float32Array(memory.buffer);
+  let i32 = new Int32Array(memory.buffer);
   const ptrs: number[] = [];
-  // Views of the module's memory, renewed whenever it grew (which replaces its ArrayBuffer).
+  // Views of the module's memory, renewed whenever it grew (which replaces its ArrayBuffer; a shared
+  // one may also grow from another thread, so its length is what tells).
   function fresh(): void {
-    if (f32.buffer === e.memory.buffer) return;
-    f32 = new Float32Array(e.memory.buffer);
-    i32 = new Int32Array(e.memory.buffer);
+    const buffer = memory.buffer;
+    if (f32.buffer === buffer || f32.byteLength === buffer.byteLength) return;
+    f32 = new Float32Array(buffer);
+    i32 = new Int32Array(buffer);
   }
 
   // Copies the arrays into the staging block (64-byte aligned) and fills ptrs (0 for null).
@@ -120,7 +130,7 @@ export function wasmKernels(compiled: WebAssembly.Module | WebAssembly.Instance)
 
   return {
     ...referenceKernels,
-    name: 'wasm-simd128',
+    name,
     gemm(ta, tb, m, n, k, a, bm, c, acc) {
       const args = [a.subarray(0, m * k), bm.subarray(0, k * n), c.subarray(0, m * n)];
       run(args, acc ? b(0, 1, 2) : b(0, 1), b(2), (p) => e.gemm(+ta, +tb, m, n, k, p[0], p[1], p[2], +acc));

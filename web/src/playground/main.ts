@@ -1,11 +1,13 @@
-// The playground page: data, network, settings and controls; the training runs in worker.ts.
-import { builtinNames, builtinSpec } from '../../../src/model/builtins.js';
-import type { ModelSpec } from '../../../src/model/spec.js';
+// The playground page: settings, controls and the worker's life; the training runs in worker.ts, the
+// data comes from data-source.ts, the network from network-editor.ts, the pictures from the views.
 import type { OptimizerKind } from '../../../src/optim/index.js';
 import { liveChart } from './curves.js';
+import { dataSource } from './data-source.js';
 import { drawPad } from './draw.js';
-import type { FromWorker, ModelFiles, Phase, Settings, SplitFiles, ToWorker } from './protocol.js';
-import { checkSpec } from './spec-check.js';
+import { showFeatures } from './feature-view.js';
+import { networkEditor } from './network-editor.js';
+import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
+import { download, showConfusion, showInput } from './views.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const value = (id: string) => $<HTMLInputElement>(id).value;
@@ -16,10 +18,12 @@ const state = {
   phase: 'idle' as Phase,
   ready: false,
   kernels: '',
+  threads: 0,
   data: null as null | { train: number; test: number; shape: number[]; classNames: string[] },
   steps: 0,
   imagesPerSecond: 0,
   lastEval: null as null | { step: number; accuracy: number },
+  features: null as null | { step: number; index: number; layers: number },
   maxFrameGap: 0,
   errors: [] as string[],
   top3: [] as { label: string; p: number }[],
@@ -28,7 +32,11 @@ const state = {
   opened: false,
   workerCrashed: false,
 };
-(globalThis as unknown as { playground: unknown }).playground = { state, send: (m: ToWorker) => send(m) };
+(globalThis as unknown as { playground: unknown }).playground = {
+  state,
+  send: (m: ToWorker) => send(m),
+  worker: () => worker,
+};
 
 const say = (text: string | null) => {
   const el = $('message');
@@ -43,10 +51,18 @@ const accChart = liveChart($('acc-chart'), 'accuracy', ['training', 'test'], ['#
 let worker: Worker;
 let secondsPerImage = 0;
 const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+const data = dataSource($<HTMLSelectElement>('dataset'), $('data-status'), send);
+const network = networkEditor(
+  $<HTMLSelectElement>('builtin'),
+  $<HTMLTextAreaElement>('spec'),
+  $('spec-status'),
+  () => state.data?.shape,
+);
 
 function startWorker() {
   worker = new Worker(new URL('playground-worker.js', location.href), { type: 'module' });
   worker.onmessage = (e: MessageEvent<FromWorker>) => receive(e.data);
+  // An uncaught error or a failed load ends the worker's usefulness: say so and offer a new one.
   worker.onerror = (e) => {
     e.preventDefault();
     state.workerCrashed = true;
@@ -56,11 +72,17 @@ function startWorker() {
     setPhase('stopped');
   };
   state.workerCrashed = false;
-  send({
-    type: 'init',
-    wasmUrl: new URL('convts.wasm', location.href).href,
-    relaxedUrl: new URL('convts-relaxed.wasm', location.href).href,
-  });
+  send({ type: 'init', base: new URL('./', location.href).href, threads: Math.max(1, num('threads') || 1) });
+  send({ type: 'watch', index: num('watch') });
+}
+
+function restartWorker() {
+  worker.terminate();
+  $('restart').hidden = true;
+  Object.assign(state, { ready: false, data: null, features: null });
+  $('data-status').textContent = 'no data yet (the worker was restarted)';
+  setPhase('idle');
+  startWorker();
 }
 
 function setPhase(p: Phase) {
@@ -76,9 +98,9 @@ function setPhase(p: Phase) {
 function receive(m: FromWorker) {
   switch (m.type) {
     case 'ready':
-      state.ready = true;
-      state.kernels = m.kernels;
+      Object.assign(state, { ready: true, kernels: m.kernels, threads: m.threads });
       $('kernels').textContent = `· WebAssembly ${m.kernels} kernels, ${m.threads} thread${m.threads > 1 ? 's' : ''}`;
+      Object.assign($('notice'), { hidden: !m.notice, textContent: m.notice ?? '' });
       return;
     case 'data':
       state.data = m;
@@ -99,7 +121,13 @@ function receive(m: FromWorker) {
       state.lastEval = { step: m.step, accuracy: m.accuracy };
       lossChart.add(m.step, [null, m.loss]);
       accChart.add(m.step, [null, m.accuracy]);
-      showConfusion(m.confusion, `step ${m.step}: ${(100 * m.accuracy).toFixed(2)}% of the test images`);
+      $('confusion-title').textContent = `step ${m.step}: ${(100 * m.accuracy).toFixed(2)}% of the test images`;
+      showConfusion($('confusion'), state.data?.classNames ?? m.confusion.map((_, i) => `${i}`), m.confusion);
+      return;
+    case 'features':
+      state.features = { step: m.step, index: m.index, layers: m.layers.length };
+      $('features-title').textContent = `step ${m.step}`;
+      showFeatures($('features'), m);
       return;
     case 'phase':
       setPhase(m.phase);
@@ -115,7 +143,7 @@ function receive(m: FromWorker) {
           Object.assign(document.createElement('li'), { textContent: `${t.label}: ${(100 * t.p).toFixed(1)}%` }),
         ),
       );
-      showInput(m.input);
+      showInput($<HTMLCanvasElement>('input-view'), m.input);
       return;
     case 'saved':
       state.saved = m.files;
@@ -132,80 +160,6 @@ function receive(m: FromWorker) {
       say(m.message);
       return;
   }
-}
-
-function showConfusion(c: number[][], title: string) {
-  $('confusion-title').textContent = title;
-  const names = state.data?.classNames ?? c.map((_, i) => `${i}`);
-  const head = `<tr><th>true \\ predicted</th>${names.map((n) => `<th>${n}</th>`).join('')}</tr>`;
-  const rows = c.map(
-    (row, i) =>
-      `<tr><th>${names[i]}</th>${row.map((v, j) => `<td style="background:${i === j ? '#e3f1e3' : v ? '#fbe9e9' : ''}">${v}</td>`).join('')}</tr>`,
-  );
-  $('confusion').innerHTML = head + rows.join('');
-}
-
-function showInput(bytes: number[]) {
-  const g = $<HTMLCanvasElement>('input-view').getContext('2d') as CanvasRenderingContext2D;
-  const img = g.createImageData(28, 28);
-  if (bytes.length !== 28 * 28) return;
-  bytes.forEach((v, i) => img.data.set([v, v, v, 255], i * 4));
-  g.putImageData(img, 0, 0);
-}
-
-function download(name: string, body: string | ArrayBuffer) {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([body]));
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-}
-
-// Data: the server's copy of the canonical files, or the files the user drops.
-const canonical = {
-  train: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
-  test: ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
-};
-
-function sendData(byName: Map<string, ArrayBuffer>) {
-  const find = (stem: string) => [...byName.keys()].find((k) => k.includes(stem));
-  const pick = (split: 'train' | 't10k'): SplitFiles => {
-    const imagesName = find(`${split}-images`);
-    const labelsName = find(`${split}-labels`);
-    if (!imagesName || !labelsName)
-      throw new Error(
-        `no ${split}-images/${split}-labels file among ${[...byName.keys()].join(', ')} — give the four MNIST-style IDX files`,
-      );
-    return {
-      imagesName,
-      labelsName,
-      images: byName.get(imagesName) as ArrayBuffer,
-      labels: byName.get(labelsName) as ArrayBuffer,
-    };
-  };
-  const train = pick('train');
-  const test = pick('t10k');
-  const name = value('dataset') as 'mnist' | 'fashion-mnist';
-  send({ type: 'data', name, train, test }, [train.images, train.labels, test.images, test.labels]);
-  $('data-status').textContent = 'reading…';
-}
-
-async function loadFromServer() {
-  const set = value('dataset');
-  const files = [...canonical.train, ...canonical.test];
-  const got = await Promise.all(
-    files.map(async (f) => {
-      const r = await fetch(`api/data/${set}/${f}`);
-      if (!r.ok) throw new Error(`${set}/${f}: ${(await r.text()) || r.status} — start convts serve with --data-dir`);
-      return [f, await r.arrayBuffer()] as const;
-    }),
-  );
-  sendData(new Map(got));
-}
-
-async function loadFiles(list: FileList | null) {
-  if (!list?.length) return;
-  sendData(new Map(await Promise.all([...list].map(async (f) => [f.name, await f.arrayBuffer()] as const))));
 }
 
 async function openModel(list: FileList | null) {
@@ -243,31 +197,6 @@ const guard = (f: () => unknown) => () => {
     .catch((e: Error) => say(e.message));
 };
 
-// Network: a built-in or a spec typed in the editor, checked as it is typed.
-const builtin = $<HTMLSelectElement>('builtin');
-builtin.append(...builtinNames.map((n) => new Option(n, n)), new Option('custom', 'custom'));
-const editor = $<HTMLTextAreaElement>('spec');
-const showSpec = (name: string) => {
-  editor.value = JSON.stringify(builtinSpec(name), null, 1);
-  specChanged();
-};
-let specTimer = 0;
-let spec: ModelSpec | null = null;
-function specChanged() {
-  clearTimeout(specTimer);
-  specTimer = window.setTimeout(() => {
-    const r = checkSpec(editor.value, state.data?.shape);
-    spec = r.spec;
-    $('spec-status').textContent = r.message;
-    $('spec-status').classList.toggle('bad', !r.spec);
-  }, 150);
-}
-builtin.onchange = () => (builtin.value === 'custom' ? specChanged() : showSpec(builtin.value));
-editor.oninput = () => {
-  builtin.value = 'custom';
-  specChanged();
-};
-
 const pad = drawPad($<HTMLCanvasElement>('pad'), () => predictDrawing());
 let predictId = 0;
 let predicting = false;
@@ -280,7 +209,8 @@ function predictDrawing() {
 }
 
 $('start').onclick = guard(() => {
-  if (!spec) throw new Error(`the network spec has a problem: ${$('spec-status').textContent}`);
+  const spec = network.spec();
+  if (!spec) throw new Error(`the network spec has a problem: ${network.problem()}`);
   lossChart.clear();
   accChart.clear();
   state.maxFrameGap = 0;
@@ -295,15 +225,16 @@ $('clear').onclick = () => {
   pad.clear();
   $('top3').replaceChildren();
 };
-$('restart').onclick = guard(() => {
-  worker.terminate();
-  $('restart').hidden = true;
-  state.data = null;
-  $('data-status').textContent = 'no data yet (the worker was restarted)';
-  startWorker();
+$('restart').onclick = guard(restartWorker);
+// Another thread count starts the kernels again, in a new worker (a pool cannot shrink or grow).
+$<HTMLInputElement>('threads').onchange = guard(() => {
+  if (state.phase === 'running' || state.phase === 'paused')
+    throw new Error('stop the training before changing the threads');
+  restartWorker();
 });
-$('load-server').onclick = guard(loadFromServer);
-$<HTMLInputElement>('files').onchange = guard(() => loadFiles($<HTMLInputElement>('files').files));
+$<HTMLInputElement>('watch').onchange = () => send({ type: 'watch', index: num('watch') });
+$('load-server').onclick = guard(data.loadFromServer);
+$<HTMLInputElement>('files').onchange = guard(() => data.loadFiles($<HTMLInputElement>('files').files));
 $<HTMLInputElement>('open').onchange = guard(() => openModel($<HTMLInputElement>('open').files));
 const drop = $('drop');
 drop.ondragover = (e) => {
@@ -314,7 +245,7 @@ drop.ondragleave = () => drop.classList.remove('over');
 drop.ondrop = (e) => {
   e.preventDefault();
   drop.classList.remove('over');
-  guard(() => loadFiles(e.dataTransfer?.files ?? null))();
+  guard(() => data.loadFiles(e.dataTransfer?.files ?? null))();
 };
 
 // The longest gap between animation frames: how smooth the page stays while the worker trains.
@@ -326,11 +257,7 @@ const frame = (t: number) => {
 };
 requestAnimationFrame(frame);
 
-if (!crossOriginIsolated)
-  Object.assign($('notice'), {
-    hidden: false,
-    textContent:
-      'One thread: this page is not cross-origin isolated, so the kernels cannot share memory between workers.',
-  });
-showSpec('seed-mnist');
+// Every core; the worker says when fewer run (a page that is not cross-origin isolated runs one).
+$<HTMLInputElement>('threads').value = String(navigator.hardwareConcurrency || 1);
 startWorker();
+void data.listServer();

@@ -32,7 +32,8 @@ export interface ModelFiles {
 }
 
 export type ToWorker =
-  | { type: 'init'; wasmUrl: string; relaxedUrl: string }
+  /** Start the kernels from the .wasm files in folder `base`, on `threads` threads where the page allows. */
+  | { type: 'init'; base: string; threads: number }
   | { type: 'data'; name: 'mnist' | 'fashion-mnist'; train: SplitFiles; test: SplitFiles }
   | { type: 'start'; spec: ModelSpec; settings: Settings }
   | { type: 'pause' }
@@ -41,7 +42,9 @@ export type ToWorker =
   /** Top-3 of a picture, prepared as convts predict prepares it; a negative id is a script's, not the pad's. */
   | { type: 'predict'; id: number; width: number; height: number; rgba: Uint8ClampedArray }
   | { type: 'save' }
-  | { type: 'open'; files: ModelFiles };
+  | { type: 'open'; files: ModelFiles }
+  /** Which test image the filters and feature maps view follows. */
+  | { type: 'watch'; index: number };
 
 export type Phase = 'idle' | 'running' | 'paused' | 'stopped' | 'done';
 
@@ -54,11 +57,29 @@ export interface EvalMessage {
   confusion: number[][];
 }
 
+/** A float32 array with its shape ([k, c, kh, kw] filters, [c, h, w] maps or image). */
+export interface Planes {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** The filters and feature maps of each convolution for one test image, at a training step. */
+export interface FeaturesMessage {
+  type: 'features';
+  step: number;
+  index: number;
+  label: string;
+  image: Planes;
+  layers: { name: string; filters: Planes; maps: Planes }[];
+}
+
 export type FromWorker =
-  | { type: 'ready'; kernels: string; threads: number }
+  /** The kernels run: relaxed SIMD or SIMD128, on `threads` threads; `notice` says why fewer than asked. */
+  | { type: 'ready'; kernels: string; threads: number; notice: string | null }
   | { type: 'data'; train: number; test: number; shape: number[]; classNames: string[] }
   | (StepMetrics & { type: 'step' })
   | EvalMessage
+  | FeaturesMessage
   | { type: 'phase'; phase: Phase; message?: string }
   | { type: 'prediction'; id: number; top: { label: string; p: number }[]; input: number[] }
   | { type: 'saved'; files: ModelFiles }

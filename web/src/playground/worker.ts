@@ -8,17 +8,19 @@ import {
   makeOptimizer,
   type Optimizer,
   type Sequential,
+  startWasmKernels,
   Tensor,
   type TrainState,
   train,
-  useWasmKernels,
   validateSpec,
+  type WasmKernels,
   weightsToSafetensors,
 } from '../../../src/core.js';
 import type { ByteImageDataset, Normalization } from '../../../src/data/dataset.js';
 import { idxClassNames, idxPairDataset } from '../../../src/data/idx-pair.js';
 import { type InputPreparation, inputPreparation, prepareImage } from '../../../src/data/image.js';
 import { prepare } from '../../../src/data/prepare.js';
+import { featureMaps } from './feature-maps.js';
 import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 import { readSplit } from './read-idx.js';
 
@@ -44,6 +46,19 @@ let run: {
   stopping?: boolean;
 } | null = null;
 let phase: Phase = 'idle';
+let kernelSet: WasmKernels | null = null;
+/** The test image the filters and feature maps view follows, and when it was last sent. */
+let watched = 0;
+let featuresSent = 0;
+let currentStep = 0;
+
+/** Sends the filters and feature maps of the watched image, at most about twice a second unless `now`. */
+function sendFeatures(step: number, now = false) {
+  if (!run || !model || (!now && performance.now() - featuresSent < 500)) return;
+  featuresSent = performance.now();
+  const m = featureMaps(model, run.test, watched, step);
+  post(m, [m.image.data.buffer, ...m.layers.flatMap((l) => [l.filters.data.buffer, l.maps.data.buffer])]);
+}
 
 const setPhase = (p: Phase, message?: string) => {
   phase = p;
@@ -130,6 +145,8 @@ async function runTraining() {
     onStep: (m) => {
       lastStep = m.step;
       post({ ...m, type: 'step' });
+      currentStep = m.step;
+      sendFeatures(m.step, m.step === 1);
       if (r.settings.evalEvery > 0 && m.step % r.settings.evalEvery === 0) evaluateNow(m.step, m.epoch);
     },
     onEpoch: (e) => evaluateNow(lastStep, e.epoch),
@@ -220,24 +237,18 @@ function open(files: ModelFiles) {
   post({ type: 'opened', layers: mdl.layers.length, classNames });
 }
 
-/** The relaxed-SIMD module where the engine compiles it (fused multiply-add), plain SIMD128 otherwise. */
-async function startKernels(url: string, relaxedUrl: string): Promise<string> {
-  const relaxed = await fetch(relaxedUrl)
-    .then((r) => (r.ok ? r.arrayBuffer() : null))
-    .then((b) => (b && WebAssembly.validate(b) ? WebAssembly.compile(b) : null))
-    .catch(() => null);
-  if (relaxed) {
-    await useWasmKernels({ module: relaxed });
-    return 'relaxed SIMD';
-  }
-  await useWasmKernels({ url });
-  return 'SIMD128';
+/** Relaxed SIMD where the engine compiles it, on a pool of workers where the page is cross-origin isolated. */
+async function startKernels(base: string, threads: number): Promise<FromWorker> {
+  kernelSet?.terminate();
+  kernelSet = await startWasmKernels({ from: base, threads });
+  const kernels = kernelSet.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD128';
+  return { type: 'ready', kernels, threads: kernelSet.threads, notice: kernelSet.notice };
 }
 
 async function handle(m: ToWorker) {
   switch (m.type) {
     case 'init':
-      return post({ type: 'ready', kernels: await startKernels(m.wasmUrl, m.relaxedUrl), threads: 1 });
+      return post(await startKernels(m.base, m.threads));
     case 'data':
       return loadData(m);
     case 'start':
@@ -255,6 +266,9 @@ async function handle(m: ToWorker) {
       return save();
     case 'open':
       return open(m.files);
+    case 'watch':
+      watched = m.index;
+      return sendFeatures(currentStep, true);
   }
 }
 

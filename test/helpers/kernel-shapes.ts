@@ -1,0 +1,84 @@
+// Random shapes for comparing a fast kernel set with the reference, browser-safe (no Node import), so
+// that the same draws run under node:test (kernel-check.ts) and inside Chromium (kernel-compare.ts).
+import type { ConvGeom, PoolGeom, Rng } from '../../src/core.js';
+
+/** Largest |a − b| over the largest |b|: the relative error every fast kernel must keep ≤ 1e-5. */
+export const TOL = 1e-5;
+
+export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+export const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r.uniform() * (hi - lo + 1));
+export const randn = (r: Rng, len: number) => Float32Array.from({ length: len }, () => r.uniform() * 2 - 1);
+
+export function randomConv(r: Rng): ConvGeom {
+  for (;;) {
+    const g = {
+      n: int(r, 1, 4),
+      c: int(r, 1, 6),
+      h: int(r, 1, 17),
+      w: int(r, 1, 17),
+      k: int(r, 1, 12),
+      kh: int(r, 1, 5),
+      kw: int(r, 1, 5),
+      sh: int(r, 1, 3),
+      sw: int(r, 1, 3),
+      ph: int(r, 0, 2),
+      pw: int(r, 0, 2),
+      oh: 0,
+      ow: 0,
+    };
+    g.oh = Math.floor((g.h + 2 * g.ph - g.kh) / g.sh) + 1;
+    g.ow = Math.floor((g.w + 2 * g.pw - g.kw) / g.sw) + 1;
+    if (g.oh >= 1 && g.ow >= 1) return g;
+  }
+}
+
+export function randomPool(r: Rng): PoolGeom {
+  for (;;) {
+    const g = {
+      n: int(r, 1, 4),
+      c: int(r, 1, 6),
+      h: int(r, 1, 15),
+      w: int(r, 1, 15),
+      kh: int(r, 1, 4),
+      kw: int(r, 1, 4),
+      sh: int(r, 1, 3),
+      sw: int(r, 1, 3),
+      oh: 0,
+      ow: 0,
+    };
+    g.oh = Math.floor((g.h - g.kh) / g.sh) + 1;
+    g.ow = Math.floor((g.w - g.kw) / g.sw) + 1;
+    if (g.oh >= 1 && g.ow >= 1) return g;
+  }
+}
+
+export const geomStr = (g: object) => JSON.stringify(g);
+const conv = (n: number, c: number, h: number, w: number, k: number, kh: number, kw: number, p: number) => ({
+  ...{ n, c, h, w, k, kh, kw, sh: 1, sw: 1, ph: p, pw: p },
+  ...{ oh: h + 2 * p - kh + 1, ow: w + 2 * p - kw + 1 },
+});
+// The report's layers (seed-mnist and seed-cifar conv2 at batch 3) and layers of the wide CIFAR nets
+// (≥ 32 output or input channels: the channel-vector kernels, a channel count that is not a whole
+// number of vectors, a first layer of 3 channels, 1×1 and 5×5, maps of 8×8 down to 1×1) are checked
+// beside random shapes.
+export const fixedConvs: ConvGeom[] = [
+  conv(3, 8, 24, 24, 8, 5, 5, 0),
+  conv(1, 10, 28, 28, 10, 5, 5, 0),
+  conv(2, 3, 12, 10, 32, 3, 3, 1),
+  conv(3, 16, 8, 8, 40, 3, 3, 1),
+  conv(2, 36, 6, 7, 20, 3, 3, 1),
+  conv(2, 64, 5, 5, 64, 1, 1, 0),
+  conv(2, 8, 4, 4, 32, 3, 3, 1),
+  conv(1, 8, 32, 30, 32, 3, 3, 1),
+  conv(1, 4, 9, 9, 33, 5, 5, 2),
+  conv(5, 32, 1, 1, 48, 3, 3, 1),
+];

@@ -1,0 +1,84 @@
+// The threaded WebAssembly module (convts-mt.wasm) on a pool of two threads in Node (worker_threads),
+// against the reference kernels; the same module in Chromium is checked by wasm-threads-browser.test.ts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, kernels, referenceKernels, useKernels, useWasmKernels } from '../src/core.js';
+import {
+  loadWasmModule,
+  loadWasmThreadedModule,
+  spawnNodeWorker,
+  startNodeWasmThreads,
+} from '../src/kernels/node-loader.js';
+import { startWasmThreads } from '../src/kernels/wasm/pool.js';
+import { checkKernelSet } from './helpers/kernel-check.js';
+
+const pool = await startNodeWasmThreads(2);
+
+test('the pool starts its worker, which then takes part of a convolution', {
+  skip: !pool && 'convts-mt.wasm not built',
+}, async () => {
+  if (!pool) return;
+  assert.equal(pool.threads, 2);
+  assert.deepEqual(pool.failures, []);
+  // The caller takes every item a busy machine leaves the worker no time for: call until it had some.
+  const g = { n: 8, c: 8, h: 24, w: 24, k: 16, kh: 5, kw: 5, sh: 1, sw: 1, ph: 0, pw: 0, oh: 20, ow: 20 };
+  const x = new Float32Array(g.n * g.c * g.h * g.w).fill(1);
+  const [w, y] = [new Float32Array(g.k * g.c * 25).fill(0.5), new Float32Array(g.n * g.k * g.oh * g.ow)];
+  const before = pool.itemsRun()[1];
+  for (let i = 0; i < 200 && pool.itemsRun()[1] === before; i++) {
+    pool.kernels.conv2dForward(y, x, w, null, g);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(pool.itemsRun()[1] > before, `the worker ran no item: ${pool.itemsRun()}`);
+  assert.equal(y[0], 100);
+});
+
+checkKernelSet(
+  'wasm 2 threads',
+  () => pool?.kernels ?? null,
+  'npm install builds convts-mt.wasm when clang and lld are installed (apt-get install clang lld)',
+);
+
+test('useWasmKernels takes the threaded module with threads, and refuses threads on the one-thread module', async (t) => {
+  const module = loadWasmThreadedModule();
+  if (!module) return t.skip('convts-mt.wasm not built');
+  try {
+    const k = await useWasmKernels({ module }, { threads: 2, spawn: spawnNodeWorker });
+    assert.equal(k.name, 'wasm-simd128-threads');
+    assert.equal(kernels(), k);
+    const y = new Float32Array(4);
+    k.gemm(false, false, 2, 2, 1, Float32Array.of(1, 2), Float32Array.of(3, 4), y, false);
+    assert.deepEqual([...y], [3, 4, 6, 8]);
+  } finally {
+    useKernels(referenceKernels);
+  }
+  const single = loadWasmModule();
+  if (single)
+    await assert.rejects(useWasmKernels({ module: single }, { threads: 2 }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /threads: 2 needs the threaded module \(convts-mt\.wasm\)/);
+      return true;
+    });
+  assert.equal(kernels(), referenceKernels);
+});
+
+test('a worker that fails to start leaves the kernels on the threads that did', async (t) => {
+  const module = loadWasmThreadedModule();
+  if (!module) return t.skip('convts-mt.wasm not built');
+  let n = 0;
+  const p = await startWasmThreads(module, 3, (src) => {
+    if (++n === 1) throw new Error('no workers here');
+    return spawnNodeWorker(src);
+  });
+  try {
+    assert.equal(p.threads, 2);
+    assert.deepEqual(p.failures, ['no workers here']);
+    const x = Float32Array.from({ length: 3000 }, (_, i) => Math.sin(i));
+    const [y1, y2] = [new Float32Array(3000), new Float32Array(3000)];
+    p.kernels.activationForward('relu', y1, x, 3000);
+    referenceKernels.activationForward('relu', y2, x, 3000);
+    assert.deepEqual(y1, y2);
+  } finally {
+    p.terminate();
+  }
+});

@@ -1,0 +1,41 @@
+// The network: a built-in or a JSON spec typed in the editor, checked as it is typed (spec-check.ts).
+import { builtinNames, builtinSpec } from '../../../src/model/builtins.js';
+import type { ModelSpec } from '../../../src/model/spec.js';
+import { checkSpec } from './spec-check.js';
+
+export interface NetworkEditor {
+  /** The spec as last checked, or null with the problem in the status line. */
+  spec(): ModelSpec | null;
+  problem(): string;
+}
+
+export function networkEditor(
+  builtin: HTMLSelectElement,
+  editor: HTMLTextAreaElement,
+  status: HTMLElement,
+  dataShape: () => number[] | undefined,
+): NetworkEditor {
+  let timer = 0;
+  let spec: ModelSpec | null = null;
+  const changed = () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(() => {
+      const r = checkSpec(editor.value, dataShape());
+      spec = r.spec;
+      status.textContent = r.message;
+      status.classList.toggle('bad', !r.spec);
+    }, 150);
+  };
+  const show = (name: string) => {
+    editor.value = JSON.stringify(builtinSpec(name), null, 1);
+    changed();
+  };
+  builtin.append(...builtinNames.map((n) => new Option(n, n)), new Option('custom', 'custom'));
+  builtin.onchange = () => (builtin.value === 'custom' ? changed() : show(builtin.value));
+  editor.oninput = () => {
+    builtin.value = 'custom';
+    changed();
+  };
+  show('seed-mnist');
+  return { spec: () => spec, problem: () => status.textContent ?? '' };
+}
