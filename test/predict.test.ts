@@ -381,7 +381,7 @@ describe('convts predict', () => {
         [missing, missing],
       ],
     );
-    assert.match(answers[3].error, /missing\.png: cannot read the file \(ENOENT\)/);
+    assert.match(answers[3].error, /missing\.png: cannot read .*not found \(ENOENT\)/);
     assert.deepEqual(
       r3.stderr
         .split('\n')
