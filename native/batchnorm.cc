@@ -1,7 +1,6 @@
-// Batch normalization per channel of x[n, c, hw], as src/kernels/reference/normalization.ts. Each row
-// of hw values (one channel of one sample) is summed in float vectors and the row sums are added in
-// double, so the statistics keep the reference's accuracy at any batch size while the arithmetic runs
-// at vector speed. One channel per task.
+// Batch normalization per channel of x[n, c, hw], as src/kernels/reference/normalization.ts: the sums
+// in double as there (in double vectors, so only their order differs), the element-wise passes in float
+// vectors. One channel per task.
 #include "base.h"
 #include "kernels.h"
 #include "simd.h"
@@ -9,17 +8,29 @@
 
 namespace {
 
-// Σ f(i) over a row of len values, as float vectors (two accumulators) then one lane sum.
+// Half a vector of floats widened to doubles: the sums run in double vectors, as exact as the
+// reference's scalar double sums (only the order differs).
+constexpr int DW = VW / 2;
+typedef float hf __attribute__((vector_size(DW * 4), aligned(4)));
+typedef double vd __attribute__((vector_size(DW * 8)));
+
+static inline vd loadd(const float *p) {
+  return __builtin_convertvector(*reinterpret_cast<const hf *>(p), vd);
+}
+
+// Σ f(i) over a row of len values: f gives DW terms at i as doubles, g one term.
 template <typename V, typename S>
-float row_sum(int len, V vec, S scalar) {
-  vf a0{}, a1{};
+double row_sum(int len, V vec, S scalar) {
+  vd a0{}, a1{};
   int i = 0;
-  for (; i + 2 * VW <= len; i += 2 * VW) {
+  for (; i + 2 * DW <= len; i += 2 * DW) {
     a0 += vec(i);
-    a1 += vec(i + VW);
+    a1 += vec(i + DW);
   }
-  for (; i + VW <= len; i += VW) a0 += vec(i);
-  float s = vsum(a0 + a1);
+  for (; i + DW <= len; i += DW) a0 += vec(i);
+  a0 += a1;
+  double s = 0;
+  for (int j = 0; j < DW; j++) s += a0[j];
   for (; i < len; i++) s += scalar(i);
   return s;
 }
@@ -33,25 +44,23 @@ void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int 
     for (int b = 0; b < n; b++) {
       const float *p = x + ((long)b * c + ch) * hw;
       s += row_sum(
-          hw, [&](int i) { return vload(p + i); }, [&](int i) { return p[i]; });
+          hw, [&](int i) { return loadd(p + i); }, [&](int i) { return (double)p[i]; });
     }
-    float m = (float)(s / count);
-    vf mv = vbroadcast(m);
-    double q = 0;
+    double m = s / count, q = 0;
     for (int b = 0; b < n; b++) {
       const float *p = x + ((long)b * c + ch) * hw;
       q += row_sum(
           hw,
           [&](int i) {
-            vf d = vload(p + i) - mv;
+            vd d = loadd(p + i) - m;
             return d * d;
           },
           [&](int i) {
-            float d = p[i] - m;
+            double d = p[i] - m;
             return d * d;
           });
     }
-    mean[ch] = m;
+    mean[ch] = (float)m;
     var[ch] = (float)(q / count);
   });
 }
@@ -74,27 +83,21 @@ void batchnorm_forward(float *y, const float *x, const float *mean, const float 
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
                         const float *invstd, const float *gamma, int n, int c, int hw, bool batch_stats, int threads) {
   double count = (double)n * hw;
-  // A channel of few values (a dense layer at a small batch) is done in double as in the reference:
-  // there dx is a difference of nearly equal terms (exactly zero for two values) that float would not keep.
+  // A channel of few values (a dense layer at a small batch) gets dx in double as in the reference: there
+  // it is a difference of nearly equal terms (exactly zero for two values) that float would not keep.
   bool few = count <= 64;
   parallel_for(threads, c, [&](int, int ch) {
     float m = mean[ch];
+    double md = m, is = invstd[ch], sdy = 0, sdyx = 0;
     vf mv = vbroadcast(m);
-    double is = invstd[ch], sdy = 0, sdyx = 0;
     for (int b = 0; b < n; b++) {
       long o = ((long)b * c + ch) * hw;
       const float *g = dy + o, *p = x + o;
-      if (few) {
-        for (int i = 0; i < hw; i++) {
-          sdy += g[i];
-          sdyx += g[i] * ((double)p[i] - m);
-        }
-        continue;
-      }
       sdy += row_sum(
-          hw, [&](int i) { return vload(g + i); }, [&](int i) { return g[i]; });
+          hw, [&](int i) { return loadd(g + i); }, [&](int i) { return (double)g[i]; });
       sdyx += row_sum(
-          hw, [&](int i) { return vload(g + i) * (vload(p + i) - mv); }, [&](int i) { return g[i] * (p[i] - m); });
+          hw, [&](int i) { return loadd(g + i) * (loadd(p + i) - md); },
+          [&](int i) { return g[i] * ((double)p[i] - md); });
     }
     sdyx *= is;
     if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);

@@ -147,37 +147,47 @@ Tiling tiling_of(int oh, int ow) {
 // tile of the piece runs over it.
 constexpr int TAP_BLOCK = 4096 / (FV * VW);
 
-// Output rows [oy0, oy1) of one sample: tiles of pixels × channels summed into yt (pixel-major) one
-// block of taps at a time, then transposed into y (channel-major) with the bias.
+// Output rows [oy0, oy1) of `samples` consecutive samples (all rows when several): tiles of pixels ×
+// channels summed into yt (pixel-major) one block of taps at a time, then transposed into y
+// (channel-major) with the bias. Several samples share each block of wᵀ on small maps, where one
+// sample's few pixels would leave the weights streaming through the cache for little arithmetic.
 void forward_rows(float *ys, const float *xs, const float *wt, const float *b, const int *off, const ConvGeom &g,
-                  const Dims &d, int oy0, int oy1) {
+                  const Dims &d, int samples, int oy0, int oy1) {
   int taps = g.c * g.kh * g.kw, hw = g.oh * g.ow;
-  float *xp = padX.grow(padded_size(g, d));
-  pad_into(xp, xs, g, d, 0, g.c);
-  float *yt = rowT.grow((size_t)(oy1 - oy0) * g.ow * d.kp);
+  size_t psz = padded_size(g, d), ysz = (size_t)(oy1 - oy0) * g.ow * d.kp;
+  long xstep = (long)g.c * g.h * g.w, ystep = (long)g.k * hw;
+  float *xp = padX.grow(psz * samples);
+  for (int s = 0; s < samples; s++) pad_into(xp + s * psz, xs + s * xstep, g, d, 0, g.c);
+  float *yt = rowT.grow(ysz * samples);
   Tiling tl = tiling_of(g.oh, g.ow);
   int tiles = tl.perRow, rows = tl.rows;
   for (int k0 = 0; k0 < d.kp; k0 += FV * VW) {
     int nv = imin(FV, (d.kp - k0) / VW);
     for (int r0 = 0; r0 < taps; r0 += TAP_BLOCK) {
       int nt = imin(TAP_BLOCK, taps - r0);
-      for (int oy = oy0; oy < oy1; oy += rows) {
-        int nr = imin(rows, oy1 - oy);
-        for (int t = 0; t < tiles; t++) {
-          int x0, x1;
-          split_range(g.ow, tiles, t, &x0, &x1);
-          float *dst = yt + ((size_t)(oy - oy0) * g.ow + x0) * d.kp + k0;
-          fwdFns[nr - 1][nv - 1][x1 - x0 - 1](nt, xp + oy * d.wp + x0, d.wp, off + r0, wt + (size_t)r0 * d.kp + k0,
-                                              d.kp, dst, (long)g.ow * d.kp, d.kp, r0 > 0);
+      for (int s = 0; s < samples; s++) {
+        for (int oy = oy0; oy < oy1; oy += rows) {
+          int nr = imin(rows, oy1 - oy);
+          for (int t = 0; t < tiles; t++) {
+            int x0, x1;
+            split_range(g.ow, tiles, t, &x0, &x1);
+            float *dst = yt + s * ysz + ((size_t)(oy - oy0) * g.ow + x0) * d.kp + k0;
+            fwdFns[nr - 1][nv - 1][x1 - x0 - 1](nt, xp + s * psz + oy * d.wp + x0, d.wp, off + r0,
+                                                wt + (size_t)r0 * d.kp + k0, d.kp, dst, (long)g.ow * d.kp, d.kp,
+                                                r0 > 0);
+          }
         }
       }
     }
   }
   int p0 = oy0 * g.ow, np = (oy1 - oy0) * g.ow;
-  for (int k = 0; k < g.k; k++) {
-    float bk = b ? b[k] : 0.f;
-    float *dst = ys + (size_t)k * hw + p0;
-    for (int p = 0; p < np; p++) dst[p] = yt[(size_t)p * d.kp + k] + bk;
+  for (int s = 0; s < samples; s++) {
+    for (int k = 0; k < g.k; k++) {
+      float bk = b ? b[k] : 0.f;
+      float *dst = ys + s * ystep + (size_t)k * hw + p0;
+      const float *src = yt + s * ysz + k;
+      for (int p = 0; p < np; p++) dst[p] = src[(size_t)p * d.kp] + bk;
+    }
   }
 }
 
@@ -264,13 +274,23 @@ void conv_pixel_forward(float *y, const float *x, const float *w, const float *b
     zero_floats(row + g.k, d.kp - g.k);
   }
   const int *off = tap_offsets(g, d);
+  long xstep = (long)g.c * g.h * g.w, ystep = (long)g.k * g.oh * g.ow;
+  // Small maps: groups of samples with at least 128 pixels, keeping two pieces a thread.
+  int group = imax(1, imin((128 + g.oh * g.ow - 1) / (g.oh * g.ow), g.n / (2 * threads)));
+  if (group > 1) {
+    int groups = (g.n + group - 1) / group;
+    parallel_for(threads, groups, [&](int, int i) {
+      int s0 = i * group, ns = imin(group, g.n - s0);
+      forward_rows(y + s0 * ystep, x + s0 * xstep, wt, b, off, g, d, ns, 0, g.oh);
+    });
+    return;
+  }
   // Whole samples per piece, or rows of one sample when the batch is small.
   int chunks = threads <= 1 || g.n >= 4 * threads ? 1 : imin(g.oh, (4 * threads + g.n - 1) / g.n);
-  long xstep = (long)g.c * g.h * g.w, ystep = (long)g.k * g.oh * g.ow;
   parallel_for(threads, g.n * chunks, [&](int, int i) {
     int s = i / chunks, oy0, oy1;
     split_range(g.oh, chunks, i % chunks, &oy0, &oy1);
-    if (oy0 < oy1) forward_rows(y + s * ystep, x + s * xstep, wt, b, off, g, d, oy0, oy1);
+    if (oy0 < oy1) forward_rows(y + s * ystep, x + s * xstep, wt, b, off, g, d, 1, oy0, oy1);
   });
 }
 
