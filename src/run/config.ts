@@ -6,7 +6,7 @@ import type { SubsetMode } from '../data/prepare.js';
 import { DataFormatError } from '../errors.js';
 import { jsonObject, readJsonFile } from '../files/json.js';
 import type { InitSpec } from '../init/initializers.js';
-import type { ModelSpec } from '../model/spec.js';
+import { type ModelSpec, validateSpec } from '../model/spec.js';
 import type { OptimizerKind, ScheduleSpec } from '../optim/index.js';
 
 /** The settings of a `convts train` run, every default filled in: what --resume continues with. */
@@ -113,5 +113,7 @@ export function readTrainSettings(dir: string): TrainSettings & Partial<ModelRec
     throw new DataFormatError(
       `${join(dir, configFile)}: no ${missing.map((k) => `"${k}"`).join(', ')} — it was not written by convts train, so there is no training to continue`,
     );
-  return c as TrainSettings & Partial<ModelRecord>;
+  // The spec is checked here, so that its errors name this file rather than "model spec".
+  const spec = validateSpec(c.spec, `${join(dir, configFile)} "spec"`);
+  return { ...c, spec } as TrainSettings & Partial<ModelRecord>;
 }
