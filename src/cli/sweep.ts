@@ -8,7 +8,6 @@ import { redactUrl } from '../queue/connection.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
 import { num, parseCommand, readConfigFile } from './args.js';
 import { combinations, parseGrid, sweepable } from './sweep-grid.js';
-import { sweepOnQueue } from './sweep-queue.js';
 import { finished, runLocally, type Trial } from './sweep-trials.js';
 import { type TrainFlags, trainOptions } from './train-flags.js';
 import { resolveLayers } from './train-settings.js';
@@ -106,7 +105,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const stopped =
     queue === undefined
       ? await runLocally(todo, base, results, trials.length, jobs, log)
-      : !(await sweepOnQueue(queue, out, todo, results, trials.length, Boolean(base.offline), log));
+      : !(await (
+          await import('./sweep-queue.js')
+        ).sweepOnQueue(queue, out, todo, results, trials.length, Boolean(base.offline), log));
 
   const all = trials.flatMap((t) => results.get(t.name) ?? []);
   writeSweepReport(out, all, keys);
