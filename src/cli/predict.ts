@@ -1,4 +1,4 @@
-import { type InputPreparation, inputPreparation, prepareImage, readPicture } from '../data/index.js';
+import { defaultMaxPixels, type InputPreparation, inputPreparation, prepareImage, readPicture } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
 import { loadRun, openRun, type RunConfig, runNormalization } from '../run/index.js';
@@ -27,9 +27,10 @@ Options
                      the model's size, whole for photos]
   --data-dir DIR     only for runs whose config.json lacks the normalization: where
                      the training set is, to recompute it            [the run's]
+  --max-pixels N     refuse images whose header declares more pixels     [50000000]
   --json             print [{file, inverted, framed, top: [{class, index, probability}]}] on stdout
 
-JPEGs are turned upright by their Exif orientation. Images over 50 megapixels (by their
+JPEGs are turned upright by their Exif orientation. Images over the pixel budget (by their
 header) are refused before decoding.
 
 Example:
@@ -41,6 +42,7 @@ const options = {
   invert: { type: 'string' },
   frame: { type: 'string' },
   'data-dir': { type: 'string' },
+  'max-pixels': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -65,7 +67,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
     runPreparation(run, config, model, () =>
       runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`)),
     );
-  const inputs = images.map((f) => prepareImage(readPicture(f), prep, { invert, frame }));
+  const maxPixels = num('max-pixels', v['max-pixels'], defaultMaxPixels, { int: true, min: 1 });
+  const inputs = images.map((f) => prepareImage(readPicture(f, { maxPixels }), prep, { invert, frame }));
   const size = inputs[0].x.length;
   const x = new Tensor([images.length, ...model.inputShape]);
   inputs.forEach((inp, i) => x.data.set(inp.x, i * size));

@@ -26,6 +26,8 @@ export interface TrainSettings {
   augment: Augmentation | null;
   imageSize: [number, number] | null;
   channels: 1 | 3 | null;
+  /** The pixel budget of folder images (--max-pixels), or null for the default (absent in older runs). */
+  maxPixels?: number | null;
   epochs: number;
   batchSize: number;
   optimizer: OptimizerKind;
@@ -99,7 +101,7 @@ export function readRunConfig(dir: string): RunConfig {
     )
   )
     fail('input', '{"shape": [c, h, w], "normalization": {…}, "kind": "digits"|"photos"} or null');
-  for (const k of ['trainLimit', 'testLimit', 'val', 'seed', 'epochs', 'batchSize'] as const)
+  for (const k of ['trainLimit', 'testLimit', 'val', 'seed', 'epochs', 'batchSize', 'maxPixels'] as const)
     if (c[k] !== undefined && c[k] !== null && !Number.isInteger(c[k])) fail(k, 'an integer');
   return c as RunConfig;
 }
