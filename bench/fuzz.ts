@@ -813,12 +813,25 @@ async function makeBase(root: string): Promise<void> {
     const r = await runCase({ args, culprit: /./, note: 'setup' }, root);
     if (r.outcome !== 'accepted') throw new Error(`setup failed: convts ${args.join(' ')}: ${r.detail}`);
   }
-  // A run stopped by Ctrl-C, with its checkpoint.
+  // A run stopped by Ctrl-C after its first epoch (of two, on 2,000 images), with its checkpoint:
+  // resuming it trains one more epoch.
+  writeMnistDir(join(root, 'big'), 2000, 16);
   for (let tries = 0; !existsSync(join(root, 'ckpt', 'checkpoint.safetensors')); tries++) {
     if (tries > 5) throw new Error('setup failed: no checkpoint after Ctrl-C');
     rmSync(join(root, 'ckpt'), { recursive: true, force: true });
-    const args = withFlag(withFlag(trainOn(root), 'epochs', '40'), 'out', join(root, 'ckpt'));
-    await runCase({ args, culprit: /./, note: 'setup', sigint: { after: 2500 + 1000 * tries } }, root);
+    const args = withFlag(
+      withFlag(withFlag(trainOn(root), 'epochs', '2'), 'out', join(root, 'ckpt')),
+      'data-dir',
+      join(root, 'big'),
+    );
+    await new Promise<void>((done) => {
+      const child = spawn(process.execPath, [mainJs, ...args], { env: { ...process.env, CONVTS_THREADS: '1' } });
+      child.stdout.resume();
+      child.stderr.on('data', (b) => {
+        if (/epoch 1\/2/.test(String(b))) child.kill('SIGINT');
+      });
+      child.on('close', () => done());
+    });
   }
 }
 
@@ -945,12 +958,12 @@ async function main(): Promise<void> {
       '--resume',
       join(d, 'ckpt'),
       '--data-dir',
-      d,
+      join(d, 'big'),
     ]),
     sc(
       'checkpoint run config.json (--resume)',
       'ckpt/config.json',
-      (d) => ['train', '--resume', join(d, 'ckpt'), '--data-dir', d],
+      (d) => ['train', '--resume', join(d, 'ckpt'), '--data-dir', join(d, 'big')],
       'json',
     ),
     sc('PNG (predict)', 'img.png', (d) => ['predict', join(d, 'run'), join(d, 'img.png')]),
