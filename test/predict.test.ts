@@ -391,7 +391,13 @@ describe('convts predict', () => {
     );
     const allBad = await convts('predict', runs.mnist, missing);
     assert.deepEqual([allBad.code, allBad.stdout], [1, '']);
-    let r = await convts('predict', runs.mnist);
+    // --max-pixels lowers (or raises) the budget: a 28×28 picture is over a 700-pixel one.
+    let r = await convts('predict', runs.mnist, good, '--max-pixels', '700');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /28×28 = 0\.0 megapixels is over the 0\.0-megapixel budget — .*--max-pixels/);
+    r = await convts('predict', runs.mnist, good, '--max-pixels', '784');
+    assert.equal(r.code, 0, r.stderr);
+    r = await convts('predict', runs.mnist);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /give one or more PNG or JPEG images after the run/);
     r = await convts('predict', runs.mnist, good, '--frame', 'maybe');

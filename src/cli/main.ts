@@ -4,19 +4,6 @@ import { ConvtsError, UsageError } from '../errors.js';
 import { escapedFileError } from '../files/checked.js';
 import { useKernels } from '../kernels/index.js';
 import { defaultKernels } from '../kernels/node-loader.js';
-import { benchCommand, benchHelp } from './bench.js';
-import { downloadCommand, downloadHelp } from './download.js';
-import { evalCommand, evalHelp } from './eval.js';
-import { exportCommand, exportHelp } from './export.js';
-import { featuresCommand, featuresHelp } from './features.js';
-import { importCommand, importHelp } from './import.js';
-import { predictCommand, predictHelp } from './predict.js';
-import { serveCommand, serveHelp } from './serve.js';
-import { showCommand, showHelp } from './show.js';
-import { sweepCommand, sweepHelp } from './sweep.js';
-import { trainCommand } from './train.js';
-import { trainHelp } from './train-flags.js';
-import { workerCommand, workerHelp } from './worker.js';
 
 const help = `convts — convolutional neural networks from first principles
 
@@ -50,19 +37,29 @@ Kernels: the fastest built (native, wasm, reference); CONVTS_BACKEND=<name> and 
 Example: convts train --model seed-mnist --dataset mnist --data-dir ../shared/datasets --epochs 1
 `;
 
-const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  train: { run: trainCommand, help: trainHelp },
-  sweep: { run: sweepCommand, help: sweepHelp },
-  worker: { run: workerCommand, help: workerHelp },
-  download: { run: downloadCommand, help: downloadHelp },
-  eval: { run: evalCommand, help: evalHelp },
-  predict: { run: predictCommand, help: predictHelp },
-  export: { run: exportCommand, help: exportHelp },
-  import: { run: importCommand, help: importHelp },
-  show: { run: showCommand, help: showHelp },
-  serve: { run: serveCommand, help: serveHelp },
-  features: { run: featuresCommand, help: featuresHelp },
-  bench: { run: benchCommand, help: benchHelp },
+interface Command {
+  run: (argv: string[]) => Promise<number>;
+  help: string;
+}
+
+// Each command's module is loaded when it runs: startup stays short (the queue client, the ONNX
+// decoder and the web server are only loaded by the commands that use them).
+const commands: Record<string, () => Promise<Command>> = {
+  train: async () => ({
+    run: (await import('./train.js')).trainCommand,
+    help: (await import('./train-flags.js')).trainHelp,
+  }),
+  sweep: async () => import('./sweep.js').then((m) => ({ run: m.sweepCommand, help: m.sweepHelp })),
+  worker: async () => import('./worker.js').then((m) => ({ run: m.workerCommand, help: m.workerHelp })),
+  download: async () => import('./download.js').then((m) => ({ run: m.downloadCommand, help: m.downloadHelp })),
+  eval: async () => import('./eval.js').then((m) => ({ run: m.evalCommand, help: m.evalHelp })),
+  predict: async () => import('./predict.js').then((m) => ({ run: m.predictCommand, help: m.predictHelp })),
+  export: async () => import('./export.js').then((m) => ({ run: m.exportCommand, help: m.exportHelp })),
+  import: async () => import('./import.js').then((m) => ({ run: m.importCommand, help: m.importHelp })),
+  show: async () => import('./show.js').then((m) => ({ run: m.showCommand, help: m.showHelp })),
+  serve: async () => import('./serve.js').then((m) => ({ run: m.serveCommand, help: m.serveHelp })),
+  features: async () => import('./features.js').then((m) => ({ run: m.featuresCommand, help: m.featuresHelp })),
+  bench: async () => import('./bench.js').then((m) => ({ run: m.benchCommand, help: m.benchHelp })),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -77,11 +74,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'help') {
-    process.stdout.write(commands[rest[0]]?.help ?? help);
+    process.stdout.write(Object.hasOwn(commands, rest[0] ?? '') ? (await commands[rest[0]]()).help : help);
     return 0;
   }
-  const c = commands[cmd];
-  if (!c) {
+  if (!Object.hasOwn(commands, cmd)) {
     process.stderr.write(
       `convts: unknown command "${cmd}" — use one of ${Object.keys(commands).join(', ')} (convts --help)\n`,
     );
@@ -89,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // The fastest kernels built here ($CONVTS_BACKEND and $CONVTS_THREADS choose others).
   useKernels(defaultKernels());
-  return c.run(rest);
+  return (await commands[cmd]()).run(rest);
 }
 
 main(process.argv.slice(2)).then(

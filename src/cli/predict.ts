@@ -1,4 +1,5 @@
 import {
+  defaultMaxPixels,
   type InputPreparation,
   inputPreparation,
   kindFrame,
@@ -38,12 +39,13 @@ Options
                      image is already the model's size; whole for photos]
   --data-dir DIR     only for runs whose config.json lacks the normalization: where
                      the training set is, to recompute it            [the run's]
+  --max-pixels N     refuse images whose header declares more pixels     [50000000]
   --json             print [{file, inverted, framed, top: [{class, index, probability}]}] on stdout
                      ({file, error} for a file that could not be read)
 
 A file that cannot be read or decoded is reported on its own line (naming it) and the others
 are still predicted; the exit code is then 1.
-JPEGs are turned upright by their Exif orientation. Images over 50 megapixels (by their
+JPEGs are turned upright by their Exif orientation. Images over the pixel budget (by their
 header) are refused before decoding.
 
 Example:
@@ -55,6 +57,7 @@ const options = {
   invert: { type: 'string' },
   frame: { type: 'string' },
   'data-dir': { type: 'string' },
+  'max-pixels': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -86,10 +89,11 @@ export async function predictCommand(argv: string[]): Promise<number> {
     runPreparation(run, config, model, () =>
       runNormalization(config, v['data-dir'], (s) => process.stderr.write(`convts: ${s}\n`)),
     );
+  const maxPixels = num('max-pixels', v['max-pixels'], defaultMaxPixels, { int: true, min: 1 });
   // Each file on its own: a bad one is reported, and the others still predicted.
   const inputs = images.map((file): PreparedImage | { error: string } => {
     try {
-      return prepareImage(readPicture(file), prep, { invert, frame });
+      return prepareImage(readPicture(file, { maxPixels }), prep, { invert, frame });
     } catch (e) {
       if (!(e instanceof DataFormatError || e instanceof FileError || e instanceof LimitError)) throw e;
       const error = e.message.startsWith(file) ? e.message : `${file}: ${e.message}`;

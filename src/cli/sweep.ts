@@ -8,7 +8,6 @@ import { redactUrl } from '../queue/connection.js';
 import { accuracyByParam, rankTrials, sweepMarkdown, sweepPage, type TrialResult } from '../report/sweep.js';
 import { num, parseCommand, readConfigFile } from './args.js';
 import { combinations, parseGrid, sweepable } from './sweep-grid.js';
-import { sweepOnQueue } from './sweep-queue.js';
 import { finished, runLocally, type Trial } from './sweep-trials.js';
 import { type TrainFlags, trainOptions } from './train-flags.js';
 import { resolveLayers } from './train-settings.js';
@@ -113,7 +112,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const stopped =
     queue === undefined
       ? await runLocally(todo, base, results, trials.length, jobs, log)
-      : !(await sweepOnQueue({
+      : !(await (
+          await import('./sweep-queue.js')
+        ).sweepOnQueue({
           url: queue,
           out,
           trials,

@@ -24,6 +24,7 @@ export async function loadTrainingData(config: TrainConfig, offline: boolean) {
           flatten: config.flatten,
           size: config.imageSize ?? undefined,
           channels: config.channels ?? undefined,
+          maxPixels: config.maxPixels ?? undefined,
         },
         offline ? false : downloadReporter(),
       );

@@ -39,6 +39,7 @@ Data
                          or a list like shift:2,flip                           [off]
   --image-size H[xW]     resize folder images                   [first image's size]
   --channels 1|3         grey or RGB for folder images              [from the images]
+  --max-pixels N         refuse folder images larger than N pixels, before decoding [50000000]
   --features FILE        train on a feature file made by convts features (task1-fc)
 Training
   --epochs N             [1]
@@ -98,6 +99,7 @@ export const trainOptions = {
   augment: { type: 'string' },
   'image-size': { type: 'string' },
   channels: { type: 'string' },
+  'max-pixels': { type: 'string' },
   features: { type: 'string' },
   'test-limit': { type: 'string' },
   epochs: { type: 'string' },

@@ -115,6 +115,7 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
         : choice('channels', v.channels, ['1', '3'] as const, '3') === '1'
           ? (1 as const)
           : (3 as const),
+    maxPixels: v['max-pixels'] === undefined ? null : num('max-pixels', v['max-pixels'], 0, { int: true, min: 1 }),
     epochs,
     batchSize,
     optimizer,

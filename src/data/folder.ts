@@ -13,6 +13,8 @@ export interface FolderOptions {
    * resampling rule of every picture: see imageBytes); default: all images must have the first one's size.
    */
   size?: [number, number];
+  /** Refuse images whose header declares more pixels than this (default: defaultMaxPixels). */
+  maxPixels?: number;
 }
 
 const extensions = new Set(['.png', '.jpg', '.jpeg']);
@@ -48,14 +50,14 @@ export function readFolder(root: string, o: FolderOptions = {}): ByteImageDatase
       if (k < files.length) order.push({ path: files[k], label: c });
     });
   }
-  const first = readPicture(order[0].path);
+  const first = readPicture(order[0].path, o);
   const [h, w] = o.size ?? [first.height, first.width];
   const channels = o.channels ?? (isGrey(first.rgba) ? 1 : 3);
   const size = channels * h * w;
   const images = new Uint8Array(order.length * size);
   const labels = Uint8Array.from(order, (s) => s.label);
   order.forEach((s, i) => {
-    const img = i === 0 ? first : readPicture(s.path);
+    const img = i === 0 ? first : readPicture(s.path, o);
     if (!o.size && (img.width !== w || img.height !== h)) {
       throw new DataFormatError(
         `${s.path}: image is ${img.height}×${img.width}, expected ${h}×${w} like ${order[0].path} — resize with --image-size`,

@@ -38,7 +38,7 @@ export function decodePicture(bytes: Uint8Array, name: string, o: PictureOptions
   const budget = o.maxPixels ?? defaultMaxPixels;
   if (width * height > budget) {
     throw new DataFormatError(
-      `${name}: ${format} of ${width}×${height} = ${mp(width * height)} megapixels is over the ${mp(budget)}-megapixel budget — scale it down first`,
+      `${name}: ${format} of ${width}×${height} = ${mp(width * height)} megapixels is over the ${mp(budget)}-megapixel budget — scale it down first, or raise the budget with --max-pixels`,
     );
   }
   try {

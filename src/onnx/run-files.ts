@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Normalization } from '../data/dataset.js';
 import { type InputKind, inputKinds } from '../data/image.js';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
+import { readFileChecked } from '../files/checked.js';
 import { foldBatchNorm } from '../model/fold.js';
 import { configFile, convtsVersion, loadRun, modelRecord, saveModelFiles } from '../run/index.js';
 import { exportOnnx } from './export.js';
@@ -47,12 +48,11 @@ export function importRun(file: string, out: string, o: ImportRunOptions = {}): 
   if (existsSync(out) && readdirSync(out).length > 0) {
     throw new ConfigError(`${out} already exists and is not empty — give a new --out directory`);
   }
-  if (!existsSync(file)) throw new ConfigError(`${file} not found — give an .onnx file`);
   const {
     model,
     normalization: inGraph,
     metadata,
-  } = importOnnx(readFileSync(file), { source: file, inputShape: o.inputShape });
+  } = importOnnx(readFileChecked(file), { source: file, inputShape: o.inputShape });
   const c = model.inputShape.length === 3 ? model.inputShape[0] : 1;
   const normalization = inGraph ?? o.normalization ?? { mean: new Array(c).fill(0), std: new Array(c).fill(1) };
   if (normalization.mean.length !== c) {

@@ -75,6 +75,7 @@ const settings: { [K in keyof TrainSettings]-?: Check } = {
   augment: orNull(obj({ shift: int(0), flip: oneOf(true, false) })),
   imageSize: orNull((v) => Array.isArray(v) && v.length === 2 && v.every(int(1))),
   channels: oneOf(null, 1, 3),
+  maxPixels: (v) => v === undefined || orNull(int(1))(v),
   epochs: int(1),
   batchSize: int(1),
   optimizer: oneOf(...optimizerKinds),

@@ -7,7 +7,7 @@ import { DataFormatError } from '../errors.js';
 import { writeJsonAtomic } from '../files/atomic.js';
 import { jsonObject, readJsonFile } from '../files/json.js';
 import type { InitSpec } from '../init/initializers.js';
-import type { ModelSpec } from '../model/spec.js';
+import { type ModelSpec, validateSpec } from '../model/spec.js';
 import type { OptimizerKind, ScheduleSpec } from '../optim/index.js';
 import type { RunEnvironment } from './environment.js';
 
@@ -28,6 +28,8 @@ export interface TrainSettings {
   augment: Augmentation | null;
   imageSize: [number, number] | null;
   channels: 1 | 3 | null;
+  /** The pixel budget of folder images (--max-pixels), or null for the default (absent in older runs). */
+  maxPixels?: number | null;
   epochs: number;
   batchSize: number;
   optimizer: OptimizerKind;
@@ -121,7 +123,7 @@ export function readRunConfig(dir: string): RunConfig {
     );
   // Runs saved before Fashion-MNIST had its own kind recorded its pictures as digits.
   if (input && input.kind === 'digits' && c.dataset === 'fashion-mnist') c.input = { ...input, kind: 'objects' };
-  for (const k of ['trainLimit', 'testLimit', 'val', 'seed', 'epochs', 'batchSize'] as const)
+  for (const k of ['trainLimit', 'testLimit', 'val', 'seed', 'epochs', 'batchSize', 'maxPixels'] as const)
     if (c[k] !== undefined && c[k] !== null && !Number.isInteger(c[k])) fail(k, 'an integer');
   return c as RunConfig;
 }
@@ -135,5 +137,7 @@ export function readTrainSettings(dir: string): TrainSettings & Partial<ModelRec
     throw new DataFormatError(
       `${join(dir, configFile)}: no ${missing.map((k) => `"${k}"`).join(', ')} — it was not written by convts train, so there is no training to continue`,
     );
-  return c as TrainSettings & Partial<ModelRecord>;
+  // The spec is checked here, so that its errors name this file rather than "model spec".
+  const spec = validateSpec(c.spec, `${join(dir, configFile)} "spec"`);
+  return { ...c, spec } as TrainSettings & Partial<ModelRecord>;
 }

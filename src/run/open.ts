@@ -32,6 +32,7 @@ function loadOptions(config: RunConfig, sameData: boolean): LoadOptions {
     flatten: pick('flatten'),
     size: pick('imageSize'),
     channels: pick('channels'),
+    maxPixels: pick('maxPixels'),
   };
   return sameData
     ? {
