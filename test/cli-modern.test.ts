@@ -30,6 +30,11 @@ const spec = {
       ],
       shortcut: { conv: 1, stride: 2 },
     },
+    {
+      type: 'residual',
+      layers: [{ type: 'conv2d', filters: 8, kernel: 3, padding: 'same', bias: false }, { type: 'batchnorm' }],
+      shortcut: 'identity',
+    },
     { type: 'globalmaxpool' },
     { type: 'dropout', rate: 0.1 },
     { type: 'dense', units: 10 },
@@ -84,7 +89,13 @@ describe('convts train with a modern spec and recipe', () => {
     }
     const load = spawnSync(py, [tool, out], { encoding: 'utf8' });
     assert.equal(load.status, 0, load.stderr);
-    assert.match(load.stdout, /loaded 15 tensors strictly/);
+    assert.match(load.stdout, /loaded 21 tensors strictly/);
+    // With the data, PyTorch evaluates the test set with these weights: its accuracy must be convts's.
+    const evaluated = spawnSync(py, [tool, out, join(dir, 'mnist')], { encoding: 'utf8' });
+    assert.equal(evaluated.status, 0, evaluated.stdout + evaluated.stderr);
+    const m = /PyTorch accuracy with convts weights: ([\d.]+); convts summary.json: ([\d.]+)/.exec(evaluated.stdout);
+    assert.ok(m, evaluated.stdout);
+    assert.equal(m[1], m[2]);
   });
 
   test("convts eval applies the run's flip averaging by default, --tta off and flip override it", async () => {
