@@ -5,6 +5,7 @@
 
 export * from './errors.js';
 export { type InitSpec, initParam, parseInit } from './init/initializers.js';
+export { patchMoment, patchWhiteningWeights, symmetricEigen } from './init/whitening.js';
 export {
   type Activation,
   type ConvGeom,
@@ -57,7 +58,7 @@ export {
   meanSquaredError,
   softmaxCrossEntropy,
 } from './losses/index.js';
-export { type BuildOptions, buildModel, makeLayer } from './model/build.js';
+export { allLayers, type BuildOptions, buildModel, makeLayer } from './model/build.js';
 export { type BuiltinOptions, builtinNames, builtinSpec, fitToData } from './model/builtins.js';
 export { foldBatchNorm } from './model/fold.js';
 export { decodeSafetensors, encodeSafetensors, type NamedTensor } from './model/safetensors.js';
@@ -67,6 +68,7 @@ export { loadWeights, modelState, weightsToSafetensors } from './model/weights.j
 export * from './optim/index.js';
 export { Rng } from './tensor/rng.js';
 export { type Shape, shapeStr, sizeOf, Tensor } from './tensor/tensor.js';
+export { initFromData } from './train/data-init.js';
 export type { Dataset } from './train/dataset.js';
 export {
   type EpochMetrics,

@@ -9,9 +9,10 @@ import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { specModelPath } from '../src/cli/spec-models.js';
 import { resolveConfig, resolveLayers } from '../src/cli/train-settings.js';
-import { buildModel, UsageError } from '../src/index.js';
+import { buildModel, makeOptimizer, train as trainModel, UsageError } from '../src/index.js';
 import { convts, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
+import { SyntheticDataset } from './helpers/synthetic.js';
 import { tempDir } from './helpers/tmp.js';
 
 const spec = {
@@ -201,7 +202,7 @@ test("a spec's recipe sets the training defaults; --config and flags override it
   assert.equal(cifar.lr, recipe.lr);
   assert.equal(cifar.labelSmoothing, recipe['label-smoothing']);
   assert.equal(cifar.tta, recipe.tta);
-  assert.deepEqual(cifar.schedule, { kind: recipe.schedule });
+  assert.deepEqual(cifar.schedule, { kind: 'onecycle', pctStart: 0.23, divFactor: 5 }); // the recipe's onecycle:0.23:5
   const mine = resolveLayers([
     { source: 'my.json', flags: { model: 'convts-cifar', lr: '0.2' } },
     { source: '', flags: { epochs: '2' } },
@@ -230,4 +231,34 @@ test("a spec's recipe sets the training defaults; --config and flags override it
     () => resolveLayers([{ source: '', flags: { model: spec([1]) } }]),
     /"recipe": expected a JSON object of flag names/,
   );
+});
+
+test('--schedule onecycle:PEAK:DIV and --tta off (which overrides a recipe) resolve; bad forms are usage errors', () => {
+  const c = resolveConfig({ model: 'convts-cifar', schedule: 'onecycle:0.23:5', tta: 'off' });
+  assert.deepEqual(c.schedule, { kind: 'onecycle', pctStart: 0.23, divFactor: 5 });
+  assert.equal(c.tta, null);
+  assert.deepEqual(resolveConfig({ schedule: 'onecycle:0.4' }).schedule, { kind: 'onecycle', pctStart: 0.4 });
+  for (const schedule of ['onecycle:1.5', 'onecycle:0.3:0.5', 'onecycle:x'])
+    assert.throws(
+      () => resolveConfig({ schedule }),
+      (e: unknown) => e instanceof UsageError && /onecycle\[/.test(String(e)),
+    );
+  assert.throws(() => resolveConfig({ tta: 'mirror' }), UsageError);
+});
+
+test('--eval-every N evaluates every N epochs and after the last; patience refuses it', async () => {
+  const model = buildModel({ input: [4], layers: [{ type: 'dense', units: 2 }], loss: 'cross-entropy' }, { seed: 1 });
+  const ds = new SyntheticDataset('syn', 16, [4], 2, 1);
+  const optimizer = () => makeOptimizer({ kind: 'sgd', lr: 0.1 });
+  const r = await trainModel(model, ds, ds, { epochs: 5, batchSize: 8, seed: 1, optimizer: optimizer(), evalEvery: 2 });
+  assert.deepEqual(
+    r.epochs.map((e) => e.testAccuracy !== null),
+    [false, true, false, true, true],
+  );
+  await assert.rejects(
+    trainModel(model, ds, ds, { epochs: 2, batchSize: 8, seed: 1, optimizer: optimizer(), evalEvery: 2, patience: 1 }),
+    /patience needs an evaluation after every epoch/,
+  );
+  assert.equal(resolveConfig({ 'eval-every': '3' }).evalEvery, 3);
+  assert.throws(() => resolveConfig({ 'eval-every': '0' }), UsageError);
 });

@@ -50,15 +50,19 @@ Training
   --weight-decay X       L2 penalty (adamw: decoupled decay)        [0; adamw 0.01]
   --wd-skip-norm         no weight decay on biases and batch-norm parameters
   --schedule S           constant, step:<epochs>:<gamma>, cosine (per epoch),
-                         cosine:batch or onecycle (per batch)              [constant]
+                         cosine:batch or onecycle[:PEAK[:DIV]] (per batch: up from
+                         lr/DIV [25] to lr at the fraction PEAK [0.3] of the steps, then
+                         down towards 0, as PyTorch's OneCycleLR)          [constant]
   --warmup E             linear warm-up over E epochs (fractions allowed), per batch
   --label-smoothing X    label smoothing of the cross-entropy loss         [0]
   --clip-grad X          clip the global gradient norm to X
   --ema D                evaluate and keep an exponential moving average of the
                          weights, decay D (e.g. 0.999)
-  --tta flip             evaluate on each image and its mirror image (mean logits)
+  --tta flip|off         flip: evaluate on each image and its mirror image (mean
+                         logits); off overrides a recipe's flip             [off]
   --patience N           stop when the evaluation accuracy has not improved for N
                          epochs, and keep the weights of the best epoch
+  --eval-every N         evaluate every N epochs (and after the last)            [1]
   --converge TOL:K       stop when the train loss moves less than TOL for K epochs
   --seed N               seeds weights and shuffling; same seed, same run  [1]
 Output
@@ -120,6 +124,7 @@ export const trainOptions = {
   ema: { type: 'string' },
   tta: { type: 'string' },
   patience: { type: 'string' },
+  'eval-every': { type: 'string' },
   json: { type: 'boolean' },
   config: { type: 'string' },
   resume: { type: 'string' },

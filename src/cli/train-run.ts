@@ -152,12 +152,15 @@ async function trainLocked(
       tta: config.tta ?? undefined,
       testSplit,
       patience: config.patience ?? undefined,
+      evalEvery: config.evalEvery ?? undefined,
       onEpoch,
       onStep: record,
       logEvery: config.logEvery ?? undefined,
       onProgress: (p) => progress.update({ ...p, epochs: config.epochs }),
       signal: stop.signal,
       resume,
+      dataInit: !config.initFrom,
+      onDataInit: log,
     });
   } catch (e) {
     progress.clear();

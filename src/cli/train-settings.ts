@@ -129,8 +129,9 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
       v['label-smoothing'] === undefined ? null : num('label-smoothing', v['label-smoothing'], 0, { min: 0, below: 1 }),
     clipGrad: v['clip-grad'] === undefined ? null : num('clip-grad', v['clip-grad'], 0, { above: 0 }),
     ema: v.ema === undefined ? null : num('ema', v.ema, 0, { above: 0, below: 1 }),
-    tta: v.tta === undefined ? null : choice('tta', v.tta, ['flip'] as const, 'flip'),
+    tta: v.tta === undefined || choice('tta', v.tta, ['flip', 'off'] as const, 'flip') === 'off' ? null : 'flip',
     patience: v.patience === undefined ? null : num('patience', v.patience, 0, { int: true, min: 1 }),
+    evalEvery: v['eval-every'] === undefined ? null : num('eval-every', v['eval-every'], 1, { int: true, min: 1 }),
     convergence: parseConverge(v.converge),
     initFrom,
     init: v.init ? parseInit(v.init) : (spec.init ?? { kind: 'he-normal' as const }),
@@ -178,10 +179,13 @@ function parseSchedule(v: string | undefined, epochs: number): ScheduleSpec {
   if (v === 'cosine') return { kind: 'cosine', epochs };
   if (v === 'cosine:batch') return { kind: 'cosine', epochs, perBatch: true };
   if (v === 'onecycle') return { kind: 'onecycle' };
+  const oc = /^onecycle:([\d.eE+-]+)(?::([\d.eE+-]+))?$/.exec(v);
+  if (oc && Number(oc[1]) > 0 && Number(oc[1]) < 1 && (oc[2] === undefined || Number(oc[2]) >= 1))
+    return { kind: 'onecycle', pctStart: Number(oc[1]), ...(oc[2] === undefined ? {} : { divFactor: Number(oc[2]) }) };
   const m = /^step:(\d+):([\d.eE+-]+)$/.exec(v);
   if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', stepSize: Number(m[1]), gamma: Number(m[2]) };
   throw new UsageError(
-    `--schedule: expected constant, cosine, cosine:batch, onecycle or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`,
+    `--schedule: expected constant, cosine, cosine:batch, onecycle[:<peak fraction>[:<start divisor>]] (e.g. onecycle:0.25:5) or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`,
   );
 }
 

@@ -4,13 +4,29 @@ import type { Rng } from '../tensor/rng.js';
 
 /**
  * How weights start. `normal` is the report's N(0, σ²); Glorot/Xavier scales by fanIn + fanOut,
- * He by fanIn (fans as PyTorch counts them: channels × kernel area). Biases always start at zero.
+ * He by fanIn (fans as PyTorch counts them: channels × kernel area); torch-default is PyTorch's
+ * default for Conv2d and Linear weights. Biases always start at zero.
  */
 export type InitSpec =
   | { kind: 'normal'; std: number }
-  | { kind: 'glorot-normal' | 'glorot-uniform' | 'he-normal' | 'he-uniform' };
+  | { kind: 'glorot-normal' | 'glorot-uniform' | 'he-normal' | 'he-uniform' | 'torch-default' };
 
-export const initKinds = ['normal', 'glorot-normal', 'glorot-uniform', 'he-normal', 'he-uniform'] as const;
+export const initKinds = [
+  'normal',
+  'glorot-normal',
+  'glorot-uniform',
+  'he-normal',
+  'he-uniform',
+  'torch-default',
+] as const;
+
+/** Whether v is a well-formed InitSpec (normal needs a std ≥ 0). */
+export const isInitSpec = (v: unknown): v is InitSpec =>
+  typeof v === 'object' &&
+  v !== null &&
+  initKinds.includes((v as { kind?: unknown }).kind as never) &&
+  ((v as { kind: string }).kind !== 'normal' ||
+    (typeof (v as { std?: unknown }).std === 'number' && (v as { std: number }).std >= 0));
 
 /** Fills a parameter according to `init` (weights) or with zeros (biases). */
 export function initParam(p: Param, init: InitSpec, rng: Rng): void {
@@ -35,6 +51,8 @@ export function initParam(p: Param, init: InitSpec, rng: Rng): void {
       return fillNormal(w, Math.sqrt(2 / p.fanIn), rng);
     case 'he-uniform':
       return fillUniform(w, Math.sqrt(6 / p.fanIn), rng);
+    case 'torch-default': // PyTorch's Conv2d/Linear weights: kaiming_uniform_(a=√5) = U(±1/√fanIn)
+      return fillUniform(w, 1 / Math.sqrt(p.fanIn), rng);
     default:
       throw new ConfigError(
         `unknown initializer ${JSON.stringify((init as { kind: unknown }).kind)} — use one of ${initKinds.join(', ')}`,

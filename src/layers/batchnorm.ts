@@ -13,6 +13,10 @@ export interface BatchNormSpec {
   affine?: boolean;
   /** Optional check: the channels (C of a C×H×W input) or features this layer expects. */
   channels?: number;
+  /** Parameters the optimizer leaves as they are: true for all, or a list ("weight", "bias"). */
+  freeze?: boolean | Array<'weight' | 'bias'>;
+  /** Multiplies the learning rate of this layer's parameters (as a PyTorch parameter group). */
+  lrScale?: number;
   name?: string;
 }
 
@@ -63,6 +67,7 @@ export class BatchNorm extends Layer {
     const affine = spec.affine ?? true;
     this.weight = affine ? this.addParam('weight', [c], 1, 1, 1) : null;
     this.bias = affine ? this.addParam('bias', [c], 1, 1, 0) : null;
+    this.trainingOptions(spec);
     this.runningMean = this.addBuffer('running_mean', [c], 0, 'F32');
     this.runningVar = this.addBuffer('running_var', [c], 1, 'F32');
     this.batchesTracked = this.addBuffer('num_batches_tracked', [], 0, 'I64');

@@ -1,4 +1,5 @@
 import { ShapeError } from '../errors.js';
+import type { InitSpec } from '../init/initializers.js';
 import { type ConvGeom, kernels } from '../kernels/index.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { Layer, type Param, pair } from './layer.js';
@@ -13,6 +14,17 @@ export interface Conv2dSpec {
   bias?: boolean;
   /** Optional check: the input channels this layer expects. */
   inChannels?: number;
+  /**
+   * How this layer's weight starts instead of the model's initializer: an initializer of its own;
+   * "dirac": the first min(filters, channels) filters pass their channel through
+   * (torch.nn.init.dirac_), the rest as the model's; "patch-whitening": computed from the training
+   * images when training starts.
+   */
+  init?: 'patch-whitening' | 'dirac' | InitSpec;
+  /** Parameters the optimizer leaves as they are: true for all, or a list ("weight", "bias"). */
+  freeze?: boolean | Array<'weight' | 'bias'>;
+  /** Multiplies the learning rate of this layer's parameters (as a PyTorch parameter group). */
+  lrScale?: number;
   name?: string;
 }
 
@@ -22,6 +34,7 @@ export class Conv2d extends Layer {
   readonly outShape: Shape;
   readonly weight: Param;
   readonly bias: Param | null;
+  readonly init: Conv2dSpec['init'];
   private readonly geom: ConvGeom;
   private x: Tensor | null = null;
 
@@ -54,6 +67,23 @@ export class Conv2d extends Layer {
     const fanIn = c * kh * kw;
     this.weight = this.addParam('weight', [spec.filters, c, kh, kw], fanIn, spec.filters * kh * kw);
     this.bias = spec.bias === false ? null : this.addParam('bias', [spec.filters], fanIn, spec.filters * kh * kw);
+    this.init = spec.init;
+    if (spec.init === 'patch-whitening' && spec.filters !== 2 * fanIn) {
+      throw new ShapeError(
+        `"init": "patch-whitening" needs 2 × ${c}·${kh}·${kw} = ${2 * fanIn} filters (each whitened patch direction and its negative), got ${spec.filters}`,
+      );
+    }
+    this.trainingOptions(spec);
+  }
+
+  /** Sets the first min(filters, channels) filters to pass their channel through the kernel's centre. */
+  dirac(): void {
+    const { k, c, kh, kw } = this.geom;
+    const w = this.weight.value.data;
+    for (let f = 0; f < Math.min(k, c); f++) {
+      w.fill(0, f * c * kh * kw, (f + 1) * c * kh * kw);
+      w[((f * c + f) * kh + (kh >> 1)) * kw + (kw >> 1)] = 1;
+    }
   }
 
   forward(x: Tensor): Tensor {

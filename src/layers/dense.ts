@@ -1,4 +1,5 @@
 import { ShapeError } from '../errors.js';
+import type { InitSpec } from '../init/initializers.js';
 import { kernels } from '../kernels/index.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { Layer, type Param } from './layer.js';
@@ -9,6 +10,12 @@ export interface DenseSpec {
   bias?: boolean;
   /** Optional check: the input features this layer expects. */
   inFeatures?: number;
+  /** How this layer's weight starts, instead of the model's initializer. */
+  init?: InitSpec;
+  /** Parameters the optimizer leaves as they are: true for all, or a list ("weight", "bias"). */
+  freeze?: boolean | Array<'weight' | 'bias'>;
+  /** Multiplies the learning rate of this layer's parameters (as a PyTorch parameter group). */
+  lrScale?: number;
   name?: string;
 }
 
@@ -18,6 +25,7 @@ export class Dense extends Layer {
   readonly outShape: Shape;
   readonly weight: Param;
   readonly bias: Param | null;
+  readonly init: InitSpec | undefined;
   private readonly inF: number;
   private x: Tensor | null = null;
 
@@ -35,6 +43,8 @@ export class Dense extends Layer {
     this.outShape = [spec.units];
     this.weight = this.addParam('weight', [spec.units, this.inF], this.inF, spec.units);
     this.bias = spec.bias === false ? null : this.addParam('bias', [spec.units], this.inF, spec.units);
+    this.init = spec.init;
+    this.trainingOptions(spec);
   }
 
   forward(x: Tensor): Tensor {

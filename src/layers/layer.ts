@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import type { Rng } from '../tensor/rng.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
 
@@ -12,6 +13,10 @@ export interface Param {
   readonly startAt?: number;
   /** A normalization layer's scale or shift: weight decay skips it when asked to (as biases). */
   readonly norm?: boolean;
+  /** Kept as it is by the optimizers (PyTorch's requires_grad = False); set by a layer's "freeze". */
+  frozen?: boolean;
+  /** Multiplies the optimizer's learning rate for this parameter (a PyTorch parameter group's lr); a layer's "lrScale". */
+  lrScale?: number;
 }
 
 /** Whether weight decay that skips biases and normalization parameters skips p. */
@@ -92,6 +97,27 @@ export abstract class Layer {
   /** Input-gradient buffer for a batch of n. */
   protected inputGrad(n: number): Tensor {
     return batchBuffer(this.dxBufs, n, this.inShape);
+  }
+
+  /** The spec's per-layer training options: "freeze" and "lrScale". */
+  protected trainingOptions(spec: { freeze?: boolean | readonly string[]; lrScale?: number }): void {
+    if (spec.freeze !== undefined) this.freeze(spec.freeze);
+    if (spec.lrScale !== undefined) for (const p of this.params) p.lrScale = spec.lrScale;
+  }
+
+  /** Freezes every parameter (true) or the named ones; a name the layer does not have is an error. */
+  freeze(which: boolean | readonly string[]): void {
+    if (which === false) return;
+    const names = which === true ? this.params.map((p) => p.name) : which;
+    for (const n of names) {
+      const p = this.params.find((q) => q.name === n);
+      if (!p) {
+        throw new ConfigError(
+          `"freeze": this layer has no ${JSON.stringify(n)} to freeze — it has ${this.params.map((q) => q.name).join(' and ') || 'no parameters'}`,
+        );
+      }
+      p.frozen = true;
+    }
   }
 
   protected addParam(name: 'weight' | 'bias', shape: Shape, fanIn: number, fanOut: number, startAt?: number): Param {

@@ -17,6 +17,13 @@ import { type Shape, shapeStr } from '../tensor/tensor.js';
 import { Sequential } from './sequential.js';
 import { type LayerSpec, type ModelSpec, validateSpec } from './spec.js';
 
+/** Every layer of a list, those inside residual blocks (and their shortcuts) included. */
+export function allLayers(layers: readonly Layer[]): Layer[] {
+  return layers.flatMap((l) =>
+    l instanceof Residual ? [l, ...allLayers(l.body), ...(l.shortcut ? [l.shortcut] : [])] : [l],
+  );
+}
+
 /** Makes one layer from its spec and input shape. */
 export function makeLayer(spec: LayerSpec, inShape: Shape, ctx: BuildContext): Layer {
   switch (spec.type) {
@@ -198,5 +205,10 @@ export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequent
   model.rng = rng;
   const init = opts.init ?? spec.init ?? { kind: 'he-normal' };
   for (const { param } of model.namedParams()) initParam(param, init, rng);
+  for (const layer of allLayers(model.layers)) {
+    const own = layer instanceof Conv2d || layer instanceof Dense ? layer.init : undefined;
+    if (typeof own === 'object') initParam(layer.params[0], own, rng);
+    if (layer instanceof Conv2d && own === 'dirac') layer.dirac();
+  }
   return model;
 }

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { type InitSpec, initKinds } from '../init/initializers.js';
+import { type InitSpec, initKinds, isInitSpec } from '../init/initializers.js';
 import type { ActivationSpec, GeluSpec, LeakyReluSpec } from '../layers/activation.js';
 import type { BatchNormSpec } from '../layers/batchnorm.js';
 import type { Conv2dSpec } from '../layers/conv2d.js';
@@ -70,7 +70,19 @@ export const layerTypes: readonly LayerType[] = [
 const lossKinds: readonly LossKind[] = ['cross-entropy', 'bce', 'mse'];
 
 // Which fields each layer type takes, and whether each must be given.
-type FieldKind = 'posint' | 'size' | 'bool' | 'rate' | 'number' | 'positive' | 'unit' | 'layers' | 'shortcut';
+type FieldKind =
+  | 'posint'
+  | 'size'
+  | 'bool'
+  | 'rate'
+  | 'number'
+  | 'positive'
+  | 'unit'
+  | 'layers'
+  | 'shortcut'
+  | 'freeze'
+  | 'convinit'
+  | 'init';
 const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
   conv2d: {
     filters: ['posint', true],
@@ -79,10 +91,20 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
     padding: ['size', false],
     bias: ['bool', false],
     inChannels: ['posint', false],
+    init: ['convinit', false],
+    freeze: ['freeze', false],
+    lrScale: ['positive', false],
   },
   maxpool2d: { size: ['size', true], stride: ['size', false] },
   avgpool2d: { size: ['size', true], stride: ['size', false] },
-  dense: { units: ['posint', true], bias: ['bool', false], inFeatures: ['posint', false] },
+  dense: {
+    units: ['posint', true],
+    bias: ['bool', false],
+    inFeatures: ['posint', false],
+    init: ['init', false],
+    freeze: ['freeze', false],
+    lrScale: ['positive', false],
+  },
   flatten: {},
   relu: {},
   sigmoid: {},
@@ -94,6 +116,8 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
     eps: ['positive', false],
     affine: ['bool', false],
     channels: ['posint', false],
+    freeze: ['freeze', false],
+    lrScale: ['positive', false],
   },
   globalavgpool: {},
   globalmaxpool: {},
@@ -115,6 +139,9 @@ const wants: Record<FieldKind, string> = {
   unit: 'a number in [0, 1]',
   layers: 'a non-empty array of layers',
   shortcut: '"identity" or {"conv": k (odd), "stride": s, "bias": true|false}',
+  freeze: 'true, false or a list of "weight" and "bias"',
+  convinit: '"patch-whitening", "dirac" or an initializer like {"kind": "normal", "std": 0.01}',
+  init: 'an initializer like {"kind": "normal", "std": 0.01}',
 };
 
 function fieldOk(kind: FieldKind, key: string, v: unknown): boolean {
@@ -139,6 +166,12 @@ function fieldOk(kind: FieldKind, key: string, v: unknown): boolean {
       return typeof v === 'number' && v >= 0 && v <= 1;
     case 'layers':
       return Array.isArray(v) && v.length > 0;
+    case 'freeze':
+      return typeof v === 'boolean' || (Array.isArray(v) && v.every((n) => n === 'weight' || n === 'bias'));
+    case 'convinit':
+      return v === 'patch-whitening' || v === 'dirac' || isInitSpec(v);
+    case 'init':
+      return isInitSpec(v);
     case 'shortcut':
       return (
         v === 'identity' ||
@@ -171,11 +204,7 @@ export function validateSpec(raw: unknown, source = 'model spec'): ModelSpec {
   }
   if (raw.init !== undefined) {
     const init = raw.init as { kind?: unknown; std?: unknown };
-    if (
-      !isObject(init) ||
-      !initKinds.includes(init.kind as never) ||
-      (init.kind === 'normal' && !(typeof init.std === 'number' && init.std >= 0))
-    ) {
+    if (!isInitSpec(init)) {
       fail(
         `"init" must be {"kind": one of ${initKinds.join(', ')}} (normal also needs "std" ≥ 0), got ${brief(raw.init)}`,
       );

@@ -47,17 +47,20 @@ export class Adam implements Optimizer {
     }
     const { beta1: b1, beta2: b2, eps } = this;
     this.t++;
-    const stepSize = this.lr / (1 - b1 ** this.t);
+    const bc1 = 1 - b1 ** this.t;
     const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
     for (let p = 0; p < params.length; p++) {
+      if (params[p].frozen) continue;
       const w = params[p].value.data;
       const g = params[p].grad.data;
       const m = this.m[p];
       const v = this.v[p];
       const decay = this.skipDecay(params[p]) ? 0 : this.weightDecay;
+      const lr = this.lr * (params[p].lrScale ?? 1);
+      const stepSize = lr / bc1;
       const wd = this.decoupled ? 0 : decay;
       if (this.decoupled && decay !== 0) {
-        const shrink = 1 - this.lr * decay;
+        const shrink = 1 - lr * decay;
         for (let i = 0; i < w.length; i++) w[i] *= shrink;
       }
       for (let i = 0; i < w.length; i++) {

@@ -5,7 +5,8 @@ import type { Param } from '../layers/layer.js';
  * torch.nn.utils.clip_grad_norm_ (factor maxNorm/(norm + 1e-6) when below 1). Returns the norm
  * before clipping.
  */
-export function clipGradNorm(params: readonly Param[], maxNorm: number): number {
+export function clipGradNorm(all: readonly Param[], maxNorm: number): number {
+  const params = all.filter((p) => !p.frozen);
   let sq = 0;
   for (const p of params) {
     const g = p.grad.data;

@@ -99,6 +99,7 @@ const settings: { [K in keyof TrainSettings]-?: Check } = {
   ema: orNull((v) => typeof v === 'number' && v > 0 && v < 1),
   tta: oneOf(null, 'flip'),
   patience: orNull(int(1)),
+  evalEvery: orNull(int(1)),
   init: (v) =>
     isObj(v) &&
     typeof v.kind === 'string' &&

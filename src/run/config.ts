@@ -48,6 +48,8 @@ export interface TrainSettings {
   tta?: 'flip' | null;
   /** Early stopping: epochs without a better evaluation accuracy, or null. */
   patience?: number | null;
+  /** Epochs between evaluations (the last epoch is always evaluated), or null for every epoch. */
+  evalEvery?: number | null;
   convergence: { tol: number; patience: number } | null;
   init: InitSpec;
   /** The run whose weights (and normalization) training started from, or null. */

@@ -7,6 +7,7 @@ import type { Sequential } from '../model/sequential.js';
 import type { Optimizer, OptimizerState, ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
 import { shapeStr, sizeOf, Tensor } from '../tensor/tensor.js';
+import { initFromData } from './data-init.js';
 import { type Dataset, forEachBatch } from './dataset.js';
 import { addToConfusion, emptyConfusion } from './metrics.js';
 import { type BestSoFar, Recipe, type RecipeOptions } from './recipe.js';
@@ -65,6 +66,8 @@ export interface TrainOptions extends RecipeOptions {
   testSplit?: Dataset | null;
   /** Evaluate on the test set after every epoch (otherwise only at the end). */
   evalEveryEpoch?: boolean;
+  /** With evalEveryEpoch: evaluate every this many epochs, and after the last (1). */
+  evalEvery?: number;
   onEpoch?: (m: EpochMetrics) => void;
   /** Called every `logEvery` steps and at the end of each epoch. */
   onStep?: (m: StepMetrics) => void;
@@ -76,6 +79,13 @@ export interface TrainOptions extends RecipeOptions {
   signal?: AbortSignal;
   /** Continue a stopped run: the state it returned, with the model holding its weights then. */
   resume?: TrainState;
+  /**
+   * Data-dependent initializations (a first convolution's "patch-whitening") before the first
+   * step, unless resuming; false when the weights come from elsewhere (another run's). Default true.
+   */
+  dataInit?: boolean;
+  /** Told what the data-dependent initialization did. */
+  onDataInit?: (what: string) => void;
 }
 
 /**
@@ -159,6 +169,7 @@ export async function train(
     );
   }
   const r0 = o.resume;
+  if (!r0 && o.dataInit !== false) for (const what of initFromData(model, trainSet)) o.onDataInit?.(what);
   const t0 = performance.now() - (r0?.elapsed ?? 0) * 1000;
   const rng = new Rng(o.seed);
   const params = model.params();
@@ -188,7 +199,7 @@ export async function train(
   let yieldAt = performance.now() + 100;
   const stepsPerEpoch = Math.ceil(trainSet.length / o.batchSize);
   const logEvery = o.logEvery ?? defaultLogEvery(trainSet.length, o.batchSize);
-  if (o.patience !== undefined && (!testSet || o.evalEveryEpoch === false))
+  if (o.patience !== undefined && (!testSet || o.evalEveryEpoch === false || (o.evalEvery ?? 1) !== 1))
     throw new ConfigError('patience needs an evaluation after every epoch: give a test or validation set');
   const recipe = new Recipe(model, o, stepsPerEpoch, r0?.ema, r0?.best);
 
@@ -282,7 +293,7 @@ export async function train(
     const trainSeconds = (performance.now() - te) / 1000;
     const last = epoch === o.epochs - 1;
     const ev =
-      testSet && (o.evalEveryEpoch !== false || last)
+      testSet && ((o.evalEveryEpoch !== false && (epoch + 1) % (o.evalEvery ?? 1) === 0) || last)
         ? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))
         : null;
     const splitEv = ev && o.testSplit ? recipe.withAverage(() => evaluate(model, o.testSplit!, 256, o.tta)) : null;
