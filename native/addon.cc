@@ -158,6 +158,20 @@ const struct {
            int t = a.i32(5, "threads", 1, max_threads());
            return [=] { activation_backward(kind, dx, dy, y, len, t); };
          }),
+    BIND("geluForward",
+         {
+           int len = a.i32(2, "len", 0, kBig);
+           float *y = a.arr<float>(0, "y", len), *x = a.arr<float>(1, "x", len);
+           int t = a.i32(3, "threads", 1, max_threads());
+           return [=] { gelu_forward(y, x, len, t); };
+         }),
+    BIND("geluBackward",
+         {
+           int len = a.i32(3, "len", 0, kBig);
+           float *dx = a.arr<float>(0, "dx", len), *dy = a.arr<float>(1, "dy", len), *x = a.arr<float>(2, "x", len);
+           int t = a.i32(4, "threads", 1, max_threads());
+           return [=] { gelu_backward(dx, dy, x, len, t); };
+         }),
     BIND("batchNormStats",
          {
            int n = a.i32(3, "n", 1, kBig), c = a.i32(4, "c", 1, kBig), hw = a.i32(5, "hw", 1, kBig);

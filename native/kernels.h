@@ -28,6 +28,9 @@ void sgd_step(float *w, const float *g, float *v, long len, const SgdOptions &o,
 // The backward pass reads the forward output y. Sigmoid and tanh forward need libm: not in WebAssembly.
 void activation_forward(int kind, float *y, const float *x, long len, int threads);
 void activation_backward(int kind, float *dx, const float *dy, const float *y, long len, int threads);
+// GELU (tanh approximation) and its gradient, read from the input x (native/gelu.cc: no libm needed).
+void gelu_forward(float *y, const float *x, long len, int threads);
+void gelu_backward(float *dx, const float *dy, const float *x, long len, int threads);
 // Batch normalization per channel of x[n, c, hw] (src/kernels/reference/normalization.ts); gamma and
 // beta are null when the layer is not affine, dx, dgamma, dbeta when not wanted.
 void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int hw, int threads);

@@ -180,6 +180,12 @@ EXPORT("reluForward") void w_relu_forward(float *y, const float *x, int len) {
 EXPORT("activationBackward") void w_activation_backward(int kind, float *dx, const float *dy, const float *y, int len) {
   activation_backward(kind, dx, dy, y, len, threads);
 }
+EXPORT("geluForward") void w_gelu_forward(float *y, const float *x, int len) {
+  gelu_forward(y, x, len, threads);
+}
+EXPORT("geluBackward") void w_gelu_backward(float *dx, const float *dy, const float *x, int len) {
+  gelu_backward(dx, dy, x, len, threads);
+}
 EXPORT("sgdStep")
 void w_sgd_step(float *w, const float *g, float *v, int len, float lr, float mu, float wd, int nesterov, int first) {
   sgd_step(w, g, v, len, SgdOptions{lr, mu, wd, nesterov != 0, first != 0}, threads);

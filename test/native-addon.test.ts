@@ -78,6 +78,13 @@ test('a wrong-length, wrong-type or inconsistent argument throws a TypeError nam
       () => a.activationBackward(0, f32(4), f32(3), f32(4), 4, 1),
       /activationBackward: argument dy must hold at least 4/,
     ],
+    [() => a.geluForward(f32(9), f32(8), 9, 1), /geluForward: argument x must hold at least 9 values/],
+    [
+      () => a.geluBackward(f32(4), new Float64Array(4) as never, f32(4), 4, 1),
+      /geluBackward: argument dy must be a Float32Array/,
+    ],
+    [() => a.geluBackward(f32(4), f32(4), f32(4), -1, 1), /geluBackward: argument len must be a whole number in 0/],
+    [() => a.geluForward(f32(4), f32(4), 4, 0), /geluForward: argument threads must be a whole number in 1/],
     [
       () => a.sgdStep(f32(8), f32(8), f32(7), 8, 0.1, 0.9, 0, false, false, 1),
       /sgdStep: argument v must hold at least 8/,

@@ -80,7 +80,9 @@ for (const [wasm, what, extra] of [
     '-Wl,--strip-all',
     '-o',
     tmp,
-    ...['wasm', 'gemm', 'conv', 'conv_pixel', 'dense', 'pooling', 'sgd', 'batchnorm'].map((f) => `native/${f}.cc`),
+    ...['wasm', 'gemm', 'conv', 'conv_pixel', 'dense', 'pooling', 'sgd', 'batchnorm', 'gelu'].map(
+      (f) => `native/${f}.cc`,
+    ),
   ]);
   if (built && extra.includes('-mrelaxed-simd')) finalOpcodes(tmp);
   if (built) renameSync(tmp, wasm);

@@ -25,6 +25,25 @@ function close(what: string, seed: number, got: Float32Array, want: Float32Array
   );
 }
 
+/**
+ * GELU inputs: spread values of each length, the extremes (saturated at ±20, the tiny ±1e-8 where
+ * y ≈ x/2, zeros of both signs) at random places, and tiny values alone so that their error is not
+ * measured against a scale of 20.
+ */
+function geluInputs(r: Rng, lens: number[]): { what: string; x: Float32Array }[] {
+  const extremes = [20, -20, 1e-8, -1e-8, 0, -0, 9, -9, 3, -3];
+  return lens.flatMap((len) => {
+    const spread = randn(r, len).map((v) => 6 * v);
+    const mixed = spread.map((v, i) => (i % 5 === 0 ? extremes[int(r, 0, extremes.length - 1)] : v));
+    const tiny = randn(r, len).map((v) => v * 1e-8);
+    return [
+      { what: 'x in ±6', x: spread },
+      { what: 'with extremes', x: mixed },
+      { what: 'x in ±1e-8', x: tiny },
+    ];
+  });
+}
+
 /** Registers the kernel-by-kernel and whole-model comparisons of `k` (or a skip when `k` is null). */
 export function checkKernelSet(label: string, make: () => Kernels | null, whyMissing: string): void {
   const fast = make();
@@ -152,6 +171,22 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
       ref.activationBackward(f, d1, dy, y1, len);
       fast.activationBackward(f, d2, dy, y1, len);
       close(`${f} backward len=${len}`, seed, d2, d1);
+    }
+  });
+
+  test(`${label}: GELU forward and backward match the reference, extreme inputs included (seed ${seed})`, () => {
+    const r = new Rng(seed + 6);
+    const lens = [1, 3, 7, 15, 17, 33, 1000, int(r, 1, 70000), (1 << 15) + 13, 200_003];
+    for (const input of geluInputs(r, lens)) {
+      const len = input.x.length;
+      const dy = randn(r, len);
+      const [y1, y2, d1, d2] = [new Float32Array(len), randn(r, len), new Float32Array(len), randn(r, len)];
+      ref.geluForward(y1, input.x, len);
+      fast.geluForward(y2, input.x, len);
+      close(`gelu forward, ${input.what} len=${len}`, seed, y2, y1);
+      ref.geluBackward(d1, dy, input.x, len);
+      fast.geluBackward(d2, dy, input.x, len);
+      close(`gelu backward, ${input.what} len=${len}`, seed, d2, d1);
     }
   });
 

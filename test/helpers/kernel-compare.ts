@@ -79,6 +79,14 @@ export function compareKernels(fast: Kernels, seed: number): Record<string, numb
   ref.activationForward('relu', y1, x, len);
   fast.activationForward('relu', y2, x, len);
   note('relu', y2, y1);
+  const dy = randn(r, len).map((v) => 4 * v);
+  const xg = x.map((v, i) => (i % 7 === 0 ? [20, -20, 1e-8, -1e-8, 0][i % 5] : 6 * v));
+  ref.geluForward(y1, xg, len);
+  fast.geluForward(y2, xg, len);
+  note('geluForward', y2, y1);
+  ref.geluBackward(y1, dy, xg, len);
+  fast.geluBackward(y2, dy, xg, len);
+  note('geluBackward', y2, y1);
   const o = { lr: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true, first: false };
   ref.sgdStep(w1, g, v1, len, o);
   fast.sgdStep(w2, g, v2, len, o);

@@ -75,6 +75,8 @@ export interface NativeAddon {
     len: number,
     threads: number,
   ): void;
+  geluForward(y: Float32Array, x: Float32Array, len: number, threads: number): void;
+  geluBackward(dx: Float32Array, dy: Float32Array, x: Float32Array, len: number, threads: number): void;
   batchNormStats(
     mean: Float32Array,
     variance: Float32Array,
@@ -185,6 +187,8 @@ export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
     avgPool2dBackward: (dx, dy, g) => addon.avgPool2dBackward(dx, dy, poolGeomArray(g), t),
     activationForward: (f, y, x, len) => addon.activationForward(ACTIVATIONS.indexOf(f), y, x, len, t),
     activationBackward: (f, dx, dy, y, len) => addon.activationBackward(ACTIVATIONS.indexOf(f), dx, dy, y, len, t),
+    geluForward: (y, x, len) => addon.geluForward(y, x, len, t),
+    geluBackward: (dx, dy, x, len) => addon.geluBackward(dx, dy, x, len, t),
     batchNormStats: (mean, variance, x, n, c, hw) => addon.batchNormStats(mean, variance, x, n, c, hw, t),
     batchNormForward: (y, x, mean, invstd, gamma, beta, n, c, hw) =>
       addon.batchNormForward(y, x, mean, invstd, gamma, beta, n, c, hw, t),

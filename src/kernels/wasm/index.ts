@@ -29,6 +29,8 @@ export interface WasmExports {
   avgPool2dBackward(dx: number, dy: number, g: number): void;
   reluForward(y: number, x: number, len: number): void;
   activationBackward(kind: number, dx: number, dy: number, y: number, len: number): void;
+  geluForward(y: number, x: number, len: number): void;
+  geluBackward(dx: number, dy: number, x: number, len: number): void;
   batchNormStats(mean: number, variance: number, x: number, n: number, c: number, hw: number): void;
   batchNormForward(
     y: number,
@@ -174,6 +176,14 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
     activationBackward(f, dx, dy, y, len) {
       run([dx.subarray(0, len), dy.subarray(0, len), y.subarray(0, len)], b(1, 2), b(0), (p) =>
         e.activationBackward(ACTIVATIONS.indexOf(f), p[0], p[1], p[2], len),
+      );
+    },
+    geluForward(y, x, len) {
+      run([y.subarray(0, len), x.subarray(0, len)], b(1), b(0), (p) => e.geluForward(p[0], p[1], len));
+    },
+    geluBackward(dx, dy, x, len) {
+      run([dx.subarray(0, len), dy.subarray(0, len), x.subarray(0, len)], b(1, 2), b(0), (p) =>
+        e.geluBackward(p[0], p[1], p[2], len),
       );
     },
     batchNormStats(mean, variance, x, n, c, hw) {
