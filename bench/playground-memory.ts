@@ -1,10 +1,11 @@
 // The playground while it trains (a benchmark, not a test): memory over 20 epochs and the longest
 // main-thread frame gap. Serves the page as `convts serve` does (COOP/COEP, so the kernels run on a pool
-// of workers), trains seed-mnist in its worker on a slice of MNIST, and at the end of each epoch
-// samples (as soon as the step count says it is over; the worker does not wait) the resident memory of Chromium's renderer (the page, its training worker and the pool's
-// workers all live there) and the page's JavaScript heap after a garbage collection.
+// of workers), trains seed-mnist in its worker on a slice of MNIST and, as soon as the step count says
+// an epoch is over (training goes on meanwhile), samples the resident memory of Chromium's renderer
+// (the page, its training worker and the pool's workers all live there) and the page's JavaScript heap
+// after a garbage collection.
 //   node dist/bench/playground-memory.js [data dir] [epochs] [training images]
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,34 +14,12 @@ import { makeRoots } from '../src/serve/runs.js';
 import { makeServer } from '../src/serve/server.js';
 import { chromiumPath } from './browser.js';
 import { loadLine } from './peak.js';
+import { rendererPids, residentBytes } from './renderer-proc.js';
 
 const dataDir = resolveDataDir(process.argv[2]);
 const epochs = Number(process.argv[3] ?? 20);
 const trainImages = Number(process.argv[4] ?? 4000);
 const batch = 32;
-
-/** Resident bytes of this process's Chromium renderers (descendants of this process with --type=renderer). */
-function rendererRss(): number {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      // The command name may hold spaces and parentheses: the fields after its closing ")" are fixed.
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {} // gone meanwhile
-  }
-  const ours = (pid: number): boolean => pid === process.pid || (pid > 1 && ours(parent.get(pid) ?? 0));
-  let bytes = 0;
-  for (const pid of parent.keys()) {
-    try {
-      if (!ours(pid) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
-      const rss = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-      bytes += rss * 4096;
-    } catch {}
-  }
-  return bytes;
-}
 
 const server = makeServer(makeRoots([mkdtempSync(join(tmpdir(), 'convts-pg-'))]), { dataDir });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -85,7 +64,7 @@ try {
     const m = (await cdp.send('Performance.getMetrics')).metrics;
     const heap = m.find((x) => x.name === 'JSHeapUsedSize')?.value ?? 0;
     const step = (await state()).steps;
-    rows.push({ epoch: e, step, rss: rendererRss(), heap });
+    rows.push({ epoch: e, step, rss: residentBytes(rendererPids()), heap });
     const r = rows[rows.length - 1];
     console.log(
       `epoch ${String(e).padStart(2)} (at step ${step} of ${epochs * perEpoch})  renderer resident ${(r.rss / 2 ** 20).toFixed(1)} MiB  page heap ${(r.heap / 2 ** 20).toFixed(2)} MiB`,
