@@ -1,7 +1,8 @@
 // `convts bench --backend browser` and `--compare convnetjs`: headless Chromium (playwright-core, Debian's
 // /usr/bin/chromium or $CONVTS_CHROMIUM) on a page served here with the COOP/COEP headers, so that the
 // threaded WebAssembly kernels run on a pool of workers; the page is bench/browser-page.ts, built into
-// dist/web/bench.js by npm run build:web. Each contender times itself inside the page.
+// dist/web/bench.js by npm run build:web. Each contender times itself inside the page; its CPU time is
+// the renderer process's (all its threads: the page and the pool's workers), read from /proc.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -10,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { ConvtsError } from '../src/errors.js';
+import { cpuSeconds, rendererPids } from './renderer-proc.js';
 import type { Contender, Mode, Slice } from './timing.js';
 
 const dist = fileURLToPath(new URL('../', import.meta.url));
@@ -50,6 +52,8 @@ export class BrowserBench {
     private readonly page: Page,
     readonly version: string,
     readonly convnetjs: boolean,
+    /** The page's renderer process(es), whose CPU time a slice counts (bench/renderer-proc.ts). */
+    private readonly renderers: number[],
   ) {}
 
   /** Launches Chromium on the bench page; `convnetjs` also loads ConvNetJS there. */
@@ -82,7 +86,7 @@ export class BrowserBench {
       await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/bench.html`);
       await page.waitForFunction(() => 'convtsBench' in globalThis, undefined, { timeout: 30_000 });
       if (errors.length) throw new ConvtsError(`the bench page failed: ${errors[0]}`);
-      return new BrowserBench(browser, server, page, browser.version(), convnetjs);
+      return new BrowserBench(browser, server, page, browser.version(), convnetjs, rendererPids());
     } catch (e) {
       await browser.close();
       server.close();
@@ -103,11 +107,12 @@ export class BrowserBench {
       { id, who, threads, net, mode, batch },
     );
     const run = async (seconds: number): Promise<Slice> => {
+      const cpu0 = cpuSeconds(this.renderers);
       const r = await this.page.evaluate((a) => (globalThis as unknown as PageApi).convtsBench.run(a.id, a.seconds), {
         id,
         seconds,
       });
-      return { images: r.steps * batch, seconds: r.seconds, cpuSeconds: 0 };
+      return { images: r.steps * batch, seconds: r.seconds, cpuSeconds: cpuSeconds(this.renderers) - cpu0 };
     };
     const contender: Contender & { drop(): Promise<void> } = {
       warm: async (seconds) => void (await run(seconds)),

@@ -34,7 +34,13 @@ constexpr int NV = 2;   // micro-tile columns, in vectors
 constexpr int VW = 8;
 constexpr int MR = 6;  // 6×2 accumulators + 3 fit 16 registers
 constexpr int NV = 2;
-#else  // SSE, NEON, WebAssembly SIMD128: 16 registers of 4 floats
+#elif defined(__wasm__)
+// V8 on x86-64 keeps one of the 16 vector registers for itself, and without relaxed SIMD needs one more
+// for each product before its sum: 6 × 2 accumulators spill there, 5 × 2 do not.
+constexpr int VW = 4;
+constexpr int MR = 5;
+constexpr int NV = 2;
+#else  // SSE, NEON: 16 registers of 4 floats
 constexpr int VW = 4;
 constexpr int MR = 6;
 constexpr int NV = 2;
@@ -59,9 +65,9 @@ static inline vf vbroadcast(float x) {
 static inline vf vbroadcast(float x) {
   return (vf)_mm256_set1_ps(x);
 }
-#else
+#else  // 4 lanes: one splat (vf{} + x would add a zero, which is no identity for −0, and cannot be dropped)
 static inline vf vbroadcast(float x) {
-  return vf{} + x;
+  return vf{x, x, x, x};
 }
 #endif
 // acc + a·b. WebAssembly's relaxed SIMD (built with -mrelaxed-simd) makes it one multiply-add, which

@@ -49,16 +49,22 @@ static int threads = 1;
 
 #if defined(__wasm_atomics__)
 // The pool, as native/threads.cc but on WebAssembly atomics: one 64-bit word holds (job generation << 32
-// | next item), so a claim is a compare-and-swap and a late worker never takes an item of another job.
-// Idle workers sleep on `signal` (memory.atomic.wait); the caller, which may be a page's main thread
-// where waiting is not allowed, spins until every item is done.
+// | next item), so a claim is a compare-and-swap and a late worker never takes an item of another job;
+// the word is closed before the next job's fields are written, as there. Idle workers spin for about
+// half a millisecond (the JavaScript between two kernel calls of a training step: waking a sleeping
+// worker took longer than the small calls themselves), then sleep on `signal` (memory.atomic.wait);
+// the caller, which may be a page's main thread where waiting is not allowed, spins until every item
+// is done.
 static struct {
   unsigned long long word;
   int signal, done, count, threads;
   ItemFn fn;
   void *ctx;
-  int items[64];  // items each thread ran, so that a test can see the workers work
 } pool;
+// Items each thread ran, so that a test can see the workers work: away from the pool's line.
+alignas(64) static int itemCounts[64][16];
+constexpr unsigned kClosed = 0xffffffffu;  // "next item" of a closed generation: above any count
+constexpr int kSpins = 400000;
 
 static void pool_work(int id, unsigned gen) {
   for (;;) {
@@ -67,10 +73,14 @@ static void pool_work(int id, unsigned gen) {
     ItemFn f = __atomic_load_n(&pool.fn, __ATOMIC_RELAXED);
     void *c = __atomic_load_n(&pool.ctx, __ATOMIC_RELAXED);
     int n = __atomic_load_n(&pool.count, __ATOMIC_RELAXED);
-    if (id >= __atomic_load_n(&pool.threads, __ATOMIC_RELAXED) || (int)(unsigned)w >= n) return;
+    int t = __atomic_load_n(&pool.threads, __ATOMIC_RELAXED);
+    // Pairs with the release fence in parallel_for_raw: fields of the next job come with a closed word,
+    // and the compare-and-swap below fails.
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (id >= t || (unsigned)w >= (unsigned)n) return;
     if (!__atomic_compare_exchange_n(&pool.word, &w, w + 1, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
     f(c, id, (int)(unsigned)w);
-    __atomic_fetch_add(&pool.items[id & 63], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&itemCounts[id & 63][0], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&pool.done, 1, __ATOMIC_ACQ_REL);
   }
 }
@@ -80,12 +90,15 @@ void parallel_for_raw(int t, int count, ItemFn f, void *ctx) {
     for (int i = 0; i < count; i++) f(ctx, 0, i);
     return;
   }
+  unsigned closed = (unsigned)(__atomic_load_n(&pool.word, __ATOMIC_RELAXED) >> 32) + 1;
+  __atomic_store_n(&pool.word, (unsigned long long)closed << 32 | kClosed, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
   __atomic_store_n(&pool.fn, f, __ATOMIC_RELAXED);
   __atomic_store_n(&pool.ctx, ctx, __ATOMIC_RELAXED);
   __atomic_store_n(&pool.count, count, __ATOMIC_RELAXED);
   __atomic_store_n(&pool.threads, t, __ATOMIC_RELAXED);
   __atomic_store_n(&pool.done, 0, __ATOMIC_RELAXED);
-  unsigned gen = (unsigned)(__atomic_load_n(&pool.word, __ATOMIC_RELAXED) >> 32) + 1;
+  unsigned gen = closed + 1;
   __atomic_store_n(&pool.word, (unsigned long long)gen << 32, __ATOMIC_RELEASE);
   __atomic_store_n(&pool.signal, (int)gen, __ATOMIC_RELEASE);
   __builtin_wasm_memory_atomic_notify(&pool.signal, 0xffffffffu);
@@ -113,14 +126,14 @@ EXPORT("workerLoop") void worker_loop(int id) {
   for (;;) {
     unsigned gen;
     for (int spins = 0; (gen = (unsigned)__atomic_load_n(&pool.signal, __ATOMIC_ACQUIRE)) == seen; spins++)
-      if (spins > 20000) __builtin_wasm_memory_atomic_wait32(&pool.signal, (int)seen, -1);
+      if (spins > kSpins) __builtin_wasm_memory_atomic_wait32(&pool.signal, (int)seen, -1);
     seen = gen;
     pool_work(id, gen);
   }
 }
 
 EXPORT("itemsRun") int items_run(int id) {
-  return __atomic_load_n(&pool.items[id & 63], __ATOMIC_RELAXED);
+  return __atomic_load_n(&itemCounts[id & 63][0], __ATOMIC_RELAXED);
 }
 
 // How many threads share each kernel call from now on (the caller and workers 1 … n − 1 once running).

@@ -44,7 +44,8 @@ flops each; training: forward, weight gradients and input gradients) at the medi
 is that over the gemm peak on as many threads, measured in the same run, so a busy machine lowers
 both. Images/s is the median of the slices, after the warm-up; spread is ± half the range from the
 slowest to the fastest slice. /cpu-s counts the same images per second of process CPU time (what a
-core gives when no other program shares it; not known in the browser: 0). Every contender of a configuration runs one slice
+core gives when no other program shares it; in the browser, the CPU time of Chromium's renderer process, read
+from /proc on Linux, else 0). Every contender of a configuration runs one slice
 per round, in turns, so all see the same machine. A training step is zero-grad, forward, softmax
 cross-entropy, backward and an SGD update, as in PyTorch; "epoch s" is 60,000 (MNIST) or 50,000
 (CIFAR-10) images at that rate.
