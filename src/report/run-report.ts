@@ -11,7 +11,7 @@ import { curvesPictures, type EpochPoint } from './curves.js';
 import { featureMapsPicture } from './feature-maps.js';
 import { convFilterPictures, type FilterShape, filterGrid } from './filters.js';
 import { mistakesPicture, worstMistakes } from './misclassified.js';
-import { classNames, evalName, reportPage } from './run-page.js';
+import { classNames, evalName, reportPage } from './static-page.js';
 
 /** What the report shows of summary.json; every field may be missing (an interrupted run, a model saved by saveModel). */
 export type ReportSummary = Partial<Omit<CompletedSummary, 'status' | 'perEpoch'>> & {
