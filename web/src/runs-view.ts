@@ -63,7 +63,7 @@ export function runsView(): { el: HTMLElement; stop: () => void } {
   const count = h('span', { class: 'count' });
   const compare = h('div', { class: 'compare' });
   let curves: { el: HTMLElement; stop: () => void } | null = null;
-  let comparedKey = '';
+  let comparedKey: string | null = null; // null: nothing drawn yet, so an empty selection shows the hint
   const search = h('input', {
     type: 'search',
     placeholder: 'filter: name, model, status, lr…',
