@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -34,7 +34,7 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
     const s = await convts(
       'sweep',
       ...small,
-      ...['--epochs', '2', '--grid', 'lr=0.01,0.1', '--grid', 'batch-size=4,8', '--out', join(runs, 'sweep')],
+      ...['--epochs', '1', '--grid', 'lr=0.01,0.1', '--grid', 'batch-size=8', '--out', join(runs, 'sweep')],
     );
     assert.equal(s.code, 0, s.stderr);
     for (const [name, pool] of [
@@ -70,13 +70,11 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
     const page = await open('#/sweep/runs%2Fsweep');
     const ranking = page.locator('section', { hasText: 'Ranking' }).locator('tbody tr');
     await ranking.first().waitFor();
-    assert.equal(await ranking.count(), 4);
+    assert.equal(await ranking.count(), 2);
     const links = await ranking.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
     assert.deepEqual(
       [...links].sort(),
-      ['lr-0.01_batch-size-4', 'lr-0.01_batch-size-8', 'lr-0.1_batch-size-4', 'lr-0.1_batch-size-8'].map(
-        (t) => `#/run/${encodeURIComponent(`runs/sweep/${t}`)}`,
-      ),
+      ['lr-0.01_batch-size-8', 'lr-0.1_batch-size-8'].map((t) => `#/run/${encodeURIComponent(`runs/sweep/${t}`)}`),
     );
     const accs = await ranking.locator('td:nth-child(5)').allTextContents();
     const values = accs.map((a) => Number.parseFloat(a));
@@ -91,12 +89,12 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
     const byBatch = page.locator('figure.chart', { hasText: 'Test accuracy by batch-size' });
     assert.equal(await byBatch.getAttribute('data-x-scale'), 'linear');
     const heat = page.locator('table.heat tbody td a');
-    assert.equal(await heat.count(), 4, 'a heat-map cell per trial, each a link');
+    assert.equal(await heat.count(), 2, 'a heat-map cell per trial, each a link');
     const all = page
       .locator('section', { hasText: 'All trials' })
       .locator('figure.chart', { hasText: 'Training loss' });
     await all.locator('.u-over').waitFor();
-    assert.equal(await all.locator('.legend li').count(), 4);
+    assert.equal(await all.locator('.legend li').count(), 2);
     await ranking.first().locator('a').click();
     await page.waitForURL(/#\/run\/runs%2Fsweep%2Flr-/);
     await page.locator('pre.command').waitFor();
@@ -148,6 +146,34 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
     await page.keyboard.press('Enter');
     await page.waitForURL(/#\/sweep\//);
     await page.close();
+  });
+
+  test('with more than 200 runs the table draws 200 until "show all"; a ticked run beyond them stays drawn', async () => {
+    const many = join(base, 'many');
+    for (let i = 0; i < 205; i++) {
+      const dir = join(many, `run-${String(i).padStart(3, '0')}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: 'seed-mnist', dataset: 'mnist', lr: 0.01 }));
+      writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'completed', testAccuracy: i / 1000 }));
+    }
+    const server = makeServer(makeRoots([many]), { dataDir: data });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/#/?compare=many%2Frun-204`);
+      await page.locator('table.runs tbody tr').first().waitFor();
+      assert.equal(await page.locator('.count').textContent(), '205 of 205 runs');
+      assert.equal(await page.locator('table.runs tbody tr').count(), 201, 'the first 200 and the ticked run-204');
+      assert.ok(await page.locator('input[aria-label="compare many/run-204"]').isChecked());
+      const more = page.locator('.bar button');
+      assert.equal(await more.textContent(), 'showing 201 — show all 205');
+      await more.click();
+      assert.equal(await page.locator('table.runs tbody tr').count(), 205);
+      assert.ok(await more.isHidden());
+      await page.close();
+    } finally {
+      server.close();
+    }
   });
 
   test('at 390 px and 1,920 px nothing overflows sideways; no console errors; no request left the server', async () => {

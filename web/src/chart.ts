@@ -184,13 +184,8 @@ export function lineChart(o: ChartOptions): Chart {
     h('button', { type: 'button', onclick: () => plot && saveSvg(plot, o, series) }, 'SVG'),
     h('button', { type: 'button', onclick: () => saveCsv(o, series) }, 'CSV'),
   );
-  const el = h(
-    'figure',
-    { class: 'chart', 'data-x-scale': o.logX ? 'log' : 'linear' }, // the x distribution, visible in the DOM
-    h('figcaption', {}, h('span', {}, o.title), tools),
-    box,
-    legend,
-  );
+  const el = h('figure', { class: 'chart' }, h('figcaption', {}, h('span', {}, o.title), tools), box, legend);
+  el.dataset.xScale = o.logX ? 'log' : 'linear'; // the x axis's kind, visible in the DOM
 
   return {
     el,
