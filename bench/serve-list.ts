@@ -1,5 +1,8 @@
 // Dashboard benchmark (not a test): how long `convts serve` takes to answer /api/runs over 2,000
-// run directories, the first time (every file read) and again (cached, only stat calls).
+// run directories, the first time (every file read) and again (cached, only stat calls); then,
+// with Debian's chromium, how long the runs page takes from navigation to listing every run (the
+// first rows drawn), on a fresh server (nothing cached but the operating system's file cache), and
+// how long drawing all the rows takes when asked.
 // Usage: node dist/bench/serve-list.js [runs] — writes the runs in a temporary folder, then
 // removes it.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +12,7 @@ import { join } from 'node:path';
 import type { RunsResponse } from '../src/serve/api-types.js';
 import { makeRoots } from '../src/serve/runs.js';
 import { makeServer } from '../src/serve/server.js';
+import { launchChromium } from '../test/helpers/browser.js';
 
 const count = Number(process.argv[2] ?? 2000);
 const dir = mkdtempSync(join(tmpdir(), 'convts-bench-serve-'));
@@ -62,5 +66,53 @@ for (const label of ['first listing (cold cache)', 'second listing (cached)']) {
   );
 }
 server.close();
+
+const browser = await launchChromium();
+if (!browser) console.log('runs page: skipped (no chromium; apt-get install -y chromium)');
+else {
+  const fresh = makeServer(makeRoots([runs]));
+  await new Promise<void>((r) => fresh.listen(0, '127.0.0.1', r));
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const base = `http://127.0.0.1:${(fresh.address() as AddressInfo).port}/`;
+  // The page's main-thread CPU time (layout, style, script) as Chromium counts it: on a shared
+  // machine the wall time is mostly waiting for a core.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+  const pageCpu = async () =>
+    (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ThreadTime')?.value ?? Number.NaN;
+  const cpu = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1e6;
+  };
+  const [p0, c0] = [await pageCpu(), cpu()];
+  const t0 = performance.now();
+  await page.goto(`${base}#/`);
+  await page.waitForFunction(
+    (n) =>
+      document.querySelector('.count')?.textContent === `${n} of ${n} runs` &&
+      document.querySelector('table.runs tbody tr'),
+    count,
+    { timeout: 120_000, polling: 50 },
+  );
+  const s = (performance.now() - t0) / 1000;
+  const drawn = await page.locator('table.runs tbody tr').count();
+  const [p1, c1] = [await pageCpu(), cpu()];
+  console.log(
+    `runs page, fresh server: ${count} runs listed (first ${drawn} rows drawn) ${s.toFixed(2)} s after navigation ` +
+      `(page main thread ${(p1 - p0).toFixed(2)} s of CPU, server ${(c1 - c0).toFixed(2)} s)`,
+  );
+  const t1 = performance.now();
+  await page.locator('.bar button').click();
+  await page.waitForFunction((n) => document.querySelectorAll('table.runs tbody tr').length === n, count, {
+    timeout: 120_000,
+    polling: 50,
+  });
+  console.log(
+    `"show all": ${count} rows drawn in ${((performance.now() - t1) / 1000).toFixed(2)} s ` +
+      `(page main thread ${((await pageCpu()) - p1).toFixed(2)} s of CPU)`,
+  );
+  await browser.close();
+  fresh.close();
+}
 if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
 else console.log(runs);

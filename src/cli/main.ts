@@ -15,7 +15,7 @@ Commands
   worker    run the trials of sweeps started with sweep --queue, on any machine
   download  fetch and verify mnist, fashion-mnist or cifar-10
   eval      measure a saved model: accuracy, loss, per-class precision/recall, confusion
-  predict   classify PNG images with a saved model (top-k with probabilities)
+  predict   classify PNG and JPEG images with a saved model (top-k with probabilities)
   export    write a run's model as ONNX (raw pixels in, logits and probabilities out)
   import    make a run directory from an ONNX model (e.g. exported by PyTorch)
   show      draw a run's curves, confusion, filters, feature maps or report again

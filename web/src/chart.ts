@@ -185,6 +185,7 @@ export function lineChart(o: ChartOptions): Chart {
     h('button', { type: 'button', onclick: () => saveCsv(o, series) }, 'CSV'),
   );
   const el = h('figure', { class: 'chart' }, h('figcaption', {}, h('span', {}, o.title), tools), box, legend);
+  el.dataset.xScale = o.logX ? 'log' : 'linear'; // the x axis's kind, visible in the DOM
 
   return {
     el,

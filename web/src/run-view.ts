@@ -116,6 +116,8 @@ function flatSettings(d: RunDetail): Record<string, string> {
   for (const [k, v] of Object.entries(env))
     if (k !== 'machine') out[k === 'convtsVersion' ? 'convts version' : k] = fmt(v);
   for (const [k, v] of Object.entries(c)) if (k !== 'environment') out[k] = fmt(v);
+  // The architecture choices that config.json keeps only inside the spec: so a diff names them.
+  for (const [k, v] of Object.entries(d.row.hyper)) if (out[k] === undefined && v !== null) out[k] = fmt(v);
   const s = d.summary ?? {};
   for (const k of ['seed', 'kernels', 'threads']) if (s[k] !== undefined && out[k] === undefined) out[k] = fmt(s[k]);
   const machine = (env.machine ?? s.machine ?? {}) as Record<string, unknown>;
