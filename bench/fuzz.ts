@@ -43,11 +43,13 @@ async function main(): Promise<void> {
   const started = Date.now();
   await makeBase(base);
   const { m, undo } = await mountFaults(root);
-  process.on('SIGINT', () => {
-    for (const g of running) killGroup(g);
-    undo();
-    process.exit(130);
-  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      for (const g of running) killGroup(g);
+      undo();
+      rmSync(root, { recursive: true, force: true });
+      process.exit(130);
+    });
   const sc = (
     name: string,
     target: string,
