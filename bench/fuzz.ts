@@ -6,13 +6,33 @@
 // Flags: --cases N (per scenario) [70], --seed S [1], --jobs J [2], --only NAME,… (scenarios whose
 // name contains one of these), --time-limit S [120] and --memory-limit MB [1024] per case (over
 // either, the case's process group is killed and the case counted as a hang or over the limit),
-// --log FILE (every case as a JSON line), --list (print each bad case in full).
-import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// --log FILE (every case as a JSON line), --from-log FILE,… (the tables of logged cases: campaigns
+// run in parts), --list (print each bad case in full).
+import {
+  appendFileSync,
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/tensor/rng.js';
-import { caseLimits, killGroup, kinds, type Outcome, runCase, running, type Scenario } from './fuzz-case.js';
+import {
+  caseLimits,
+  killGroup,
+  kinds,
+  type Outcome,
+  type Result,
+  runCase,
+  running,
+  type Scenario,
+} from './fuzz-case.js';
 import { type FileTarget, fileScenario, makeBase, trainOn } from './fuzz-files.js';
 import { envScenario, faultScenario, flagsScenario, mountFaults, sigintScenario } from './fuzz-flags.js';
 
@@ -27,8 +47,10 @@ async function main(): Promise<void> {
       'time-limit': { type: 'string' },
       'memory-limit': { type: 'string' },
       log: { type: 'string' },
+      'from-log': { type: 'string' },
     },
   });
+  if (values['from-log']) return printTables(tablesFromLogs(values['from-log'].split(',')), values.list ?? false);
   const perScenario = Number(values.cases ?? 70);
   const seed = Number(values.seed ?? 1);
   const jobs = Number(values.jobs ?? 2);
@@ -231,13 +253,36 @@ async function main(): Promise<void> {
     undo();
     rmSync(root, { recursive: true, force: true });
   }
-  process.stdout.write(
-    `${resultTables(table, peak).join('\n')}\n\n${((Date.now() - started) / 60000).toFixed(0)} min\n`,
-  );
-  for (const r of table)
-    for (const b of values.list ? r.bad : r.bad.slice(0, 5)) process.stdout.write(`  ${r.name}: ${b}\n`);
-  if (values.list)
-    for (const r of table) for (const a of r.accepted) process.stdout.write(`  accepted, ${r.name}: ${a}\n`);
+  printTables({ table, peak }, values.list ?? false);
+  process.stdout.write(`${((Date.now() - started) / 60000).toFixed(0)} min\n`);
+}
+
+function printTables({ table, peak }: { table: Row[]; peak: { kb: number; what: string } }, list: boolean): void {
+  process.stdout.write(`${resultTables(table, peak).join('\n')}\n\n`);
+  for (const r of table) for (const b of list ? r.bad : r.bad.slice(0, 5)) process.stdout.write(`  ${r.name}: ${b}\n`);
+  if (list) for (const r of table) for (const a of r.accepted) process.stdout.write(`  accepted, ${r.name}: ${a}\n`);
+}
+
+/** Rows rebuilt from --log files, scenarios in the order they first appear. */
+function tablesFromLogs(files: string[]): { table: Row[]; peak: { kb: number; what: string } } {
+  const rows = new Map<string, Row>();
+  const peak = { kb: 0, what: '' };
+  for (const f of files)
+    for (const line of readFileSync(f, 'utf8').split('\n').filter(Boolean)) {
+      const r = JSON.parse(line) as Result & { scenario: string; k: number };
+      let row = rows.get(r.scenario);
+      if (!row) {
+        row = { name: r.scenario, counts: {}, peakKb: 0, slowest: 0, bad: [], accepted: [] };
+        rows.set(r.scenario, row);
+      }
+      row.counts[r.outcome] = (row.counts[r.outcome] ?? 0) + 1;
+      row.peakKb = Math.max(row.peakKb, r.rssKb);
+      row.slowest = Math.max(row.slowest, r.seconds);
+      if (r.rssKb >= peak.kb) Object.assign(peak, { kb: r.rssKb, what: `${r.scenario}, case ${r.k}` });
+      if (r.outcome === 'accepted') row.accepted.push(r.detail);
+      else if (r.outcome !== 'clean refusal') row.bad.push(`${r.outcome}, case ${r.k}: ${r.detail}`);
+    }
+  return { table: [...rows.values()], peak };
 }
 
 await main();
