@@ -238,7 +238,8 @@ export function runCase(c: Case, cwd: string): Promise<Result> {
       else if (interruptedOk) outcome = 'clean refusal';
       else if (
         !last.startsWith('convts: ') ||
-        /\bundefined\b|\bNaN\b|\[object /.test(last) ||
+        // (A quoted value is the input's own: `got "NaN"` quotes what the file says.)
+        /\bundefined\b|\bNaN\b|\[object /.test(last.replace(/"[^"]*"/g, '""')) ||
         !c.culprit.test(stderr.slice(0, 1000))
       )
         outcome = 'bad message';
