@@ -53,7 +53,7 @@ const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('
  * line that says training starts). Resolves with the exit code, stderr, the run's time and the time
  * its training took (from that line to the end).
  */
-function run(args: string[], signal?: { name: NodeJS.Signals; after: number; fromTraining?: boolean }) {
+function run(args: string[], signal?: { name: NodeJS.Signals; after: number; fromLine?: RegExp }) {
   return new Promise<{ code: number | null; signal: string | null; stderr: string; ms: number; trainMs: number }>(
     (done) => {
       const started = Date.now();
@@ -64,15 +64,17 @@ function run(args: string[], signal?: { name: NodeJS.Signals; after: number; fro
       const send = () => {
         t = setTimeout(() => child.kill(signal!.name), signal!.after);
       };
+      let sent = false;
       child.stderr.on('data', (b) => {
         stderr += b;
-        if (!training && /^(resuming at .*: )?training /m.test(stderr)) {
-          training = Date.now();
-          if (signal?.fromTraining) send();
+        if (!training && /^(resuming at .*: )?training /m.test(stderr)) training = Date.now();
+        if (signal?.fromLine && !sent && signal.fromLine.test(stderr)) {
+          sent = true;
+          send();
         }
       });
       child.stdout.resume();
-      if (signal && !signal.fromTraining) send();
+      if (signal && !signal.fromLine) send();
       child.on('close', (code, sig) => {
         if (t) clearTimeout(t);
         const end = Date.now();
@@ -156,10 +158,15 @@ async function main(): Promise<boolean> {
     let stopped = 0;
     for (let i = 0; i < resumes; i++) {
       const out = join(root, `r${i}`);
-      const after = Math.round(ref.trainMs * (0.1 + 0.7 * rng.uniform()));
-      const r = await run(train(out), { name: 'SIGINT', after, fromTraining: true });
+      // After epoch 1 or 2 has ended (of 3), somewhere in the next: the speed varies too much on a
+      // shared machine to aim by the clock alone.
+      const epoch = 1 + rng.int(2);
+      const after = Math.round((ref.trainMs / 3) * 0.8 * rng.uniform());
+      const when = `${after} ms after epoch ${epoch}`;
+      const r = await run(train(out), { name: 'SIGINT', after, fromLine: new RegExp(`^epoch ${epoch}/3 `, 'm') });
       if (r.code !== 130 || !existsSync(join(out, 'checkpoint.safetensors'))) {
-        process.stdout.write(`  Ctrl-C ${after} ms into training: exit ${r.code}, no checkpoint — not counted\n`);
+        const last = r.stderr.trim().split('\n').pop();
+        process.stdout.write(`  Ctrl-C ${when}: exit ${r.code}, no checkpoint (${last}) — not counted\n`);
         rmSync(out, { recursive: true, force: true });
         continue;
       }
@@ -167,7 +174,7 @@ async function main(): Promise<boolean> {
       const again = await run(['train', '--resume', out, '--data-dir', dataDir]);
       const model = join(out, 'model.safetensors');
       if (again.code === 0 && existsSync(model) && sha(model) === refHash) identical++;
-      else process.stdout.write(`  Ctrl-C ${after} ms into training, resumed: exit ${again.code}, the model differs\n`);
+      else process.stdout.write(`  Ctrl-C ${when}, resumed: exit ${again.code}, the model differs\n`);
       rmSync(out, { recursive: true, force: true });
     }
     ok &&= identical === stopped;
