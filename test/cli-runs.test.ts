@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { PNG } from 'pngjs';
-import { convts, convtsInterrupted, readJson } from './helpers/cli.js';
+import { convts, convtsInterrupted, convtsInterruptedWith, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { checkPng } from './helpers/png-check.js';
 import { tempDir } from './helpers/tmp.js';
@@ -35,6 +35,20 @@ describe('convts train --config, Ctrl-C, --resume', () => {
   const data = tempDir('convts-runs-');
   before(() => writeMnistDir(data, 48, 24));
   const train = (...args: string[]) => ['train', '--dataset', 'mnist', '--data-dir', data, '--offline', ...args];
+
+  test('Ctrl-C while the data is loaded (the event loop blocked): stopped before training, nothing written', async () => {
+    const out = join(data, 'stopped-loading');
+    const r = await convtsInterruptedWith(
+      { CONVTS_TEST_LOAD_HOLD_MS: '1500' },
+      /^holding after loading/m,
+      ...train('--epochs', '2', '--out', out),
+    );
+    assert.ok(r.signalled);
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /stopped while loading the data; nothing was written to /);
+    assert.doesNotMatch(r.stderr, /^training /m);
+    assert.ok(!existsSync(join(out, 'config.json')), 'no run file written');
+  });
 
   test('Ctrl-C saves a checkpoint; --resume ends with the bytes of an uninterrupted run; every summary.json fits its schema', async () => {
     // Enough epochs that the run is still going when the signal lands, even on the fast kernels.

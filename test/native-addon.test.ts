@@ -168,7 +168,10 @@ test('CONVTS_NATIVE_VARIANT forces a variant; an unknown one is a usage error', 
   }
   const r = bench({ CONVTS_NATIVE_VARIANT: 'avx9000' });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /^convts: native variant "avx9000": use baseline, avx2, avx512\n$/);
+  assert.match(
+    r.stderr,
+    /^convts: CONVTS_NATIVE_VARIANT="avx9000" is not a native variant: use baseline, avx2, avx512\n$/,
+  );
 });
 
 test('CONVTS_THREADS outside 1 … 4 × cores is a one-line usage error, not a crash', () => {

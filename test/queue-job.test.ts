@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { askCancel } from '../src/cli/sweep-queue.js';
 import { resolveConfig } from '../src/cli/train-settings.js';
+import { removeStaleScratch } from '../src/cli/worker.js';
 import { parseQueueUrl, redactUrl } from '../src/queue/connection.js';
 import { JobRefused, settingsVersion, validateJob } from '../src/queue/job.js';
 import { connectedWorkers } from '../src/queue/owner.js';
@@ -133,4 +137,20 @@ test('Ctrl-C on a terminal asks whether to take the queued trials off the queue;
   const lines: string[] = [];
   assert.equal(await askCancel(2, (l) => lines.push(l), new PassThrough(), tty()), false);
   assert.match(lines[0], /no terminal to ask .* 2 queued trial\(s\) .* they stay/);
+});
+
+test("a worker's start removes the scratch folders of workers that no longer run, and only those", () => {
+  const dir = tempDir();
+  const ended = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const names = [
+    `convts-worker-${ended}-aB3dEf`,
+    `convts-worker-${process.pid}-x1`,
+    `convts-worker-1-init`,
+    'convts-worker-Qw12Er',
+    'something-else',
+  ];
+  for (const n of names) mkdirSync(join(dir, n));
+  assert.deepEqual(removeStaleScratch(dir), [names[0]]);
+  assert.deepEqual(readdirSync(dir).sort(), names.slice(1).sort());
+  assert.deepEqual(removeStaleScratch(join(dir, 'nowhere')), [], 'a missing folder is nothing to clean');
 });

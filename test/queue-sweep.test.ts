@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
@@ -58,21 +59,43 @@ function startWith(env: NodeJS.ProcessEnv, ...args: string[]) {
 
 describe('convts sweep --queue and convts worker', { skip: missing ?? false, concurrency: true }, () => {
   const data = tempDir('convts-queue-');
+  // The workers' scratch folders go here, so that what they leave behind can be checked.
+  // (Removed at the end of this suite's after(), which runs after a tempDir()'s.)
+  const scratch = mkdtempSync(join(tmpdir(), 'convts-queue-tmp-'));
   let redis: Awaited<ReturnType<typeof startRedis>>;
   const procs: ChildProcess[] = [];
+  const workers: ReturnType<typeof start>[] = [];
   before(async () => {
     writeMnistDir(data, 48, 16);
     redis = await startRedis();
   });
-  after(() => {
+  after(async () => {
     for (const p of procs) p.kill('SIGKILL');
+    // Stopped as a service manager would: each worker removes its scratch folder.
+    for (const w of workers) w.child.kill('SIGTERM');
+    const codes = await Promise.all(workers.map((w) => w.closed));
     redis?.stop();
+    const left = readdirSync(scratch);
+    rmSync(scratch, { recursive: true, force: true });
+    assert.deepEqual(left, [], 'no scratch folder left');
+    for (const c of codes) assert.ok(c === 143 || c === 128, `a worker ended by SIGTERM or earlier by SIGKILL: ${c}`);
   });
   const worker = (db: number, ...args: string[]) => {
-    const w = start('worker', '--queue', redis.url(db), '--data-dir', data, '--offline', ...args);
-    procs.push(w.child);
+    const w = startWith(
+      { TMPDIR: scratch },
+      'worker',
+      '--queue',
+      redis.url(db),
+      '--data-dir',
+      data,
+      '--offline',
+      ...args,
+    );
+    workers.push(w);
     return w;
   };
+  const scratchOf = (w: ReturnType<typeof start>) =>
+    readdirSync(scratch).filter((f) => f.startsWith(`convts-worker-${w.child.pid}-`));
   const grid2x2 = ['--grid', 'lr=0.01,0.05', '--grid', 'filters=4,6'];
   const names2x2 = ['lr-0.01_filters-4', 'lr-0.01_filters-6', 'lr-0.05_filters-4', 'lr-0.05_filters-6'];
   const grid2 = ['--grid', 'lr=0.01,0.05'];
@@ -163,8 +186,11 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     await a.waitFor(/\] started/);
     a.child.kill('SIGKILL');
     await a.closed;
+    assert.equal(scratchOf(a).length, 1, 'a SIGKILLed worker cannot remove its scratch folder');
     const lost = /\[([\w.,=-]+)\] started/.exec(a.stderr)![1];
     const b = worker(2, '--jobs', '2');
+    await b.waitFor(/taking trials/);
+    assert.deepEqual(scratchOf(a), [], 'the next worker removes it');
     assert.equal(await s.closed, 0, s.stderr);
     await checkComplete(out, s.stderr, 2);
     assert.doesNotMatch(a.stderr, /completed/);
@@ -229,8 +255,8 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     const out = join(data, 'other-data-out');
     const other = join(data, 'other-data');
     writeMnistDir(other, 40, 16);
-    const w = start('worker', '--queue', redis.url(8), '--data-dir', other, '--offline');
-    procs.push(w.child);
+    const w = startWith({ TMPDIR: scratch }, 'worker', '--queue', redis.url(8), '--data-dir', other, '--offline');
+    workers.push(w);
     const s = start(...sweepArgs(8, out, ['--grid', 'lr=0.01']));
     assert.equal(await s.closed, 1, s.stderr);
     const why =

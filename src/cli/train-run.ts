@@ -44,23 +44,56 @@ export async function runTraining(
     interrupted = true;
     process.stderr.write('stopping once the current step is done (Ctrl-C again quits at once)…\n');
   };
-  process.on('SIGINT', noteSigint);
+  // One listener for the whole run, handing each Ctrl-C to the current phase's handler: removing
+  // the last listener stops Node's signal watcher, and a Ctrl-C not yet dispatched is then lost.
+  let handler = noteSigint;
+  const listener = () => handler();
+  process.on('SIGINT', listener);
   try {
-    return await trainLocked(config, out, o, () => interrupted, noteSigint);
+    return await trainLocked(
+      config,
+      out,
+      o,
+      () => interrupted,
+      (h) => {
+        handler = h ?? noteSigint;
+      },
+    );
   } finally {
-    process.off('SIGINT', noteSigint);
+    process.off('SIGINT', listener);
   }
 }
+
+/**
+ * CONVTS_TEST_LOAD_HOLD_MS: the tests' stand-in for a long synchronous load (a big gzip inflated,
+ * pictures decoded): the event loop is blocked, so a Ctrl-C meanwhile waits to be dispatched.
+ */
+function holdForTests(): void {
+  const ms = Number(process.env.CONVTS_TEST_LOAD_HOLD_MS) || 0;
+  if (!ms) return;
+  process.stderr.write('holding after loading (CONVTS_TEST_LOAD_HOLD_MS)\n');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Lets a signal that arrived during synchronous work reach its listener: signals are read in the
+ * event loop's poll phase, and one setImmediate may run before the next poll (when queued from an
+ * I/O callback); a second one runs after it.
+ */
+const settleSignals = () => new Promise((r) => setImmediate(() => setImmediate(r)));
 
 async function trainLocked(
   config: TrainConfig,
   out: string,
   o: { offline: boolean; json: boolean; resume: boolean },
   interrupted: () => boolean,
-  noteSigint: () => void,
+  onSigint: (handler?: () => void) => void,
 ): Promise<number> {
   const { spec, seed, optimizer } = config;
   const { data, trainSet, testSet, testSplit } = await loadTrainingData(config, o.offline);
+  holdForTests();
+  // Loading is mostly synchronous: a Ctrl-C during it is only seen once the event loop runs.
+  await settleSignals();
   if (interrupted()) {
     process.stderr.write(`stopped while loading the data; nothing was written to ${out}\n`);
     return 130;
@@ -128,14 +161,13 @@ async function trainLocked(
   };
   // The first Ctrl-C asks the trainer to stop after its current step; a second one quits at once.
   const stop = new AbortController();
-  const onSigint = () => {
+  const stopTraining = () => {
     if (stop.signal.aborted) process.exit(130);
     stop.abort();
     progress.clear();
     log('stopping after the current step and saving a checkpoint (Ctrl-C again quits without one)…');
   };
-  process.off('SIGINT', noteSigint);
-  process.on('SIGINT', onSigint);
+  onSigint(stopTraining);
   let result: TrainResult;
   try {
     result = await train(model, trainSet, testSet, {
@@ -175,8 +207,7 @@ async function trainLocked(
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.on('SIGINT', noteSigint);
+    onSigint();
   }
   if (result.state) {
     saveCheckpoint(out, model, result.state);

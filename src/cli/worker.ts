@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,15 +62,19 @@ export async function workerCommand(argv: string[]): Promise<number> {
   await checkRedis(target);
 
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const scratch = mkdtempSync(join(os.tmpdir(), 'convts-worker-'));
-  const children = new Map<string, ChildProcess>();
-  const run = (job: TrialJob, ctx: TrialContext) =>
-    runTrial(job, ctx, { dataDir, offline, scratch, jobs, children, log });
   const shared = flags.results === undefined ? undefined : resolve(flags.results);
   if (shared !== undefined && !existsSync(shared))
     throw new UsageError(
       `worker: --results ${shared} does not exist — give the folder where this machine mounts the shared results folder`,
     );
+  removeStaleScratch(os.tmpdir());
+  const scratch = mkdtempSync(join(os.tmpdir(), `${scratchPrefix}${process.pid}-`));
+  // However the process ends short of SIGKILL (an error, a signal handled below), the folder goes.
+  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
+  process.on('exit', removeScratch);
+  const children = new Map<string, ChildProcess>();
+  const run = (job: TrialJob, ctx: TrialContext) =>
+    runTrial(job, ctx, { dataDir, offline, scratch, jobs, children, log });
   const worker = await startWorker(target, jobs, run, log, shared);
   log(
     `worker ${worker.name}: taking trials from ${target.shown} (queue ${queueName}), ${jobs} at a time, data from ${dataDir}`,
@@ -78,6 +82,13 @@ export async function workerCommand(argv: string[]): Promise<number> {
 
   let stops = 0;
   return new Promise((done) => {
+    let code = 130;
+    // SIGTERM (a service manager, a container stopping): as two Ctrl-Cs, the trials back on the queue.
+    const onSigterm = () => {
+      code = 143;
+      if (stops === 0) onSigint();
+      onSigint();
+    };
     const onSigint = () => {
       if (++stops === 1) {
         log(
@@ -94,11 +105,46 @@ export async function workerCommand(argv: string[]): Promise<number> {
     };
     const finish = () => {
       process.off('SIGINT', onSigint);
-      rmSync(scratch, { recursive: true, force: true });
-      done(130);
+      process.off('SIGTERM', onSigterm);
+      removeScratch();
+      done(code);
     };
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
   });
+}
+
+const scratchPrefix = 'convts-worker-';
+
+/**
+ * Removes the scratch folders (`convts-worker-PID-…` in `dir`) of workers that no longer run: a
+ * worker killed with SIGKILL cannot remove its own, so the next one started on the machine does.
+ */
+export function removeStaleScratch(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = Number(new RegExp(`^${scratchPrefix}(\\d+)-`).exec(name)?.[1]);
+    if (!pid || pid === process.pid || isRunning(pid)) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

@@ -69,7 +69,13 @@ export function loadNativeAddon(variant = process.env.CONVTS_NATIVE_VARIANT || u
   const runnable = runnableNativeVariants();
   if (variant === undefined) return runnable.length ? loadVariant(runnable[runnable.length - 1]) : null;
   const known = nativeVariants.find((v) => v.name === variant);
-  if (!known) throw new UsageError(`native variant "${variant}": use ${nativeVariants.map((v) => v.name).join(', ')}`);
+  // Named as the user gave it: most often the environment variable, not a flag.
+  const what =
+    variant === process.env.CONVTS_NATIVE_VARIANT
+      ? `CONVTS_NATIVE_VARIANT="${variant}"`
+      : `native variant "${variant}"`;
+  if (!known)
+    throw new UsageError(`${what} is not a native variant: use ${nativeVariants.map((v) => v.name).join(', ')}`);
   if (!loadVariant(known.name)) throw new UsageError(`native variant ${variant} is not built here — run npm install`);
   if (!runnable.includes(known.name)) {
     const have = loadVariant('baseline')?.cpu ?? [];

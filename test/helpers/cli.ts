@@ -28,8 +28,17 @@ export function convts(...args: string[]): Promise<Run> {
 
 /** Runs `convts <args>` and sends it SIGINT once its stderr matches `when`. */
 export function convtsInterrupted(when: RegExp, ...args: string[]): Promise<Run & { signalled: boolean }> {
+  return convtsInterruptedWith({}, when, ...args);
+}
+
+/** convtsInterrupted with `env` added to the child's environment. */
+export function convtsInterruptedWith(
+  env: NodeJS.ProcessEnv,
+  when: RegExp,
+  ...args: string[]
+): Promise<Run & { signalled: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [mainJs, ...args], { env: childEnv() });
+    const child = spawn(process.execPath, [mainJs, ...args], { env: { ...childEnv(), ...env } });
     let stdout = '';
     let stderr = '';
     let signalled = false;
