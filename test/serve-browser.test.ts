@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { makeRoots } from '../src/serve/runs.js';
 import { makeServer } from '../src/serve/server.js';
+import { openWatched } from './helpers/browser.js';
 import { childEnv, convts, mainJs } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { tempDir } from './helpers/tmp.js';
@@ -72,17 +73,8 @@ describe('convts serve in a browser', { skip }, () => {
     close();
   });
 
-  /** A page that records console errors and every request that leaves the server. */
-  async function open(hash: string, width = 1280): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    page.on('console', (m) => m.type() === 'error' && errors.push(`${hash}: ${m.text()}`));
-    page.on('pageerror', (e) => errors.push(`${hash}: ${e.message}`));
-    page.on('request', (q) => {
-      if (!q.url().startsWith(url) && !/^(data|blob):/.test(q.url())) foreign.push(q.url());
-    });
-    await page.goto(url + hash);
-    return page;
-  }
+  const open = (hash: string, width = 1280): Promise<Page> =>
+    openWatched(browser, url, hash, { errors, foreign }, width);
 
   test('runs page lists the runs; two ticked runs are overlaid, hover shows both values', async () => {
     const page = await open('#/');

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { makeRoots } from '../src/serve/runs.js';
 import { makeServer } from '../src/serve/server.js';
-import { chromiumPath, launchChromium } from './helpers/browser.js';
+import { chromiumPath, launchChromium, openWatched } from './helpers/browser.js';
 import { convts } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { tempDir } from './helpers/tmp.js';
@@ -55,16 +55,8 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
     close();
   });
 
-  async function open(hash: string, width = 1280): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    page.on('console', (m) => m.type() === 'error' && errors.push(`${hash}: ${m.text()}`));
-    page.on('pageerror', (e) => errors.push(`${hash}: ${e.message}`));
-    page.on('request', (q) => {
-      if (!q.url().startsWith(url) && !/^(data|blob):/.test(q.url())) foreign.push(q.url());
-    });
-    await page.goto(url + hash);
-    return page;
-  }
+  const open = (hash: string, width = 1280): Promise<Page> =>
+    openWatched(browser, url, hash, { errors, foreign }, width);
 
   test('sweep page: ranking linked to each trial, accuracy by lr on a log axis, heat map, all curves', async () => {
     const page = await open('#/sweep/runs%2Fsweep');

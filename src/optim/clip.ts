@@ -5,10 +5,10 @@ import type { Param } from '../layers/layer.js';
  * torch.nn.utils.clip_grad_norm_ (factor maxNorm/(norm + 1e-6) when below 1). Returns the norm
  * before clipping.
  */
-export function clipGradNorm(all: readonly Param[], maxNorm: number): number {
-  const params = all.filter((p) => !p.frozen);
+export function clipGradNorm(params: readonly Param[], maxNorm: number): number {
   let sq = 0;
   for (const p of params) {
+    if (p.frozen) continue; // frozen parameters neither count nor move, as without requires_grad
     const g = p.grad.data;
     for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
   }
@@ -16,6 +16,7 @@ export function clipGradNorm(all: readonly Param[], maxNorm: number): number {
   const coef = maxNorm / (norm + 1e-6);
   if (coef < 1) {
     for (const p of params) {
+      if (p.frozen) continue;
       const g = p.grad.data;
       for (let i = 0; i < g.length; i++) g[i] *= coef;
     }

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 export const chromiumPath = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -78,4 +78,25 @@ export function staticServer(
       resolve({ server, url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/` });
     }),
   );
+}
+
+/**
+ * Opens url + hash in a new page that records console errors into `errors` and every request
+ * that leaves the server (other than data: and blob:) into `foreign`.
+ */
+export async function openWatched(
+  browser: Browser,
+  url: string,
+  hash: string,
+  record: { errors: string[]; foreign: string[] },
+  width = 1280,
+): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  page.on('console', (m) => m.type() === 'error' && record.errors.push(`${hash}: ${m.text()}`));
+  page.on('pageerror', (e) => record.errors.push(`${hash}: ${e.message}`));
+  page.on('request', (q) => {
+    if (!q.url().startsWith(url) && !/^(data|blob):/.test(q.url())) record.foreign.push(q.url());
+  });
+  await page.goto(url + hash);
+  return page;
 }
