@@ -62,7 +62,7 @@ export { allLayers, type BuildOptions, buildModel, makeLayer } from './model/bui
 export { type BuiltinOptions, builtinNames, builtinSpec, fitToData } from './model/builtins.js';
 export { foldBatchNorm } from './model/fold.js';
 export { decodeSafetensors, encodeSafetensors, type NamedTensor } from './model/safetensors.js';
-export { type NamedParam, Sequential } from './model/sequential.js';
+export { type NamedParam, Sequential, type Tta } from './model/sequential.js';
 export { type LayerSpec, type ModelSpec, validateSpec } from './model/spec.js';
 export { loadWeights, modelState, weightsToSafetensors } from './model/weights.js';
 export * from './optim/index.js';

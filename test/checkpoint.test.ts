@@ -6,12 +6,12 @@ import {
   loadCheckpoint,
   type ModelSpec,
   makeOptimizer,
-  type Optimizer,
   type OptimizerSpec,
   saveCheckpoint,
   type TrainOptions,
   train,
 } from '../src/index.js';
+import { abortAfter } from './helpers/optimizer.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
 import { bits, tempDir } from './helpers/tmp.js';
 
@@ -33,25 +33,6 @@ const trainSet = new SyntheticDataset('synthetic-train', 100, [1, 6, 6], 4, 1);
 const testSet = new SyntheticDataset('synthetic-test', 40, [1, 6, 6], 4, 2);
 const weights = (m: ReturnType<typeof buildModel>) => m.params().map((p) => bits(p.value.data).slice());
 const withoutTime = (e: EpochMetrics[]) => e.map(({ seconds: _, evalSeconds: _v, ...rest }) => rest);
-
-/** Aborts `ctl` once `inner` has taken `n` steps. */
-function abortAfter(inner: Optimizer, n: number, ctl: AbortController): Optimizer {
-  let steps = 0;
-  return {
-    get lr() {
-      return inner.lr;
-    },
-    set lr(v: number) {
-      inner.lr = v;
-    },
-    step: (p) => {
-      inner.step(p);
-      if (++steps === n) ctl.abort();
-    },
-    state: () => inner.state(),
-    loadState: (s) => inner.loadState(s),
-  };
-}
 
 describe('checkpoint and resume', () => {
   for (const [label, opt] of [

@@ -9,7 +9,7 @@ import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { specModelPath } from '../src/cli/spec-models.js';
 import { resolveConfig, resolveLayers } from '../src/cli/train-settings.js';
-import { buildModel, makeOptimizer, train as trainModel, UsageError } from '../src/index.js';
+import { buildModel, lrAtStep, makeOptimizer, train as trainModel, UsageError } from '../src/index.js';
 import { convts, readJson } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
@@ -115,7 +115,7 @@ describe('convts train with a modern spec and recipe', () => {
     assert.match(text.stdout, /flip averaged/);
     const bad = await convts('eval', run, '--tta', 'flop');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--tta: "flop" is not one of flip, off/);
+    assert.match(bad.stderr, /--tta: "flop" is not one of flip, flip-translate, off/);
   });
 
   test('--val with a test split: both are evaluated each epoch and reported side by side', async () => {
@@ -244,6 +244,32 @@ test('--schedule onecycle:PEAK:DIV and --tta off (which overrides a recipe) reso
       (e: unknown) => e instanceof UsageError && /onecycle\[/.test(String(e)),
     );
   assert.throws(() => resolveConfig({ tta: 'mirror' }), UsageError);
+  assert.deepEqual(resolveConfig({ schedule: 'onecycle:0.25:5:2:linear' }).schedule, {
+    kind: 'onecycle',
+    pctStart: 0.25,
+    divFactor: 5,
+    finalDivFactor: 2,
+    anneal: 'linear',
+  });
+  assert.throws(() => resolveConfig({ schedule: 'onecycle:0.25:5:0.5' }), UsageError);
+  assert.deepEqual(resolveConfig({ lookahead: '5:0.95' }).lookahead, { every: 5, decay: 0.95 });
+  assert.equal(resolveConfig({ lookahead: 'off' }).lookahead, null);
+  for (const lookahead of ['5', '0:0.9', '5:1', 'x:y'])
+    assert.throws(() => resolveConfig({ lookahead }), /--lookahead: expected <steps ≥ 1>:<decay in \[0, 1\)>/);
+  assert.throws(() => resolveConfig({ lookahead: '5:0.9', ema: '0.99' }), /--lookahead and --ema cannot be combined/);
+  assert.deepEqual(resolveConfig({ tta: 'flip-translate' }).tta, 'flip-translate');
+});
+
+test('onecycle with linear annealing: straight lines from lr/DIV to lr at the peak step, then to lr/DIV/FINAL', () => {
+  // PyTorch's OneCycleLR(anneal_strategy='linear'): the peak is at step pct·total − 1, the end at total − 1.
+  const spec = resolveConfig({ schedule: 'onecycle:0.25:5:2:linear' }).schedule;
+  const at = (t: number) => lrAtStep(spec, 1, { epoch: 0, step: t, stepsPerEpoch: 100, epochs: 1 });
+  const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
+  near(at(0), 0.2);
+  near(at(12), 0.2 + (0.8 * 12) / 24);
+  near(at(24), 1);
+  near(at(24 + 25), 1 - (0.9 * 25) / 75);
+  near(at(99), 0.1);
 });
 
 test('--eval-every N evaluates every N epochs and after the last; patience refuses it', async () => {

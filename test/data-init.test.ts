@@ -199,6 +199,37 @@ describe('dirac and freeze', () => {
     assert.throws(() => buildModel(net([{ type: 'dense', units: 4, lrScale: 0 }], [4])), /lrScale/);
   });
 
+  test("weightDecay replaces the optimizer's decay for a layer, even one --wd-skip-norm would skip", () => {
+    // Zero gradients: one step moves a weight by −lr·wd·w (SGD, L2) or −lr·wd·w (AdamW, decoupled).
+    for (const kind of ['sgd', 'adamw'] as const) {
+      const spec = net(
+        [
+          { type: 'dense', units: 3, bias: false },
+          { type: 'batchnorm', weightDecay: 0.5 },
+          { type: 'dense', units: 2, bias: false, weightDecay: 0 },
+        ],
+        [3],
+      );
+      const model = buildModel(spec, { seed: 4 });
+      const params = model.params();
+      for (const p of params) p.value.data.fill(2);
+      for (const p of params) p.grad.data.fill(0);
+      makeOptimizer({ kind, lr: 0.1, weightDecay: 0.01, skipNormDecay: true }).step(params);
+      const moved = model.namedParams().map((p) => [p.name, 2 - p.param.value.data[0]]);
+      assert.deepEqual(
+        moved.map(([n, d]) => [n, Math.round((d as number) * 1e6) / 1e6]),
+        [
+          ['fc1.weight', 0.002], // the optimizer's 0.01
+          ['bn1.weight', 0.1], // its own 0.5, where --wd-skip-norm would have left it alone
+          ['bn1.bias', 0.1],
+          ['fc2.weight', 0], // its own 0
+        ],
+        kind,
+      );
+    }
+    assert.throws(() => buildModel(net([{ type: 'dense', units: 4, weightDecay: -1 }], [4])), /weightDecay.*≥ 0/);
+  });
+
   test('a layer initializer of its own, and torch-default weights within ±1/√fanIn', () => {
     const model = buildModel(
       {

@@ -8,12 +8,13 @@ import {
   loadCheckpoint,
   type ModelSpec,
   makeOptimizer,
-  type Optimizer,
   saveCheckpoint,
   Tensor,
   type TrainOptions,
   train,
 } from '../src/index.js';
+import { Recipe } from '../src/train/recipe.js';
+import { abortAfter } from './helpers/optimizer.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
 import { bits, tempDir } from './helpers/tmp.js';
 
@@ -55,22 +56,7 @@ describe('a modern recipe in the trainer', () => {
     assert.deepEqual(full.test, evaluate(straight, held), 'the model holds the weights that were evaluated');
 
     const ctl = new AbortController();
-    const inner = opts().optimizer;
-    let steps = 0;
-    const stopping: Optimizer = {
-      get lr() {
-        return inner.lr;
-      },
-      set lr(v) {
-        inner.lr = v;
-      },
-      step: (p) => {
-        inner.step(p);
-        if (++steps === 9) ctl.abort();
-      },
-      state: () => inner.state(),
-      loadState: (s) => inner.loadState(s),
-    };
+    const stopping = abortAfter(opts().optimizer, 9, ctl);
     const first = buildModel(spec, { seed: 1 });
     const stopped = await train(first, data, held, opts({ optimizer: stopping, signal: ctl.signal, patience: 5 }));
     assert.equal(stopped.stoppedBy, 'interrupted');
@@ -81,6 +67,45 @@ describe('a modern recipe in the trainer', () => {
     const resumed = await train(again, data, held, opts({ resume: loadCheckpoint(dir, again), patience: 5 }));
     assert.deepEqual(state(again), state(straight));
     assert.deepEqual(resumed.test, full.test);
+  });
+
+  test('lookahead: slow weights pulled every K steps by 1 − D^K·(t/T)³, the model restarts from them and ends on them', () => {
+    const m = buildModel({ input: [2], loss: 'cross-entropy', layers: [{ type: 'dense', units: 2, bias: false }] });
+    const w = m.params()[0].value.data;
+    w.fill(1);
+    const r = new Recipe(m, { epochs: 2, lookahead: { every: 2, decay: 0.5 } }, 2); // 4 steps in all
+    w.fill(3);
+    r.afterStep(1);
+    assert.equal(w[0], 3, 'no sync between the K steps');
+    r.afterStep(2); // decay 0.5² · (2/4)³ = 1/32
+    assert.equal(w[0], 1 / 32 + (31 / 32) * 3);
+    w.fill(5);
+    r.afterStep(3);
+    r.afterStep(4); // decay 0.25
+    const slow = 0.25 * (1 / 32 + (31 / 32) * 3) + 0.75 * 5;
+    assert.equal(w[0], Math.fround(slow));
+    w.fill(7);
+    r.finishTraining();
+    assert.equal(w[0], Math.fround(slow));
+  });
+
+  test('lookahead survives a checkpoint bit for bit, and the final weights are the slow ones', async () => {
+    const la = { ema: undefined, lookahead: { every: 3, decay: 0.9 } };
+    const straight = buildModel(spec, { seed: 1 });
+    await train(straight, data, held, opts(la));
+    const plain = buildModel(spec, { seed: 1 });
+    await train(plain, data, held, opts({ ema: undefined }));
+    assert.notDeepEqual(state(plain), state(straight));
+    const ctl = new AbortController();
+    const stopping = abortAfter(opts().optimizer, 11, ctl);
+    const first = buildModel(spec, { seed: 1 });
+    const stopped = await train(first, data, held, opts({ ...la, optimizer: stopping, signal: ctl.signal }));
+    assert.equal(stopped.stoppedBy, 'interrupted');
+    const dir = tempDir('convts-lookahead-');
+    saveCheckpoint(dir, first, stopped.state!);
+    const again = buildModel(spec, { seed: 7 });
+    await train(again, data, held, opts({ ...la, resume: loadCheckpoint(dir, again) }));
+    assert.deepEqual(state(again), state(straight));
   });
 
   test('without the average the model keeps its last weights, which differ from the averaged ones', async () => {
@@ -110,6 +135,8 @@ describe('a modern recipe in the trainer', () => {
       [{ ema: 1 }, /decay must be in \(0, 1\), got 1/],
       [{ clipGrad: 0 }, /gradient clipping needs a norm > 0, got 0/],
       [{ warmupEpochs: -1 }, /warm-up must be ≥ 0 epochs, got -1/],
+      [{ lookahead: { every: 5, decay: 0.95 } }, /lookahead and a weight average \(ema\) cannot be combined/],
+      [{ ema: undefined, lookahead: { every: 0, decay: 0.95 } }, /lookahead needs a whole number of steps ≥ 1/],
     ] as [Partial<TrainOptions>, RegExp][]) {
       const before = state(m);
       await assert.rejects(train(m, data, null, opts(o)), msg);
@@ -139,5 +166,47 @@ test('flip averaging scores each image by the mean logits of it and its mirror i
   assert.deepEqual(Array.from(r.scores.data), Array.from(a, (v, i) => (v + b[i]) / 2).map(Math.fround));
   assert.notDeepEqual(Array.from(a), Array.from(b), 'the test image is not symmetric');
   const flat = buildModel({ input: [4], loss: 'cross-entropy', layers: [{ type: 'dense', units: 2 }] });
-  assert.throws(() => flat.evaluate(new Tensor([1, 4]), [0], true), /flip averaging needs images, the model takes 4/);
+  assert.throws(
+    () => flat.evaluate(new Tensor([1, 4]), [0], true),
+    /test-time augmentation needs images, the model takes 4/,
+  );
+});
+
+test('flip-translate averaging: ½ the flip average, ¼ each for the image moved 1 pixel down-right and up-left', () => {
+  const m = buildModel(spec, { seed: 4 });
+  const [n, c, h, w] = [2, 3, 6, 6];
+  const x = new Tensor(
+    [n, c, h, w],
+    Float32Array.from({ length: n * c * h * w }, (_, i) => Math.sin(i * 1.7)),
+  );
+  // PyTorch: F.pad(x, (1, 1, 1, 1), 'reflect') then the crops [0:h, 0:w] and [2:h+2, 2:w+2].
+  const reflect = (i: number, size: number) => (i < 0 ? -i : i >= size ? 2 * size - 2 - i : i);
+  const moved = (d: number) =>
+    new Tensor(
+      x.shape,
+      x.data.map((_, i) => {
+        const [plane, y, xx] = [Math.floor(i / (h * w)), Math.floor(i / w) % h, i % w];
+        return x.data[plane * h * w + reflect(y - d, h) * w + reflect(xx - d, w)];
+      }),
+    );
+  const flipped = (t: Tensor) =>
+    new Tensor(
+      t.shape,
+      t.data.map((_, i) => t.data[i - (i % w) + w - 1 - (i % w)]),
+    );
+  const flipMean = (t: Tensor) => {
+    const a = Float32Array.from(m.logits(t).data);
+    const b = m.logits(flipped(t)).data;
+    return a.map((v, i) => (v + b[i]) / 2);
+  };
+  const centre = flipMean(x);
+  const down = flipMean(moved(1));
+  const up = flipMean(moved(-1));
+  const want = centre.map((v, i) => 0.5 * v + 0.25 * down[i] + 0.25 * up[i]);
+  const got = m.evaluate(x, [0, 1], 'flip-translate').scores.data;
+  got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `logit ${i}: ${v} vs ${want[i]}`));
+  assert.ok(
+    got.some((v, i) => Math.abs(v - centre[i]) > 1e-4),
+    'the moved images change the scores',
+  );
 });

@@ -14,6 +14,7 @@ import {
   type TrainOptions,
   train,
 } from '../src/index.js';
+import { wrap } from './helpers/optimizer.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
 import { bits } from './helpers/tmp.js';
 
@@ -38,24 +39,6 @@ function opts(o: Partial<TrainOptions> = {}): TrainOptions {
 }
 
 const weights = (m: ReturnType<typeof buildModel>) => m.params().map((p) => bits(p.value.data).slice());
-/** An optimizer that calls `before` ahead of each of `inner`'s steps; lr reads and writes go through. */
-function wrap(inner: Optimizer, before: () => void): Optimizer {
-  return {
-    get lr() {
-      return inner.lr;
-    },
-    set lr(v: number) {
-      inner.lr = v;
-    },
-    step: (p) => {
-      before();
-      inner.step(p);
-    },
-    state: () => inner.state(),
-    loadState: (s) => inner.loadState(s),
-  };
-}
-
 const withoutTime = (e: EpochMetrics[]) => e.map(({ seconds: _, evalSeconds: _v, ...rest }) => rest);
 
 describe('train', () => {

@@ -14,8 +14,9 @@ Options
   --split S          test or train                                 [test]
   --test-limit N     use the first N images                        [the run's]
   --batch-size N     images per forward pass                       [256]
-  --tta T            flip: mean logits of each image and its mirror image,
-                     or off                                        [the run's --tta, else off]
+  --tta T            flip: mean logits of each image and its mirror image;
+                     flip-translate: also of the image moved 1 pixel down-right
+                     and up-left (weights ½, ¼, ¼); off    [the run's --tta, else off]
   --json             print the results as JSON on stdout
 
 Prints accuracy, loss, per-class precision and recall, and the confusion matrix.
@@ -46,12 +47,12 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const ds = runDataset(config, runDataFlags(v));
   const t0 = performance.now();
   // The run's own test-time augmentation by default, so that eval reproduces the number training reported.
-  const tta = choice('tta', v.tta, ['flip', 'off'] as const, config.tta === 'flip' ? 'flip' : 'off');
+  const tta = choice('tta', v.tta, ['flip', 'flip-translate', 'off'] as const, config.tta ?? 'off');
   const r = evaluate(
     model,
     ds,
     num('batch-size', v['batch-size'], 256, { int: true, min: 1 }),
-    tta === 'flip' ? 'flip' : undefined,
+    tta === 'off' ? undefined : tta,
   );
   const seconds = (performance.now() - t0) / 1000;
   const { precision, recall } = precisionRecall(r.confusion);
@@ -75,7 +76,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   const out: string[] = [];
   out.push(
-    `${ds.name}: ${ds.length} images — accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)}${tta === 'flip' ? ', flip averaged' : ''} (${seconds.toFixed(1)} s)`,
+    `${ds.name}: ${ds.length} images — accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)}${tta === 'off' ? '' : `, ${tta} averaged`} (${seconds.toFixed(1)} s)`,
     '',
   );
   const w = Math.max(5, ...names.map((n) => n.length));

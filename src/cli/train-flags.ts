@@ -50,16 +50,22 @@ Training
   --weight-decay X       L2 penalty (adamw: decoupled decay)        [0; adamw 0.01]
   --wd-skip-norm         no weight decay on biases and batch-norm parameters
   --schedule S           constant, step:<epochs>:<gamma>, cosine (per epoch),
-                         cosine:batch or onecycle[:PEAK[:DIV]] (per batch: up from
-                         lr/DIV [25] to lr at the fraction PEAK [0.3] of the steps, then
-                         down towards 0, as PyTorch's OneCycleLR)          [constant]
+                         cosine:batch or onecycle[:PEAK[:DIV[:FINAL[:linear]]]] (per
+                         batch: up from lr/DIV [25] to lr at the fraction PEAK [0.3] of
+                         the steps, then down to lr/DIV/FINAL [1e4], along a cosine or
+                         straight lines, as PyTorch's OneCycleLR)          [constant]
   --warmup E             linear warm-up over E epochs (fractions allowed), per batch
   --label-smoothing X    label smoothing of the cross-entropy loss         [0]
   --clip-grad X          clip the global gradient norm to X
   --ema D                evaluate and keep an exponential moving average of the
                          weights, decay D (e.g. 0.999)
-  --tta flip|off         flip: evaluate on each image and its mirror image (mean
-                         logits); off overrides a recipe's flip             [off]
+  --lookahead K:D        lookahead as airbench trains: every K steps pull slow
+                         weights towards the weights by 1 − D^K·(t/T)³ and restart
+                         from them; the model ends on the slow weights (e.g. 5:0.95)
+  --tta T                flip: evaluate on each image and its mirror image (mean
+                         logits); flip-translate: also on the image moved 1 pixel
+                         down-right and up-left (weights ½, ¼, ¼); off overrides a
+                         recipe's                                           [off]
   --patience N           stop when the evaluation accuracy has not improved for N
                          epochs, and keep the weights of the best epoch
   --eval-every N         evaluate every N epochs (and after the last)            [1]
@@ -122,6 +128,7 @@ export const trainOptions = {
   'label-smoothing': { type: 'string' },
   'clip-grad': { type: 'string' },
   ema: { type: 'string' },
+  lookahead: { type: 'string' },
   tta: { type: 'string' },
   patience: { type: 'string' },
   'eval-every': { type: 'string' },

@@ -181,6 +181,7 @@ async function trainLocked(
       labelSmoothing: config.labelSmoothing ?? undefined,
       clipGrad: config.clipGrad ?? undefined,
       ema: config.ema ?? undefined,
+      lookahead: config.lookahead ?? undefined,
       tta: config.tta ?? undefined,
       testSplit,
       patience: config.patience ?? undefined,

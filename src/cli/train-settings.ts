@@ -6,6 +6,7 @@ import { ConfigError, DataFormatError, UsageError } from '../errors.js';
 import { readJsonFile } from '../files/json.js';
 import { parseInit } from '../init/initializers.js';
 import { builtinNames, builtinSpec } from '../model/builtins.js';
+import type { Tta } from '../model/sequential.js';
 import { type ModelSpec, validateSpec } from '../model/spec.js';
 import { optimizerKinds, type ScheduleSpec } from '../optim/index.js';
 import { modelFile, type TrainSettings } from '../run/index.js';
@@ -96,6 +97,8 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
   const optimizer = choice('optimizer', v.optimizer, optimizerKinds, task1 ? 'sgd' : 'momentum');
   const batchSize = num('batch-size', v['batch-size'], task1 ? 1 : 32, { int: true, min: 1 });
   const epochs = num('epochs', v.epochs, 1, { int: true, min: 1 });
+  if (v.ema !== undefined && v.lookahead !== undefined && v.lookahead !== 'off')
+    throw new UsageError("--lookahead and --ema cannot be combined: choose one (--lookahead off drops a recipe's)");
   return {
     model: modelArg,
     dataset: datasetName,
@@ -129,7 +132,8 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
       v['label-smoothing'] === undefined ? null : num('label-smoothing', v['label-smoothing'], 0, { min: 0, below: 1 }),
     clipGrad: v['clip-grad'] === undefined ? null : num('clip-grad', v['clip-grad'], 0, { above: 0 }),
     ema: v.ema === undefined ? null : num('ema', v.ema, 0, { above: 0, below: 1 }),
-    tta: v.tta === undefined || choice('tta', v.tta, ['flip', 'off'] as const, 'flip') === 'off' ? null : 'flip',
+    lookahead: parseLookahead(v.lookahead),
+    tta: ttaSetting(v.tta),
     patience: v.patience === undefined ? null : num('patience', v.patience, 0, { int: true, min: 1 }),
     evalEvery: v['eval-every'] === undefined ? null : num('eval-every', v['eval-every'], 1, { int: true, min: 1 }),
     convergence: parseConverge(v.converge),
@@ -179,14 +183,40 @@ function parseSchedule(v: string | undefined, epochs: number): ScheduleSpec {
   if (v === 'cosine') return { kind: 'cosine', epochs };
   if (v === 'cosine:batch') return { kind: 'cosine', epochs, perBatch: true };
   if (v === 'onecycle') return { kind: 'onecycle' };
-  const oc = /^onecycle:([\d.eE+-]+)(?::([\d.eE+-]+))?$/.exec(v);
-  if (oc && Number(oc[1]) > 0 && Number(oc[1]) < 1 && (oc[2] === undefined || Number(oc[2]) >= 1))
-    return { kind: 'onecycle', pctStart: Number(oc[1]), ...(oc[2] === undefined ? {} : { divFactor: Number(oc[2]) }) };
+  const oc = /^onecycle:([\d.eE+-]+)(?::([\d.eE+-]+)(?::([\d.eE+-]+)(:linear)?)?)?$/.exec(v);
+  if (
+    oc &&
+    Number(oc[1]) > 0 &&
+    Number(oc[1]) < 1 &&
+    (oc[2] === undefined || Number(oc[2]) >= 1) &&
+    (oc[3] === undefined || Number(oc[3]) >= 1)
+  )
+    return {
+      kind: 'onecycle',
+      pctStart: Number(oc[1]),
+      ...(oc[2] === undefined ? {} : { divFactor: Number(oc[2]) }),
+      ...(oc[3] === undefined ? {} : { finalDivFactor: Number(oc[3]) }),
+      ...(oc[4] === undefined ? {} : { anneal: 'linear' as const }),
+    };
   const m = /^step:(\d+):([\d.eE+-]+)$/.exec(v);
   if (m && Number(m[1]) >= 1 && Number(m[2]) > 0) return { kind: 'step', stepSize: Number(m[1]), gamma: Number(m[2]) };
   throw new UsageError(
-    `--schedule: expected constant, cosine, cosine:batch, onecycle[:<peak fraction>[:<start divisor>]] (e.g. onecycle:0.25:5) or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`,
+    `--schedule: expected constant, cosine, cosine:batch, onecycle[:<peak fraction>[:<start divisor>[:<final divisor>[:linear]]]] (e.g. onecycle:0.25:5 or onecycle:0.23:5:2.857:linear) or step:<epochs>:<gamma> (e.g. step:2:0.5), got "${v}"`,
   );
+}
+
+function parseLookahead(v: string | undefined): { every: number; decay: number } | null {
+  if (v === undefined || v === 'off') return null;
+  const m = /^(\d+):([\d.eE+-]+)$/.exec(v);
+  if (!m || !(Number(m[1]) >= 1) || !(Number(m[2]) >= 0 && Number(m[2]) < 1))
+    throw new UsageError(`--lookahead: expected <steps ≥ 1>:<decay in [0, 1)> (e.g. 5:0.95) or off, got "${v}"`);
+  return { every: Number(m[1]), decay: Number(m[2]) };
+}
+
+function ttaSetting(v: string | undefined): Tta | null {
+  if (v === undefined) return null;
+  const t = choice('tta', v, ['flip', 'flip-translate', 'off'] as const, 'off');
+  return t === 'off' ? null : t;
 }
 
 function parseConverge(v: string | undefined): { tol: number; patience: number } | null {

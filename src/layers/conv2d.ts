@@ -25,6 +25,8 @@ export interface Conv2dSpec {
   freeze?: boolean | Array<'weight' | 'bias'>;
   /** Multiplies the learning rate of this layer's parameters (as a PyTorch parameter group). */
   lrScale?: number;
+  /** Weight decay of this layer's parameters, in place of the optimizer's. */
+  weightDecay?: number;
   name?: string;
 }
 

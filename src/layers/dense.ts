@@ -16,6 +16,8 @@ export interface DenseSpec {
   freeze?: boolean | Array<'weight' | 'bias'>;
   /** Multiplies the learning rate of this layer's parameters (as a PyTorch parameter group). */
   lrScale?: number;
+  /** Weight decay of this layer's parameters, in place of the optimizer's. */
+  weightDecay?: number;
   name?: string;
 }
 

@@ -17,6 +17,11 @@ export interface Param {
   frozen?: boolean;
   /** Multiplies the optimizer's learning rate for this parameter (a PyTorch parameter group's lr); a layer's "lrScale". */
   lrScale?: number;
+  /**
+   * This parameter's own weight-decay coefficient, in place of the optimizer's and of --wd-skip-norm
+   * (a PyTorch parameter group's weight_decay); a layer's "weightDecay".
+   */
+  weightDecay?: number;
 }
 
 /** Whether weight decay that skips biases and normalization parameters skips p. */
@@ -99,10 +104,15 @@ export abstract class Layer {
     return batchBuffer(this.dxBufs, n, this.inShape);
   }
 
-  /** The spec's per-layer training options: "freeze" and "lrScale". */
-  protected trainingOptions(spec: { freeze?: boolean | readonly string[]; lrScale?: number }): void {
+  /** The spec's per-layer training options: "freeze", "lrScale" and "weightDecay". */
+  protected trainingOptions(spec: {
+    freeze?: boolean | readonly string[];
+    lrScale?: number;
+    weightDecay?: number;
+  }): void {
     if (spec.freeze !== undefined) this.freeze(spec.freeze);
     if (spec.lrScale !== undefined) for (const p of this.params) p.lrScale = spec.lrScale;
+    if (spec.weightDecay !== undefined) for (const p of this.params) p.weightDecay = spec.weightDecay;
   }
 
   /** Freezes every parameter (true) or the named ones; a name the layer does not have is an error. */

@@ -2,8 +2,11 @@ import { ConfigError, ShapeError } from '../errors.js';
 import { batchBuffer, type Layer, type LayerBuffer, type Param } from '../layers/layer.js';
 import { type LossFn, losses } from '../losses/index.js';
 import type { Rng } from '../tensor/rng.js';
-import { flipWidth, type Shape, shapeStr, Tensor } from '../tensor/tensor.js';
+import { flipWidth, type Shape, shapeStr, Tensor, translateReflect } from '../tensor/tensor.js';
 import type { ModelSpec } from './spec.js';
+
+/** Test-time augmentation: mirror images, or mirror images and one-pixel moves. */
+export type Tta = 'flip' | 'flip-translate';
 
 export interface NamedParam {
   /** As in a PyTorch state dict: "conv1.weight". */
@@ -94,22 +97,44 @@ export class Sequential {
 
   /**
    * Loss of a batch without gradients; `scores` (logits) come back for accuracy and confusion.
-   * With `flip` (test-time augmentation) the logits are the mean over each image and its mirror image.
+   * Test-time augmentation: with "flip" (or true) the logits are the mean over each image and its
+   * mirror image; with "flip-translate" half of that plus a quarter each of the same for the image
+   * moved one pixel down-right and one pixel up-left (reflected borders), as airbench's
+   * multi-crop evaluation.
    */
-  evaluate(x: Tensor, labels: ArrayLike<number>, flip = false): { loss: number; scores: Tensor } {
-    let z = this.logits(x, false);
-    if (flip) {
-      if (x.shape.length !== 4)
-        throw new ConfigError(`flip averaging needs images, the model takes ${shapeStr(this.inputShape)}`);
-      const first = Float32Array.from(z.data);
-      const mirrored = new Tensor(x.shape);
-      flipWidth(mirrored.data, x.data, x.shape[3]);
-      z = this.logits(mirrored, false);
-      for (let i = 0; i < first.length; i++) z.data[i] = (z.data[i] + first[i]) / 2;
-    }
+  evaluate(x: Tensor, labels: ArrayLike<number>, tta: boolean | Tta = false): { loss: number; scores: Tensor } {
+    const z = tta ? this.averagedLogits(x, tta === 'flip-translate') : this.logits(x, false);
     const n = z.shape[0];
     const grad = this.lossGrad(z);
     return { loss: this.lossFn(grad.data, z.data, labels, n, z.size / n), scores: z };
+  }
+
+  private averagedLogits(x: Tensor, translate: boolean): Tensor {
+    if (x.shape.length !== 4)
+      throw new ConfigError(`test-time augmentation needs images, the model takes ${shapeStr(this.inputShape)}`);
+    const [h, w] = [x.shape[2], x.shape[3]];
+    const views: [number, number, number][] =
+      translate && h > 1 && w > 1
+        ? [
+            [0, 0, 0.5],
+            [1, 1, 0.25],
+            [-1, -1, 0.25],
+          ]
+        : [[0, 0, 1]];
+    const moved = new Tensor(x.shape);
+    const mirrored = new Tensor(x.shape);
+    let sum: Float32Array | null = null;
+    for (const [dy, dx, weight] of views) {
+      const view = dy === 0 && dx === 0 ? x : moved;
+      if (view === moved) translateReflect(moved.data, x.data, h, w, dy, dx);
+      flipWidth(mirrored.data, view.data, w);
+      for (const input of [view, mirrored]) {
+        const z = this.logits(input, false).data; // a layer's buffer: add it up before the next pass
+        if (!sum) sum = new Float32Array(z.length);
+        for (let i = 0; i < z.length; i++) sum[i] += (weight / 2) * z[i];
+      }
+    }
+    return new Tensor([x.shape[0], sum!.length / x.shape[0]], sum!);
   }
 
   /**

@@ -77,6 +77,7 @@ type FieldKind =
   | 'rate'
   | 'number'
   | 'positive'
+  | 'nonneg'
   | 'unit'
   | 'layers'
   | 'shortcut'
@@ -94,6 +95,7 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
     init: ['convinit', false],
     freeze: ['freeze', false],
     lrScale: ['positive', false],
+    weightDecay: ['nonneg', false],
   },
   maxpool2d: { size: ['size', true], stride: ['size', false] },
   avgpool2d: { size: ['size', true], stride: ['size', false] },
@@ -104,6 +106,7 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
     init: ['init', false],
     freeze: ['freeze', false],
     lrScale: ['positive', false],
+    weightDecay: ['nonneg', false],
   },
   flatten: {},
   relu: {},
@@ -118,6 +121,7 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
     channels: ['posint', false],
     freeze: ['freeze', false],
     lrScale: ['positive', false],
+    weightDecay: ['nonneg', false],
   },
   globalavgpool: {},
   globalmaxpool: {},
@@ -136,6 +140,7 @@ const wants: Record<FieldKind, string> = {
   rate: 'a number in [0, 1)',
   number: 'a finite number',
   positive: 'a number > 0',
+  nonneg: 'a number ≥ 0',
   unit: 'a number in [0, 1]',
   layers: 'a non-empty array of layers',
   shortcut: '"identity" or {"conv": k (odd), "stride": s, "bias": true|false}',
@@ -162,6 +167,8 @@ function fieldOk(kind: FieldKind, key: string, v: unknown): boolean {
       return typeof v === 'number' && Number.isFinite(v);
     case 'positive':
       return typeof v === 'number' && v > 0 && Number.isFinite(v);
+    case 'nonneg':
+      return typeof v === 'number' && v >= 0 && Number.isFinite(v);
     case 'unit':
       return typeof v === 'number' && v >= 0 && v <= 1;
     case 'layers':

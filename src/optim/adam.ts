@@ -55,7 +55,7 @@ export class Adam implements Optimizer {
       const g = params[p].grad.data;
       const m = this.m[p];
       const v = this.v[p];
-      const decay = this.skipDecay(params[p]) ? 0 : this.weightDecay;
+      const decay = params[p].weightDecay ?? (this.skipDecay(params[p]) ? 0 : this.weightDecay);
       const lr = this.lr * (params[p].lrScale ?? 1);
       const stepSize = lr / bc1;
       const wd = this.decoupled ? 0 : decay;

@@ -24,6 +24,26 @@ export class Ema {
     }
   }
 
+  /**
+   * Lookahead's sync: the average takes one step of weight `1 − decay` towards the live tensors,
+   * then the live tensors restart from it.
+   */
+  pull(decay: number): void {
+    for (let k = 0; k < this.tensors.length; k++) {
+      const w = this.tensors[k];
+      const s = this.shadow[k];
+      for (let i = 0; i < w.length; i++) {
+        s[i] = decay * s[i] + (1 - decay) * w[i];
+        w[i] = s[i];
+      }
+    }
+  }
+
+  /** Puts the average into the live tensors. */
+  restore(): void {
+    for (let k = 0; k < this.tensors.length; k++) this.tensors[k].set(this.shadow[k]);
+  }
+
   /** Exchanges the live tensors with the average (call again to undo). */
   swap(): void {
     for (let k = 0; k < this.tensors.length; k++) {

@@ -3,15 +3,15 @@ import { ConfigError } from '../errors.js';
 /**
  * Learning-rate schedules. Per epoch (0-based), as PyTorch's per-epoch schedulers: constant; step
  * (StepLR: lr·γ^⌊epoch/stepSize⌋); cosine (CosineAnnealingLR over `epochs`; with `perBatch`, the
- * same curve stepped every batch). Per batch: onecycle (OneCycleLR with cosine annealing and
- * without momentum cycling: from lr/divFactor up to lr over the first pctStart of the steps, then
- * down to lr/divFactor/finalDivFactor).
+ * same curve stepped every batch). Per batch: onecycle (OneCycleLR without momentum cycling: from
+ * lr/divFactor up to lr over the first pctStart of the steps, then down to lr/divFactor/finalDivFactor,
+ * along a cosine or, with anneal 'linear', straight lines).
  */
 export type ScheduleSpec =
   | { kind: 'constant' }
   | { kind: 'step'; stepSize: number; gamma: number }
   | { kind: 'cosine'; epochs: number; minLr?: number; perBatch?: boolean }
-  | { kind: 'onecycle'; pctStart?: number; divFactor?: number; finalDivFactor?: number };
+  | { kind: 'onecycle'; pctStart?: number; divFactor?: number; finalDivFactor?: number; anneal?: 'cos' | 'linear' };
 
 /** Where training is, for schedules that step per batch. */
 export interface StepClock {
@@ -44,7 +44,10 @@ function oneCycle(s: ScheduleSpec & { kind: 'onecycle' }, maxLr: number, t: numb
   const initial = maxLr / (s.divFactor ?? 25);
   const final = initial / (s.finalDivFactor ?? 1e4);
   const peak = (s.pctStart ?? 0.3) * total - 1; // the step at which the rate is highest, as PyTorch
-  const anneal = (from: number, to: number, pct: number) => to + ((from - to) * (1 + Math.cos(Math.PI * pct))) / 2;
+  const anneal =
+    s.anneal === 'linear'
+      ? (from: number, to: number, pct: number) => from + (to - from) * pct
+      : (from: number, to: number, pct: number) => to + ((from - to) * (1 + Math.cos(Math.PI * pct))) / 2;
   if (t <= peak) return anneal(initial, maxLr, t / peak);
   return anneal(maxLr, final, (t - peak) / (total - 1 - peak));
 }

@@ -47,7 +47,7 @@ export class Sgd implements Optimizer {
     for (let p = 0; p < params.length; p++) {
       if (params[p].frozen) continue;
       const w = params[p].value.data;
-      o.weightDecay = this.skipDecay(params[p]) ? 0 : this.weightDecay;
+      o.weightDecay = params[p].weightDecay ?? (this.skipDecay(params[p]) ? 0 : this.weightDecay);
       o.lr = this.lr * (params[p].lrScale ?? 1);
       k.sgdStep(w, params[p].grad.data, mu === 0 ? null : this.velocity![p], w.length, o);
     }

@@ -44,8 +44,10 @@ export interface TrainSettings {
   labelSmoothing?: number | null;
   clipGrad?: number | null;
   ema?: number | null;
-  /** Test-time augmentation of evaluations ("flip"), or null. */
-  tta?: 'flip' | null;
+  /** Lookahead's sync interval (steps) and decay, or null (absent in older runs). */
+  lookahead?: { every: number; decay: number } | null;
+  /** Test-time augmentation of evaluations ("flip", "flip-translate"), or null. */
+  tta?: 'flip' | 'flip-translate' | null;
   /** Early stopping: epochs without a better evaluation accuracy, or null. */
   patience?: number | null;
   /** Epochs between evaluations (the last epoch is always evaluated), or null for every epoch. */

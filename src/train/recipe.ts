@@ -15,6 +15,13 @@ export interface RecipeOptions {
   ema?: number;
   /** Stop once the evaluation accuracy has not improved for this many epochs; keep the best weights. */
   patience?: number;
+  /**
+   * Lookahead (Zhang et al., 2019) as airbench trains with it: every `every` steps the slow weights
+   * move to decay_t·slow + (1 − decay_t)·weights and training restarts from them, where
+   * decay_t = decay^every · (t/T)³ grows from 0 to decay^every over the T steps of the run; after the
+   * last step the weights are the slow ones. Weights and batch norm's running statistics alike.
+   */
+  lookahead?: { every: number; decay: number };
 }
 
 /** The best evaluation so far and its weights (as evaluated: the average when there is one). */
@@ -32,6 +39,8 @@ export interface BestSoFar {
  */
 export class Recipe {
   readonly ema: Ema | null;
+  /** Lookahead's slow weights (saved in a checkpoint where the average would be). */
+  readonly slow: Ema | null;
   best: BestSoFar | null;
   private readonly warmupSteps: number;
   private readonly tensors: Float32Array[];
@@ -53,6 +62,13 @@ export class Recipe {
       throw new ConfigError(`gradient clipping needs a norm > 0, got ${o.clipGrad}`);
     if (o.ema !== undefined && !(o.ema > 0 && o.ema < 1))
       throw new ConfigError(`the weight average's decay must be in (0, 1), got ${o.ema}`);
+    const la = o.lookahead;
+    if (la && !(Number.isInteger(la.every) && la.every >= 1 && la.decay >= 0 && la.decay < 1))
+      throw new ConfigError(
+        `lookahead needs a whole number of steps ≥ 1 and a decay in [0, 1), got ${la.every}:${la.decay}`,
+      );
+    if (la && o.ema !== undefined)
+      throw new ConfigError('lookahead and a weight average (ema) cannot be combined: choose one');
     if (o.warmupEpochs !== undefined && !(o.warmupEpochs >= 0))
       throw new ConfigError(`warm-up must be ≥ 0 epochs, got ${o.warmupEpochs}`);
     if (o.patience !== undefined && !(Number.isInteger(o.patience) && o.patience >= 1))
@@ -75,6 +91,13 @@ export class Recipe {
             o.ema,
             emaState?.map((t) => t.slice()),
           );
+    this.slow = la
+      ? new Ema(
+          tensors,
+          la.decay,
+          emaState?.map((t) => t.slice()),
+        )
+      : null;
     this.tensors = tensors;
     this.best = best ?? null;
   }
@@ -114,8 +137,19 @@ export class Recipe {
     if (this.o.clipGrad !== undefined) clipGradNorm(this.model.params(), this.o.clipGrad);
   }
 
-  afterStep(): void {
+  /** After the optimizer step; `done` counts the steps of the whole run so far, this one included. */
+  afterStep(done: number): void {
     this.ema?.update();
+    const la = this.o.lookahead;
+    if (this.slow && la && done % la.every === 0) {
+      const total = this.o.epochs * this.stepsPerEpoch;
+      this.slow.pull(la.decay ** la.every * Math.min(done / total, 1) ** 3);
+    }
+  }
+
+  /** After the last step of the run: lookahead leaves the slow weights in the model. */
+  finishTraining(): void {
+    this.slow?.restore();
   }
 
   /** Runs f with the averaged weights in the model (when there is an average). */

@@ -3,7 +3,7 @@
  * checkpoint, early stopping and Ctrl-C share its state, and splitting it would pass that state around.
  */
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
-import type { Sequential } from '../model/sequential.js';
+import type { Sequential, Tta } from '../model/sequential.js';
 import type { Optimizer, OptimizerState, ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
 import { shapeStr, sizeOf, Tensor } from '../tensor/tensor.js';
@@ -57,8 +57,8 @@ export interface TrainOptions extends RecipeOptions {
   seed: number;
   /** Stop early once the train loss changed by less than `tol` for `patience` epochs in a row. */
   convergence?: { tol: number; patience: number };
-  /** Test-time augmentation of every evaluation: average the logits of each image and its mirror image. */
-  tta?: 'flip';
+  /** Test-time augmentation of every evaluation (see Sequential.evaluate). */
+  tta?: Tta;
   /**
    * A second evaluation set reported beside the first (which is then a validation hold-out): the
    * test split, evaluated whenever the first one is. Patience and the best weights follow the first.
@@ -126,7 +126,7 @@ export interface TrainResult {
 }
 
 /** Loss, accuracy and confusion matrix of a model over a whole data set, in batches. */
-export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: 'flip'): Evaluation {
+export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: Tta): Evaluation {
   checkFits(model, ds);
   const classes = model.classes;
   const confusion = emptyConfusion(classes);
@@ -134,7 +134,7 @@ export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: 
   let right = 0;
   forEachBatch(ds, batchSize, (x, start, n) => {
     const labels = ds.labels.subarray(start, start + n);
-    const r = model.evaluate(x, labels, tta === 'flip');
+    const r = model.evaluate(x, labels, tta ?? false);
     loss += r.loss * n;
     right += addToConfusion(confusion, r.scores.data, labels, n, classes);
   });
@@ -234,7 +234,7 @@ export async function train(
       params.forEach((p, i) => lastGood[i].set(p.value.data));
       recipe.beforeStep();
       o.optimizer.step(params);
-      recipe.afterStep();
+      recipe.afterStep(epoch * stepsPerEpoch + step + 1);
       const hits = addToConfusion(null, scores.data, labels, n, classes);
       lossSum += loss * n;
       right += hits;
@@ -266,7 +266,7 @@ export async function train(
           rng: rng.getState(),
           modelRng: model.rng?.getState() ?? null,
           optimizer: o.optimizer.state(),
-          ema: recipe.ema?.shadow ?? null,
+          ema: (recipe.ema ?? recipe.slow)?.shadow ?? null,
           best: recipe.best,
           lossSum,
           right,
@@ -289,9 +289,10 @@ export async function train(
         yieldAt = performance.now() + 100;
       }
     }
+    const last = epoch === o.epochs - 1;
+    if (last) recipe.finishTraining();
     const trainLoss = lossSum / trainSet.length;
     const trainSeconds = (performance.now() - te) / 1000;
-    const last = epoch === o.epochs - 1;
     const ev =
       testSet && ((o.evalEveryEpoch !== false && (epoch + 1) % (o.evalEvery ?? 1) === 0) || last)
         ? recipe.withAverage(() => evaluate(model, testSet, 256, o.tta))
