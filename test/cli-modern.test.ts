@@ -202,7 +202,16 @@ test("a spec's recipe sets the training defaults; --config and flags override it
   assert.equal(cifar.lr, recipe.lr);
   assert.equal(cifar.labelSmoothing, recipe['label-smoothing']);
   assert.equal(cifar.tta, recipe.tta);
-  assert.deepEqual(cifar.schedule, { kind: 'onecycle', pctStart: 0.23, divFactor: 5 }); // the recipe's onecycle:0.23:5
+  // the recipe's onecycle:0.23:5:2.857:linear, lookahead 5:0.95 and shift:2:reflect,flip:alternate
+  assert.deepEqual(cifar.schedule, {
+    kind: 'onecycle',
+    pctStart: 0.23,
+    divFactor: 5,
+    finalDivFactor: 2.857,
+    anneal: 'linear',
+  });
+  assert.deepEqual(cifar.lookahead, { every: 5, decay: 0.95 });
+  assert.deepEqual(cifar.augment, { shift: 2, flip: true, reflect: true, alternateFlip: true });
   const mine = resolveLayers([
     { source: 'my.json', flags: { model: 'convts-cifar', lr: '0.2' } },
     { source: '', flags: { epochs: '2' } },

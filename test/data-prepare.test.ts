@@ -153,6 +153,22 @@ describe('augmentation', () => {
     norm: { mean: [0.1, 0.2], std: [0.5, 0.25] },
   });
 
+  /**
+   * The (dy, dx, flip) that explain sample s of the 2×4×4 batch `a` exactly: output (y, x) of
+   * channel c shows source(c, y + dy, x' + dx), x' the mirrored column when flipping.
+   */
+  const explain = (a: Float32Array, s: number, source: (c: number, sy: number, sx: number) => number) =>
+    [-1, 0, 1]
+      .flatMap((dy) => [-1, 0, 1].flatMap((dx) => [false, true].map((flip) => ({ dy, dx, flip }))))
+      .filter(({ dy, dx, flip }) => {
+        for (let c = 0; c < 2; c++)
+          for (let y = 0; y < 4; y++)
+            for (let x = 0; x < 4; x++)
+              if (Math.abs(a[s * 32 + c * 16 + y * 4 + x] - source(c, y + dy, (flip ? 3 - x : x) + dx)) > 1e-6)
+                return false;
+        return true;
+      });
+
   test('each sample is its source shifted (zero-padded) and maybe flipped; seeded by (seed, epoch, index)', () => {
     const aug = new AugmentedDataset(ds, { shift: 1, flip: true }, 5);
     const plain = filled(ds, [0, 1, 2]);
@@ -165,20 +181,9 @@ describe('augmentation', () => {
       assert.deepEqual(a, filled(aug, [0, 1, 2]), 'same epoch, same transform');
       assert.deepEqual(filled(aug, [2]), a.subarray(64), 'independent of batch position');
       for (let s = 0; s < 3; s++) {
-        // Find the (dy, dx, flip) that explains the output exactly.
-        const match = [-1, 0, 1]
-          .flatMap((dy) => [-1, 0, 1].flatMap((dx) => [false, true].map((flip) => ({ dy, dx, flip }))))
-          .filter(({ dy, dx, flip }) => {
-            for (let c = 0; c < 2; c++)
-              for (let y = 0; y < 4; y++)
-                for (let x = 0; x < 4; x++) {
-                  const sy = y + dy;
-                  const sx = (flip ? 3 - x : x) + dx;
-                  const want = sy >= 0 && sy < 4 && sx >= 0 && sx < 4 ? plain[s * 32 + c * 16 + sy * 4 + sx] : pad[c];
-                  if (Math.abs(a[s * 32 + c * 16 + y * 4 + x] - want) > 1e-6) return false;
-                }
-            return true;
-          });
+        const match = explain(a, s, (c, sy, sx) =>
+          sy >= 0 && sy < 4 && sx >= 0 && sx < 4 ? plain[s * 32 + c * 16 + sy * 4 + sx] : pad[c],
+        );
         assert.equal(match.length, 1, `sample ${s} epoch ${epoch}`);
         seen.add(JSON.stringify(match[0]));
       }
@@ -188,6 +193,39 @@ describe('augmentation', () => {
     const other = new AugmentedDataset(ds, { shift: 1, flip: true }, 6);
     aug.startEpoch(0);
     assert.notDeepEqual(filled(other, [0, 1, 2]), filled(aug, [0, 1, 2]));
+  });
+
+  test('shift:N:reflect fills the uncovered border with the mirrored image; flip:alternate flips every other epoch', () => {
+    const plain = filled(ds, [0, 1, 2]);
+    const reflect = (i: number) => (i < 0 ? -i : i > 3 ? 6 - i : i);
+    const aug = new AugmentedDataset(ds, { shift: 1, flip: true, reflect: true, alternateFlip: true }, 5);
+    const flips: boolean[][] = [];
+    let moved = 0;
+    for (let epoch = 0; epoch < 4; epoch++) {
+      aug.startEpoch(epoch);
+      const a = filled(aug, [0, 1, 2]);
+      flips.push(
+        [0, 1, 2].map((s) => {
+          const match = explain(a, s, (c, sy, sx) => plain[s * 32 + c * 16 + reflect(sy) * 4 + reflect(sx)]);
+          assert.ok(match.length >= 1, `sample ${s} epoch ${epoch}: no reflected shift explains it`);
+          if (match[0].dy !== 0 || match[0].dx !== 0) moved++;
+          return match[0].flip;
+        }),
+      );
+    }
+    assert.ok(moved > 0, 'some samples were shifted');
+    for (let e = 1; e < 4; e++)
+      assert.deepEqual(
+        flips[e],
+        flips[e - 1].map((f) => !f),
+        `epoch ${e} flips exactly the images epoch ${e - 1} did not`,
+      );
+    assert.deepEqual(parseAugmentation('shift:2:reflect,flip:alternate', 'cifar-10'), {
+      shift: 2,
+      flip: true,
+      reflect: true,
+      alternateFlip: true,
+    });
   });
 
   test('--augment parsing and per-data-set defaults', () => {

@@ -36,7 +36,8 @@ Data
   --normalize N          zscore (training-set mean/std per channel) or unit ([0,1]) [zscore]
   --flatten              feed images as flat vectors (for dense-only models)
   --augment A            off, default (cifar: crop pad 4 + flip; else shift 2),
-                         or a list like shift:2,flip                           [off]
+                         or a list like shift:2,flip; shift:N:reflect mirrors the
+                         borders, flip:alternate flips every other epoch       [off]
   --image-size H[xW]     resize folder images                   [first image's size]
   --channels 1|3         grey or RGB for folder images              [from the images]
   --max-pixels N         refuse folder images larger than N pixels, before decoding [50000000]

@@ -3,10 +3,18 @@ import type { Shape } from '../tensor/tensor.js';
 import type { Dataset } from '../train/dataset.js';
 import type { ByteImageDataset } from './dataset.js';
 
-/** Random translation by up to `shift` pixels each way (zero/black padding) and, optionally, horizontal flips. */
+/**
+ * Random translation by up to `shift` pixels each way and, optionally, horizontal flips. The
+ * border a shift uncovers is black, or with `reflect` the image mirrored at its edge (a random
+ * crop of the reflect-padded image, as torchvision's RandomCrop(padding_mode='reflect')). With
+ * `alternateFlip` each image is flipped in every other epoch, starting from a random orientation
+ * (airbench's alternating flip: every image is seen both ways in any two consecutive epochs).
+ */
 export interface Augmentation {
   shift: number;
   flip: boolean;
+  reflect?: boolean;
+  alternateFlip?: boolean;
 }
 
 /** The usual recipe per data set: crop with 4-pixel padding + flip for CIFAR-10, 2-pixel shifts for digits and clothes. */
@@ -14,16 +22,27 @@ export function defaultAugmentation(dataset: string): Augmentation {
   return dataset.startsWith('cifar') ? { shift: 4, flip: true } : { shift: 2, flip: false };
 }
 
-/** Parses `--augment`: off, default, or a comma list of shift:N and flip (e.g. "shift:4,flip"). */
+/**
+ * Parses `--augment`: off, default, or a comma list of shift:N (shift:N:reflect) and flip
+ * (flip:alternate), e.g. "shift:4,flip" or "shift:2:reflect,flip:alternate".
+ */
 export function parseAugmentation(v: string | undefined, dataset: string): Augmentation | null {
   if (v === undefined || v === 'off') return null;
   if (v === 'default' || v === 'on') return defaultAugmentation(dataset);
   const a: Augmentation = { shift: 0, flip: false };
   for (const part of v.split(',')) {
-    const m = /^shift:(\d+)$/.exec(part);
-    if (m) a.shift = Number(m[1]);
-    else if (part === 'flip') a.flip = true;
-    else throw new ConfigError(`--augment: expected off, default, or a list like "shift:4,flip", got "${v}"`);
+    const m = /^shift:(\d+)(:reflect)?$/.exec(part);
+    if (m) {
+      a.shift = Number(m[1]);
+      if (m[2]) a.reflect = true;
+    } else if (part === 'flip') a.flip = true;
+    else if (part === 'flip:alternate') {
+      a.flip = true;
+      a.alternateFlip = true;
+    } else
+      throw new ConfigError(
+        `--augment: expected off, default, or a list like "shift:4,flip" or "shift:2:reflect,flip:alternate", got "${v}"`,
+      );
   }
   return a;
 }
@@ -73,7 +92,9 @@ export class AugmentedDataset implements Dataset {
       r = Math.floor(r / span);
       const dy = (r % span) - this.aug.shift;
       r = Math.floor(r / span);
-      const flip = this.aug.flip && (r & 1) === 1;
+      const flip =
+        this.aug.flip &&
+        (this.aug.alternateFlip ? ((mix(this.seed, -1, indices[start + s]) ^ this.epoch) & 1) === 1 : (r & 1) === 1);
       if (dx === 0 && dy === 0 && !flip) continue;
       const img = out.subarray(s * size, (s + 1) * size);
       this.scratch.set(img);
@@ -81,10 +102,12 @@ export class AugmentedDataset implements Dataset {
         const pad = this.inner.zeroValue(c);
         const o = c * h * w;
         for (let y = 0; y < h; y++) {
-          const sy = y + dy;
+          let sy = y + dy;
+          if (this.aug.reflect) sy = reflectIndex(sy, h);
           for (let x = 0; x < w; x++) {
             // Output (y, x) shows source (y+dy, x'+dx), x' the mirrored column when flipping.
-            const sx = (flip ? w - 1 - x : x) + dx;
+            let sx = (flip ? w - 1 - x : x) + dx;
+            if (this.aug.reflect) sx = reflectIndex(sx, w);
             img[o + y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? this.scratch[o + sy * w + sx] : pad;
           }
         }
@@ -92,6 +115,9 @@ export class AugmentedDataset implements Dataset {
     }
   }
 }
+
+/** An index past an edge mirrored back inside, the edge itself not repeated (PyTorch's reflect padding). */
+const reflectIndex = (i: number, n: number): number => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
 
 /** A well-mixed uint32 from three integers (murmur3's finalizer over a running combination). */
 function mix(a: number, b: number, c: number): number {

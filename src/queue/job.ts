@@ -72,7 +72,9 @@ const settings: { [K in keyof TrainSettings]-?: Check } = {
   subset: oneOf('first', 'random', 'stratified'),
   normalize: oneOf('zscore', 'unit'),
   flatten: oneOf(true, false),
-  augment: orNull(obj({ shift: int(0), flip: oneOf(true, false) })),
+  augment: orNull(
+    obj({ shift: int(0), flip: oneOf(true, false), reflect: oneOf(true, false), alternateFlip: oneOf(true, false) }),
+  ),
   imageSize: orNull((v) => Array.isArray(v) && v.length === 2 && v.every(int(1))),
   channels: oneOf(null, 1, 3),
   maxPixels: (v) => v === undefined || orNull(int(1))(v),
