@@ -142,6 +142,7 @@ describe('convts train --config, Ctrl-C, --resume', () => {
       [{ lr: 'fast' }, /cfg-bad\.json: "lr": expected a number > 0, got "fast"/],
       [{ flatten: 'yes' }, /cfg-bad\.json: "flatten" must be true or false, got "yes"/],
       [[1, 2], /cfg-bad\.json: expected a JSON object of flag names and values/],
+      [{ model: 0 }, /cfg-bad\.json: "model": unknown model "0" — use one of/],
     ];
     for (const [content, message] of cases) {
       writeFileSync(join(data, 'cfg-bad.json'), JSON.stringify(content));

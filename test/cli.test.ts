@@ -202,7 +202,7 @@ describe('convts train', () => {
       [
         ['train', '--model', 'lenet'],
         2,
-        /^convts: unknown model "lenet" — use one of seed-mnist, seed-cifar, task1-fc/,
+        /^convts: --model: unknown model "lenet" — use one of seed-mnist, seed-cifar, task1-fc/,
       ],
       [['train', '--model', 'nothing.json'], 2, /--model: nothing\.json not found/],
       [

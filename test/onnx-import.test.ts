@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildModel, builtinSpec, DataFormatError, Tensor } from '../src/index.js';
+import { buildModel, builtinSpec, DataFormatError, FileError, Tensor } from '../src/index.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { importOnnx } from '../src/onnx/import.js';
+import { importRun } from '../src/onnx/run-files.js';
 import { type ModelMsg, ModelProto } from '../src/onnx/schema.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -160,6 +161,25 @@ describe('convts import / export commands', () => {
     assert.equal(exp.code, 0, exp.stderr);
     const back = importOnnx(readFileSync(out));
     assert.deepEqual(back.normalization, { mean: [0.1307], std: [0.3081] });
+  });
+
+  test('a failed write names --out, not the temporary folder it is built in', () => {
+    const dir = tempDir('convts-import-');
+    const file = join(dir, 'plain');
+    writeFileSync(file, 'x');
+    for (const [out, code] of [
+      ['/proc/convts-import-test', 'ENOENT'],
+      [join(file, 'run'), 'ENOTDIR'],
+    ])
+      assert.throws(
+        () => importRun(fixture('seed-mnist.onnx').pathname, out),
+        (e: unknown) =>
+          e instanceof FileError &&
+          e.message.startsWith(`cannot write ${out}: `) &&
+          e.message.includes(`(${code})`) &&
+          !e.message.includes('.import-'),
+      );
+    assert.deepEqual(readdirSync(dir), ['plain']);
   });
 
   test('an imported run works with eval and train --init-from', async () => {

@@ -6,8 +6,10 @@ import {
   buildModel,
   checkpointPath,
   checkSummary,
+  DataFormatError,
   decodeSafetensors,
   encodeSafetensors,
+  epochRecord,
   loadCheckpoint,
   type ModelSpec,
   makeOptimizer,
@@ -16,8 +18,10 @@ import {
   readRunConfig,
   readRunSummary,
   saveCheckpoint,
+  summarize,
   summarySchema,
   train,
+  writeRunSummary,
 } from '../src/index.js';
 import { readMetricsTail, runEnvironment } from '../src/run/index.js';
 import { readJson } from './helpers/cli.js';
@@ -98,6 +102,56 @@ describe('run files', () => {
     assert.throws(() => readMetrics(dir), /metrics\.jsonl, record 2: "kind" must be "epoch" or "step", got "batch"/);
     writeFileSync(join(dir, 'metrics.jsonl'), `${lines[0]}\n{"kind": \n`);
     assert.throws(() => readMetrics(dir), /metrics\.jsonl, line 2: not valid JSON/);
+  });
+
+  test('summary.json whose root is not an object says what it holds, never "undefined"', () => {
+    for (const [value, got] of [
+      [5, 'got the number 5'],
+      ['NaN', 'got the string "NaN"'],
+      [null, 'got null'],
+      [[], 'got an array'],
+    ] as const)
+      assert.throws(
+        () => checkSummary(value, 'r/summary.json'),
+        (e: unknown) =>
+          e instanceof DataFormatError &&
+          e.message === `r/summary.json: expected a JSON object (a run summary), ${got}`,
+      );
+    assert.throws(
+      () => checkSummary({ epochs: 2 }, 'r/summary.json'),
+      (e: unknown) => e instanceof Error && /"status" must be .*, got nothing/.test(e.message),
+    );
+  });
+
+  test('metrics.jsonl with fewer or more epoch records than a completed summary counts is named as damaged', async () => {
+    const dir = tempDir('convts-run-');
+    const model = buildModel(spec, { seed: 1 });
+    const data = new SyntheticDataset('s', 12, [1, 6, 6], 3, 1);
+    const r = await train(model, data, data, {
+      epochs: 2,
+      batchSize: 4,
+      seed: 1,
+      optimizer: makeOptimizer({ kind: 'sgd', lr: 0.1 }),
+    });
+    const sizes = { train: 12, test: 12, evaluatedOn: 'test' as const };
+    writeRunSummary(dir, summarize(model, { model: 'm', dataset: 's', seed: 1 }, r, sizes, ['a', 'b', 'c']));
+    const lines = r.epochs.map((e) => JSON.stringify(epochRecord(e)));
+    const metrics = join(dir, 'metrics.jsonl');
+    writeFileSync(metrics, `${lines.join('\n')}\n`);
+    assert.deepEqual(
+      readEpochMetrics(dir).map((e) => e.epoch),
+      [1, 2],
+    );
+    const damaged = (text: string, message: RegExp) => {
+      writeFileSync(metrics, text);
+      assert.throws(
+        () => readEpochMetrics(dir),
+        (e: unknown) => e instanceof DataFormatError && e.message.startsWith(`${metrics}: `) && message.test(e.message),
+      );
+    };
+    damaged(lines.join('\n').slice(0, -5), /1 epoch record\(s\), but .*summary\.json counts 2 .* line 2 is cut off/);
+    damaged(`${lines[0]}\n`, /1 epoch record\(s\), but .*summary\.json counts 2 epoch\(s\): the file is damaged/);
+    damaged(`${[...lines, lines[1]].join('\n')}\n`, /3 epoch record\(s\)/);
   });
 
   test('the checkpoint keeps the shuffle order as integers (I32) and still reads float32 orders', async () => {

@@ -64,7 +64,9 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
   const modelArg = v.model ?? (initFrom ? join(initFrom, modelFile) : 'seed-mnist');
   const names: readonly string[] = [...builtinNames, ...specModels];
   if (!modelArg.endsWith('.json') && !names.includes(modelArg))
-    throw new UsageError(`unknown model "${modelArg}" — use one of ${names.join(', ')} or a spec file (.json)`);
+    throw new UsageError(
+      `--model: unknown model "${modelArg}" — use one of ${names.join(', ')} or a spec file (.json)`,
+    );
   const spec = modelArg.endsWith('.json')
     ? readSpec(modelArg)
     : (specModels as readonly string[]).includes(modelArg)

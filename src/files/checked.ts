@@ -37,6 +37,22 @@ export function fileError(e: unknown, path: string, action: string): unknown {
   return new FileError(`${action} ${path}: ${what} (${code}) — ${fix}`, path, code);
 }
 
+/**
+ * Runs `f`, which writes temporary files that stand for `path` (a folder built aside, then
+ * renamed): a file error anywhere inside is told as about `path`, the name the user gave, not
+ * the temporary one they never saw.
+ */
+export function onFileFor<T>(path: string, action: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const code = e instanceof FileError ? e.code : errnoCode(e);
+    if (!code || !advice[code]) throw e instanceof FileError ? e : fileError(e, path, action);
+    const [what, fix] = advice[code];
+    throw new FileError(`${action} ${path}: ${what} (${code}) — ${fix}`, path, code);
+  }
+}
+
 /** Runs `f`, rethrowing its file-system errors as FileErrors about `path`. */
 export function onFile<T>(path: string, action: string, f: () => T): T {
   try {

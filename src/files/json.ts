@@ -39,6 +39,16 @@ export function formatVersion(format: unknown, version: unknown): string {
 /** Checks that a parsed value is a JSON object (not an array, not null), naming the file otherwise. */
 export function jsonObject(value: unknown, path: string, what = 'a JSON object'): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new DataFormatError(`${path}: expected ${what}, got ${Array.isArray(value) ? 'an array' : String(value)}`);
+    throw new DataFormatError(`${path}: expected ${what}, got ${jsonKind(value)}`);
   return value as Record<string, unknown>;
+}
+
+/** A parsed JSON value described for a message: `an array`, `null`, `the number 3`, `the string "NaN"`. */
+export function jsonKind(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null || typeof value === 'boolean') return String(value);
+  if (typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return `the ${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }

@@ -4,7 +4,7 @@ import type { Normalization } from '../data/dataset.js';
 import { type InputKind, inputKinds } from '../data/image.js';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../files/atomic.js';
-import { readFileChecked } from '../files/checked.js';
+import { onFileFor, readFileChecked } from '../files/checked.js';
 import { foldBatchNorm } from '../model/fold.js';
 import { configFile, convtsVersion, loadRun, modelRecord, saveModelFiles } from '../run/index.js';
 import { exportOnnx } from './export.js';
@@ -68,20 +68,23 @@ export function importRun(file: string, out: string, o: ImportRunOptions = {}): 
     record.input = { ...record.input, kind };
   const abs = resolve(out);
   const tmp = join(dirname(abs), `.${basename(abs)}.import-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  try {
-    saveModelFiles(model, tmp);
-    writeJsonAtomic(join(tmp, configFile), {
-      ...record,
-      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-      model: `onnx:${basename(file)}`,
-      importedFrom: resolve(file),
-    });
-    rmSync(abs, { recursive: true, force: true }); // an empty folder the user made
-    renameSync(tmp, abs);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  // A failure names `out`, the folder the user asked for, not the temporary one.
+  onFileFor(out, 'cannot write', () => {
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+      saveModelFiles(model, tmp);
+      writeJsonAtomic(join(tmp, configFile), {
+        ...record,
+        ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+        model: `onnx:${basename(file)}`,
+        importedFrom: resolve(file),
+      });
+      rmSync(abs, { recursive: true, force: true }); // an empty folder the user made
+      renameSync(tmp, abs);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  });
   return { layers: model.layers.length, params: model.params().reduce((a, p) => a + p.value.size, 0) };
 }

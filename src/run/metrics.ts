@@ -49,13 +49,19 @@ function asRecord(r: unknown): MetricsRecord | string {
 
 /** Reads `<dir>/metrics.jsonl`: every record, in order; an unknown kind or a non-object is an error naming the line. */
 export function readMetrics(dir: string): MetricsRecord[] {
+  return readMetricsLines(dir).records;
+}
+
+/** metrics.jsonl's records, and the number of its last line if that line has no newline (0 if none). */
+function readMetricsLines(dir: string): { records: MetricsRecord[]; cutLine: number } {
   const path = join(dir, metricsFile);
   const text = readTextChecked(path);
-  return parseJsonLines(text.slice(0, text.lastIndexOf('\n') + 1), path).map((r, i) => {
+  const records = parseJsonLines(text.slice(0, text.lastIndexOf('\n') + 1), path).map((r, i) => {
     const rec = asRecord(r);
     if (typeof rec === 'string') throw new DataFormatError(`${path}, record ${i + 1}: ${rec}`);
     return rec;
   });
+  return { records, cutLine: text.length > 0 && !text.endsWith('\n') ? text.split('\n').length : 0 };
 }
 
 /** The records of metrics.jsonl from a byte offset on, for a reader that follows the file as it grows. */
@@ -102,13 +108,26 @@ export function readMetricsTail(dir: string, from = 0, line0 = 0, growing = fals
   return { records, next: from + upto, damaged };
 }
 
-/** The per-epoch metrics of a run: metrics.jsonl's epoch records, else summary.json's perEpoch, else none. */
+/**
+ * The per-epoch metrics of a run: metrics.jsonl's epoch records, else summary.json's perEpoch, else
+ * none. A completed run wrote one epoch record per epoch its summary counts: fewer or more means
+ * metrics.jsonl was damaged (cut, a line lost), and the error names it — not an unfinished run.
+ */
 export function readEpochMetrics(dir: string): EpochMetrics[] {
-  if (existsSync(join(dir, metricsFile)))
-    return readMetrics(dir).flatMap((r) => (r.kind === 'epoch' ? [withoutKind(r)] : []));
-  if (!existsSync(join(dir, summaryFile))) return []; // a model saved by saveModel: no training records
-  const s = readRunSummary(dir);
-  return s.status === 'completed' ? s.perEpoch : [];
+  const summary = existsSync(join(dir, summaryFile)) ? readRunSummary(dir) : null;
+  const path = join(dir, metricsFile);
+  if (existsSync(path)) {
+    const { records, cutLine: cut } = readMetricsLines(dir);
+    const epochs = records.flatMap((r) => (r.kind === 'epoch' ? [withoutKind(r)] : []));
+    if (summary?.status === 'completed' && epochs.length !== summary.epochs)
+      throw new DataFormatError(
+        `${path}: ${epochs.length} epoch record(s), but ${join(dir, summaryFile)} counts ${summary.epochs} epoch(s)` +
+          `${cut ? ` — line ${cut} is cut off (no newline at its end)` : ''}: the file is damaged; remove it to use summary.json's per-epoch numbers`,
+      );
+    return epochs;
+  }
+  // Without metrics.jsonl: a model saved by saveModel (no summary), or an older run.
+  return summary?.status === 'completed' ? summary.perEpoch : [];
 }
 
 function withoutKind({ kind: _, ...m }: EpochRecord): EpochMetrics {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { DataFormatError } from '../errors.js';
 import { writeJsonAtomic } from '../files/atomic.js';
-import { readJsonFile } from '../files/json.js';
+import { jsonKind, jsonObject, readJsonFile } from '../files/json.js';
 import type { Sequential } from '../model/sequential.js';
 import type { EpochMetrics, TrainResult } from '../train/trainer.js';
 import { type MachineInfo, machineInfo } from './machine.js';
@@ -116,10 +116,10 @@ let ajv: Ajv | undefined;
 
 /** Checks a summary against docs/summary.schema.json; the error names the file and the first bad field. */
 export function checkSummary(value: unknown, path: string): RunSummary {
-  const status = (value as { status?: unknown } | null)?.status;
+  const status = jsonObject(value, path, 'a JSON object (a run summary)').status;
   if (status !== 'completed' && status !== 'diverged' && status !== 'interrupted')
     throw new DataFormatError(
-      `${path}: "status" must be completed, diverged or interrupted, got ${JSON.stringify(status)} — not a summary written by convts train`,
+      `${path}: "status" must be completed, diverged or interrupted, got ${jsonKind(status)} — not a summary written by convts train`,
     );
   if (!ajv) {
     ajv = new Ajv();
