@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunsResponse } from '../src/serve/api-types.js';
-import { makeRoots } from '../src/serve/runs.js';
+import { forgetRows, makeRoots } from '../src/serve/runs.js';
 import { makeServer } from '../src/serve/server.js';
 import { launchChromium } from '../test/helpers/browser.js';
 
@@ -70,6 +70,7 @@ server.close();
 const browser = await launchChromium();
 if (!browser) console.log('runs page: skipped (no chromium; apt-get install -y chromium)');
 else {
+  forgetRows(); // the rows are cached per process: a fresh server must read every file again
   const fresh = makeServer(makeRoots([runs]));
   await new Promise<void>((r) => fresh.listen(0, '127.0.0.1', r));
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

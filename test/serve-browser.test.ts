@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { makeRoots } from '../src/serve/runs.js';
 import { makeServer } from '../src/serve/server.js';
 import { openWatched } from './helpers/browser.js';
@@ -93,6 +94,44 @@ describe('convts serve in a browser', { skip }, () => {
     const text = (await tip.textContent()) ?? '';
     assert.match(text, /runs\/a: \d/);
     assert.match(text, /runs\/b: \d/);
+    await page.close();
+  });
+
+  test('curves: drag zooms and a redraw keeps the zoom, double-click resets; PNG, SVG and CSV downloads', async () => {
+    const page = await open('#/?compare=runs%2Fa,runs%2Fb');
+    const loss = page.locator('figure.chart', { hasText: 'Training loss' });
+    const over = loss.locator('.u-over');
+    await over.waitFor();
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    assert.equal(await loss.getAttribute('data-zoomed'), 'true');
+    await page.locator('input[aria-label="smoothing"]').fill('0.9');
+    await page.locator('label.smoothing output', { hasText: '0.90' }).waitFor();
+    assert.equal(await loss.getAttribute('data-zoomed'), 'true', 'new data keeps the zoom');
+    await over.dblclick();
+    assert.equal(await loss.getAttribute('data-zoomed'), 'false');
+    const saved = async (button: string) => {
+      const [d] = await Promise.all([
+        page.waitForEvent('download'),
+        loss.getByRole('button', { name: button }).click(),
+      ]);
+      return { name: d.suggestedFilename(), bytes: readFileSync((await d.path())!) };
+    };
+    const csv = await saved('CSV');
+    assert.equal(csv.name, 'Training-loss.csv');
+    const [head, ...rows] = csv.bytes.toString().trim().split('\n');
+    assert.equal(head, '"step","runs/a (raw)","runs/a","runs/b (raw)","runs/b"');
+    assert.ok(rows.length >= 10 && rows.every((r) => r.split(',').length === 5), `${rows.length} rows`);
+    const svg = await saved('SVG');
+    assert.equal(svg.name, 'Training-loss.svg');
+    assert.match(svg.bytes.toString(), /^(<\?xml[^>]*>\s*)?<svg[^>]*>[\s\S]*runs\/b[\s\S]*<\/svg>\s*$/);
+    const png = await saved('PNG');
+    assert.equal(png.name, 'Training-loss.png');
+    const decoded = PNG.sync.read(png.bytes);
+    assert.ok(decoded.width >= 260 && decoded.height >= 200, `${decoded.width}×${decoded.height}`);
     await page.close();
   });
 

@@ -66,15 +66,24 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stderr.write(`warning: listening on ${host}: anyone who can reach this port can read these runs\n`);
   process.stdout.write(`convts serve: ${dirs.join(', ')} at ${url}  (Ctrl-C stops)\n`);
   process.stdout.write(`playground: ${url}playground\n`);
-  if (v.open) {
-    const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
-    spawn(opener, [url], { stdio: 'ignore', detached: true })
-      .on('error', () => process.stderr.write(`could not start ${opener}; open ${url} yourself\n`))
-      .unref();
-  }
+  if (v.open) openUrl(url);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => server.close(() => resolve()));
     process.once('SIGTERM', () => server.close(() => resolve()));
   });
   return 0;
+}
+
+/**
+ * Opens `url` with the platform's opener. A missing opener, or one that fails (xdg-open on a
+ * machine without a desktop), only prints a note: the server keeps serving.
+ */
+function openUrl(url: string): void {
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  const note = (why: string) => process.stderr.write(`--open: ${why}; open ${url} yourself\n`);
+  spawn(opener, [url], { stdio: 'ignore', detached: true })
+    .on('error', () => note(`could not start ${opener} (not on the PATH?)`))
+    // explorer exits 1 even when it opened the page
+    .on('exit', (code) => code && process.platform !== 'win32' && note(`${opener} exited with code ${code}`))
+    .unref();
 }

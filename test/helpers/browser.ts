@@ -6,6 +6,11 @@ import type { Browser, Page } from 'playwright-core';
 
 export const chromiumPath = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
 
+/** A describe()'s skip option: false, or why the browser checks are skipped. */
+export const skipWithoutChromium = existsSync(chromiumPath)
+  ? false
+  : `${chromiumPath} not found (apt-get install -y chromium) — browser check skipped`;
+
 /** The browser, or null (with the reason) when Debian's chromium is not installed. */
 export async function launchChromium(): Promise<Browser | null> {
   if (!existsSync(chromiumPath)) return null;

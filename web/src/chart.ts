@@ -47,7 +47,7 @@ export const palette = [
 
 export interface Chart {
   el: HTMLElement;
-  /** Replaces the series, keeping the zoom unless the x range grew. */
+  /** Replaces the series, keeping the zoom (a live run's new points land outside it until a double-click). */
   update(series: Series[]): void;
 }
 
@@ -86,6 +86,8 @@ export function lineChart(o: ChartOptions): Chart {
   let series: Series[] = [];
   let log = false;
   let plot: uPlot | null = null;
+  // Drag-zoomed in x: new data (a live run's points, the smoothing slider) keeps the window.
+  let zoomed = false;
   const box = h('div', { class: 'plot', role: 'img', 'aria-label': `${o.title}: ${o.yLabel} by ${o.xLabel}` });
   const tip = h('div', { class: 'tip', hidden: true });
   const legend = h('ul', { class: 'legend' });
@@ -122,6 +124,7 @@ export function lineChart(o: ChartOptions): Chart {
 
   const build = () => {
     plot?.destroy();
+    zoomed = false;
     const width = Math.max(260, box.clientWidth || 600);
     plot = new uPlot(
       {
@@ -129,8 +132,12 @@ export function lineChart(o: ChartOptions): Chart {
         height: o.height ?? 260,
         scales: {
           x: o.logX
-            ? { time: false, distr: 3 }
-            : { time: false, range: (_u, min, max) => [o.xMin ?? min, max > (o.xMin ?? min) ? max : min + 1] },
+            ? { time: false, distr: 3, auto: () => !zoomed }
+            : {
+                time: false,
+                auto: () => !zoomed,
+                range: (_u, min, max) => [o.xMin ?? min, max > (o.xMin ?? min) ? max : min + 1],
+              },
           y: log ? { distr: 3 } : o.share ? { range: (_u, min, max) => shareRange(min, max) } : {},
         },
         series: [
@@ -157,6 +164,18 @@ export function lineChart(o: ChartOptions): Chart {
         legend: { show: false },
         cursor: { drag: { x: true, y: false } },
         plugins: [tooltip()],
+        hooks: {
+          setScale: [
+            (u, key) => {
+              if (key !== 'x') return;
+              const xs = u.data[0];
+              const [lo, hi] = [u.scales.x.min ?? 0, u.scales.x.max ?? 0];
+              const eps = 1e-9 * Math.max(1, Math.abs(hi));
+              zoomed = xs.length > 0 && (lo > (o.xMin ?? xs[0]) + eps || hi < xs[xs.length - 1] - eps);
+              el.dataset.zoomed = String(zoomed);
+            },
+          ],
+        },
       },
       align(log ? series.map((s) => ({ ...s, y: s.y.map((v) => (v !== null && v > 0 ? v : null)) })) : series),
       box,

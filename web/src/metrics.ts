@@ -55,9 +55,11 @@ async function poll(id: string): Promise<void> {
     add(h.m, r.records);
     h.lines += r.records.length;
     h.next = r.next;
+    // A run that just finished often has no new records left: redraw anyway, so "training" goes.
+    const changed = r.status !== h.m.status || r.damaged !== h.m.damaged;
     h.m.status = r.status;
     h.m.damaged = r.damaged;
-    if (r.records.length || h.next === 0) for (const f of h.listeners) f();
+    if (r.records.length || h.next === 0 || changed) for (const f of h.listeners) f();
   } catch {
     // a run folder that vanished: stop following it quietly, the table will drop it
     h.m.status = 'failed';
