@@ -4,7 +4,7 @@ import type { OptimizerKind } from '../../../src/optim/index.js';
 import { liveChart } from './curves.js';
 import { dataSource } from './data-source.js';
 import { drawPad } from './draw.js';
-import { showFeatures } from './feature-view.js';
+import { featureView } from './feature-view.js';
 import { networkEditor } from './network-editor.js';
 import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 import { download, showConfusion, showInput } from './views.js';
@@ -45,6 +45,7 @@ const say = (text: string | null) => {
   if (text) state.errors.push(text);
 };
 
+const showFeatures = featureView($('features'));
 const lossChart = liveChart($('loss-chart'), 'loss', ['training loss', 'test loss'], ['#1f77b4', '#d62728']);
 const accChart = liveChart($('acc-chart'), 'accuracy', ['training', 'test'], ['#1f77b4', '#d62728']);
 
@@ -86,6 +87,8 @@ function restartWorker() {
 }
 
 function setPhase(p: Phase) {
+  drawQueue.get('stats')?.(); // the last step's figures, before the phase is written over them
+  drawQueue.delete('stats');
   state.phase = p;
   const busy = p === 'running' || p === 'paused';
   $<HTMLButtonElement>('start').disabled = busy;
@@ -93,6 +96,17 @@ function setPhase(p: Phase) {
   $<HTMLButtonElement>('resume').disabled = p !== 'paused';
   $<HTMLButtonElement>('stop').disabled = !busy;
   if (p !== 'running') $('stats').textContent = `${p} · ${$('stats').textContent?.split(' · ').slice(1).join(' · ')}`;
+}
+
+/** DOM updates wait for the next animation frame; a later update of the same kind replaces an earlier one. */
+const drawQueue = new Map<string, () => void>();
+function later(kind: string, draw: () => void) {
+  if (!drawQueue.size)
+    requestAnimationFrame(() => {
+      for (const f of drawQueue.values()) f();
+      drawQueue.clear();
+    });
+  drawQueue.set(kind, draw);
 }
 
 function receive(m: FromWorker) {
@@ -106,17 +120,23 @@ function receive(m: FromWorker) {
       state.data = m;
       $('data-status').textContent = `${m.train} training and ${m.test} test images of ${m.shape.join('×')}`;
       return;
-    case 'step':
-      state.steps = m.step;
-      // A moving average of the time per image: one step's rate jumps with evaluations and GC.
-      secondsPerImage = secondsPerImage ? 0.9 * secondsPerImage + 0.1 / m.imagesPerSecond : 1 / m.imagesPerSecond;
+    case 'steps': {
+      const last = m.steps[m.steps.length - 1];
+      state.steps = last.step;
+      for (const x of m.steps) {
+        // A moving average of the time per image: one step's rate jumps with evaluations and GC.
+        secondsPerImage = secondsPerImage ? 0.9 * secondsPerImage + 0.1 / x.imagesPerSecond : 1 / x.imagesPerSecond;
+        lossChart.add(x.step, [x.loss, null]);
+        accChart.add(x.step, [x.accuracy, null]);
+      }
       state.imagesPerSecond = 1 / secondsPerImage;
-      lossChart.add(m.step, [m.loss, null]);
-      accChart.add(m.step, [m.accuracy, null]);
-      $('stats').textContent =
-        `running · epoch ${m.epoch} · step ${m.step} · loss ${m.loss.toFixed(4)} · ` +
-        `accuracy ${(100 * m.accuracy).toFixed(1)}% · ${Math.round(state.imagesPerSecond)} images/s`;
+      later('stats', () => {
+        $('stats').textContent =
+          `running · epoch ${last.epoch} · step ${last.step} · loss ${last.loss.toFixed(4)} · ` +
+          `accuracy ${(100 * last.accuracy).toFixed(1)}% · ${Math.round(state.imagesPerSecond)} images/s`;
+      });
       return;
+    }
     case 'eval':
       state.lastEval = { step: m.step, accuracy: m.accuracy };
       lossChart.add(m.step, [null, m.loss]);
@@ -125,9 +145,12 @@ function receive(m: FromWorker) {
       showConfusion($('confusion'), state.data?.classNames ?? m.confusion.map((_, i) => `${i}`), m.confusion);
       return;
     case 'features':
-      state.features = { step: m.step, index: m.index, layers: m.layers.length };
-      $('features-title').textContent = `step ${m.step}`;
-      showFeatures($('features'), m);
+      // Only the latest maps are drawn, at the next frame: messages that arrive faster are dropped.
+      later('features', () => {
+        $('features-title').textContent = `step ${m.step}`;
+        showFeatures(m);
+        state.features = { step: m.step, index: m.index, layers: m.layers.length };
+      });
       return;
     case 'phase':
       setPhase(m.phase);

@@ -77,7 +77,8 @@ export type FromWorker =
   /** The kernels run: relaxed SIMD or SIMD128, on `threads` threads; `notice` says why fewer than asked. */
   | { type: 'ready'; kernels: string; threads: number; notice: string | null }
   | { type: 'data'; train: number; test: number; shape: number[]; classNames: string[] }
-  | (StepMetrics & { type: 'step' })
+  /** The steps since the last such message: one message every ~100 ms rather than one a step. */
+  | { type: 'steps'; steps: StepMetrics[] }
   | EvalMessage
   | FeaturesMessage
   | { type: 'phase'; phase: Phase; message?: string }

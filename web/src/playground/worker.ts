@@ -8,6 +8,7 @@ import {
   makeOptimizer,
   type Optimizer,
   type Sequential,
+  type StepMetrics,
   startWasmKernels,
   Tensor,
   type TrainState,
@@ -51,6 +52,16 @@ let kernelSet: WasmKernels | null = null;
 let watched = 0;
 let featuresSent = 0;
 let currentStep = 0;
+/** Step records not yet sent: the page gets them in one message every ~100 ms, not one a step. */
+let pendingSteps: StepMetrics[] = [];
+let stepsSent = 0;
+
+function flushSteps() {
+  if (!pendingSteps.length) return;
+  post({ type: 'steps', steps: pendingSteps });
+  pendingSteps = [];
+  stepsSent = performance.now();
+}
 
 /** Sends the filters and feature maps of the watched image, at most about twice a second unless `now`. */
 function sendFeatures(step: number, now = false) {
@@ -61,6 +72,7 @@ function sendFeatures(step: number, now = false) {
 }
 
 const setPhase = (p: Phase, message?: string) => {
+  flushSteps();
   phase = p;
   post({ type: 'phase', phase: p, message });
 };
@@ -93,6 +105,7 @@ async function loadData(m: Extract<ToWorker, { type: 'data' }>) {
 function evaluateNow(step: number, epoch: number) {
   if (!run || !model) return;
   const e = evaluate(model, run.test);
+  flushSteps();
   post({ type: 'eval', step, epoch, loss: e.loss, accuracy: e.accuracy, confusion: e.confusion });
 }
 
@@ -144,7 +157,8 @@ async function runTraining() {
     resume: r.state,
     onStep: (m) => {
       lastStep = m.step;
-      post({ ...m, type: 'step' });
+      pendingSteps.push(m);
+      if (m.step === 1 || performance.now() - stepsSent >= 100) flushSteps();
       currentStep = m.step;
       sendFeatures(m.step, m.step === 1);
       if (r.settings.evalEvery > 0 && m.step % r.settings.evalEvery === 0) evaluateNow(m.step, m.epoch);
