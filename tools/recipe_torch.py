@@ -1,75 +1,112 @@
 """PyTorch side of the recipe comparison: a convts model spec trained with the recipe it carries
 (its "recipe" object: the `convts train` flags), the same network built by convts_torch.build.
 
-Same data and preparation as `convts train`: MNIST (train 60,000, test 10,000) or CIFAR-10 with
+What `convts train` does, step for step: MNIST (train 60,000, test 10,000) or CIFAR-10 with
 --val 10000 (data_batch_1..4 to train on, data_batch_5 to evaluate), z-scored per channel with the
-training images' statistics; seeded shuffles; random shifts with zero padding (and flips) as the
-recipe's "augment"; SGD (momentum / Nesterov) with L2 weight decay, biases and batch-norm
-parameters left out with "wd-skip-norm"; OneCycleLR (cosine, no momentum cycling) stepped per
-batch; label smoothing; flip test-time averaging. Prints one JSON line per epoch: training seconds,
-evaluation seconds, process CPU seconds, accuracy. Data loading is excluded, as on the convts side.
+training images' statistics; weights started as convts starts them (the model's "init", a layer's
+own "init", "dirac", "patch-whitening" from the first 5,000 training images as the first batch
+draws them); seeded shuffles; random shifts padded with black pixels, and flips ("augment");
+SGD (momentum / Nesterov) or Adam with coupled weight decay, biases and batch-norm parameters left
+out with "wd-skip-norm"; the layers' "freeze" (requires_grad off), "lrScale" and "weightDecay" as
+parameter groups; the schedule (onecycle[:PEAK[:DIV[:FINAL[:linear]]]] as OneCycleLR without
+momentum cycling, stepped per batch; cosine, cosine:batch, step:N:G); label smoothing; lookahead
+("K:D", as src/train/recipe.ts); test-time averaging ("tta": flip, flip-translate); "eval-every".
+Prints one JSON line per epoch: training seconds, evaluation seconds (0 when the epoch is not
+evaluated, accuracy then null), process CPU seconds, images/s. Data loading is excluded, as on the
+convts side.
 
 Run it at PyTorch's best on this machine (as bench/torch.ts does): two threads,
 OPENBLAS_NUM_THREADS=1, glibc's malloc thresholds raised:
   OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 \
   MALLOC_TOP_PAD_=268435456 /usr/bin/python3 tools/recipe_torch.py models/convts-cifar.json \
   ../shared/datasets [--epochs N] [--train-limit N] [--test-limit N] [--threads 2]
+--epochs N overrides the recipe's epochs as `convts train --epochs` does (the schedule and lookahead
+span N epochs); --stop-after N runs only the first N epochs of the run (to time an epoch of it).
 """
 import argparse
-import gzip
 import json
-import os
+import re
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from convts_torch import build
-from tta_torch import read_idx
+from convts_torch import averaged_logits, build, initialize, layer_options, patch_whitening
+from recipe_data import augment, load
+
+KNOWN = {'epochs', 'batch-size', 'optimizer', 'lr', 'momentum', 'weight-decay', 'wd-skip-norm', 'schedule',
+         'label-smoothing', 'augment', 'tta', 'lookahead', 'eval-every'}
 
 
-def read_cifar(paths):
-    raw = b"".join(gzip.open(p, "rb").read() if p.endswith(".gz") else open(p, "rb").read() for p in paths)
-    rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3073)
-    return rec[:, 1:].reshape(-1, 3, 32, 32), rec[:, 0].astype(np.int64)
+def optimizer(model, spec, r):
+    """The recipe's optimizer over parameter groups of equal lrScale and weight decay; frozen
+    parameters get requires_grad = False and no group. Returns it and each group's lr scale."""
+    kind = r.get('optimizer', 'momentum')
+    wd = float(r.get('weight-decay', 0.01 if kind == 'adamw' else 0))
+    skip = bool(r.get('wd-skip-norm'))
+    groups = {}
+    for p, (frozen, scale, own_wd, norm) in layer_options(spec, model).items():
+        if frozen:
+            p.requires_grad_(False)
+            continue
+        decay = own_wd if own_wd is not None else 0 if skip and norm else wd
+        groups.setdefault((scale, decay), []).append(p)
+    lr = float(r.get('lr', 0.01))
+    pg = [{'params': ps, 'lr': lr * s, 'weight_decay': d} for (s, d), ps in groups.items()]
+    if kind in ('sgd', 'momentum', 'nesterov'):
+        opt = torch.optim.SGD(pg, lr=lr, momentum=0 if kind == 'sgd' else float(r.get('momentum', 0.9)),
+                              nesterov=kind == 'nesterov')
+    elif kind in ('adam', 'adamw'):
+        opt = (torch.optim.Adam if kind == 'adam' else torch.optim.AdamW)(pg, lr=lr)
+    else:
+        raise SystemExit(f'recipe "optimizer": unknown {kind!r}')
+    return opt, [lr * s for s, _ in groups]
 
 
-def find(root, name):
-    for p in (os.path.join(root, name), os.path.join(root, name + ".gz")):
-        if os.path.exists(p):
-            return p
-    raise SystemExit(f"{name} not found in {root}")
+def scheduler(opt, max_lrs, text, epochs, steps):
+    """(scheduler, per_batch) for the recipe's "schedule", as src/optim/schedule.ts computes it."""
+    if text in (None, 'constant'):
+        return None, False
+    m = re.fullmatch(r'onecycle(?::([\d.eE+-]+))?(?::([\d.eE+-]+))?(?::([\d.eE+-]+))?(:linear)?', text)
+    if m:
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=max_lrs, total_steps=epochs * steps, pct_start=float(m[1] or 0.3),
+            div_factor=float(m[2] or 25), final_div_factor=float(m[3] or 1e4),
+            anneal_strategy='linear' if m[4] else 'cos', cycle_momentum=False), True
+    if text in ('cosine', 'cosine:batch'):
+        per_batch = text == 'cosine:batch'
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * (steps if per_batch else 1)), per_batch
+    m = re.fullmatch(r'step:(\d+):([\d.eE+-]+)', text)
+    if m:
+        return torch.optim.lr_scheduler.StepLR(opt, int(m[1]), float(m[2])), False
+    raise SystemExit(f'recipe "schedule": unknown {text!r}')
 
 
-def load(spec, root):
-    if spec["input"][0] == 1:
-        d = os.path.join(root, "mnist")
-        xtr = read_idx(find(d, "train-images-idx3-ubyte"))[:, None]
-        ytr = read_idx(find(d, "train-labels-idx1-ubyte")).astype(np.int64)
-        xte = read_idx(find(d, "t10k-images-idx3-ubyte"))[:, None]
-        yte = read_idx(find(d, "t10k-labels-idx1-ubyte")).astype(np.int64)
-        return xtr, ytr, xte, yte
-    d = os.path.join(root, "cifar-10")
-    x, y = read_cifar([find(d, f"data_batch_{i}.bin") for i in range(1, 6)])
-    return x[:40000], y[:40000], x[40000:], y[40000:]  # --val 10000: data_batch_5 held out
+class Lookahead:
+    """Lookahead as src/train/recipe.ts: every K steps slow = d·slow + (1 − d)·w and w = slow, with
+    d = D^K·(t/T)³ after t of the run's T steps; weights and batch norm's running statistics alike."""
 
+    def __init__(self, model, text, total):
+        every, decay = text.split(':')
+        self.every, self.decay, self.total = int(every), float(decay), total
+        self.tensors = [p.data for p in model.parameters()] + \
+                       [b for b in model.buffers() if b.dtype == torch.float32]
+        self.slow = [t.clone() for t in self.tensors]
 
-def augment(x, shift, flip, gen):
-    """Each image shifted by up to `shift` pixels each way (zero padding), and flipped half the time."""
-    n, _, h, w = x.shape
-    out = torch.zeros_like(x)
-    dy = torch.randint(-shift, shift + 1, (n,), generator=gen).tolist() if shift else [0] * n
-    dx = torch.randint(-shift, shift + 1, (n,), generator=gen).tolist() if shift else [0] * n
-    for i in range(n):
-        sy, sx = dy[i], dx[i]
-        out[i, :, max(0, sy):h + min(0, sy), max(0, sx):w + min(0, sx)] = \
-            x[i, :, max(0, -sy):h + min(0, -sy), max(0, -sx):w + min(0, -sx)]
-    if flip:
-        m = torch.rand(n, generator=gen) < 0.5
-        out[m] = out[m].flip(3)
-    return out
+    @torch.no_grad()
+    def after_step(self, done):
+        if done % self.every:
+            return
+        d = self.decay ** self.every * min(done / self.total, 1) ** 3
+        for w, s in zip(self.tensors, self.slow):
+            s.mul_(d).add_(w, alpha=1 - d)
+            w.copy_(s)
+
+    @torch.no_grad()
+    def finish(self):
+        for w, s in zip(self.tensors, self.slow):
+            w.copy_(s)
 
 
 def evaluate(model, x, y, tta):
@@ -77,89 +114,81 @@ def evaluate(model, x, y, tta):
     right = 0
     with torch.no_grad():
         for s in range(0, len(x), 500):
-            xb = x[s:s + 500]
-            logits = model(xb)
-            if tta:
-                logits = (logits + model(xb.flip(3))) / 2
-            right += (logits.argmax(1) == y[s:s + 500]).sum().item()
+            right += (averaged_logits(model, x[s:s + 500], tta).argmax(1) == y[s:s + 500]).sum().item()
+    model.train()
     return right / len(x)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("spec")
-    ap.add_argument("data_dir")
-    ap.add_argument("--epochs", type=int)
-    ap.add_argument("--train-limit", type=int)
-    ap.add_argument("--test-limit", type=int)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument('spec')
+    ap.add_argument('data_dir')
+    ap.add_argument('--epochs', type=int, help="the run's epochs [the recipe's]")
+    ap.add_argument('--stop-after', type=int, help='run only the first N epochs of the run')
+    ap.add_argument('--train-limit', type=int)
+    ap.add_argument('--test-limit', type=int)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--seed', type=int, default=1)
     a = ap.parse_args()
     spec = json.load(open(a.spec))
-    r = spec.get("recipe", {})
-    epochs = a.epochs or int(r.get("epochs", 1))
-    batch = int(r.get("batch-size", 32))
+    r = spec.get('recipe', {})
+    unknown = sorted(set(r) - KNOWN)
+    if unknown:
+        raise SystemExit(f'{a.spec}: recipe key {unknown[0]!r} is not reproduced here (known: {", ".join(sorted(KNOWN))})')
+    epochs = a.epochs or int(r.get('epochs', 1))
+    batch = int(r.get('batch-size', 32))
+    every = int(r.get('eval-every', 1))
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
 
-    xtr, ytr, xte, yte = load(spec, a.data_dir)
-    if a.train_limit:
-        xtr, ytr = xtr[:a.train_limit], ytr[:a.train_limit]
-    if a.test_limit:
-        xte, yte = xte[:a.test_limit], yte[:a.test_limit]
-    xtr = torch.tensor(xtr, dtype=torch.float32) / 255
-    xte = torch.tensor(xte, dtype=torch.float32) / 255
-    mean = xtr.mean((0, 2, 3), keepdim=True)
-    std = xtr.std((0, 2, 3), keepdim=True, unbiased=False)
-    xtr, xte = (xtr - mean) / std, (xte - mean) / std
-    ytr, yte = torch.tensor(ytr), torch.tensor(yte)
+    xtr, ytr, xte, yte, black = load(spec, a.data_dir, a.train_limit, a.test_limit)
+    aug = str(r.get('augment', 'off')).split(',')
+    shift = next((int(p[6:]) for p in aug if p.startswith('shift:')), 0)
+    flip = 'flip' in aug
+    draw = (lambda xb: augment(xb, shift, flip, black, gen)) if shift or flip else (lambda xb: xb)
 
     model = build(spec)
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-    wd = float(r.get("weight-decay", 0))
-    norm = [p for n, p in model.named_parameters() if p.dim() <= 1] if r.get("wd-skip-norm") else []
-    rest = [p for p in model.parameters() if all(p is not q for q in norm)]
-    groups = [{"params": rest, "weight_decay": wd}] + ([{"params": norm, "weight_decay": 0}] if norm else [])
-    kind = r.get("optimizer", "momentum")
-    lr = float(r.get("lr", 0.01))
-    opt = torch.optim.SGD(groups, lr=lr, momentum=float(r.get("momentum", 0.9)) if kind != "sgd" else 0,
-                          nesterov=kind == "nesterov")
+    initialize(model, spec)
+    # convts whitens the first 5,000 images as the first epoch's batches draw them (augmented).
+    patch_whitening(model, spec, draw(xtr[:5000]))
+    opt, max_lrs = optimizer(model, spec, r)
     steps = (len(xtr) + batch - 1) // batch
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps,
-                                                cycle_momentum=False) if r.get("schedule") == "onecycle" else None
-    aug = str(r.get("augment", "off"))
-    shift = next((int(p[6:]) for p in aug.split(",") if p.startswith("shift:")), 0)
-    flip = "flip" in aug.split(",")
-    ls = float(r.get("label-smoothing", 0))
-    tta = r.get("tta") == "flip"
+    sched, per_batch = scheduler(opt, max_lrs, r.get('schedule'), epochs, steps)
+    look = Lookahead(model, r['lookahead'], epochs * steps) if r.get('lookahead') else None
+    ls = float(r.get('label-smoothing', 0))
+    tta = r.get('tta') if r.get('tta') in ('flip', 'flip-translate') else None
     train_s = eval_s = 0.0
-    for epoch in range(1, epochs + 1):
+    done = 0
+    model.train()
+    for epoch in range(1, min(epochs, a.stop_after or epochs) + 1):
         c0, t0 = time.process_time(), time.perf_counter()
-        model.train()
         order = torch.randperm(len(xtr), generator=gen)
         for s in range(0, len(xtr), batch):
             idx = order[s:s + batch]
-            xb = augment(xtr[idx], shift, flip, gen) if shift or flip else xtr[idx]
-            opt.zero_grad()
-            F.cross_entropy(model(xb), ytr[idx], label_smoothing=ls).backward()
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(draw(xtr[idx])), ytr[idx], label_smoothing=ls).backward()
             opt.step()
-            if sched:
+            done += 1
+            if look:
+                look.after_step(done)
+            if sched and per_batch:
                 sched.step()
+        if sched and not per_batch:
+            sched.step()
+        last = epoch == epochs
+        if look and last:
+            look.finish()
         t1 = time.perf_counter()
-        acc = evaluate(model, xte, yte, tta)
+        acc = evaluate(model, xte, yte, tta) if epoch % every == 0 or last else None
         t2 = time.perf_counter()
         train_s += t1 - t0
         eval_s += t2 - t1
-        print(json.dumps({"epoch": epoch, "accuracy": acc, "trainSeconds": round(train_s, 2),
-                          "evalSeconds": round(eval_s, 2), "epochSeconds": round(t1 - t0, 2),
-                          "cpuSeconds": round(time.process_time() - c0, 2),
-                          "imagesPerSecond": round(len(xtr) / (t1 - t0), 1)}), flush=True)
+        print(json.dumps({'epoch': epoch, 'accuracy': acc, 'trainSeconds': round(train_s, 2),
+                          'evalSeconds': round(eval_s, 2), 'epochSeconds': round(t1 - t0, 2),
+                          'cpuSeconds': round(time.process_time() - c0, 2),
+                          'imagesPerSecond': round(len(xtr) / (t1 - t0), 1)}), flush=True)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, __import__('os').path.dirname(__file__))
-from convts_torch import build, read_safetensors  # noqa: E402
+from convts_torch import averaged_logits, build, read_safetensors  # noqa: E402
 
 
 def idx(path):
@@ -69,9 +69,8 @@ def main(run, data):
     x = torch.from_numpy(((x / 255 - mean) / std).astype(np.float32))
     y = torch.from_numpy(y.astype(np.int64))
     with torch.no_grad():
-        z = net(x)
-        if config.get('tta') == 'flip':  # the run scored each image with its mirror image
-            z = (z + net(torch.flip(x, [3]))) / 2
+        # the run's test-time averaging (flip, flip-translate), as it scored each image
+        z = torch.cat([averaged_logits(net, x[s:s + 500], config.get('tta')) for s in range(0, len(x), 500)])
         acc = (z.argmax(1) == y).double().mean().item()
     ours = json.load(open(f'{run}/summary.json'))['testAccuracy']
     print(f'PyTorch accuracy with convts weights: {acc:.4f}; convts summary.json: {ours:.4f}')
