@@ -31,7 +31,7 @@ export interface Playground {
 }
 
 /** Opens the playground on MNIST from `dataDir`; `before` runs on the page before it loads. */
-export async function openPlayground(dataDir: string, before?: (page: Page) => Promise<void>): Promise<Playground> {
+export async function openPlayground(dataDir: string, before?: (page: Page) => Promise<unknown>): Promise<Playground> {
   const server = makeServer(makeRoots([mkdtempSync(join(tmpdir(), 'convts-pg-'))]), { dataDir });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/playground`;
