@@ -60,6 +60,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
     server.listen(port, host, resolve);
   });
+  // Ctrl-C handlers before the URL goes out: whoever reads it may stop the server at once.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => server.close(() => resolve()));
+    process.once('SIGTERM', () => server.close(() => resolve()));
+  });
   const addr = server.address();
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof addr === 'object' && addr ? addr.port : port}/`;
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1')
@@ -67,10 +72,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.stdout.write(`convts serve: ${dirs.join(', ')} at ${url}  (Ctrl-C stops)\n`);
   process.stdout.write(`playground: ${url}playground\n`);
   if (v.open) openUrl(url);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => server.close(() => resolve()));
-    process.once('SIGTERM', () => server.close(() => resolve()));
-  });
+  await stopped;
   return 0;
 }
 
