@@ -5,15 +5,9 @@
 // (the page, its training worker and the pool's workers all live there) and the page's JavaScript heap
 // after a garbage collection.
 //   node dist/bench/playground-memory.js [data dir] [epochs] [training images]
-import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { resolveDataDir } from '../src/data/catalog.js';
-import { makeRoots } from '../src/serve/runs.js';
-import { makeServer } from '../src/serve/server.js';
-import { chromiumPath } from './browser.js';
 import { loadLine } from './peak.js';
+import { openPlayground } from './playground-page.js';
 import { rendererPids, residentBytes } from './renderer-proc.js';
 
 const dataDir = resolveDataDir(process.argv[2]);
@@ -21,27 +15,10 @@ const epochs = Number(process.argv[3] ?? 20);
 const trainImages = Number(process.argv[4] ?? 4000);
 const batch = 32;
 
-const server = makeServer(makeRoots([mkdtempSync(join(tmpdir(), 'convts-pg-'))]), { dataDir });
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/playground`;
-const { chromium } = await import('playwright-core');
-const browser = await chromium.launch({
-  executablePath: chromiumPath(),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-});
+const { browser, page, state, until, close } = await openPlayground(dataDir);
 try {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Performance.enable');
-  await page.goto(url);
-  type State = { ready: boolean; steps: number; data: unknown; maxFrameGap: number; threads: number; kernels: string };
-  const state = () => page.evaluate(() => (globalThis as unknown as { playground: { state: State } }).playground.state);
-  const until = (f: string, timeout = 120_000) =>
-    page.waitForFunction(`(() => { const s = playground.state; return ${f}; })()`, null, { timeout, polling: 100 });
-  await until('s.ready', 30_000);
-  await page.click('#load-server');
-  await until('s.data !== null', 60_000);
+  const metrics = await page.context().newCDPSession(page);
+  await metrics.send('Performance.enable');
   for (const [id, v] of [
     ['#batch', String(batch)],
     ['#train-limit', String(trainImages)],
@@ -60,8 +37,8 @@ try {
   const rows: { epoch: number; step: number; rss: number; heap: number }[] = [];
   for (let e = 1; e <= epochs; e++) {
     await until(`s.steps >= ${e * perEpoch}`, 600_000);
-    await cdp.send('HeapProfiler.collectGarbage');
-    const m = (await cdp.send('Performance.getMetrics')).metrics;
+    await metrics.send('HeapProfiler.collectGarbage');
+    const m = (await metrics.send('Performance.getMetrics')).metrics;
     const heap = m.find((x) => x.name === 'JSHeapUsedSize')?.value ?? 0;
     const step = (await state()).steps;
     rows.push({ epoch: e, step, rss: residentBytes(rendererPids()), heap });
@@ -92,6 +69,5 @@ try {
     }),
   );
 } finally {
-  await browser.close();
-  server.close();
+  await close();
 }
