@@ -115,7 +115,7 @@ describe('convts train with a modern spec and recipe', () => {
     assert.match(text.stdout, /flip averaged/);
     const bad = await convts('eval', run, '--tta', 'flop');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--tta: "flop" is not one of flip, flip-translate, off/);
+    assert.match(bad.stderr, /--tta: "flop" is not one of flip, flip-translate, translate, off/);
   });
 
   test('--val with a test split: both are evaluated each epoch and reported side by side', async () => {

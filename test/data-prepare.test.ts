@@ -12,6 +12,7 @@ import {
   prepare,
   subset,
   train,
+  warpImage,
 } from '../src/index.js';
 import { cifarRecords, tmpDir, writeCifarSet, writeIdxSet } from './helpers/data-files.js';
 
@@ -228,13 +229,60 @@ describe('augmentation', () => {
     });
   });
 
+  test('rotate and scale: exact quarter turns and zooms about the centre, bilinear in between, reproducible per epoch', () => {
+    // A 3×5 (odd) image: a quarter turn of a 3×3 crop must permute pixels exactly.
+    const src = Float32Array.from({ length: 9 }, (_, i) => i + 1);
+    const out = new Float32Array(9);
+    const base = { zoom: 1, dy: 0, dx: 0, flip: false, pads: [-1] };
+    warpImage(out, src, [1, 3, 3], { ...base, angle: Math.PI / 2 });
+    // Output (y, x) reads source (cy − (x − cx), cx + (y − cy)): the image turned a quarter.
+    assert.deepEqual(
+      Array.from(out, (v) => Math.round(v * 1e6) / 1e6),
+      [7, 4, 1, 8, 5, 2, 9, 6, 3],
+    );
+    // Zoom 2 about the centre of a 1×5 row: output x reads source 2 + (x − 2) / 2.
+    const row = Float32Array.from([0, 10, 20, 30, 40]);
+    const zoomed = new Float32Array(5);
+    warpImage(zoomed, row, [1, 1, 5], { ...base, angle: 0, zoom: 2 });
+    assert.deepEqual(Array.from(zoomed), [10, 15, 20, 25, 30]);
+    // Zoom ½: the outer pixels read past the edge and get the padding value, or the mirror with reflect.
+    warpImage(zoomed, row, [1, 1, 5], { ...base, angle: 0, zoom: 0.5 });
+    assert.deepEqual(Array.from(zoomed), [-1, 0, 20, 40, -1]);
+    warpImage(zoomed, row, [1, 1, 5], { ...base, angle: 0, zoom: 0.5, reflect: true });
+    assert.deepEqual(Array.from(zoomed), [20, 0, 20, 40, 20]);
+
+    const aug = new AugmentedDataset(ds, { shift: 0, flip: false, rotate: 30, scale: 0.2 }, 3);
+    const plain = filled(ds, [0, 1, 2]);
+    aug.startEpoch(0);
+    const a0 = filled(aug, [0, 1, 2]);
+    aug.startEpoch(1);
+    const a1 = filled(aug, [0, 1, 2]);
+    aug.startEpoch(0);
+    assert.deepEqual(filled(aug, [0, 1, 2]), a0, 'the same epoch gives the same transforms');
+    assert.notDeepEqual(a0, a1, 'another epoch another transform');
+    assert.notDeepEqual(a0, plain);
+    // Bilinear weights are convex: every value lies between the image's (and padding's) extremes.
+    const lo = Math.min(...plain, ds.zeroValue(0), ds.zeroValue(1));
+    const hi = Math.max(...plain);
+    for (const v of [...a0, ...a1]) assert.ok(v >= lo - 1e-5 && v <= hi + 1e-5, `${v} outside [${lo}, ${hi}]`);
+    assert.deepEqual(parseAugmentation('shift:2,rotate:10,scale:0.1', 'mnist'), {
+      shift: 2,
+      flip: false,
+      rotate: 10,
+      scale: 0.1,
+    });
+    assert.throws(() => parseAugmentation('rotate:0', 'mnist'), /rotate takes degrees above 0 and at most 180/);
+    assert.throws(() => parseAugmentation('scale:1.5', 'mnist'), /scale takes a fraction above 0 and at most 0.9/);
+    assert.throws(() => parseAugmentation('rotate:x', 'mnist'), /--augment rotate:x/);
+  });
+
   test('--augment parsing and per-data-set defaults', () => {
     assert.equal(parseAugmentation(undefined, 'mnist'), null);
     assert.equal(parseAugmentation('off', 'mnist'), null);
     assert.deepEqual(parseAugmentation('default', 'cifar-10'), { shift: 4, flip: true });
     assert.deepEqual(parseAugmentation('default', 'mnist'), { shift: 2, flip: false });
     assert.deepEqual(parseAugmentation('shift:3,flip', 'mnist'), { shift: 3, flip: true });
-    assert.throws(() => parseAugmentation('rotate:5', 'mnist'), /--augment: expected off, default, or a list/);
+    assert.throws(() => parseAugmentation('turn:5', 'mnist'), /--augment: expected off, default, or a list/);
     assert.throws(
       () => new AugmentedDataset(ds, { shift: 4, flip: false }, 1),
       /shift:4 is not smaller than the 4×4 images/,

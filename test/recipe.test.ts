@@ -209,4 +209,16 @@ test('flip-translate averaging: ½ the flip average, ¼ each for the image moved
     got.some((v, i) => Math.abs(v - centre[i]) > 1e-4),
     'the moved images change the scores',
   );
+  // "translate": the same three views and weights without their mirror images.
+  const plain = (t: Tensor) => Float32Array.from(m.logits(t).data);
+  const [p0, p1, p2] = [plain(x), plain(moved(1)), plain(moved(-1))];
+  const noMirror = m.evaluate(x, [0, 1], 'translate').scores.data;
+  noMirror.forEach((v, i) => {
+    const t = 0.5 * p0[i] + 0.25 * p1[i] + 0.25 * p2[i];
+    assert.ok(Math.abs(v - t) < 1e-6, `translate logit ${i}: ${v} vs ${t}`);
+  });
+  assert.ok(
+    noMirror.some((v, i) => Math.abs(v - got[i]) > 1e-4),
+    'without mirrors the scores differ',
+  );
 });

@@ -16,7 +16,8 @@ Options
   --batch-size N     images per forward pass                       [256]
   --tta T            flip: mean logits of each image and its mirror image;
                      flip-translate: also of the image moved 1 pixel down-right
-                     and up-left (weights ½, ¼, ¼); off    [the run's --tta, else off]
+                     and up-left (weights ½, ¼, ¼); translate: those three
+                     without mirrors; off                  [the run's --tta, else off]
   --json             print the results as JSON on stdout
 
 Prints accuracy, loss, per-class precision and recall, and the confusion matrix.
@@ -47,7 +48,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const ds = runDataset(config, runDataFlags(v));
   const t0 = performance.now();
   // The run's own test-time augmentation by default, so that eval reproduces the number training reported.
-  const tta = choice('tta', v.tta, ['flip', 'flip-translate', 'off'] as const, config.tta ?? 'off');
+  const tta = choice('tta', v.tta, ['flip', 'flip-translate', 'translate', 'off'] as const, config.tta ?? 'off');
   const r = evaluate(
     model,
     ds,

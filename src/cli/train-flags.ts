@@ -37,7 +37,9 @@ Data
   --flatten              feed images as flat vectors (for dense-only models)
   --augment A            off, default (cifar: crop pad 4 + flip; else shift 2),
                          or a list like shift:2,flip; shift:N:reflect mirrors the
-                         borders, flip:alternate flips every other epoch       [off]
+                         borders, flip:alternate flips every other epoch;
+                         rotate:D and scale:F add a random rotation by up to ±D°
+                         and zoom by 1±F (bilinear), e.g. shift:2,rotate:10,scale:0.1 [off]
   --image-size H[xW]     resize folder images                   [first image's size]
   --channels 1|3         grey or RGB for folder images              [from the images]
   --max-pixels N         refuse folder images larger than N pixels, before decoding [50000000]
@@ -65,7 +67,8 @@ Training
                          from them; the model ends on the slow weights (e.g. 5:0.95)
   --tta T                flip: evaluate on each image and its mirror image (mean
                          logits); flip-translate: also on the image moved 1 pixel
-                         down-right and up-left (weights ½, ¼, ¼); off overrides a
+                         down-right and up-left (weights ½, ¼, ¼); translate: those
+                         three views without mirrors (digits); off overrides a
                          recipe's                                           [off]
   --patience N           stop when the evaluation accuracy has not improved for N
                          epochs, and keep the weights of the best epoch

@@ -217,7 +217,7 @@ function parseLookahead(v: string | undefined): { every: number; decay: number }
 
 function ttaSetting(v: string | undefined): Tta | null {
   if (v === undefined) return null;
-  const t = choice('tta', v, ['flip', 'flip-translate', 'off'] as const, 'off');
+  const t = choice('tta', v, ['flip', 'flip-translate', 'translate', 'off'] as const, 'off');
   return t === 'off' ? null : t;
 }
 

@@ -9,12 +9,17 @@ import type { ByteImageDataset } from './dataset.js';
  * crop of the reflect-padded image, as torchvision's RandomCrop(padding_mode='reflect')). With
  * `alternateFlip` each image is flipped in every other epoch, starting from a random orientation
  * (airbench's alternating flip: every image is seen both ways in any two consecutive epochs).
+ * `rotate` (degrees) and `scale` (a fraction) add a random rotation about the image's centre by
+ * up to ±rotate° and a zoom by a factor in [1 − scale, 1 + scale], resampled bilinearly, as
+ * torchvision's RandomAffine(degrees, scale) or Keras's rotation_range and zoom_range.
  */
 export interface Augmentation {
   shift: number;
   flip: boolean;
   reflect?: boolean;
   alternateFlip?: boolean;
+  rotate?: number;
+  scale?: number;
 }
 
 /** The usual recipe per data set: crop with 4-pixel padding + flip for CIFAR-10, 2-pixel shifts for digits and clothes. */
@@ -23,8 +28,9 @@ export function defaultAugmentation(dataset: string): Augmentation {
 }
 
 /**
- * Parses `--augment`: off, default, or a comma list of shift:N (shift:N:reflect) and flip
- * (flip:alternate), e.g. "shift:4,flip" or "shift:2:reflect,flip:alternate".
+ * Parses `--augment`: off, default, or a comma list of shift:N (shift:N:reflect), flip
+ * (flip:alternate), rotate:DEGREES and scale:FRACTION, e.g. "shift:4,flip",
+ * "shift:2:reflect,flip:alternate" or "shift:2,rotate:10,scale:0.1".
  */
 export function parseAugmentation(v: string | undefined, dataset: string): Augmentation | null {
   if (v === undefined || v === 'off') return null;
@@ -39,9 +45,18 @@ export function parseAugmentation(v: string | undefined, dataset: string): Augme
     else if (part === 'flip:alternate') {
       a.flip = true;
       a.alternateFlip = true;
+    } else if (/^(rotate|scale):/.test(part)) {
+      const [name, text] = part.split(':');
+      const x = Number(text);
+      const max = name === 'rotate' ? 180 : 0.9;
+      if (!(x > 0 && x <= max))
+        throw new ConfigError(
+          `--augment ${part}: ${name} takes ${name === 'rotate' ? 'degrees' : 'a fraction'} above 0 and at most ${max}, e.g. ${name === 'rotate' ? 'rotate:10' : 'scale:0.1'}`,
+        );
+      a[name as 'rotate' | 'scale'] = x;
     } else
       throw new ConfigError(
-        `--augment: expected off, default, or a list like "shift:4,flip" or "shift:2:reflect,flip:alternate", got "${v}"`,
+        `--augment: expected off, default, or a list like "shift:4,flip", "shift:2:reflect,flip:alternate" or "shift:2,rotate:10,scale:0.1", got "${v}"`,
       );
   }
   return a;
@@ -95,8 +110,17 @@ export class AugmentedDataset implements Dataset {
       const flip =
         this.aug.flip &&
         (this.aug.alternateFlip ? ((mix(this.seed, -1, indices[start + s]) ^ this.epoch) & 1) === 1 : (r & 1) === 1);
-      if (dx === 0 && dy === 0 && !flip) continue;
       const img = out.subarray(s * size, (s + 1) * size);
+      if (this.aug.rotate || this.aug.scale) {
+        this.scratch.set(img);
+        const u = mix(this.seed ^ 0x2545f491, this.epoch, indices[start + s]);
+        const angle = ((((u & 0xffff) / 0xffff) * 2 - 1) * (this.aug.rotate ?? 0) * Math.PI) / 180;
+        const zoom = 1 + (((u >>> 16) / 0xffff) * 2 - 1) * (this.aug.scale ?? 0);
+        const pads = Array.from({ length: channels }, (_, c) => this.inner.zeroValue(c));
+        warpImage(img, this.scratch, [channels, h, w], { angle, zoom, dy, dx, flip, pads, reflect: this.aug.reflect });
+        continue;
+      }
+      if (dx === 0 && dy === 0 && !flip) continue;
       this.scratch.set(img);
       for (let c = 0; c < channels; c++) {
         const pad = this.inner.zeroValue(c);
@@ -116,8 +140,50 @@ export class AugmentedDataset implements Dataset {
   }
 }
 
+/**
+ * dst = src (CHW) rotated by `angle` (radians) and zoomed by `zoom` about the image's centre, then
+ * moved by (dy, dx) and mirrored as the plain shift is: each output pixel reads the source point
+ * its inverse transform lands on, interpolating the four pixels around it. The uncovered border
+ * takes the channel's padding value, or with `reflect` the mirrored image.
+ */
+export function warpImage(
+  dst: Float32Array,
+  src: Float32Array,
+  [channels, h, w]: readonly number[],
+  t: { angle: number; zoom: number; dy: number; dx: number; flip: boolean; pads: number[]; reflect?: boolean },
+): void {
+  const [cy, cx] = [(h - 1) / 2, (w - 1) / 2];
+  const cos = Math.cos(t.angle) / t.zoom;
+  const sin = Math.sin(t.angle) / t.zoom;
+  for (let c = 0; c < channels; c++) {
+    const o = c * h * w;
+    const at = (y: number, x: number): number => {
+      if (t.reflect) return src[o + reflectIndex(clampReflect(y, h), h) * w + reflectIndex(clampReflect(x, w), w)];
+      return y >= 0 && y < h && x >= 0 && x < w ? src[o + y * w + x] : t.pads[c];
+    };
+    for (let y = 0; y < h; y++) {
+      const v = y - cy;
+      for (let x = 0; x < w; x++) {
+        const u = (t.flip ? w - 1 - x : x) - cx;
+        const sx = cx + cos * u + sin * v + t.dx;
+        const sy = cy - sin * u + cos * v + t.dy;
+        const x0 = Math.floor(sx);
+        const y0 = Math.floor(sy);
+        const fx = sx - x0;
+        const fy = sy - y0;
+        dst[o + y * w + x] =
+          (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) +
+          fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+      }
+    }
+  }
+}
+
 /** An index past an edge mirrored back inside, the edge itself not repeated (PyTorch's reflect padding). */
 const reflectIndex = (i: number, n: number): number => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
+
+/** A coordinate kept within one reflection of the image (a zoomed-out corner can reach past it). */
+const clampReflect = (i: number, n: number): number => Math.max(-(n - 1), Math.min(2 * (n - 1), i));
 
 /** A well-mixed uint32 from three integers (murmur3's finalizer over a running combination). */
 function mix(a: number, b: number, c: number): number {

@@ -9,7 +9,7 @@ import { type FolderOptions, readFolder } from './folder.js';
 import { readMnistSplit } from './mnist.js';
 import { type PreparedData, type PrepareOptions, prepare } from './prepare.js';
 
-export { type Augmentation, AugmentedDataset, defaultAugmentation, parseAugmentation } from './augment.js';
+export { type Augmentation, AugmentedDataset, defaultAugmentation, parseAugmentation, warpImage } from './augment.js';
 export { budgetName, checkBudget, memoryBudget } from './budget.js';
 export {
   catalog,

@@ -6,7 +6,7 @@ import { flipWidth, type Shape, shapeStr, Tensor, translateReflect } from '../te
 import type { ModelSpec } from './spec.js';
 
 /** Test-time augmentation: mirror images, or mirror images and one-pixel moves. */
-export type Tta = 'flip' | 'flip-translate';
+export type Tta = 'flip' | 'flip-translate' | 'translate';
 
 export interface NamedParam {
   /** As in a PyTorch state dict: "conv1.weight". */
@@ -100,16 +100,18 @@ export class Sequential {
    * Test-time augmentation: with "flip" (or true) the logits are the mean over each image and its
    * mirror image; with "flip-translate" half of that plus a quarter each of the same for the image
    * moved one pixel down-right and one pixel up-left (reflected borders), as airbench's
-   * multi-crop evaluation.
+   * multi-crop evaluation; "translate" is that without the mirror images (for digits and text).
    */
   evaluate(x: Tensor, labels: ArrayLike<number>, tta: boolean | Tta = false): { loss: number; scores: Tensor } {
-    const z = tta ? this.averagedLogits(x, tta === 'flip-translate') : this.logits(x, false);
+    const z = tta
+      ? this.averagedLogits(x, tta === 'flip-translate' || tta === 'translate', tta !== 'translate')
+      : this.logits(x, false);
     const n = z.shape[0];
     const grad = this.lossGrad(z);
     return { loss: this.lossFn(grad.data, z.data, labels, n, z.size / n), scores: z };
   }
 
-  private averagedLogits(x: Tensor, translate: boolean): Tensor {
+  private averagedLogits(x: Tensor, translate: boolean, mirror: boolean): Tensor {
     if (x.shape.length !== 4)
       throw new ConfigError(`test-time augmentation needs images, the model takes ${shapeStr(this.inputShape)}`);
     const [h, w] = [x.shape[2], x.shape[3]];
@@ -127,11 +129,11 @@ export class Sequential {
     for (const [dy, dx, weight] of views) {
       const view = dy === 0 && dx === 0 ? x : moved;
       if (view === moved) translateReflect(moved.data, x.data, h, w, dy, dx);
-      flipWidth(mirrored.data, view.data, w);
-      for (const input of [view, mirrored]) {
+      if (mirror) flipWidth(mirrored.data, view.data, w);
+      for (const input of mirror ? [view, mirrored] : [view]) {
         const z = this.logits(input, false).data; // a layer's buffer: add it up before the next pass
         if (!sum) sum = new Float32Array(z.length);
-        for (let i = 0; i < z.length; i++) sum[i] += (weight / 2) * z[i];
+        for (let i = 0; i < z.length; i++) sum[i] += (mirror ? weight / 2 : weight) * z[i];
       }
     }
     return new Tensor([x.shape[0], sum!.length / x.shape[0]], sum!);

@@ -104,7 +104,7 @@ const settings: { [K in keyof TrainSettings]-?: Check } = {
   clipGrad: orNull(numIn(0, Infinity, true)),
   ema: orNull((v) => typeof v === 'number' && v > 0 && v < 1),
   lookahead: orNull(obj({ every: int(1), decay: numIn(0, 1) })),
-  tta: oneOf(null, 'flip', 'flip-translate'),
+  tta: oneOf(null, 'flip', 'flip-translate', 'translate'),
   patience: orNull(int(1)),
   evalEvery: orNull(int(1)),
   init: (v) =>

@@ -46,8 +46,8 @@ export interface TrainSettings {
   ema?: number | null;
   /** Lookahead's sync interval (steps) and decay, or null (absent in older runs). */
   lookahead?: { every: number; decay: number } | null;
-  /** Test-time augmentation of evaluations ("flip", "flip-translate"), or null. */
-  tta?: 'flip' | 'flip-translate' | null;
+  /** Test-time augmentation of evaluations ("flip", "flip-translate", "translate"), or null. */
+  tta?: 'flip' | 'flip-translate' | 'translate' | null;
   /** Early stopping: epochs without a better evaluation accuracy, or null. */
   patience?: number | null;
   /** Epochs between evaluations (the last epoch is always evaluated), or null for every epoch. */
