@@ -211,13 +211,16 @@ def layer_options(spec, net):
 def averaged_logits(model, x, tta):
     """Logits of x, or their test-time average (src/model/sequential.ts averagedLogits): flip, the
     mean over x and its mirror image; flip-translate, ½ of that plus ¼ each of the same for x moved
-    one pixel down-right and one pixel up-left, borders reflected."""
-    if tta not in ('flip', 'flip-translate'):
+    one pixel down-right and one pixel up-left, borders reflected; translate, those three views
+    without their mirror images."""
+    if tta not in ('flip', 'flip-translate', 'translate'):
         return model(x)
     views = [(x, 1.0)]
-    if tta == 'flip-translate':
+    if tta in ('flip-translate', 'translate'):
         p = torch.nn.functional.pad(x, (1, 1, 1, 1), mode='reflect')
         views = [(x, 0.5), (p[:, :, :-2, :-2], 0.25), (p[:, :, 2:, 2:], 0.25)]
+    if tta == 'translate':
+        return sum(w * model(v) for v, w in views)
     return sum(w / 2 * (model(v) + model(v.flip(3))) for v, w in views)
 
 

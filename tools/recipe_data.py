@@ -1,7 +1,8 @@
 """Data for tools/recipe_torch.py, prepared as `convts train` prepares it: MNIST's training and test
 sets, or CIFAR-10 with --val 10000 (data_batch_1..4 to train on, data_batch_5 to evaluate); z-scored
 per channel with the training images' mean and (population) standard deviation; the random shifts
-and flips of "augment" as src/data/augment.ts draws them (black padding).
+and flips of "augment" as src/data/augment.ts draws them (black padding), and its rotate/scale
+(a random rotation and zoom about the centre, bilinear, through affine_grid and grid_sample).
 """
 import gzip
 import os
@@ -68,3 +69,19 @@ def augment(x, shift, flip, black, gen):
         m = torch.rand(n, generator=gen) < 0.5
         out[m] = out[m].flip(3)
     return out
+
+
+def rotate_scale(x, degrees, scale, black, gen):
+    """Each image rotated by up to ±degrees and zoomed by a factor in [1 − scale, 1 + scale] about
+    its centre, bilinear, the uncovered border black, with the same map as src/data/augment.ts
+    warpImage (which also applies the shift in the same resampling; here it follows)."""
+    n = x.shape[0]
+    angle = (torch.rand(n, generator=gen) * 2 - 1) * degrees * torch.pi / 180
+    zoom = 1 + (torch.rand(n, generator=gen) * 2 - 1) * scale
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    # affine_grid maps output (x, y) in [-1, 1] (pixel centres with align_corners) to source points:
+    # sx = cos·u + sin·v, sy = −sin·u + cos·v for a square image.
+    theta = torch.stack([torch.stack([cos, sin, torch.zeros(n)], 1), torch.stack([-sin, cos, torch.zeros(n)], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=True)
+    moved = torch.nn.functional.grid_sample(x - black, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
+    return moved + black

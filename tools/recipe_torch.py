@@ -5,12 +5,12 @@ What `convts train` does, step for step: MNIST (train 60,000, test 10,000) or CI
 --val 10000 (data_batch_1..4 to train on, data_batch_5 to evaluate), z-scored per channel with the
 training images' statistics; weights started as convts starts them (the model's "init", a layer's
 own "init", "dirac", "patch-whitening" from the first 5,000 training images as the first batch
-draws them); seeded shuffles; random shifts padded with black pixels, and flips ("augment");
+draws them); seeded shuffles; random shifts padded with black pixels, flips, rotations and zooms ("augment");
 SGD (momentum / Nesterov) or Adam with coupled weight decay, biases and batch-norm parameters left
 out with "wd-skip-norm"; the layers' "freeze" (requires_grad off), "lrScale" and "weightDecay" as
 parameter groups; the schedule (onecycle[:PEAK[:DIV[:FINAL[:linear]]]] as OneCycleLR without
 momentum cycling, stepped per batch; cosine, cosine:batch, step:N:G); label smoothing; lookahead
-("K:D", as src/train/recipe.ts); test-time averaging ("tta": flip, flip-translate); "eval-every".
+("K:D", as src/train/recipe.ts); test-time averaging ("tta": flip, flip-translate, translate); "eval-every".
 Prints one JSON line per epoch: training seconds, evaluation seconds (0 when the epoch is not
 evaluated, accuracy then null), process CPU seconds, images/s. Data loading is excluded, as on the
 convts side.
@@ -33,7 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from convts_torch import averaged_logits, build, initialize, layer_options, patch_whitening
-from recipe_data import augment, load
+from recipe_data import augment, load, rotate_scale
 
 KNOWN = {'epochs', 'batch-size', 'optimizer', 'lr', 'momentum', 'weight-decay', 'wd-skip-norm', 'schedule',
          'label-smoothing', 'augment', 'tta', 'lookahead', 'eval-every'}
@@ -146,7 +146,10 @@ def main():
     aug = str(r.get('augment', 'off')).split(',')
     shift = next((int(p[6:]) for p in aug if p.startswith('shift:')), 0)
     flip = 'flip' in aug
-    draw = (lambda xb: augment(xb, shift, flip, black, gen)) if shift or flip else (lambda xb: xb)
+    degrees = next((float(p[7:]) for p in aug if p.startswith('rotate:')), 0)
+    scale = next((float(p[6:]) for p in aug if p.startswith('scale:')), 0)
+    moves = (lambda xb: augment(xb, shift, flip, black, gen)) if shift or flip else (lambda xb: xb)
+    draw = (lambda xb: moves(rotate_scale(xb, degrees, scale, black, gen))) if degrees or scale else moves
 
     model = build(spec)
     initialize(model, spec)
@@ -157,7 +160,7 @@ def main():
     sched, per_batch = scheduler(opt, max_lrs, r.get('schedule'), epochs, steps)
     look = Lookahead(model, r['lookahead'], epochs * steps) if r.get('lookahead') else None
     ls = float(r.get('label-smoothing', 0))
-    tta = r.get('tta') if r.get('tta') in ('flip', 'flip-translate') else None
+    tta = r.get('tta') if r.get('tta') in ('flip', 'flip-translate', 'translate') else None
     train_s = eval_s = 0.0
     done = 0
     model.train()
