@@ -82,3 +82,35 @@ test('a worker that fails to start leaves the kernels on the threads that did', 
     p.terminate();
   }
 });
+
+test('workers that sleep as soon as they are idle (spins 0) still wake for each call and take items', async (t) => {
+  const module = loadWasmThreadedModule();
+  if (!module) return t.skip('convts-mt.wasm not built');
+  const p = await startWasmThreads(module, 2, spawnNodeWorker);
+  try {
+    p.setSpins(0);
+    const x = Float32Array.from({ length: 1 << 17 }, (_, i) => Math.sin(i));
+    const [y1, y2] = [new Float32Array(x.length), new Float32Array(x.length)];
+    referenceKernels.activationForward('relu', y2, x, x.length);
+    for (let i = 0; i < 200 && p.itemsRun()[1] === 0; i++) {
+      p.kernels.activationForward('relu', y1, x, x.length);
+      assert.deepEqual(y1, y2);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.ok(p.itemsRun()[1] > 0, `the sleeping worker ran no item: ${p.itemsRun()}`);
+  } finally {
+    p.terminate();
+  }
+});
+
+test('a spin limit that is not a count is refused, naming it', async (t) => {
+  const module = loadWasmThreadedModule();
+  if (!module) return t.skip('convts-mt.wasm not built');
+  for (const spins of [-1, Number.NaN])
+    await assert.rejects(useWasmKernels({ module }, { threads: 2, spawn: spawnNodeWorker, spins }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^spins: must be a number of spins ≥ 0, got (-1|NaN)$/);
+      return true;
+    });
+  assert.equal(kernels(), referenceKernels);
+});

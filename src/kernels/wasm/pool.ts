@@ -13,6 +13,7 @@ interface ThreadExports extends WasmExports {
   stackTop(bytes: number): number;
   workerLoop(id: number): void;
   setThreads(n: number): void;
+  setSpins(n: number): void;
   itemsRun(id: number): number;
 }
 
@@ -40,6 +41,8 @@ export interface WasmThreads {
   failures: string[];
   /** Work items each thread has run so far (the caller first): shows that the workers take part. */
   itemsRun(): number[];
+  /** How many times an idle worker checks for work before it sleeps (see WasmKernelOptions.spins). */
+  setSpins(spins: number): void;
   /** Stops the workers; the kernels then run on the calling thread alone. */
   terminate(): void;
 }
@@ -138,6 +141,7 @@ export async function startWasmThreads(
     threads: up,
     failures,
     itemsRun: () => Array.from({ length: threads }, (_, i) => e.itemsRun(i)),
+    setSpins: (spins) => e.setSpins(Math.max(0, Math.min(2 ** 31 - 1, Math.round(spins)))),
     terminate() {
       e.setThreads(1);
       for (const w of workers) w.terminate();
