@@ -154,6 +154,12 @@ void parallel_for_raw(int, int count, ItemFn fn, void *ctx) {
 }
 #endif
 
+// A block for an array that JavaScript keeps in this memory, where calls use it in place; JavaScript
+// reuses the blocks of arrays it collected (src/kernels/wasm/resident.ts).
+EXPORT("alloc") void *alloc_block(size_t bytes) {
+  return bump(bytes, 64);
+}
+
 static Buf<unsigned char> stage;
 // A block of at least `bytes` where JavaScript stages a call's arrays; valid until the next call.
 EXPORT("stage") void *stage_area(size_t bytes) {

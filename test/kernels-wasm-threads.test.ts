@@ -2,7 +2,20 @@
 // against the reference kernels; the same module in Chromium is checked by wasm-threads-browser.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, kernels, referenceKernels, useKernels, useWasmKernels } from '../src/core.js';
+import {
+  buildModel,
+  builtinSpec,
+  ConfigError,
+  type Kernels,
+  kernels,
+  Rng,
+  referenceKernels,
+  Sgd,
+  Tensor,
+  useKernels,
+  useWasmKernels,
+  withKernels,
+} from '../src/core.js';
 import {
   loadWasmModule,
   loadWasmThreadedModule,
@@ -113,4 +126,35 @@ test('a spin limit that is not a count is refused, naming it', async (t) => {
       return true;
     });
   assert.equal(kernels(), referenceKernels);
+});
+
+test('a model built on the threaded kernels keeps its arrays in their memory and trains exactly as with copies', (t) => {
+  if (!pool) return t.skip('convts-mt.wasm not built');
+  const copying: Kernels = { ...pool.kernels, allocF32: undefined, allocI32: undefined };
+  const run = (k: Kernels) =>
+    withKernels(k, () => {
+      const model = buildModel(builtinSpec('seed-mnist'), { seed: 3 });
+      const r = new Rng(5);
+      const x = new Tensor(
+        [6, 1, 28, 28],
+        Float32Array.from({ length: 6 * 784 }, () => r.uniform()),
+      );
+      const opt = new Sgd({ lr: 0.05, momentum: 0.9 });
+      const losses: number[] = [];
+      for (let s = 0; s < 3; s++) {
+        model.zeroGrad();
+        losses.push(model.lossAndBackward(x, [0, 1, 2, 3, 4, 5]).loss);
+        opt.step(model.params());
+      }
+      const where = model.params().map((p) => p.value.data.buffer.constructor.name);
+      return { losses, logits: model.logits(x).data.slice(), where };
+    });
+  const [resident, copied] = [run(pool.kernels), run(copying)];
+  assert.ok(
+    resident.where.every((b) => b === 'SharedArrayBuffer'),
+    `parameters not in the memory: ${resident.where}`,
+  );
+  assert.ok(copied.where.every((b) => b === 'ArrayBuffer'));
+  assert.deepEqual(resident.losses, copied.losses);
+  assert.deepEqual(resident.logits, copied.logits);
 });
