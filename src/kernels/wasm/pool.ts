@@ -94,6 +94,19 @@ export function canShareMemory(): boolean {
 }
 
 /**
+ * The threaded module on the calling thread alone, instantiated at once (Node; a page may refuse to
+ * compile or instantiate a large module synchronously). Its memory is shared, so layers keep their arrays
+ * in it and calls copy none of them: faster than the one-thread module, which copies every array.
+ */
+export function wasmSharedKernels(module: WebAssembly.Module, name = 'wasm-simd128'): Kernels {
+  const memory = new WebAssembly.Memory({ ...sharedMemoryPages, shared: true });
+  const e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ThreadExports;
+  if (typeof e.workerLoop !== 'function') throw new Error('not the threaded WebAssembly module (no workerLoop)');
+  e.threadInit();
+  return wasmKernelsOn(e, memory, name);
+}
+
+/**
  * Instantiates the threaded module on a new shared memory and starts threads − 1 workers with `spawn`.
  * Resolves once each worker has started or failed (within `timeoutMs`); the kernels work from the
  * start, on the threads that are up.
