@@ -93,6 +93,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
     .filter((b) => b !== 'browser')
     .join(',');
   const backends = nodeNames === '' ? [] : pickBackends(nodeNames, v.threads);
+  if (v.spin !== undefined && !inBrowser)
+    throw new UsageError("--spin sets how long the page's pool workers spin: it needs --backend browser");
+  const spins = v.spin?.split(',').map((x) => num('spin', x, 0, { int: true, min: 0, max: 2 ** 31 - 1 }));
   if (v.memory) {
     if (!backends.length) throw new UsageError('--memory measures a Node kernel set: add one to --backend');
     const m = memoryGrowth(backends[backends.length - 1]);
@@ -105,7 +108,6 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const bench = inBrowser || convnetjs ? await BrowserBench.open(convnetjs) : null;
   try {
     const threads = inBrowser ? browserThreads(v.threads) : [];
-    const spins = v.spin?.split(',').map((x) => num('spin', x, 0, { int: true, min: 0, max: 2 ** 31 - 1 }));
     const browser = bench && { bench, threads, spins, convnetjs };
     if (!v.json)
       process.stdout.write(
