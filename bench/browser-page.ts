@@ -5,27 +5,29 @@ import { builtinSpec, startWasmKernels, type WasmKernels, withKernels } from '..
 import { convnetjsStep } from './convnetjs-net.js';
 import { type Mode, makeStep } from './timing.js';
 
-const pools = new Map<number, WasmKernels>();
+// Pools by "threads/spins" (spins empty: the kernels' default), each with its own module and workers.
+const pools = new Map<string, WasmKernels>();
 const steps = new Map<string, () => void>();
 
 const api = {
-  /** Starts the kernels on `threads` threads (once per count); says what runs. */
-  async start(threads: number) {
-    let s = pools.get(threads);
+  /** Starts the kernels on `threads` threads (once per count and spin limit); says what runs. */
+  async start(threads: number, spins?: number) {
+    const key = `${threads}/${spins ?? ''}`;
+    let s = pools.get(key);
     if (!s) {
-      s = await startWasmKernels({ from: new URL('wasm/', location.href), threads });
-      pools.set(threads, s);
+      s = await startWasmKernels({ from: new URL('wasm/', location.href), threads, spins });
+      pools.set(key, s);
     }
     return { threads: s.threads, simd: s.simd, kernels: s.kernels.name, notice: s.notice };
   },
-  /** Builds contender `id`: convts on the pool of `threads`, or ConvNetJS. */
-  setup(id: string, who: 'convts' | 'convnetjs', threads: number, net: string, mode: Mode, batch: number) {
+  /** Builds contender `id`: convts on the pool `pool` (threads/spins, as started), or ConvNetJS. */
+  setup(id: string, who: 'convts' | 'convnetjs', pool: string, net: string, mode: Mode, batch: number) {
     if (who === 'convnetjs') {
       steps.set(id, convnetjsStep(net, mode, batch));
       return;
     }
-    const k = pools.get(threads)?.kernels;
-    if (!k) throw new Error(`no kernels started on ${threads} threads`);
+    const k = pools.get(pool)?.kernels;
+    if (!k) throw new Error(`no kernels started as ${pool} (threads/spins)`);
     const step = withKernels(k, () => makeStep(builtinSpec(net), mode, batch));
     steps.set(id, () => withKernels(k, step));
   },

@@ -37,8 +37,8 @@ export interface BrowserKernels {
 
 interface PageApi {
   convtsBench: {
-    start(threads: number): Promise<BrowserKernels>;
-    setup(id: string, who: string, threads: number, net: string, mode: Mode, batch: number): void;
+    start(threads: number, spins?: number): Promise<BrowserKernels>;
+    setup(id: string, who: string, pool: string, net: string, mode: Mode, batch: number): void;
     run(id: string, seconds: number): { steps: number; seconds: number };
     drop(id: string): void;
   };
@@ -94,17 +94,29 @@ export class BrowserBench {
     }
   }
 
-  /** Starts the WebAssembly kernels on `threads` threads in the page. */
-  start(threads: number): Promise<BrowserKernels> {
-    return this.page.evaluate((t) => (globalThis as unknown as PageApi).convtsBench.start(t), threads);
+  /** Starts the WebAssembly kernels on `threads` threads in the page, their workers spinning `spins` times
+   * before they sleep (default: the kernels' own). */
+  start(threads: number, spins?: number): Promise<BrowserKernels> {
+    return this.page.evaluate((a) => (globalThis as unknown as PageApi).convtsBench.start(a.threads, a.spins), {
+      threads,
+      spins,
+    });
   }
 
-  /** A race contender: convts on the page's pool of `threads`, or ConvNetJS. */
-  async contender(who: 'convts' | 'convnetjs', threads: number, net: string, mode: Mode, batch: number) {
+  /** A race contender: convts on the page's pool of `threads` started with `spins`, or ConvNetJS. */
+  async contender(
+    who: 'convts' | 'convnetjs',
+    threads: number,
+    net: string,
+    mode: Mode,
+    batch: number,
+    spins?: number,
+  ) {
     const id = `${who}-${this.next++}`;
+    const pool = `${threads}/${spins ?? ''}`;
     await this.page.evaluate(
-      (a) => (globalThis as unknown as PageApi).convtsBench.setup(a.id, a.who, a.threads, a.net, a.mode, a.batch),
-      { id, who, threads, net, mode, batch },
+      (a) => (globalThis as unknown as PageApi).convtsBench.setup(a.id, a.who, a.pool, a.net, a.mode, a.batch),
+      { id, who, pool, net, mode, batch },
     );
     const run = async (seconds: number): Promise<Slice> => {
       const cpu0 = cpuSeconds(this.renderers);

@@ -19,8 +19,9 @@ export interface SpeedOptions {
   torch: TorchPython | null;
   /** The gemm peak in GFLOP/s by thread count (bench/peak.ts), measured in the same run; may be empty. */
   peaks: Map<number, number>;
-  /** Chromium (bench/browser.ts), the thread counts to run convts on there, and whether ConvNetJS races too. */
-  browser?: { bench: BrowserBench; threads: number[]; convnetjs: boolean } | null;
+  /** Chromium (bench/browser.ts), the thread counts to run convts on there, and whether ConvNetJS races too;
+   * `spins`: the pool workers' spin limits to race against each other (empty: the default only). */
+  browser?: { bench: BrowserBench; threads: number[]; spins?: number[]; convnetjs: boolean } | null;
 }
 
 export interface Measurement {
@@ -31,6 +32,8 @@ export interface Measurement {
   /** The kernel set's own name, e.g. native-avx512 (ours only). */
   kernels?: string;
   threads: number;
+  /** The browser pool's spin limit, when set by --spin. */
+  spins?: number;
   /** Median images/s over the slices, and the slowest and fastest slice. */
   imagesPerSecond: number;
   minImagesPerSecond: number;
@@ -51,7 +54,7 @@ export interface Measurement {
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-type Who = Pick<Measurement, 'backend' | 'kernels' | 'threads'> & { side: 'ours' | 'torch' | 'convnetjs' };
+type Who = Pick<Measurement, 'backend' | 'kernels' | 'threads' | 'spins'> & { side: 'ours' | 'torch' | 'convnetjs' };
 
 /** Runs every configuration and hands each measurement to `out` as soon as it is known. */
 export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): Promise<void> {
@@ -59,8 +62,11 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
   const torch = o.torch;
   const servers = torch ? [2, 1].map((t) => new TorchServer(torch.python, t)) : [];
   const browser = o.browser ?? null;
-  const pools: [number, BrowserKernels][] = [];
-  if (browser) for (const t of browser.threads) pools.push([t, await browser.bench.start(t)]);
+  const pools: [number, number | undefined, BrowserKernels][] = [];
+  const spinList = browser?.spins?.length ? browser.spins : [undefined];
+  if (browser)
+    for (const t of browser.threads)
+      for (const sp of t > 1 ? spinList : [undefined]) pools.push([t, sp, await browser.bench.start(t, sp)]);
   try {
     for (const net of o.nets) {
       const flops = flopsPerImage(
@@ -78,12 +84,19 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
           }
           // The page builds the report's networks by name; spec files are timed in Node only.
           const inPage = (benchBuiltins as readonly string[]).includes(net.torchNet);
-          for (const [t, k] of inPage ? pools : []) {
-            const c = await browser?.bench.contender('convts', t, net.torchNet, mode, batch);
+          for (const [t, sp, k] of inPage ? pools : []) {
+            const c = await browser?.bench.contender('convts', t, net.torchNet, mode, batch, sp);
             if (!c) continue;
             contenders.push(c);
             drops.push(c.drop);
-            who.push({ side: 'ours', backend: 'browser', kernels: `${k.kernels} ${k.simd}`, threads: k.threads });
+            const kernels = `${k.kernels} ${k.simd}`;
+            who.push({
+              side: 'ours',
+              backend: 'browser',
+              kernels,
+              threads: k.threads,
+              ...(sp === undefined ? {} : { spins: sp }),
+            });
           }
           if (browser?.convnetjs && inPage) {
             const c = await browser.bench.contender('convnetjs', 1, net.torchNet, mode, batch);

@@ -50,9 +50,10 @@ static int threads = 1;
 #if defined(__wasm_atomics__)
 // The pool, as native/threads.cc but on WebAssembly atomics: one 64-bit word holds (job generation << 32
 // | next item), so a claim is a compare-and-swap and a late worker never takes an item of another job;
-// the word is closed before the next job's fields are written, as there. Idle workers spin for about
-// half a millisecond (the JavaScript between two kernel calls of a training step: waking a sleeping
-// worker took longer than the small calls themselves), then sleep on `signal` (memory.atomic.wait);
+// the word is closed before the next job's fields are written, as there. Idle workers spin `spinLimit`
+// times on `signal` (setSpins), then sleep on it (memory.atomic.wait). The default, some 30 µs, covers
+// most gaps between the calls of a training step; spinning longer cost more CPU per image than the
+// wake-ups it saved, and on a busy machine more wall-clock time too (BENCHMARKS.md, browser training);
 // the caller, which may be a page's main thread where waiting is not allowed, spins until every item
 // is done.
 static struct {
@@ -64,7 +65,7 @@ static struct {
 // Items each thread ran, so that a test can see the workers work: away from the pool's line.
 alignas(64) static int itemCounts[64][16];
 constexpr unsigned kClosed = 0xffffffffu;  // "next item" of a closed generation: above any count
-constexpr int kSpins = 400000;
+static int spinLimit = 25000;
 
 static void pool_work(int id, unsigned gen) {
   for (;;) {
@@ -126,7 +127,8 @@ EXPORT("workerLoop") void worker_loop(int id) {
   for (;;) {
     unsigned gen;
     for (int spins = 0; (gen = (unsigned)__atomic_load_n(&pool.signal, __ATOMIC_ACQUIRE)) == seen; spins++)
-      if (spins > kSpins) __builtin_wasm_memory_atomic_wait32(&pool.signal, (int)seen, -1);
+      if (spins >= __atomic_load_n(&spinLimit, __ATOMIC_RELAXED))
+        __builtin_wasm_memory_atomic_wait32(&pool.signal, (int)seen, -1);
     seen = gen;
     pool_work(id, gen);
   }
@@ -134,6 +136,12 @@ EXPORT("workerLoop") void worker_loop(int id) {
 
 EXPORT("itemsRun") int items_run(int id) {
   return __atomic_load_n(&itemCounts[id & 63][0], __ATOMIC_RELAXED);
+}
+
+// How long idle workers spin before they sleep: longer saves the wake-up between the calls of a step,
+// shorter saves the CPU time spent spinning.
+EXPORT("setSpins") void set_spins(int n) {
+  __atomic_store_n(&spinLimit, n < 0 ? 0 : n, __ATOMIC_RELAXED);
 }
 
 // How many threads share each kernel call from now on (the caller and workers 1 … n − 1 once running).
@@ -145,6 +153,12 @@ void parallel_for_raw(int, int count, ItemFn fn, void *ctx) {
   for (int i = 0; i < count; i++) fn(ctx, 0, i);
 }
 #endif
+
+// A block for an array that JavaScript keeps in this memory, where calls use it in place; JavaScript
+// reuses the blocks of arrays it collected (src/kernels/wasm/resident.ts).
+EXPORT("alloc") void *alloc_block(size_t bytes) {
+  return bump(bytes, 64);
+}
 
 static Buf<unsigned char> stage;
 // A block of at least `bytes` where JavaScript stages a call's arrays; valid until the next call.

@@ -37,6 +37,11 @@ test('a bad bench flag or value exits 2 with one line naming it', () => {
     [['--backend', 'cuda'], /^convts: --backend: cuda not available here/],
     [['--slice', '0'], /^convts: --slice: expected a number > 0, got "0"/],
     [['--slices', '2.5'], /^convts: --slices: expected an integer ≥ 1/],
+    [['--spin', '5'], /^convts: --spin sets how long the page's pool workers spin: it needs --backend browser\n$/],
+    [
+      ['--backend', 'browser', '--spin', '1.5'],
+      /^convts: --spin: expected an integer ≥ 0 and ≤ 2147483647, got "1.5"\n$/,
+    ],
     [['--wramup', '1'], /^convts: Unknown option '--wramup' — did you mean --warmup\? \(see convts bench --help\)\n$/],
   ];
   for (const [args, want] of cases) {

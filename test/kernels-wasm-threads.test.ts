@@ -2,7 +2,20 @@
 // against the reference kernels; the same module in Chromium is checked by wasm-threads-browser.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, kernels, referenceKernels, useKernels, useWasmKernels } from '../src/core.js';
+import {
+  buildModel,
+  builtinSpec,
+  ConfigError,
+  type Kernels,
+  kernels,
+  Rng,
+  referenceKernels,
+  Sgd,
+  Tensor,
+  useKernels,
+  useWasmKernels,
+  withKernels,
+} from '../src/core.js';
 import {
   loadWasmModule,
   loadWasmThreadedModule,
@@ -81,4 +94,67 @@ test('a worker that fails to start leaves the kernels on the threads that did', 
   } finally {
     p.terminate();
   }
+});
+
+test('workers that sleep as soon as they are idle (spins 0) still wake for each call and take items', async (t) => {
+  const module = loadWasmThreadedModule();
+  if (!module) return t.skip('convts-mt.wasm not built');
+  const p = await startWasmThreads(module, 2, spawnNodeWorker);
+  try {
+    p.setSpins(0);
+    const x = Float32Array.from({ length: 1 << 17 }, (_, i) => Math.sin(i));
+    const [y1, y2] = [new Float32Array(x.length), new Float32Array(x.length)];
+    referenceKernels.activationForward('relu', y2, x, x.length);
+    for (let i = 0; i < 200 && p.itemsRun()[1] === 0; i++) {
+      p.kernels.activationForward('relu', y1, x, x.length);
+      assert.deepEqual(y1, y2);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.ok(p.itemsRun()[1] > 0, `the sleeping worker ran no item: ${p.itemsRun()}`);
+  } finally {
+    p.terminate();
+  }
+});
+
+test('a spin limit that is not a count is refused, naming it', async (t) => {
+  const module = loadWasmThreadedModule();
+  if (!module) return t.skip('convts-mt.wasm not built');
+  for (const spins of [-1, Number.NaN])
+    await assert.rejects(useWasmKernels({ module }, { threads: 2, spawn: spawnNodeWorker, spins }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^spins: must be a number of spins ≥ 0, got (-1|NaN)$/);
+      return true;
+    });
+  assert.equal(kernels(), referenceKernels);
+});
+
+test('a model built on the threaded kernels keeps its arrays in their memory and trains exactly as with copies', (t) => {
+  if (!pool) return t.skip('convts-mt.wasm not built');
+  const copying: Kernels = { ...pool.kernels, allocF32: undefined, allocI32: undefined };
+  const run = (k: Kernels) =>
+    withKernels(k, () => {
+      const model = buildModel(builtinSpec('seed-mnist'), { seed: 3 });
+      const r = new Rng(5);
+      const x = new Tensor(
+        [6, 1, 28, 28],
+        Float32Array.from({ length: 6 * 784 }, () => r.uniform()),
+      );
+      const opt = new Sgd({ lr: 0.05, momentum: 0.9 });
+      const losses: number[] = [];
+      for (let s = 0; s < 3; s++) {
+        model.zeroGrad();
+        losses.push(model.lossAndBackward(x, [0, 1, 2, 3, 4, 5]).loss);
+        opt.step(model.params());
+      }
+      const where = model.params().map((p) => p.value.data.buffer.constructor.name);
+      return { losses, logits: model.logits(x).data.slice(), where };
+    });
+  const [resident, copied] = [run(pool.kernels), run(copying)];
+  assert.ok(
+    resident.where.every((b) => b === 'SharedArrayBuffer'),
+    `parameters not in the memory: ${resident.where}`,
+  );
+  assert.ok(copied.where.every((b) => b === 'ArrayBuffer'));
+  assert.deepEqual(resident.losses, copied.losses);
+  assert.deepEqual(resident.logits, copied.logits);
 });

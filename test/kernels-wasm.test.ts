@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, kernels, packagedWasmUrl, referenceKernels, useKernels, useWasmKernels } from '../src/core.js';
-import { loadWasmModule } from '../src/kernels/node-loader.js';
+import {
+  availableBackends,
+  loadWasmKernels,
+  loadWasmModule,
+  loadWasmThreadedModule,
+} from '../src/kernels/node-loader.js';
 import { wasmKernels } from '../src/kernels/wasm/index.js';
 import { checkKernelSet } from './helpers/kernel-check.js';
 
@@ -13,6 +18,23 @@ checkKernelSet(
   () => module && wasmKernels(module),
   'npm install builds it when clang and lld are installed (apt-get install clang lld)',
 );
+
+// Node's "wasm" backend: the threaded module on this thread alone, its arrays in its shared memory.
+const threaded = loadWasmThreadedModule();
+checkKernelSet(
+  'wasm on one thread, shared memory',
+  () => threaded && loadWasmKernels(),
+  'npm install builds convts-mt.wasm when clang and lld are installed',
+);
+
+test("Node's wasm backend keeps the layers' arrays in its memory when convts-mt.wasm is built", (t) => {
+  if (!threaded) return t.skip('convts-mt.wasm not built');
+  const wasm = availableBackends().find((b) => b.name === 'wasm');
+  assert.equal(wasm?.threads, 1);
+  const a = wasm?.kernels.allocF32?.(100);
+  assert.ok(a?.buffer instanceof SharedArrayBuffer, 'no array in the module memory');
+  assert.ok(a.every((v) => v === 0));
+});
 
 test('useWasmKernels loads the packaged module from bytes or a compiled module and makes it the active set', async (t) => {
   if (!module) return t.skip('dist/wasm/convts.wasm not built');

@@ -14,7 +14,8 @@ const rows = process.argv.slice(2).flatMap((f) =>
 const speed = rows.filter((r) => r.mode === 'train' || r.mode === 'infer');
 const isTorch = (r) => r.backend.startsWith('pytorch');
 const isOurs = (r) => !isTorch(r) && r.backend !== 'convnetjs';
-const label = (r) => `${isTorch(r) ? 'PyTorch' : r.backend} ×${r.threads}`;
+const label = (r) =>
+  `${isTorch(r) ? 'PyTorch' : r.backend} ×${r.threads}${r.spins === undefined ? '' : ` spin ${r.spins}`}`;
 const columns = [...new Set(speed.map(label))];
 const configs = [...new Set(speed.map((r) => `${r.net}|${r.mode}|${r.batch}`))].map((c) => c.split('|'));
 const fmt = (x) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));

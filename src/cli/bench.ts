@@ -25,6 +25,8 @@ Usage: convts bench [options]
                          headless Chromium on the WebAssembly kernels with threads
                          (playwright-core; /usr/bin/chromium or $CONVTS_CHROMIUM)  [all built in Node]
   --threads N[,N]        thread counts for backends that thread  [1 and all cores; browser: all cores]
+  --spin N[,N]           browser: times an idle pool worker checks for work before it
+                         sleeps (about 1 ns each); several race each other  [the kernels' default]
   --warmup S             seconds each contender runs first       [0.5]
   --slice S              seconds per timed slice                 [0.4]
   --slices N             timed slices per contender              [5]
@@ -59,6 +61,7 @@ const options = {
   mode: { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
+  spin: { type: 'string' },
   warmup: { type: 'string' },
   slice: { type: 'string' },
   slices: { type: 'string' },
@@ -90,6 +93,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
     .filter((b) => b !== 'browser')
     .join(',');
   const backends = nodeNames === '' ? [] : pickBackends(nodeNames, v.threads);
+  if (v.spin !== undefined && !inBrowser)
+    throw new UsageError("--spin sets how long the page's pool workers spin: it needs --backend browser");
+  const spins = v.spin?.split(',').map((x) => num('spin', x, 0, { int: true, min: 0, max: 2 ** 31 - 1 }));
   if (v.memory) {
     if (!backends.length) throw new UsageError('--memory measures a Node kernel set: add one to --backend');
     const m = memoryGrowth(backends[backends.length - 1]);
@@ -102,7 +108,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const bench = inBrowser || convnetjs ? await BrowserBench.open(convnetjs) : null;
   try {
     const threads = inBrowser ? browserThreads(v.threads) : [];
-    const browser = bench && { bench, threads, convnetjs };
+    const browser = bench && { bench, threads, spins, convnetjs };
     if (!v.json)
       process.stdout.write(
         `${machineLine()}${bench ? `, Chromium ${bench.version}` : ''}\n${peakLine(peaks)}${header({ torch: compareTorch, convnetjs })}`,

@@ -29,6 +29,16 @@ export function setDefaultKernels(pick: () => Kernels): void {
   pickDefault = pick;
 }
 
+/** A zeroed array of `length` floats, in the active kernel set's memory when it keeps arrays there. */
+export function floats(length: number): Float32Array {
+  return kernels().allocF32?.(length) ?? new Float32Array(length);
+}
+
+/** The same for integers. */
+export function ints(length: number): Int32Array {
+  return kernels().allocI32?.(length) ?? new Int32Array(length);
+}
+
 /** Runs f with `k` as the kernel set, then restores the set that was in use before (also on a throw). */
 export function withKernels<T>(k: Kernels, f: () => T): T {
   const prev = kernels();

@@ -41,6 +41,14 @@ export interface Kernels {
   readonly name: string;
   /** Threads the set runs its kernels on (absent: one). */
   readonly threads?: number;
+  /**
+   * A zeroed array in the set's own memory, which its calls then use in place instead of copying it in
+   * and out (the threaded WebAssembly kernels); absent, layers use plain arrays. A view of such an array
+   * (subarray) must not outlive it: its memory is reused once it is collected.
+   */
+  allocF32?(length: number): Float32Array;
+  /** The same for integers (max pooling's argmax). */
+  allocI32?(length: number): Int32Array;
 
   /** c = op(a)·op(b) (+ c when accumulate); op(a) is m×k, op(b) is k×n; ta/tb read a/b transposed. */
   gemm(

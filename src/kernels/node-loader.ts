@@ -10,7 +10,7 @@ import { type Kernels, referenceKernels } from './index.js';
 import { type NativeAddon, nativeKernels } from './native/index.js';
 import { wasmKernels } from './wasm/index.js';
 import { type StartWasmOptions, startWasmKernels, type WasmKernels } from './wasm/load.js';
-import { type SpawnWorker, startWasmThreads, type WasmThreads } from './wasm/pool.js';
+import { type SpawnWorker, startWasmThreads, type WasmThreads, wasmSharedKernels } from './wasm/pool.js';
 
 /** A kernel set the bench and the trainer can pick, with the threads it runs on. */
 export interface Backend {
@@ -98,6 +98,17 @@ export function loadWasmThreadedModule(): WebAssembly.Module | null {
   return wasmThreaded;
 }
 
+/**
+ * The WebAssembly kernels on this thread: the threaded module without workers when it is built (its
+ * shared memory holds the layers' arrays, so calls copy less), else the one-thread module; null if neither.
+ */
+export function loadWasmKernels(): Kernels | null {
+  const threaded = loadWasmThreadedModule();
+  if (threaded) return wasmSharedKernels(threaded);
+  const module = loadWasmModule();
+  return module && wasmKernels(module);
+}
+
 /** Pool workers as worker_threads; unref'd, so that they never keep the process alive. */
 export const spawnNodeWorker: SpawnWorker = (source) => {
   const w = new Worker(source, { eval: true });
@@ -159,8 +170,8 @@ export function availableBackends(): Backend[] {
   const list: Backend[] = [{ name: 'reference', threads: 1, kernels: referenceKernels }];
   const native = loadNativeAddon();
   const counts = [...new Set([1, defaultThreads()])];
-  const module = loadWasmModule();
-  if (module) list.push({ name: 'wasm', threads: 1, kernels: wasmKernels(module) });
+  const wasm = loadWasmKernels();
+  if (wasm) list.push({ name: 'wasm', threads: 1, kernels: wasm });
   if (native) for (const t of counts) list.push({ name: 'native', threads: t, kernels: nativeKernels(native, t) });
   return list;
 }
@@ -169,8 +180,7 @@ export function availableBackends(): Backend[] {
 export function fastestKernels(threads = defaultThreads()): Kernels {
   const native = loadNativeAddon();
   if (native) return nativeKernels(native, threads);
-  const module = loadWasmModule();
-  return module ? wasmKernels(module) : referenceKernels;
+  return loadWasmKernels() ?? referenceKernels;
 }
 
 /** The kernel set named by $CONVTS_BACKEND (reference, wasm or native), else the fastest built. */
@@ -180,8 +190,8 @@ export function defaultKernels(): Kernels {
   if (want === 'reference') return referenceKernels;
   const native = want === 'native' ? loadNativeAddon() : null;
   if (native) return nativeKernels(native, defaultThreads());
-  const module = want === 'wasm' ? loadWasmModule() : null;
-  if (module) return wasmKernels(module);
+  const wasm = want === 'wasm' ? loadWasmKernels() : null;
+  if (wasm) return wasm;
   throw new UsageError(
     `CONVTS_BACKEND=${want}: ${['native', 'wasm'].includes(want) ? 'not built on this machine — npm install builds it (see its notice)' : 'use reference, wasm or native'}`,
   );

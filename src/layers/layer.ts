@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
+import { floats } from '../kernels/index.js';
 import type { Rng } from '../tensor/rng.js';
-import { type Shape, Tensor } from '../tensor/tensor.js';
+import { type Shape, sizeOf, Tensor } from '../tensor/tensor.js';
 
 /** A trainable tensor and its gradient; fans are what the initializers scale by. */
 export interface Param {
@@ -132,7 +133,8 @@ export abstract class Layer {
 
   protected addParam(name: 'weight' | 'bias', shape: Shape, fanIn: number, fanOut: number, startAt?: number): Param {
     const norm = startAt !== undefined || undefined;
-    const p: Param = { name, value: new Tensor(shape), grad: new Tensor(shape), fanIn, fanOut, startAt, norm };
+    const [value, grad] = [new Tensor(shape, floats(sizeOf(shape))), new Tensor(shape, floats(sizeOf(shape)))];
+    const p: Param = { name, value, grad, fanIn, fanOut, startAt, norm };
     this.params.push(p);
     return p;
   }
@@ -147,7 +149,7 @@ export function batchBuffer(cache: Map<number, Tensor>, n: number, shape: Shape)
   let t = cache.get(n);
   if (!t) {
     if (cache.size >= 4) cache.delete(cache.keys().next().value!);
-    t = new Tensor([n, ...shape]);
+    t = new Tensor([n, ...shape], floats(n * sizeOf(shape)));
     cache.set(n, t);
   }
   return t;

@@ -1,4 +1,4 @@
-import { kernels, type PoolGeom } from '../kernels/index.js';
+import { ints, kernels, type PoolGeom } from '../kernels/index.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { Layer } from './layer.js';
 import { type Pool2dSpec, poolGeom } from './pool2d.js';
@@ -8,7 +8,7 @@ export class MaxPool2d extends Layer {
   readonly kind = 'maxpool2d';
   readonly outShape: Shape;
   private readonly geom: PoolGeom;
-  private argmax = new Int32Array(0);
+  private argmax: Int32Array = new Int32Array(0);
 
   constructor(spec: Pool2dSpec, inShape: Shape) {
     super(inShape);
@@ -19,7 +19,7 @@ export class MaxPool2d extends Layer {
   forward(x: Tensor): Tensor {
     this.geom.n = x.shape[0];
     const y = this.output(this.geom.n);
-    if (this.argmax.length < y.size) this.argmax = new Int32Array(y.size); // grows only: batch sizes alternate
+    if (this.argmax.length < y.size) this.argmax = ints(y.size); // grows only: batch sizes alternate
     kernels().maxPool2dForward(y.data, this.argmax, x.data, this.geom);
     return y;
   }

@@ -1,3 +1,4 @@
+import { floats } from '../kernels/index.js';
 import type { Param } from '../layers/layer.js';
 
 /** Updates parameters from their gradients; `lr` may be changed between steps by a schedule. */
@@ -16,5 +17,5 @@ export interface OptimizerState {
 
 /** One zeroed buffer per parameter, made on the first step. */
 export function zeroBuffers(params: readonly Param[]): Float32Array[] {
-  return params.map((p) => new Float32Array(p.value.size));
+  return params.map((p) => floats(p.value.size));
 }

@@ -1,12 +1,14 @@
 import type { Kernels } from '../kernels.js';
 import { ACTIVATIONS, convGeomArray, poolGeomArray } from '../native/index.js';
 import { referenceKernels } from '../reference/index.js';
+import { ResidentArrays } from './resident.js';
 
 /** What native/wasm.cc exports; array arguments are byte offsets into the module's memory. */
 export interface WasmExports {
   /** Exported by the one-thread module; the threaded one imports a shared memory instead. */
   memory?: WebAssembly.Memory;
   stage(bytes: number): number;
+  alloc(bytes: number): number;
   gemm(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   denseForward(y: number, x: number, w: number, b: number, n: number, inF: number, outF: number): void;
   denseBackward(
@@ -77,7 +79,8 @@ type Arr = Float32Array | Int32Array | null;
  * code and results in Node and in browsers, on one thread. Takes a compiled module (instantiated here,
  * synchronously) or an instance (load.ts instantiates asynchronously, as browsers prefer). The module has
  * its own memory, so each call copies its arrays in and its outputs back, a few percent of the arithmetic
- * it saves. The threaded module (convts-mt.wasm) is started by startWasmThreads (pool.ts).
+ * it saves. The threaded module (convts-mt.wasm) is started by startWasmThreads (pool.ts); its memory is
+ * shared, so layers keep their arrays in it and its calls copy only the others (resident.ts).
  */
 export function wasmKernels(compiled: WebAssembly.Module | WebAssembly.Instance): Kernels {
   const instance = compiled instanceof WebAssembly.Instance ? compiled : new WebAssembly.Instance(compiled, {});
@@ -91,6 +94,11 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
   let f32 = new Float32Array(memory.buffer);
   let i32 = new Int32Array(memory.buffer);
   const ptrs: number[] = [];
+  // A shared memory never detaches its buffer, so arrays can live in it (resident.ts); calls pass those
+  // by address and copy only the others.
+  const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+  const resident = shared ? new ResidentArrays(memory, (bytes) => e.alloc(bytes)) : null;
+  const address = (a: Float32Array | Int32Array) => (resident ? resident.address(a) : -1);
   // Views of the module's memory, renewed whenever it grew (which replaces its ArrayBuffer; a shared
   // one may also grow from another thread, so its length is what tells).
   function fresh(): void {
@@ -100,25 +108,27 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
     i32 = new Int32Array(buffer);
   }
 
-  // Copies the arrays into the staging block (64-byte aligned) and fills ptrs (0 for null).
+  // Fills ptrs (0 for null): the address of a resident array, else a place in the staging block (64-byte
+  // aligned), where the inputs selected by the bit mask are copied.
   function stageIn(args: Arr[], inputs: number): void {
     let bytes = 0;
-    for (const a of args) bytes += a ? Math.ceil(a.length / 16) * 64 : 0;
+    for (const a of args) bytes += a && address(a) < 0 ? Math.ceil(a.length / 16) * 64 : 0;
     let p = e.stage(bytes);
     fresh();
     ptrs.length = 0;
     for (const [i, a] of args.entries()) {
-      ptrs.push(a ? p : 0);
-      if (!a) continue;
+      const at = a ? address(a) : 0;
+      ptrs.push(a && at < 0 ? p : at);
+      if (!a || at >= 0) continue;
       if (inputs & (1 << i)) (a instanceof Float32Array ? f32 : i32).set(a, p >> 2);
       p += Math.ceil(a.length / 16) * 64;
     }
   }
-  // Copies back the arrays selected by the bit mask.
+  // Copies back the staged arrays selected by the bit mask (resident ones were written in place).
   function stageOut(args: Arr[], outputs: number): void {
     fresh();
     for (const [i, a] of args.entries()) {
-      if (a && outputs & (1 << i))
+      if (a && outputs & (1 << i) && address(a) < 0)
         a.set((a instanceof Float32Array ? f32 : i32).subarray(ptrs[i] >> 2, (ptrs[i] >> 2) + a.length));
     }
   }
@@ -133,6 +143,7 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
   return {
     ...referenceKernels,
     name,
+    ...(resident && { allocF32: (n: number) => resident.floats(n), allocI32: (n: number) => resident.ints(n) }),
     gemm(ta, tb, m, n, k, a, bm, c, acc) {
       const args = [a.subarray(0, m * k), bm.subarray(0, k * n), c.subarray(0, m * n)];
       run(args, acc ? b(0, 1, 2) : b(0, 1), b(2), (p) => e.gemm(+ta, +tb, m, n, k, p[0], p[1], p[2], +acc));

@@ -51,6 +51,12 @@ export interface WasmKernelOptions {
   threads?: number;
   /** How a pool worker starts (default: a Web Worker); Node's entry passes worker_threads. */
   spawn?: SpawnWorker;
+  /**
+   * How many times an idle pool worker checks for the next call before it sleeps (about a nanosecond
+   * each; default 25,000). Spinning answers the next call at once but costs CPU time while the
+   * caller runs JavaScript between calls; a sleeping worker takes a wake-up (tens of microseconds).
+   */
+  spins?: number;
 }
 
 /** A started kernel set and how it runs. */
@@ -64,6 +70,8 @@ export interface WasmKernels {
   notice: string | null;
   /** Work items each thread has run (the caller first; empty on one thread). */
   itemsRun(): number[];
+  /** Sets WasmKernelOptions.spins (nothing to set on one thread). */
+  setSpins(spins: number): void;
   /** Stops the pool's workers (nothing to stop on one thread). */
   terminate(): void;
 }
@@ -88,7 +96,7 @@ export async function useWasmKernels(
       'the threaded WebAssembly module needs memory shared between threads: serve the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp',
     );
   const k = threaded
-    ? (await startWasmThreads(module, threads, options.spawn ?? spawnWebWorker)).kernels
+    ? (await startPool(module, threads, options)).kernels
     : wasmKernels(await WebAssembly.instantiate(module, {}));
   useKernels(k);
   return k;
@@ -138,9 +146,9 @@ export async function startWasmKernels(options: StartWasmOptions = {}): Promise<
   if (!threaded) {
     const kernels = wasmKernels(await WebAssembly.instantiate(module, {}));
     useKernels(kernels);
-    return { kernels, threads: 1, simd, notice, itemsRun: () => [], terminate() {} };
+    return { kernels, threads: 1, simd, notice, itemsRun: () => [], setSpins() {}, terminate() {} };
   }
-  const pool = await startWasmThreads(module, want, options.spawn ?? spawnWebWorker);
+  const pool = await startPool(module, want, options);
   useKernels(pool.kernels);
   return {
     kernels: pool.kernels,
@@ -150,6 +158,16 @@ export async function startWasmKernels(options: StartWasmOptions = {}): Promise<
       ? `${pool.threads} of ${want} threads: ${pool.failures.length} worker(s) did not start (${pool.failures[0]})`
       : null,
     itemsRun: pool.itemsRun,
+    setSpins: pool.setSpins,
     terminate: () => pool.terminate(),
   };
+}
+
+async function startPool(module: WebAssembly.Module, threads: number, options: WasmKernelOptions) {
+  const spins = options.spins;
+  if (spins !== undefined && !(Number.isFinite(spins) && spins >= 0))
+    throw new ConfigError(`spins: must be a number of spins ≥ 0, got ${spins}`);
+  const pool = await startWasmThreads(module, threads, options.spawn ?? spawnWebWorker);
+  if (options.spins !== undefined) pool.setSpins(options.spins);
+  return pool;
 }

@@ -13,6 +13,7 @@ interface ThreadExports extends WasmExports {
   stackTop(bytes: number): number;
   workerLoop(id: number): void;
   setThreads(n: number): void;
+  setSpins(n: number): void;
   itemsRun(id: number): number;
 }
 
@@ -40,6 +41,8 @@ export interface WasmThreads {
   failures: string[];
   /** Work items each thread has run so far (the caller first): shows that the workers take part. */
   itemsRun(): number[];
+  /** How many times an idle worker checks for work before it sleeps (see WasmKernelOptions.spins). */
+  setSpins(spins: number): void;
   /** Stops the workers; the kernels then run on the calling thread alone. */
   terminate(): void;
 }
@@ -91,6 +94,19 @@ export function canShareMemory(): boolean {
 }
 
 /**
+ * The threaded module on the calling thread alone, instantiated at once (Node; a page may refuse to
+ * compile or instantiate a large module synchronously). Its memory is shared, so layers keep their arrays
+ * in it and calls copy none of them: faster than the one-thread module, which copies every array.
+ */
+export function wasmSharedKernels(module: WebAssembly.Module, name = 'wasm-simd128'): Kernels {
+  const memory = new WebAssembly.Memory({ ...sharedMemoryPages, shared: true });
+  const e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ThreadExports;
+  if (typeof e.workerLoop !== 'function') throw new Error('not the threaded WebAssembly module (no workerLoop)');
+  e.threadInit();
+  return wasmKernelsOn(e, memory, name);
+}
+
+/**
  * Instantiates the threaded module on a new shared memory and starts threads − 1 workers with `spawn`.
  * Resolves once each worker has started or failed (within `timeoutMs`); the kernels work from the
  * start, on the threads that are up.
@@ -138,6 +154,7 @@ export async function startWasmThreads(
     threads: up,
     failures,
     itemsRun: () => Array.from({ length: threads }, (_, i) => e.itemsRun(i)),
+    setSpins: (spins) => e.setSpins(Math.max(0, Math.min(2 ** 31 - 1, Math.round(spins)))),
     terminate() {
       e.setThreads(1);
       for (const w of workers) w.terminate();
