@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   decodePicture,
   type InputPreparation,
@@ -9,7 +11,7 @@ import {
 } from '../data/index.js';
 import { DataFormatError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
-import { loadModel, readRunConfig, runDataset } from '../run/index.js';
+import { configFile, loadModel, modelFile, readRunConfig, runDataset, weightsFile } from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
 import { type Dataset, forEachBatch } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
@@ -27,18 +29,29 @@ interface Loaded {
   probs: Float32Array | null;
 }
 
-const loaded = new Map<string, Loaded>();
+const loaded = new Map<string, Loaded & { files: string }>();
+
+/** The run's config and model files as they are now: a run trained again into its folder has others. */
+const filesOf = (dir: string) =>
+  [configFile, modelFile, weightsFile]
+    .map((f) => {
+      const st = statSync(join(dir, f), { throwIfNoEntry: false });
+      return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
+    })
+    .join('|');
 
 /** Hands over a model and test set already in memory (convts train writing its report). */
 export function preload(dir: string, model: Sequential, config: Record<string, unknown>, data: Dataset | null): void {
-  loaded.set(dir, { model, config, data, dataError: data ? null : 'no test images', probs: null });
+  const files = filesOf(dir);
+  loaded.set(dir, { model, config, data, dataError: data ? null : 'no test images', probs: null, files });
   if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
 }
 
-/** The run's model and test data, kept for the two most recently used runs. */
+/** The run's model and test data, kept for the two most recently used runs while their files stay the same. */
 export function load(dir: string): Loaded {
+  const files = filesOf(dir);
   const hit = loaded.get(dir);
-  if (hit) {
+  if (hit?.files === files) {
     loaded.delete(dir);
     loaded.set(dir, hit);
     return hit;
@@ -53,7 +66,8 @@ export function load(dir: string): Loaded {
   } catch (e) {
     dataError = (e as Error).message;
   }
-  const l: Loaded = { model, config, data, dataError, probs: null };
+  const l = { model, config, data, dataError, probs: null, files };
+  loaded.delete(dir);
   loaded.set(dir, l);
   if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
   return l;
