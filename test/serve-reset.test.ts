@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { MetricsResponse } from '../src/serve/api-types.js';
-import { makeRoots } from '../src/serve/runs.js';
-import { makeServer } from '../src/serve/server.js';
 import { launchChromium, openWatched, skipWithoutChromium } from './helpers/browser.js';
 import { convts } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
+import { serveRuns } from './helpers/serve.js';
 import { tempDir } from './helpers/tmp.js';
 
 // A run trained again into its folder replaces metrics.jsonl: the server notices (inode, size,
@@ -42,10 +40,7 @@ describe('convts serve: a run whose metrics file was replaced starts over', () =
     mkdirSync(run, { recursive: true });
     writeFileSync(join(run, 'config.json'), JSON.stringify({ model: 'seed-mnist', dataset: 'mnist', epochs: 1 }));
     writeFileSync(path, lines([1, 2, 3]));
-    const server = makeServer(makeRoots([runs]), { dataDir: data });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    close = () => server.close();
+    ({ url, close } = await serveRuns(runs, data));
   });
   after(() => close());
 
