@@ -13,8 +13,9 @@ import { DataFormatError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
 import { configFile, loadModel, modelFile, readRunConfig, runDataset, weightsFile } from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
-import { type Dataset, forEachBatch } from '../train/dataset.js';
+import type { Dataset } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
+import { evaluate } from '../train/trainer.js';
 import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack } from './api-types.js';
 
 // The views that need the model to run: computed here with the library's own model and data
@@ -25,7 +26,7 @@ interface Loaded {
   config: Record<string, unknown>;
   data: Dataset | null;
   dataError: string | null;
-  /** Softmax outputs of every test image, computed once. */
+  /** Class probabilities of every test image as the run's evaluation gives them (its test-time augmentation too), computed once. */
   probs: Float32Array | null;
 }
 
@@ -40,10 +41,20 @@ const filesOf = (dir: string) =>
     })
     .join('|');
 
-/** Hands over a model and test set already in memory (convts train writing its report). */
-export function preload(dir: string, model: Sequential, config: Record<string, unknown>, data: Dataset | null): void {
+/**
+ * Hands over a model and test set already in memory (convts train writing its report), and the
+ * test images' class probabilities when its evaluation has them.
+ */
+export function preload(
+  dir: string,
+  model: Sequential,
+  config: Record<string, unknown>,
+  data: Dataset | null,
+  probabilities?: Float32Array,
+): void {
   const files = filesOf(dir);
-  loaded.set(dir, { model, config, data, dataError: data ? null : 'no test images', probs: null, files });
+  const probs = data && probabilities?.length === data.length * model.classes ? probabilities : null;
+  loaded.set(dir, { model, config, data, dataError: data ? null : 'no test images', probs, files });
   if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
 }
 
@@ -71,6 +82,12 @@ export function load(dir: string): Loaded {
   loaded.set(dir, l);
   if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
   return l;
+}
+
+/** Every test image's class probabilities, evaluated as the run was (with its test-time augmentation), so they agree with its confusion matrix. */
+export function testProbabilities(model: Sequential, data: Dataset, config: Record<string, unknown>): Float32Array {
+  const tta = config.tta === 'flip' || config.tta === 'flip-translate' ? config.tta : undefined;
+  return evaluate(model, data, 256, tta).probabilities!;
 }
 
 const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1e4) / 1e4);
@@ -166,13 +183,8 @@ function needData(l: Loaded): Dataset {
 }
 
 function probabilities(l: Loaded): Float32Array {
-  if (l.probs) return l.probs;
-  const ds = needData(l);
-  const k = l.model.classes;
-  const out = new Float32Array(ds.length * k);
-  forEachBatch(ds, 256, (x, start) => out.set(l.model.predict(x).data, start * k));
-  l.probs = out;
-  return out;
+  l.probs ??= testProbabilities(l.model, needData(l), l.config);
+  return l.probs;
 }
 
 /** A picture's values as whole numbers 0–255 of its range: a third of the JSON, the same picture. */
