@@ -26,7 +26,7 @@ interface Loaded {
   config: Record<string, unknown>;
   data: Dataset | null;
   dataError: string | null;
-  /** Class probabilities of every test image as the run's evaluation gives them (its test-time augmentation too), computed once. */
+  /** Class probabilities of every test image, computed once. */
   probs: Float32Array | null;
 }
 
@@ -182,8 +182,12 @@ function needData(l: Loaded): Dataset {
   return l.data;
 }
 
+/**
+ * Handed over by training, or one plain pass here: the run's test-time augmentation would take
+ * several passes (six for flip-translate), and the server answers nothing else meanwhile.
+ */
 function probabilities(l: Loaded): Float32Array {
-  l.probs ??= testProbabilities(l.model, needData(l), l.config);
+  l.probs ??= evaluate(l.model, needData(l), 256).probabilities!;
   return l.probs;
 }
 
