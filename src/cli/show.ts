@@ -10,6 +10,7 @@ import { stack } from '../report/grid.js';
 import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
 import { mapsPicture, type ReportSummary, writeRunReport } from '../report/run-report.js';
 import { completedSummary, loadModel, openRun, readEpochMetrics, runDataset } from '../run/index.js';
+import { testProbabilities } from '../serve/compute.js';
 import { writeReportPage } from '../serve/report-page.js';
 import { num, parseCommand, runDataFlags } from './args.js';
 
@@ -80,6 +81,8 @@ export async function showCommand(argv: string[]): Promise<number> {
   if (what === 'report') {
     const model = loadModel(run);
     const testSet = data();
+    // Evaluated once, as the run was (its test-time augmentation too), for the pictures and the page alike.
+    const probabilities = testSet.shape.length === 3 ? testProbabilities(model, testSet, config) : undefined;
     const files = writeRunReport(run, {
       model,
       testSet,
@@ -88,8 +91,9 @@ export async function showCommand(argv: string[]): Promise<number> {
       metrics: readEpochMetrics(run),
       mapIndex: num('index', v.index, 0, { int: true, min: 0 }),
       mistakes: num('count', v.count, 24, { int: true, min: 1 }),
+      probabilities,
     });
-    writeReportPage(run, { model, config, data: testSet }); // report.html: the dashboard's run page
+    writeReportPage(run, { model, config, data: testSet, probabilities }); // report.html: the dashboard's run page
     process.stderr.write(`wrote ${files.length} files, open ${join(run, 'report.html')}\n`);
     return 0;
   }
@@ -156,7 +160,7 @@ export async function showCommand(argv: string[]): Promise<number> {
       throw new ConfigError(`${run}: ${notImages(config.features, ds.shape)} — there are no images to draw`);
     picture = mistakesPicture(
       ds,
-      worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 })),
+      worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 }), testProbabilities(model, ds, config)),
       names,
       `worst misclassified ${summary.evaluatedOn ?? 'test'} images`,
     );

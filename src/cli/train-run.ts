@@ -240,8 +240,10 @@ async function trainLocked(
     trainSet.classNames,
   );
   writeRunSummary(out, summary);
-  writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs });
-  writeReportPage(out, { model, config: resolved, data: testSet }); // report.html: the dashboard's run page
+  // The final evaluation's class probabilities: the report's mistakes and cell images, without running the model again.
+  const probabilities = result.test?.probabilities;
+  writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs, probabilities });
+  writeReportPage(out, { model, config: resolved, data: testSet, probabilities }); // report.html: the dashboard's run page
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     log(

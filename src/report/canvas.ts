@@ -1,5 +1,5 @@
-import { PNG } from 'pngjs';
 import { advance, cellH, glyph, glyphW } from './font.js';
+import { encodePng } from './png-encode.js';
 
 export type Rgb = readonly [number, number, number];
 
@@ -25,9 +25,14 @@ export interface TextOptions {
   vertical?: boolean;
 }
 
+const pixel = new Uint8ClampedArray(4);
+const pixelWord = new Uint32Array(pixel.buffer);
+
 /** An RGBA raster that the pictures are drawn into, encoded as PNG at the end. */
 export class Canvas {
   readonly data: Uint8ClampedArray;
+  /** The same pixels, one 32-bit word each. */
+  private readonly words: Uint32Array;
 
   constructor(
     readonly width: number,
@@ -37,6 +42,7 @@ export class Canvas {
     this.width = Math.max(1, Math.round(width));
     this.height = Math.max(1, Math.round(height));
     this.data = new Uint8ClampedArray(this.width * this.height * 4);
+    this.words = new Uint32Array(this.data.buffer);
     this.fillRect(0, 0, this.width, this.height, bg);
   }
 
@@ -56,15 +62,11 @@ export class Canvas {
     const y0 = Math.max(0, Math.round(y));
     const x1 = Math.min(this.width, Math.round(x + w));
     const y1 = Math.min(this.height, Math.round(y + h));
-    for (let j = y0; j < y1; j++) {
-      for (let i = x0; i < x1; i++) {
-        const o = (j * this.width + i) * 4;
-        this.data[o] = c[0];
-        this.data[o + 1] = c[1];
-        this.data[o + 2] = c[2];
-        this.data[o + 3] = 255;
-      }
-    }
+    if (x1 <= x0) return;
+    // A whole pixel at a time: the colour's four bytes as one 32-bit word, in this machine's byte order.
+    pixel.set([c[0], c[1], c[2], 255]);
+    const word = pixelWord[0];
+    for (let j = y0; j < y1; j++) this.words.fill(word, j * this.width + x0, j * this.width + x1);
   }
 
   /** A one-pixel rectangle outline. */
@@ -121,23 +123,22 @@ export class Canvas {
 
   /** Copies another canvas in at (x, y). */
   blit(src: Canvas, x: number, y: number): void {
+    const i0 = Math.max(0, -x);
+    const i1 = Math.min(src.width, this.width - x);
+    if (i1 <= i0) return;
     for (let j = 0; j < src.height; j++) {
       const ty = y + j;
       if (ty < 0 || ty >= this.height) continue;
-      for (let i = 0; i < src.width; i++) {
-        const tx = x + i;
-        if (tx < 0 || tx >= this.width) continue;
-        const s = (j * src.width + i) * 4;
-        this.data.set(src.data.subarray(s, s + 4), (ty * this.width + tx) * 4);
-      }
+      this.data.set(
+        src.data.subarray((j * src.width + i0) * 4, (j * src.width + i1) * 4),
+        (ty * this.width + x + i0) * 4,
+      );
     }
   }
 
   /** The picture as a PNG file (8-bit RGBA). */
   png(): Uint8Array {
-    const png = new PNG({ width: this.width, height: this.height });
-    png.data.set(this.data);
-    return PNG.sync.write(png);
+    return encodePng(this.width, this.height, this.data);
   }
 }
 

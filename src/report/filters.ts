@@ -6,11 +6,18 @@ import { stack, tileGrid } from './grid.js';
 
 export type FilterShape = readonly [number, number, number, number];
 
+/**
+ * Pixels a filter grid may take. At the usual 13 pixels per weight, the 256 × 256 filters of 3×3
+ * of a wide layer would make a picture of 11,578 × 11,586 (134 megapixels, minutes to draw and
+ * encode, and more than any viewer shows at once); past this the weights are drawn smaller.
+ */
+const maxPixels = 4096 * 4096;
+
 export interface FilterGridOptions {
   title?: string;
   /** Draw 3-channel filters as one colour tile each (first layers of colour models). */
   rgb?: boolean;
-  /** Pixels per weight; chosen from the filter size when absent. */
+  /** Pixels per weight; chosen from the filter size (and the grid's size, see maxPixels) when absent. */
   scale?: number;
 }
 
@@ -24,14 +31,17 @@ export function filterGrid(w: Float32Array, shape: FilterShape, o: FilterGridOpt
   const [k, c, h, wd] = checkShape(w, shape);
   const rgb = (o.rgb ?? false) && c === 3;
   const perChannel = c > 1 && !rgb;
-  const scale = o.scale ?? Math.max(2, Math.round((perChannel ? 40 : 64) / Math.max(h, wd)));
+  let scale = o.scale ?? Math.max(2, Math.round((perChannel ? 40 : 64) / Math.max(h, wd)));
+  // Smaller, down to a pixel per weight, when the grid would pass maxPixels (every filter still there).
+  const tiles = perChannel ? k * c : k;
+  if (o.scale === undefined) while (scale > 1 && tiles * (wd * scale + 6) * (h * scale + 6) > maxPixels) scale--; // 6: the gap
   const size = c * h * wd;
-  const bound = (f: number) => {
+  const bounds = Array.from({ length: k }, (_, f) => {
     const [lo, hi] = range(w, f * size, size);
     return Math.max(Math.abs(lo), Math.abs(hi)) || 1;
-  };
+  });
   const tile = (cv: Canvas, f: number, ch: number | 'rgb', x: number, y: number) => {
-    const b = bound(f);
+    const b = bounds[f];
     drawImage(cv, w, f * size, [c, h, wd], x, y, scale, -b, b, ch);
     cv.strokeRect(x - 1, y - 1, wd * scale + 2, h * scale + 2, ink);
   };

@@ -17,19 +17,30 @@ export interface Mistake {
   pPredicted: number;
 }
 
-/** The `count` misclassified samples whose true class got the lowest probability (the most confident mistakes). */
-export function worstMistakes(model: Sequential, ds: Dataset, count: number, batchSize = 256): Mistake[] {
+/**
+ * The `count` misclassified samples whose true class got the lowest probability (the most
+ * confident mistakes), from `probabilities` (every sample's, as an evaluation gives them) or else
+ * from running the model.
+ */
+export function worstMistakes(
+  model: Sequential,
+  ds: Dataset,
+  count: number,
+  probabilities?: Float32Array,
+  batchSize = 256,
+): Mistake[] {
   const k = model.classes;
   const all: Mistake[] = [];
-  forEachBatch(ds, batchSize, (x, start, n) => {
-    const p = model.predict(x).data;
+  const look = (p: Float32Array, start: number, n: number) => {
     for (let i = 0; i < n; i++) {
       const label = ds.labels[start + i];
       const predicted = argmax(p, i * k, k);
       if (predicted !== label)
         all.push({ index: start + i, label, predicted, pTrue: p[i * k + label], pPredicted: p[i * k + predicted] });
     }
-  });
+  };
+  if (probabilities?.length === ds.length * k) look(probabilities, 0, ds.length);
+  else forEachBatch(ds, batchSize, (x, start, n) => look(model.predict(x).data, start, n));
   return all.sort((a, b) => a.pTrue - b.pTrue || a.index - b.index).slice(0, count);
 }
 

@@ -32,6 +32,8 @@ export interface RunReportInput {
   mapIndex?: number;
   /** How many misclassified images to show. */
   mistakes?: number;
+  /** Every test image's class probabilities from the run's evaluation: the mistakes come from them, not another pass. */
+  probabilities?: Float32Array;
   /** Fixed filter banks to draw as well, e.g. Task 1's 36×1×17×17 bank. */
   filterBanks?: { name: string; weights: Float32Array; shape: FilterShape }[];
 }
@@ -87,7 +89,7 @@ export function runPictures(r: RunReportInput): RunPicture[] {
   if (r.testSet && r.testSet.length > 0 && r.testSet.shape.length === 3) {
     const maps = mapsPicture(r.model, r.testSet, r.mapIndex ?? 0, classNames(r), evalName(r));
     if (maps) out.push({ file: 'feature-maps.png', picture: maps });
-    const worst = worstMistakes(r.model, r.testSet, r.mistakes ?? 24);
+    const worst = worstMistakes(r.model, r.testSet, r.mistakes ?? 24, r.probabilities);
     out.push({
       file: 'misclassified.png',
       picture: mistakesPicture(r.testSet, worst, classNames(r), `worst misclassified ${evalName(r)} images`),

@@ -19,6 +19,7 @@ export {
   type MetricsRecord,
   type MetricsTail,
   metricsFile,
+  parseMetricsTail,
   readEpochMetrics,
   readMetrics,
   readMetricsTail,

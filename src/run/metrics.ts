@@ -89,6 +89,11 @@ export function readMetricsTail(dir: string, from = 0, line0 = 0, growing = fals
   } finally {
     closeSync(fd);
   }
+  return parseMetricsTail(buf, from, line0, growing);
+}
+
+/** The records of `buf`, metrics.jsonl's bytes from offset `from` (after `line0` lines) on, as readMetricsTail reads them. */
+export function parseMetricsTail(buf: Buffer, from: number, line0: number, growing: boolean): MetricsTail {
   const end = buf.lastIndexOf(10) + 1;
   const upto = growing || end === buf.length ? end : buf.length;
   const records: MetricsRecord[] = [];

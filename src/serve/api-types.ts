@@ -76,6 +76,10 @@ export interface MetricsResponse {
   /** A line that does not parse, with its number: the run is damaged there. */
   damaged: string | null;
   status: RunStatus;
+  /** What the server saw of the file: the next poll sends it back as `file`, so a replaced file is noticed. */
+  file: string;
+  /** The file was replaced, rewritten or cut since the poll's offset: drop what was read, these are all its records. */
+  reset: boolean;
 }
 
 export interface LayerInfo {

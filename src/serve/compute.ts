@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   decodePicture,
   type InputPreparation,
@@ -9,10 +11,11 @@ import {
 } from '../data/index.js';
 import { DataFormatError } from '../errors.js';
 import type { Sequential } from '../model/sequential.js';
-import { loadModel, readRunConfig, runDataset } from '../run/index.js';
+import { configFile, loadModel, modelFile, readRunConfig, runDataset, weightsFile } from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
-import { type Dataset, forEachBatch } from '../train/dataset.js';
+import type { Dataset } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
+import { evaluate } from '../train/trainer.js';
 import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack } from './api-types.js';
 
 // The views that need the model to run: computed here with the library's own model and data
@@ -23,22 +26,43 @@ interface Loaded {
   config: Record<string, unknown>;
   data: Dataset | null;
   dataError: string | null;
-  /** Softmax outputs of every test image, computed once. */
+  /** Class probabilities of every test image, computed once. */
   probs: Float32Array | null;
 }
 
-const loaded = new Map<string, Loaded>();
+const loaded = new Map<string, Loaded & { files: string }>();
 
-/** Hands over a model and test set already in memory (convts train writing its report). */
-export function preload(dir: string, model: Sequential, config: Record<string, unknown>, data: Dataset | null): void {
-  loaded.set(dir, { model, config, data, dataError: data ? null : 'no test images', probs: null });
+/** The run's config and model files as they are now: a run trained again into its folder has others. */
+const filesOf = (dir: string) =>
+  [configFile, modelFile, weightsFile]
+    .map((f) => {
+      const st = statSync(join(dir, f), { throwIfNoEntry: false });
+      return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
+    })
+    .join('|');
+
+/**
+ * Hands over a model and test set already in memory (convts train writing its report), and the
+ * test images' class probabilities when its evaluation has them.
+ */
+export function preload(
+  dir: string,
+  model: Sequential,
+  config: Record<string, unknown>,
+  data: Dataset | null,
+  probabilities?: Float32Array,
+): void {
+  const files = filesOf(dir);
+  const probs = data && probabilities?.length === data.length * model.classes ? probabilities : null;
+  loaded.set(dir, { model, config, data, dataError: data ? null : 'no test images', probs, files });
   if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
 }
 
-/** The run's model and test data, kept for the two most recently used runs. */
+/** The run's model and test data, kept for the two most recently used runs while their files stay the same. */
 export function load(dir: string): Loaded {
+  const files = filesOf(dir);
   const hit = loaded.get(dir);
-  if (hit) {
+  if (hit?.files === files) {
     loaded.delete(dir);
     loaded.set(dir, hit);
     return hit;
@@ -53,10 +77,17 @@ export function load(dir: string): Loaded {
   } catch (e) {
     dataError = (e as Error).message;
   }
-  const l: Loaded = { model, config, data, dataError, probs: null };
+  const l = { model, config, data, dataError, probs: null, files };
+  loaded.delete(dir);
   loaded.set(dir, l);
   if (loaded.size > 2) loaded.delete(loaded.keys().next().value!);
   return l;
+}
+
+/** Every test image's class probabilities, evaluated as the run was (with its test-time augmentation), so they agree with its confusion matrix. */
+export function testProbabilities(model: Sequential, data: Dataset, config: Record<string, unknown>): Float32Array {
+  const tta = config.tta === 'flip' || config.tta === 'flip-translate' ? config.tta : undefined;
+  return evaluate(model, data, 256, tta).probabilities!;
 }
 
 const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1e4) / 1e4);
@@ -151,14 +182,13 @@ function needData(l: Loaded): Dataset {
   return l.data;
 }
 
+/**
+ * Handed over by training, or one plain pass here: the run's test-time augmentation would take
+ * several passes (six for flip-translate), and the server answers nothing else meanwhile.
+ */
 function probabilities(l: Loaded): Float32Array {
-  if (l.probs) return l.probs;
-  const ds = needData(l);
-  const k = l.model.classes;
-  const out = new Float32Array(ds.length * k);
-  forEachBatch(ds, 256, (x, start) => out.set(l.model.predict(x).data, start * k));
-  l.probs = out;
-  return out;
+  l.probs ??= evaluate(l.model, needData(l), 256).probabilities!;
+  return l.probs;
 }
 
 /** A picture's values as whole numbers 0–255 of its range: a third of the JSON, the same picture. */

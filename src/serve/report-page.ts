@@ -71,9 +71,15 @@ export function reportPageHtml(runDir: string): string | null {
  */
 export function writeReportPage(
   runDir: string,
-  loaded?: { model: Sequential; config: Record<string, unknown>; data: Dataset | null },
+  loaded?: {
+    model: Sequential;
+    config: Record<string, unknown>;
+    data: Dataset | null;
+    /** The test images' class probabilities from the run's evaluation, so the model is not run over them again. */
+    probabilities?: Float32Array;
+  },
 ): boolean {
-  if (loaded) preload(realpathSync(runDir), loaded.model, loaded.config, loaded.data);
+  if (loaded) preload(realpathSync(runDir), loaded.model, loaded.config, loaded.data, loaded.probabilities);
   const html = reportPageHtml(runDir);
   if (html === null) return false;
   writeFileAtomic(join(runDir, 'report.html'), html);

@@ -2,11 +2,12 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readMetricsTail, readRunConfig } from '../run/index.js';
+import { readRunConfig } from '../run/index.js';
 import type { MetricsResponse, RunDetail, RunsResponse } from './api-types.js';
 import { runBank } from './bank.js';
 import { cellImages, filters, load, mistakes, testImageMaps, uploadLimits, uploadMaps } from './compute.js';
 import { dataFile, listData } from './data-files.js';
+import { followMetrics } from './metrics-follow.js';
 import { findDirs, noteMetricsDamage, type Root, runRow, sweepRow } from './runs.js';
 import { decodePath, resolveId } from './safe-path.js';
 
@@ -79,14 +80,14 @@ export function listRuns(roots: Root[]): RunsResponse {
   };
 }
 
-/** metrics.jsonl from a byte offset on: the page polls this to follow a run as it trains. */
+/** metrics.jsonl from a byte offset on (all of it again if the file was replaced): the page polls this to follow a run. */
 function metrics(q: Query, roots: Root[]): MetricsResponse {
   const { id, dir } = runDir(roots, q);
   const row = runRow(id, dir, sweepOf(id, dir));
   const from = Math.max(0, Math.floor(Number(q.get('from') ?? 0)) || 0);
   const line0 = Math.max(0, Math.floor(Number(q.get('line') ?? 0)) || 0);
-  const m = readMetricsTail(dir, from, line0, row.status === 'running') as Omit<MetricsResponse, 'status'>;
-  if (from === 0) noteMetricsDamage(dir, m.damaged);
+  const m = followMetrics(dir, from, line0, row.status === 'running', q.get('file')) as Omit<MetricsResponse, 'status'>;
+  if (from === 0 || m.reset) noteMetricsDamage(dir, m.damaged);
   return { ...m, status: m.damaged ? 'damaged' : row.status };
 }
 

@@ -1,3 +1,5 @@
+import type { LossKind } from '../losses/index.js';
+
 /** Index of the largest of `classes` scores starting at offset o. */
 export function argmax(scores: Float32Array, o: number, classes: number): number {
   let best = 0;
@@ -43,4 +45,26 @@ export function precisionRecall(m: number[][]): { precision: number[]; recall: n
     recall.push(row ? m[c][c] / row : 0);
   }
   return { precision, recall };
+}
+
+/** Scores (logits) as class probabilities, into `out` from `at`: softmax for cross-entropy, sigmoid for bce, as they are for mse. */
+export function asProbabilities(
+  loss: LossKind,
+  z: Float32Array,
+  n: number,
+  k: number,
+  out: Float32Array,
+  at: number,
+): void {
+  if (loss !== 'cross-entropy') {
+    for (let i = 0; i < n * k; i++) out[at + i] = loss === 'bce' ? 1 / (1 + Math.exp(-z[i])) : z[i];
+    return;
+  }
+  for (let r = 0; r < n; r++) {
+    let max = -Infinity;
+    for (let c = 0; c < k; c++) max = Math.max(max, z[r * k + c]);
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += Math.exp(z[r * k + c] - max);
+    for (let c = 0; c < k; c++) out[at + r * k + c] = Math.exp(z[r * k + c] - max) / sum;
+  }
 }

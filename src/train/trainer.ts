@@ -9,7 +9,7 @@ import { Rng } from '../tensor/rng.js';
 import { shapeStr, sizeOf, Tensor } from '../tensor/tensor.js';
 import { initFromData } from './data-init.js';
 import { type Dataset, forEachBatch } from './dataset.js';
-import { addToConfusion, emptyConfusion } from './metrics.js';
+import { addToConfusion, asProbabilities, emptyConfusion } from './metrics.js';
 import { type BestSoFar, Recipe, type RecipeOptions } from './recipe.js';
 
 export interface EpochMetrics {
@@ -45,6 +45,11 @@ export interface Evaluation {
   accuracy: number;
   /** Rows = true class, columns = predicted. */
   confusion: number[][];
+  /**
+   * Every sample's class probabilities as evaluated (test-time augmentation included), sample by
+   * sample: what a report's mistakes and confusion-cell images are picked from, without running the model again.
+   */
+  probabilities?: Float32Array;
 }
 
 export interface TrainOptions extends RecipeOptions {
@@ -130,6 +135,7 @@ export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: 
   checkFits(model, ds);
   const classes = model.classes;
   const confusion = emptyConfusion(classes);
+  const probabilities = new Float32Array(ds.length * classes);
   let loss = 0;
   let right = 0;
   forEachBatch(ds, batchSize, (x, start, n) => {
@@ -137,8 +143,9 @@ export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: 
     const r = model.evaluate(x, labels, tta ?? false);
     loss += r.loss * n;
     right += addToConfusion(confusion, r.scores.data, labels, n, classes);
+    asProbabilities(model.spec.loss, r.scores.data, n, classes, probabilities, start * classes);
   });
-  return { loss: loss / ds.length, accuracy: right / ds.length, confusion };
+  return { loss: loss / ds.length, accuracy: right / ds.length, confusion, probabilities };
 }
 
 /**

@@ -2,7 +2,9 @@ import type { EpochRecord, MetricRecord, MetricsResponse, RunStatus, StepRecord 
 import { get, inlined } from './api.js';
 
 // A run's metrics as the page holds them: read once, then followed by polling the file's tail
-// (every second while the run is running), so a new record shows within about a second.
+// (every second while the run is running), so a new record shows within about a second. A finished
+// run is still checked now and then: training into its folder again replaces the file, the server
+// says so (reset), and the page drops what it held and reads the new file.
 
 export interface RunMetrics {
   id: string;
@@ -12,20 +14,36 @@ export interface RunMetrics {
   damaged: string | null;
 }
 
-const pollMs = 1000;
-const held = new Map<
-  string,
-  { m: RunMetrics; next: number; lines: number; listeners: Set<() => void>; timer: number | null }
->();
+/** What a read brought: `reset`, the file was replaced and the records read anew; `finished`, the run stopped running. */
+export interface MetricsChange {
+  reset: boolean;
+  finished: boolean;
+}
 
-/** Starts (or joins) following a run's metrics; `onChange` runs after every read that added records. */
-export function follow(id: string, onChange: () => void): { metrics: RunMetrics; stop: () => void } {
+const pollMs = 1000;
+const idleMs = 3000;
+interface Held {
+  m: RunMetrics;
+  next: number;
+  lines: number;
+  /** The server's description of the file read so far, handed back with each poll. */
+  file: string;
+  polled: boolean;
+  listeners: Set<(c: MetricsChange) => void>;
+  timer: number | null;
+}
+const held = new Map<string, Held>();
+
+/** Starts (or joins) following a run's metrics; `onChange` runs after every read that changed them. */
+export function follow(id: string, onChange: (c: MetricsChange) => void): { metrics: RunMetrics; stop: () => void } {
   let h = held.get(id);
   if (!h) {
     h = {
       m: { id, steps: [], epochs: [], status: 'running', damaged: null },
       next: 0,
       lines: 0,
+      file: '',
+      polled: false,
       listeners: new Set(),
       timer: null,
     };
@@ -38,8 +56,9 @@ export function follow(id: string, onChange: () => void): { metrics: RunMetrics;
     metrics: h.m,
     stop: () => {
       hh.listeners.delete(onChange);
-      if (hh.listeners.size === 0 && hh.timer !== null) {
-        clearTimeout(hh.timer);
+      // Nobody left: forget the run, so that opening it again reads it afresh.
+      if (hh.listeners.size === 0 && held.get(id) === hh) {
+        if (hh.timer !== null) clearTimeout(hh.timer);
         held.delete(id);
       }
     },
@@ -51,21 +70,36 @@ async function poll(id: string): Promise<void> {
   if (!h) return;
   h.timer = null;
   try {
-    const r = await get<MetricsResponse>('/api/metrics', inlined() ? { id } : { id, from: h.next, line: h.lines });
+    const r = await get<MetricsResponse>(
+      '/api/metrics',
+      inlined() ? { id } : { id, from: h.next, line: h.lines, ...(h.file ? { file: h.file } : {}) },
+    );
+    if (held.get(id) !== h) return; // stopped while asking
+    if (r.reset) {
+      h.m.steps.length = 0;
+      h.m.epochs.length = 0;
+      h.lines = 0;
+    }
     add(h.m, r.records);
     h.lines += r.records.length;
     h.next = r.next;
+    h.file = r.file ?? '';
     // A run that just finished often has no new records left: redraw anyway, so "training" goes.
     const changed = r.status !== h.m.status || r.damaged !== h.m.damaged;
+    const finished = h.polled && h.m.status === 'running' && r.status !== 'running';
     h.m.status = r.status;
     h.m.damaged = r.damaged;
-    if (r.records.length || h.next === 0 || changed) for (const f of h.listeners) f();
+    const first = !h.polled;
+    h.polled = true;
+    if (r.records.length || first || changed || r.reset)
+      for (const f of h.listeners) f({ reset: Boolean(r.reset), finished });
   } catch {
     // a run folder that vanished: stop following it quietly, the table will drop it
     h.m.status = 'failed';
+    return;
   }
-  if (h.m.status === 'running' && held.get(id) === h && !inlined())
-    h.timer = window.setTimeout(() => void poll(id), pollMs);
+  if (held.get(id) === h && !inlined())
+    h.timer = window.setTimeout(() => void poll(id), h.m.status === 'running' ? pollMs : idleMs);
 }
 
 function add(m: RunMetrics, records: MetricRecord[]): void {

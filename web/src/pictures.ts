@@ -100,8 +100,11 @@ export function colorBar(
   );
 }
 
-/** Every picture of a stack as a labelled tile, each scaled on its own (min black, max white). */
-export function mapGrid(s: MapStack, scale: number, zero?: boolean[]): HTMLElement {
+/**
+ * Every picture of a stack as a labelled tile (its number, or `labels`), each scaled on its own
+ * (min black, max white); those `zero` flags are marked "all 0".
+ */
+export function mapGrid(s: MapStack, scale: number, zero?: boolean[], labels?: string[]): HTMLElement {
   const count = s.shape[0];
   return h(
     'div',
@@ -113,7 +116,11 @@ export function mapGrid(s: MapStack, scale: number, zero?: boolean[]): HTMLEleme
         'figure',
         { class: z ? 'tile zero' : 'tile' },
         tile(s, i, scale, lo, hi),
-        h('figcaption', { title: `values ${lo.toPrecision(3)} … ${hi.toPrecision(3)}` }, z ? `${i}: all 0` : `${i}`),
+        h(
+          'figcaption',
+          { title: `values ${lo.toPrecision(3)} … ${hi.toPrecision(3)}` },
+          `${labels?.[i] ?? i}${z ? ': all 0' : ''}`,
+        ),
       );
     }),
   );

@@ -1,19 +1,11 @@
-import type {
-  BankResponse,
-  CellImage,
-  FeatureMapsResponse,
-  FilterSet,
-  ImagesResponse,
-  RunDetail,
-} from '../../src/serve/api-types.js';
-import { get, inlined, post } from './api.js';
+import type { BankResponse, CellImage, FilterSet, ImagesResponse, RunDetail } from '../../src/serve/api-types.js';
+import { get, inlined } from './api.js';
 import { h, pct, section } from './dom.js';
+import { mapsSection } from './maps-view.js';
 import { bars, colorBar, diverging, mapGrid, rangeOf, sequential, tile } from './pictures.js';
 
 // The run page's views of the model itself. The numbers come from the server, which runs the
 // run's model on its test images with the library's own code; the page only draws them.
-
-const maxUpload = 5 * 1024 * 1024;
 
 export function modelSections(d: RunDetail, onStop: (f: () => void) => void): HTMLElement[] {
   void onStop;
@@ -235,53 +227,6 @@ function filtersSection(d: RunDetail): HTMLElement {
   return section(
     'Filters',
     'Every conv layer’s weights, one tile per output filter × input channel (numbered in that order), on one colour scale per layer.',
-    body,
-  );
-}
-
-function mapsSection(d: RunDetail, name: (c: number) => string): HTMLElement {
-  const body = h('div', { 'aria-live': 'polite' });
-  const show = (r: FeatureMapsResponse) => {
-    const top = r.probabilities
-      .map((p, c) => ({ p, c }))
-      .sort((a, b) => b.p - a.p)
-      .slice(0, 3);
-    body.replaceChildren(
-      h('h3', {}, r.title),
-      h('p', {}, `prediction: ${top.map((t) => `${name(t.c)}: ${pct(t.p, 1)}`).join(', ')}`),
-      mapGrid(r.input, Math.max(2, Math.round(84 / r.input.shape[2]))),
-      ...r.layers.map((l) =>
-        h(
-          'div',
-          {},
-          h('h3', {}, `${l.name} (${l.kind}) ${l.shape.slice(1).join('×')}`),
-          mapGrid({ ...l, shape: l.shape }, Math.max(1, Math.round(56 / l.shape[3])), l.zero),
-        ),
-      ),
-    );
-  };
-  const fail = (e: Error) => body.replaceChildren(h('p', { class: 'error' }, e.message));
-  const index = h('input', { type: 'number', min: 0, value: 0, 'aria-label': 'test image index' });
-  const go = () => get<FeatureMapsResponse>('/api/maps', { id: d.row.id, index: index.value }).then(show, fail);
-  const file = h('input', { type: 'file', accept: 'image/png,image/jpeg', 'aria-label': 'upload an image' });
-  file.addEventListener('change', () => {
-    const f = file.files?.[0];
-    if (!f) return;
-    if (f.size > maxUpload) return fail(new Error(`${f.name} is ${(f.size / 1048576).toFixed(1)} MB; at most 5 MB`));
-    body.replaceChildren(h('p', { class: 'note' }, `computing the maps of ${f.name}…`));
-    post<FeatureMapsResponse>('/api/maps', { id: d.row.id }, f).then(show, fail);
-  });
-  void go();
-  return section(
-    'Feature maps',
-    'One image through the network: every conv and pool layer’s output, each map scaled from its own smallest (black) to largest (white) value.',
-    h(
-      'div',
-      { class: 'bar' },
-      h('label', {}, 'test image ', index),
-      h('button', { type: 'button', onclick: () => void go() }, 'show'),
-      inlined() ? null : h('label', {}, 'or your own PNG/JPEG ', file),
-    ),
     body,
   );
 }

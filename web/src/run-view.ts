@@ -2,6 +2,7 @@ import type { RunDetail, RunRow, RunsResponse } from '../../src/serve/api-types.
 import { get, inlined } from './api.js';
 import { curvesView } from './curves.js';
 import { duration, fixed, h, pct, section, table } from './dom.js';
+import { follow } from './metrics.js';
 import { modelSections } from './run-model.js';
 
 // A run's page: what it reached, its curves, every setting it ran with (and how they differ from
@@ -10,25 +11,37 @@ import { modelSections } from './run-model.js';
 export function runView(id: string): { el: HTMLElement; stop: () => void } {
   const el = h('div', { class: 'run-page' }, h('p', { class: 'note' }, `loading ${id}…`));
   let stops: (() => void)[] = [];
-  get<RunDetail>('/api/run', { id }).then(
-    (d) => {
-      const curves = curvesView([d.row]);
-      stops.push(curves.stop);
-      el.replaceChildren(
-        h('h1', {}, id),
-        facts(d),
-        d.row.damaged ? h('p', { class: 'error' }, `damaged: ${d.row.damaged}`) : '',
-        section('Curves', null, curves.el),
-        summarySection(d),
-        settingsSection(d),
-        ...modelSections(d, (f) => stops.push(f)),
-      );
-    },
-    (e: Error) => el.replaceChildren(h('p', { class: 'error' }, `${id}: ${e.message}`)),
-  );
+  let shown = 0; // the latest render: an older answer that arrives late is dropped
+  const render = () => {
+    const mine = ++shown;
+    get<RunDetail>('/api/run', { id }).then(
+      (d) => {
+        if (mine !== shown) return;
+        for (const f of stops) f();
+        stops = [];
+        const curves = curvesView([d.row]);
+        stops.push(curves.stop);
+        el.replaceChildren(
+          h('h1', {}, id),
+          facts(d),
+          d.row.damaged ? h('p', { class: 'error' }, `damaged: ${d.row.damaged}`) : '',
+          section('Curves', null, curves.el),
+          summarySection(d),
+          settingsSection(d),
+          ...modelSections(d, (f) => stops.push(f)),
+        );
+      },
+      (e: Error) => mine === shown && el.replaceChildren(h('p', { class: 'error' }, `${id}: ${e.message}`)),
+    );
+  };
+  // Trained again into its folder, or just finished: the summary, model and test views are redrawn too.
+  const live = inlined() ? null : follow(id, (c) => (c.reset || c.finished) && render());
+  render();
   return {
     el,
     stop: () => {
+      shown = -1;
+      live?.stop();
       for (const f of stops) f();
       stops = [];
     },
