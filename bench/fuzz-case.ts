@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Rng } from '../src/tensor/rng.js';
+import { judge, messageOf, type Outcome } from './fuzz-judge.js';
 
 export const mainJs = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** Per case: a time limit (a hang), and a memory limit — the goal: no input of ≤ 10 MB takes more than 1 GB. */
@@ -35,27 +36,7 @@ export interface Scenario {
   make: (dir: string, rng: Rng, k: number) => Case;
 }
 
-export type Outcome =
-  | 'clean refusal'
-  | 'accepted'
-  | 'stack trace'
-  | 'crash'
-  | 'hang'
-  | 'over 1 GB'
-  | 'bad message'
-  | 'bad input accepted'
-  | 'debris';
-export const kinds: Outcome[] = [
-  'clean refusal',
-  'accepted',
-  'stack trace',
-  'crash',
-  'hang',
-  'over 1 GB',
-  'bad message',
-  'bad input accepted',
-  'debris',
-];
+export { kinds, type Outcome } from './fuzz-judge.js';
 
 export interface Result {
   outcome: Outcome;
@@ -223,27 +204,17 @@ export function runCase(c: Case, cwd: string): Promise<Result> {
       // `time` reports a signal death as "Command terminated by signal N" and exit code 128 + N.
       const exit = code ?? (signal ? 128 : 0);
       const killedBy = signal ?? (/terminated by signal (\d+)/.exec(stderr)?.[1] ? `signal` : null);
-      // The message: its first line starts with "convts: " (a few explain on the next lines).
-      const last = stderr.split('\n').find((l) => l.startsWith('convts: ')) ?? stderr.slice(0, 300);
+      const last = messageOf(stderr);
       // A lock left by a process that Ctrl-C killed names a dead pid: the next writer takes it over.
       const left = [...debris(cwd, before, !c.sigint), ...stray.map((p) => `process ${p}`)];
-      const interruptedOk = c.sigint && exit === 130;
-      let outcome: Outcome;
-      if (limit) outcome = limit;
-      else if (/\n\s+at |node:internal|^\w*Error: |^Uncaught/m.test(stderr)) outcome = 'stack trace';
-      else if (killedBy || (exit > 2 && !interruptedOk)) outcome = 'crash';
-      else if (rssKb * 1024 > caseLimits.memoryBytes) outcome = 'over 1 GB';
-      else if (left.length) outcome = 'debris';
-      else if (exit === 0) outcome = c.mustRefuse ? 'bad input accepted' : 'accepted';
-      else if (interruptedOk) outcome = 'clean refusal';
-      else if (
-        !last.startsWith('convts: ') ||
-        // (A quoted value is the input's own: `got "NaN"` quotes what the file says.)
-        /\bundefined\b|\bNaN\b|\[object /.test(last.replace(/"[^"]*"/g, '""')) ||
-        !c.culprit.test(stderr.slice(0, 1000))
-      )
-        outcome = 'bad message';
-      else outcome = 'clean refusal';
+      const outcome = judge(c, {
+        limit,
+        stderr,
+        exit,
+        killedBy,
+        overMemory: rssKb * 1024 > caseLimits.memoryBytes,
+        left,
+      });
       const extra = left.length ? ` left ${left.map((p) => p.replace(`${cwd}/`, '')).join(', ')}` : '';
       const took = ((Date.now() - started) / 1000).toFixed(1);
       resolve({
