@@ -1,15 +1,25 @@
-// One case of the fuzz campaign: convts run in a child process group under a time limit and a
-// memory watchdog, and its outcome (clean refusal, accepted, stack trace, crash, hang, over the
+// One case of the fuzz campaign: convts run in a child process group under CPU-time, wall-time and
+// memory watchdogs, and its outcome (clean refusal, accepted, stack trace, crash, hang, over the
 // memory limit, bad message, bad input accepted, debris).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Rng } from '../src/tensor/rng.js';
+import { judge, messageOf, type Outcome } from './fuzz-judge.js';
 
 export const mainJs = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-/** Per case: a time limit (a hang), and a memory limit — the goal: no input of ≤ 10 MB takes more than 1 GB. */
-export const caseLimits = { timeMs: 120_000, memoryBytes: 2 ** 30 };
+/**
+ * Per case: a hang is more CPU time than any case needs, or — for a process that waits for ever
+ * without using CPU — a wall time long enough that a starved case (the machine busy with other
+ * work at a higher priority) still finishes inside it. A memory limit: the goal is that no input
+ * of ≤ 10 MB takes more than 1 GB.
+ */
+export const caseLimits = { cpuMs: 120_000, wallMs: 900_000, memoryBytes: 2 ** 30 };
+
+/** The hang limits in words, for the tables. */
+export const hangLimits = (l: { cpuMs: number; wallMs: number } = caseLimits) =>
+  `over ${l.cpuMs / 1000} s of CPU time or ${l.wallMs / 1000} s of wall time`;
 
 /** One run of convts: its arguments, extra environment, and what its message must name. */
 export interface Case {
@@ -35,32 +45,14 @@ export interface Scenario {
   make: (dir: string, rng: Rng, k: number) => Case;
 }
 
-export type Outcome =
-  | 'clean refusal'
-  | 'accepted'
-  | 'stack trace'
-  | 'crash'
-  | 'hang'
-  | 'over 1 GB'
-  | 'bad message'
-  | 'bad input accepted'
-  | 'debris';
-export const kinds: Outcome[] = [
-  'clean refusal',
-  'accepted',
-  'stack trace',
-  'crash',
-  'hang',
-  'over 1 GB',
-  'bad message',
-  'bad input accepted',
-  'debris',
-];
+export { kinds, type Outcome } from './fuzz-judge.js';
 
 export interface Result {
   outcome: Outcome;
   rssKb: number;
   seconds: number;
+  /** CPU time of the case's process group (user + system), sampled every 100 ms. */
+  cpuSeconds: number;
   code: number | null;
   detail: string;
 }
@@ -99,15 +91,19 @@ export function listFiles(dir: string): Set<string> {
   return out;
 }
 
-/** Resident memory of every process in group `pgid` (kB), from /proc: children that escape their parent still count. */
-export function groupRssKb(pgid: number): { kb: number; pids: number[] } {
+/**
+ * Resident memory (kB) and CPU time so far (clock ticks, per pid) of every process in group `pgid`,
+ * from /proc: children that escape their parent still count.
+ */
+export function groupUsage(pgid: number): { kb: number; pids: number[]; ticks: Map<number, number> } {
   let kb = 0;
   const pids: number[] = [];
+  const ticks = new Map<number, number>();
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return { kb, pids };
+    return { kb, pids, ticks };
   }
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
@@ -118,14 +114,19 @@ export function groupRssKb(pgid: number): { kb: number; pids: number[] } {
       // rest[0] is the state: a zombie has ended and holds no memory.
       if (Number(rest[2]) !== pgid || rest[0] === 'Z') continue;
       pids.push(Number(e));
+      // utime and stime (fields 14 and 15); not the children's (16, 17): each child is in the group itself.
+      ticks.set(Number(e), Number(rest[11]) + Number(rest[12]));
       const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'));
       if (m) kb += Number(m[1]);
     } catch {
       // The process ended between the listing and the read.
     }
   }
-  return { kb, pids };
+  return { kb, pids, ticks };
 }
+
+/** Clock ticks per second (USER_HZ): 100 on Linux for every architecture convts runs on. */
+const ticksPerSecond = 100;
 
 export const killGroup = (pgid: number) => {
   try {
@@ -164,6 +165,13 @@ export function runCase(c: Case, cwd: string): Promise<Result> {
     let stderr = '';
     let limit: 'hang' | 'over 1 GB' | null = null;
     let sampledKb = 0;
+    // The latest CPU figure of each process seen: one that has ended keeps its last figure.
+    const cpuTicks = new Map<number, number>();
+    const cpuSeconds = () => {
+      let sum = 0;
+      for (const t of cpuTicks.values()) sum += t;
+      return sum / ticksPerSecond;
+    };
     child.stderr.on('data', (b) => {
       if (stderr.length < 1e5) stderr += b;
     });
@@ -172,11 +180,13 @@ export function runCase(c: Case, cwd: string): Promise<Result> {
       limit ??= why;
       killGroup(pgid);
     };
-    const timer = setTimeout(() => stop('hang'), caseLimits.timeMs);
+    const timer = setTimeout(() => stop('hang'), caseLimits.wallMs);
     const watchdog = setInterval(() => {
-      const kb = groupRssKb(pgid).kb;
-      sampledKb = Math.max(sampledKb, kb);
-      if (kb * 1024 > caseLimits.memoryBytes) stop('over 1 GB');
+      const u = groupUsage(pgid);
+      sampledKb = Math.max(sampledKb, u.kb);
+      for (const [pid, t] of u.ticks) cpuTicks.set(pid, Math.max(t, cpuTicks.get(pid) ?? 0));
+      if (u.kb * 1024 > caseLimits.memoryBytes) stop('over 1 GB');
+      else if (cpuSeconds() * 1000 > caseLimits.cpuMs) stop('hang');
     }, 100);
     // SIGINT goes to node itself (time and setpriv exec or pass signals on only for their child).
     const interrupt = () => {
@@ -215,7 +225,7 @@ export function runCase(c: Case, cwd: string): Promise<Result> {
       clearInterval(watchdog);
       for (const t of timers) if (t) clearTimeout(t);
       // Whatever still runs in the group once its leader has ended was left behind.
-      const stray = groupRssKb(pgid).pids;
+      const stray = groupUsage(pgid).pids;
       killGroup(pgid);
       running.delete(pgid);
       const timeKb = existsSync(rssFile) ? Number(/(\d+)\s*$/.exec(readFileSync(rssFile, 'utf8'))?.[1] ?? 0) : 0;
@@ -223,35 +233,26 @@ export function runCase(c: Case, cwd: string): Promise<Result> {
       // `time` reports a signal death as "Command terminated by signal N" and exit code 128 + N.
       const exit = code ?? (signal ? 128 : 0);
       const killedBy = signal ?? (/terminated by signal (\d+)/.exec(stderr)?.[1] ? `signal` : null);
-      // The message: its first line starts with "convts: " (a few explain on the next lines).
-      const last = stderr.split('\n').find((l) => l.startsWith('convts: ')) ?? stderr.slice(0, 300);
+      const last = messageOf(stderr);
       // A lock left by a process that Ctrl-C killed names a dead pid: the next writer takes it over.
       const left = [...debris(cwd, before, !c.sigint), ...stray.map((p) => `process ${p}`)];
-      const interruptedOk = c.sigint && exit === 130;
-      let outcome: Outcome;
-      if (limit) outcome = limit;
-      else if (/\n\s+at |node:internal|^\w*Error: |^Uncaught/m.test(stderr)) outcome = 'stack trace';
-      else if (killedBy || (exit > 2 && !interruptedOk)) outcome = 'crash';
-      else if (rssKb * 1024 > caseLimits.memoryBytes) outcome = 'over 1 GB';
-      else if (left.length) outcome = 'debris';
-      else if (exit === 0) outcome = c.mustRefuse ? 'bad input accepted' : 'accepted';
-      else if (interruptedOk) outcome = 'clean refusal';
-      else if (
-        !last.startsWith('convts: ') ||
-        // (A quoted value is the input's own: `got "NaN"` quotes what the file says.)
-        /\bundefined\b|\bNaN\b|\[object /.test(last.replace(/"[^"]*"/g, '""')) ||
-        !c.culprit.test(stderr.slice(0, 1000))
-      )
-        outcome = 'bad message';
-      else outcome = 'clean refusal';
+      const outcome = judge(c, {
+        limit,
+        stderr,
+        exit,
+        killedBy,
+        overMemory: rssKb * 1024 > caseLimits.memoryBytes,
+        left,
+      });
       const extra = left.length ? ` left ${left.map((p) => p.replace(`${cwd}/`, '')).join(', ')}` : '';
       const took = ((Date.now() - started) / 1000).toFixed(1);
       resolve({
         outcome,
         rssKb,
         seconds: Number(took),
+        cpuSeconds: cpuSeconds(),
         code: exit,
-        detail: `[${c.note}] exit ${code ?? signal} after ${took} s, ${(rssKb / 1024).toFixed(0)} MB${extra}: ${last.slice(0, 240)}`,
+        detail: `[${c.note}] exit ${code ?? signal} after ${took} s (${cpuSeconds().toFixed(1)} s CPU), ${(rssKb / 1024).toFixed(0)} MB${extra}: ${last.slice(0, 240)}`,
       });
     };
   });

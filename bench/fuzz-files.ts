@@ -113,7 +113,9 @@ export async function makeBase(root: string): Promise<void> {
   writeCifarSet(join(root, 'gz'), 5, 4, 8, true);
   const npy = fuzzFormats.find((f) => f.name === '.npy')!.sample();
   writeFileSync(join(root, 'bank.npy'), npy);
-  writeFileSync(join(root, 'spec.json'), JSON.stringify({ ...fuzzSpec, input: [1, 28, 28] }, null, 1));
+  // The fuzz suite's spec, made to fit MNIST: 28×28 inputs, 10 classes.
+  const layers = fuzzSpec.layers.map((l) => (l.type === 'dense' ? { ...l, units: 10 } : l));
+  writeFileSync(join(root, 'spec.json'), JSON.stringify({ ...fuzzSpec, input: [1, 28, 28], layers }, null, 1));
   const block = [
     { type: 'conv2d', filters: 4, kernel: 3, padding: 'same', bias: false },
     { type: 'batchnorm' },
@@ -129,7 +131,7 @@ export async function makeBase(root: string): Promise<void> {
       {
         type: 'residual',
         layers: [{ ...block[0], stride: 2 }, block[1], block[2]],
-        shortcut: { kernel: 1, stride: 2 },
+        shortcut: { conv: 1, stride: 2 },
       },
       { type: 'globalavgpool' },
       { type: 'dense', units: 10 },
@@ -175,10 +177,22 @@ export async function makeBase(root: string): Promise<void> {
       join(root, 'sw'),
     ],
   ];
-  for (const args of setup) {
+  // Every file the cases damage must be valid before: a base file convts refuses would turn each
+  // case into a refusal of the base, not of the damage. Their outputs go to a folder removed after.
+  const scratch = join(root, 'scratch');
+  const checks: string[][] = [
+    ...['spec.json', 'resnet.json'].map((f) => withFlag(trainOn(root, '--model', join(root, f)), 'out', scratch)),
+    withFlag(trainOn(root, '--dataset', `folder:${join(root, 'pics')}`), 'out', scratch),
+    ['train', '--config', join(root, 'train.json'), '--data-dir', root, '--out', scratch],
+    ['predict', join(root, 'run'), join(root, 'img.png')],
+    ['predict', join(root, 'run'), join(root, 'img.jpg')],
+  ];
+  for (const args of [...setup, ...checks]) {
+    rmSync(scratch, { recursive: true, force: true });
     const r = await runCase({ args, culprit: /./, note: 'setup' }, root);
     if (r.outcome !== 'accepted') throw new Error(`setup failed: convts ${args.join(' ')}: ${r.detail}`);
   }
+  rmSync(scratch, { recursive: true, force: true });
   // A run stopped by Ctrl-C after its first epoch (of two, on 2,000 images), with its checkpoint:
   // resuming it trains one more epoch.
   writeMnistDir(join(root, 'big'), 2000, 16);

@@ -4,37 +4,21 @@
 // command that meets it in a child process with a time limit and its peak memory measured; prints
 // the table of outcomes that docs/reliability.md records.
 // Flags: --cases N (per scenario) [70], --seed S [1], --jobs J [2], --only NAME,… (scenarios whose
-// name contains one of these), --time-limit S [120] and --memory-limit MB [1024] per case (over
-// either, the case's process group is killed and the case counted as a hang or over the limit),
+// name contains one of these), --cpu-limit S [120] of CPU time, --time-limit S [900] of wall time
+// and --memory-limit MB [1024] per case (over one, the case's process group is killed and the case
+// counted as a hang or over the limit: CPU time, so that a case starved by other work on the
+// machine is not taken for a hang; the wall limit catches a process that waits for ever),
 // --log FILE (every case as a JSON line), --from-log FILE,… (the tables of logged cases: campaigns
 // run in parts), --list (print each bad case in full).
-import {
-  appendFileSync,
-  chmodSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/tensor/rng.js';
-import {
-  caseLimits,
-  killGroup,
-  kinds,
-  type Outcome,
-  type Result,
-  runCase,
-  running,
-  type Scenario,
-} from './fuzz-case.js';
+import { caseLimits, killGroup, runCase, running, type Scenario } from './fuzz-case.js';
 import { type FileTarget, fileScenario, makeBase, trainOn } from './fuzz-files.js';
 import { envScenario, faultScenario, flagsScenario, mountFaults, sigintScenario } from './fuzz-flags.js';
+import { addCase, emptyTables, logLine, printTables, tablesFromLogs } from './fuzz-tables.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -45,6 +29,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       list: { type: 'boolean' },
       'time-limit': { type: 'string' },
+      'cpu-limit': { type: 'string' },
       'memory-limit': { type: 'string' },
       log: { type: 'string' },
       'from-log': { type: 'string' },
@@ -54,7 +39,8 @@ async function main(): Promise<void> {
   const perScenario = Number(values.cases ?? 70);
   const seed = Number(values.seed ?? 1);
   const jobs = Number(values.jobs ?? 2);
-  caseLimits.timeMs = Number(values['time-limit'] ?? caseLimits.timeMs / 1000) * 1000;
+  caseLimits.wallMs = Number(values['time-limit'] ?? caseLimits.wallMs / 1000) * 1000;
+  caseLimits.cpuMs = Number(values['cpu-limit'] ?? caseLimits.cpuMs / 1000) * 1000;
   caseLimits.memoryBytes = Number(values['memory-limit'] ?? caseLimits.memoryBytes / 2 ** 20) * 2 ** 20;
   const log = values.log;
   if (log) writeFileSync(log, '');
@@ -210,20 +196,13 @@ async function main(): Promise<void> {
     envScenario(),
     faultScenario(m),
     sigintScenario(),
-  ].filter((s) => !values.only || values.only.split(',').some((o) => s.name.includes(o)));
-  const table: Row[] = [];
-  const peak = { kb: 0, what: '' };
+  ];
+  const tables = emptyTables();
   try {
+    // A scenario's place in the whole list seeds its cases: with --only, case k is the same input
+    // as in a campaign over everything, so a part re-run after a fix meets the same damage.
     for (const [si, s] of scenarios.entries()) {
-      const row = {
-        name: s.name,
-        counts: {} as Record<string, number>,
-        peakKb: 0,
-        slowest: 0,
-        bad: [] as string[],
-        accepted: [] as string[],
-      };
-      table.push(row);
+      if (values.only && !values.only.split(',').some((o) => s.name.includes(o))) continue;
       const cases = Array.from({ length: perScenario }, (_, k) => k);
       const worker = async (w: number) => {
         const dir = join(root, `w${w}`);
@@ -234,103 +213,27 @@ async function main(): Promise<void> {
           // Each case its own generator: a case is the same whatever the order the workers took them in.
           const c = s.make(dir, new Rng(seed * 1_000_003 + si * 10_007 + k), k);
           const r = await runCase(c, dir);
-          if (log) appendFileSync(log, `${JSON.stringify({ scenario: s.name, k, ...r })}\n`);
+          const line = logLine(s.name, k, r);
+          if (log) appendFileSync(log, `${JSON.stringify(line)}\n`);
           for (const p of c.cleanup ?? []) rmSync(p, { recursive: true, force: true });
-          row.counts[r.outcome] = (row.counts[r.outcome] ?? 0) + 1;
-          row.peakKb = Math.max(row.peakKb, r.rssKb);
-          if (r.rssKb >= peak.kb) Object.assign(peak, { kb: r.rssKb, what: `${s.name}, case ${k}` });
-          row.slowest = Math.max(row.slowest, r.seconds);
-          if (r.outcome === 'accepted') row.accepted.push(r.detail);
-          else if (r.outcome !== 'clean refusal') row.bad.push(`${r.outcome}, case ${k}: ${r.detail}`);
+          addCase(tables, line);
+          // Told at once, so that a long campaign can be triaged while it runs.
+          if (r.outcome !== 'accepted' && r.outcome !== 'clean refusal')
+            process.stderr.write(`  ${s.name}: ${r.outcome}, case ${k}: ${r.detail}\n`);
         }
       };
       await Promise.all(Array.from({ length: jobs }, (_, w) => worker(w)));
       for (const f of m.full) for (const e of readdirSync(f)) rmSync(join(f, e), { recursive: true, force: true });
-      process.stderr.write(`${s.name}: ${JSON.stringify(row.counts)}, peak ${(row.peakKb / 1024).toFixed(0)} MB\n`);
-      for (const b of row.bad) process.stderr.write(`  ${b}\n`);
+      const row = tables.rows.get(s.name);
+      if (row)
+        process.stderr.write(`${s.name}: ${JSON.stringify(row.counts)}, peak ${(row.peakKb / 1024).toFixed(0)} MB\n`);
     }
   } finally {
     undo();
     rmSync(root, { recursive: true, force: true });
   }
-  printTables({ table, peak }, values.list ?? false);
+  printTables(tables, values.list ?? false);
   process.stdout.write(`${((Date.now() - started) / 60000).toFixed(0)} min\n`);
 }
 
-function printTables({ table, peak }: { table: Row[]; peak: { kb: number; what: string } }, list: boolean): void {
-  process.stdout.write(`${resultTables(table, peak).join('\n')}\n\n`);
-  for (const r of table) for (const b of list ? r.bad : r.bad.slice(0, 5)) process.stdout.write(`  ${r.name}: ${b}\n`);
-  if (list) for (const r of table) for (const a of r.accepted) process.stdout.write(`  accepted, ${r.name}: ${a}\n`);
-}
-
-/** Rows rebuilt from --log files, scenarios in the order they first appear. */
-function tablesFromLogs(files: string[]): { table: Row[]; peak: { kb: number; what: string } } {
-  const rows = new Map<string, Row>();
-  const peak = { kb: 0, what: '' };
-  for (const f of files)
-    for (const line of readFileSync(f, 'utf8').split('\n').filter(Boolean)) {
-      const r = JSON.parse(line) as Result & { scenario: string; k: number };
-      let row = rows.get(r.scenario);
-      if (!row) {
-        row = { name: r.scenario, counts: {}, peakKb: 0, slowest: 0, bad: [], accepted: [] };
-        rows.set(r.scenario, row);
-      }
-      row.counts[r.outcome] = (row.counts[r.outcome] ?? 0) + 1;
-      row.peakKb = Math.max(row.peakKb, r.rssKb);
-      row.slowest = Math.max(row.slowest, r.seconds);
-      if (r.rssKb >= peak.kb) Object.assign(peak, { kb: r.rssKb, what: `${r.scenario}, case ${r.k}` });
-      if (r.outcome === 'accepted') row.accepted.push(r.detail);
-      else if (r.outcome !== 'clean refusal') row.bad.push(`${r.outcome}, case ${r.k}: ${r.detail}`);
-    }
-  return { table: [...rows.values()], peak };
-}
-
 await main();
-interface Row {
-  name: string;
-  counts: Record<string, number>;
-  peakKb: number;
-  slowest: number;
-  bad: string[];
-  accepted: string[];
-}
-
-/** The outcomes per scenario, then the issue's goals beside what this campaign measured. */
-function resultTables(table: Row[], peak: { kb: number; what: string }): string[] {
-  const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
-  const out = [
-    `| input | cases | ${kinds.join(' | ')} | peak memory | slowest |`,
-    `| --- | --- | ${kinds.map(() => '---').join(' | ')} | --- | --- |`,
-  ];
-  const total: Record<string, number> = {};
-  let slowest = 0;
-  for (const r of table) {
-    const n = Object.values(r.counts).reduce((a, b) => a + b, 0);
-    for (const [k, v] of Object.entries(r.counts)) total[k] = (total[k] ?? 0) + v;
-    slowest = Math.max(slowest, r.slowest);
-    out.push(
-      `| ${r.name} | ${n} | ${kinds.map((k) => r.counts[k] ?? 0).join(' | ')} | ${mb(r.peakKb)} | ${r.slowest.toFixed(0)} s |`,
-    );
-  }
-  const n = Object.values(total).reduce((a, b) => a + b, 0);
-  out.push(
-    `| **all** | ${n} | ${kinds.map((k) => total[k] ?? 0).join(' | ')} | ${mb(peak.kb)} | ${slowest.toFixed(0)} s |`,
-  );
-  const t = (k: Outcome) => total[k] ?? 0;
-  const limitMb = caseLimits.memoryBytes / 2 ** 20;
-  const bad = t('bad message');
-  out.push(
-    '',
-    '| what | goal | measured |',
-    '| --- | --- | --- |',
-    `| cases (clean refusals, valid input accepted) | ≥ 2,000 | ${n} (${t('clean refusal')}, ${t('accepted')}) |`,
-    `| stack traces | 0 | ${t('stack trace')} |`,
-    `| crashes (signal, exit > 2) | 0 | ${t('crash')} |`,
-    `| hangs (over ${caseLimits.timeMs / 1000} s, process group killed) | 0 | ${t('hang')} |`,
-    `| bad input accepted (exit 0) | 0 | ${t('bad input accepted')} |`,
-    `| debris (temporary files, locks, processes left) | 0 | ${t('debris')} |`,
-    `| peak memory for any input of ≤ 10 MB | ≤ 1 GB | ${mb(peak.kb)} (${peak.what}); ${t('over 1 GB')} case(s) over ${limitMb} MB |`,
-    `| messages that do not name the culprit or print undefined/NaN | ≤ 1% | ${bad} (${((100 * bad) / Math.max(1, n)).toFixed(2)}%) |`,
-  );
-  return out;
-}

@@ -306,6 +306,18 @@ describe('convts sweep', () => {
     }
   });
 
+  test('a failed trial ends the sweep with one convts: line naming the trial and why, exit 1', async () => {
+    const out = join(data, 'failing');
+    const r = await sweep('--grid', 'batch-size=8,1000000000', '--out', out);
+    assert.equal(r.code, 1, r.stderr);
+    const last = r.stderr.trimEnd().split('\n').pop() ?? '';
+    assert.match(
+      last,
+      /^convts: sweep: 1 of 2 trial\(s\) failed — batch-size-1000000000: layer 0 \(conv2d\): the model needs at least .* at batch 1000000000 .* or a smaller batch \(exit code 1; see .*train\.log\)$/,
+    );
+    assert.match(r.stderr, /sweep: best batch-size-8 at \d+\.\d+%/);
+  });
+
   test('bad grids are usage errors that say what to do', async () => {
     const cases: [string[], RegExp][] = [
       [[], /give at least one --grid KEY=V1,V2/],

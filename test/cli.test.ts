@@ -193,6 +193,12 @@ describe('convts train', () => {
       [['train', 'extra'], 2, /train takes no arguments, got "extra"/],
       [['train', '--epochs', 'x'], 2, /^convts: --epochs: expected an integer ≥ 1, got "x"\n$/],
       [['train', '--batch-size', '0'], 2, /--batch-size: expected an integer ≥ 1, got "0"/],
+      [['train', '--epochs', '1e308'], 2, /--epochs: expected an integer ≥ 1, got "1e308" \(past 2\^53, too large/],
+      [
+        ['train', '--batch-size', '9007199254740994'],
+        2,
+        /--batch-size: expected an integer ≥ 1, got "9007199254740994"/,
+      ],
       [['train', '--lr', '0'], 2, /--lr: expected a number > 0, got "0"/],
       [
         ['train', '--optimizer', 'adma'],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -158,8 +158,12 @@ describe('downloader', () => {
         );
         return true;
       });
-      assert.deepEqual(listing(dir), [], `${mirror}: nothing kept`);
+      assert.equal(existsSync(join(dir, 'toy')), false, `${mirror}: the folder it made is left`);
     }
+    // The folders made on the way to a data dir that did not exist go too; the one that did stays.
+    const dir = tmpDir();
+    await assert.rejects(downloadDataset(info('forbidden'), join(dir, 'a', 'b')), MissingDataError);
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   test('a good cached file is never replaced by a bad download; a bad cached one is replaced by a verified one', async () => {
@@ -226,6 +230,7 @@ describe('downloader', () => {
         e.reasons.length === 4 &&
         /127\.0\.0\.1:1\/t10k-labels-idx1-ubyte\.gz: fetch failed/.test(e.message),
     );
+    assert.equal(existsSync(join(dir, 'mnist')), false, 'a failed download left its folder');
     const data = await loadOrDownload('mnist', dir, { val: 1 }, { info: toyMnist });
     assert.equal(data.train.length, 2);
     assert.deepEqual([...data.test.labels], [2]);

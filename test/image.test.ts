@@ -160,6 +160,27 @@ describe('decoding', () => {
     const arith = Buffer.from(jpg);
     arith[arith.indexOf(Buffer.from([0xff, 0xc0])) + 1] = 0xc9;
     refuses(() => decodePicture(arith, 'a.jpg'), 'a.jpg', /arithmetic-coded JPEG \(SOF9\) is not supported/);
+    // Damage the decoder trips on (a TypeError inside it, "marker NaN") is told without its slip.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let t = 0; t < 800; t++) {
+      const b = Buffer.from(jpg);
+      for (let i = 1 + next(3); i > 0; i--) b[next(b.length)] = next(256);
+      try {
+        decodePicture(b, 'd.jpg');
+      } catch (e) {
+        refuses(
+          () => {
+            throw e;
+          },
+          'd.jpg',
+          /^d\.jpg: (?!.*\b(undefined|NaN|Cannot (read|set) properties)\b)/,
+        );
+      }
+    }
     for (const [path, code] of [
       [join(dir, 'missing.png'), 'ENOENT'],
       [dir, 'EISDIR'],

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ensureDir, writeFileAtomic } from '../src/files/atomic.js';
+import { fileError } from '../src/files/checked.js';
 import { FileError } from '../src/index.js';
 import { loadModel } from '../src/run/model-file.js';
 import { convts } from './helpers/cli.js';
@@ -46,6 +47,27 @@ describe('output errors', () => {
     assert.deepEqual(readdirSync(join(dir, 'out')), [], 'a temporary file was left behind');
   });
 
+  test('under /proc and /sys the advice is to choose a disk, not about links, permissions or space', () => {
+    const kernelFs = (dir: string, code: RegExp) =>
+      assert.throws(
+        () => ensureDir(dir),
+        (e: unknown) =>
+          e instanceof FileError &&
+          code.test(e.message) &&
+          /is the kernel's view of \w+, not a disk: no file can be made or kept there — choose a path on a disk$/.test(
+            e.message,
+          ) &&
+          !/symbolic link|system folders/.test(e.message),
+      );
+    kernelFs('/proc/convts-nowhere/run', /^cannot create folder \/proc\/convts-nowhere: not found \(ENOENT\)/);
+    kernelFs('/proc/self/convts-nowhere', /^cannot create folder \/proc\/self\/convts-nowhere: .*\/proc is/);
+    if (process.getuid?.() === 0)
+      kernelFs('/sys/kernel/convts-nowhere', /\(EPERM\) — \/sys is the kernel's view of devices/);
+    const denied = Object.assign(new Error('EACCES'), { code: 'EACCES' });
+    const other = fileError(denied, '/procedures/x', 'cannot write') as FileError;
+    assert.match(other.message, /permission denied \(EACCES\) — choose a path you may read and write/);
+  });
+
   describe('convts train and features', () => {
     const data = tempDir();
     before(() => writeMnistDir(data, 24, 12));
@@ -53,7 +75,10 @@ describe('output errors', () => {
       convts('train', '--model', 'seed-mnist', '--dataset', 'mnist', '--data-dir', data, '--epochs', '1', '--out', out);
 
     test('--out under /proc, under a file, or with a 300-character name: one line, exit 1', async () => {
-      cleanFailure(await train('/proc/convts-test/run'), /convts: cannot create folder \/proc\/convts-test/);
+      cleanFailure(
+        await train('/proc/convts-test/run'),
+        /convts: cannot create folder \/proc\/convts-test: .* — \/proc is the kernel's view of processes, not a disk/,
+      );
       const file = join(data, 'a-file');
       writeFileSync(file, 'x');
       cleanFailure(await train(join(file, 'run')), /a-file.* \(ENOTDIR\)/);

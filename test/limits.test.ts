@@ -144,7 +144,12 @@ describe('limits before work: models and flags', () => {
     refused(
       () => buildModel(spec([{ type: 'flatten' }, { type: 'dense', units: 1e9 }]), { maxBytes: 2 ** 30, batch: 32 }),
       LimitError,
-      /layer 1 \(dense\): the model needs at least 12\.6 TB of memory to train at batch 32 .* budget of 1\.07 GB/,
+      /layer 1 \(dense\): the model needs at least 12\.6 TB of memory to train at batch 32 .* budget of 1\.07 GB .* — use fewer filters, units or layers, or a smaller batch$/,
+    );
+    refused(
+      () => buildModel(spec([{ type: 'flatten' }, { type: 'dense', units: 1e9 }]), { maxBytes: 2 ** 30, batch: 1 }),
+      LimitError,
+      /at batch 1 .* — use fewer filters, units or layers$/,
     );
     refused(
       () => buildModel(spec([{ type: 'conv2d', filters: 1e5, kernel: 3 }]), { maxBytes: 2 ** 30, batch: 32 }),

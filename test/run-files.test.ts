@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { resolveConfig } from '../src/cli/train-settings.js';
 import {
   buildModel,
   checkpointPath,
@@ -23,7 +24,7 @@ import {
   train,
   writeRunSummary,
 } from '../src/index.js';
-import { readMetricsTail, runEnvironment } from '../src/run/index.js';
+import { readMetricsTail, readTrainSettings, runEnvironment, writeRunConfig } from '../src/run/index.js';
 import { readJson } from './helpers/cli.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
 import { tempDir } from './helpers/tmp.js';
@@ -227,5 +228,50 @@ describe('run start record and metrics tail', () => {
     // once the run is no longer writing, the cut line is damage, counted from the whole file
     assert.match(readMetricsTail(dir, a.next, 2, false).damaged!, /^metrics\.jsonl, line 3: not a metrics record/);
     assert.deepEqual(readMetricsTail(join(dir, 'none')), { records: [], next: 0, damaged: null });
+  });
+});
+
+describe('the training settings --resume continues with (config.json)', () => {
+  // Every form the flags can give must pass: a resumable run is never taken for a damaged one.
+  const valid = [
+    {},
+    { schedule: 'onecycle:0.25:5:2.857:linear', init: 'normal:0.05', augment: 'shift:2:reflect,flip:alternate' },
+    { schedule: 'step:2:0.5', lookahead: '5:0.95', tta: 'flip-translate', converge: '0.01:3', 'image-size': '32x30' },
+    { schedule: 'cosine:batch', ema: '0.99', 'label-smoothing': '0.1', 'clip-grad': '2', warmup: '0.5', channels: '1' },
+    { optimizer: 'adamw', 'wd-skip-norm': true, patience: '3', 'eval-every': '2', 'log-every': '5', val: '10' },
+  ].map((flags) => resolveConfig({ model: 'seed-mnist', ...flags }));
+
+  test('every form the flags give is resumable; a value no flag gives is refused naming the file and field', () => {
+    const dir = tempDir();
+    for (const settings of valid) {
+      writeRunConfig(dir, settings);
+      assert.deepEqual(readTrainSettings(dir).schedule, settings.schedule);
+    }
+    const damaged: [string, unknown, RegExp][] = [
+      ['weightDecay', 'constructor', /"weightDecay" must be a number ≥ 0, got "constructor"/],
+      ['momentum', null, /"momentum" must be a number in \[0, 1\], got null/],
+      ['schedule', { kind: 'NaN' }, /"schedule" must be \{"kind": "constant"\}, .*, got \{"kind":"NaN"\}/],
+      ['schedule', { kind: 'step', stepSize: 0, gamma: 1 }, /"schedule" must be/],
+      ['tta', 'x', /"tta" must be flip, flip-translate or null, got "x"/],
+      ['augment', 5, /"augment" must be \{"shift": pixels, "flip": true\|false\} or null, got 5/],
+      ['initFrom', 4, /"initFrom" must be a string or null, got 4/],
+      ['clipGrad', [1], /"clipGrad" must be a number > 0 or null, got \[1\]/],
+      ['subset', 7, /"subset" must be first, random or stratified, got 7/],
+      ['init', { kind: 'normal' }, /"init" must be \{"kind": normal\|/],
+      ['evalEvery', 0, /"evalEvery" must be an integer ≥ 1 or null, got 0/],
+      ['optimizer', 'x'.repeat(200), /got "x{76}…/],
+    ];
+    for (const [field, value, want] of damaged) {
+      writeRunConfig(dir, { ...valid[1], [field]: value });
+      assert.throws(
+        () => readTrainSettings(dir),
+        (e: unknown) =>
+          e instanceof DataFormatError &&
+          e.message.startsWith(`${join(dir, 'config.json')}: "${field}" must be `) &&
+          want.test(e.message) &&
+          e.message.endsWith('so it cannot be resumed'),
+        `${field} = ${JSON.stringify(value)}`,
+      );
+    }
   });
 });

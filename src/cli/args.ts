@@ -104,7 +104,8 @@ export function num(
   const ok =
     v.trim() !== '' &&
     Number.isFinite(x) &&
-    (!o.int || Number.isInteger(x)) &&
+    // A count past 2^53 cannot be held exactly (1e308 epochs would also never end).
+    (!o.int || Number.isSafeInteger(x)) &&
     (o.min === undefined || x >= o.min) &&
     (o.above === undefined || x > o.above) &&
     (o.max === undefined || x <= o.max) &&
@@ -119,7 +120,8 @@ export function num(
     ]
       .filter(Boolean)
       .join(' and');
-    throw new UsageError(`--${flag}: expected ${kind}${range}, got "${v}"`);
+    const huge = o.int && Number.isInteger(x) && !Number.isSafeInteger(x) ? ' (past 2^53, too large to count)' : '';
+    throw new UsageError(`--${flag}: expected ${kind}${range}, got "${v}"${huge}`);
   }
   return x;
 }

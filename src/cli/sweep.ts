@@ -135,10 +135,17 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     );
     return 130;
   }
+  const wrote = `wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.html')}`;
   log(
-    `sweep: best ${best?.name} at ${best?.testAccuracy == null ? '—' : `${(100 * best.testAccuracy).toFixed(2)}%`} — wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.html')}`,
+    best?.testAccuracy == null
+      ? `sweep: no trial has a test accuracy — ${wrote}`
+      : `sweep: best ${best.name} at ${(100 * best.testAccuracy).toFixed(2)}% — ${wrote}`,
   );
-  return all.some((r) => r.status === 'failed') ? 1 : 0;
+  const failed = all.filter((r) => r.status === 'failed');
+  if (!failed.length) return 0;
+  // The failure, on one line of its own like every other command's (each trial's line is above).
+  log(`convts: sweep: ${failed.length} of ${trials.length} trial(s) failed — ${failed[0].name}: ${failed[0].error}`);
+  return 1;
 }
 
 /** sweep.md, sweep.html and one sweep-<key>.png per swept key. */

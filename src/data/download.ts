@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ensureDir, writeFileAtomic } from '../files/atomic.js';
 import {
@@ -68,17 +68,40 @@ export async function downloadDataset(
   }
   const downloaded: string[] = [];
   const reasons: string[] = [];
-  for (const source of info.sources) {
-    if (!missing.length) break;
-    const got =
-      source.kind === 'files'
-        ? await fromFolder(source, missing, dir, o, reasons)
-        : await fromArchive(source, missing, dir, o, reasons);
-    downloaded.push(...got.map((f) => f.path));
-    missing = missing.filter((f) => !got.some((g) => g.file === f));
+  const made = foldersToMake(dir);
+  try {
+    for (const source of info.sources) {
+      if (!missing.length) break;
+      const got =
+        source.kind === 'files'
+          ? await fromFolder(source, missing, dir, o, reasons)
+          : await fromArchive(source, missing, dir, o, reasons);
+      downloaded.push(...got.map((f) => f.path));
+      missing = missing.filter((f) => !got.some((g) => g.file === f));
+    }
+  } finally {
+    if (!downloaded.length) removeIfEmpty(made);
   }
   if (missing.length) throw new MissingDataError(info.name, dataDir, missing, reasons);
   return { present, downloaded };
+}
+
+/** `dir` and those of its parents that do not exist yet, deepest first. */
+function foldersToMake(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) out.push(d);
+  return out;
+}
+
+/** A download that got nothing leaves nothing: the folders it made are removed, deepest first, while empty. */
+function removeIfEmpty(folders: string[]): void {
+  for (const d of folders) {
+    try {
+      rmdirSync(d);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') return; // not empty: another writer's files
+    }
+  }
 }
 
 type Got = { file: DataFile; path: string };

@@ -54,8 +54,19 @@ export function decodePicture(bytes: Uint8Array, name: string, o: PictureOptions
     });
     return orient({ width: j.width, height: j.height, rgba: j.data }, orientation);
   } catch (e) {
-    throw new DataFormatError(`${name}: truncated or damaged ${format} (${(e as Error).message})`);
+    throw new DataFormatError(`${name}: truncated or damaged ${format} (${decoderSays(e)})`);
   }
+}
+
+/**
+ * The decoder's own words when they explain the damage ("marker was not found"); its slips on
+ * damaged data (a TypeError about undefined, "unknown JPEG marker NaN") tell the user nothing.
+ */
+function decoderSays(e: unknown): string {
+  const m = e instanceof Error ? e.message : typeof e === 'string' ? e : '';
+  return !m || e instanceof TypeError || e instanceof RangeError || /\bundefined\b|\bNaN\b/.test(m)
+    ? 'its image data does not decode'
+    : m;
 }
 
 const mp = (n: number) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);

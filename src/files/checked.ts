@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { FileError } from '../errors.js';
 
 // What to do about each failure, after "<action> <path>: <what>".
@@ -34,7 +35,17 @@ export function fileError(e: unknown, path: string, action: string): unknown {
   const code = errnoCode(e);
   if (!code || e instanceof FileError) return e;
   const [what, fix] = advice[code] ?? [(e as Error).message, 'check the path'];
-  return new FileError(`${action} ${path}: ${what} (${code}) — ${fix}`, path, code);
+  return new FileError(`${action} ${path}: ${what} (${code}) — ${kernelFsAdvice(path) ?? fix}`, path, code);
+}
+
+/**
+ * What to do about a path under /proc or /sys: the kernel makes up their contents, so advice about
+ * links, permissions or free space would send the user the wrong way.
+ */
+export function kernelFsAdvice(path: string): string | undefined {
+  const top = /^\/(proc|sys)(\/|$)/.exec(resolve(path))?.[1];
+  if (!top) return undefined;
+  return `/${top} is the kernel's view of ${top === 'proc' ? 'processes' : 'devices'}, not a disk: no file can be made or kept there — choose a path on a disk`;
 }
 
 /**
@@ -49,7 +60,7 @@ export function onFileFor<T>(path: string, action: string, f: () => T): T {
     const code = e instanceof FileError ? e.code : errnoCode(e);
     if (!code || !advice[code]) throw e instanceof FileError ? e : fileError(e, path, action);
     const [what, fix] = advice[code];
-    throw new FileError(`${action} ${path}: ${what} (${code}) — ${fix}`, path, code);
+    throw new FileError(`${action} ${path}: ${what} (${code}) — ${kernelFsAdvice(path) ?? fix}`, path, code);
   }
 }
 

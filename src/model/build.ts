@@ -183,7 +183,7 @@ function checkMemory(need: number, i: number, ls: LayerSpec, o: BuildOptions): v
   throw new LimitError(
     `layer ${i} (${ls.type}${ls.name ? ` "${ls.name}"` : ''}): the model needs at least ${formatBytes(need)} of memory ` +
       `to train at batch ${o.batch ?? 1} (weights, gradients, optimizer state, layer outputs), more than the ` +
-      `budget of ${formatBytes(o.maxBytes)} (${o.budgetName ?? 'the available memory'}) — use fewer filters, units or layers`,
+      `budget of ${formatBytes(o.maxBytes)} (${o.budgetName ?? 'the available memory'}) — use fewer filters, units or layers${(o.batch ?? 1) > 1 ? ', or a smaller batch' : ''}`,
   );
 }
 

@@ -63,8 +63,9 @@ export function loadCheckpoint(dir: string, model: Sequential): TrainState {
   const get = (name: string, size: number): Float32Array => {
     const t = tensors.get(name);
     if (!t || t.data.length !== size || !(t.data instanceof Float32Array))
+      // The model was built from config.json's spec: either file may be the damaged one.
       throw new DataFormatError(
-        `${path}: tensor "${name}" is missing or has the wrong size or type — the checkpoint belongs to another model`,
+        `${path}: tensor "${name}" ${t ? `has ${t.data.length} ${t.data instanceof Float32Array ? 'float32' : 'non-float32'} values` : 'is missing'}, the model in ${join(dir, 'config.json')} needs ${size} float32 values — one of the two files is damaged or from another run`,
       );
     return t.data;
   };

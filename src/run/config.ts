@@ -10,6 +10,7 @@ import type { InitSpec } from '../init/initializers.js';
 import { type ModelSpec, validateSpec } from '../model/spec.js';
 import type { OptimizerKind, ScheduleSpec } from '../optim/index.js';
 import type { RunEnvironment } from './environment.js';
+import { checkTrainSettings } from './settings-schema.js';
 
 /** The settings of a `convts train` run, every default filled in: what --resume continues with. */
 export interface TrainSettings {
@@ -141,6 +142,7 @@ export function readTrainSettings(dir: string): TrainSettings & Partial<ModelRec
     throw new DataFormatError(
       `${join(dir, configFile)}: no ${missing.map((k) => `"${k}"`).join(', ')} — it was not written by convts train, so there is no training to continue`,
     );
+  checkTrainSettings(c, join(dir, configFile));
   // The spec is checked here, so that its errors name this file rather than "model spec".
   const spec = validateSpec(c.spec, `${join(dir, configFile)} "spec"`);
   return { ...c, spec } as TrainSettings & Partial<ModelRecord>;
