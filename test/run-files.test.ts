@@ -237,6 +237,7 @@ describe('the training settings --resume continues with (config.json)', () => {
     {},
     { schedule: 'onecycle:0.25:5:2.857:linear', init: 'normal:0.05', augment: 'shift:2:reflect,flip:alternate' },
     { schedule: 'step:2:0.5', lookahead: '5:0.95', tta: 'flip-translate', converge: '0.01:3', 'image-size': '32x30' },
+    { augment: 'shift:2,rotate:10,scale:0.1', tta: 'translate' },
     { schedule: 'cosine:batch', ema: '0.99', 'label-smoothing': '0.1', 'clip-grad': '2', warmup: '0.5', channels: '1' },
     { optimizer: 'adamw', 'wd-skip-norm': true, patience: '3', 'eval-every': '2', 'log-every': '5', val: '10' },
   ].map((flags) => resolveConfig({ model: 'seed-mnist', ...flags }));
@@ -252,7 +253,8 @@ describe('the training settings --resume continues with (config.json)', () => {
       ['momentum', null, /"momentum" must be a number in \[0, 1\], got null/],
       ['schedule', { kind: 'NaN' }, /"schedule" must be \{"kind": "constant"\}, .*, got \{"kind":"NaN"\}/],
       ['schedule', { kind: 'step', stepSize: 0, gamma: 1 }, /"schedule" must be/],
-      ['tta', 'x', /"tta" must be flip, flip-translate or null, got "x"/],
+      ['tta', 'x', /"tta" must be flip, flip-translate, translate or null, got "x"/],
+      ['augment', { shift: 2, flip: false, rotate: '10' }, /"augment" must be/],
       ['augment', 5, /"augment" must be \{"shift": pixels, "flip": true\|false\} or null, got 5/],
       ['initFrom', 4, /"initFrom" must be a string or null, got 4/],
       ['clipGrad', [1], /"clipGrad" must be a number > 0 or null, got \[1\]/],

@@ -39,7 +39,7 @@ const text = { type: 'string', description: 'a string' };
 const flag = { type: 'boolean', description: 'true or false' };
 const fraction = { type: 'number', minimum: 0, exclusiveMaximum: 1 };
 
-const ttaValues = allOf<Exclude<TrainSettings['tta'], undefined>>()(['flip', 'flip-translate', null]);
+const ttaValues = allOf<Exclude<TrainSettings['tta'], undefined>>()(['flip', 'flip-translate', 'translate', null]);
 
 const settingsProperties = {
   model: { ...text, minLength: 1, description: 'a model name or spec file' },
@@ -60,6 +60,8 @@ const settingsProperties = {
       flip: { type: 'boolean' },
       reflect: { type: 'boolean' },
       alternateFlip: { type: 'boolean' },
+      rotate: { type: 'number', exclusiveMinimum: 0, maximum: 180 },
+      scale: { type: 'number', exclusiveMinimum: 0, maximum: 0.9 },
     },
     description: '{"shift": pixels, "flip": true|false} or null',
   },
