@@ -5,7 +5,7 @@ import type { Rng } from '../tensor/rng.js';
 import { flipWidth, type Shape, shapeStr, Tensor, translateReflect } from '../tensor/tensor.js';
 import type { ModelSpec } from './spec.js';
 
-/** Test-time augmentation: mirror images, or mirror images and one-pixel moves. */
+/** Test-time augmentation: mirror images, one-pixel moves, or both. */
 export type Tta = 'flip' | 'flip-translate' | 'translate';
 
 export interface NamedParam {
