@@ -94,6 +94,12 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     workers.push(w);
     return w;
   };
+  /** A sweep owner, killed in after() should a failed test leave it waiting for its trials. */
+  const owner = (...args: string[]) => {
+    const s = start(...args);
+    procs.push(s.child);
+    return s;
+  };
   const scratchOf = (w: ReturnType<typeof start>) =>
     readdirSync(scratch).filter((f) => f.startsWith(`convts-worker-${w.child.pid}-`));
   const grid2x2 = ['--grid', 'lr=0.01,0.05', '--grid', 'filters=4,6'];
@@ -168,7 +174,7 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     const elsewhere = worker(9);
     await elsewhere.waitFor(/taking trials from/);
     const workers = [worker(1), worker(1)];
-    const s = start(...sweepArgs(1, out, grid2x2));
+    const s = owner(...sweepArgs(1, out, grid2x2));
     assert.equal(await s.closed, 0, s.stderr);
     await checkComplete(out, s.stderr, 1, names2x2);
     const counts = [...s.stderr.matchAll(/· (\d+) worker\(s\)/g)].map((m) => Number(m[1]));
@@ -182,11 +188,13 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
   test('a worker SIGKILLed in the middle of a trial: another worker runs it, every trial ends exactly once', async () => {
     const out = join(data, 'killed');
     const a = worker(2);
-    const s = start(...sweepArgs(2, out));
+    const s = owner(...sweepArgs(2, out));
     await a.waitFor(/\] started/);
+    // Checked before the kill: once it is dead, a worker another test starts meanwhile may already
+    // have removed the folder (every worker clears those of dead workers when it starts).
+    assert.equal(scratchOf(a).length, 1, 'the worker has its scratch folder');
     a.child.kill('SIGKILL');
     await a.closed;
-    assert.equal(scratchOf(a).length, 1, 'a SIGKILLed worker cannot remove its scratch folder');
     const lost = /\[([\w.,=-]+)\] started/.exec(a.stderr)![1];
     const b = worker(2, '--jobs', '2');
     await b.waitFor(/taking trials/);
@@ -200,12 +208,12 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
   test('a sweep owner stopped and run again picks up its queued and finished trials', async () => {
     const out = join(data, 'resumed');
     const w = worker(3);
-    const first = start(...sweepArgs(3, out));
+    const first = owner(...sweepArgs(3, out));
     await first.waitFor(/\[1\/2\]/);
     first.child.kill('SIGINT');
     assert.equal(await first.closed, 130, first.stderr);
     assert.match(first.stderr, /1 unfinished trial\(s\) stay on the queue — the workers go on/);
-    const again = start(...sweepArgs(3, out));
+    const again = owner(...sweepArgs(3, out));
     assert.equal(await again.closed, 0, again.stderr);
     assert.match(again.stderr, /\(1 already done, skipped\)|\(\d already done, skipped\)/);
     await checkComplete(out, first.stderr + again.stderr, 3);
@@ -220,7 +228,7 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     symlinkSync(shared, elsewhere); // the same folder, mounted at another path on "another machine"
     const a = worker(5);
     const b = worker(5, '--results', elsewhere);
-    const s = start(...sweepArgs(5, out), '--results', shared);
+    const s = owner(...sweepArgs(5, out), '--results', shared);
     assert.equal(await s.closed, 0, s.stderr);
     await checkComplete(out, s.stderr, 5);
     const returns = await completedReturns(5);
@@ -244,7 +252,7 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     const r = new Redis(redis.url(6));
     assert.equal((await r.keys('convts:result:*')).length >= 1, true, 'a result was left behind');
     r.disconnect();
-    const again = start(...sweepArgs(6, out));
+    const again = owner(...sweepArgs(6, out));
     assert.equal(await again.closed, 0, again.stderr);
     assert.match(again.stderr, /cleared 1 job\(s\) left on the queue by an earlier run/);
     await checkComplete(out, first.stderr + again.stderr, 6);
@@ -257,7 +265,7 @@ describe('convts sweep --queue and convts worker', { skip: missing ?? false, con
     writeMnistDir(other, 40, 16);
     const w = startWith({ TMPDIR: scratch }, 'worker', '--queue', redis.url(8), '--data-dir', other, '--offline');
     workers.push(w);
-    const s = start(...sweepArgs(8, out, ['--grid', 'lr=0.01']));
+    const s = owner(...sweepArgs(8, out, ['--grid', 'lr=0.01']));
     assert.equal(await s.closed, 1, s.stderr);
     const why =
       /mnist in \S+ is not the sweep owner's copy: [\w-]+ has SHA-256 [0-9a-f]{12}…, the trial names [0-9a-f]{12}… — give --data-dir a copy of the same files \(on \S+#\d+, attempt 2 of 2\)/;
