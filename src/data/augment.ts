@@ -75,6 +75,8 @@ export class AugmentedDataset implements Dataset {
   readonly classNames: readonly string[];
   private epoch = 0;
   private readonly scratch: Float32Array;
+  /** Each channel's value for a black pixel: what a warp's uncovered border shows. */
+  private readonly pads: number[];
 
   constructor(
     readonly inner: ByteImageDataset,
@@ -90,6 +92,7 @@ export class AugmentedDataset implements Dataset {
     if (aug.shift >= Math.min(h, w))
       throw new ConfigError(`--augment shift:${aug.shift} is not smaller than the ${h}×${w} images`);
     this.scratch = new Float32Array(c * h * w);
+    this.pads = Array.from({ length: c }, (_, ch) => inner.zeroValue(ch));
   }
 
   startEpoch(epoch: number): void {
@@ -116,7 +119,7 @@ export class AugmentedDataset implements Dataset {
         const u = mix(this.seed ^ 0x2545f491, this.epoch, indices[start + s]);
         const angle = ((((u & 0xffff) / 0xffff) * 2 - 1) * (this.aug.rotate ?? 0) * Math.PI) / 180;
         const zoom = 1 + (((u >>> 16) / 0xffff) * 2 - 1) * (this.aug.scale ?? 0);
-        const pads = Array.from({ length: channels }, (_, c) => this.inner.zeroValue(c));
+        const pads = this.pads;
         warpImage(img, this.scratch, [channels, h, w], { angle, zoom, dy, dx, flip, pads, reflect: this.aug.reflect });
         continue;
       }
