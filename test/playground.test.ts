@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { buildModel, builtinSpec, readMnistSplit, weightsToSafetensors } from '../src/index.js';
-import { chromiumPath, launchChromium, staticServer } from './helpers/browser.js';
+import { chromiumPath, launchChromium, type MainTask, staticServer, traceMainThread } from './helpers/browser.js';
 import { convts } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { planesToRgba, writePng } from './helpers/pictures.js';
@@ -22,6 +22,9 @@ const tmp = tempDir('convts-playground-');
 const dataRoot = real ? shared : tmp;
 if (!real) writeMnistDir(tmp, 5000, 1000);
 const target = real ? 0.9 : 0.8;
+// The most main-thread CPU one task of the page may take while it trains: a frame gap of 100 ms (the
+// goal) leaves this for the page's own work, the rest for style, layout and the compositor.
+const taskCpuLimit = 50;
 
 let browser: Browser | null = null;
 // The same files from a plain static server and from one that sends the COOP/COEP headers.
@@ -113,11 +116,27 @@ test('the page trains seed-mnist in its worker on every core: 300 steps on 5,000
     ['#eval-every', '300'],
   ])
     await page.fill(id, v);
-  await page.click('#start');
-  await until(page, 's.steps >= 40');
-  // Filters and feature maps of the watched test image, refreshed as it learns; another image on request.
-  await until(page, 's.features !== null && s.features.layers === 2');
-  assert.ok((await page.locator('#features canvas').count()) > 2 * 8, 'filters and maps of both convolutions drawn');
+  // The trace must see a busy main thread: a loop of 600 ms is one task of at least the limit below
+  // in CPU time (a machine so loaded that it gets less is one where the check cannot tell).
+  const control = await traceMainThread(browser as Browser, page, () =>
+    page.evaluate(() => {
+      const t = performance.now();
+      while (performance.now() - t < 600);
+    }),
+  );
+  const busiest = (tasks: MainTask[]) => tasks.reduce((a, b) => (b.cpu > a.cpu || Number.isNaN(b.cpu) ? b : a));
+  assert.ok(busiest(control.tasks).cpu >= taskCpuLimit, `the trace saw ${JSON.stringify(busiest(control.tasks))}`);
+  // From the click on, until the first filters, maps and curves are drawn (the first drawing of each
+  // is the costliest): no task of the page takes the main thread more than the limit in CPU time.
+  const starting = await traceMainThread(browser as Browser, page, async () => {
+    await page.click('#start');
+    await until(page, 's.steps >= 40');
+    // Filters and feature maps of the watched test image, refreshed as it learns; another image on request.
+    await until(page, 's.features !== null && s.features.layers === 2');
+    await page.waitForTimeout(1000);
+  });
+  // One canvas per row: the image, then each convolution's filters and maps.
+  assert.equal(await page.locator('#features canvas').count(), 1 + 2 * 2, 'filters and maps of both convolutions');
   await page.fill('#watch', '7');
   await page.dispatchEvent('#watch', 'change');
   await until(page, 's.features.index === 7');
@@ -126,9 +145,25 @@ test('the page trains seed-mnist in its worker on every core: 300 steps on 5,000
   const paused = (await state(page)).steps as number;
   await page.waitForTimeout(300);
   assert.equal((await state(page)).steps, paused, 'no step while paused');
-  await page.click('#resume');
-  await until(page, 's.lastEval !== null && s.lastEval.step >= 300', 240_000);
+  // Resumed, until the evaluation at step 300 has drawn its confusion matrix.
+  const training = await traceMainThread(browser as Browser, page, async () => {
+    await page.click('#resume');
+    await until(page, 's.lastEval !== null && s.lastEval.step >= 300', 240_000);
+    await page.waitForTimeout(300);
+  });
   const s = await state(page);
+  for (const [what, r] of [
+    ['starting', starting],
+    ['training', training],
+  ] as const) {
+    const worst = busiest(r.tasks);
+    t.diagnostic(
+      `${what}: ${r.frames} animation frames, ${r.tasks.length} main-thread tasks, the busiest ${worst.cpu.toFixed(1)} ms of CPU (${worst.wall.toFixed(1)} ms wall)`,
+    );
+    assert.ok(worst.cpu < taskCpuLimit, `${what}: a main-thread task took ${worst.cpu} ms of CPU`);
+    // Frames kept coming: a page that stopped drawing would have no long task either.
+    assert.ok(r.frames >= 10, `${what}: only ${r.frames} animation frames`);
+  }
   const acc = (s.lastEval as { accuracy: number }).accuracy;
   t.diagnostic(`${real ? 'MNIST' : 'generated'}: ${(100 * acc).toFixed(1)}% on 1,000 test images after 300 steps`);
   t.diagnostic(

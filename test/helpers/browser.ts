@@ -105,3 +105,52 @@ export async function openWatched(
   await page.goto(url + hash);
   return page;
 }
+
+/** A task the page's main thread ran: its wall-clock and CPU milliseconds (NaN if the trace lacks it), and when it began. */
+export interface MainTask {
+  wall: number;
+  cpu: number;
+  at: number;
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/**
+ * Records Chromium's timeline while `during` runs and returns the tasks of the page's main thread
+ * (CrRendererMain) and how many animation frames it fired. The trace gives each task's CPU time as
+ * well as its wall time: on a busy machine a task's wall time includes the time its thread waited
+ * for a core, its CPU time is what the page itself asked of the thread.
+ */
+export async function traceMainThread(
+  browser: Browser,
+  page: Page,
+  during: () => Promise<unknown>,
+): Promise<{ tasks: MainTask[]; frames: number }> {
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+  let events: TraceEvent[] = [];
+  try {
+    await during();
+  } finally {
+    events = (JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] }).traceEvents;
+  }
+  const mains = events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  const isMain = (e: TraceEvent) => mains.some((m) => m.pid === e.pid && m.tid === e.tid);
+  const tasks = events
+    .filter((e) => e.ph === 'X' && e.name === 'RunTask' && isMain(e))
+    .map((e) => ({
+      wall: (e.dur ?? 0) / 1000,
+      cpu: e.tdur === undefined ? Number.NaN : e.tdur / 1000,
+      at: e.ts / 1000,
+    }));
+  const frames = events.filter((e) => e.name === 'FireAnimationFrame' && isMain(e)).length;
+  return { tasks, frames };
+}
