@@ -25,6 +25,8 @@ interface Mode {
   notice: string | null;
   worst: Record<string, number>;
   items: number[];
+  /** The layers' arrays live in the module's memory (no copy in and out at each call). */
+  resident: boolean;
 }
 
 // Runs in the page: every mode isolation allows, each compared with the reference kernels.
@@ -37,7 +39,8 @@ const out = [];
 for (const [threads, simd] of modes) {
   const s = await startWasmKernels({ from: new URL('./', location.href), threads, simd });
   const worst = compareKernels(s.kernels, 11);
-  out.push({ threads: s.threads, simd: s.simd, name: s.kernels.name, notice: s.notice, worst, items: s.itemsRun() });
+  const resident = typeof s.kernels.allocF32 === 'function';
+  out.push({ threads: s.threads, simd: s.simd, name: s.kernels.name, notice: s.notice, worst, items: s.itemsRun(), resident });
   s.terminate();
 }
 window.result = { isolated: crossOriginIsolated, modes: out };`;
@@ -102,12 +105,15 @@ test('Chromium: with isolation two threads and relaxed SIMD match the reference;
       for (const [kernel, e] of Object.entries(m.worst))
         assert.ok(e <= TOL, `${m.threads} thread(s), ${m.simd}: ${kernel} differs by ${e.toExponential(2)} relative`);
       if (m.threads === 2) assert.ok(m.items[1] > 0, `the pool's worker ran no item (${m.items})`);
+      assert.ok(m.resident, `${m.threads} thread(s), ${m.simd}: the arrays are copied at each call`);
     }
     const plain = await run('plain');
     assert.equal(plain.isolated, false);
     assert.equal(plain.modes[0].threads, 1);
     assert.match(plain.modes[0].notice ?? '', /one thread instead of 2: this page is not cross-origin isolated/);
     assert.ok(Object.values(plain.modes[0].worst).every((e) => e <= TOL));
+    // Chromium makes shared memories without isolation too: one thread, arrays in the module's memory.
+    assert.ok(plain.modes[0].resident, 'the page that is not isolated copies the arrays at each call');
   } finally {
     await browser.close();
     server.close();

@@ -95,8 +95,9 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
   let i32 = new Int32Array(memory.buffer);
   const ptrs: number[] = [];
   // A shared memory never detaches its buffer, so arrays can live in it (resident.ts); calls pass those
-  // by address and copy only the others.
-  const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+  // by address and copy only the others. Asked of the buffer itself: a page that is not cross-origin
+  // isolated has shared memories in Chromium but no SharedArrayBuffer global.
+  const shared = Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]';
   const resident = shared ? new ResidentArrays(memory, (bytes) => e.alloc(bytes)) : null;
   const address = (a: Float32Array | Int32Array) => (resident ? resident.address(a) : -1);
   // Views of the module's memory, renewed whenever it grew (which replaces its ArrayBuffer; a shared

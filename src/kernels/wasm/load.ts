@@ -4,7 +4,14 @@ import { ConfigError } from '../../errors.js';
 import { useKernels } from '../index.js';
 import type { Kernels } from '../kernels.js';
 import { wasmKernels } from './index.js';
-import { canShareMemory, type SpawnWorker, spawnWebWorker, startWasmThreads } from './pool.js';
+import {
+  canMakeSharedMemory,
+  canShareMemory,
+  type SpawnWorker,
+  spawnWebWorker,
+  startWasmThreads,
+  wasmSharedKernelsAsync,
+} from './pool.js';
 
 /** Where the compiled kernels come from: their bytes, a URL to fetch, or an already compiled module. */
 export type WasmSource = { bytes: BufferSource } | { url: string | URL } | { module: WebAssembly.Module };
@@ -91,13 +98,15 @@ export async function useWasmKernels(
   const threaded = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
   if (threads > 1 && !threaded)
     throw new ConfigError(`threads: ${threads} needs the threaded module (${wasmFiles.threadsSimd128}), not this one`);
-  if (threaded && !canShareMemory())
+  if (threaded && !canShareMemory() && !(threads <= 1 && canMakeSharedMemory()))
     throw new ConfigError(
       'the threaded WebAssembly module needs memory shared between threads: serve the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp',
     );
-  const k = threaded
-    ? (await startPool(module, threads, options)).kernels
-    : wasmKernels(await WebAssembly.instantiate(module, {}));
+  const k = !threaded
+    ? wasmKernels(await WebAssembly.instantiate(module, {}))
+    : threads > 1
+      ? (await startPool(module, threads, options)).kernels
+      : await wasmSharedKernelsAsync(module);
   useKernels(k);
   return k;
 }
@@ -130,9 +139,14 @@ export async function startWasmKernels(options: StartWasmOptions = {}): Promise<
     want > 1 && !shared
       ? `one thread instead of ${want}: this page is not cross-origin isolated (it needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)`
       : null;
-  const [relaxedFile, plainFile] = threaded
-    ? [wasmFiles.threadsRelaxed, wasmFiles.threadsSimd128]
-    : [wasmFiles.relaxed, wasmFiles.simd128];
+  // On one thread, the threaded module too where a shared memory can be made (Node, Chromium even
+  // without isolation): layers keep their arrays in it, where the one-thread module copies every array
+  // in and out of its own memory at each call.
+  const oneShared = !threaded && canMakeSharedMemory();
+  const [relaxedFile, plainFile] =
+    threaded || oneShared
+      ? [wasmFiles.threadsRelaxed, wasmFiles.threadsSimd128]
+      : [wasmFiles.relaxed, wasmFiles.simd128];
   let simd: 'relaxed' | 'simd128' = 'simd128';
   let bytes: BufferSource | null = null;
   if (options.simd !== 'simd128') {
@@ -144,7 +158,9 @@ export async function startWasmKernels(options: StartWasmOptions = {}): Promise<
   bytes ??= await read(plainFile);
   const module = await WebAssembly.compile(bytes);
   if (!threaded) {
-    const kernels = wasmKernels(await WebAssembly.instantiate(module, {}));
+    const kernels = oneShared
+      ? await wasmSharedKernelsAsync(module)
+      : wasmKernels(await WebAssembly.instantiate(module, {}));
     useKernels(kernels);
     return { kernels, threads: 1, simd, notice, itemsRun: () => [], setSpins() {}, terminate() {} };
   }

@@ -94,13 +94,37 @@ export function canShareMemory(): boolean {
 }
 
 /**
+ * Whether this context can make a shared WebAssembly memory, even if it cannot hand one to a worker:
+ * Chromium makes them in pages that are not cross-origin isolated too (with no SharedArrayBuffer
+ * global), other engines may refuse.
+ */
+export function canMakeSharedMemory(): boolean {
+  try {
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return Object.prototype.toString.call(m.buffer) === '[object SharedArrayBuffer]';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The threaded module on the calling thread alone, instantiated at once (Node; a page may refuse to
  * compile or instantiate a large module synchronously). Its memory is shared, so layers keep their arrays
  * in it and calls copy none of them: faster than the one-thread module, which copies every array.
  */
 export function wasmSharedKernels(module: WebAssembly.Module, name = 'wasm-simd128'): Kernels {
   const memory = new WebAssembly.Memory({ ...sharedMemoryPages, shared: true });
-  const e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ThreadExports;
+  return onOneThread(new WebAssembly.Instance(module, { env: { memory } }), memory, name);
+}
+
+/** wasmSharedKernels instantiated asynchronously, as pages and their workers prefer. */
+export async function wasmSharedKernelsAsync(module: WebAssembly.Module, name = 'wasm-simd128'): Promise<Kernels> {
+  const memory = new WebAssembly.Memory({ ...sharedMemoryPages, shared: true });
+  return onOneThread(await WebAssembly.instantiate(module, { env: { memory } }), memory, name);
+}
+
+function onOneThread(instance: WebAssembly.Instance, memory: WebAssembly.Memory, name: string): Kernels {
+  const e = instance.exports as unknown as ThreadExports;
   if (typeof e.workerLoop !== 'function') throw new Error('not the threaded WebAssembly module (no workerLoop)');
   e.threadInit();
   return wasmKernelsOn(e, memory, name);
