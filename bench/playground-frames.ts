@@ -2,7 +2,8 @@
 // seed-mnist in the page's worker for a while and reports, per run:
 //  - the gaps between animation frames, from a requestAnimationFrame loop of this script's own (the
 //    page's own maxFrameGap is read too): the longest, the 99th percentile, how many exceed 100 ms;
-//  - the main thread's long tasks (PerformanceObserver "longtask", > 50 ms) and their total time;
+//  - the main thread's long tasks (PerformanceObserver "longtask", > 50 ms) and their total time, and
+//    from a Chromium trace each task's wall and CPU time: a long task that used little CPU waited;
 //  - for each thread of Chromium's renderer, from Linux's /proc/PID/task/TID/schedstat, the CPU time it
 //    used and the time it spent runnable but waiting for a core: a frame missed by a main thread
 //    that waited for a core is the scheduler's doing, one missed by long tasks is the page's.
@@ -10,6 +11,7 @@
 //   node dist/bench/playground-frames.js [data dir] [seconds] [threads,…] [runs]
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolveDataDir } from '../src/data/catalog.js';
+import { type MainTask, traceMainThread } from '../test/helpers/browser.js';
 import { loadLine } from './peak.js';
 import { openPlayground } from './playground-page.js';
 import { rendererPids } from './renderer-proc.js';
@@ -114,18 +116,26 @@ try {
       await cdp.send('Profiler.start');
     }
     const before = schedByName(pids);
-    const [s0, t0] = [(await state()).steps, performance.now()];
-    await page.click('#start');
-    await page.waitForTimeout(seconds * 1000);
-    const after = schedByName(pids);
-    const top = cdp ? selfTimes((await cdp.send('Profiler.stop')).profile) : [];
-    const s1 = await state();
-    const wall = (performance.now() - t0) / 1000;
-    const f = await page.evaluate(() => {
-      const x = (globalThis as unknown as { frames: { gaps: number[]; long: number[]; on: boolean } }).frames;
-      x.on = false;
-      return { gaps: x.gaps, long: x.long };
+    const t0 = performance.now();
+    // Everything measured inside the trace: writing the trace out takes seconds more. The page's step
+    // count starts again at Start, so the steps it reports are this run's.
+    let inside = { after: before, s1: await state(), wall: 0, f: { gaps: [] as number[], long: [] as number[] } };
+    const trace = await traceMainThread(browser, page, async () => {
+      await page.click('#start');
+      await page.waitForTimeout(seconds * 1000);
+      inside = {
+        after: schedByName(pids),
+        s1: await state(),
+        wall: (performance.now() - t0) / 1000,
+        f: await page.evaluate(() => {
+          const x = (globalThis as unknown as { frames: { gaps: number[]; long: number[]; on: boolean } }).frames;
+          x.on = false;
+          return { gaps: x.gaps, long: x.long };
+        }),
+      };
     });
+    const { after, s1, wall, f } = inside;
+    const top = cdp ? selfTimes((await cdp.send('Profiler.stop')).profile) : [];
     await page.click('#stop');
     await until("s.phase === 'stopped' || s.phase === 'done'");
     const gaps = [...f.gaps].sort((a, b) => a - b);
@@ -135,7 +145,7 @@ try {
       .sort((a, b) => b.g - a.g)
       .slice(0, 5);
     console.log(
-      `\nrun ${r + 1}: ${s1.threads} thread(s), ${s1.kernels}; ${loadLine()}; ${(((s1.steps - s0) * 32) / wall).toFixed(0)} images/s`,
+      `\nrun ${r + 1}: ${s1.threads} thread(s), ${s1.kernels}; ${loadLine()}; ${((s1.steps * 32) / wall).toFixed(0)} images/s`,
     );
     console.log(
       `  frames ${gaps.length} in ${wall.toFixed(1)} s; gap median ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(0)} ms, longest ${p(1).toFixed(0)} ms, ${gaps.filter((g) => g > 100).length} over 100 ms; page's maxFrameGap ${Math.round(s1.maxFrameGap)} ms`,
@@ -145,6 +155,12 @@ try {
     );
     console.log(
       `  long tasks on the main thread: ${f.long.length}, ${f.long.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...f.long).toFixed(0)} ms`,
+    );
+    const byWall = [...trace.tasks].sort((a, b) => b.wall - a.wall);
+    const byCpu = [...trace.tasks].sort((a, b) => b.cpu - a.cpu);
+    const fmt = (t: MainTask | undefined) => (t ? `${t.wall.toFixed(0)} ms wall / ${t.cpu.toFixed(0)} ms CPU` : '–');
+    console.log(
+      `  main-thread tasks (trace): ${trace.tasks.length}; longest ${fmt(byWall[0])}; busiest ${fmt(byCpu[0])}; ${byWall.filter((t) => t.wall > 50).length} over 50 ms wall, ${byCpu.filter((t) => t.cpu > 50).length} over 50 ms CPU`,
     );
     if (top.length)
       console.log(`  main thread's JavaScript (self ms): ${top.map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ')}`);

@@ -150,6 +150,8 @@ function receive(m: FromWorker) {
         $('features-title').textContent = `step ${m.step}`;
         showFeatures(m);
         state.features = { step: m.step, index: m.index, layers: m.layers.length };
+        // Step 0 comes before training: the worker waits until this frame is rendered (after this task).
+        if (m.step === 0) setTimeout(() => send({ type: 'drawn' }));
       });
       return;
     case 'phase':

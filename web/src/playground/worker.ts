@@ -52,6 +52,8 @@ let kernelSet: WasmKernels | null = null;
 let watched = 0;
 let featuresSent = 0;
 let currentStep = 0;
+/** Resolves the wait for the page's first drawing of the feature view (see start). */
+let viewDrawn: (() => void) | null = null;
 /** Step records not yet sent: the page gets them in one message every ~100 ms, not one a step. */
 let pendingSteps: StepMetrics[] = [];
 let stepsSent = 0;
@@ -138,6 +140,14 @@ async function start(m: Extract<ToWorker, { type: 'start' }>) {
     optimizer: makeOptimizer({ kind: s.optimizer, lr: s.lr }),
     abort: new AbortController(),
   };
+  // The page's first drawing of the filters and maps (new canvases) is its costliest frame: it gets
+  // the cores before the training threads take them, or at most a second when the page is hidden.
+  await new Promise<void>((resolve) => {
+    viewDrawn = resolve;
+    setTimeout(resolve, 1000);
+    sendFeatures(0, true);
+  });
+  viewDrawn = null;
   await runTraining();
 }
 
@@ -283,6 +293,8 @@ async function handle(m: ToWorker) {
     case 'watch':
       watched = m.index;
       return sendFeatures(currentStep, true);
+    case 'drawn':
+      return viewDrawn?.();
   }
 }
 
