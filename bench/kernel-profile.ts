@@ -7,11 +7,14 @@
 //   node dist/bench/kernel-profile.js convs [spec.json] [batch,…] [threads,…] [seconds]
 //       GFLOP/s of forward, backward-data and backward-filter for the 3×3 convolutions of the wide
 //       CIFAR nets (32–256 channels, 32×32 to 4×4 maps), each as a share of the gemm peak measured
-//       on the same thread count in the same run, in turns with it; with a spec, its convolutions.
+//       on the same thread count in the same run, in turns with it; with a spec, its convolutions;
+//   node dist/bench/kernel-profile.js compare [seed-mnist | seed-cifar | spec.json] [batch] [rounds]
+//       CPU time of each kernel of a training step, native against WebAssembly, both on one thread.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   buildModel,
+  builtinSpec,
   type ConvGeom,
   type Kernels,
   kernels,
@@ -21,7 +24,8 @@ import {
   useKernels,
 } from '../src/index.js';
 import { nativeKernels } from '../src/kernels/native/index.js';
-import { loadNativeAddon } from '../src/kernels/node-loader.js';
+import { loadNativeAddon, loadWasmThreadedModule } from '../src/kernels/node-loader.js';
+import { wasmSharedKernels } from '../src/kernels/wasm/pool.js';
 import { Conv2d } from '../src/layers/conv2d.js';
 import type { Layer } from '../src/layers/layer.js';
 import { Residual } from '../src/layers/residual.js';
@@ -208,7 +212,104 @@ function profile(): void {
       console.log(`${name.padEnd(40)} ${(v / steps).toFixed(1).padStart(8)} ms  ${((100 * v) / total).toFixed(1)}%`);
 }
 
+/**
+ * CPU time of each kernel in a training step, native on one thread against the WebAssembly kernels on
+ * one thread (the threaded module, as Node's wasm backend and the page run it), in alternating rounds of
+ * ten steps, with a gemm probe of each set: which kernels lose more than the vector width.
+ */
+function compare(): void {
+  const net = process.argv[3] ?? 'seed-mnist';
+  const batch = Number(process.argv[4] ?? 32);
+  const rounds = Number(process.argv[5] ?? 30);
+  const wasm = loadWasmThreadedModule();
+  if (!wasm) throw new Error('the threaded WebAssembly module is not built — npm run build:kernels');
+  const sets: [string, Kernels][] = [
+    ['native', nativeKernels(addon(), 1)],
+    ['wasm', wasmSharedKernels(wasm)],
+  ];
+  const spec = net.endsWith('.json') ? JSON.parse(readFileSync(net, 'utf8')) : builtinSpec(net);
+  // Per set: CPU milliseconds of each call, by kernel (convolutions by shape), and of each step.
+  const calls = sets.map(() => new Map<string, number[]>());
+  const steps = sets.map(() => [] as number[]);
+  const runs = sets.map(([, k], s) => {
+    useKernels(k);
+    const model = buildModel(spec, { seed: 1 });
+    const rng = new Rng(1);
+    const size = batch * model.inputShape.reduce((a, b) => a * b);
+    const x = new Tensor(
+      [batch, ...model.inputShape],
+      Float32Array.from({ length: size }, () => rng.normal()),
+    );
+    const labels = Int32Array.from({ length: batch }, (_, i) => i % model.classes);
+    const opt = makeOptimizer({ kind: 'momentum', lr: 0.01 });
+    const timed = { ...k } as Record<string, unknown>;
+    for (const [name, f] of Object.entries(k)) {
+      if (typeof f !== 'function' || name.startsWith('alloc')) continue;
+      timed[name] = (...a: unknown[]) => {
+        const c = process.cpuUsage();
+        const r = (f as (...b: unknown[]) => unknown)(...a);
+        const u = process.cpuUsage(c);
+        const g = name.startsWith('conv2d') ? (a[a.length - 1] as ConvGeom) : null;
+        const key = g ? `${name} ${g.c}→${g.k} ${g.kh}×${g.kw} ${g.h}×${g.w}` : name;
+        const list = calls[s].get(key) ?? [];
+        list.push((u.user + u.system) / 1000);
+        calls[s].set(key, list);
+        return r;
+      };
+    }
+    return { model, x, labels, opt, kernels: timed as unknown as Kernels };
+  });
+  for (let r = 0; r < rounds; r++)
+    runs.forEach((run, s) => {
+      useKernels(run.kernels);
+      const c = process.cpuUsage();
+      for (let i = 0; i < 10; i++) {
+        run.model.zeroGrad();
+        run.model.lossAndBackward(run.x, run.labels);
+        run.opt.step(run.model.params());
+      }
+      const u = process.cpuUsage(c);
+      steps[s].push((u.user + u.system) / 10_000);
+    });
+  const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)] ?? 0;
+  // The gemm probe, 512³, fastest of 20 calls in CPU time: each set's arithmetic peak.
+  const probe = sets.map(([, k]) => {
+    const n = 512;
+    const al = (len: number) => (k.allocF32 ? k.allocF32(len) : new Float32Array(len)).fill(0.5);
+    const [a, b, c] = [al(n * n), al(n * n), al(n * n)];
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 20; i++) {
+      const t = process.cpuUsage();
+      k.gemm(false, false, n, n, n, a, b, c, false);
+      const u = process.cpuUsage(t);
+      best = Math.min(best, (u.user + u.system) / 1000);
+    }
+    return n ** 3 / best / 1e6;
+  });
+  console.log(
+    `${net}, batch ${batch}, training; ${loadLine()}; CPU ms per step (median of ${rounds} rounds of 10 steps)`,
+  );
+  console.log(
+    `gemm probe 512³: native ${probe[0].toFixed(1)}, wasm ${probe[1].toFixed(1)} G multiply-adds per CPU-second (${(probe[0] / probe[1]).toFixed(2)}×)`,
+  );
+  console.log(
+    `step: native ${median(steps[0]).toFixed(2)} ms, wasm ${median(steps[1]).toFixed(2)} ms (${(median(steps[1]) / median(steps[0])).toFixed(2)}×)`,
+  );
+  console.log(`${'kernel'.padEnd(44)} native ms   wasm ms   wasm ÷ native`);
+  for (const key of calls[0].keys()) {
+    // Median call × calls per step: robust to the odd preempted call.
+    const per = sets.map((_, s) => {
+      const list = calls[s].get(key) ?? [];
+      return median(list) * (list.length / (rounds * 10));
+    });
+    console.log(
+      `${key.padEnd(44)} ${per[0].toFixed(3).padStart(9)} ${per[1].toFixed(3).padStart(9)}   ${(per[1] / per[0]).toFixed(2)}×`,
+    );
+  }
+}
+
 const mode = process.argv[2];
 if (mode === 'peak') peak();
 else if (mode === 'convs') convs();
+else if (mode === 'compare') compare();
 else profile();
