@@ -27,3 +27,42 @@ export function featureMaps(model: Sequential, test: Dataset, index: number, ste
   });
   return { type: 'features', step, index: i, label: test.classNames[test.labels[i]] ?? '', image, layers };
 }
+
+/**
+ * What the worker sends of the feature view: the watched image's maps, at most about twice a second,
+ * and step 0's before training, waiting for the page to draw them.
+ */
+export class FeatureFeed {
+  /** The test image the view follows. */
+  watched = 0;
+  private sent = 0;
+  private drawn: (() => void) | null = null;
+
+  constructor(private readonly post: (m: FeaturesMessage) => void) {}
+
+  /** Sends the maps of the watched image at `step`, unless the last went less than 0.5 s ago (and not `now`). */
+  send(model: Sequential, test: Dataset, step: number, now = false): void {
+    if (!now && performance.now() - this.sent < 500) return;
+    this.sent = performance.now();
+    this.post(featureMaps(model, test, this.watched, step));
+  }
+
+  /**
+   * Sends step 0's maps and resolves once the page has drawn them (onDrawn), or after a second when
+   * it draws nothing (a hidden page). Its first drawing (new canvases) is the page's costliest frame:
+   * it gets the cores before the training threads take them.
+   */
+  async firstDrawn(model: Sequential, test: Dataset): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.drawn = resolve;
+      setTimeout(resolve, 1000);
+      this.send(model, test, 0, true);
+    });
+    this.drawn = null;
+  }
+
+  /** The page's word that it drew step 0. */
+  onDrawn(): void {
+    this.drawn?.();
+  }
+}

@@ -21,7 +21,7 @@ import type { ByteImageDataset, Normalization } from '../../../src/data/dataset.
 import { idxClassNames, idxPairDataset } from '../../../src/data/idx-pair.js';
 import { type InputPreparation, inputPreparation, prepareImage } from '../../../src/data/image.js';
 import { prepare } from '../../../src/data/prepare.js';
-import { featureMaps } from './feature-maps.js';
+import { FeatureFeed } from './feature-maps.js';
 import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 import { readSplit } from './read-idx.js';
 
@@ -48,12 +48,10 @@ let run: {
 } | null = null;
 let phase: Phase = 'idle';
 let kernelSet: WasmKernels | null = null;
-/** The test image the filters and feature maps view follows, and when it was last sent. */
-let watched = 0;
-let featuresSent = 0;
 let currentStep = 0;
-/** Resolves the wait for the page's first drawing of the feature view (see start). */
-let viewDrawn: (() => void) | null = null;
+const features = new FeatureFeed((m) =>
+  post(m, [m.image.data.buffer, ...m.layers.flatMap((l) => [l.filters.data.buffer, l.maps.data.buffer])]),
+);
 /** Step records not yet sent: the page gets them in one message every ~100 ms, not one a step. */
 let pendingSteps: StepMetrics[] = [];
 let stepsSent = 0;
@@ -65,13 +63,7 @@ function flushSteps() {
   stepsSent = performance.now();
 }
 
-/** Sends the filters and feature maps of the watched image, at most about twice a second unless `now`. */
-function sendFeatures(step: number, now = false) {
-  if (!run || !model || (!now && performance.now() - featuresSent < 500)) return;
-  featuresSent = performance.now();
-  const m = featureMaps(model, run.test, watched, step);
-  post(m, [m.image.data.buffer, ...m.layers.flatMap((l) => [l.filters.data.buffer, l.maps.data.buffer])]);
-}
+const sendFeatures = (step: number, now = false) => run && model && features.send(model, run.test, step, now);
 
 const setPhase = (p: Phase, message?: string) => {
   flushSteps();
@@ -140,14 +132,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>) {
     optimizer: makeOptimizer({ kind: s.optimizer, lr: s.lr }),
     abort: new AbortController(),
   };
-  // The page's first drawing of the filters and maps (new canvases) is its costliest frame: it gets
-  // the cores before the training threads take them, or at most a second when the page is hidden.
-  await new Promise<void>((resolve) => {
-    viewDrawn = resolve;
-    setTimeout(resolve, 1000);
-    sendFeatures(0, true);
-  });
-  viewDrawn = null;
+  await features.firstDrawn(model, run.test);
   await runTraining();
 }
 
@@ -291,10 +276,10 @@ async function handle(m: ToWorker) {
     case 'open':
       return open(m.files);
     case 'watch':
-      watched = m.index;
-      return sendFeatures(currentStep, true);
+      features.watched = m.index;
+      return void sendFeatures(currentStep, true);
     case 'drawn':
-      return viewDrawn?.();
+      return features.onDrawn();
   }
 }
 
