@@ -16,8 +16,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/tensor/rng.js';
 import { caseLimits, killGroup, runCase, running, type Scenario } from './fuzz-case.js';
+import { envScenario } from './fuzz-env.js';
+import { faultScenario, mountFaults } from './fuzz-faults.js';
 import { type FileTarget, fileScenario, makeBase, trainOn } from './fuzz-files.js';
-import { envScenario, faultScenario, flagsScenario, mountFaults, sigintScenario } from './fuzz-flags.js';
+import { flagsScenario } from './fuzz-flags.js';
+import { sigintScenario } from './fuzz-sigint.js';
 import { addCase, emptyTables, logLine, printTables, tablesFromLogs } from './fuzz-tables.js';
 
 async function main(): Promise<void> {

@@ -150,6 +150,14 @@ describe('convts train --config, Ctrl-C, --resume', () => {
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, message);
     }
+    // A batch size that makes the model too large: the memory refusal (exit 1) names the file it came from.
+    writeFileSync(join(data, 'cfg-bad.json'), JSON.stringify({ 'batch-size': '1e9' }));
+    const big = await convts(...train('--config', join(data, 'cfg-bad.json')));
+    assert.equal(big.code, 1, big.stderr);
+    assert.match(
+      big.stderr,
+      /^convts: \S*cfg-bad\.json: "batch-size": layer \d+ \(\w+\): the model needs at least .* at batch 1000000000 .* or a smaller batch\n/m,
+    );
     writeFileSync(join(data, 'cfg-bad.json'), '{"lr": 0.1,}');
     assert.match(
       (await convts(...train('--config', join(data, 'cfg-bad.json')))).stderr,

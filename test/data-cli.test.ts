@@ -13,14 +13,16 @@ import { tmpDir, writeCifarSet } from './helpers/data-files.js';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const main = join(repo, 'dist', 'src', 'cli', 'main.js');
 
-/** Runs the CLI without blocking this process (a test server may be answering it). */
-function convts(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI without blocking this process (a test server may be answering it); offline unless `online`. */
+function run(args: string[], online = false): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, CONVTS_OFFLINE: '1' } }, (e, stdout, stderr) =>
+    const env = { ...process.env, CONVTS_OFFLINE: online ? '' : '1' };
+    execFile(process.execPath, [main, ...args], { env }, (e, stdout, stderr) =>
       done({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
     );
   });
 }
+const convts = (...args: string[]) => run(args);
 
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
@@ -154,6 +156,56 @@ describe('convts download', () => {
     assert.match((await convts('download')).stderr, /name a data set/);
   });
 
+  test('CONVTS_OFFLINE=1: refused at once, saying how to proceed; nothing is made', async () => {
+    const dir = join(tmpDir(), 'data');
+    const r = await convts('download', 'mnist', '--data-dir', dir, '--mirror', 'http://127.0.0.1:1/');
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^convts: download: CONVTS_OFFLINE=1 forbids downloading — run "CONVTS_OFFLINE= convts download mnist --data-dir .*" where there is network, or put the files in .*data\/mnist\/ by hand\n$/,
+    );
+    assert.equal(existsSync(dir), false);
+  });
+
+  // A server that announces a large file, sends a little and then stalls: the command is stopped mid-file.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    test(`${signal} in the middle of a file leaves no partial file and no folder`, async () => {
+      let started = () => {};
+      const midFile = new Promise<void>((r) => {
+        started = r;
+      });
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-length': 10_000_000 });
+        res.write(Buffer.alloc(100_000, 7), () => started());
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const dir = join(tmpDir(), 'data');
+        const mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+        const child = execFile(process.execPath, [main, 'download', 'mnist', '--data-dir', dir, '--mirror', mirror], {
+          env: { ...process.env, CONVTS_OFFLINE: '' },
+        });
+        let stderr = '';
+        child.stderr?.on('data', (b) => {
+          stderr += b;
+        });
+        const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+        await midFile;
+        await new Promise((r) => setTimeout(r, 300)); // the first bytes are in the .part file
+        assert.ok(existsSync(join(dir, 'mnist')), 'the download had started');
+        child.kill(signal);
+        assert.equal(await exited, code, stderr);
+        assert.match(stderr, /download stopped; nothing partial left — run the same command again/);
+        assert.equal(existsSync(dir), false, `left: ${existsSync(dir) ? readdirSync(dir, { recursive: true }) : ''}`);
+      } finally {
+        server.closeAllConnections();
+        server.close();
+      }
+    });
+
   // End to end with the real files, when this machine has them: served from 127.0.0.1 behind a
   // mirror that answers 403, downloaded, verified against the built-in table, renamed into place.
   const shared = process.env.CONVTS_TEST_DATA_DIR ?? resolve(repo, '..', 'shared', 'datasets');
@@ -170,15 +222,9 @@ describe('convts download', () => {
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const dir = tmpDir();
-      const r = await convts(
-        'download',
-        'mnist',
-        '--data-dir',
-        dir,
-        '--mirror',
-        `${base}/no`,
-        '--mirror',
-        `${base}/ok/`,
+      const r = await run(
+        ['download', 'mnist', '--data-dir', dir, '--mirror', `${base}/no`, '--mirror', `${base}/ok/`],
+        true,
       );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /\/no\/train-images-idx3-ubyte\.gz: HTTP 403/);
@@ -189,7 +235,7 @@ describe('convts download', () => {
         'train-images-idx3-ubyte.gz',
         'train-labels-idx1-ubyte.gz',
       ]);
-      const again = await convts('download', 'mnist', '--data-dir', dir);
+      const again = await run(['download', 'mnist', '--data-dir', dir], true);
       assert.match(again.stderr, /mnist: 0 file\(s\) downloaded, 4 already present/);
     } finally {
       server.close();

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import {
@@ -11,6 +11,7 @@ import {
   type DataFile,
   type DataSetInfo,
   type DownloadProgress,
+  DownloadStopped,
   downloadDataset,
   loadOrDownload,
   MissingDataError,
@@ -70,6 +71,8 @@ const archive = gzipSync(tar({ 'set/readme.txt': new TextEncoder().encode('hi'),
 let server: Server;
 let base = '';
 const hits: string[] = [];
+/** Called when a /stall/ response has sent its first half. */
+const stalled: (() => void)[] = [];
 
 before(async () => {
   server = createServer((req, res) => {
@@ -87,6 +90,10 @@ before(async () => {
       const wrong = Uint8Array.from(content!);
       wrong[wrong.length - 1] ^= 1;
       res.writeHead(200, { 'content-length': gzipSync(wrong).length }).end(gzipSync(wrong));
+    } else if (url.startsWith('/stall/')) {
+      // Announce the whole body, send half, then wait for ever.
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, body.length >> 1), () => stalled.shift()?.());
     } else if (url.startsWith('/cut/')) {
       // Announce the whole body, send half, then drop the connection.
       res.writeHead(200, { 'content-length': body.length });
@@ -98,7 +105,10 @@ before(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-after(() => new Promise<void>((r) => server.close(() => r())));
+after(() => {
+  server.closeAllConnections();
+  return new Promise<void>((r) => server.close(() => r()));
+});
 
 const info = (...mirrors: string[]): DataSetInfo => ({
   name: 'toy',
@@ -164,6 +174,38 @@ describe('downloader', () => {
     const dir = tmpDir();
     await assert.rejects(downloadDataset(info('forbidden'), join(dir, 'a', 'b')), MissingDataError);
     assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('stopped mid-file (Ctrl-C): DownloadStopped, the partial file and the folders it made are removed', async () => {
+    const dir = tmpDir();
+    const stop = new AbortController();
+    stalled.push(() => setTimeout(() => stop.abort(), 100));
+    await assert.rejects(
+      downloadDataset(info('stall', 'good'), join(dir, 'a'), { signal: stop.signal }),
+      (e: unknown) => e instanceof DownloadStopped && e.kept.length === 0,
+    );
+    assert.deepEqual(readdirSync(dir), []);
+    // Verified files stay: a stop after the first source leaves them, and only them.
+    const stop2 = new AbortController();
+    stalled.push(() => setTimeout(() => stop2.abort(), 100));
+    const mixed: DataSetInfo = { ...info(), sources: [{ kind: 'files', base: `${base}/good/` }] };
+    await downloadDataset({ ...mixed, files: [files[1]] }, dir);
+    await assert.rejects(
+      downloadDataset(info('stall'), dir, { signal: stop2.signal }),
+      (e: unknown) => e instanceof DownloadStopped,
+    );
+    assert.deepEqual(listing(dir), ['train-labels-idx1-ubyte.gz']);
+  });
+
+  test("a partial file left by a killed download (its process gone) is removed by the next one; a live one's stays", async () => {
+    const dir = tmpDir();
+    mkdirSync(join(dir, 'toy'));
+    const dead = join(dir, 'toy', `.train-images-idx3-ubyte.gz.part-${2 ** 22 + 1}`); // above Linux's largest pid
+    const live = join(dir, 'toy', `.train-images-idx3-ubyte.gz.part-${process.ppid}`);
+    writeFileSync(dead, 'half');
+    writeFileSync(live, 'half');
+    await downloadDataset(info('good'), dir);
+    assert.deepEqual(listing(dir), [basename(live), 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
   });
 
   test('a good cached file is never replaced by a bad download; a bad cached one is replaced by a verified one', async () => {

@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import {
   type DownloadOptions,
   type DownloadProgress,
+  DownloadStopped,
+  dataDirs,
   datasetInfo,
   datasetNames,
   defaultDataDirText,
@@ -24,6 +27,8 @@ Missing ones are tried from each mirror in turn, verified, and only then moved i
   --mirror URL      try this folder URL first (it serves the files under their canonical
                     names, e.g. URL/train-images-idx3-ubyte.gz); may be repeated
 
+With CONVTS_OFFLINE=1 in the environment nothing is downloaded: the command refuses at once.
+
 Example:
   convts download mnist cifar-10 --data-dir ../shared/datasets
 `;
@@ -46,15 +51,40 @@ export async function downloadCommand(argv: string[]): Promise<number> {
   const unknown = positionals.find((n) => !(datasetNames as readonly string[]).includes(n));
   if (unknown) throw new UsageError(`download: unknown data set "${unknown}" — use one of ${datasetNames.join(', ')}`);
   const dir = resolveDataDir(v['data-dir']);
-  for (const name of positionals) {
-    const info = datasetInfo(name);
-    const mirrors = (v.mirror ?? []).map((m) => ({ kind: 'files' as const, base: m.endsWith('/') ? m : `${m}/` }));
-    const r = await downloadDataset({ ...info, sources: [...mirrors, ...info.sources] }, dir, {
-      ...downloadReporter(),
-      verifyExisting: true,
-    });
-    for (const p of r.present) process.stderr.write(`${p}: present, checksum ok\n`);
-    process.stderr.write(`${name}: ${r.downloaded.length} file(s) downloaded, ${r.present.length} already present\n`);
+  // CONVTS_OFFLINE=1 is the promise that nothing touches the network (train and worker honour it too).
+  if (process.env.CONVTS_OFFLINE === '1')
+    throw new UsageError(
+      `download: CONVTS_OFFLINE=1 forbids downloading — run "CONVTS_OFFLINE= convts download ${argv.join(' ')}" ` +
+        `where there is network, or put the files in ${positionals.map((n) => join(dataDirs(dir)[0], n)).join(', ')}/ by hand`,
+    );
+  // Ctrl-C or SIGTERM stops the transfer at once; the file being fetched is removed, verified ones stay.
+  const stop = new AbortController();
+  let code = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    code ||= signal === 'SIGTERM' ? 143 : 130;
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    for (const name of positionals) {
+      const info = datasetInfo(name);
+      const mirrors = (v.mirror ?? []).map((m) => ({ kind: 'files' as const, base: m.endsWith('/') ? m : `${m}/` }));
+      const r = await downloadDataset({ ...info, sources: [...mirrors, ...info.sources] }, dir, {
+        ...downloadReporter(),
+        verifyExisting: true,
+        signal: stop.signal,
+      });
+      for (const p of r.present) process.stderr.write(`${p}: present, checksum ok\n`);
+      process.stderr.write(`${name}: ${r.downloaded.length} file(s) downloaded, ${r.present.length} already present\n`);
+    }
+  } catch (e) {
+    if (!(e instanceof DownloadStopped)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   return 0;
 }

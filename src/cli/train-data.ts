@@ -6,8 +6,11 @@ import { readRunConfig } from '../run/index.js';
 import { downloadReporter } from './download.js';
 import type { TrainConfig } from './train-flags.js';
 
-/** The training set (augmented if asked) and the evaluation set, with the normalization they were given. */
-export async function loadTrainingData(config: TrainConfig, offline: boolean) {
+/**
+ * The training set (augmented if asked) and the evaluation set, with the normalization they were
+ * given; `stop` aborts a download of missing files (DownloadStopped, nothing partial left).
+ */
+export async function loadTrainingData(config: TrainConfig, offline: boolean, stop?: AbortSignal) {
   const { seed } = config;
   const loaded = config.features
     ? featureData(config.features, config)
@@ -26,7 +29,7 @@ export async function loadTrainingData(config: TrainConfig, offline: boolean) {
           channels: config.channels ?? undefined,
           maxPixels: config.maxPixels ?? undefined,
         },
-        offline ? false : downloadReporter(),
+        offline ? false : { ...downloadReporter(), signal: stop },
       );
   const data = config.initFrom ? startingNormalization(config.initFrom, loaded) : loaded;
   const trainSet =

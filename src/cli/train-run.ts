@@ -1,8 +1,8 @@
 /** A training run from its settings to its run directory: Ctrl-C handling, progress, checkpoint, summary and report. */
 import { rmSync } from 'node:fs';
 import { inputPreparation } from '../data/image.js';
-import { budgetName, memoryBudget } from '../data/index.js';
-import { ConfigError, DivergenceError } from '../errors.js';
+import { budgetName, DownloadStopped, memoryBudget } from '../data/index.js';
+import { ConfigError, DivergenceError, LimitError } from '../errors.js';
 import { lockDir } from '../files/lock.js';
 import { buildModel } from '../model/build.js';
 import { builtinNames, fitToData } from '../model/builtins.js';
@@ -29,19 +29,25 @@ import { specModels } from './spec-models.js';
 import { loadTrainingData } from './train-data.js';
 import type { TrainConfig } from './train-flags.js';
 
+/** How a run is started; `batchFrom` names where the batch size came from when it was a file (`train.json: "batch-size"`). */
+export interface RunOptions {
+  offline: boolean;
+  json: boolean;
+  resume: boolean;
+  batchFrom?: string;
+}
+
 /** Trains as `config` says into the run directory `out` (continuing its checkpoint if `resume`); returns the exit code. */
-export async function runTraining(
-  config: TrainConfig,
-  out: string,
-  o: { offline: boolean; json: boolean; resume: boolean },
-): Promise<number> {
+export async function runTraining(config: TrainConfig, out: string, o: RunOptions): Promise<number> {
   lockDir(out);
   // Until training starts (and again while the results are saved), Ctrl-C is noted and honoured
   // between steps: loading stops before anything is written, a save completes before the exit.
   let interrupted = false;
+  const stopLoading = new AbortController(); // a download of missing data stops at once, leaving nothing partial
   const noteSigint = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
+    stopLoading.abort();
     process.stderr.write('stopping once the current step is done (Ctrl-C again quits at once)…\n');
   };
   // One listener for the whole run, handing each Ctrl-C to the current phase's handler: removing
@@ -54,6 +60,7 @@ export async function runTraining(
       config,
       out,
       o,
+      stopLoading.signal,
       () => interrupted,
       (h) => {
         handler = h ?? noteSigint;
@@ -85,30 +92,47 @@ const settleSignals = () => new Promise((r) => setImmediate(() => setImmediate(r
 async function trainLocked(
   config: TrainConfig,
   out: string,
-  o: { offline: boolean; json: boolean; resume: boolean },
+  o: RunOptions,
+  stopLoading: AbortSignal,
   interrupted: () => boolean,
   onSigint: (handler?: () => void) => void,
 ): Promise<number> {
   const { spec, seed, optimizer } = config;
-  const { data, trainSet, testSet, testSplit } = await loadTrainingData(config, o.offline);
+  const stopped = () => {
+    process.stderr.write(`stopped while loading the data; nothing was written to ${out}\n`);
+    return 130;
+  };
+  let loaded: Awaited<ReturnType<typeof loadTrainingData>>;
+  try {
+    loaded = await loadTrainingData(config, o.offline, stopLoading);
+  } catch (e) {
+    if (e instanceof DownloadStopped) return stopped();
+    throw e;
+  }
+  const { data, trainSet, testSet, testSplit } = loaded;
   holdForTests();
   // Loading is mostly synchronous: a Ctrl-C during it is only seen once the event loop runs.
   await settleSignals();
-  if (interrupted()) {
-    process.stderr.write(`stopped while loading the data; nothing was written to ${out}\n`);
-    return 130;
-  }
+  if (interrupted()) return stopped();
   const classNames = [...trainSet.classNames];
   // A built-in network takes its input shape and output count from the data; a spec file must fit as it is.
   const builtin = ([...builtinNames, ...specModels] as readonly string[]).includes(config.model);
-  const model = buildModel(
-    {
-      ...(builtin ? fitToData(spec, trainSet.shape, classNames.length) : spec),
-      classes: classNames,
-      init: config.init,
-    },
-    { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
-  );
+  let model: ReturnType<typeof buildModel>;
+  try {
+    model = buildModel(
+      {
+        ...(builtin ? fitToData(spec, trainSet.shape, classNames.length) : spec),
+        classes: classNames,
+        init: config.init,
+      },
+      { seed, maxBytes: memoryBudget(), batch: config.batchSize, budgetName: budgetName() },
+    );
+  } catch (e) {
+    // A batch size that makes the model too large is named with the file that gave it, as its other errors are.
+    if (e instanceof LimitError && o.batchFrom && config.batchSize > 1)
+      throw new LimitError(`${o.batchFrom}: ${e.message}`);
+    throw e;
+  }
   if (model.classes !== classNames.length) {
     const names = classNames.length > 6 ? `${classNames.slice(0, 6).join(', ')}, …` : classNames.join(', ');
     throw new ConfigError(

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDataDir } from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { checkpointPath, readTrainSettings, summaryFile } from '../run/index.js';
+import { checkpointPath, configFile, readTrainSettings, summaryFile } from '../run/index.js';
 import { parseCommand, readConfigFile } from './args.js';
 import { trainHelp, trainOptions } from './train-flags.js';
 import { runTraining } from './train-run.js';
@@ -31,7 +31,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     const config = readTrainSettings(flags.resume);
     if (flags['data-dir'] !== undefined) config.dataDir = resolveDataDir(flags['data-dir']);
-    return runTraining(config, flags.resume, { offline, json: Boolean(flags.json), resume: true });
+    return runTraining(config, flags.resume, {
+      offline,
+      json: Boolean(flags.json),
+      resume: true,
+      batchFrom: `${join(flags.resume, configFile)}: "batchSize"`,
+    });
   }
   const file = flags.config === undefined ? {} : readConfigFile(flags.config, trainOptions, 'train');
   const config = resolveLayers([
@@ -42,5 +47,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     flags.out ??
     (file.out as string | undefined) ??
     join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${config.spec.name ?? 'model'}`);
-  return runTraining(config, out, { offline, json: Boolean(flags.json ?? file.json), resume: false });
+  const batchFrom =
+    flags['batch-size'] === undefined && file['batch-size'] !== undefined ? `${flags.config}: "batch-size"` : undefined;
+  return runTraining(config, out, { offline, json: Boolean(flags.json ?? file.json), resume: false, batchFrom });
 }

@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ConvtsError } from '../errors.js';
 import { ensureDir, writeFileAtomic } from '../files/atomic.js';
+import { alive } from '../files/lock.js';
 import {
   type DataFile,
   type DataSetInfo,
@@ -30,6 +42,8 @@ export interface DownloadOptions {
   verifyExisting?: boolean;
   /** Abort a transfer that receives nothing for this long. */
   idleTimeoutMs?: number;
+  /** Stops the download at once (Ctrl-C): the file being fetched is removed and DownloadStopped thrown. */
+  signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
   /** One line per event worth telling a person (a mirror failing, a file verified). */
   onLog?: (line: string) => void;
@@ -55,6 +69,7 @@ export async function downloadDataset(
   o: DownloadOptions = {},
 ): Promise<DownloadResult> {
   const dir = join(dataDirs(dataDir)[0], info.name);
+  removeStaleParts(dir);
   const wanted = info.files.filter((f) => !o.splits || o.splits.includes(f.split));
   const present: string[] = [];
   let missing: DataFile[] = [];
@@ -72,6 +87,7 @@ export async function downloadDataset(
   try {
     for (const source of info.sources) {
       if (!missing.length) break;
+      if (o.signal?.aborted) throw new DownloadStopped(downloaded);
       const got =
         source.kind === 'files'
           ? await fromFolder(source, missing, dir, o, reasons)
@@ -79,11 +95,31 @@ export async function downloadDataset(
       downloaded.push(...got.map((f) => f.path));
       missing = missing.filter((f) => !got.some((g) => g.file === f));
     }
+  } catch (e) {
+    if (e instanceof DownloadStopped) throw new DownloadStopped([...downloaded, ...e.kept]);
+    throw e;
   } finally {
     if (!downloaded.length) removeIfEmpty(made);
   }
   if (missing.length) throw new MissingDataError(info.name, dataDir, missing, reasons);
   return { present, downloaded };
+}
+
+/**
+ * Removes the `.NAME.part-PID` files of downloads whose process no longer runs: one killed outright
+ * (kill -9, or SIGTERM during `convts train`) cannot clean up after itself.
+ */
+function removeStaleParts(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // not made yet, or not a folder: the download reports it
+  }
+  for (const n of names) {
+    const pid = Number(/^\..+\.part-(\d+)$/.exec(n)?.[1]);
+    if (pid && pid !== process.pid && !alive(pid)) rmSync(join(dir, n), { force: true });
+  }
 }
 
 /** `dir` and those of its parents that do not exist yet, deepest first. */
@@ -130,6 +166,7 @@ async function fromFolder(
       o.onLog?.(`${path}: verified`);
       got.push({ file: f, path });
     } catch (e) {
+      if (o.signal?.aborted) throw new DownloadStopped(got.map((g) => g.path));
       reasons.push(`${url}: ${(e as Error).message}`);
       o.onLog?.(`${url}: ${(e as Error).message}`);
     } finally {
@@ -170,6 +207,7 @@ async function fromArchive(
       got.push({ file: f, path });
     }
   } catch (e) {
+    if (o.signal?.aborted) throw new DownloadStopped(got.map((g) => g.path));
     reasons.push(`${source.url}: ${(e as Error).message}`);
     o.onLog?.(`${source.url}: ${(e as Error).message}`);
   } finally {
@@ -204,7 +242,8 @@ async function fetchToFile(url: string, path: string, label: string, o: Download
   let received = 0;
   let total: number | null = null;
   try {
-    const res = await fetch(url, { signal: abort.signal, redirect: 'follow' });
+    const signal = o.signal ? AbortSignal.any([abort.signal, o.signal]) : abort.signal;
+    const res = await fetch(url, { signal, redirect: 'follow' });
     if (!res.ok || !res.body) throw new Refused(`HTTP ${res.status} ${res.statusText}`.trim());
     const header = res.headers.get('content-length');
     total = header === null ? null : Number(header);
@@ -237,3 +276,12 @@ async function fetchToFile(url: string, path: string, label: string, o: Download
 
 /** A failure fetchToFile describes itself (as opposed to one from the network stack). */
 class Refused extends Error {}
+
+/** The download was stopped (DownloadOptions.signal): nothing partial is left, verified files stay. */
+export class DownloadStopped extends ConvtsError {
+  constructor(readonly kept: string[]) {
+    super(
+      `download stopped; ${kept.length ? `${kept.length} verified file(s) kept, ` : ''}nothing partial left — run the same command again to fetch the rest`,
+    );
+  }
+}

@@ -35,6 +35,7 @@ export {
   type DownloadOptions,
   type DownloadProgress,
   type DownloadResult,
+  DownloadStopped,
   downloadDataset,
 } from './download.js';
 export { type FolderOptions, readFolder } from './folder.js';

@@ -8,7 +8,7 @@ import { errnoCode, fileError, onFile } from './checked.js';
 export const lockFile = '.convts.lock';
 
 /** Whether a process with this id runs (EPERM: it does, under another user). */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
