@@ -126,7 +126,8 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
               imagesPerCpuSecond: round(s.perCpuSecond, 1),
               gflops: round(gflops, 3),
             };
-            if (peak) m.ofPeak = round(gflops / peak, 3);
+            // Three significant digits: a tiny net on a busy machine is a small fraction, not zero.
+            if (peak) m.ofPeak = Number((gflops / peak).toPrecision(3));
             if (mode === 'train' && net.trainSize) m.epochSeconds = round(net.trainSize / s.median, 2);
             return m;
           });
