@@ -132,6 +132,17 @@ export interface CellImage {
 export interface ImagesResponse {
   images: CellImage[];
   total: number;
+  /** Why the run's saved probabilities were not used (a damaged file), if they were not. */
+  note: string | null;
+}
+
+/**
+ * Answered (HTTP 202) while the server computes the test images' probabilities for a run that has
+ * none saved: images done of total, and how many other runs' computations are ahead.
+ */
+export interface PendingResponse {
+  pending: { done: number; total: number; queued: number };
+  note: string | null;
 }
 
 /** A Task 1 run's fixed filter bank (from its feature file) and the bank's maps of one test image. */

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   decodePicture,
   type InputPreparation,
@@ -10,27 +11,38 @@ import {
   prepareImage,
 } from '../data/index.js';
 import { DataFormatError } from '../errors.js';
-import type { Sequential } from '../model/sequential.js';
-import { configFile, loadModel, modelFile, readRunConfig, runDataset, weightsFile } from '../run/index.js';
+import type { Sequential, Tta } from '../model/sequential.js';
+import {
+  configFile,
+  loadModel,
+  modelFile,
+  readProbabilities,
+  readRunConfig,
+  runDataset,
+  weightsFile,
+} from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
 import type { Dataset } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
 import { evaluate } from '../train/trainer.js';
 import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack } from './api-types.js';
+import type { ProbabilitiesMessage } from './probabilities-worker.js';
 
 // The views that need the model to run: computed here with the library's own model and data
 // code, handed to the page as numbers it draws itself.
 
-interface Loaded {
+export interface Loaded {
   model: Sequential;
   config: Record<string, unknown>;
   data: Dataset | null;
   dataError: string | null;
-  /** Class probabilities of every test image, computed once. */
+  /** Class probabilities of every test image, when training handed them over. */
   probs: Float32Array | null;
+  /** The run's files when loaded: results computed for these stay valid while they do. */
+  files: string;
 }
 
-const loaded = new Map<string, Loaded & { files: string }>();
+const loaded = new Map<string, Loaded>();
 
 /** The run's config and model files as they are now: a run trained again into its folder has others. */
 const filesOf = (dir: string) =>
@@ -85,9 +97,8 @@ export function load(dir: string): Loaded {
 }
 
 /** Every test image's class probabilities, evaluated as the run was (with its test-time augmentation), so they agree with its confusion matrix. */
-export function testProbabilities(model: Sequential, data: Dataset, config: Record<string, unknown>): Float32Array {
-  const tta = config.tta === 'flip' || config.tta === 'flip-translate' ? config.tta : undefined;
-  return evaluate(model, data, 256, tta).probabilities!;
+export function evaluateProbabilities(model: Sequential, data: Dataset, config: { tta?: Tta | null }): Float32Array {
+  return evaluate(model, data, 256, config.tta ?? undefined).probabilities!;
 }
 
 const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1e4) / 1e4);
@@ -182,13 +193,97 @@ function needData(l: Loaded): Dataset {
   return l.data;
 }
 
+/** The test images' class probabilities and predicted classes, and what was wrong with the saved ones. */
+export interface TestProbabilities {
+  probs: Float32Array;
+  predicted: Int32Array | null;
+  note: string | null;
+}
+
+/** The probabilities are still being computed: how far, and how many runs' computations are ahead. */
+export interface Pending {
+  pending: { done: number; total: number; queued: number };
+  note: string | null;
+}
+
+interface Job {
+  files: string;
+  note: string | null;
+  done: number;
+  total: number;
+  probs?: Float32Array;
+  error?: string;
+}
+
+// Computed probabilities by run directory (the newest few), and the computations queued or running.
+const computed = new Map<string, TestProbabilities & { files: string }>();
+const jobs = new Map<string, Job>();
+let queue: Promise<void> = Promise.resolve();
+
+function keep(dir: string, files: string, p: TestProbabilities): TestProbabilities {
+  computed.delete(dir);
+  computed.set(dir, { ...p, files });
+  if (computed.size > 8) computed.delete(computed.keys().next().value!);
+  return p;
+}
+
+/** Runs one job in a worker thread; resolves when the worker has stopped. */
+function runJob(dir: string, job: Job): Promise<void> {
+  return new Promise((resolve) => {
+    const w = new Worker(new URL('./probabilities-worker.js', import.meta.url), { workerData: { dir } });
+    w.unref(); // a command that writes a report and ends is not kept alive by it
+    w.on('message', (m: ProbabilitiesMessage) => {
+      if ('done' in m) job.done = m.done;
+      else if ('probabilities' in m) job.probs = m.probabilities;
+      else job.error = m.error;
+    });
+    w.on('error', (e) => {
+      job.error ??= e.message;
+    });
+    w.on('exit', (code) => {
+      if (!job.probs) job.error ??= `the computation stopped (exit code ${code})`;
+      resolve();
+    });
+  });
+}
+
 /**
- * Handed over by training, or one plain pass here: the run's test-time augmentation would take
- * several passes (six for flip-translate), and the server answers nothing else meanwhile.
+ * The run's test probabilities: handed over by training, saved in the run folder, or computed
+ * here. Computing them takes a pass of the model over the test set (several with test-time
+ * augmentation), seconds to minutes: it runs in a worker thread, one run at a time, and until it
+ * is done the answer says how far it is, so the server keeps answering everything else.
  */
-function probabilities(l: Loaded): Float32Array {
-  l.probs ??= evaluate(l.model, needData(l), 256).probabilities!;
-  return l.probs;
+export function testProbabilities(dir: string, l: Loaded): TestProbabilities | Pending {
+  if (l.probs) return { probs: l.probs, predicted: null, note: null };
+  const ds = needData(l);
+  const hit = computed.get(dir);
+  if (hit?.files === l.files) return hit;
+  const job = jobs.get(dir);
+  if (job?.files === l.files) {
+    if (job.error) {
+      jobs.delete(dir); // asked again, it is tried again
+      throw new DataFormatError(`the test images' probabilities cannot be computed: ${job.error}`);
+    }
+    if (job.probs) {
+      jobs.delete(dir);
+      if (job.probs.length !== ds.length * l.model.classes)
+        throw new DataFormatError(`the computed probabilities do not fit the test set of ${ds.length} images`);
+      return keep(dir, l.files, { probs: job.probs, predicted: null, note: job.note });
+    }
+    const ahead = [...jobs.values()].filter((j) => !j.probs && !j.error);
+    return { pending: { done: job.done, total: job.total, queued: ahead.indexOf(job) }, note: job.note };
+  }
+  let note: string | null = null;
+  try {
+    const saved = readProbabilities(dir, ds.labels, l.model.classes);
+    if (saved) return keep(dir, l.files, { probs: saved.probabilities, predicted: saved.predicted, note: null });
+  } catch (e) {
+    note = `${(e as Error).message} — computed again from the model instead`;
+  }
+  const fresh: Job = { files: l.files, note, done: 0, total: ds.length };
+  jobs.set(dir, fresh);
+  queue = queue.then(() => runJob(dir, fresh));
+  return { pending: { done: 0, total: ds.length, queued: jobs.size - 1 }, note };
 }
 
 /** A picture's values as whole numbers 0–255 of its range: a third of the JSON, the same picture. */
@@ -197,37 +292,49 @@ function bytes(m: MapStack): MapStack {
   return { ...m, data: m.data.map((v) => Math.round((255 * (v - m.min)) / span)), min: 0, max: 255 };
 }
 
-function cellImage(l: Loaded, index: number): CellImage {
+function cellImage(l: Loaded, tp: TestProbabilities, index: number): CellImage {
   const ds = needData(l);
   const k = l.model.classes;
-  const p = probabilities(l).subarray(index * k, (index + 1) * k);
+  const p = tp.probs.subarray(index * k, (index + 1) * k);
   const x = new Float32Array(sizeOf(ds.shape));
   ds.fill(x, [index], 0, 1);
   const image =
     ds.shape.length === 3
       ? sampleStack(`image ${index}`, x, ds.shape)
       : stack(`image ${index}`, [1, 1, 1, x.length], x);
-  return { index, label: ds.labels[index], predicted: argmax(p, 0, k), probabilities: round(p), image: bytes(image) };
+  return {
+    index,
+    label: ds.labels[index],
+    predicted: predictedOf(tp, index, k),
+    probabilities: round(p),
+    image: bytes(image),
+  };
 }
 
+const predictedOf = (tp: TestProbabilities, i: number, k: number) => tp.predicted?.[i] ?? argmax(tp.probs, i * k, k);
+
 /** Test images whose true class is `label` and predicted class `predicted`, the first `limit`. */
-export function cellImages(l: Loaded, label: number, predicted: number, limit: number): ImagesResponse {
+export function cellImages(
+  l: Loaded,
+  tp: TestProbabilities,
+  label: number,
+  predicted: number,
+  limit: number,
+): ImagesResponse {
   const ds = needData(l);
   const k = l.model.classes;
-  const p = probabilities(l);
   const hits: number[] = [];
-  for (let i = 0; i < ds.length; i++) if (ds.labels[i] === label && argmax(p, i * k, k) === predicted) hits.push(i);
-  return { images: hits.slice(0, limit).map((i) => cellImage(l, i)), total: hits.length };
+  for (let i = 0; i < ds.length; i++) if (ds.labels[i] === label && predictedOf(tp, i, k) === predicted) hits.push(i);
+  return { images: hits.slice(0, limit).map((i) => cellImage(l, tp, i)), total: hits.length, note: tp.note };
 }
 
 /** Misclassified test images, the most confidently wrong first. */
-export function mistakes(l: Loaded, limit: number): ImagesResponse {
+export function mistakes(l: Loaded, tp: TestProbabilities, limit: number): ImagesResponse {
   const ds = needData(l);
   const k = l.model.classes;
-  const p = probabilities(l);
   const wrong: { i: number; pTrue: number }[] = [];
   for (let i = 0; i < ds.length; i++)
-    if (argmax(p, i * k, k) !== ds.labels[i]) wrong.push({ i, pTrue: p[i * k + ds.labels[i]] });
+    if (predictedOf(tp, i, k) !== ds.labels[i]) wrong.push({ i, pTrue: tp.probs[i * k + ds.labels[i]] });
   wrong.sort((a, b) => a.pTrue - b.pTrue || a.i - b.i);
-  return { images: wrong.slice(0, limit).map((w) => cellImage(l, w.i)), total: wrong.length };
+  return { images: wrong.slice(0, limit).map((w) => cellImage(l, tp, w.i)), total: wrong.length, note: tp.note };
 }

@@ -29,7 +29,8 @@ export function reportPageHtml(runDir: string): string | null {
       new URLSearchParams(Object.entries(p).map(([k, v]) => [k, String(v)]));
     const key = `${path}?${q(params).toString()}`;
     try {
-      data[key] = answer(path, q({ ...params, ...extra }), roots);
+      const a = answer(path, q({ ...params, ...extra }), roots);
+      if (!(a !== null && typeof a === 'object' && 'pending' in a)) data[key] = a;
     } catch {
       // left out: the page says the view is not saved in this report
     }
