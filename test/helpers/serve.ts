@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { makeRoots } from '../../src/serve/runs.js';
 import { makeServer } from '../../src/serve/server.js';
+import { type WatchedBrowser, watchedBrowser } from './browser.js';
 
 /** Serves the runs under `runs` (and data sets from `dataDir`); resolves to its base URL ("http://…/") and a closer. */
 export async function serveRuns(runs: string, dataDir?: string): Promise<{ url: string; close: () => void }> {
@@ -10,5 +11,24 @@ export async function serveRuns(runs: string, dataDir?: string): Promise<{ url: 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     close: () => server.close(),
+  };
+}
+
+/**
+ * The runs under `runs` served on a free port and watched in Debian's chromium: the setup of every
+ * dashboard test in a browser. close() stops both.
+ */
+export async function servePages(runs: string, dataDir?: string): Promise<WatchedBrowser> {
+  const server = await serveRuns(runs, dataDir);
+  const watched = await watchedBrowser(server.url).catch((e) => {
+    server.close();
+    throw e;
+  });
+  return {
+    ...watched,
+    close: async () => {
+      await watched.close();
+      server.close();
+    },
   };
 }
