@@ -121,12 +121,19 @@ export interface FeatureMapsResponse {
   probabilities: number[];
 }
 
+/** A picture as a PNG data URL. */
+export interface PngImage {
+  width: number;
+  height: number;
+  src: string;
+}
+
 export interface CellImage {
   index: number;
   label: number;
   predicted: number;
   probabilities: number[];
-  image: MapStack;
+  image: PngImage;
 }
 
 export interface ImagesResponse {
