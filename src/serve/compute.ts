@@ -293,19 +293,20 @@ export function testProbabilities(dir: string, l: Loaded): TestProbabilities | P
  */
 function pngImage(x: Float32Array, shape: readonly number[]): PngImage {
   const [c, h, w] = shape.length === 3 ? shape : [1, 1, x.length];
-  const colour = c === 3;
+  const n = c === 3 ? 3 : 1; // colour, else the first channel in grey
   let lo = Infinity;
   let hi = -Infinity;
-  for (let i = 0; i < (colour ? 3 : 1) * h * w; i++) {
+  for (let i = 0; i < n * h * w; i++) {
     lo = Math.min(lo, x[i]);
     hi = Math.max(hi, x[i]);
   }
   const span = hi - lo || 1;
-  const rgba = new Uint8Array(4 * h * w).fill(255);
-  for (let p = 0; p < h * w; p++)
-    for (let ch = 0; ch < 3; ch++)
-      rgba[4 * p + ch] = Math.round((255 * (x[(colour ? ch * h * w : 0) + p] - lo)) / span);
-  return { width: w, height: h, src: `data:image/png;base64,${Buffer.from(encodePng(w, h, rgba)).toString('base64')}` };
+  // PNG keeps a pixel's channels together; the images keep each channel's plane together
+  const px = Uint8Array.from({ length: n * h * w }, (_, i) =>
+    Math.round((255 * (x[(i % n) * h * w + Math.floor(i / n)] - lo)) / span),
+  );
+  const png = Buffer.from(encodePng(w, h, px, n));
+  return { width: w, height: h, src: `data:image/png;base64,${png.toString('base64')}` };
 }
 
 function cellImage(l: Loaded, tp: TestProbabilities, index: number): CellImage {
