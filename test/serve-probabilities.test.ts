@@ -133,7 +133,7 @@ describe('convts serve: the test probabilities behind cells and mistakes', () =>
     touchModel(2);
     for (;;) {
       const r = await ask<ImagesResponse | PendingResponse>('/api/mistakes?id=runs/a&limit=5');
-      assert.match(String(r.body.note), /probabilities\.safetensors: .*computed again from the model instead/);
+      assert.match(String(r.body.note), /^probabilities\.safetensors: .*computed again from the model instead/);
       if (r.status === 200) {
         assert.equal((r.body as ImagesResponse).total, saved.total);
         break;

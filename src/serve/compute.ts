@@ -17,6 +17,7 @@ import {
   configFile,
   loadModel,
   modelFile,
+  probabilitiesFile,
   readProbabilities,
   readRunConfig,
   runDataset,
@@ -279,7 +280,8 @@ export function testProbabilities(dir: string, l: Loaded): TestProbabilities | P
     const saved = readProbabilities(dir, ds.labels, l.model.classes);
     if (saved) return keep(dir, l.files, { probs: saved.probabilities, predicted: saved.predicted, note: null });
   } catch (e) {
-    note = `${(e as Error).message} — computed again from the model instead`;
+    // named by its file: the page has no use for where the served folder lies on the disk
+    note = `${(e as Error).message.replace(`${join(dir, probabilitiesFile)}:`, `${probabilitiesFile}:`)} — computed again from the model instead`;
   }
   const fresh: Job = { files: l.files, note, done: 0, total: ds.length };
   jobs.set(dir, fresh);
