@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { writeFileAtomic } from '../files/atomic.js';
 import type { Sequential } from '../model/sequential.js';
 import type { Dataset } from '../train/dataset.js';
-import type { MapStack, RunDetail } from './api-types.js';
+import type { RunDetail } from './api-types.js';
 import { preload } from './compute.js';
+import { packStacks } from './pack.js';
 import { makeRoots } from './runs.js';
 import { answer, webDir } from './server.js';
 
@@ -15,36 +15,6 @@ import { answer, webDir } from './server.js';
 
 /** Test images kept per confusion-matrix cell: enough to see what a cell holds, a small file. */
 const perCell = 8;
-
-const isStack = (v: unknown): v is MapStack =>
-  v !== null && typeof v === 'object' && Array.isArray((v as MapStack).shape) && Array.isArray((v as MapStack).data);
-
-/**
- * A stack's values as bytes, each picture in 256 steps of its own range (the page draws every map
- * scaled on its own), filters in steps of their layer's (they are drawn on one scale): a tenth of
- * the numbers as JSON, and no difference on the screen.
- */
-function pack(m: MapStack): MapStack {
-  const [count] = m.shape;
-  const parts = 'inChannels' in m || count === 0 ? 1 : count;
-  const per = m.data.length / parts;
-  const lo: number[] = [];
-  const hi: number[] = [];
-  const bytes = new Uint8Array(m.data.length);
-  for (let i = 0; i < parts; i++) {
-    let a = Infinity;
-    let b = -Infinity;
-    for (let j = i * per; j < (i + 1) * per; j++) {
-      a = Math.min(a, m.data[j]);
-      b = Math.max(b, m.data[j]);
-    }
-    const span = b - a || 1;
-    for (let j = i * per; j < (i + 1) * per; j++) bytes[j] = Math.round((255 * (m.data[j] - a)) / span);
-    lo.push(per ? a : 0);
-    hi.push(per ? b : 0);
-  }
-  return { ...m, data: [], packed: { lo, hi, deflated: deflateSync(bytes, { level: 9 }).toString('base64') } };
-}
 
 /** The run page of `runDir` as one self-contained HTML document, or null if the page is not built. */
 export function reportPageHtml(runDir: string): string | null {
@@ -82,7 +52,7 @@ export function reportPageHtml(runDir: string): string | null {
     }
   }
   // "<" escaped everywhere inside the scripts, so no text in the data can close a script element
-  const json = JSON.stringify(data, (_k, v) => (isStack(v) ? pack(v) : v)).replace(/</g, '\\u003c');
+  const json = JSON.stringify(data, packStacks).replace(/</g, '\\u003c');
   return html
     .replace(
       /<meta http-equiv="Content-Security-Policy"[^>]*>/,

@@ -19,6 +19,7 @@ import {
 } from './compute.js';
 import { dataFile, listData } from './data-files.js';
 import { followMetrics } from './metrics-follow.js';
+import { packStacks } from './pack.js';
 import { findDirs, noteMetricsDamage, type Root, runRow, sweepRow } from './runs.js';
 import { decodePath, resolveId } from './safe-path.js';
 
@@ -250,7 +251,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, roots: Root[], 
       const result = await route(q, roots, req, o);
       // 202: not ready yet, ask again (the test images' probabilities being computed)
       const status = result !== null && typeof result === 'object' && 'pending' in result ? 202 : 200;
-      res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(result));
+      res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(result, packStacks));
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');

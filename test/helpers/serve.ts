@@ -1,5 +1,7 @@
 // convts serve's server over a folder of runs, on a free port of 127.0.0.1, for a test.
 import type { AddressInfo } from 'node:net';
+import { inflateSync } from 'node:zlib';
+import type { MapStack } from '../../src/serve/api-types.js';
 import { makeRoots } from '../../src/serve/runs.js';
 import { makeServer } from '../../src/serve/server.js';
 import { type WatchedBrowser, watchedBrowser } from './browser.js';
@@ -31,4 +33,16 @@ export async function servePages(runs: string, dataDir?: string): Promise<Watche
       server.close();
     },
   };
+}
+
+/** A picture stack's values as the page unpacks them (the server sends them as PackedValues). */
+export function unpackedValues(m: MapStack): number[] {
+  if (!m.packed) return m.data;
+  const { lo, hi, deflated } = m.packed;
+  const bytes = inflateSync(Buffer.from(deflated, 'base64'));
+  const per = bytes.length / lo.length;
+  return Array.from(bytes, (b, j) => {
+    const i = Math.floor(j / per);
+    return lo[i] + ((hi[i] - lo[i]) * b) / 255;
+  });
 }

@@ -29,10 +29,10 @@ export async function get<T>(path: string, params: Record<string, string | numbe
   const r = await fetch(key);
   const body = await r.json().catch(() => ({ error: `${r.status} ${r.statusText}` }));
   if (!r.ok) throw new Error(body.error ?? `${r.status} ${r.statusText}`);
-  return body as T;
+  return (await unpack(body)) as T;
 }
 
-/** Unpacks, in place, the picture stacks a saved report holds as deflated bytes (PackedValues). */
+/** Unpacks, in place, the picture stacks the server sends and a saved report holds as deflated bytes (PackedValues). */
 async function unpack(x: unknown): Promise<unknown> {
   if (x === null || typeof x !== 'object') return x;
   const m = x as MapStack;
@@ -58,5 +58,5 @@ export async function post<T>(path: string, params: Record<string, string | numb
   const r = await fetch(requestKey(path, params), { method: 'POST', body });
   const json = await r.json().catch(() => ({ error: `${r.status} ${r.statusText}` }));
   if (!r.ok) throw new Error(json.error ?? `${r.status} ${r.statusText}`);
-  return json as T;
+  return (await unpack(json)) as T;
 }
