@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
 import { probabilitiesFile, readProbabilities, readRunSummary, saveProbabilities } from '../src/run/index.js';
 import type { ImagesResponse, PendingResponse, RunsResponse } from '../src/serve/api-types.js';
-import { convts } from './helpers/cli.js';
+import { childEnv, convts, mainJs } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { serveRuns } from './helpers/serve.js';
 import { tempDir } from './helpers/tmp.js';
@@ -143,5 +144,24 @@ describe('convts serve: the test probabilities behind cells and mistakes', () =>
     // The runs list and the other views keep working.
     assert.equal((await ask<RunsResponse>('/api/runs')).status, 200);
     assert.equal((await ask('/api/filters?id=runs/a')).status, 200);
+  });
+
+  test('convts serve stops on SIGTERM while a computation runs: the worker does not keep it alive', async () => {
+    rmSync(join(run, probabilitiesFile));
+    const child = spawn(process.execPath, [mainJs, 'serve', runs, '--port', '0'], { env: childEnv() });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const served = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (b) => {
+        out += b;
+        const m = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+    });
+    assert.equal((await fetch(`${served}api/mistakes?id=runs/a`)).status, 202);
+    child.kill('SIGTERM');
+    const t0 = Date.now();
+    assert.equal(await exited, 0);
+    assert.ok(Date.now() - t0 < 5000, `stopped ${Date.now() - t0} ms after SIGTERM`);
   });
 });

@@ -229,10 +229,18 @@ function keep(dir: string, files: string, p: TestProbabilities): TestProbabiliti
   return p;
 }
 
+const workers = new Set<Worker>();
+
+/** Stops the computations running (a server shutting down): a worker busy for minutes would keep the process alive. */
+export function stopComputations(): void {
+  for (const w of workers) void w.terminate();
+}
+
 /** Runs one job in a worker thread; resolves when the worker has stopped. */
 function runJob(dir: string, job: Job): Promise<void> {
   return new Promise((resolve) => {
     const w = new Worker(new URL('./probabilities-worker.js', import.meta.url), { workerData: { dir } });
+    workers.add(w);
     w.unref(); // a command that writes a report and ends is not kept alive by it
     w.on('message', (m: ProbabilitiesMessage) => {
       if ('done' in m) job.done = m.done;
@@ -243,6 +251,7 @@ function runJob(dir: string, job: Job): Promise<void> {
       job.error ??= e.message;
     });
     w.on('exit', (code) => {
+      workers.delete(w);
       if (!job.probs) job.error ??= `the computation stopped (exit code ${code})`;
       resolve();
     });
