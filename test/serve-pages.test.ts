@@ -122,6 +122,32 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip: sk
     await page.close();
   });
 
+  test('a layer with more than 1,024 filter tiles draws 1,024, then more when asked', async () => {
+    const wide = join(base, 'wide');
+    const r = await convts('train', ...small, '--filters', '4,300', '--out', join(wide, 'w'));
+    assert.equal(r.code, 0, r.stderr);
+    const server = await serveRuns(wide, data);
+    try {
+      const page = await s.browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${server.url}#/run/wide%2Fw`);
+      // the innermost div holding the heading: the layer's own
+      const layer = page.locator('section div', { has: page.locator('h3', { hasText: /^conv2: 300 filters/ }) }).last();
+      await layer.locator('.tiles canvas').first().waitFor();
+      assert.equal(await layer.locator('.tiles figure').count(), 1024);
+      const more = layer.locator('.bar button');
+      assert.equal(await more.textContent(), 'showing 1,024 of 1,200 — show 176 more');
+      const filters = page.locator('section', { has: page.locator('h2', { hasText: 'Filters' }) });
+      assert.equal(await filters.locator('.bar button:visible').count(), 1, 'only the wide layer has a button');
+      await more.click();
+      assert.equal(await layer.locator('.tiles figure').count(), 1200);
+      assert.ok(await more.isHidden());
+      assert.equal(await filters.locator('.bar button:visible').count(), 0, 'no layer left to show more of');
+      await page.close();
+    } finally {
+      server.close();
+    }
+  });
+
   test('with more than 200 runs the table draws 200 until "show all"; a ticked run beyond them stays drawn', async () => {
     const many = join(base, 'many');
     for (let i = 0; i < 205; i++) {

@@ -178,24 +178,38 @@ function confusionSection(d: RunDetail, cm: number[][], name: (c: number) => str
   );
 }
 
+/**
+ * Filter tiles drawn at first, and more each time "show more" is pressed: a wide layer has tens of
+ * thousands (convts-cifar: 65,536 in each of three), and drawing them all at once stalls the page
+ * for minutes.
+ */
+const tilesAtOnce = 1024;
+
 /** A layer's filters as tiles on one diverging colour scale, numbered filter·input channel. */
 function filterTiles(s: FilterSet): HTMLElement[] {
   const m = Math.max(Math.abs(s.min), Math.abs(s.max)) || 1;
   const per = s.shape[0];
   const scale = Math.max(2, Math.round(28 / s.shape[3]));
-  const grid = h(
-    'div',
-    { class: 'tiles' },
-    Array.from({ length: per }, (_, i) =>
-      h(
-        'figure',
-        { class: 'tile' },
-        tile(s, i, scale, -m, m, (v) => diverging(v / m)),
-        h('figcaption', {}, s.inChannels === 1 ? String(i) : `${Math.floor(i / s.inChannels)}·${i % s.inChannels}`),
-      ),
-    ),
-  );
-  return [grid, colorBar(-m, m, diverging, true, `${s.name} weight`)];
+  const grid = h('div', { class: 'tiles' });
+  const more = h('button', { type: 'button' });
+  const draw = (n: number) => {
+    const from = grid.childElementCount;
+    for (let i = from; i < Math.min(per, from + n); i++)
+      grid.append(
+        h(
+          'figure',
+          { class: 'tile' },
+          tile(s, i, scale, -m, m, (v) => diverging(v / m)),
+          h('figcaption', {}, s.inChannels === 1 ? String(i) : `${Math.floor(i / s.inChannels)}·${i % s.inChannels}`),
+        ),
+      );
+    const left = per - grid.childElementCount;
+    more.textContent = `showing ${grid.childElementCount.toLocaleString('en')} of ${per.toLocaleString('en')} — show ${Math.min(left, tilesAtOnce * 4).toLocaleString('en')} more`;
+    more.hidden = left === 0;
+  };
+  more.onclick = () => draw(tilesAtOnce * 4);
+  draw(tilesAtOnce);
+  return [grid, h('div', { class: 'bar' }, more), colorBar(-m, m, diverging, true, `${s.name} weight`)];
 }
 
 /** Task 1: the fixed filter bank that made the run's features, and its maps of a test image. */
