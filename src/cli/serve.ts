@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { defaultDataDirText, resolveDataDir } from '../data/index.js';
 import { ConfigError } from '../errors.js';
-import { stopComputations } from '../serve/compute.js';
 import { makeRoots } from '../serve/runs.js';
 import { makeServer, webDir } from '../serve/server.js';
+import { stopComputations } from '../serve/test-probabilities.js';
 import { num, parseCommand } from './args.js';
 
 export const serveHelp = `convts serve — watch, compare and dig into runs in the browser

@@ -11,9 +11,7 @@ import {
   type Loaded,
   load,
   mistakes,
-  type TestProbabilities,
   testImageMaps,
-  testProbabilities,
   uploadLimits,
   uploadMaps,
 } from './compute.js';
@@ -22,6 +20,7 @@ import { followMetrics } from './metrics-follow.js';
 import { packStacks } from './pack.js';
 import { findDirs, noteMetricsDamage, type Root, runRow, sweepRow } from './runs.js';
 import { decodePath, resolveId } from './safe-path.js';
+import { type TestProbabilities, testProbabilities } from './test-probabilities.js';
 
 /** The bundled page (npm run build:web), beside the compiled server in dist/. */
 export const webDir = fileURLToPath(new URL('../../web/', import.meta.url));

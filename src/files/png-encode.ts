@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 
-// The report's pictures as PNG files. Every row is stored with the "Up" filter (its difference
+// The report's and the dashboard's pictures as PNG files. Every row is stored with the "Up" filter (its difference
 // from the row above): the pictures are blocks of flat colour, so most of a row is zeros and
 // deflate packs it small. One filter and one pass are several times faster than trying all five
 // filters on every row, as general PNG encoders do, and the files come out smaller.
