@@ -4,7 +4,14 @@ import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
-import { probabilitiesFile, readProbabilities, readRunSummary, saveProbabilities } from '../src/run/index.js';
+import {
+  probabilitiesFile,
+  readProbabilities,
+  readRunConfig,
+  readRunSummary,
+  runDataset,
+  saveProbabilities,
+} from '../src/run/index.js';
 import type { ImagesResponse, PendingResponse, RunsResponse } from '../src/serve/api-types.js';
 import { childEnv, convts, mainJs } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
@@ -164,4 +171,24 @@ describe('convts serve: the test probabilities behind cells and mistakes', () =>
     assert.equal(await exited, 0);
     assert.ok(Date.now() - t0 < 5000, `stopped ${Date.now() - t0} ms after SIGTERM`);
   });
+});
+
+test('a --val run saves the validation images’ probabilities: the set its confusion matrix and runDataset are of', async () => {
+  const base = tempDir('convts-probs-val-');
+  writeMnistDir(join(base, 'data'), 60, 30);
+  const run = join(base, 'run');
+  const r = await convts(
+    ...['train', '--dataset', 'mnist', '--data-dir', join(base, 'data'), '--offline', '--epochs', '1', '--val', '20'],
+    ...['--out', run],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const data = runDataset(readRunConfig(run));
+  const saved = readProbabilities(run, data.labels, 10)!;
+  const cm = (readRunSummary(run) as { confusionMatrix: number[][] }).confusionMatrix;
+  assert.equal(saved.predicted.length, 20);
+  cm.forEach((row, t) =>
+    row.forEach((n, p) =>
+      assert.equal(saved.predicted.filter((q, i) => q === p && data.labels[i] === t).length, n, `cell ${t},${p}`),
+    ),
+  );
 });
