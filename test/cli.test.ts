@@ -31,6 +31,7 @@ describe('convts train', () => {
       'misclassified.png',
       'model.json',
       'model.safetensors',
+      'probabilities.safetensors',
       'report.html',
       'summary.json',
     ]);

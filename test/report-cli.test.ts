@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Rng } from '../src/index.js';
+import { loadModel, Rng } from '../src/index.js';
+import { launchChromium, skipWithoutChromium } from './helpers/browser.js';
 import { checkPng } from './helpers/png-check.js';
 
 // End to end through the command line: a tiny MNIST-format data set is trained on for two
@@ -127,25 +128,14 @@ test('eval: the same accuracy and loss as training measured, with per-class prec
 });
 
 test('report.html from file://: the run page with its charts and model views, interactive, no network', async (t) => {
-  const chromium = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(chromium)) {
-    t.skip(`${chromium} not found (apt-get install -y chromium) — browser check skipped`);
+  if (skipWithoutChromium) {
+    t.skip(skipWithoutChromium);
     return;
   }
   const html = join(run, 'report.html');
   if (!existsSync(html)) assert.equal(convts('show', 'report', run).code, 0);
-  const { chromium: pw } = await import('playwright-core');
-  const browser = await pw.launch({
-    executablePath: chromium,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  assert.match(readFileSync(html, 'utf8'), /"packed":\{"lo":\[/, 'the pictures are saved packed');
+  const browser = (await launchChromium())!;
   try {
     for (const width of [1200, 390]) {
       const page = await browser.newPage({ viewport: { width, height: 900 } });
@@ -184,6 +174,24 @@ test('report.html from file://: the run page with its charts and model views, in
       await page.locator('.tiles canvas').first().waitFor();
       await page.locator('table.confusion td button').first().click();
       await page.locator('.cell-images .card').first().waitFor();
+      // The filters travel as bytes in the file: unpacked, each weight within one step of 256 of its layer's range.
+      const saved = await page.evaluate(() => {
+        const data = (window as unknown as { CONVTS_DATA: Record<string, unknown> }).CONVTS_DATA;
+        return Object.entries(data).find(([k]) => k.startsWith('/api/filters'))![1] as {
+          name: string;
+          data: number[];
+        }[];
+      });
+      const conv = loadModel(run).layers.filter((l) => l.kind === 'conv2d');
+      assert.equal(saved.length, conv.length);
+      saved.forEach((f, i) => {
+        const w = conv[i].params[0].value.data;
+        assert.equal(f.data.length, w.length, f.name);
+        const step = (Math.max(...w) - Math.min(...w)) / 255;
+        w.forEach((v, j) =>
+          assert.ok(Math.abs(f.data[j] - v) <= step / 2 + 1e-4, `${f.name}[${j}]: ${f.data[j]} vs ${v}`),
+        );
+      });
       assert.deepEqual(
         requests.filter((u) => !/^(file|data|blob):/.test(u)),
         [],

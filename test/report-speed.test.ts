@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
+import { encodePng } from '../src/files/png-encode.js';
 import { ByteImageDataset, buildModel, builtinSpec, evaluate, Rng } from '../src/index.js';
 import { Canvas } from '../src/report/canvas.js';
 import { filterGrid } from '../src/report/filters.js';
 import { worstMistakes } from '../src/report/misclassified.js';
-import { encodePng } from '../src/report/png-encode.js';
 
 // What keeps a report quick on a wide network and 10,000 test images: the evaluation's
 // probabilities are used, not recomputed; huge filter grids are drawn smaller; PNGs are encoded

@@ -159,3 +159,30 @@ describe('the library and the command line share run directories', () => {
     assert.deepEqual(run.model.inputShape, [1, 28, 28]);
   });
 });
+
+test('runDataset reads a run’s test split alone, the same images as loading the whole data set gives', async () => {
+  const { loadDataset, runDataset } = await import('../src/index.js');
+  const data = tempDir('convts-test-split-');
+  writeMnistDir(data, 40, 30);
+  const norm = { mean: [0.2], std: [0.3] };
+  for (const o of [
+    {},
+    { testLimit: 12, subset: 'random' as const, seed: 3 },
+    { testLimit: 12, subset: 'stratified' as const },
+  ]) {
+    const alone = runDataset({ dataset: 'mnist', dataDir: data, normalization: norm, ...o });
+    const whole = loadDataset('mnist', data, o).test.with({ norm });
+    assert.deepEqual([...alone.labels], [...whole.labels], JSON.stringify(o));
+    const [xa, xb] = [alone, whole].map((d) => {
+      const x = new Float32Array(d.length * 28 * 28);
+      d.fill(
+        x,
+        Array.from({ length: d.length }, (_, i) => i),
+        0,
+        d.length,
+      );
+      return x;
+    });
+    assert.deepEqual(xa, xb, JSON.stringify(o));
+  }
+});

@@ -3,8 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openWatched, skipWithoutChromium } from './helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { skipWithoutChromium, type WatchedBrowser, watchedBrowser } from './helpers/browser.js';
 import { childEnv, convts, mainJs } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { tempDir } from './helpers/tmp.js';
@@ -23,10 +23,8 @@ describe('convts serve: a finished run, a sweep and a run in progress, walked th
   const small = ['--dataset', 'mnist', '--data-dir', data, '--offline', '--batch-size', '8', '--epochs', '1'];
   let url = '';
   let server: ChildProcess | null = null;
-  let browser: Browser;
+  let b: WatchedBrowser | undefined;
   let keepAlive: ReturnType<typeof setInterval> | undefined;
-  const errors: string[] = [];
-  const foreign: string[] = [];
   let step = 0;
 
   /** Appends the live run's next step record, as `convts train` does every --log-every steps. */
@@ -63,15 +61,15 @@ describe('convts serve: a finished run, a sweep and a run in progress, walked th
       });
       server!.on('exit', (code) => reject(new Error(`convts serve exited ${code}`)));
     });
-    browser = (await launchChromium())!;
+    b = await watchedBrowser(url);
   });
   after(async () => {
     clearInterval(keepAlive);
-    await browser?.close();
+    await b?.close();
     server?.kill('SIGINT');
   });
 
-  const open = (hash: string): Promise<Page> => openWatched(browser, url, hash, { errors, foreign });
+  const open = (hash: string): Promise<Page> => b!.open(hash);
   /** The /api/metrics requests the page makes, by run id. */
   const countPolls = (page: Page) => {
     const polls = new Map<string, number>();
@@ -181,7 +179,7 @@ describe('convts serve: a finished run, a sweep and a run in progress, walked th
     assert.equal(await cards.count(), Math.min(48, Number(n)), label);
     assert.match((await cards.first().textContent()) ?? '', /^#\d+ true \S+, predicted \S+.*%/);
     await page.close();
-    assert.deepEqual(errors, []);
-    assert.deepEqual(foreign, []);
+    assert.deepEqual(b!.errors, []);
+    assert.deepEqual(b!.foreign, []);
   });
 });

@@ -1,34 +1,23 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { makeRoots } from '../src/serve/runs.js';
-import { makeServer } from '../src/serve/server.js';
-import { openWatched } from './helpers/browser.js';
+import { skipWithoutChromium, type WatchedBrowser } from './helpers/browser.js';
 import { childEnv, convts, mainJs } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
+import { servePages } from './helpers/serve.js';
 import { tempDir } from './helpers/tmp.js';
 
 // The dashboard in Debian's chromium (never a downloaded browser), on tiny runs trained here.
 
-const chromium = process.env.CONVTS_CHROMIUM ?? '/usr/bin/chromium';
-const skip = existsSync(chromium)
-  ? false
-  : `${chromium} not found (apt-get install -y chromium) — browser check skipped`;
-
-describe('convts serve in a browser', { skip }, () => {
+describe('convts serve in a browser', { skip: skipWithoutChromium }, () => {
   const base = tempDir('convts-serve-web-');
   const runs = join(base, 'runs');
   const data = join(base, 'data');
-  let url = '';
-  let close = () => {};
-  let browser: Browser;
-  const errors: string[] = [];
-  const foreign: string[] = [];
+  let s: WatchedBrowser;
   const train = (out: string, ...more: string[]) => [
     'train',
     '--dataset',
@@ -52,30 +41,11 @@ describe('convts serve in a browser', { skip }, () => {
       const r = await convts(...train(join(runs, name), '--epochs', '2', '--lr', lr));
       assert.equal(r.code, 0, r.stderr);
     }
-    const server = makeServer(makeRoots([runs]), { dataDir: data });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    close = () => server.close();
-    const { chromium: pw } = await import('playwright-core');
-    browser = await pw.launch({
-      executablePath: chromium,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    s = await servePages(runs, data);
   });
-  after(async () => {
-    await browser?.close();
-    close();
-  });
+  after(() => s?.close());
 
-  const open = (hash: string, width = 1280): Promise<Page> =>
-    openWatched(browser, url, hash, { errors, foreign }, width);
+  const open = (hash: string, width?: number): Promise<Page> => s.open(hash, width);
 
   test('runs page lists the runs; two ticked runs are overlaid, hover shows both values', async () => {
     const page = await open('#/');
@@ -213,9 +183,9 @@ describe('convts serve in a browser', { skip }, () => {
     }
     const page = await open('#/');
     for (const path of ['files/runs/../../etc/passwd', 'files/runs/%2e%2e/%2e%2e/etc/passwd', 'files//etc/passwd'])
-      assert.equal((await page.request.get(url + path)).status(), 404, path);
+      assert.equal((await page.request.get(s.url + path)).status(), 404, path);
     await page.close();
-    assert.deepEqual(errors, []);
-    assert.deepEqual(foreign, []);
+    assert.deepEqual(s.errors, []);
+    assert.deepEqual(s.foreign, []);
   });
 });

@@ -1,42 +1,32 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { makeRoots } from '../src/serve/runs.js';
-import { makeServer } from '../src/serve/server.js';
-import { chromiumPath, launchChromium, openWatched } from './helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { skipWithoutChromium, type WatchedBrowser } from './helpers/browser.js';
 import { convts } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
+import { servePages, serveRuns } from './helpers/serve.js';
 import { tempDir } from './helpers/tmp.js';
 
 // The dashboard's sweep page, the settings diff, the keyboard, and the page at phone and desktop
 // widths, in Debian's chromium on a real sweep and two runs trained here.
 
-const skip = existsSync(chromiumPath)
-  ? false
-  : `${chromiumPath} not found (apt-get install -y chromium) — browser check skipped`;
-
-describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, () => {
+describe('convts serve: sweep page, settings diff, keyboard, widths', { skip: skipWithoutChromium }, () => {
   const base = tempDir('convts-serve-pages-');
   const runs = join(base, 'runs');
   const data = join(base, 'data');
   const small = ['--dataset', 'mnist', '--data-dir', data, '--offline', '--train-limit', '16', '--test-limit', '8'];
-  let url = '';
-  let close = () => {};
-  let browser: Browser;
-  const errors: string[] = [];
-  const foreign: string[] = [];
+  let s: WatchedBrowser;
 
   before(async () => {
     writeMnistDir(data, 32, 16);
-    const s = await convts(
+    const sweep = await convts(
       'sweep',
       ...small,
       ...['--epochs', '1', '--grid', 'lr=0.01,0.1', '--grid', 'batch-size=8', '--out', join(runs, 'sweep')],
     );
-    assert.equal(s.code, 0, s.stderr);
+    assert.equal(sweep.code, 0, sweep.stderr);
     for (const [name, pool] of [
       ['max', 'max'],
       ['avg', 'avg'],
@@ -44,19 +34,11 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
       const r = await convts('train', ...small, '--pool', pool, '--out', join(runs, name));
       assert.equal(r.code, 0, r.stderr);
     }
-    const server = makeServer(makeRoots([runs]), { dataDir: data });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    close = () => server.close();
-    browser = (await launchChromium())!;
+    s = await servePages(runs, data);
   });
-  after(async () => {
-    await browser?.close();
-    close();
-  });
+  after(() => s?.close());
 
-  const open = (hash: string, width = 1280): Promise<Page> =>
-    openWatched(browser, url, hash, { errors, foreign }, width);
+  const open = (hash: string, width?: number): Promise<Page> => s.open(hash, width);
 
   test('sweep page: ranking linked to each trial, accuracy by lr on a log axis, heat map, all curves', async () => {
     const page = await open('#/sweep/runs%2Fsweep');
@@ -140,6 +122,32 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
     await page.close();
   });
 
+  test('a layer with more than 1,024 filter tiles draws 1,024, then more when asked', async () => {
+    const wide = join(base, 'wide');
+    const r = await convts('train', ...small, '--filters', '4,300', '--out', join(wide, 'w'));
+    assert.equal(r.code, 0, r.stderr);
+    const server = await serveRuns(wide, data);
+    try {
+      const page = await s.browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${server.url}#/run/wide%2Fw`);
+      // the innermost div holding the heading: the layer's own
+      const layer = page.locator('section div', { has: page.locator('h3', { hasText: /^conv2: 300 filters/ }) }).last();
+      await layer.locator('.tiles canvas').first().waitFor();
+      assert.equal(await layer.locator('.tiles figure').count(), 1024);
+      const more = layer.locator('.bar button');
+      assert.equal(await more.textContent(), 'showing 1,024 of 1,200 — show 176 more');
+      const filters = page.locator('section', { has: page.locator('h2', { hasText: 'Filters' }) });
+      assert.equal(await filters.locator('.bar button:visible').count(), 1, 'only the wide layer has a button');
+      await more.click();
+      assert.equal(await layer.locator('.tiles figure').count(), 1200);
+      assert.ok(await more.isHidden());
+      assert.equal(await filters.locator('.bar button:visible').count(), 0, 'no layer left to show more of');
+      await page.close();
+    } finally {
+      server.close();
+    }
+  });
+
   test('with more than 200 runs the table draws 200 until "show all"; a ticked run beyond them stays drawn', async () => {
     const many = join(base, 'many');
     for (let i = 0; i < 205; i++) {
@@ -148,11 +156,10 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: 'seed-mnist', dataset: 'mnist', lr: 0.01 }));
       writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'completed', testAccuracy: i / 1000 }));
     }
-    const server = makeServer(makeRoots([many]), { dataDir: data });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await serveRuns(many, data);
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/#/?compare=many%2Frun-204`);
+      const page = await s.browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${server.url}#/?compare=many%2Frun-204`);
       await page.locator('table.runs tbody tr').first().waitFor();
       assert.equal(await page.locator('.count').textContent(), '205 of 205 runs');
       assert.equal(await page.locator('table.runs tbody tr').count(), 201, 'the first 200 and the ticked run-204');
@@ -181,7 +188,7 @@ describe('convts serve: sweep page, settings diff, keyboard, widths', { skip }, 
         assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than a ${width}px screen`);
         await page.close();
       }
-    assert.deepEqual(errors, []);
-    assert.deepEqual(foreign, []);
+    assert.deepEqual(s.errors, []);
+    assert.deepEqual(s.foreign, []);
   });
 });

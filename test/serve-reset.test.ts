@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
 import type { MetricsResponse } from '../src/serve/api-types.js';
-import { launchChromium, openWatched, skipWithoutChromium } from './helpers/browser.js';
+import { skipWithoutChromium, watchedBrowser } from './helpers/browser.js';
 import { convts } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
 import { serveRuns } from './helpers/serve.js';
@@ -32,8 +31,6 @@ describe('convts serve: a run whose metrics file was replaced starts over', () =
   const path = join(run, 'metrics.jsonl');
   let url = '';
   let close = () => {};
-  const errors: string[] = [];
-  const foreign: string[] = [];
 
   before(async () => {
     writeMnistDir(data, 48, 16);
@@ -112,9 +109,9 @@ describe('convts serve: a run whose metrics file was replaced starts over', () =
     let r = await train('2', '4');
     assert.equal(r.code, 0, r.stderr);
     const before = stepsOnDisk();
-    const browser: Browser = (await launchChromium())!;
+    const b = await watchedBrowser(url);
     try {
-      const page = await openWatched(browser, url, '#/run/runs%2Fa', { errors, foreign });
+      const page = await b.open('#/run/runs%2Fa');
       const points = (n: number) =>
         page.waitForFunction(
           (k) => Number(document.querySelector('figure.chart')?.getAttribute('data-points')) === k,
@@ -136,9 +133,9 @@ describe('convts serve: a run whose metrics file was replaced starts over', () =
       assert.equal(await page.locator('h3', { hasText: /^conv1: 4 filters/ }).count(), 0);
       await page.close();
     } finally {
-      await browser.close();
+      await b.close();
     }
-    assert.deepEqual(errors, []);
-    assert.deepEqual(foreign, []);
+    assert.deepEqual(b.errors, []);
+    assert.deepEqual(b.foreign, []);
   });
 });

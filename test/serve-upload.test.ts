@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import jpeg from 'jpeg-js';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { loadModel, saveModelFiles } from '../src/index.js';
-import { launchChromium, openWatched, skipWithoutChromium } from './helpers/browser.js';
+import { skipWithoutChromium, type WatchedBrowser } from './helpers/browser.js';
 import { convts } from './helpers/cli.js';
 import { writeMnistDir } from './helpers/mnist.js';
-import { serveRuns } from './helpers/serve.js';
+import { servePages } from './helpers/serve.js';
 import { tempDir } from './helpers/tmp.js';
 
 // Feature maps of a picture the reader uploads on the run page, in Debian's chromium: chosen with
@@ -26,11 +26,7 @@ describe('convts serve: feature maps of an uploaded picture', { skip: skipWithou
   const base = tempDir('convts-serve-upload-');
   const runs = join(base, 'runs');
   const data = join(base, 'data');
-  let url = '';
-  let close = () => {};
-  let browser: Browser;
-  const errors: string[] = [];
-  const foreign: string[] = [];
+  let s: WatchedBrowser;
 
   before(async () => {
     writeMnistDir(data, 32, 16);
@@ -48,13 +44,9 @@ describe('convts serve: feature maps of an uploaded picture', { skip: skipWithou
     w.data.fill(0, 2 * per, 3 * per);
     b.data[2] = 0;
     saveModelFiles(model, run);
-    ({ url, close } = await serveRuns(runs, data));
-    browser = (await launchChromium())!;
+    s = await servePages(runs, data);
   });
-  after(async () => {
-    await browser?.close();
-    close();
-  });
+  after(() => s?.close());
 
   /** The feature-maps section after choosing `file` in its file input. */
   async function upload(page: Page, file: { name: string; mimeType: string; buffer: Buffer }) {
@@ -66,7 +58,7 @@ describe('convts serve: feature maps of an uploaded picture', { skip: skipWithou
   }
 
   test('a PNG chosen in the page: its maps of every conv and pool layer, labelled, scaled, dead ones marked', async () => {
-    const page = await openWatched(browser, url, '#/run/runs%2Fa', { errors, foreign });
+    const page = await s.open('#/run/runs%2Fa');
     const png = { name: 'digit.png', mimeType: 'image/png', buffer: PNG.sync.write(digit()) };
     const section = await upload(page, png);
     const body = (await section.textContent()) ?? '';
@@ -107,7 +99,7 @@ describe('convts serve: feature maps of an uploaded picture', { skip: skipWithou
   });
 
   test('a JPEG works too; a file that is not a picture gets the server’s one-line reason', async () => {
-    const page = await openWatched(browser, url, '#/run/runs%2Fa', { errors, foreign });
+    const page = await s.open('#/run/runs%2Fa');
     const section = await upload(page, {
       name: 'digit.jpg',
       mimeType: 'image/jpeg',
@@ -123,9 +115,9 @@ describe('convts serve: feature maps of an uploaded picture', { skip: skipWithou
     await page.close();
     // the refusal is the answer shown, not a console error; nothing left the server
     assert.deepEqual(
-      errors.filter((e) => !/422/.test(e)),
+      s.errors.filter((e) => !/422/.test(e)),
       [],
     );
-    assert.deepEqual(foreign, []);
+    assert.deepEqual(s.foreign, []);
   });
 });

@@ -25,10 +25,11 @@ import type {
   RunsResponse,
 } from '../src/serve/api-types.js';
 import type { DataListResponse } from '../src/serve/data-files.js';
-import { makeRoots } from '../src/serve/runs.js';
+import { makeRoots, runRow } from '../src/serve/runs.js';
 import { makeServer } from '../src/serve/server.js';
 import { convts } from './helpers/cli.js';
 import { mnistFiles, writeMnistDir } from './helpers/mnist.js';
+import { unpackedValues } from './helpers/serve.js';
 import { tempDir } from './helpers/tmp.js';
 
 // The dashboard's server on tiny runs: listing, following metrics, damaged files, the views that
@@ -280,7 +281,12 @@ describe('convts serve: the server', () => {
     assert.equal(r.reason, null);
     assert.deepEqual(r.filters!.shape, [36, 1, 17, 17]);
     const lm = lmBank();
-    assert.ok(r.filters!.data.every((v, i) => Math.abs(v - lm.data[i]) < 1e-4));
+    // sent as bytes: each weight within half a step of 256 of the bank's range
+    const step = (r.filters!.max - r.filters!.min) / 255;
+    assert.equal(r.filters!.data.length, 0);
+    const values = unpackedValues(r.filters!);
+    assert.equal(values.length, lm.data.length);
+    assert.ok(values.every((v, i) => Math.abs(v - lm.data[i]) <= step / 2 + 1e-4));
     assert.match(r.maps!.title, /^test image 2 /);
     assert.deepEqual(r.maps!.maps.shape, [36, 1, 12, 12]);
     // without the feature file: the reason, not an error
@@ -400,4 +406,15 @@ describe('convts serve: the server', () => {
       assert.ok(!r.body.includes('secret'), path);
     }
   });
+});
+
+test('the runs table names every activation a spec may use (gelu, leaky-relu too)', () => {
+  const base = tempDir('convts-serve-row-');
+  for (const act of ['gelu', 'leaky-relu', 'tanh']) {
+    const dir = join(base, act);
+    mkdirSync(dir);
+    const layers = [{ type: 'conv2d', filters: 4 }, { type: act }, { type: 'maxpool2d' }];
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: 'x', spec: { layers } }));
+    assert.equal(runRow(act, dir, null).hyper.activation, act);
+  }
 });

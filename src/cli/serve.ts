@@ -4,6 +4,7 @@ import { defaultDataDirText, resolveDataDir } from '../data/index.js';
 import { ConfigError } from '../errors.js';
 import { makeRoots } from '../serve/runs.js';
 import { makeServer, webDir } from '../serve/server.js';
+import { stopComputations } from '../serve/test-probabilities.js';
 import { num, parseCommand } from './args.js';
 
 export const serveHelp = `convts serve — watch, compare and dig into runs in the browser
@@ -62,8 +63,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   // Ctrl-C handlers before the URL goes out: whoever reads it may stop the server at once.
   const stopped = new Promise<void>((resolve) => {
-    process.once('SIGINT', () => server.close(() => resolve()));
-    process.once('SIGTERM', () => server.close(() => resolve()));
+    const stop = () => {
+      stopComputations();
+      server.close(() => resolve());
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
   const addr = server.address();
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof addr === 'object' && addr ? addr.port : port}/`;

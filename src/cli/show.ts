@@ -9,8 +9,8 @@ import { convFilterPictures, filterPicture } from '../report/filters.js';
 import { stack } from '../report/grid.js';
 import { mistakesPicture, worstMistakes } from '../report/misclassified.js';
 import { mapsPicture, type ReportSummary, writeRunReport } from '../report/run-report.js';
-import { completedSummary, loadModel, openRun, readEpochMetrics, runDataset } from '../run/index.js';
-import { testProbabilities } from '../serve/compute.js';
+import { completedSummary, loadModel, openRun, readEpochMetrics, runDataset, saveProbabilities } from '../run/index.js';
+import { evaluateProbabilities } from '../serve/compute.js';
 import { writeReportPage } from '../serve/report-page.js';
 import { num, parseCommand, runDataFlags } from './args.js';
 
@@ -82,7 +82,7 @@ export async function showCommand(argv: string[]): Promise<number> {
     const model = loadModel(run);
     const testSet = data();
     // Evaluated once, as the run was (its test-time augmentation too), for the pictures and the page alike.
-    const probabilities = testSet.shape.length === 3 ? testProbabilities(model, testSet, config) : undefined;
+    const probabilities = testSet.shape.length === 3 ? evaluateProbabilities(model, testSet, config) : undefined;
     const files = writeRunReport(run, {
       model,
       testSet,
@@ -93,6 +93,9 @@ export async function showCommand(argv: string[]): Promise<number> {
       mistakes: num('count', v.count, 24, { int: true, min: 1 }),
       probabilities,
     });
+    // Kept with the run for convts serve, unless these are other images than the run's test set.
+    const ownTestSet = v.dataset === undefined && v['test-limit'] === undefined;
+    if (probabilities && ownTestSet) saveProbabilities(run, probabilities, testSet.labels, model.classes, config.tta);
     writeReportPage(run, { model, config, data: testSet, probabilities }); // report.html: the dashboard's run page
     process.stderr.write(`wrote ${files.length} files, open ${join(run, 'report.html')}\n`);
     return 0;
@@ -160,7 +163,12 @@ export async function showCommand(argv: string[]): Promise<number> {
       throw new ConfigError(`${run}: ${notImages(config.features, ds.shape)} — there are no images to draw`);
     picture = mistakesPicture(
       ds,
-      worstMistakes(model, ds, num('count', v.count, 24, { int: true, min: 1 }), testProbabilities(model, ds, config)),
+      worstMistakes(
+        model,
+        ds,
+        num('count', v.count, 24, { int: true, min: 1 }),
+        evaluateProbabilities(model, ds, config),
+      ),
       names,
       `worst misclassified ${summary.evaluatedOn ?? 'test'} images`,
     );

@@ -17,6 +17,7 @@ import {
   runEnvironment,
   saveCheckpoint,
   saveModelFiles,
+  saveProbabilities,
   startMetrics,
   summarize,
   writeRunConfig,
@@ -266,6 +267,10 @@ async function trainLocked(
   writeRunSummary(out, summary);
   // The final evaluation's class probabilities: the report's mistakes and cell images, without running the model again.
   const probabilities = result.test?.probabilities;
+  // Saved for convts serve's confusion-matrix cells and worst mistakes: of the evaluated set (the
+  // validation hold-out with --val), as its confusion matrix and runDataset are.
+  if (probabilities && testSet.shape.length === 3)
+    saveProbabilities(out, probabilities, testSet.labels, model.classes, config.tta);
   writeRunReport(out, { model, testSet, summary, config: resolved, metrics: result.epochs, probabilities });
   writeReportPage(out, { model, config: resolved, data: testSet, probabilities }); // report.html: the dashboard's run page
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -11,18 +11,21 @@ export interface NamedTensor {
   shape: number[];
   /** Float32 tensors are stored as F32, integer ones (indices, counts) as I32. */
   data: Float32Array | Int32Array;
-  /** "I64" stores the (integer) values as int64, as PyTorch saves counts such as num_batches_tracked. */
-  dtype?: 'I64';
+  /**
+   * "I64" stores the (integer) values as int64, as PyTorch saves counts such as num_batches_tracked;
+   * "F16" stores float32 values as IEEE half floats (rounded to nearest), half the bytes.
+   */
+  dtype?: 'I64' | 'F16';
 }
 
 const MAX_HEADER = 100_000_000;
 
-/** Encodes float32, int32 (and int64) tensors (in the given order) and string metadata into safetensors bytes. */
+/** Encodes float32, int32 (and int64, float16) tensors (in the given order) and string metadata into safetensors bytes. */
 export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
-    const bytes = t.data.length * (t.dtype === 'I64' ? 8 : 4);
+    const bytes = t.data.length * (t.dtype === 'I64' ? 8 : t.dtype === 'F16' ? 2 : 4);
     header[t.name] = {
       dtype: t.dtype ?? (t.data instanceof Int32Array ? 'I32' : 'F32'),
       shape: t.shape,
@@ -42,6 +45,11 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
     if (t.dtype === 'I64') {
       for (let i = 0; i < t.data.length; i++) view.setBigInt64(pos + 8 * i, BigInt(Math.round(t.data[i])), true);
       pos += 8 * t.data.length;
+      continue;
+    }
+    if (t.dtype === 'F16') {
+      for (let i = 0; i < t.data.length; i++) view.setUint16(pos + 2 * i, toF16(t.data[i]), true);
+      pos += 2 * t.data.length;
       continue;
     }
     if (littleEndian) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
@@ -203,6 +211,24 @@ function f16(h: number): number {
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** A float's IEEE half-float bits, rounded to nearest (ties to even); too large is ±Infinity. */
+function toF16(x: number): number {
+  conv.setFloat32(0, x);
+  const b = conv.getUint32(0);
+  const s = (b >>> 16) & 0x8000;
+  const e = (b >>> 23) & 0xff;
+  const m = b & 0x7fffff;
+  if (e === 255) return s | 0x7c00 | (m ? 0x200 : 0);
+  const he = e - 112; // the exponent rebiased from 127 to 15
+  if (he >= 31) return s | 0x7c00;
+  // Normal halves keep 10 of the 23 mantissa bits; subnormal ones shift in the implicit 1 too.
+  const [bits, shift] = he > 0 ? [(he << 10) | (m >>> 13), 13] : [(m | 0x800000) >>> Math.min(31, 14 - he), 14 - he];
+  if (shift > 24) return s;
+  const rem = (m | (he > 0 ? 0 : 0x800000)) & ((1 << shift) - 1);
+  const mid = 1 << (shift - 1);
+  return s | (bits + (rem > mid || (rem === mid && bits & 1) ? 1 : 0));
 }
 
 function byteLength(s: string): number {

@@ -1,5 +1,5 @@
+import { encodePng } from '../files/png-encode.js';
 import { advance, cellH, glyph, glyphW } from './font.js';
-import { encodePng } from './png-encode.js';
 
 export type Rgb = readonly [number, number, number];
 

@@ -39,6 +39,7 @@ export {
   weightsFile,
 } from './model-file.js';
 export { openRun, type RunDataOptions, runDataset, runNormalization } from './open.js';
+export { probabilitiesFile, readProbabilities, type SavedProbabilities, saveProbabilities } from './probabilities.js';
 export {
   type CompletedSummary,
   checkSummary,

@@ -1,6 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ByteImageDataset, type LoadOptions, loadDataset, type Normalization, resolveDataDir } from '../data/index.js';
+import {
+  ByteImageDataset,
+  type LoadOptions,
+  loadDataset,
+  locateFiles,
+  type Normalization,
+  readSplit,
+  resolveDataDir,
+  subset,
+} from '../data/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { loadFeatureDatasets } from '../features/index.js';
 import type { Dataset } from '../train/dataset.js';
@@ -69,14 +78,26 @@ export function runDataset(config: RunConfig, o: RunDataOptions = {}): Dataset {
   const dir = o.dataDir ?? (sameData ? config.dataDir : undefined) ?? resolveDataDir(undefined);
   const opts = loadOptions(config, sameData);
   const limit = o.testLimit ?? (split === 'test' && sameData ? opts.testLimit : undefined);
-  let data: Dataset | null = loadDataset(name, dir, { ...opts, testLimit: split === 'test' ? limit : undefined })[
-    split
-  ];
+  const norm = config.normalization;
+  // A run that recorded its normalization needs no training images to read its test split: the
+  // training split (all 50,000 of CIFAR-10) took seconds to read only to be dropped.
+  const testAlone = split === 'test' && norm && opts.val === undefined && !name.startsWith('folder:');
+  let data: Dataset | null = testAlone
+    ? testSplit(name, dir, opts, limit, norm)
+    : loadDataset(name, dir, { ...opts, testLimit: split === 'test' ? limit : undefined })[split];
   if (!data) throw new ConfigError(`${name} has no ${split} split here — give --split train or another --dataset`);
   // The model expects inputs scaled as in training, whatever these images' own statistics are.
-  const norm = config.normalization;
   if (norm && data instanceof ByteImageDataset && norm.mean.length === data.imageShape[0]) data = data.with({ norm });
   return limit && data.length > limit ? firstN(data, limit) : data;
+}
+
+/** A named data set's test split as prepare() makes it, limited with the same subset rule. */
+function testSplit(name: string, dir: string, o: LoadOptions, limit: number | undefined, norm: Normalization) {
+  locateFiles(name, dir, ['test']);
+  let test = readSplit(name, dir, 'test', o);
+  if (!test?.length) return null;
+  if (limit !== undefined) test = subset(test, limit, o.subset ?? 'first', (o.seed ?? 1) + 1);
+  return test.with({ norm, flat: o.flatten ?? false });
 }
 
 /** One split of a feature file, limited to its first `limit` vectors. */

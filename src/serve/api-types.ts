@@ -104,9 +104,23 @@ export interface MapStack {
   name: string;
   /** [count, channels, h, w]: channels is 3 for colour pictures, else 1. */
   shape: [number, number, number, number];
+  /** Empty when `packed` holds the values. */
   data: number[];
   min: number;
   max: number;
+  /** The values as a saved report holds them (the page unpacks them into `data`). */
+  packed?: PackedValues;
+}
+
+/**
+ * Values as bytes, deflated and in base64: value v of part i is stored as
+ * round(255 · (v − lo[i]) / (hi[i] − lo[i])). A part is one picture, or the whole stack when it is
+ * drawn on one colour scale (filters): 256 steps of what is drawn, as many as a screen shows.
+ */
+export interface PackedValues {
+  lo: number[];
+  hi: number[];
+  deflated: string;
 }
 
 /** Weights of a conv layer as [filters × input channels, 1, kh, kw] pictures. */
@@ -121,17 +135,35 @@ export interface FeatureMapsResponse {
   probabilities: number[];
 }
 
+/** A picture as a PNG data URL. */
+export interface PngImage {
+  width: number;
+  height: number;
+  src: string;
+}
+
 export interface CellImage {
   index: number;
   label: number;
   predicted: number;
   probabilities: number[];
-  image: MapStack;
+  image: PngImage;
 }
 
 export interface ImagesResponse {
   images: CellImage[];
   total: number;
+  /** Why the run's saved probabilities were not used (a damaged file), if they were not. */
+  note: string | null;
+}
+
+/**
+ * Answered (HTTP 202) while the server computes the test images' probabilities for a run that has
+ * none saved: images done of total, and how many other runs' computations are ahead.
+ */
+export interface PendingResponse {
+  pending: { done: number; total: number; queued: number };
+  note: string | null;
 }
 
 /** A Task 1 run's fixed filter bank (from its feature file) and the bank's maps of one test image. */

@@ -10,27 +10,31 @@ import {
   prepareImage,
 } from '../data/index.js';
 import { DataFormatError } from '../errors.js';
-import type { Sequential } from '../model/sequential.js';
+import { encodePng } from '../files/png-encode.js';
+import type { Sequential, Tta } from '../model/sequential.js';
 import { configFile, loadModel, modelFile, readRunConfig, runDataset, weightsFile } from '../run/index.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
 import type { Dataset } from '../train/dataset.js';
 import { argmax } from '../train/metrics.js';
 import { evaluate } from '../train/trainer.js';
-import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack } from './api-types.js';
+import type { CellImage, FeatureMapsResponse, FilterSet, ImagesResponse, MapStack, PngImage } from './api-types.js';
+import type { TestProbabilities } from './test-probabilities.js';
 
 // The views that need the model to run: computed here with the library's own model and data
 // code, handed to the page as numbers it draws itself.
 
-interface Loaded {
+export interface Loaded {
   model: Sequential;
   config: Record<string, unknown>;
   data: Dataset | null;
   dataError: string | null;
-  /** Class probabilities of every test image, computed once. */
+  /** Class probabilities of every test image, when training handed them over. */
   probs: Float32Array | null;
+  /** The run's files when loaded: results computed for these stay valid while they do. */
+  files: string;
 }
 
-const loaded = new Map<string, Loaded & { files: string }>();
+const loaded = new Map<string, Loaded>();
 
 /** The run's config and model files as they are now: a run trained again into its folder has others. */
 const filesOf = (dir: string) =>
@@ -85,9 +89,8 @@ export function load(dir: string): Loaded {
 }
 
 /** Every test image's class probabilities, evaluated as the run was (with its test-time augmentation), so they agree with its confusion matrix. */
-export function testProbabilities(model: Sequential, data: Dataset, config: Record<string, unknown>): Float32Array {
-  const tta = config.tta === 'flip' || config.tta === 'flip-translate' ? config.tta : undefined;
-  return evaluate(model, data, 256, tta).probabilities!;
+export function evaluateProbabilities(model: Sequential, data: Dataset, config: { tta?: Tta | null }): Float32Array {
+  return evaluate(model, data, 256, config.tta ?? undefined).probabilities!;
 }
 
 const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1e4) / 1e4);
@@ -177,57 +180,72 @@ export function uploadMaps(l: Loaded, buf: Buffer): FeatureMapsResponse {
   );
 }
 
-function needData(l: Loaded): Dataset {
+export function needData(l: Loaded): Dataset {
   if (!l.data) throw new DataFormatError(`the run's test images cannot be loaded: ${l.dataError}`);
   return l.data;
 }
 
 /**
- * Handed over by training, or one plain pass here: the run's test-time augmentation would take
- * several passes (six for flip-translate), and the server answers nothing else meanwhile.
+ * A test image as a PNG data URL, its values scaled from their smallest (0) to their largest (255):
+ * a few hundred bytes to a few kilobytes, where the numbers as JSON took three to ten times that.
  */
-function probabilities(l: Loaded): Float32Array {
-  l.probs ??= evaluate(l.model, needData(l), 256).probabilities!;
-  return l.probs;
+function pngImage(x: Float32Array, shape: readonly number[]): PngImage {
+  const [c, h, w] = shape.length === 3 ? shape : [1, 1, x.length];
+  const n = c === 3 ? 3 : 1; // colour, else the first channel in grey
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n * h * w; i++) {
+    lo = Math.min(lo, x[i]);
+    hi = Math.max(hi, x[i]);
+  }
+  const span = hi - lo || 1;
+  // PNG keeps a pixel's channels together; the images keep each channel's plane together
+  const px = Uint8Array.from({ length: n * h * w }, (_, i) =>
+    Math.round((255 * (x[(i % n) * h * w + Math.floor(i / n)] - lo)) / span),
+  );
+  const png = Buffer.from(encodePng(w, h, px, n));
+  return { width: w, height: h, src: `data:image/png;base64,${png.toString('base64')}` };
 }
 
-/** A picture's values as whole numbers 0–255 of its range: a third of the JSON, the same picture. */
-function bytes(m: MapStack): MapStack {
-  const span = m.max - m.min || 1;
-  return { ...m, data: m.data.map((v) => Math.round((255 * (v - m.min)) / span)), min: 0, max: 255 };
-}
-
-function cellImage(l: Loaded, index: number): CellImage {
+function cellImage(l: Loaded, tp: TestProbabilities, index: number): CellImage {
   const ds = needData(l);
   const k = l.model.classes;
-  const p = probabilities(l).subarray(index * k, (index + 1) * k);
+  const p = tp.probs.subarray(index * k, (index + 1) * k);
   const x = new Float32Array(sizeOf(ds.shape));
   ds.fill(x, [index], 0, 1);
-  const image =
-    ds.shape.length === 3
-      ? sampleStack(`image ${index}`, x, ds.shape)
-      : stack(`image ${index}`, [1, 1, 1, x.length], x);
-  return { index, label: ds.labels[index], predicted: argmax(p, 0, k), probabilities: round(p), image: bytes(image) };
+  return {
+    index,
+    label: ds.labels[index],
+    predicted: predictedOf(tp, index, k),
+    probabilities: round(p),
+    image: pngImage(x, ds.shape),
+  };
 }
 
+const predictedOf = (tp: TestProbabilities, i: number, k: number) => tp.predicted?.[i] ?? argmax(tp.probs, i * k, k);
+
 /** Test images whose true class is `label` and predicted class `predicted`, the first `limit`. */
-export function cellImages(l: Loaded, label: number, predicted: number, limit: number): ImagesResponse {
+export function cellImages(
+  l: Loaded,
+  tp: TestProbabilities,
+  label: number,
+  predicted: number,
+  limit: number,
+): ImagesResponse {
   const ds = needData(l);
   const k = l.model.classes;
-  const p = probabilities(l);
   const hits: number[] = [];
-  for (let i = 0; i < ds.length; i++) if (ds.labels[i] === label && argmax(p, i * k, k) === predicted) hits.push(i);
-  return { images: hits.slice(0, limit).map((i) => cellImage(l, i)), total: hits.length };
+  for (let i = 0; i < ds.length; i++) if (ds.labels[i] === label && predictedOf(tp, i, k) === predicted) hits.push(i);
+  return { images: hits.slice(0, limit).map((i) => cellImage(l, tp, i)), total: hits.length, note: tp.note };
 }
 
 /** Misclassified test images, the most confidently wrong first. */
-export function mistakes(l: Loaded, limit: number): ImagesResponse {
+export function mistakes(l: Loaded, tp: TestProbabilities, limit: number): ImagesResponse {
   const ds = needData(l);
   const k = l.model.classes;
-  const p = probabilities(l);
   const wrong: { i: number; pTrue: number }[] = [];
   for (let i = 0; i < ds.length; i++)
-    if (argmax(p, i * k, k) !== ds.labels[i]) wrong.push({ i, pTrue: p[i * k + ds.labels[i]] });
+    if (predictedOf(tp, i, k) !== ds.labels[i]) wrong.push({ i, pTrue: tp.probs[i * k + ds.labels[i]] });
   wrong.sort((a, b) => a.pTrue - b.pTrue || a.i - b.i);
-  return { images: wrong.slice(0, limit).map((w) => cellImage(l, w.i)), total: wrong.length };
+  return { images: wrong.slice(0, limit).map((w) => cellImage(l, tp, w.i)), total: wrong.length, note: tp.note };
 }

@@ -5,6 +5,7 @@ import type { Sequential } from '../model/sequential.js';
 import type { Dataset } from '../train/dataset.js';
 import type { RunDetail } from './api-types.js';
 import { preload } from './compute.js';
+import { packStacks } from './pack.js';
 import { makeRoots } from './runs.js';
 import { answer, webDir } from './server.js';
 
@@ -29,7 +30,8 @@ export function reportPageHtml(runDir: string): string | null {
       new URLSearchParams(Object.entries(p).map(([k, v]) => [k, String(v)]));
     const key = `${path}?${q(params).toString()}`;
     try {
-      data[key] = answer(path, q({ ...params, ...extra }), roots);
+      const a = answer(path, q({ ...params, ...extra }), roots);
+      if (!(a !== null && typeof a === 'object' && 'pending' in a)) data[key] = a;
     } catch {
       // left out: the page says the view is not saved in this report
     }
@@ -50,7 +52,7 @@ export function reportPageHtml(runDir: string): string | null {
     }
   }
   // "<" escaped everywhere inside the scripts, so no text in the data can close a script element
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const json = JSON.stringify(data, packStacks).replace(/</g, '\\u003c');
   return html
     .replace(
       /<meta http-equiv="Content-Security-Policy"[^>]*>/,

@@ -186,7 +186,8 @@ function layerKeys(c: Record<string, unknown>): Record<string, string | null> {
   const f = layers.filter((l) => l.type === 'conv2d').map((l) => l.filters);
   return {
     filters: f.length ? f.join(',') : null,
-    activation: layers.find((l) => ['relu', 'sigmoid', 'tanh'].includes(l.type ?? ''))?.type ?? null,
+    activation:
+      layers.find((l) => ['relu', 'sigmoid', 'tanh', 'gelu', 'leaky-relu'].includes(l.type ?? ''))?.type ?? null,
     pool: layers.find((l) => l.type?.endsWith('pool2d'))?.type?.replace('pool2d', '') ?? null,
   };
 }

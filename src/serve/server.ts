@@ -3,13 +3,24 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRunConfig } from '../run/index.js';
-import type { MetricsResponse, RunDetail, RunsResponse } from './api-types.js';
+import type { ImagesResponse, MetricsResponse, RunDetail, RunsResponse } from './api-types.js';
 import { runBank } from './bank.js';
-import { cellImages, filters, load, mistakes, testImageMaps, uploadLimits, uploadMaps } from './compute.js';
+import {
+  cellImages,
+  filters,
+  type Loaded,
+  load,
+  mistakes,
+  testImageMaps,
+  uploadLimits,
+  uploadMaps,
+} from './compute.js';
 import { dataFile, listData } from './data-files.js';
 import { followMetrics } from './metrics-follow.js';
+import { packStacks } from './pack.js';
 import { findDirs, noteMetricsDamage, type Root, runRow, sweepRow } from './runs.js';
 import { decodePath, resolveId } from './safe-path.js';
+import { type TestProbabilities, testProbabilities } from './test-probabilities.js';
 
 /** The bundled page (npm run build:web), beside the compiled server in dist/. */
 export const webDir = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -134,6 +145,14 @@ const int = (q: Query, k: string, d: number) => {
 };
 const modelOf = (q: Query, roots: Root[]) => load(runDir(roots, q).dir);
 
+/** `f` of the run's model and test probabilities, or how far their computation is. */
+function withProbabilities(q: Query, roots: Root[], f: (l: Loaded, tp: TestProbabilities) => ImagesResponse) {
+  const { dir } = runDir(roots, q);
+  const l = load(dir);
+  const tp = testProbabilities(dir, l);
+  return 'pending' in tp ? tp : f(l, tp);
+}
+
 // One computation at a time: a second upload waits for the first instead of doubling the memory.
 let busy: Promise<unknown> = Promise.resolve();
 
@@ -160,8 +179,11 @@ const routes: Record<string, Handler> = {
   'GET /api/maps': (q, roots) => testImageMaps(modelOf(q, roots), int(q, 'index', 0)),
   'POST /api/maps': upload,
   'GET /api/cell': (q, roots) =>
-    cellImages(modelOf(q, roots), int(q, 'label', 0), int(q, 'predicted', 0), Math.min(int(q, 'limit', 48), 200)),
-  'GET /api/mistakes': (q, roots) => mistakes(modelOf(q, roots), Math.min(int(q, 'limit', 24), 200)),
+    withProbabilities(q, roots, (l, tp) =>
+      cellImages(l, tp, int(q, 'label', 0), int(q, 'predicted', 0), Math.min(int(q, 'limit', 48), 200)),
+    ),
+  'GET /api/mistakes': (q, roots) =>
+    withProbabilities(q, roots, (l, tp) => mistakes(l, tp, Math.min(int(q, 'limit', 24), 200))),
   'GET /api/bank': (q, roots, _req, o) => runBank(readRunConfig(runDir(roots, q).dir), int(q, 'index', 0), o.dataDir),
   'GET /api/data': (_q, _roots, _req, o) => {
     if (!o.dataDir) throw new HttpError(404, 'this server has no data directory');
@@ -225,8 +247,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, roots: Root[], 
   try {
     const route = routes[`${req.method} ${path}`];
     if (route) {
-      const body = JSON.stringify(await route(q, roots, req, o));
-      res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(body);
+      const result = await route(q, roots, req, o);
+      // 202: not ready yet, ask again (the test images' probabilities being computed)
+      const status = result !== null && typeof result === 'object' && 'pending' in result ? 202 : 200;
+      res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(result, packStacks));
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');

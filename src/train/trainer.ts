@@ -130,8 +130,14 @@ export interface TrainResult {
   state?: TrainState;
 }
 
-/** Loss, accuracy and confusion matrix of a model over a whole data set, in batches. */
-export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: Tta): Evaluation {
+/** Loss, accuracy and confusion matrix of a model over a whole data set, in batches; `onBatch` hears how many images are done. */
+export function evaluate(
+  model: Sequential,
+  ds: Dataset,
+  batchSize = 256,
+  tta?: Tta,
+  onBatch?: (done: number) => void,
+): Evaluation {
   checkFits(model, ds);
   const classes = model.classes;
   const confusion = emptyConfusion(classes);
@@ -144,6 +150,7 @@ export function evaluate(model: Sequential, ds: Dataset, batchSize = 256, tta?: 
     loss += r.loss * n;
     right += addToConfusion(confusion, r.scores.data, labels, n, classes);
     asProbabilities(model.spec.loss, r.scores.data, n, classes, probabilities, start * classes);
+    onBatch?.(start + n);
   });
   return { loss: loss / ds.length, accuracy: right / ds.length, confusion, probabilities };
 }

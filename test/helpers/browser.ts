@@ -154,3 +154,31 @@ export async function traceMainThread(
   const frames = events.filter((e) => e.name === 'FireAnimationFrame' && isMain(e)).length;
   return { tasks, frames };
 }
+
+/** Debian's chromium opening pages of one server, recording what they must not do. */
+export interface WatchedBrowser {
+  url: string;
+  browser: Browser;
+  /** Console errors and requests that left the server, of every page opened so far. */
+  errors: string[];
+  foreign: string[];
+  /** A new page at url + hash, `width` CSS pixels wide. */
+  open(hash: string, width?: number): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Launches chromium to watch the pages of the server at `url`; throws when chromium is missing (skip with skipWithoutChromium). */
+export async function watchedBrowser(url: string): Promise<WatchedBrowser> {
+  const browser = await launchChromium();
+  if (!browser) throw new Error(String(skipWithoutChromium));
+  const errors: string[] = [];
+  const foreign: string[] = [];
+  return {
+    url,
+    browser,
+    errors,
+    foreign,
+    open: (hash, width = 1280) => openWatched(browser, url, hash, { errors, foreign }, width),
+    close: () => browser.close(),
+  };
+}

@@ -1,4 +1,4 @@
-import type { MapStack } from '../../src/serve/api-types.js';
+import type { MapStack, PngImage } from '../../src/serve/api-types.js';
 import { h } from './dom.js';
 
 // Pictures drawn from numbers: filters, feature maps, images, heat maps and their colour bars.
@@ -56,6 +56,22 @@ export function tile(
     for (let y = y0; y < y0 + k; y++) for (let x = x0; x < x0 + k; x++) img.data.set(px, (y * w * k + x) * 4);
   }
   g.putImageData(img, 0, 0);
+  return cv;
+}
+
+/** A PNG picture on a canvas, `scale` screen pixels per pixel, each a sharp block as tile() draws them. */
+export function pngTile(p: PngImage, scale: number): HTMLCanvasElement {
+  const k = scale * density();
+  const cv = h('canvas', { width: p.width * k, height: p.height * k });
+  cv.style.width = `${p.width * scale}px`;
+  cv.style.height = `${p.height * scale}px`;
+  const img = new Image();
+  img.onload = () => {
+    const g = cv.getContext('2d')!;
+    g.imageSmoothingEnabled = false;
+    g.drawImage(img, 0, 0, cv.width, cv.height);
+  };
+  img.src = p.src;
   return cv;
 }
 

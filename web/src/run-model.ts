@@ -1,8 +1,15 @@
-import type { BankResponse, CellImage, FilterSet, ImagesResponse, RunDetail } from '../../src/serve/api-types.js';
+import type {
+  BankResponse,
+  CellImage,
+  FilterSet,
+  ImagesResponse,
+  PendingResponse,
+  RunDetail,
+} from '../../src/serve/api-types.js';
 import { get, inlined } from './api.js';
 import { h, pct, section } from './dom.js';
 import { mapsSection } from './maps-view.js';
-import { bars, colorBar, diverging, mapGrid, rangeOf, sequential, tile } from './pictures.js';
+import { bars, colorBar, diverging, mapGrid, pngTile, sequential, tile } from './pictures.js';
 
 // The run page's views of the model itself. The numbers come from the server, which runs the
 // run's model on its test images with the library's own code; the page only draws them.
@@ -48,10 +55,39 @@ export function modelSections(d: RunDetail, onStop: (f: () => void) => void): HT
   return out;
 }
 
+/**
+ * GETs test images that need the run's test probabilities. A run without them saved has the
+ * server compute them first (a pass over the test set): meanwhile `into` shows how far it is.
+ */
+async function getImages(
+  path: string,
+  params: Record<string, string | number>,
+  into: HTMLElement,
+): Promise<ImagesResponse | null> {
+  for (let shown = false; ; ) {
+    const r = await get<ImagesResponse | PendingResponse>(path, params);
+    if (!('pending' in r)) return r;
+    if (into.isConnected) shown = true;
+    else if (shown) return null; // the page moved on
+    const { done, total, queued } = r.pending;
+    into.replaceChildren(
+      r.note ? h('p', { class: 'error' }, r.note) : '',
+      h(
+        'p',
+        { class: 'note', role: 'status' },
+        queued > 0
+          ? `The server computes the test images’ class probabilities one run at a time: waiting for ${queued} other run${queued > 1 ? 's' : ''}…`
+          : `Computing the test images’ class probabilities (this run has none saved): ${done.toLocaleString('en')} of ${total.toLocaleString('en')} images…`,
+      ),
+      h('progress', { max: total, value: done, 'aria-label': 'test images evaluated' }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** Test images with their true and predicted class and the probability of each class. */
 function imageCards(r: ImagesResponse, name: (c: number) => string): HTMLElement {
   const card = (im: CellImage) => {
-    const [lo, hi] = rangeOf(im.image, 0);
     const top = im.probabilities
       .map((p, c) => ({ p, c }))
       .sort((a, b) => b.p - a.p)
@@ -59,7 +95,7 @@ function imageCards(r: ImagesResponse, name: (c: number) => string): HTMLElement
     return h(
       'figure',
       { class: 'card' },
-      tile(im.image, 0, Math.max(1, Math.round(56 / im.image.shape[2])), lo, hi),
+      pngTile(im.image, Math.max(1, Math.round(56 / im.image.height))),
       h(
         'figcaption',
         {},
@@ -73,6 +109,7 @@ function imageCards(r: ImagesResponse, name: (c: number) => string): HTMLElement
   return h(
     'div',
     {},
+    r.note ? h('p', { class: 'error' }, r.note) : '',
     h('p', { class: 'note' }, `${r.images.length} of ${r.total} images`),
     h('div', { class: 'cards' }, r.images.map(card)),
   );
@@ -84,8 +121,8 @@ function confusionSection(d: RunDetail, cm: number[][], name: (c: number) => str
   const open = async (t: number, p: number) => {
     shown.replaceChildren(h('p', { class: 'note' }, `true ${name(t)}, predicted ${name(p)}: loading…`));
     try {
-      const r = await get<ImagesResponse>('/api/cell', { id: d.row.id, label: t, predicted: p });
-      shown.replaceChildren(h('h3', {}, `True ${name(t)}, predicted ${name(p)}`), imageCards(r, name));
+      const r = await getImages('/api/cell', { id: d.row.id, label: t, predicted: p }, shown);
+      if (r) shown.replaceChildren(h('h3', {}, `True ${name(t)}, predicted ${name(p)}`), imageCards(r, name));
     } catch (e) {
       shown.replaceChildren(h('p', { class: 'error' }, (e as Error).message));
     }
@@ -141,24 +178,38 @@ function confusionSection(d: RunDetail, cm: number[][], name: (c: number) => str
   );
 }
 
+/**
+ * Filter tiles drawn at first, and more each time "show more" is pressed: a wide layer has tens of
+ * thousands (convts-cifar: 65,536 in each of three), and drawing them all at once stalls the page
+ * for minutes.
+ */
+const tilesAtOnce = 1024;
+
 /** A layer's filters as tiles on one diverging colour scale, numbered filter·input channel. */
 function filterTiles(s: FilterSet): HTMLElement[] {
   const m = Math.max(Math.abs(s.min), Math.abs(s.max)) || 1;
   const per = s.shape[0];
   const scale = Math.max(2, Math.round(28 / s.shape[3]));
-  const grid = h(
-    'div',
-    { class: 'tiles' },
-    Array.from({ length: per }, (_, i) =>
-      h(
-        'figure',
-        { class: 'tile' },
-        tile(s, i, scale, -m, m, (v) => diverging(v / m)),
-        h('figcaption', {}, s.inChannels === 1 ? String(i) : `${Math.floor(i / s.inChannels)}·${i % s.inChannels}`),
-      ),
-    ),
-  );
-  return [grid, colorBar(-m, m, diverging, true, `${s.name} weight`)];
+  const grid = h('div', { class: 'tiles' });
+  const more = h('button', { type: 'button' });
+  const draw = (n: number) => {
+    const from = grid.childElementCount;
+    for (let i = from; i < Math.min(per, from + n); i++)
+      grid.append(
+        h(
+          'figure',
+          { class: 'tile' },
+          tile(s, i, scale, -m, m, (v) => diverging(v / m)),
+          h('figcaption', {}, s.inChannels === 1 ? String(i) : `${Math.floor(i / s.inChannels)}·${i % s.inChannels}`),
+        ),
+      );
+    const left = per - grid.childElementCount;
+    more.textContent = `showing ${grid.childElementCount.toLocaleString('en')} of ${per.toLocaleString('en')} — show ${Math.min(left, tilesAtOnce * 4).toLocaleString('en')} more`;
+    more.hidden = left === 0;
+  };
+  more.onclick = () => draw(tilesAtOnce * 4);
+  draw(tilesAtOnce);
+  return [grid, h('div', { class: 'bar' }, more), colorBar(-m, m, diverging, true, `${s.name} weight`)];
 }
 
 /** Task 1: the fixed filter bank that made the run's features, and its maps of a test image. */
@@ -233,8 +284,8 @@ function filtersSection(d: RunDetail): HTMLElement {
 
 function mistakesSection(d: RunDetail, name: (c: number) => string): HTMLElement {
   const body = h('div', {}, h('p', { class: 'note' }, 'loading…'));
-  get<ImagesResponse>('/api/mistakes', { id: d.row.id, limit: 24 }).then(
-    (r) => body.replaceChildren(imageCards(r, name)),
+  getImages('/api/mistakes', { id: d.row.id, limit: 24 }, body).then(
+    (r) => r && body.replaceChildren(imageCards(r, name)),
     (e: Error) => body.replaceChildren(h('p', { class: 'error' }, e.message)),
   );
   return section('Worst mistakes', 'Misclassified test images whose true class got the lowest probability.', body);

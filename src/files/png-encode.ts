@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 
-// The report's pictures as PNG files. Every row is stored with the "Up" filter (its difference
+// The report's and the dashboard's pictures as PNG files. Every row is stored with the "Up" filter (its difference
 // from the row above): the pictures are blocks of flat colour, so most of a row is zeros and
 // deflate packs it small. One filter and one pass are several times faster than trying all five
 // filters on every row, as general PNG encoders do, and the files come out smaller.
@@ -26,9 +26,14 @@ function chunk(type: string, body: Uint8Array): Buffer {
   return out;
 }
 
-/** 8-bit RGBA pixels, row by row, as a PNG file. */
-export function encodePng(width: number, height: number, rgba: Uint8Array | Uint8ClampedArray): Uint8Array {
-  const stride = width * 4;
+/** 8-bit pixels, row by row, as a PNG file: RGBA, or with `channels` 3 RGB and 1 grey. */
+export function encodePng(
+  width: number,
+  height: number,
+  rgba: Uint8Array | Uint8ClampedArray,
+  channels: 1 | 3 | 4 = 4,
+): Uint8Array {
+  const stride = width * channels;
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) {
     const o = y * (stride + 1);
@@ -40,7 +45,7 @@ export function encodePng(width: number, height: number, rgba: Uint8Array | Uint
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
-  header.set([8, 6, 0, 0, 0], 8); // 8 bits, RGBA, deflate, adaptive filtering, no interlace
+  header.set([8, { 1: 0, 3: 2, 4: 6 }[channels], 0, 0, 0], 8); // 8 bits, grey/RGB/RGBA, deflate, adaptive filtering, no interlace
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', header),
