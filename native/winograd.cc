@@ -20,7 +20,7 @@ constexpr int TA = TM + 2;   // inputs per tile side
 constexpr int XI = TA * TA;  // transform points
 
 THREAD_LOCAL Buf<float> vBuf, mBuf, rowBuf;
-Buf<float> uBuf, uPacked;  // used by the calling thread only
+Buf<float> uBuf, uPacked;  // grown by the calling thread, filled by all
 Buf<int> offBuf;
 
 struct Plan {
