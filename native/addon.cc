@@ -9,6 +9,7 @@
 #include "gemm.h"
 #include "kernels.h"
 #include "simd.h"
+#include "winograd.h"
 
 namespace {
 
@@ -246,12 +247,24 @@ napi_value cpu_features(napi_env env) {
   return list;
 }
 
+// Whether conv2dForward takes the Winograd path for a geometry: the tests that aim at it check so.
+napi_value uses_winograd(napi_env env, napi_callback_info info) {
+  Args a(env, info, "conv2dUsesWinograd");
+  ConvGeom g = a.conv(0);
+  napi_value v;
+  napi_get_boolean(env, a.ok && winograd_fits(g), &v);
+  return v;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   for (const auto &f : bindings) {
     napi_value v;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);
     napi_set_named_property(env, exports, f.name, v);
   }
+  napi_value w;
+  napi_create_function(env, "conv2dUsesWinograd", NAPI_AUTO_LENGTH, uses_winograd, nullptr, &w);
+  napi_set_named_property(env, exports, "conv2dUsesWinograd", w);
   set(env, exports, "simd", SIMD_NAME);  // from the same tests that pick the vector code in simd.h
   set(env, exports, "variant", CONVTS_VARIANT);
   napi_set_named_property(env, exports, "cpu", cpu_features(env));

@@ -7,6 +7,7 @@
 #include "gemm.h"
 #include "kernels.h"
 #include "threads.h"
+#include "winograd.h"
 
 namespace {
 
@@ -220,6 +221,7 @@ void wide_range(const ConvGeom &g, int u0, int u1, int *q0, int *q1) {
 void forward_any(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
   long xs = (long)g.c * g.h * g.w, ys = (long)g.k * ohw;
+  if (winograd_fits(g)) return winograd_forward(y, x, w, b, g, threads);
   if (conv_pixel_fits(g)) return conv_pixel_forward(y, x, w, b, g, threads);
   if (stride1(g)) {
     for_pieces(wide_pieces(g, threads), threads, [&](int, int s, int u0, int u1) {

@@ -255,6 +255,29 @@ void gemm_nt_offset(int m, int n, int k, const float *a, long lda, const float *
   }
 }
 
+size_t packed_a_floats(int m, int k) {
+  int rows = panel_rows(m);
+  return (size_t)(m + rows - 1) / rows * rows * k;
+}
+
+void pack_a_panels(float *ap, Mat a, int m, int k) {
+  int rows = panel_rows(m);
+  for (int i0 = 0; i0 < m; i0 += rows) pack_a(ap + (size_t)i0 * k, a, i0, imin(rows, m - i0), m, 0, k);
+}
+
+void gemm_packed_a_offset(int m, int n, int k, const float *ap, const float *b, const int *off, float *c, long ldc,
+                          bool accumulate) {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  int rows = panel_rows(m);
+  for (int i0 = 0; i0 < m; i0 += rows) {
+    int rr = imin(rows, m - i0);
+    for (int j0 = 0; j0 < n; j0 += NR) {
+      Micros::fns[rr - 1](k, ap + (size_t)i0 * k, b + j0, off, c + (long)i0 * ldc + j0, ldc, imin(NR, n - j0),
+                          accumulate);
+    }
+  }
+}
+
 void gemm(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <stddef.h>
 
 // A strided matrix view: element (i, j) is p[i * rs + j * cs], so a transpose is a swap of strides.
 struct Mat {
@@ -16,6 +17,14 @@ void gemm_threads(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool ac
 // C[m×n] (+)= A[m×k]·B where row p of B is b + off[p]: B is read in place (an image row for a stride-1
 // convolution), up to tile_width() − 1 (< 32) floats past column n − 1, which the caller must keep readable.
 void gemm_rows_offset(int m, int n, int k, Mat a, const float *b, const int *off, float *c, long ldc, bool accumulate);
+
+// A[m×k] packed once into the panels the micro-kernel reads, for products that reuse it (Winograd's
+// transformed filters): packed_a_floats(m, k) floats.
+size_t packed_a_floats(int m, int k);
+void pack_a_panels(float *ap, Mat a, int m, int k);
+// gemm_rows_offset with A already packed by pack_a_panels.
+void gemm_packed_a_offset(int m, int n, int k, const float *ap, const float *b, const int *off, float *c, long ldc,
+                          bool accumulate);
 
 // C[m×n] += A·Bᵀ as dot products: C[i][j] += Σ_p a[i·lda + p]·b[off[j] + p], with k a multiple of the
 // vector width (callers zero-pad a).

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nativeKernels } from '../src/kernels/native/index.js';
+import type { ConvGeom } from '../src/kernels/kernels.js';
+import { convGeomArray, nativeKernels } from '../src/kernels/native/index.js';
 import { loadNativeAddon, runnableNativeVariants } from '../src/kernels/node-loader.js';
 import { Rng } from '../src/tensor/rng.js';
 import { checkKernelSet } from './helpers/kernel-check.js';
+import { fixedConvs, geomStr, winogradConvs } from './helpers/kernel-shapes.js';
 
 // Every variant this CPU runs is checked on one thread; the one convts picks also on two.
 const variants = runnableNativeVariants();
@@ -57,4 +59,24 @@ test('native weight gradients of a wide 3×3 layer are the same bits on 1, 2 and
   };
   const one = run(1);
   for (const threads of [2, 4, 2, 4]) assert.deepEqual(run(threads), one, `${threads} threads differ from 1`);
+});
+
+// The Winograd shapes of the kernel checks above must reach the Winograd path, forward and through the
+// backward-data's transposed convolution, on every variant; small layers must not (they measured slower).
+test('native: the Winograd shapes of the kernel checks take the Winograd path, small layers do not', (t) => {
+  if (!variants.length) return t.skip('native kernels not built');
+  const transposed = (g: ConvGeom): ConvGeom => ({
+    ...{ n: g.n, c: g.k, h: g.oh, w: g.ow, k: g.c, kh: 3, kw: 3, sh: 1, sw: 1 },
+    ...{ ph: 2 - g.ph, pw: 2 - g.pw, oh: g.h, ow: g.w },
+  });
+  for (const v of variants) {
+    const addon = loadNativeAddon(v)!;
+    for (const g of winogradConvs) {
+      assert.ok(addon.conv2dUsesWinograd(convGeomArray(g)), `${v}: forward ${geomStr(g)} misses the Winograd path`);
+      const d = transposed(g);
+      assert.ok(addon.conv2dUsesWinograd(convGeomArray(d)), `${v}: backward-data ${geomStr(g)} misses it`);
+    }
+    for (const g of fixedConvs)
+      assert.ok(!addon.conv2dUsesWinograd(convGeomArray(g)), `${v}: small ${geomStr(g)} takes the Winograd path`);
+  }
 });

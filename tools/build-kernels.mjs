@@ -80,7 +80,7 @@ for (const [wasm, what, extra] of [
     '-Wl,--strip-all',
     '-o',
     tmp,
-    ...['wasm', 'gemm', 'conv', 'conv_pixel', 'dense', 'pooling', 'sgd', 'batchnorm', 'gelu'].map(
+    ...['wasm', 'gemm', 'conv', 'conv_pixel', 'dense', 'pooling', 'sgd', 'batchnorm', 'gelu', 'winograd'].map(
       (f) => `native/${f}.cc`,
     ),
   ]);

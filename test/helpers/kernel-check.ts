@@ -13,7 +13,17 @@ import {
   Tensor,
   withKernels,
 } from '../../src/core.js';
-import { fixedConvs, geomStr, int, randn, randomConv, randomPool, relError, TOL } from './kernel-shapes.js';
+import {
+  fixedConvs,
+  geomStr,
+  int,
+  randn,
+  randomConv,
+  randomPool,
+  relError,
+  TOL,
+  winogradConvs,
+} from './kernel-shapes.js';
 
 export { relError, TOL };
 
@@ -104,7 +114,7 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
 
   test(`${label}: conv2d forward, backward-data and backward-filter match the reference (seed ${seed})`, () => {
     const r = new Rng(seed + 2);
-    const geoms = [...fixedConvs, ...Array.from({ length: 60 }, () => randomConv(r))];
+    const geoms = [...fixedConvs, ...winogradConvs, ...Array.from({ length: 60 }, () => randomConv(r))];
     for (const [t, g] of geoms.entries()) {
       const bias = t % 4 !== 3;
       const xs = g.n * g.c * g.h * g.w,

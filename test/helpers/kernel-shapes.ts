@@ -82,3 +82,15 @@ export const fixedConvs: ConvGeom[] = [
   conv(1, 4, 9, 9, 33, 5, 5, 2),
   conv(5, 32, 1, 1, 48, 3, 3, 1),
 ];
+// 3×3 stride-1 layers big enough for the native Winograd path (native/winograd.cc: ≥ 4096 output
+// pixels a call, ≥ 16 channels each side and ≥ 64 together), at the same tolerance TOL as every kernel,
+// with what its tiles must get right at the edges: batch 1, odd sizes (a last tile half outside the
+// map), padding 1 and 0 (and 2 in the backward-data of padding 0), channel counts that are not whole
+// vectors, maps wider than a vector of tiles, 5×5 maps of many samples. The transposed geometry of
+// each backward-data takes the path too.
+export const winogradConvs: ConvGeom[] = [
+  conv(1, 20, 67, 65, 44, 3, 3, 1),
+  conv(3, 19, 40, 41, 45, 3, 3, 0),
+  conv(16, 33, 16, 17, 31, 3, 3, 1),
+  conv(200, 16, 5, 5, 48, 3, 3, 1),
+];

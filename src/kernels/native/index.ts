@@ -11,6 +11,8 @@ export interface NativeAddon {
   cpu: string[];
   /** The most threads a call takes (4 × the cores). */
   maxThreads: number;
+  /** Whether conv2dForward takes the Winograd path (native/winograd.cc) for geometry g (convGeomArray). */
+  conv2dUsesWinograd(g: Int32Array): boolean;
   gemm(
     ta: boolean,
     tb: boolean,
