@@ -247,12 +247,14 @@ napi_value cpu_features(napi_env env) {
   return list;
 }
 
-// Whether conv2dForward takes the Winograd path for a geometry: the tests that aim at it check so.
+// Whether conv2dForward (conv2dBackwardFilter) takes the Winograd path for a geometry: the tests that
+// aim at it check so.
+template <bool (*FITS)(const ConvGeom &)>
 napi_value uses_winograd(napi_env env, napi_callback_info info) {
-  Args a(env, info, "conv2dUsesWinograd");
+  Args a(env, info, FITS == winograd_fits ? "conv2dUsesWinograd" : "conv2dFilterUsesWinograd");
   ConvGeom g = a.conv(0);
   napi_value v;
-  napi_get_boolean(env, a.ok && winograd_fits(g), &v);
+  napi_get_boolean(env, a.ok && FITS(g), &v);
   return v;
 }
 
@@ -263,8 +265,11 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, f.name, v);
   }
   napi_value w;
-  napi_create_function(env, "conv2dUsesWinograd", NAPI_AUTO_LENGTH, uses_winograd, nullptr, &w);
+  napi_create_function(env, "conv2dUsesWinograd", NAPI_AUTO_LENGTH, uses_winograd<winograd_fits>, nullptr, &w);
   napi_set_named_property(env, exports, "conv2dUsesWinograd", w);
+  napi_create_function(env, "conv2dFilterUsesWinograd", NAPI_AUTO_LENGTH, uses_winograd<winograd_grad_fits>, nullptr,
+                       &w);
+  napi_set_named_property(env, exports, "conv2dFilterUsesWinograd", w);
   set(env, exports, "simd", SIMD_NAME);  // from the same tests that pick the vector code in simd.h
   set(env, exports, "variant", CONVTS_VARIANT);
   napi_set_named_property(env, exports, "cpu", cpu_features(env));

@@ -281,6 +281,7 @@ void conv2d_backward_data(float *dx, const float *dy, const float *w, const Conv
 void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads) {
   callNumber++;
   threads = useful_threads(g, threads);
+  if (winograd_grad_fits(g)) return winograd_backward_filter(dw, db, dy, x, g, threads);
   if (conv_pixel_fits(g)) return conv_pixel_backward_filter(dw, db, dy, x, g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
   long xs = (long)g.c * g.h * g.w;

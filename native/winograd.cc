@@ -35,13 +35,20 @@ struct Plan {
   size_t asz;     // floats of one packed U_ξ
 };
 
-Plan plan_of(const ConvGeom &g, int threads) {
-  Plan p;
+// Tiles per sample and the transforms' vectors: the narrowest that holds a row of tiles.
+Plan tile_grid(const ConvGeom &g) {
+  Plan p{};
   p.th = (g.oh + TM - 1) / TM;
   p.tw = (g.ow + TM - 1) / TM;
   p.lanes = 4;
   while (p.lanes < VW && p.lanes < p.tw) p.lanes *= 2;
   p.nv = (p.tw + p.lanes - 1) / p.lanes;
+  p.wb = TM * p.nv * p.lanes + TA;
+  return p;
+}
+
+Plan plan_of(const ConvGeom &g, int threads) {
+  Plan p = tile_grid(g);
   int total = g.n * p.th;
   // Tiles per chunk: V and M (XI·(c + k) floats a tile) within about 1 MB, at least two micro-tiles.
   int want = imax(2 * NR, (1 << 18) / (XI * (g.c + g.k)));
@@ -56,7 +63,6 @@ Plan plan_of(const ConvGeom &g, int threads) {
   // One cache line more than the rows: 16 streams a whole number of 4 KB pages apart would share L1 sets.
   p.vs = (size_t)g.c * p.ld + 16;
   p.ms = (size_t)g.k * p.ld + 16;
-  p.wb = TM * p.nv * p.lanes + TA;
   p.asz = packed_a_floats(g.k, g.c);
   return p;
 }
@@ -126,11 +132,11 @@ struct Lanes<16> {
 };
 #endif
 
-// V_ξ[c][t] = (Bᵀ d B)_ξ for the tiles t of global tile rows [gr0, gr1) (t counted from gr0's first).
-// Each channel plane is copied into a zero-bordered buffer first: only its interior changes from plane
-// to plane, so the borders are zeroed once.
+// V_ξ[c][t] = (Bᵀ d B)_ξ for channels [c0, c1) and the tiles t of global tile rows [gr0, gr1) (t
+// counted from gr0's first). Each channel plane is copied into a zero-bordered buffer first: only its interior changes
+// from plane to plane, so the borders are zeroed once.
 template <int L>
-void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p, int gr0, int gr1) {
+void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p, int gr0, int gr1, int c0, int c1) {
   typedef typename Lanes<L>::v V;
   size_t xiStride = p.vs;
   int hb = TM * p.th + 2;
@@ -139,7 +145,7 @@ void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p
   for (int gr = gr0; gr < gr1;) {
     int s = gr / p.th, ty0 = gr % p.th, ty1 = imin(p.th, ty0 + (gr1 - gr));
     int iy0 = imax(0, TM * ty0 - g.ph), iy1 = imin(g.h, TM * ty1 + 2 - g.ph);
-    for (int ci = 0; ci < g.c; ci++) {
+    for (int ci = c0; ci < c1; ci++) {
       const float *plane = x + ((size_t)s * g.c + ci) * g.h * g.w;
       for (int iy = iy0; iy < iy1; iy++) {
         float *row = buf + (size_t)(iy + g.ph) * p.wb + g.pw;
@@ -227,12 +233,156 @@ void run_chunks(float *y, const float *x, const float *b, const float *up, const
   parallel_for(threads, p.chunks, [&](int, int i) {
     int gr0 = i * p.rows, gr1 = imin(total, gr0 + p.rows), tiles = (gr1 - gr0) * p.tw;
     float *v = vBuf.grow(XI * p.vs), *m = mBuf.grow(XI * p.ms);
-    transform_inputs<L>(v, x, g, p, gr0, gr1);
+    transform_inputs<L>(v, x, g, p, gr0, gr1, 0, g.c);
     for (int xi = 0; xi < XI; xi++) {
       gemm_packed_a_offset(g.k, tiles, g.c, up + xi * p.asz, v + xi * p.vs, off, m + xi * p.ms, p.ld, false);
     }
     transform_outputs<L>(y, m, b, g, p, gr0, gr1);
   });
+}
+
+// ---- Weight gradient. With Ŷ = A dY Aᵀ the 4×4 transform of a tile's 2×2 output gradient, the
+// gradient of U_ξ is M_ξ = Σ over tiles of V_ξ Ŷ_ξᵀ (in × out channels), and dw = Gᵀ M G per channel
+// pair. V_ξ is laid out as the forward's (tiles along the rows), Ŷ_ξ with the output channels along
+// the vectors, so the product is that of the direct weight gradient (conv_pixel.cc): a value of V
+// broadcast against vectors of Ŷ. Chunks of tile rows are fixed by the shape alone and added to M in
+// chunk order, each element by one thread: the same bits on any thread count.
+
+// Ŷ_ξ[t][k] for the tiles t of global tile rows [gr0, gr1) (t counted from chunk row `base`), all
+// output channels, vectors of channels: the 2×2 blocks of dy (zero past the map's edge) are first
+// transposed into rows of channels.
+void transform_grads(float *d, const float *dy, const ConvGeom &g, const Plan &p, int kp, size_t ys, int base, int gr0,
+                     int gr1) {
+  int cols = TM * p.tw;
+  float *buf = rowBuf.grow((size_t)TM * cols * kp);
+  for (int gr = gr0; gr < gr1; gr++) {
+    int s = gr / p.th, ty = gr % p.th;
+    for (int i = 0; i < TM; i++) {
+      int oy = ty * TM + i;
+      float *row = buf + (size_t)i * cols * kp;
+      if (oy >= g.oh) {
+        zero_floats(row, (size_t)cols * kp);
+        continue;
+      }
+      // Channel by channel: each reads a row in place, the writes stay in this small buffer.
+      const float *src = dy + (size_t)s * g.k * g.oh * g.ow + (size_t)oy * g.ow;
+      for (int k = 0; k < g.k; k++) {
+        const float *q = src + (size_t)k * g.oh * g.ow;
+        for (int ox = 0; ox < g.ow; ox++) row[(size_t)ox * kp + k] = q[ox];
+      }
+      for (int ox = 0; ox < g.ow; ox++) zero_floats(row + (size_t)ox * kp + g.k, kp - g.k);
+      zero_floats(row + (size_t)g.ow * kp, (size_t)(cols - g.ow) * kp);
+    }
+    float *out = d + (size_t)(gr - base) * p.tw * kp;
+    for (int tx = 0; tx < p.tw; tx++) {
+      const float *q0 = buf + (size_t)TM * tx * kp, *q1 = q0 + (size_t)cols * kp;
+      float *o = out + (size_t)tx * kp;
+      for (int k = 0; k < kp; k += VW) {
+        // A down each column of the block (a, c), (b, e), then across.
+        vf a = vload(q0 + k), b = vload(q0 + kp + k), c = vload(q1 + k), e = vload(q1 + kp + k);
+        vf u[TA] = {a, a + c, a - c, -c}, w[TA] = {b, b + e, b - e, -e};
+        for (int i = 0; i < TA; i++) {
+          vstore(o + (i * TA + 0) * ys + k, u[i]);
+          vstore(o + (i * TA + 1) * ys + k, u[i] + w[i]);
+          vstore(o + (i * TA + 2) * ys + k, u[i] - w[i]);
+          vstore(o + (i * TA + 3) * ys + k, -w[i]);
+        }
+      }
+    }
+  }
+}
+
+#if defined(__AVX512F__)
+constexpr int GR = 12;  // rows (input channels) of a product tile × GV vectors of output channels
+#else                   // 16 registers
+constexpr int GR = 6;
+#endif
+constexpr int GV = 2;
+
+// m[r][v·VW..] += Σ_t v[r·ldv + t]·y[t·kp + v·VW..] for R rows, t < tiles.
+template <int R, int NVV>
+void grad_tile(int tiles, const float *v, size_t ldv, const float *y, int kp, float *m) {
+  vf acc[R][NVV];
+  for (int r = 0; r < R; r++) {
+    for (int j = 0; j < NVV; j++) acc[r][j] = vload(m + (size_t)r * kp + j * VW);
+  }
+  for (int t = 0; t < tiles; t++) {
+    vf b[NVV];
+    for (int j = 0; j < NVV; j++) b[j] = vload(y + (size_t)t * kp + j * VW);
+    for (int r = 0; r < R; r++) {
+      vf a = vbroadcast(v[r * ldv + t]);
+      for (int j = 0; j < NVV; j++) acc[r][j] = vmadd(a, b[j], acc[r][j]);
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    for (int j = 0; j < NVV; j++) vstore(m + (size_t)r * kp + j * VW, acc[r][j]);
+  }
+}
+
+typedef void (*GradFn)(int, const float *, size_t, const float *, int, float *);
+template <int NVV, int... R>
+struct GradRows {
+  static constexpr GradFn fns[sizeof...(R)] = {&grad_tile<R + 1, NVV>...};
+};
+template <int NVV, int... R>
+constexpr GradFn GradRows<NVV, R...>::fns[sizeof...(R)];
+#if defined(__AVX512F__)
+#define GRAD_ROWS 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+#else
+#define GRAD_ROWS 0, 1, 2, 3, 4, 5
+#endif
+const GradFn *const gradFns[GV] = {GradRows<1, GRAD_ROWS>::fns, GradRows<2, GRAD_ROWS>::fns};
+
+Buf<float> gV, gD, gM;  // grown by the calling thread, filled by all
+
+// Tiles per chunk of the weight gradient: enough that the chunk's sums outweigh reading and writing
+// M (16·c·k floats), few enough that its V and Ŷ (16·tiles·(c + k)) stay near 2 MB, in L2 and L3.
+int grad_tiles(const ConvGeom &g) {
+  return imax(64, imin(256, (1 << 19) / (XI * (g.c + g.k))));
+}
+
+Plan grad_plan(const ConvGeom &g) {
+  Plan p = tile_grid(g);
+  int total = g.n * p.th;
+  p.rows = imin(total, imax(1, grad_tiles(g) / p.tw));
+  p.chunks = (total + p.rows - 1) / p.rows;
+  p.ld = (p.rows - 1) * p.tw + p.nv * p.lanes;
+  if (p.ld % 1024 == 0) p.ld += 16;  // rows a whole number of 4 KB pages apart would share L1 sets
+  p.vs = (size_t)g.c * p.ld + 16;
+  return p;
+}
+
+template <int L>
+void grad_chunks(float *msum, int kp, const float *dy, const float *x, const ConvGeom &g, const Plan &p, int threads) {
+  size_t ys = (size_t)p.rows * p.tw * kp + 16, msz = (size_t)g.c * kp;
+  float *v = gV.grow(XI * p.vs), *d = gD.grow(XI * ys);
+  int total = g.n * p.th;
+  // The inputs' transform a few channels at a time (a split by tiles would let one part's last vector
+  // spill into the next part's tiles), the gradients' a few tile rows at a time.
+  int cparts = imin(g.c, 2 * threads), rparts = imin(p.rows, 2 * threads);
+  int ktiles = (kp + GV * VW - 1) / (GV * VW);
+  for (int i = 0; i < p.chunks; i++) {
+    int gr0 = i * p.rows, gr1 = imin(total, gr0 + p.rows), tiles = (gr1 - gr0) * p.tw;
+    parallel_for(threads, cparts + rparts, [&](int, int item) {
+      int lo, hi;
+      if (item < cparts) {
+        split_range(g.c, cparts, item, &lo, &hi);
+        transform_inputs<L>(v, x, g, p, gr0, gr1, lo, hi);
+      } else {
+        split_range(gr1 - gr0, rparts, item - cparts, &lo, &hi);
+        transform_grads(d, dy, g, p, kp, ys, gr0, gr0 + lo, gr0 + hi);
+      }
+    });
+    parallel_for(threads, XI * ktiles, [&](int, int item) {
+      int xi = item / ktiles, k0 = (item % ktiles) * GV * VW, nvv = imin(GV, (kp - k0) / VW);
+      const float *vx = v + xi * p.vs, *dx = d + xi * ys + k0;
+      float *mx = msum + xi * msz + k0;
+      for (int c0 = 0; c0 < g.c; c0 += GR) {
+        int rr = imin(GR, g.c - c0);
+        gradFns[nvv - 1][rr - 1](tiles, vx + (size_t)c0 * p.ld, p.ld, dx, kp, mx + (size_t)c0 * kp);
+      }
+    });
+  }
 }
 
 }  // namespace
@@ -267,4 +417,59 @@ void winograd_forward(float *y, const float *x, const float *w, const float *b, 
   if (p.lanes == 8) return run_chunks<8>(y, x, b, up, off, g, p, threads);
 #endif
   run_chunks<4>(y, x, b, up, off, g, p, threads);
+}
+
+bool winograd_grad_fits(const ConvGeom &g) {
+  return winograd_fits(g);
+}
+
+void winograd_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads) {
+  Plan p = grad_plan(g);
+  int kp = (g.k + VW - 1) / VW * VW;
+  size_t msz = (size_t)g.c * kp;
+  float *msum = gM.grow(XI * msz);
+  zero_floats(msum, XI * msz);
+#if VW_16
+  if (p.lanes == 16) grad_chunks<16>(msum, kp, dy, x, g, p, threads);
+#endif
+#if VW_16 || VW_8
+  if (p.lanes == 8) grad_chunks<8>(msum, kp, dy, x, g, p, threads);
+#endif
+  if (p.lanes == 4) grad_chunks<4>(msum, kp, dy, x, g, p, threads);
+  // dw += Gᵀ M G per channel pair, in double (the halves are exact, the sums not), output channels
+  // innermost where M holds them; db from dy itself, summed in sample order as the direct kernels do.
+  int parts = imin(g.k, 4 * threads);
+  parallel_for(threads, parts, [&](int, int part) {
+    int k0, k1;
+    split_range(g.k, parts, part, &k0, &k1);
+    for (int ci = 0; ci < g.c; ci++) {
+      for (int k = k0; k < k1; k++) {
+        const float *m = msum + (size_t)ci * kp + k;
+        double t[3][TA];
+        for (int b = 0; b < TA; b++) {
+          double m0 = m[(0 * TA + b) * msz], m1 = m[(1 * TA + b) * msz], m2 = m[(2 * TA + b) * msz],
+                 m3 = m[(3 * TA + b) * msz];
+          t[0][b] = m0 + (m1 + m2) / 2;
+          t[1][b] = (m1 - m2) / 2;
+          t[2][b] = (m1 + m2) / 2 + m3;
+        }
+        float *f = dw + ((size_t)k * g.c + ci) * 9;
+        for (int a = 0; a < 3; a++) {
+          f[a * 3 + 0] = (float)(f[a * 3 + 0] + (t[a][0] + (t[a][1] + t[a][2]) / 2));
+          f[a * 3 + 1] = (float)(f[a * 3 + 1] + (t[a][1] - t[a][2]) / 2);
+          f[a * 3 + 2] = (float)(f[a * 3 + 2] + ((t[a][1] + t[a][2]) / 2 + t[a][3]));
+        }
+      }
+    }
+    if (!db) return;
+    long hw = (long)g.oh * g.ow;
+    for (int k = k0; k < k1; k++) {
+      double sum = 0;
+      for (int s = 0; s < g.n; s++) {
+        const float *q = dy + ((size_t)s * g.k + k) * hw;
+        for (long j = 0; j < hw; j++) sum += q[j];
+      }
+      db[k] = (float)(db[k] + sum);
+    }
+  });
 }

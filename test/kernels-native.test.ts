@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConvGeom } from '../src/kernels/kernels.js';
-import { convGeomArray, nativeKernels } from '../src/kernels/native/index.js';
+import { convGeomArray, type NativeAddon, nativeKernels } from '../src/kernels/native/index.js';
 import { loadNativeAddon, runnableNativeVariants } from '../src/kernels/node-loader.js';
 import { Rng } from '../src/tensor/rng.js';
 import { checkKernelSet } from './helpers/kernel-check.js';
@@ -42,13 +42,9 @@ test('native conv weight gradients are bit-identical from call to call with seve
   for (let i = 0; i < 20; i++) assert.deepEqual(run(), first, `call ${i + 2} differs from the first`);
 });
 
-// The wide layers' weight gradient (output channels along the vectors) gives every thread its own tiles
-// of the gradient and sums the batch in sample order, so the bits do not depend on the thread count.
-test('native weight gradients of a wide 3×3 layer are the same bits on 1, 2 and 4 threads', (t) => {
-  const addon = loadNativeAddon();
-  if (!addon) return t.skip('native kernels not built');
-  const g = { n: 6, c: 8, h: 8, w: 8, k: 32, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 8, ow: 8 };
-  const rng = new Rng(9);
+/** Asserts that conv2dBackwardFilter gives the same bits on 1, 2 and 4 threads for geometry g. */
+function sameBitsOnThreads(addon: NativeAddon, g: ConvGeom, seed: number, what: string): void {
+  const rng = new Rng(seed);
   const x = Float32Array.from({ length: g.n * g.c * g.h * g.w }, () => rng.normal());
   const dy = Float32Array.from({ length: g.n * g.k * g.oh * g.ow }, () => rng.normal());
   const run = (threads: number) => {
@@ -58,11 +54,33 @@ test('native weight gradients of a wide 3×3 layer are the same bits on 1, 2 and
     return [...new Uint32Array(dw.buffer), ...new Uint32Array(db.buffer)];
   };
   const one = run(1);
-  for (const threads of [2, 4, 2, 4]) assert.deepEqual(run(threads), one, `${threads} threads differ from 1`);
+  for (const threads of [2, 4, 2, 4]) assert.deepEqual(run(threads), one, `${what}: ${threads} threads differ from 1`);
+}
+
+// The wide layers' weight gradient (output channels along the vectors) gives every thread its own tiles
+// of the gradient and sums the batch in sample order, so the bits do not depend on the thread count.
+test('native weight gradients of a wide 3×3 layer are the same bits on 1, 2 and 4 threads', (t) => {
+  const addon = loadNativeAddon();
+  if (!addon) return t.skip('native kernels not built');
+  const g = { n: 6, c: 8, h: 8, w: 8, k: 32, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 8, ow: 8 };
+  sameBitsOnThreads(addon, g, 9, addon.variant);
 });
 
-// The Winograd shapes of the kernel checks above must reach the Winograd path, forward and through the
-// backward-data's transposed convolution, on every variant; small layers must not (they measured slower).
+// The Winograd weight gradient adds its chunks of tiles in a fixed order, each sum on one thread: the
+// same bits on any thread count, on every variant (several chunks: 14×14 maps of 64 channels).
+test('native Winograd weight gradients are the same bits on 1, 2 and 4 threads', (t) => {
+  if (!variants.length) return t.skip('native kernels not built');
+  const g = { n: 48, c: 24, h: 14, w: 14, k: 64, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 14, ow: 14 };
+  for (const v of variants) {
+    const addon = loadNativeAddon(v)!;
+    assert.ok(addon.conv2dFilterUsesWinograd(convGeomArray(g)), `${v}: ${geomStr(g)} misses the Winograd path`);
+    sameBitsOnThreads(addon, g, 11, v);
+  }
+});
+
+// The Winograd shapes of the kernel checks above must reach the Winograd path, forward, through the
+// backward-data's transposed convolution and in the weight gradient, on every variant; small layers
+// must not (they measured slower).
 test('native: the Winograd shapes of the kernel checks take the Winograd path, small layers do not', (t) => {
   if (!variants.length) return t.skip('native kernels not built');
   const transposed = (g: ConvGeom): ConvGeom => ({
@@ -75,8 +93,14 @@ test('native: the Winograd shapes of the kernel checks take the Winograd path, s
       assert.ok(addon.conv2dUsesWinograd(convGeomArray(g)), `${v}: forward ${geomStr(g)} misses the Winograd path`);
       const d = transposed(g);
       assert.ok(addon.conv2dUsesWinograd(convGeomArray(d)), `${v}: backward-data ${geomStr(g)} misses it`);
+      assert.ok(addon.conv2dFilterUsesWinograd(convGeomArray(g)), `${v}: weight gradient ${geomStr(g)} misses it`);
     }
-    for (const g of fixedConvs)
+    for (const g of fixedConvs) {
       assert.ok(!addon.conv2dUsesWinograd(convGeomArray(g)), `${v}: small ${geomStr(g)} takes the Winograd path`);
+      assert.ok(
+        !addon.conv2dFilterUsesWinograd(convGeomArray(g)),
+        `${v}: small ${geomStr(g)} weight gradient takes it`,
+      );
+    }
   }
 });

@@ -13,6 +13,8 @@ export interface NativeAddon {
   maxThreads: number;
   /** Whether conv2dForward takes the Winograd path (native/winograd.cc) for geometry g (convGeomArray). */
   conv2dUsesWinograd(g: Int32Array): boolean;
+  /** The same for conv2dBackwardFilter. */
+  conv2dFilterUsesWinograd(g: Int32Array): boolean;
   gemm(
     ta: boolean,
     tb: boolean,
