@@ -360,7 +360,7 @@ void grad_chunks(float *msum, int kp, const float *dy, const float *x, const Con
   // The inputs' transform a few channels at a time (a split by tiles would let one part's last vector
   // spill into the next part's tiles), the gradients' a few tile rows at a time.
   int cparts = imin(g.c, 2 * threads), rparts = imin(p.rows, 2 * threads);
-  int ktiles = (kp + GV * VW - 1) / (GV * VW);
+  int ktiles = (kp + GV * VW - 1) / (GV * VW), ctiles = (g.c + GR - 1) / GR;
   for (int i = 0; i < p.chunks; i++) {
     int gr0 = i * p.rows, gr1 = imin(total, gr0 + p.rows), tiles = (gr1 - gr0) * p.tw;
     parallel_for(threads, cparts + rparts, [&](int, int item) {
@@ -377,9 +377,11 @@ void grad_chunks(float *msum, int kp, const float *dy, const float *x, const Con
       int xi = item / ktiles, k0 = (item % ktiles) * GV * VW, nvv = imin(GV, (kp - k0) / VW);
       const float *vx = v + xi * p.vs, *dx = d + xi * ys + k0;
       float *mx = msum + xi * msz + k0;
-      for (int c0 = 0; c0 < g.c; c0 += GR) {
-        int rr = imin(GR, g.c - c0);
-        gradFns[nvv - 1][rr - 1](tiles, vx + (size_t)c0 * p.ld, p.ld, dx, kp, mx + (size_t)c0 * kp);
+      // Rows split evenly (64 channels as 6 tiles of 10–11 rather than 5 of 12 and one of 4).
+      for (int i = 0; i < ctiles; i++) {
+        int c0, c1;
+        split_range(g.c, ctiles, i, &c0, &c1);
+        gradFns[nvv - 1][c1 - c0 - 1](tiles, vx + (size_t)c0 * p.ld, p.ld, dx, kp, mx + (size_t)c0 * kp);
       }
     });
   }
