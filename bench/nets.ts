@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { specModelPath, specModels } from '../src/cli/spec-models.js';
 import { ConfigError, DataFormatError, UsageError } from '../src/errors.js';
 import { readJsonFile } from '../src/files/json.js';
+import type { ConvGeom } from '../src/kernels/kernels.js';
 import { Conv2d } from '../src/layers/conv2d.js';
 import { Dense } from '../src/layers/dense.js';
 import type { Layer } from '../src/layers/layer.js';
@@ -55,17 +56,50 @@ export interface Flops {
 }
 
 export function flopsPerImage(model: Sequential): Flops {
+  return perImage(model, (l) => {
+    const f = 2 * l.weight.value.size * (l instanceof Conv2d ? l.outShape[1] * l.outShape[2] : 1);
+    return { forward: f, train: f * (l.propagateDown ? 3 : 2) };
+  });
+}
+
+/** Which passes of a convolution the native kernels run by Winograd's F(2×2, 3×3): the addon's predicates. */
+export interface WinogradPaths {
+  forward(g: ConvGeom): boolean;
+  filter(g: ConvGeom): boolean;
+}
+
+/**
+ * The multiply-adds the kernels actually perform for one image at a batch size, in flops: a pass on the
+ * Winograd path does 16 per 2×2 tile of outputs and channel pair instead of 36 (its transforms, additions,
+ * are not counted), so flopsPerImage over time is then an effective rate and this the real one.
+ */
+export function performedFlopsPerImage(model: Sequential, batch: number, wino: WinogradPaths): Flops {
+  return perImage(model, (l) => {
+    const f = 2 * l.weight.value.size;
+    if (l instanceof Dense) return { forward: f, train: f * (l.propagateDown ? 3 : 2) };
+    // The layer keeps its geometry private; the bench reads it to count the same calls.
+    const g = { ...(l as unknown as { geom: ConvGeom }).geom, n: batch };
+    const pass = (on: boolean, oh: number, ow: number) =>
+      on ? 2 * 16 * g.c * g.k * Math.ceil(oh / 2) * Math.ceil(ow / 2) : f * oh * ow;
+    // The input gradient of a stride-1 layer is the forward convolution of dy with the flipped kernel.
+    const t = { ...g, c: g.k, h: g.oh, w: g.ow, k: g.c, ph: g.kh - 1 - g.ph, pw: g.kw - 1 - g.pw, oh: g.h, ow: g.w };
+    const forward = pass(wino.forward(g), g.oh, g.ow);
+    const down = l.propagateDown ? pass(g.sh === 1 && g.sw === 1 && wino.forward(t), g.h, g.w) : 0;
+    return { forward, train: forward + pass(wino.filter(g), g.oh, g.ow) + down };
+  });
+}
+
+function perImage(model: Sequential, cost: (l: Conv2d | Dense) => Flops): Flops {
   const sum: Flops = { forward: 0, train: 0 };
   const visit = (l: Layer) => {
     if (l instanceof Residual) {
       for (const b of [...l.body, ...(l.shortcut ? [l.shortcut] : [])]) visit(b);
       return;
     }
-    let f = 0;
-    if (l instanceof Conv2d) f = 2 * l.weight.value.size * l.outShape[1] * l.outShape[2];
-    else if (l instanceof Dense) f = 2 * l.weight.value.size;
-    sum.forward += f;
-    sum.train += f * (l.propagateDown ? 3 : 2);
+    if (!(l instanceof Conv2d || l instanceof Dense)) return;
+    const f = cost(l);
+    sum.forward += f.forward;
+    sum.train += f.train;
   };
   for (const l of model.layers) visit(l);
   return sum;

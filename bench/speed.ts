@@ -2,10 +2,11 @@
 // Chromium, optionally against PyTorch on the same machine and ConvNetJS in the same browser, in
 // alternating slices (bench/timing.ts has the rules).
 import { referenceKernels, withKernels } from '../src/core.js';
-import type { Backend } from '../src/kernels/node-loader.js';
+import { convGeomArray } from '../src/kernels/native/index.js';
+import { type Backend, loadNativeAddon } from '../src/kernels/node-loader.js';
 import { buildModel } from '../src/model/build.js';
 import type { BrowserBench, BrowserKernels } from './browser.js';
-import { type BenchNet, benchBuiltins, flopsPerImage } from './nets.js';
+import { type BenchNet, benchBuiltins, flopsPerImage, performedFlopsPerImage, type WinogradPaths } from './nets.js';
 import { type Contender, type Mode, ours, race, summarize, type Timing } from './timing.js';
 import { type TorchPython, TorchServer } from './torch.js';
 
@@ -48,6 +49,10 @@ export interface Measurement {
   gflops: number;
   /** gflops over the gemm peak measured on as many threads in the same run (0.6 = 60%). */
   ofPeak?: number;
+  /** The same for the multiply-adds the native kernels perform (bench/nets.ts performedFlopsPerImage):
+   * lower where Winograd's transforms replace products, which makes ofPeak an effective rate. */
+  performedGflops?: number;
+  performedOfPeak?: number;
   /** Our median over ConvNetJS's in Chromium, from the same alternating slices. */
   vsConvnetjs?: number;
 }
@@ -68,13 +73,18 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
     for (const t of browser.threads)
       for (const sp of t > 1 ? spinList : [undefined]) pools.push([t, sp, await browser.bench.start(t, sp)]);
   try {
+    const addon = o.backends.some((b) => b.name === 'native') ? loadNativeAddon() : null;
+    const wino: WinogradPaths | null = addon && {
+      forward: (g) => addon.conv2dUsesWinograd(convGeomArray(g)),
+      filter: (g) => addon.conv2dFilterUsesWinograd(convGeomArray(g)),
+    };
     for (const net of o.nets) {
-      const flops = flopsPerImage(
-        withKernels(o.backends[0]?.kernels ?? referenceKernels, () => buildModel(net.spec, { seed: 1 })),
-      );
+      const model = withKernels(o.backends[0]?.kernels ?? referenceKernels, () => buildModel(net.spec, { seed: 1 }));
+      const flops = flopsPerImage(model);
       for (const mode of o.modes) {
         const perImage = mode === 'train' ? flops.train : flops.forward;
         for (const batch of o.batches) {
+          const done = wino && performedFlopsPerImage(model, batch, wino);
           const contenders: Contender[] = [];
           const who: Who[] = [];
           const drops: (() => Promise<void>)[] = [];
@@ -128,6 +138,11 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
             };
             // Three significant digits: a tiny net on a busy machine is a small fraction, not zero.
             if (peak) m.ofPeak = Number((gflops / peak).toPrecision(3));
+            if (peak && done && who[i].backend === 'native') {
+              const performed = (s.median * (mode === 'train' ? done.train : done.forward)) / 1e9;
+              m.performedGflops = round(performed, 3);
+              m.performedOfPeak = Number((performed / peak).toPrecision(3));
+            }
             if (mode === 'train' && net.trainSize) m.epochSeconds = round(net.trainSize / s.median, 2);
             return m;
           });
@@ -148,12 +163,13 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
 }
 
 export function header(compare: { torch?: boolean; convnetjs?: boolean } = {}): string {
-  return `${'net'.padEnd(12)} ${'mode'.padEnd(5)} ${'batch'.padStart(5)} ${'backend'.padEnd(17)} ${'thr'.padStart(3)} ${'images/s'.padStart(10)} ${'spread'.padStart(7)} ${'/cpu-s'.padStart(10)} ${'epoch s'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'of peak'.padStart(7)}${compare.torch ? ' vs torch' : ''}${compare.convnetjs ? ' vs convnetjs' : ''}\n`;
+  return `${'net'.padEnd(12)} ${'mode'.padEnd(5)} ${'batch'.padStart(5)} ${'backend'.padEnd(17)} ${'thr'.padStart(3)} ${'images/s'.padStart(10)} ${'spread'.padStart(7)} ${'/cpu-s'.padStart(10)} ${'epoch s'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'of peak'.padStart(7)} ${'actual'.padStart(6)}${compare.torch ? ' vs torch' : ''}${compare.convnetjs ? ' vs convnetjs' : ''}\n`;
 }
 
 /** One line of the table; spread is ± half the range of the slices, relative to the median. */
 export function row(m: Measurement): string {
   const spread = `±${((50 * (m.maxImagesPerSecond - m.minImagesPerSecond)) / m.imagesPerSecond).toFixed(0)}%`;
   const ofPeak = m.ofPeak === undefined ? '' : `${(100 * m.ofPeak).toFixed(0)}%`;
-  return `${m.net.padEnd(12)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${m.backend.padEnd(17)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${spread.padStart(7)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)} ${m.gflops.toFixed(1).padStart(8)} ${ofPeak.padStart(7)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}×` : ''}${m.vsConvnetjs !== undefined ? `${m.vsConvnetjs.toFixed(1).padStart(12)}×` : ''}\n`;
+  const actual = m.performedOfPeak === undefined ? '' : `${(100 * m.performedOfPeak).toFixed(0)}%`;
+  return `${m.net.padEnd(12)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${m.backend.padEnd(17)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${spread.padStart(7)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)} ${m.gflops.toFixed(1).padStart(8)} ${ofPeak.padStart(7)} ${actual.padStart(6)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}×` : ''}${m.vsConvnetjs !== undefined ? `${m.vsConvnetjs.toFixed(1).padStart(12)}×` : ''}\n`;
 }

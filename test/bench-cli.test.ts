@@ -146,7 +146,10 @@ test('bench --net takes a spec model or a spec file and reports GFLOP/s beside t
   assert.deepEqual([...new Set(rows.map((m) => m.net))], ['convts-mnist', 'tiny']);
   for (const m of rows) {
     assert.ok(m.gflops > 0, JSON.stringify(m));
-    if (m.backend === 'native') assert.ok(m.ofPeak > 0, JSON.stringify(m));
+    if (m.backend !== 'native') continue;
+    assert.ok(m.ofPeak > 0, JSON.stringify(m));
+    // At batch 2 no layer is big enough for Winograd: the arithmetic performed is the direct count.
+    assert.equal(m.performedGflops, m.gflops, JSON.stringify(m));
   }
   writeFileSync(spec, '{"format": "convts-model", "version": 1, "input": [3, 8, 8], "layers": [{"type": "conv9d"}]}');
   const broken = bench(['--net', spec, ...args]);
