@@ -51,13 +51,17 @@ def load(spec, root, train_limit=None, test_limit=None):
     return (xtr - mean) / std, torch.tensor(ytr), (xte - mean) / std, torch.tensor(yte), -mean / std
 
 
-def augment(x, shift, flip, black, gen):
+def augment(x, shift, flip, black, gen, reflect=False, flips=None):
     """Each image moved by up to `shift` pixels each way (pixel (y, x) shows (y + dy, x + dx), black
-    beyond the border), and mirrored half the time, as src/data/augment.ts."""
+    beyond the border, or the image mirrored at its edge with `reflect`), and mirrored half the time
+    — or where `flips` (a boolean per image, for flip:alternate) says — as src/data/augment.ts."""
     n, c, h, w = x.shape
     s = shift
-    padded = black.expand(n, c, h + 2 * s, w + 2 * s).clone()
-    padded[:, :, s:s + h, s:s + w] = x
+    if reflect and s:
+        padded = torch.nn.functional.pad(x, (s, s, s, s), mode='reflect')
+    else:
+        padded = black.expand(n, c, h + 2 * s, w + 2 * s).clone()
+        padded[:, :, s:s + h, s:s + w] = x
     dy = torch.randint(-s, s + 1, (n,), generator=gen)
     dx = torch.randint(-s, s + 1, (n,), generator=gen)
     out = torch.empty_like(x)
@@ -66,7 +70,7 @@ def augment(x, shift, flip, black, gen):
             m = (dy == a) & (dx == b)
             out[m] = padded[m, :, s + a:s + a + h, s + b:s + b + w]
     if flip:
-        m = torch.rand(n, generator=gen) < 0.5
+        m = flips if flips is not None else torch.rand(n, generator=gen) < 0.5
         out[m] = out[m].flip(3)
     return out
 

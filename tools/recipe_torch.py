@@ -5,7 +5,8 @@ What `convts train` does, step for step: MNIST (train 60,000, test 10,000) or CI
 --val 10000 (data_batch_1..4 to train on, data_batch_5 to evaluate), z-scored per channel with the
 training images' statistics; weights started as convts starts them (the model's "init", a layer's
 own "init", "dirac", "patch-whitening" from the first 5,000 training images as the first batch
-draws them); seeded shuffles; random shifts padded with black pixels, flips, rotations and zooms ("augment");
+draws them); seeded shuffles; random shifts padded with black pixels (or reflected: shift:N:reflect), flips
+(flip:alternate: every other epoch per image), rotations and zooms ("augment");
 SGD (momentum / Nesterov) or Adam with coupled weight decay, biases and batch-norm parameters left
 out with "wd-skip-norm"; the layers' "freeze" (requires_grad off), "lrScale" and "weightDecay" as
 parameter groups; the schedule (onecycle[:PEAK[:DIV[:FINAL[:linear]]]] as OneCycleLR without
@@ -144,12 +145,27 @@ def main():
 
     xtr, ytr, xte, yte, black = load(spec, a.data_dir, a.train_limit, a.test_limit)
     aug = str(r.get('augment', 'off')).split(',')
-    shift = next((int(p[6:]) for p in aug if p.startswith('shift:')), 0)
-    flip = 'flip' in aug
+    shifts = [re.fullmatch(r'shift:(\d+)(:reflect)?', p) for p in aug]
+    shift = next((int(m[1]) for m in shifts if m), 0)
+    reflect = any(m and m[2] for m in shifts)
+    alternate = 'flip:alternate' in aug
+    flip = 'flip' in aug or alternate
+    # flip:alternate: every image flipped in every other epoch, from a random orientation of its own.
+    first_flip = torch.rand(len(xtr), generator=gen) < 0.5 if alternate else None
+    epoch_now = [1]
     degrees = next((float(p[7:]) for p in aug if p.startswith('rotate:')), 0)
     scale = next((float(p[6:]) for p in aug if p.startswith('scale:')), 0)
-    moves = (lambda xb: augment(xb, shift, flip, black, gen)) if shift or flip else (lambda xb: xb)
-    draw = (lambda xb: moves(rotate_scale(xb, degrees, scale, black, gen))) if degrees or scale else moves
+    def moves(xb, idx=None):
+        if not (shift or flip):
+            return xb
+        flips = None
+        if alternate:
+            chosen = first_flip[idx] if idx is not None else first_flip[:len(xb)]
+            flips = chosen ^ bool(epoch_now[0] % 2 == 0)
+        return augment(xb, shift, flip, black, gen, reflect, flips)
+
+    def draw(xb, idx=None):
+        return moves(rotate_scale(xb, degrees, scale, black, gen) if degrees or scale else xb, idx)
 
     model = build(spec)
     initialize(model, spec)
@@ -166,11 +182,12 @@ def main():
     model.train()
     for epoch in range(1, min(epochs, a.stop_after or epochs) + 1):
         c0, t0 = time.process_time(), time.perf_counter()
+        epoch_now[0] = epoch
         order = torch.randperm(len(xtr), generator=gen)
         for s in range(0, len(xtr), batch):
             idx = order[s:s + batch]
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(draw(xtr[idx])), ytr[idx], label_smoothing=ls).backward()
+            F.cross_entropy(model(draw(xtr[idx], idx)), ytr[idx], label_smoothing=ls).backward()
             opt.step()
             done += 1
             if look:
