@@ -110,17 +110,14 @@ function later(kind: string, draw: () => void) {
 }
 
 // The worker holds its training until the page has drawn step 0's feature view (the costliest frame).
-// A hidden page draws no frames, so it lets the worker go at once: when step 0 arrives hidden, or when
-// the page is hidden while the drawing waits for a frame.
+// A hidden page draws no frames: it lets the worker go at once (step 0 arriving hidden, or the page
+// hidden while the drawing waits for a frame).
 let stepZeroPending = false;
-function stepZeroDone() {
-  if (!stepZeroPending) return;
+const stepZeroDone = () => {
+  if (stepZeroPending) send({ type: 'drawn' });
   stepZeroPending = false;
-  send({ type: 'drawn' });
-}
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'hidden') stepZeroDone();
-});
+};
+document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && stepZeroDone());
 
 function receive(m: FromWorker) {
   switch (m.type) {
@@ -158,10 +155,8 @@ function receive(m: FromWorker) {
       showConfusion($('confusion'), state.data?.classNames ?? m.confusion.map((_, i) => `${i}`), m.confusion);
       return;
     case 'features':
-      if (m.step === 0) {
-        stepZeroPending = true;
-        if (document.visibilityState === 'hidden') stepZeroDone();
-      }
+      if (m.step === 0) stepZeroPending = true;
+      if (document.visibilityState === 'hidden') stepZeroDone();
       // Only the latest maps are drawn, at the next frame: messages that arrive faster are dropped.
       later('features', () => {
         $('features-title').textContent = `step ${m.step}`;
