@@ -12,7 +12,7 @@
 namespace {
 
 THREAD_LOCAL Buf<float> colBuf, padBuf, wideBuf;
-THREAD_LOCAL Buf<int> offBuf;
+THREAD_LOCAL Buf<int> offBuf, baseBuf;
 Buf<float> flipped, partial;  // used by the calling thread only
 
 float *scratch(size_t need) {
@@ -125,14 +125,22 @@ int useful_threads(const ConvGeom &g, int threads) {
 // ---- Stride 1: no im2col. With the input zero-padded into rows of wp = w + 2pw, output pixel (oy, ox)
 // at "wide" index q = oy·wp + ox reads input q + off[r] for kernel tap r = (ci, ki, kj), so the image
 // itself serves as the matrix B of the product (ox ≥ ow columns are computed and dropped).
+// Those dropped columns are (oh − 1)·(wp − ow) of (oh − 1)·wp + ow, 16 % on a 20×20 map with 5×5
+// taps. When output rows are (nearly) whole vectors, as with 4-float vectors, the product takes its
+// columns a vector at a time where the real pixels are instead ("grouped": vector t of output row oy
+// reads from wide index oy·wp + t·VW), which drops only the lanes past ow: picked when that makes
+// fewer tile columns.
 
 struct Wide {
   int hp, wp, nq;  // padded input size; wide outputs needed: up to the last real pixel
+  int gpr;         // grouped: vectors per output row; 0 for wide
 };
 
 Wide wide_of(const ConvGeom &g) {
-  int hp = g.h + 2 * g.ph, wp = g.w + 2 * g.pw;
-  return Wide{hp, wp, (g.oh - 1) * wp + g.ow};
+  int hp = g.h + 2 * g.ph, wp = g.w + 2 * g.pw, nq = (g.oh - 1) * wp + g.ow;
+  int vw = simd_width(), nr = tile_width(), gpr = (g.ow + vw - 1) / vw;
+  long wide = (nq + nr - 1) / nr, grouped = ((long)g.oh * gpr * vw + nr - 1) / nr;
+  return Wide{hp, wp, nq, grouped < wide ? gpr : 0};
 }
 
 // Each kernel call gets a new number, so a thread can tell that the padded copy it holds is of this
@@ -169,28 +177,58 @@ bool stride1(const ConvGeom &g) {
   return g.sh == 1 && g.sw == 1;
 }
 
-// Calls f(q, pixel, count) for each run of real pixels among wide outputs [q0, q1): wide index q is
-// output pixel `pixel` (= oy·ow + ox), and the next count − 1 follow on both sides.
+// A range of the product's columns: wide outputs [q0, q1), or vector groups [q0, q1) when grouped.
+struct Cols {
+  int q0, q1;
+  int len(const Wide &d) const { return d.gpr ? (q1 - q0) * simd_width() : q1 - q0; }
+};
+
+// Calls f(col, pixel, count) for each run of real pixels among the columns: column col (from the
+// range's first) is output pixel `pixel` (= oy·ow + ox), and the next count − 1 follow on both sides.
 template <typename F>
-void real_runs(const ConvGeom &g, const Wide &d, int q0, int q1, F f) {
-  for (int oy = q0 / d.wp; oy * d.wp < q1; oy++) {
-    int a = imax(q0, oy * d.wp), b = imin(q1, oy * d.wp + g.ow);
-    if (a < b) f(a, oy * g.ow + (a - oy * d.wp), b - a);
+void real_runs(const ConvGeom &g, const Wide &d, Cols r, F f) {
+  if (d.gpr) {
+    int vw = simd_width(), col = 0, pixel = 0, count = 0;
+    for (int s = r.q0; s < r.q1; s++) {
+      int t = s % d.gpr, p = (s / d.gpr) * g.ow + t * vw, n = imin(vw, g.ow - t * vw), at = (s - r.q0) * vw;
+      if (count > 0 && col + count == at && pixel + count == p) {
+        count += n;
+        continue;
+      }
+      if (count > 0) f(col, pixel, count);
+      col = at, pixel = p, count = n;
+    }
+    if (count > 0) f(col, pixel, count);
+    return;
+  }
+  for (int oy = r.q0 / d.wp; oy * d.wp < r.q1; oy++) {
+    int a = imax(r.q0, oy * d.wp), b = imin(r.q1, oy * d.wp + g.ow);
+    if (a < b) f(a - r.q0, oy * g.ow + (a - oy * d.wp), b - a);
   }
 }
 
-// Wide outputs [q0, q1) of one sample: Yw = w·B, then the real pixels (+ bias) go to ys.
-void forward_s1(float *ys, const float *xs, const float *w, const float *b, const ConvGeom &g, int q0, int q1) {
+// Where each vector group of the range starts in the padded sample (grouped only).
+const int *group_bases(const Wide &d, Cols r) {
+  int *base = baseBuf.grow((size_t)(r.q1 - r.q0));
+  for (int s = r.q0; s < r.q1; s++) base[s - r.q0] = (s / d.gpr) * d.wp + (s % d.gpr) * simd_width();
+  return base;
+}
+
+// Columns r of one sample: Yw = w·B, then the real pixels (+ bias) go to ys.
+void forward_s1(float *ys, const float *xs, const float *w, const float *b, const ConvGeom &g, Cols r) {
   Wide d = wide_of(g);
-  int ckk = g.c * g.kh * g.kw, len = q1 - q0, ohw = g.oh * g.ow;
+  int ckk = g.c * g.kh * g.kw, len = r.len(d), ohw = g.oh * g.ow;
   const float *xp = padded(xs, g, d);
   const int *off = tap_offsets(g, d);
   float *yw = wideBuf.grow((size_t)g.k * len);
-  gemm_rows_offset(g.k, len, ckk, Mat{w, ckk, 1}, xp + q0, off, yw, len, false);
-  real_runs(g, d, q0, q1, [&](int q, int pixel, int count) {
+  if (d.gpr)
+    gemm_groups_offset(g.k, r.q1 - r.q0, ckk, Mat{w, ckk, 1}, xp, group_bases(d, r), off, yw, len, false);
+  else
+    gemm_rows_offset(g.k, len, ckk, Mat{w, ckk, 1}, xp + r.q0, off, yw, len, false);
+  real_runs(g, d, r, [&](int col, int pixel, int count) {
     for (int f = 0; f < g.k; f++) {
       float bf = b ? b[f] : 0.f;
-      const float *src = yw + (long)f * len + (q - q0);
+      const float *src = yw + (long)f * len + col;
       float *dst = ys + (long)f * ohw + pixel;
       for (int i = 0; i < count; i++) dst[i] = src[i] + bf;
     }
@@ -206,16 +244,24 @@ void add_row_sums(float *db, const float *a, int rows, long lda, int j0, int j1)
   }
 }
 
-// Stride-1 wide ranges are cut at multiples of the tile width so that every thread's tiles are full.
-Pieces wide_pieces(const ConvGeom &g, int threads) {
-  int unit = tile_width();
-  return pieces(g.n, (wide_of(g).nq + unit - 1) / unit, threads);
+// Stride-1 column ranges are cut at whole tiles so that every thread's tiles are full.
+int wide_unit(const Wide &d) {
+  return d.gpr ? tile_width() / simd_width() : tile_width();
+}
+int wide_count(const ConvGeom &g, const Wide &d) {
+  return d.gpr ? g.oh * d.gpr : d.nq;
 }
 
-void wide_range(const ConvGeom &g, int u0, int u1, int *q0, int *q1) {
-  int unit = tile_width(), nq = wide_of(g).nq;
-  *q0 = imin(nq, u0 * unit);
-  *q1 = imin(nq, u1 * unit);
+Pieces wide_pieces(const ConvGeom &g, int threads) {
+  Wide d = wide_of(g);
+  int unit = wide_unit(d);
+  return pieces(g.n, (wide_count(g, d) + unit - 1) / unit, threads);
+}
+
+Cols wide_range(const ConvGeom &g, int u0, int u1) {
+  Wide d = wide_of(g);
+  int unit = wide_unit(d), count = wide_count(g, d);
+  return Cols{imin(count, u0 * unit), imin(count, u1 * unit)};
 }
 
 void forward_any(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
@@ -225,9 +271,8 @@ void forward_any(float *y, const float *x, const float *w, const float *b, const
   if (conv_pixel_fits(g)) return conv_pixel_forward(y, x, w, b, g, threads);
   if (stride1(g)) {
     for_pieces(wide_pieces(g, threads), threads, [&](int, int s, int u0, int u1) {
-      int q0, q1;
-      wide_range(g, u0, u1, &q0, &q1);
-      if (q0 < q1) forward_s1(y + s * ys, x + s * xs, w, b, g, q0, q1);
+      Cols r = wide_range(g, u0, u1);
+      if (r.q0 < r.q1) forward_s1(y + s * ys, x + s * xs, w, b, g, r);
     });
     return;
   }
@@ -299,19 +344,22 @@ void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *
     float *dbt = t == 0 ? db : dwt + (size_t)g.k * ckk;
     const float *dys = dy + (long)s * g.k * ohw;
     if (s1) {
-      // dw[f][r] += Σ_q dy_wide[f][q]·xp[off[r] + q], dy spread to wide rows with zeros between.
+      // dw[f][r] += Σ_q dy_wide[f][q]·xp[off[r] + q], dy spread to the product's columns with zeros
+      // in the dropped ones.
       Wide d = wide_of(g);
-      int q0, q1;
-      wide_range(g, u0, u1, &q0, &q1);
-      int len = q1 - q0, vw = simd_width(), lp = (len + vw - 1) / vw * vw;
+      Cols r = wide_range(g, u0, u1);
+      int vw = simd_width(), lp = (r.len(d) + vw - 1) / vw * vw;
       const float *xp = padded(x + s * xs, g, d);
       const int *off = tap_offsets(g, d);
       float *dyw = wideBuf.grow((size_t)g.k * lp);
       __builtin_memset(dyw, 0, (size_t)g.k * lp * sizeof(float));
-      real_runs(g, d, q0, q1, [&](int q, int pixel, int count) {
-        for (int f = 0; f < g.k; f++) copy_floats(dyw + (long)f * lp + (q - q0), dys + (long)f * ohw + pixel, count);
+      real_runs(g, d, r, [&](int col, int pixel, int count) {
+        for (int f = 0; f < g.k; f++) copy_floats(dyw + (long)f * lp + col, dys + (long)f * ohw + pixel, count);
       });
-      gemm_nt_offset(g.k, ckk, lp, dyw, lp, xp + q0, off, dwt, ckk);
+      if (d.gpr)
+        gemm_nt_groups(g.k, ckk, r.q1 - r.q0, dyw, lp, xp, group_bases(d, r), off, dwt, ckk);
+      else
+        gemm_nt_offset(g.k, ckk, lp, dyw, lp, xp + r.q0, off, dwt, ckk);
       if (dbt) add_row_sums(dbt, dyw, g.k, lp, 0, lp);
       return;
     }

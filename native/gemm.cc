@@ -50,16 +50,20 @@ void pack_b(float *bp, Mat b, int n, int p0, int kc) {
 }
 
 // c[R×NR] (+)= Ap[kc][R]·B, where row p of B is the NR floats at b + off[p] (a packed panel, or a
-// row of an image: that is how convolutions skip im2col); `cols` valid columns of c.
-template <int R>
-void micro(int kc, const float *ap, const float *b, const int *off, float *c, long ldc, int cols, bool add) {
+// row of an image: that is how convolutions skip im2col); `cols` valid columns of c. Grouped (G), vector
+// v of row p is instead the VW floats at b + base[v] + off[p].
+template <int R, bool G>
+void micro(int kc, const float *ap, const float *b, const int *base, const int *off, float *c, long ldc, int cols,
+           bool add) {
   vf acc[R][NV];
   for (int r = 0; r < R; r++) {
     for (int v = 0; v < NV; v++) acc[r][v] = vf{};
   }
+  const float *bg[NV];
+  for (int v = 0; v < NV; v++) bg[v] = G ? b + base[imin(v, (cols - 1) / VW)] : b;
   for (int p = 0; p < kc; p++) {
     vf bv[NV];
-    for (int v = 0; v < NV; v++) bv[v] = vload(b + off[p] + v * VW);
+    for (int v = 0; v < NV; v++) bv[v] = G ? vload(bg[v] + off[p]) : vload(b + off[p] + v * VW);
     for (int r = 0; r < R; r++) {
       vf a = vbroadcast(ap[p * R + r]);
       for (int v = 0; v < NV; v++) acc[r][v] = vmadd(a, bv[v], acc[r][v]);
@@ -80,18 +84,20 @@ void micro(int kc, const float *ap, const float *b, const int *off, float *c, lo
   }
 }
 
-typedef void (*MicroFn)(int, const float *, const float *, const int *, float *, long, int, bool);
-template <int... R>
+typedef void (*MicroFn)(int, const float *, const float *, const int *, const int *, float *, long, int, bool);
+template <bool G, int... R>
 struct MicroTable {
-  static constexpr MicroFn fns[sizeof...(R)] = {&micro<R + 1>...};
+  static constexpr MicroFn fns[sizeof...(R)] = {&micro<R + 1, G>...};
 };
-template <int... R>
-constexpr MicroFn MicroTable<R...>::fns[sizeof...(R)];
+template <bool G, int... R>
+constexpr MicroFn MicroTable<G, R...>::fns[sizeof...(R)];
 #if defined(__AVX512F__)
-using Micros = MicroTable<0, 1, 2, 3, 4, 5, 6, 7>;
+#define MICRO_ROWS 0, 1, 2, 3, 4, 5, 6, 7
 #else
-using Micros = MicroTable<0, 1, 2, 3, 4, 5>;
+#define MICRO_ROWS 0, 1, 2, 3, 4, 5
 #endif
+using Micros = MicroTable<false, MICRO_ROWS>;
+using GroupMicros = MicroTable<true, MICRO_ROWS>;
 
 // Rows split evenly into panels of at most MR, so m = 10 runs as 5 + 5 rather than 8 + 2.
 int panel_rows(int m) {
@@ -99,16 +105,21 @@ int panel_rows(int m) {
   return (m + panels - 1) / panels;
 }
 
-// C (+)= A[:, p0..p0+kc]·B for B rows at b + off[p] + (column block)·step.
-void run_panels(int m, int n, int kc, Mat a, int p0, const float *b, const int *off, long step, float *c, long ldc,
-                bool add) {
+// C (+)= A[:, p0..p0+kc]·B for B rows at b + off[p] + (column block)·step, or, given base, vector s of
+// each row at b + base[s] + off[p].
+void run_panels(int m, int n, int kc, Mat a, int p0, const float *b, const int *off, long step, const int *base,
+                float *c, long ldc, bool add) {
   int rows = panel_rows(m);
   float *ap = packA.grow((size_t)kc * MR);
   for (int i0 = 0; i0 < m; i0 += rows) {
     int rr = imin(rows, m - i0);
     pack_a(ap, a, i0, rr, m, p0, kc);
     for (int j0 = 0; j0 < n; j0 += NR) {
-      Micros::fns[rr - 1](kc, ap, b + (j0 / NR) * step, off, c + (long)i0 * ldc + j0, ldc, imin(NR, n - j0), add);
+      float *cij = c + (long)i0 * ldc + j0;
+      if (base)
+        GroupMicros::fns[rr - 1](kc, ap, b, base + j0 / VW, off, cij, ldc, imin(NR, n - j0), add);
+      else
+        Micros::fns[rr - 1](kc, ap, b + (j0 / NR) * step, nullptr, off, cij, ldc, imin(NR, n - j0), add);
     }
   }
 }
@@ -127,7 +138,7 @@ void gemm_packed(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool acc
   for (int p0 = 0; p0 < k; p0 += KC) {
     int kc = imin(KC, k - p0);
     pack_b(bp, b, n, p0, kc);
-    run_panels(m, n, kc, a, p0, bp, panelOffsets.off, (long)kc * NR, c, ldc, accumulate || p0 > 0);
+    run_panels(m, n, kc, a, p0, bp, panelOffsets.off, (long)kc * NR, nullptr, c, ldc, accumulate || p0 > 0);
   }
 }
 
@@ -138,9 +149,11 @@ constexpr int NC = 3;
 constexpr int NC = 2;
 #endif
 
-// Dot-product tile for gemm_nt_offset: c[r][j] += Σ_p a[r·lda + p]·b[off[j] + p] for R rows, NC columns.
-template <int R>
-void nt_tile(int k, const float *a, long lda, const float *b, const int *off, float *c, long ldc, int cols) {
+// Dot-product tile for gemm_nt_offset: c[r][j] += Σ_p a[r·lda + p]·b[off[j] + p] for R rows, NC columns;
+// grouped (G), b[off[j] + base[p / VW] + p % VW].
+template <int R, bool G>
+void nt_tile(int k, const float *a, long lda, const float *b, const int *base, const int *off, float *c, long ldc,
+             int cols) {
   vf acc[R][NC];
   const float *bj[NC];
   for (int j = 0; j < NC; j++) bj[j] = b + off[imin(j, cols - 1)];
@@ -149,7 +162,7 @@ void nt_tile(int k, const float *a, long lda, const float *b, const int *off, fl
   }
   for (int p = 0; p < k; p += VW) {
     vf x[NC];
-    for (int j = 0; j < NC; j++) x[j] = vload(bj[j] + p);
+    for (int j = 0; j < NC; j++) x[j] = vload(bj[j] + (G ? base[p / VW] : p));
     for (int r = 0; r < R; r++) {
       vf d = vload(a + r * lda + p);
       for (int j = 0; j < NC; j++) acc[r][j] = vmadd(d, x[j], acc[r][j]);
@@ -160,18 +173,15 @@ void nt_tile(int k, const float *a, long lda, const float *b, const int *off, fl
   }
 }
 
-typedef void (*NtFn)(int, const float *, long, const float *, const int *, float *, long, int);
-template <int... R>
+typedef void (*NtFn)(int, const float *, long, const float *, const int *, const int *, float *, long, int);
+template <bool G, int... R>
 struct NtTable {
-  static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1>...};
+  static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1, G>...};
 };
-template <int... R>
-constexpr NtFn NtTable<R...>::fns[sizeof...(R)];
-#if defined(__AVX512F__)
-using NtTiles = NtTable<0, 1, 2, 3, 4, 5, 6, 7>;
-#else
-using NtTiles = NtTable<0, 1, 2, 3, 4, 5>;
-#endif
+template <bool G, int... R>
+constexpr NtFn NtTable<G, R...>::fns[sizeof...(R)];
+using NtTiles = NtTable<false, MICRO_ROWS>;
+using GroupNtTiles = NtTable<true, MICRO_ROWS>;
 
 // Few rows: c[i,:] (+)= Σ_p a[i,p]·b[p,:] streaming rows of b (b.cs == 1), four rows of b per pass so
 // that c is loaded and stored once per four multiply-adds.
@@ -234,7 +244,13 @@ void gemm_dots(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accum
 
 void gemm_rows_offset(int m, int n, int k, Mat a, const float *b, const int *off, float *c, long ldc, bool accumulate) {
   if (m <= 0 || n <= 0 || k <= 0) return;
-  run_panels(m, n, k, a, 0, b, off, NR, c, ldc, accumulate);
+  run_panels(m, n, k, a, 0, b, off, NR, nullptr, c, ldc, accumulate);
+}
+
+void gemm_groups_offset(int m, int groups, int k, Mat a, const float *b, const int *base, const int *off, float *c,
+                        long ldc, bool accumulate) {
+  if (m <= 0 || groups <= 0 || k <= 0) return;
+  run_panels(m, groups * VW, k, a, 0, b, off, 0, base, c, ldc, accumulate);
 }
 
 // Rows of a dot-product tile. V8 keeps one of x86's 16 vector registers for itself: 5 × NC accumulators
@@ -245,14 +261,27 @@ constexpr int NT_ROWS = 4;
 constexpr int NT_ROWS = MR;
 #endif
 
-void gemm_nt_offset(int m, int n, int k, const float *a, long lda, const float *b, const int *off, float *c, long ldc) {
+namespace {
+void nt_offset(int m, int n, int k, const float *a, long lda, const float *b, const int *base, const int *off, float *c,
+               long ldc) {
   int rows = m > 0 ? (m + (m + NT_ROWS - 1) / NT_ROWS - 1) / ((m + NT_ROWS - 1) / NT_ROWS) : 1;
+  const NtFn *fns = base ? GroupNtTiles::fns : NtTiles::fns;
   for (int i0 = 0; i0 < m; i0 += rows) {
     int rr = imin(rows, m - i0);
     for (int j = 0; j < n; j += NC) {
-      NtTiles::fns[rr - 1](k, a + i0 * lda, lda, b, off + j, c + i0 * ldc + j, ldc, imin(NC, n - j));
+      fns[rr - 1](k, a + i0 * lda, lda, b, base, off + j, c + i0 * ldc + j, ldc, imin(NC, n - j));
     }
   }
+}
+}  // namespace
+
+void gemm_nt_offset(int m, int n, int k, const float *a, long lda, const float *b, const int *off, float *c, long ldc) {
+  nt_offset(m, n, k, a, lda, b, nullptr, off, c, ldc);
+}
+
+void gemm_nt_groups(int m, int n, int groups, const float *a, long lda, const float *b, const int *base, const int *off,
+                    float *c, long ldc) {
+  nt_offset(m, n, groups * VW, a, lda, b, base, off, c, ldc);
 }
 
 size_t packed_a_floats(int m, int k) {
@@ -272,7 +301,7 @@ void gemm_packed_a_offset(int m, int n, int k, const float *ap, const float *b, 
   for (int i0 = 0; i0 < m; i0 += rows) {
     int rr = imin(rows, m - i0);
     for (int j0 = 0; j0 < n; j0 += NR) {
-      Micros::fns[rr - 1](k, ap + (size_t)i0 * k, b + j0, off, c + (long)i0 * ldc + j0, ldc, imin(NR, n - j0),
+      Micros::fns[rr - 1](k, ap + (size_t)i0 * k, b + j0, nullptr, off, c + (long)i0 * ldc + j0, ldc, imin(NR, n - j0),
                           accumulate);
     }
   }

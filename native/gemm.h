@@ -18,6 +18,12 @@ void gemm_threads(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool ac
 // convolution), up to tile_width() − 1 (< 32) floats past column n − 1, which the caller must keep readable.
 void gemm_rows_offset(int m, int n, int k, Mat a, const float *b, const int *off, float *c, long ldc, bool accumulate);
 
+// gemm_rows_offset with C's columns in groups of simd_width(): vector s of row p of B is read at
+// b + base[s] + off[p] (a convolution's output rows, each vector where its pixels lie); C has
+// groups·simd_width() columns.
+void gemm_groups_offset(int m, int groups, int k, Mat a, const float *b, const int *base, const int *off, float *c,
+                        long ldc, bool accumulate);
+
 // A[m×k] packed once into the panels the micro-kernel reads, for products that reuse it (Winograd's
 // transformed filters): packed_a_floats(m, k) floats.
 size_t packed_a_floats(int m, int k);
@@ -29,6 +35,9 @@ void gemm_packed_a_offset(int m, int n, int k, const float *ap, const float *b, 
 // C[m×n] += A·Bᵀ as dot products: C[i][j] += Σ_p a[i·lda + p]·b[off[j] + p], with k a multiple of the
 // vector width (callers zero-pad a).
 void gemm_nt_offset(int m, int n, int k, const float *a, long lda, const float *b, const int *off, float *c, long ldc);
+// The same over groups of simd_width() floats: C[i][j] += Σ_s Σ_l a[i·lda + s·VW + l]·b[off[j] + base[s] + l].
+void gemm_nt_groups(int m, int n, int groups, const float *a, long lda, const float *b, const int *base, const int *off,
+                    float *c, long ldc);
 
 // Floats per SIMD vector, for callers that pad to it, and columns of the micro-tile.
 int simd_width();

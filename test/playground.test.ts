@@ -348,3 +348,55 @@ test('a worker that crashes is reported, and restarted from the page without rel
   await until(page, 's.data !== null', 60_000);
   await page.close();
 });
+
+test('a hidden page lets the worker train at once instead of waiting for the first drawing', async (t) => {
+  if (skip(t)) return;
+  const page = await openPage();
+  await page.click('#load-server');
+  await until(page, 's.data !== null', 60_000);
+  for (const [id, v] of [
+    ['#train-limit', '2000'],
+    ['#test-limit', '500'],
+  ])
+    await page.fill(id, v);
+  // The page's clock at step 0's feature view and at each phase, as the worker sends them; no
+  // animation frames (a hidden page runs none), so step 0 is never drawn.
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { playground: { worker(): Worker }; seen: Record<string, number> };
+    g.seen = {};
+    globalThis.requestAnimationFrame = () => 0;
+    g.playground.worker().addEventListener('message', (e: MessageEvent) => {
+      const m = e.data as { type: string; step?: number; phase?: string };
+      if (m.type === 'features' && m.step === 0) g.seen.stepZero = performance.now();
+      if (m.type === 'phase') g.seen[m.phase ?? ''] = performance.now();
+    });
+  });
+  const seen = () => page.evaluate(() => (globalThis as unknown as { seen: Record<string, number> }).seen);
+  const hide = () =>
+    page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+      return performance.now();
+    });
+  // Visible: the worker waits for the drawing (or its fallback of a second). Hidden while it waits: it trains.
+  await page.click('#start');
+  await page.waitForFunction('seen.stepZero !== undefined', null, { timeout: 60_000, polling: 20 });
+  await page.waitForTimeout(100);
+  assert.equal((await seen()).running, undefined, 'a visible page that has not drawn step 0 holds the training');
+  const hidden = await hide();
+  await page.waitForFunction('seen.running !== undefined', null, { timeout: 10_000, polling: 20 });
+  const afterHide = (await seen()).running - hidden;
+  // The fallback alone would start it a second after step 0, some 900 ms after the hiding.
+  assert.ok(afterHide < 600, `training started ${afterHide.toFixed(0)} ms after the page was hidden`);
+  await page.click('#stop');
+  await until(page, "s.phase === 'stopped'", 30_000);
+  // Hidden from the start: no wait at all.
+  await page.evaluate(() => {
+    (globalThis as unknown as { seen: Record<string, number> }).seen = {};
+  });
+  await page.click('#start');
+  await page.waitForFunction('seen.running !== undefined', null, { timeout: 60_000, polling: 20 });
+  const s = await seen();
+  assert.ok(s.running - s.stepZero < 600, `training started ${(s.running - s.stepZero).toFixed(0)} ms after step 0`);
+  await page.close();
+});

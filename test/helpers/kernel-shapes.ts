@@ -81,6 +81,10 @@ export const fixedConvs: ConvGeom[] = [
   conv(1, 8, 32, 30, 32, 3, 3, 1),
   conv(1, 4, 9, 9, 33, 5, 5, 2),
   conv(5, 32, 1, 1, 48, 3, 3, 1),
+  // Output rows taken a vector at a time (native/conv.cc "grouped"): 16-wide rows on every build, and
+  // 13-wide rows (lanes past the row dropped) of a map much taller than wide.
+  conv(2, 3, 14, 14, 6, 3, 3, 2),
+  conv(2, 2, 34, 17, 3, 5, 5, 0),
 ];
 // 3×3 stride-1 layers big enough for the native Winograd path (native/winograd.cc: ≥ 4096 output
 // pixels a call, ≥ 16 channels each side and ≥ 64 together), at the same tolerance TOL as every kernel,

@@ -48,9 +48,10 @@ export class FeatureFeed {
   }
 
   /**
-   * Sends step 0's maps and resolves once the page has drawn them (onDrawn), or after a second when
-   * it draws nothing (a hidden page). Its first drawing (new canvases) is the page's costliest frame:
-   * it gets the cores before the training threads take them.
+   * Sends step 0's maps and resolves once the page has drawn them (onDrawn; a hidden page answers at
+   * once, as it draws nothing), or after a second if it does not answer (its main thread busy). Its first
+   * drawing (new canvases) is the page's costliest frame: it gets the cores before the training threads
+   * take them.
    */
   async firstDrawn(model: Sequential, test: Dataset): Promise<void> {
     await new Promise<void>((resolve) => {

@@ -109,6 +109,16 @@ function later(kind: string, draw: () => void) {
   drawQueue.set(kind, draw);
 }
 
+// The worker holds its training until the page has drawn step 0's feature view (the costliest frame).
+// A hidden page draws no frames: it lets the worker go at once (step 0 arriving hidden, or the page
+// hidden while the drawing waits for a frame).
+let stepZeroPending = false;
+const stepZeroDone = () => {
+  if (stepZeroPending) send({ type: 'drawn' });
+  stepZeroPending = false;
+};
+document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && stepZeroDone());
+
 function receive(m: FromWorker) {
   switch (m.type) {
     case 'ready':
@@ -145,13 +155,15 @@ function receive(m: FromWorker) {
       showConfusion($('confusion'), state.data?.classNames ?? m.confusion.map((_, i) => `${i}`), m.confusion);
       return;
     case 'features':
+      if (m.step === 0) stepZeroPending = true;
+      if (document.visibilityState === 'hidden') stepZeroDone();
       // Only the latest maps are drawn, at the next frame: messages that arrive faster are dropped.
       later('features', () => {
         $('features-title').textContent = `step ${m.step}`;
         showFeatures(m);
         state.features = { step: m.step, index: m.index, layers: m.layers.length };
         // Step 0 comes before training: the worker waits until this frame is rendered (after this task).
-        if (m.step === 0) setTimeout(() => send({ type: 'drawn' }));
+        if (m.step === 0) setTimeout(stepZeroDone);
       });
       return;
     case 'phase':

@@ -45,7 +45,7 @@ export type ToWorker =
   | { type: 'open'; files: ModelFiles }
   /** Which test image the filters and feature maps view follows. */
   | { type: 'watch'; index: number }
-  /** The page has drawn the feature view of step 0: the worker may start training. */
+  /** The page has drawn the feature view of step 0, or is hidden and will not: the worker may start training. */
   | { type: 'drawn' };
 
 export type Phase = 'idle' | 'running' | 'paused' | 'stopped' | 'done';
