@@ -35,6 +35,41 @@ double row_sum(int len, V vec, S scalar) {
   return s;
 }
 
+// Σ dy and Σ dy·(x − md) over a row in one pass over dy and x: each sum takes exactly the steps of
+// row_sum (same lanes, same order), so the results are those of two row_sum calls, which read dy twice.
+// Each product is its own statement: clang (the WebAssembly build) fuses a product into a sum of the
+// same statement by default, which row_sum's separate lambda did not allow.
+inline void row_sums_dy(int len, const float *g, const float *p, double md, double *sdy, double *sdyx) {
+  vd a0{}, a1{}, b0{}, b1{};
+  int i = 0;
+  for (; i + 2 * DW <= len; i += 2 * DW) {
+    vd g0 = loadd(g + i), g1 = loadd(g + i + DW);
+    a0 += g0;
+    a1 += g1;
+    vd d0 = g0 * (loadd(p + i) - md), d1 = g1 * (loadd(p + i + DW) - md);
+    b0 += d0;
+    b1 += d1;
+  }
+  for (; i + DW <= len; i += DW) {
+    vd g0 = loadd(g + i);
+    a0 += g0;
+    vd d0 = g0 * (loadd(p + i) - md);
+    b0 += d0;
+  }
+  a0 += a1;
+  b0 += b1;
+  double s = 0, t = 0;
+  for (int j = 0; j < DW; j++) s += a0[j];
+  for (int j = 0; j < DW; j++) t += b0[j];
+  for (int k = i; k < len; k++) s += (double)g[k];
+  for (int k = i; k < len; k++) {
+    double d = g[k] * ((double)p[k] - md);
+    t += d;
+  }
+  *sdy += s;
+  *sdyx += t;
+}
+
 }  // namespace
 
 void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int hw, int threads) {
@@ -92,12 +127,7 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
     vf mv = vbroadcast(m);
     for (int b = 0; b < n; b++) {
       long o = ((long)b * c + ch) * hw;
-      const float *g = dy + o, *p = x + o;
-      sdy += row_sum(
-          hw, [&](int i) { return loadd(g + i); }, [&](int i) { return (double)g[i]; });
-      sdyx += row_sum(
-          hw, [&](int i) { return loadd(g + i) * (loadd(p + i) - md); },
-          [&](int i) { return g[i] * ((double)p[i] - md); });
+      row_sums_dy(hw, dy + o, x + o, md, &sdy, &sdyx);
     }
     sdyx *= is;
     if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);

@@ -75,6 +75,8 @@ export class AugmentedDataset implements Dataset {
   readonly classNames: readonly string[];
   private epoch = 0;
   private readonly scratch: Float32Array;
+  /** The source column of each output column of the current image (a shift and flip without warp). */
+  private readonly cols: Int32Array;
   /** Each channel's value for a black pixel: what a warp's uncovered border shows. */
   private readonly pads: number[];
 
@@ -92,6 +94,7 @@ export class AugmentedDataset implements Dataset {
     if (aug.shift >= Math.min(h, w))
       throw new ConfigError(`--augment shift:${aug.shift} is not smaller than the ${h}×${w} images`);
     this.scratch = new Float32Array(c * h * w);
+    this.cols = new Int32Array(w);
     this.pads = Array.from({ length: c }, (_, ch) => inner.zeroValue(ch));
   }
 
@@ -125,18 +128,27 @@ export class AugmentedDataset implements Dataset {
       }
       if (dx === 0 && dy === 0 && !flip) continue;
       this.scratch.set(img);
+      // Output (y, x) shows source (y+dy, x'+dx), x' the mirrored column when flipping; the source
+      // column of each x is the same on every row and channel (−1: outside, the padding).
+      const cols = this.cols;
+      for (let x = 0; x < w; x++) {
+        let sx = (flip ? w - 1 - x : x) + dx;
+        if (this.aug.reflect) sx = reflectIndex(sx, w);
+        cols[x] = sx >= 0 && sx < w ? sx : -1;
+      }
       for (let c = 0; c < channels; c++) {
-        const pad = this.inner.zeroValue(c);
+        const pad = this.pads[c];
         const o = c * h * w;
         for (let y = 0; y < h; y++) {
           let sy = y + dy;
           if (this.aug.reflect) sy = reflectIndex(sy, h);
-          for (let x = 0; x < w; x++) {
-            // Output (y, x) shows source (y+dy, x'+dx), x' the mirrored column when flipping.
-            let sx = (flip ? w - 1 - x : x) + dx;
-            if (this.aug.reflect) sx = reflectIndex(sx, w);
-            img[o + y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? this.scratch[o + sy * w + sx] : pad;
+          const row = o + y * w;
+          if (sy < 0 || sy >= h) {
+            img.fill(pad, row, row + w);
+            continue;
           }
+          const from = o + sy * w;
+          for (let x = 0; x < w; x++) img[row + x] = cols[x] >= 0 ? this.scratch[from + cols[x]] : pad;
         }
       }
     }
@@ -174,9 +186,24 @@ export function warpImage(
         const y0 = Math.floor(sy);
         const fx = sx - x0;
         const fy = sy - y0;
-        dst[o + y * w + x] =
-          (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) +
-          fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+        let p00: number;
+        let p01: number;
+        let p10: number;
+        let p11: number;
+        if (x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1) {
+          // All four inside (most pixels): read them directly, without at()'s border cases.
+          const i = o + y0 * w + x0;
+          p00 = src[i];
+          p01 = src[i + 1];
+          p10 = src[i + w];
+          p11 = src[i + w + 1];
+        } else {
+          p00 = at(y0, x0);
+          p01 = at(y0, x0 + 1);
+          p10 = at(y0 + 1, x0);
+          p11 = at(y0 + 1, x0 + 1);
+        }
+        dst[o + y * w + x] = (1 - fy) * ((1 - fx) * p00 + fx * p01) + fy * ((1 - fx) * p10 + fx * p11);
       }
     }
   }
