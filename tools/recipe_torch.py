@@ -20,7 +20,7 @@ Run it at PyTorch's best on this machine (as bench/torch.ts does): two threads,
 OPENBLAS_NUM_THREADS=1, glibc's malloc thresholds raised:
   OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 \
   MALLOC_TOP_PAD_=268435456 /usr/bin/python3 tools/recipe_torch.py models/convts-cifar.json \
-  ../shared/datasets [--epochs N] [--train-limit N] [--test-limit N] [--threads 2]
+  ../shared/datasets [--epochs N] [--train-limit N] [--test-limit N] [--threads 2] [--channels-last]
 --epochs N overrides the recipe's epochs as `convts train --epochs` does (the schedule and lookahead
 span N epochs); --stop-after N runs only the first N epochs of the run (to time an epoch of it).
 """
@@ -130,6 +130,8 @@ def main():
     ap.add_argument('--test-limit', type=int)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--channels-last', action='store_true',
+                    help='NHWC tensors (faster for some nets in PyTorch 1.13 on CPU: time both)')
     a = ap.parse_args()
     spec = json.load(open(a.spec))
     r = spec.get('recipe', {})
@@ -164,6 +166,9 @@ def main():
             flips = chosen ^ bool(epoch_now[0] % 2 == 0)
         return augment(xb, shift, flip, black, gen, reflect, flips)
 
+    def layout(xb):
+        return xb.contiguous(memory_format=torch.channels_last) if a.channels_last else xb
+
     def draw(xb, idx=None):
         return moves(rotate_scale(xb, degrees, scale, black, gen) if degrees or scale else xb, idx)
 
@@ -171,6 +176,8 @@ def main():
     initialize(model, spec)
     # convts whitens the first 5,000 images as the first epoch's batches draw them (augmented).
     patch_whitening(model, spec, draw(xtr[:5000]))
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt, max_lrs = optimizer(model, spec, r)
     steps = (len(xtr) + batch - 1) // batch
     sched, per_batch = scheduler(opt, max_lrs, r.get('schedule'), epochs, steps)
@@ -187,7 +194,7 @@ def main():
         for s in range(0, len(xtr), batch):
             idx = order[s:s + batch]
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(draw(xtr[idx], idx)), ytr[idx], label_smoothing=ls).backward()
+            F.cross_entropy(model(layout(draw(xtr[idx], idx))), ytr[idx], label_smoothing=ls).backward()
             opt.step()
             done += 1
             if look:
