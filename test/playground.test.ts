@@ -117,15 +117,21 @@ test('the page trains seed-mnist in its worker on every core: 300 steps on 5,000
   ])
     await page.fill(id, v);
   // The trace must see a busy main thread: a loop of 600 ms is one task of at least the limit below
-  // in CPU time (a machine so loaded that it gets less is one where the check cannot tell).
-  const control = await traceMainThread(browser as Browser, page, () =>
-    page.evaluate(() => {
-      const t = performance.now();
-      while (performance.now() - t < 600);
-    }),
-  );
+  // in CPU time (a machine so loaded that it gets less is one where the check cannot tell). Chromium
+  // hands the trace's start to the renderer asynchronously, so on a loaded machine the first loop can
+  // run before the renderer records: up to three tries.
   const busiest = (tasks: MainTask[]) => tasks.reduce((a, b) => (b.cpu > a.cpu || Number.isNaN(b.cpu) ? b : a));
-  assert.ok(busiest(control.tasks).cpu >= taskCpuLimit, `the trace saw ${JSON.stringify(busiest(control.tasks))}`);
+  let control = { tasks: [] as MainTask[], frames: 0 };
+  for (let i = 0; i < 3 && !(control.tasks.length > 0 && busiest(control.tasks).cpu >= taskCpuLimit); i++) {
+    control = await traceMainThread(browser as Browser, page, () =>
+      page.evaluate(() => {
+        const t = performance.now();
+        while (performance.now() - t < 600);
+      }),
+    );
+  }
+  const caught = control.tasks.length > 0 ? busiest(control.tasks) : null;
+  assert.ok(caught !== null && caught.cpu >= taskCpuLimit, `the trace saw ${JSON.stringify(caught)}`);
   // From the click on, until the first filters, maps and curves are drawn (the first drawing of each
   // is the costliest): no task of the page takes the main thread more than the limit in CPU time.
   const starting = await traceMainThread(browser as Browser, page, async () => {
