@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { buildModel, builtinSpec, readMnistSplit, weightsToSafetensors } from '../src/index.js';
 import { chromiumPath, launchChromium, type MainTask, staticServer, traceMainThread } from './helpers/browser.js';
@@ -404,5 +405,91 @@ test('a hidden page lets the worker train at once instead of waiting for the fir
   await page.waitForFunction('seen.running !== undefined', null, { timeout: 60_000, polling: 20 });
   const s = await seen();
   assert.ok(s.running - s.stepZero < 600, `training started ${(s.running - s.stepZero).toFixed(0)} ms after step 0`);
+  await page.close();
+});
+
+/** A tiny CIFAR-10-format data dir: three training batches of 200 records (one gzipped), a test batch, class names. */
+function writeTinyCifar(root: string): void {
+  const dir = join(root, 'cifar-10');
+  mkdirSync(dir, { recursive: true });
+  const batch = (n: number) => {
+    const b = new Uint8Array(n * 3073);
+    for (let r = 0; r < n; r++) {
+      const label = r % 10;
+      b[r * 3073] = label;
+      // Each class its own colour: a pattern the network can start to learn in a few steps.
+      for (let c = 0; c < 3; c++)
+        for (let i = 0; i < 1024; i++)
+          b[r * 3073 + 1 + c * 1024 + i] = ((label >> c) & 1) * 150 + ((r * 7919 + i * 104_729) % 100);
+    }
+    return b;
+  };
+  writeFileSync(join(dir, 'data_batch_1.bin'), batch(200));
+  writeFileSync(join(dir, 'data_batch_2.bin.gz'), gzipSync(batch(200)));
+  writeFileSync(join(dir, 'data_batch_3.bin'), batch(200));
+  writeFileSync(join(dir, 'test_batch.bin'), batch(100));
+  writeFileSync(join(dir, 'batches.meta.txt'), `${Array.from({ length: 10 }, (_, i) => `kind${i}`).join('\n')}\n`);
+}
+
+test('CIFAR-10 from the server: the batches the limit needs, seed-cifar on 3×32×32, colour features and an evaluation', async (t) => {
+  if (skip(t)) return;
+  const cifarRoot = join(tmp, 'cifar-root');
+  writeTinyCifar(cifarRoot);
+  const s = await staticServer(webDir, cifarRoot);
+  servers.push(s.server);
+  const page = await (browser as Browser).newPage();
+  page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
+  await page.goto(`${s.url}playground.html`);
+  await until(page, 's.ready', 30_000);
+  await until(page, "/the server has cifar-10/.test(document.getElementById('data-status').textContent)", 10_000);
+
+  // A truncated batch among dropped files: a message naming it, and the worker still loads the next data.
+  const bad = join(tmp, 'cifar-bad');
+  mkdirSync(bad, { recursive: true });
+  writeFileSync(join(bad, 'data_batch_1.bin'), new Uint8Array(3073 * 2 + 100));
+  writeFileSync(join(bad, 'test_batch.bin'), new Uint8Array(3073));
+  await page.setInputFiles('#files', [join(bad, 'data_batch_1.bin'), join(bad, 'test_batch.bin')]);
+  await until(page, 's.errors.length > 0');
+  assert.match(
+    (await page.textContent('#message')) ?? '',
+    /data_batch_1\.bin: 6246 bytes is not a whole number of 3073-byte records — record 2 at byte 6146 is cut short/,
+  );
+
+  for (const [id, v] of [
+    ['#train-limit', '150'],
+    ['#test-limit', '100'],
+    ['#batch', '16'],
+    ['#epochs', '1'],
+    ['#eval-every', '5'],
+  ])
+    await page.fill(id, v);
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { playground: { worker(): Worker }; imageShapes: number[][] };
+    g.imageShapes = [];
+    g.playground.worker().addEventListener('message', (e: MessageEvent) => {
+      if (e.data.type === 'features') g.imageShapes.push(e.data.image.shape);
+    });
+  });
+  await page.click('#load-server');
+  await until(page, 's.data !== null', 60_000);
+  const st = (await state(page)) as { data: { train: number; test: number; shape: number[]; classNames: string[] } };
+  // 150 training images need only data_batch_1 (the page counts 10,000 records a batch).
+  assert.deepEqual([st.data.train, st.data.test, st.data.shape], [200, 100, [3, 32, 32]]);
+  assert.deepEqual(st.data.classNames.slice(0, 2), ['kind0', 'kind1']);
+  await until(page, "document.getElementById('builtin').value === 'seed-cifar'", 5_000);
+  await until(page, "!document.getElementById('spec-status').classList.contains('bad')", 5_000);
+  await page.click('#start');
+  await until(page, "s.phase === 'done'", 120_000);
+  const done = (await state(page)) as { steps: number; lastEval: { accuracy: number } | null; errors: string[] };
+  assert.equal(done.steps, Math.ceil(150 / 16));
+  assert.ok(done.lastEval && done.lastEval.accuracy >= 0 && done.lastEval.accuracy <= 1, 'an evaluation came back');
+  assert.match((await page.textContent('#confusion')) ?? '', /kind9/);
+  const shapes = await page.evaluate(() => (globalThis as unknown as { imageShapes: number[][] }).imageShapes);
+  assert.ok(shapes.length > 0 && shapes.every((x) => x.join('×') === '3×32×32'), `feature images ${shapes.join(' ')}`);
+  await until(page, 's.features !== null && s.features.layers > 0', 5_000);
+  // 15,000 need two batches: data_batch_2 is gzipped, and data_batch_3 is still not read.
+  await page.fill('#train-limit', '15000');
+  await page.click('#load-server');
+  await until(page, 's.data.train === 400', 60_000);
   await page.close();
 });

@@ -97,6 +97,8 @@ describe('convts serve: the server', () => {
     writeMnistDir(data, 48, 40);
     mkdirSync(join(data, 'cifar-10'));
     writeFileSync(join(data, 'cifar-10', 'batches.meta.txt'), 'airplane\nautomobile\n');
+    // The partial test batch some mirrors carry stands in for test_batch.bin.
+    writeFileSync(join(data, 'cifar-10', 'test_batch_first1000.bin.gz'), 'partial');
     writeFileSync(join(data, 'secret.txt'), 'secret');
     const r = await convts(
       'train',
@@ -344,7 +346,7 @@ describe('convts serve: the server', () => {
       list.sets.map((s) => [s.name, s.complete, s.files.map((f) => f.file)]),
       [
         ['mnist', true, mnistFiles.map((f) => `${f}.gz`)],
-        ['cifar-10', false, ['batches.meta.txt']],
+        ['cifar-10', false, ['test_batch_first1000.bin.gz', 'batches.meta.txt']],
       ],
     );
     const img = list.sets[0].files[0];
@@ -361,6 +363,9 @@ describe('convts serve: the server', () => {
     assert.equal(raw.headers.get('x-convts-file'), `${mnistFiles[1]}.gz`);
     const meta = await fetch(`${url}/api/data/cifar-10/batches.meta.txt.gz`);
     assert.equal(await meta.text(), 'airplane\nautomobile\n');
+    const partial = await fetch(`${url}/api/data/cifar-10/test_batch_first1000.bin`);
+    assert.equal(partial.headers.get('x-convts-file'), 'test_batch_first1000.bin.gz');
+    assert.equal(await partial.text(), 'partial');
     for (const [path, why] of [
       ['/api/data/mnist/secret.txt', /not a file of mnist/],
       ['/api/data/mnist/..%2fsecret.txt', /not a file of mnist/],

@@ -3,24 +3,14 @@ import { DataFormatError } from '../errors.js';
 import { fileSize, onFile, readFileChecked, readTextChecked } from '../files/checked.js';
 import { checkBudget, memoryBudget } from './budget.js';
 import { findFile, locateFiles } from './catalog.js';
+import { checkCifarRecords, cifar10Classes, cifarPixels, cifarRecord, parseCifarClassNames } from './cifar-bytes.js';
 import { ByteImageDataset } from './dataset.js';
 import { gunzipChecked, gzipCeiling, isGzip } from './gzip.js';
 
-const pixels = 3 * 32 * 32;
-const record = 1 + pixels; // one label byte, then the R, G and B planes
+const pixels = cifarPixels;
+const record = cifarRecord;
 
-export const cifar10Classes = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
+export { cifar10Classes };
 
 /**
  * Reads one split of CIFAR-10's binary version (data_batch_1..5.bin or test_batch.bin, raw or
@@ -94,27 +84,14 @@ export function cifarRecords(file: Uint8Array, path: string, room: number): Uint
   const raw = isGzip(file)
     ? gunzipChecked(file, path, Math.max(room, 1), 'the memory budget leaves for it (CONVTS_MEMORY_BUDGET)')
     : file;
-  if (raw.length === 0) throw new DataFormatError(`${path}: the batch holds no records — is it the right file?`);
-  if (raw.length % record !== 0) {
-    const last = Math.floor(raw.length / record);
-    throw new DataFormatError(
-      `${path}: ${raw.length} bytes is not a whole number of ${record}-byte records — record ${last} at byte ${last * record} is cut short (truncated file?)`,
-    );
-  }
-  return raw;
+  return checkCifarRecords(raw, path);
 }
 
 /** Class names from batches.meta.txt (one per line), or the published list when the file is absent. */
 function readClassNames(dir: string): string[] {
   const path = findFile(dir, 'cifar-10', 'batches.meta.txt');
   if (!path) return cifar10Classes;
-  const names = readTextChecked(path, 1 << 20)
-    .split(/\r?\n/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (names.length !== 10)
-    throw new DataFormatError(`${path}: expected 10 class names, one per line, found ${names.length}`);
-  return names;
+  return parseCifarClassNames(readTextChecked(path, 1 << 20), path);
 }
 
 /** How many records a batch file probably holds, read from its size or gzip trailer without inflating. */

@@ -18,7 +18,7 @@ export interface DataFileEntry {
 
 export interface DataSetEntry {
   name: string;
-  /** Every file of the catalog is present. */
+  /** Every file of the catalog (or its stand-in) is present. */
   complete: boolean;
   files: DataFileEntry[];
   /** The catalog's names of the files not found. */
@@ -50,15 +50,26 @@ function locate(dataDir: string, set: string, f: DataFile, prefer: 'gz' | 'raw')
   return null;
 }
 
+/** Partial copies some mirrors carry in place of a file: CIFAR-10's first 1,000 test records (as convts train reads them). */
+const standIns: Record<string, string> = { 'test_batch.bin': 'test_batch_first1000.bin' };
+
+/** A catalog file, or its stand-in under the stand-in's own name when only that is stored. */
+function locateOrStandIn(dataDir: string, set: string, f: DataFile) {
+  const hit = locate(dataDir, set, f, f.gz ? 'gz' : 'raw');
+  if (hit || !standIns[f.name]) return hit && { ...hit, name: f.name };
+  const alt = locate(dataDir, set, { ...f, name: standIns[f.name] }, 'raw');
+  return alt && { ...alt, name: standIns[f.name] };
+}
+
 export function listData(dataDir: string): DataListResponse {
   const sets: DataSetEntry[] = [];
   for (const name of datasetNames) {
     const files: DataFileEntry[] = [];
     const missing: string[] = [];
     for (const f of catalog[name].files) {
-      const hit = locate(dataDir, name, f, f.gz ? 'gz' : 'raw');
+      const hit = locateOrStandIn(dataDir, name, f);
       if (hit)
-        files.push({ name: f.name, file: hit.file, gzip: hit.gzip, bytes: statSync(hit.path).size, split: f.split });
+        files.push({ name: hit.name, file: hit.file, gzip: hit.gzip, bytes: statSync(hit.path).size, split: f.split });
       else missing.push(f.name);
     }
     if (files.length) sets.push({ name, complete: missing.length === 0, files, missing });
@@ -79,7 +90,8 @@ export function dataFile(
   const info = (datasetNames as readonly string[]).includes(set) ? catalog[set] : undefined;
   if (!info) return { error: `no data set "${set}": the server has ${datasetNames.join(', ')}` };
   const base = file.endsWith('.gz') ? file.slice(0, -3) : file;
-  const f = info.files.find((x) => x.name === base);
+  const standIn = info.files.find((x) => standIns[x.name] === base);
+  const f = standIn ? { ...standIn, name: base } : info.files.find((x) => x.name === base);
   if (!f)
     return {
       error: `"${file}" is not a file of ${set}: ask for one of ${info.files.map((x) => x.name).join(', ')} (or the same with .gz)`,

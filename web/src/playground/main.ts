@@ -6,6 +6,7 @@ import { dataSource } from './data-source.js';
 import { drawPad } from './draw.js';
 import { featureView } from './feature-view.js';
 import { networkEditor } from './network-editor.js';
+import { modelFiles } from './open-model.js';
 import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 import { download, showConfusion, showInput } from './views.js';
 
@@ -52,7 +53,7 @@ const accChart = liveChart($('acc-chart'), 'accuracy', ['training', 'test'], ['#
 let worker: Worker;
 let secondsPerImage = 0;
 const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
-const data = dataSource($<HTMLSelectElement>('dataset'), $('data-status'), send);
+const data = dataSource($<HTMLSelectElement>('dataset'), $('data-status'), send, () => num('train-limit'));
 const network = networkEditor(
   $<HTMLSelectElement>('builtin'),
   $<HTMLTextAreaElement>('spec'),
@@ -129,6 +130,7 @@ function receive(m: FromWorker) {
     case 'data':
       state.data = m;
       $('data-status').textContent = `${m.train} training and ${m.test} test images of ${m.shape.join('×')}`;
+      network.suggest(m.shape[0] === 3 ? 'seed-cifar' : 'seed-mnist');
       return;
     case 'steps': {
       const last = m.steps[m.steps.length - 1];
@@ -180,7 +182,7 @@ function receive(m: FromWorker) {
           Object.assign(document.createElement('li'), { textContent: `${t.label}: ${(100 * t.p).toFixed(1)}%` }),
         ),
       );
-      showInput($<HTMLCanvasElement>('input-view'), m.input);
+      showInput($<HTMLCanvasElement>('input-view'), m.input, m.shape);
       return;
     case 'saved':
       state.saved = m.files;
@@ -197,21 +199,6 @@ function receive(m: FromWorker) {
       say(m.message);
       return;
   }
-}
-
-async function openModel(list: FileList | null) {
-  const files = [...(list ?? [])];
-  const get = (n: string) => files.find((f) => f.name === n || f.name.endsWith(n.replace('model', '')));
-  const [json, weights, config] = [get('model.json'), get('model.safetensors'), get('config.json')];
-  if (!json || !weights || !config) throw new Error('choose model.json, model.safetensors and config.json together');
-  send({
-    type: 'open',
-    files: {
-      'model.json': await json.text(),
-      'model.safetensors': await weights.arrayBuffer(),
-      'config.json': await config.text(),
-    },
-  });
 }
 
 function settings(): Settings {
@@ -272,7 +259,9 @@ $<HTMLInputElement>('threads').onchange = guard(() => {
 $<HTMLInputElement>('watch').onchange = () => send({ type: 'watch', index: num('watch') });
 $('load-server').onclick = guard(data.loadFromServer);
 $<HTMLInputElement>('files').onchange = guard(() => data.loadFiles($<HTMLInputElement>('files').files));
-$<HTMLInputElement>('open').onchange = guard(() => openModel($<HTMLInputElement>('open').files));
+$<HTMLInputElement>('open').onchange = guard(async () =>
+  send({ type: 'open', files: await modelFiles($<HTMLInputElement>('open').files) }),
+);
 const drop = $('drop');
 drop.ondragover = (e) => {
   e.preventDefault();

@@ -7,6 +7,8 @@ export interface NetworkEditor {
   /** The spec as last checked, or null with the problem in the status line. */
   spec(): ModelSpec | null;
   problem(): string;
+  /** Shows this built-in unless the user is editing a custom spec (the one that fits newly loaded data). */
+  suggest(name: string): void;
 }
 
 export function networkEditor(
@@ -17,18 +19,21 @@ export function networkEditor(
 ): NetworkEditor {
   let timer = 0;
   let spec: ModelSpec | null = null;
+  const check = () => {
+    clearTimeout(timer);
+    const r = checkSpec(editor.value, dataShape());
+    spec = r.spec;
+    status.textContent = r.message;
+    status.classList.toggle('bad', !r.spec);
+  };
+  // Typing is checked once it pauses; a built-in chosen (or suggested by new data) at once, so Start takes it.
   const changed = () => {
     clearTimeout(timer);
-    timer = window.setTimeout(() => {
-      const r = checkSpec(editor.value, dataShape());
-      spec = r.spec;
-      status.textContent = r.message;
-      status.classList.toggle('bad', !r.spec);
-    }, 150);
+    timer = window.setTimeout(check, 150);
   };
   const show = (name: string) => {
     editor.value = JSON.stringify(builtinSpec(name), null, 1);
-    changed();
+    check();
   };
   builtin.append(...builtinNames.map((n) => new Option(n, n)), new Option('custom', 'custom'));
   builtin.onchange = () => (builtin.value === 'custom' ? changed() : show(builtin.value));
@@ -37,5 +42,10 @@ export function networkEditor(
     changed();
   };
   show('seed-mnist');
-  return { spec: () => spec, problem: () => status.textContent ?? '' };
+  const suggest = (name: string) => {
+    if (builtin.value === 'custom' || builtin.value === name) return;
+    builtin.value = name;
+    show(name);
+  };
+  return { spec: () => spec, problem: () => status.textContent ?? '', suggest };
 }

@@ -12,6 +12,13 @@ export interface SplitFiles {
   labelsName: string;
 }
 
+/** CIFAR-10 binary batches as given (gzipped or raw), training batches in order, and batches.meta.txt's text if any. */
+export interface CifarFiles {
+  train: { name: string; bytes: ArrayBuffer }[];
+  test: { name: string; bytes: ArrayBuffer }[];
+  meta: string | null;
+}
+
 export interface Settings {
   optimizer: OptimizerKind;
   lr: number;
@@ -35,6 +42,7 @@ export type ToWorker =
   /** Start the kernels from the .wasm files in folder `base`, on `threads` threads where the page allows. */
   | { type: 'init'; base: string; threads: number }
   | { type: 'data'; name: 'mnist' | 'fashion-mnist'; train: SplitFiles; test: SplitFiles }
+  | ({ type: 'cifar' } & CifarFiles)
   | { type: 'start'; spec: ModelSpec; settings: Settings }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -84,7 +92,8 @@ export type FromWorker =
   | EvalMessage
   | FeaturesMessage
   | { type: 'phase'; phase: Phase; message?: string }
-  | { type: 'prediction'; id: number; top: { label: string; p: number }[]; input: number[] }
+  /** `input`: the prepared picture's bytes, `shape` [c, h, w]. */
+  | { type: 'prediction'; id: number; top: { label: string; p: number }[]; input: number[]; shape: number[] }
   | { type: 'saved'; files: ModelFiles }
   | { type: 'opened'; layers: number; classNames: string[] }
   | { type: 'error'; message: string };

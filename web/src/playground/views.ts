@@ -9,12 +9,17 @@ export function showConfusion(table: HTMLElement, names: string[], c: number[][]
   table.innerHTML = head + rows.join('');
 }
 
-/** The 28×28 grey picture the drawing becomes once prepared as convts predict prepares it. */
-export function showInput(canvas: HTMLCanvasElement, bytes: number[]): void {
+/** The picture the drawing becomes once prepared as convts predict prepares it: grey or colour (channel planes). */
+export function showInput(canvas: HTMLCanvasElement, bytes: number[], [c, h, w]: number[]): void {
+  if (bytes.length !== c * h * w || (c !== 1 && c !== 3)) return;
+  Object.assign(canvas, { width: w, height: h });
   const g = canvas.getContext('2d') as CanvasRenderingContext2D;
-  const img = g.createImageData(28, 28);
-  if (bytes.length !== 28 * 28) return;
-  bytes.forEach((v, i) => img.data.set([v, v, v, 255], i * 4));
+  const img = g.createImageData(w, h);
+  for (let i = 0; i < h * w; i++)
+    img.data.set(
+      c === 1 ? [bytes[i], bytes[i], bytes[i], 255] : [bytes[i], bytes[h * w + i], bytes[2 * h * w + i], 255],
+      i * 4,
+    );
   g.putImageData(img, 0, 0);
 }
 

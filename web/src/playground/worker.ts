@@ -18,12 +18,11 @@ import {
   weightsToSafetensors,
 } from '../../../src/core.js';
 import type { ByteImageDataset, Normalization } from '../../../src/data/dataset.js';
-import { idxClassNames, idxPairDataset } from '../../../src/data/idx-pair.js';
 import { type InputPreparation, inputPreparation, prepareImage } from '../../../src/data/image.js';
 import { prepare } from '../../../src/data/prepare.js';
 import { FeatureFeed } from './feature-maps.js';
+import { type Loaded, loadCifar, loadIdx } from './load-data.js';
 import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
-import { readSplit } from './read-idx.js';
 
 interface Scope {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
@@ -32,7 +31,7 @@ interface Scope {
 const scope = self as unknown as Scope;
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
-let raw: { name: 'mnist' | 'fashion-mnist'; train: ByteImageDataset; test: ByteImageDataset } | null = null;
+let raw: Loaded | null = null;
 let model: Sequential | null = null;
 /** What the current model was trained on: its data set name, classes and input preparation. */
 let record: { dataset: string; classNames: string[]; normalization: Normalization; input: InputPreparation } | null =
@@ -71,22 +70,12 @@ const setPhase = (p: Phase, message?: string) => {
   post({ type: 'phase', phase: p, message });
 };
 
-async function loadData(m: Extract<ToWorker, { type: 'data' }>) {
+async function loadData(m: Extract<ToWorker, { type: 'data' | 'cifar' }>) {
   if (phase === 'running' || phase === 'paused') throw new Error('stop the training before loading other data');
-  const split = async (f: typeof m.train, name: string) =>
-    idxPairDataset(
-      name,
-      await readSplit(f.images, f.imagesName, 3),
-      await readSplit(f.labels, f.labelsName, 1),
-      f.imagesName,
-      f.labelsName,
-      idxClassNames[m.name],
-    );
-  const train = await split(m.train, `${m.name}-train`);
-  const test = await split(m.test, `${m.name}-test`);
+  const { name, train, test } = m.type === 'cifar' ? await loadCifar(m) : await loadIdx(m.name, m.train, m.test);
   const [ts, es] = [train.imageShape.join('×'), test.imageShape.join('×')];
   if (ts !== es) throw new Error(`the training images are ${ts}, the test images ${es} — give files of one data set`);
-  raw = { name: m.name, train, test };
+  raw = { name, train, test };
   post({
     type: 'data',
     train: train.length,
@@ -104,7 +93,10 @@ function evaluateNow(step: number, epoch: number) {
 }
 
 async function start(m: Extract<ToWorker, { type: 'start' }>) {
-  if (!raw) throw new Error('load a data set first (MNIST from the server, or drop its four .gz files)');
+  if (!raw)
+    throw new Error(
+      'load a data set first (from the server, or drop the MNIST .gz files or the CIFAR-10 .bin batches)',
+    );
   if (phase === 'running' || phase === 'paused') throw new Error('training is already under way — stop it first');
   const s = m.settings;
   const spec = validateSpec(m.spec, 'the network');
@@ -202,7 +194,7 @@ function predict(m: Extract<ToWorker, { type: 'predict' }>) {
   const top = Array.from(p, (v, i) => ({ label: rec.classNames[i], p: v }))
     .sort((a, b) => b.p - a.p)
     .slice(0, 3);
-  post({ type: 'prediction', id: m.id, top, input: Array.from(img.bytes) });
+  post({ type: 'prediction', id: m.id, top, input: Array.from(img.bytes), shape: [...mdl.inputShape] });
 }
 
 function save() {
@@ -259,6 +251,7 @@ async function handle(m: ToWorker) {
     case 'init':
       return post(await startKernels(m.base, m.threads));
     case 'data':
+    case 'cifar':
       return loadData(m);
     case 'start':
       return start(m);
