@@ -30,8 +30,15 @@ export interface Playground {
   close(): Promise<void>;
 }
 
-/** Opens the playground on MNIST from `dataDir`; `before` runs on the page before it loads. */
-export async function openPlayground(dataDir: string, before?: (page: Page) => Promise<unknown>): Promise<Playground> {
+/**
+ * Opens the playground on MNIST from `dataDir`; `before` runs on the page before it loads, `beforeData`
+ * once it is ready, before "Load from the server" (to pick another data set or image limit).
+ */
+export async function openPlayground(
+  dataDir: string,
+  before?: (page: Page) => Promise<unknown>,
+  beforeData?: (page: Page) => Promise<unknown>,
+): Promise<Playground> {
   const server = makeServer(makeRoots([mkdtempSync(join(tmpdir(), 'convts-pg-'))]), { dataDir });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/playground`;
@@ -59,8 +66,9 @@ export async function openPlayground(dataDir: string, before?: (page: Page) => P
       close,
     };
     await pg.until('s.ready', 30_000);
+    await beforeData?.(page);
     await page.click('#load-server');
-    await pg.until('s.data !== null', 60_000);
+    await pg.until('s.data !== null', 300_000);
     return pg;
   } catch (e) {
     await close();
