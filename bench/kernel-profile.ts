@@ -252,8 +252,10 @@ async function compare(): Promise<void> {
         const c = process.cpuUsage();
         const r = (f as (...b: unknown[]) => unknown)(...a);
         const u = process.cpuUsage(c);
+        // Convolutions and dense layers by shape (the geometry, or inF and outF, are the last arguments).
         const g = name.startsWith('conv2d') ? (a[a.length - 1] as ConvGeom) : null;
-        const key = g ? `${name} ${g.c}→${g.k} ${g.kh}×${g.kw} ${g.h}×${g.w}` : name;
+        const dense = name.startsWith('dense') ? ` ${a[a.length - 2]}→${a[a.length - 1]}` : '';
+        const key = g ? `${name} ${g.c}→${g.k} ${g.kh}×${g.kw} ${g.h}×${g.w}` : name + dense;
         const list = calls[s].get(key) ?? [];
         list.push((u.user + u.system) / 1000);
         calls[s].set(key, list);

@@ -190,21 +190,22 @@ constexpr int NC = 2;
 
 // Dot-product tile for gemm_nt_offset: c[r][j] += Σ_p a[r·lda + p]·b[off[j] + p] for R rows, NC columns;
 // grouped (G), b[off[j] + base[p / VW] + p % VW].
-template <int R, bool G>
+// C columns: NC, or 2·NC for the few-row tiles (see nt_offset).
+template <int R, int C, bool G>
 void nt_tile(int k, const float *a, long lda, const float *b, const int *base, const int *off, float *c, long ldc,
              int cols) {
-  vf acc[R][NC];
-  const float *bj[NC];
-  for (int j = 0; j < NC; j++) bj[j] = b + off[imin(j, cols - 1)];
+  vf acc[R][C];
+  const float *bj[C];
+  for (int j = 0; j < C; j++) bj[j] = b + off[imin(j, cols - 1)];
   for (int r = 0; r < R; r++) {
-    for (int j = 0; j < NC; j++) acc[r][j] = vf{};
+    for (int j = 0; j < C; j++) acc[r][j] = vf{};
   }
   for (int p = 0; p < k; p += VW) {
-    vf x[NC];
-    for (int j = 0; j < NC; j++) x[j] = vload(bj[j] + (G ? base[p / VW] : p));
+    vf x[C];
+    for (int j = 0; j < C; j++) x[j] = vload(bj[j] + (G ? base[p / VW] : p));
     for (int r = 0; r < R; r++) {
       vf d = vload(a + r * lda + p);
-      for (int j = 0; j < NC; j++) acc[r][j] = vmadd(d, x[j], acc[r][j]);
+      for (int j = 0; j < C; j++) acc[r][j] = vmadd(d, x[j], acc[r][j]);
     }
   }
   for (int r = 0; r < R; r++) {
@@ -215,10 +216,13 @@ void nt_tile(int k, const float *a, long lda, const float *b, const int *base, c
 typedef void (*NtFn)(int, const float *, long, const float *, const int *, const int *, float *, long, int);
 template <bool G, int... R>
 struct NtTable {
-  static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1, G>...};
+  static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1, NC, G>...};
+  static constexpr NtFn wide[2] = {&nt_tile<1, 2 * NC, G>, &nt_tile<2, 2 * NC, G>};
 };
 template <bool G, int... R>
 constexpr NtFn NtTable<G, R...>::fns[sizeof...(R)];
+template <bool G, int... R>
+constexpr NtFn NtTable<G, R...>::wide[2];
 using NtTiles = NtTable<false, MICRO_ROWS>;
 using GroupNtTiles = NtTable<true, MICRO_ROWS>;
 
@@ -304,11 +308,15 @@ namespace {
 void nt_offset(int m, int n, int k, const float *a, long lda, const float *b, const int *base, const int *off, float *c,
                long ldc) {
   int rows = m > 0 ? (m + (m + NT_ROWS - 1) / NT_ROWS - 1) / ((m + NT_ROWS - 1) / NT_ROWS) : 1;
-  const NtFn *fns = base ? GroupNtTiles::fns : NtTiles::fns;
+  const NtFn *fns = base ? GroupNtTiles::fns : NtTiles::fns, *wide = base ? GroupNtTiles::wide : NtTiles::wide;
   for (int i0 = 0; i0 < m; i0 += rows) {
     int rr = imin(rows, m - i0);
-    for (int j = 0; j < n; j += NC) {
-      fns[rr - 1](k, a + i0 * lda, lda, b, base, off + j, c + i0 * ldc + j, ldc, imin(NC, n - j));
+    // A panel of one or two rows (10 rows as 4 + 4 + 2 with 4-row tiles: seed-cifar's 10 filters in
+    // WebAssembly) takes twice the columns, so that it still does R·C multiply-adds per R + C loads.
+    int nc = rr <= 2 && NT_ROWS >= 4 ? 2 * NC : NC;
+    for (int j = 0; j < n; j += nc) {
+      (nc == NC ? fns[rr - 1] : wide[rr - 1])(k, a + i0 * lda, lda, b, base, off + j, c + i0 * ldc + j, ldc,
+                                              imin(nc, n - j));
     }
   }
 }
