@@ -8,8 +8,9 @@
 //       GFLOP/s of forward, backward-data and backward-filter for the 3×3 convolutions of the wide
 //       CIFAR nets (32–256 channels, 32×32 to 4×4 maps), each as a share of the gemm peak measured
 //       on the same thread count in the same run, in turns with it; with a spec, its convolutions;
-//   node dist/bench/kernel-profile.js compare [seed-mnist | seed-cifar | spec.json] [batch] [rounds]
-//       CPU time of each kernel of a training step, native against WebAssembly, both on one thread.
+//   node dist/bench/kernel-profile.js compare [seed-mnist | seed-cifar | spec.json] [batch] [rounds] [threads]
+//       CPU time of each kernel of a training step (median and mean) and of the rest of the step,
+//       native against WebAssembly, both on `threads` threads (default 1).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,8 +24,9 @@ import {
   Tensor,
   useKernels,
 } from '../src/index.js';
+import { floats } from '../src/kernels/index.js';
 import { nativeKernels } from '../src/kernels/native/index.js';
-import { loadNativeAddon, loadWasmThreadedModule } from '../src/kernels/node-loader.js';
+import { loadNativeAddon, loadWasmThreadedModule, startNodeWasmThreads } from '../src/kernels/node-loader.js';
 import { wasmSharedKernels } from '../src/kernels/wasm/pool.js';
 import { Conv2d } from '../src/layers/conv2d.js';
 import type { Layer } from '../src/layers/layer.js';
@@ -213,19 +215,22 @@ function profile(): void {
 }
 
 /**
- * CPU time of each kernel in a training step, native on one thread against the WebAssembly kernels on
- * one thread (the threaded module, as Node's wasm backend and the page run it), in alternating rounds of
- * ten steps, with a gemm probe of each set: which kernels lose more than the vector width.
+ * CPU time of each kernel in a training step, native against the WebAssembly kernels (the threaded
+ * module, as Node's wasm backend and the page run it), each on `threads` threads (CPU time of the whole
+ * process, so a spinning worker counts), in alternating rounds of ten steps, with a gemm probe of each
+ * set: which kernels lose more than the vector width, and how much of a step is outside the kernels.
  */
-function compare(): void {
+async function compare(): Promise<void> {
   const net = process.argv[3] ?? 'seed-mnist';
   const batch = Number(process.argv[4] ?? 32);
   const rounds = Number(process.argv[5] ?? 30);
+  const threads = Number(process.argv[6] ?? 1);
   const wasm = loadWasmThreadedModule();
   if (!wasm) throw new Error('the threaded WebAssembly module is not built — npm run build:kernels');
+  const pool = threads > 1 ? await startNodeWasmThreads(threads) : null;
   const sets: [string, Kernels][] = [
-    ['native', nativeKernels(addon(), 1)],
-    ['wasm', wasmSharedKernels(wasm)],
+    ['native', nativeKernels(addon(), threads)],
+    ['wasm', pool ? pool.kernels : wasmSharedKernels(wasm)],
   ];
   const spec = net.endsWith('.json') ? JSON.parse(readFileSync(net, 'utf8')) : builtinSpec(net);
   // Per set: CPU milliseconds of each call, by kernel (convolutions by shape), and of each step.
@@ -235,11 +240,9 @@ function compare(): void {
     useKernels(k);
     const model = buildModel(spec, { seed: 1 });
     const rng = new Rng(1);
-    const size = batch * model.inputShape.reduce((a, b) => a * b);
-    const x = new Tensor(
-      [batch, ...model.inputShape],
-      Float32Array.from({ length: size }, () => rng.normal()),
-    );
+    // The batch in the set's memory, as the trainer hands it to the first layer.
+    const x = new Tensor([batch, ...model.inputShape], floats(batch * model.inputShape.reduce((a, b) => a * b)));
+    for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
     const labels = Int32Array.from({ length: batch }, (_, i) => i % model.classes);
     const opt = makeOptimizer({ kind: 'momentum', lr: 0.01 });
     const timed = { ...k } as Record<string, unknown>;
@@ -249,8 +252,10 @@ function compare(): void {
         const c = process.cpuUsage();
         const r = (f as (...b: unknown[]) => unknown)(...a);
         const u = process.cpuUsage(c);
+        // Convolutions and dense layers by shape (the geometry, or inF and outF, are the last arguments).
         const g = name.startsWith('conv2d') ? (a[a.length - 1] as ConvGeom) : null;
-        const key = g ? `${name} ${g.c}→${g.k} ${g.kh}×${g.kw} ${g.h}×${g.w}` : name;
+        const dense = name.startsWith('dense') ? ` ${a[a.length - 2]}→${a[a.length - 1]}` : '';
+        const key = g ? `${name} ${g.c}→${g.k} ${g.kh}×${g.kw} ${g.h}×${g.w}` : name + dense;
         const list = calls[s].get(key) ?? [];
         list.push((u.user + u.system) / 1000);
         calls[s].set(key, list);
@@ -272,6 +277,7 @@ function compare(): void {
       steps[s].push((u.user + u.system) / 10_000);
     });
   const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)] ?? 0;
+  const mean = (a: number[]) => a.reduce((p, q) => p + q, 0) / Math.max(1, a.length);
   // The gemm probe, 512³, fastest of 20 calls in CPU time: each set's arithmetic peak.
   const probe = sets.map(([, k]) => {
     const n = 512;
@@ -286,30 +292,44 @@ function compare(): void {
     }
     return n ** 3 / best / 1e6;
   });
+  pool?.terminate();
+  const ratio = (w: number, n: number) => `${(w / n).toFixed(2)}×`;
   console.log(
-    `${net}, batch ${batch}, training; ${loadLine()}; CPU ms per step (median of ${rounds} rounds of 10 steps)`,
+    `${net}, batch ${batch}, training, ${threads} thread${threads > 1 ? 's' : ''} each (wasm: ${pool ? `${pool.threads} up` : 'no pool'}); ${loadLine()}; CPU ms per step over ${rounds} rounds of 10 steps`,
   );
   console.log(
     `gemm probe 512³: native ${probe[0].toFixed(1)}, wasm ${probe[1].toFixed(1)} G multiply-adds per CPU-second (${(probe[0] / probe[1]).toFixed(2)}×)`,
   );
+  const [sm, sa] = [steps.map(median), steps.map(mean)];
   console.log(
-    `step: native ${median(steps[0]).toFixed(2)} ms, wasm ${median(steps[1]).toFixed(2)} ms (${(median(steps[1]) / median(steps[0])).toFixed(2)}×)`,
+    `step, median: native ${sm[0].toFixed(2)} ms, wasm ${sm[1].toFixed(2)} ms (${ratio(sm[1], sm[0])}); mean: native ${sa[0].toFixed(2)}, wasm ${sa[1].toFixed(2)} (${ratio(sa[1], sa[0])})`,
   );
-  console.log(`${'kernel'.padEnd(44)} native ms   wasm ms   wasm ÷ native`);
+  console.log(`${'kernel (median call × calls, then mean)'.padEnd(44)}    native ms     wasm ms   wasm ÷ native`);
+  const inKernels = [0, 0];
+  const cell = (a: number, b: number) => `${a.toFixed(3).padStart(6)} ${b.toFixed(3).padStart(6)}`;
   for (const key of calls[0].keys()) {
-    // Median call × calls per step: robust to the odd preempted call.
+    // Median call × calls per step (robust to the odd preempted call), and the mean per step.
     const per = sets.map((_, s) => {
       const list = calls[s].get(key) ?? [];
-      return median(list) * (list.length / (rounds * 10));
+      const perStep = list.length / (rounds * 10);
+      return [median(list) * perStep, mean(list) * perStep];
+    });
+    per.forEach(([, m], s) => {
+      inKernels[s] += m;
     });
     console.log(
-      `${key.padEnd(44)} ${per[0].toFixed(3).padStart(9)} ${per[1].toFixed(3).padStart(9)}   ${(per[1] / per[0]).toFixed(2)}×`,
+      `${key.padEnd(44)} ${cell(per[0][0], per[0][1])} ${cell(per[1][0], per[1][1])}   ${ratio(per[1][0], per[0][0])} ${ratio(per[1][1], per[0][1])}`,
     );
   }
+  // The calls' own timing inflates this a little (two cpuUsage() calls each), the same for both sets.
+  const outside = sa.map((t, s) => t - inKernels[s]);
+  console.log(
+    `${'outside the kernels (mean step − Σ means)'.padEnd(44)}        ${outside[0].toFixed(3).padStart(6)}        ${outside[1].toFixed(3).padStart(6)}   ${ratio(outside[1], outside[0])}`,
+  );
 }
 
 const mode = process.argv[2];
 if (mode === 'peak') peak();
 else if (mode === 'convs') convs();
-else if (mode === 'compare') compare();
+else if (mode === 'compare') await compare();
 else profile();

@@ -3,6 +3,7 @@
 // then several equal slices per contender, the contenders taking turns slice by slice so that every
 // one sees the same machine, and the median of the slices with their spread.
 import { withKernels } from '../src/core.js';
+import { floats } from '../src/kernels/index.js';
 import type { Backend } from '../src/kernels/node-loader.js';
 import { buildModel } from '../src/model/build.js';
 import type { ModelSpec } from '../src/model/spec.js';
@@ -60,7 +61,8 @@ export function summarize(slices: Slice[]): { median: number; min: number; max: 
 export function makeStep(spec: ModelSpec, mode: Mode, batch: number): () => void {
   const model = buildModel(spec, { seed: 1 });
   const rng = new Rng(7);
-  const x = new Tensor([batch, ...model.inputShape]);
+  // In the kernel set's memory, as the trainer hands batches to the first layer.
+  const x = new Tensor([batch, ...model.inputShape], floats(batch * model.inputShape.reduce((a, b) => a * b, 1)));
   for (let i = 0; i < x.size; i++) x.data[i] = rng.uniform();
   const labels = Int32Array.from({ length: batch }, () => rng.nextU32() % model.classes);
   const opt = new Sgd({ lr: 0.01 });

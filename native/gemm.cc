@@ -14,12 +14,36 @@ constexpr int KC = 256;  // depth of a packed block: a KC×NR panel of B stays i
 
 THREAD_LOCAL Buf<float> packA, packB;
 
+// Four floats, whatever the build's vector width: the unit of the transposing copies below.
+typedef float v4 __attribute__((vector_size(16), aligned(4)));
+
+// Copies a 4×4 block: dst row q (at dst + q·ds) is column q of the four rows at src + r·ss. Four
+// loads, the transpose in registers, four stores, where element by element it is 16 strided reads.
+static inline void transpose4(float *dst, long ds, const float *src, long ss) {
+  v4 r0 = *(const v4 *)src, r1 = *(const v4 *)(src + ss), r2 = *(const v4 *)(src + 2 * ss),
+     r3 = *(const v4 *)(src + 3 * ss);
+  v4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), t1 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+  v4 t2 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7), t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+  *(v4 *)dst = __builtin_shufflevector(t0, t1, 0, 1, 4, 5);
+  *(v4 *)(dst + ds) = __builtin_shufflevector(t0, t1, 2, 3, 6, 7);
+  *(v4 *)(dst + 2 * ds) = __builtin_shufflevector(t2, t3, 0, 1, 4, 5);
+  *(v4 *)(dst + 3 * ds) = __builtin_shufflevector(t2, t3, 2, 3, 6, 7);
+}
+
 // Ap[panel of `rows` rows][p][r] for rows i0.., depth p0..p0+kc; rows past m are zero.
 void pack_a(float *ap, Mat a, int i0, int rows, int m, int p0, int kc) {
-  for (int p = 0; p < kc; p++) {
-    for (int r = 0; r < rows; r++) {
+  int valid = imin(rows, m - i0), p = 0, r4 = 0;
+  if (a.cs == 1) {
+    // Rows of A are contiguous: 4×4 blocks of (4 rows, 4 depths) transposed.
+    r4 = valid & ~3;
+    for (; p + 4 <= kc; p += 4) {
+      for (int r = 0; r < r4; r += 4) transpose4(ap + p * rows + r, rows, a.p + (i0 + r) * a.rs + p0 + p, a.rs);
+    }
+  }
+  for (int q = 0; q < kc; q++) {
+    for (int r = q < p ? r4 : 0; r < rows; r++) {
       int i = i0 + r;
-      ap[p * rows + r] = i < m ? a.p[i * a.rs + (long)(p0 + p) * a.cs] : 0.f;
+      ap[q * rows + r] = i < m ? a.p[i * a.rs + (long)(p0 + q) * a.cs] : 0.f;
     }
   }
 }
@@ -33,8 +57,23 @@ void pack_b(float *bp, Mat b, int n, int p0, int kc) {
       for (int p = 0; p < kc; p++) {
         const float *src = b.p + (long)(p0 + p) * b.rs + j0;
         float *d = dst + p * NR;
+        if (cols == NR) {
+          // By vectors: a copy of unknown length is a call (memory.copy in WebAssembly).
+          for (int v = 0; v < NV; v++) vstore(d + v * VW, vload(src + v * VW));
+          continue;
+        }
         __builtin_memcpy(d, src, cols * sizeof(float));
         for (int j = cols; j < NR; j++) d[j] = 0.f;
+      }
+    } else if (b.rs == 1) {
+      // Columns of B are contiguous (a transposed operand): 4×4 blocks of (4 columns, 4 depths).
+      int c4 = cols & ~3, p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        for (int j = 0; j < c4; j += 4) transpose4(dst + p * NR + j, NR, b.p + (long)(j0 + j) * b.cs + p0 + p, b.cs);
+      }
+      for (int q = 0; q < kc; q++) {
+        for (int j = q < p ? c4 : 0; j < NR; j++)
+          dst[q * NR + j] = j < cols ? b.p[(long)(j0 + j) * b.cs + p0 + q] : 0.f;
       }
     } else {
       for (int j = 0; j < NR; j++) {
@@ -151,21 +190,22 @@ constexpr int NC = 2;
 
 // Dot-product tile for gemm_nt_offset: c[r][j] += Σ_p a[r·lda + p]·b[off[j] + p] for R rows, NC columns;
 // grouped (G), b[off[j] + base[p / VW] + p % VW].
-template <int R, bool G>
+// C columns: NC, or 2·NC for the few-row tiles (see nt_offset).
+template <int R, int C, bool G>
 void nt_tile(int k, const float *a, long lda, const float *b, const int *base, const int *off, float *c, long ldc,
              int cols) {
-  vf acc[R][NC];
-  const float *bj[NC];
-  for (int j = 0; j < NC; j++) bj[j] = b + off[imin(j, cols - 1)];
+  vf acc[R][C];
+  const float *bj[C];
+  for (int j = 0; j < C; j++) bj[j] = b + off[imin(j, cols - 1)];
   for (int r = 0; r < R; r++) {
-    for (int j = 0; j < NC; j++) acc[r][j] = vf{};
+    for (int j = 0; j < C; j++) acc[r][j] = vf{};
   }
   for (int p = 0; p < k; p += VW) {
-    vf x[NC];
-    for (int j = 0; j < NC; j++) x[j] = vload(bj[j] + (G ? base[p / VW] : p));
+    vf x[C];
+    for (int j = 0; j < C; j++) x[j] = vload(bj[j] + (G ? base[p / VW] : p));
     for (int r = 0; r < R; r++) {
       vf d = vload(a + r * lda + p);
-      for (int j = 0; j < NC; j++) acc[r][j] = vmadd(d, x[j], acc[r][j]);
+      for (int j = 0; j < C; j++) acc[r][j] = vmadd(d, x[j], acc[r][j]);
     }
   }
   for (int r = 0; r < R; r++) {
@@ -176,10 +216,13 @@ void nt_tile(int k, const float *a, long lda, const float *b, const int *base, c
 typedef void (*NtFn)(int, const float *, long, const float *, const int *, const int *, float *, long, int);
 template <bool G, int... R>
 struct NtTable {
-  static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1, G>...};
+  static constexpr NtFn fns[sizeof...(R)] = {&nt_tile<R + 1, NC, G>...};
+  static constexpr NtFn wide[2] = {&nt_tile<1, 2 * NC, G>, &nt_tile<2, 2 * NC, G>};
 };
 template <bool G, int... R>
 constexpr NtFn NtTable<G, R...>::fns[sizeof...(R)];
+template <bool G, int... R>
+constexpr NtFn NtTable<G, R...>::wide[2];
 using NtTiles = NtTable<false, MICRO_ROWS>;
 using GroupNtTiles = NtTable<true, MICRO_ROWS>;
 
@@ -265,11 +308,15 @@ namespace {
 void nt_offset(int m, int n, int k, const float *a, long lda, const float *b, const int *base, const int *off, float *c,
                long ldc) {
   int rows = m > 0 ? (m + (m + NT_ROWS - 1) / NT_ROWS - 1) / ((m + NT_ROWS - 1) / NT_ROWS) : 1;
-  const NtFn *fns = base ? GroupNtTiles::fns : NtTiles::fns;
+  const NtFn *fns = base ? GroupNtTiles::fns : NtTiles::fns, *wide = base ? GroupNtTiles::wide : NtTiles::wide;
   for (int i0 = 0; i0 < m; i0 += rows) {
     int rr = imin(rows, m - i0);
-    for (int j = 0; j < n; j += NC) {
-      fns[rr - 1](k, a + i0 * lda, lda, b, base, off + j, c + i0 * ldc + j, ldc, imin(NC, n - j));
+    // A panel of one or two rows (10 rows as 4 + 4 + 2 with 4-row tiles: seed-cifar's 10 filters in
+    // WebAssembly) takes twice the columns, so that it still does R·C multiply-adds per R + C loads.
+    int nc = rr <= 2 && NT_ROWS >= 4 ? 2 * NC : NC;
+    for (int j = 0; j < n; j += nc) {
+      (nc == NC ? fns[rr - 1] : wide[rr - 1])(k, a + i0 * lda, lda, b, base, off + j, c + i0 * ldc + j, ldc,
+                                              imin(nc, n - j));
     }
   }
 }

@@ -5,14 +5,18 @@ import {
   DivergenceError,
   type EpochMetrics,
   evaluate,
+  type Kernels,
+  kernels,
   type ModelSpec,
   makeOptimizer,
   type Optimizer,
+  referenceKernels,
   ShapeError,
   type StepMetrics,
   Tensor,
   type TrainOptions,
   train,
+  useKernels,
 } from '../src/index.js';
 import { wrap } from './helpers/optimizer.js';
 import { SyntheticDataset } from './helpers/synthetic.js';
@@ -196,6 +200,40 @@ describe('train', () => {
       (e: unknown) =>
         e instanceof ShapeError &&
         /data set six: label [45] of sample \d+ is out of range for a model with 4 outputs/.test(e.message),
+    );
+  });
+});
+
+describe("batches in the kernel set's memory", () => {
+  test("training and evaluation hand the first layer batches from the kernel set's allocator", async () => {
+    // A kernel set that allocates like the WebAssembly one (allocF32) and records what the first layer reads.
+    const own = new WeakSet<ArrayBufferLike>();
+    const seen: boolean[] = [];
+    const k: Kernels = {
+      ...referenceKernels,
+      name: 'recording',
+      allocF32(n) {
+        const a = new Float32Array(n);
+        own.add(a.buffer);
+        return a;
+      },
+      conv2dForward(y, x, w, b, g) {
+        seen.push(own.has(x.buffer));
+        referenceKernels.conv2dForward(y, x, w, b, g);
+      },
+    };
+    const prev = kernels();
+    useKernels(k);
+    try {
+      await train(buildModel(spec, { seed: 3 }), trainSet, testSet, opts({ epochs: 1 }));
+      evaluate(buildModel(spec, { seed: 3 }), testSet, 7); // a partial last batch: a view of the buffer
+    } finally {
+      useKernels(prev);
+    }
+    assert.ok(seen.length >= 160 / 8 + Math.ceil(80 / 7), `${seen.length} calls of the first layer`);
+    assert.ok(
+      seen.every((s) => s),
+      'every batch the first layer read came from allocF32',
     );
   });
 });

@@ -1,3 +1,4 @@
+import { floats } from '../kernels/index.js';
 import { type Shape, sizeOf, Tensor } from '../tensor/tensor.js';
 
 /**
@@ -21,12 +22,14 @@ export interface Dataset {
 /**
  * Runs `f` over every sample of `ds` in file order, `batchSize` at a time: `x` holds samples
  * start … start+n−1 as an [n, …shape] tensor. One buffer serves every batch (the last, shorter
- * one is a view of it), so `x` is only valid during the call.
+ * one is a view of it), so `x` is only valid during the call. The buffer is the kernel set's
+ * (kernels' floats()), so the first layer reads each batch in place.
  */
 export function forEachBatch(ds: Dataset, batchSize: number, f: (x: Tensor, start: number, n: number) => void): void {
   const order = Int32Array.from({ length: ds.length }, (_, i) => i);
-  const full = new Tensor([Math.min(batchSize, ds.length), ...ds.shape]);
   const size = sizeOf(ds.shape);
+  const rows = Math.min(batchSize, ds.length);
+  const full = new Tensor([rows, ...ds.shape], floats(rows * size));
   for (let start = 0; start < ds.length; start += batchSize) {
     const n = Math.min(batchSize, ds.length - start);
     const x = n === full.shape[0] ? full : new Tensor([n, ...ds.shape], full.data.subarray(0, n * size));

@@ -3,6 +3,7 @@
  * checkpoint, early stopping and Ctrl-C share its state, and splitting it would pass that state around.
  */
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
+import { floats } from '../kernels/index.js';
 import type { Sequential, Tta } from '../model/sequential.js';
 import type { Optimizer, OptimizerState, ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
@@ -201,7 +202,8 @@ export async function train(
     o.optimizer.loadState(r0.optimizer);
   }
   const sampleSize = sizeOf(trainSet.shape);
-  const full = new Tensor([o.batchSize, ...trainSet.shape]);
+  // In the kernel set's memory, as the layers' own arrays: the first layer reads each batch in place.
+  const full = new Tensor([o.batchSize, ...trainSet.shape], floats(o.batchSize * sampleSize));
   const labelBuf = new Uint8Array(o.batchSize);
   const classes = model.classes;
   const baseLr = o.optimizer.lr;
