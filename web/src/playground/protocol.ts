@@ -19,6 +19,15 @@ export interface CifarFiles {
   meta: string | null;
 }
 
+/** Pictures by class: files with their paths in the dropped folder ("photos/cat/1.png"), or one .zip. */
+export interface PictureFiles {
+  /** The folder's or the zip's name. */
+  name: string;
+  files: { path: string; file: Blob }[];
+  /** Square side every picture is resized to; null: the most common size among them. */
+  size: number | null;
+}
+
 export interface Settings {
   optimizer: OptimizerKind;
   lr: number;
@@ -43,6 +52,7 @@ export type ToWorker =
   | { type: 'init'; base: string; threads: number }
   | { type: 'data'; name: 'mnist' | 'fashion-mnist'; train: SplitFiles; test: SplitFiles }
   | ({ type: 'cifar' } & CifarFiles)
+  | ({ type: 'pictures' } & PictureFiles)
   | { type: 'start'; spec: ModelSpec; settings: Settings }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -87,6 +97,8 @@ export type FromWorker =
   /** The kernels run: relaxed SIMD or SIMD128, on `threads` threads; `notice` says why fewer than asked. */
   | { type: 'ready'; kernels: string; threads: number; notice: string | null }
   | { type: 'data'; train: number; test: number; shape: number[]; classNames: string[] }
+  /** How far a data set's loading is (pictures decoded), while it loads. */
+  | { type: 'loading'; text: string }
   /** The steps since the last such message: one message every ~100 ms rather than one a step. */
   | { type: 'steps'; steps: StepMetrics[] }
   | EvalMessage
