@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { loadDataset } from '../src/index.js';
 import { chromiumPath, launchChromium, staticServer } from './helpers/browser.js';
 import { convts } from './helpers/cli.js';
 import { drawRgb, writePng } from './helpers/pictures.js';
@@ -193,6 +194,46 @@ test('the same folder chosen with the folder input, and as a zip (stored and def
   const accuracy = await trainAndEvaluate(page);
   t.diagnostic(`zip at 28×28: ${(100 * accuracy).toFixed(1)}% of the 18 held-out pictures`);
   assert.ok(accuracy > 0.6, `accuracy ${accuracy} is not above chance (1/3)`);
+  await page.close();
+});
+
+test('train/ and test/ folders are the splits, and the page decodes and resizes a picture to the same input as convts train', async (t) => {
+  if (skip(t)) return;
+  const split = join(tmp, 'split');
+  for (const [part, n] of [
+    ['train', 10],
+    ['test', 4],
+  ] as const)
+    writePictureFolder(join(split, part), n);
+  // The first test picture is 20×24: resized to the common 16×16 in the page and by --image-size 16.
+  const page = await openPage();
+  await page.setInputFiles('#folder', split);
+  await until(page, 's.data !== null', 60_000);
+  assert.deepEqual((await state(page)).data, {
+    type: 'data',
+    train: 30,
+    test: 12,
+    shape: [3, 16, 16],
+    classNames: classes,
+  });
+  // The watched test image (index 0) as the worker sends it at step 0: normalized C×H×W floats.
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { playground: { worker(): Worker }; firstImage: number[] | null };
+    g.firstImage = null;
+    g.playground.worker().addEventListener('message', (e: MessageEvent) => {
+      if (e.data.type === 'features' && g.firstImage === null)
+        g.firstImage = Array.from(e.data.image.data as Float32Array);
+    });
+  });
+  await page.click('#start');
+  await page.waitForFunction('firstImage !== null', null, { timeout: 60_000, polling: 50 });
+  const pageImage = (await page.evaluate('firstImage')) as number[];
+  await until(page, "s.phase === 'done'", 60_000); // one step of 30 images
+  const cli = loadDataset(`folder:${split}`, '', { size: [16, 16] });
+  const x = new Float32Array(3 * 16 * 16);
+  cli.test.fill(x, [0], 0, 1);
+  const worst = pageImage.reduce((m, v, i) => Math.max(m, Math.abs(v - x[i])), 0);
+  assert.ok(worst < 1e-5, `the page's input differs from convts train's by up to ${worst}`);
   await page.close();
 });
 

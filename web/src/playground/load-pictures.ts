@@ -39,7 +39,7 @@ export async function loadPictures(m: PictureFiles, progress: Progress): Promise
   const samples = [...layout.train, ...(layout.test ?? [])];
   // Every picture's bytes and upright size first: the most common size is the data set's.
   const files: Uint8Array[] = [];
-  const sizes = new Map<string, number>();
+  const sizeOf: string[] = [];
   await inTurns(samples.length, 16, async (i) => {
     const s = samples[i];
     const bytes = await (byPath.get(s.path) as Source).read();
@@ -48,9 +48,12 @@ export async function loadPictures(m: PictureFiles, progress: Progress): Promise
     if (h.width * h.height > defaultMaxPixels)
       throw new Error(`${name}: ${h.width}×${h.height} pixels is more than the page decodes — scale it down first`);
     const { width, height } = uprightSize(h);
-    sizes.set(`${height}×${width}`, (sizes.get(`${height}×${width}`) ?? 0) + 1);
+    sizeOf[i] = `${height}×${width}`;
     files[i] = bytes;
   });
+  // Counted in sample order, so that a tie goes to the size seen first whatever order the reads finished in.
+  const sizes = new Map<string, number>();
+  for (const k of sizeOf) sizes.set(k, (sizes.get(k) ?? 0) + 1);
   const common = [...sizes]
     .reduce((a, b) => (b[1] > a[1] ? b : a))[0]
     .split('×')
@@ -61,7 +64,8 @@ export async function loadPictures(m: PictureFiles, progress: Progress): Promise
   await inTurns(samples.length, 8, async (i) => {
     rows.set(i, await decode(files[i], `${where}/${samples[i].path}`));
     files[i] = new Uint8Array(0);
-    if (performance.now() - shown > 100 || ++done === samples.length) {
+    done++;
+    if (performance.now() - shown > 100 || done === samples.length) {
       progress(done, samples.length);
       shown = performance.now();
     }
@@ -95,7 +99,11 @@ async function listSources(m: PictureFiles): Promise<Source[]> {
   const zip = m.files.length === 1 && /\.zip$/i.test(m.files[0].path) ? m.files[0] : null;
   if (!zip) return m.files.map((f) => ({ path: f.path, read: async () => new Uint8Array(await f.file.arrayBuffer()) }));
   const bytes = new Uint8Array(await zip.file.arrayBuffer());
-  return zipEntries(bytes, zip.path).map((e) => ({ path: e.name, read: () => zipEntryBytes(bytes, e, zip.path) }));
+  return zipEntries(bytes, zip.path).map((e) => ({
+    // Some Windows tools separate folders with backslashes.
+    path: e.name.replaceAll('\\', '/'),
+    read: () => zipEntryBytes(bytes, e, zip.path),
+  }));
 }
 
 // One canvas for pictures of one size (most of a data set's): making a canvas costs more than drawing.

@@ -7,7 +7,7 @@ import { drawPad } from './draw.js';
 import { featureView } from './feature-view.js';
 import { networkEditor } from './network-editor.js';
 import { modelFiles } from './open-model.js';
-import { chosenFolder, droppedFolder, folderName } from './picture-drop.js';
+import { dropZone } from './picture-drop.js';
 import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 import { download, showConfusion, showInput } from './views.js';
 
@@ -273,32 +273,7 @@ $<HTMLInputElement>('files').onchange = guard(() => data.loadFiles($<HTMLInputEl
 $<HTMLInputElement>('open').onchange = guard(async () =>
   send({ type: 'open', files: await modelFiles($<HTMLInputElement>('open').files) }),
 );
-const drop = $('drop');
-drop.ondragover = (e) => {
-  e.preventDefault();
-  drop.classList.add('over');
-};
-drop.ondragleave = () => drop.classList.remove('over');
-drop.ondrop = (e) => {
-  e.preventDefault();
-  drop.classList.remove('over');
-  const dt = e.dataTransfer;
-  if (!dt) return;
-  // The entries must be taken before the event returns; their files are read afterwards.
-  const folder = droppedFolder(dt);
-  const files = dt.files;
-  guard(async () => {
-    const found = await folder;
-    if (found) data.loadPictures(folderName(found), found);
-    else await data.loadFiles(files);
-  })();
-};
-$<HTMLInputElement>('folder').onchange = guard(() => {
-  const list = $<HTMLInputElement>('folder').files;
-  if (!list?.length) return;
-  const found = chosenFolder(list);
-  data.loadPictures(folderName(found), found);
-});
+dropZone($('drop'), $<HTMLInputElement>('folder'), data, guard);
 
 // The longest gap between animation frames: how smooth the page stays while the worker trains.
 let lastFrame = 0;

@@ -1,5 +1,7 @@
 // Messages between the playground page and its training worker. Bytes travel as transferred
 // ArrayBuffers, so a data set is not copied on its way to the worker.
+import type { Normalization } from '../../../src/data/dataset.js';
+import type { InputPreparation } from '../../../src/data/image.js';
 import type { ModelSpec } from '../../../src/model/spec.js';
 import type { OptimizerKind } from '../../../src/optim/index.js';
 import type { StepMetrics } from '../../../src/train/trainer.js';
@@ -38,6 +40,17 @@ export interface Settings {
   seed: number;
   /** Evaluate on the test images every this many steps (and after each epoch). */
   evalEvery: number;
+}
+
+/** A saved model's config.json: its data set, classes, normalization and input preparation. */
+export interface ModelConfig {
+  dataset: string;
+  classNames: string[];
+  normalization: Normalization;
+  input: InputPreparation;
+  /** A picture folder's size and channels, as convts eval --dataset folder:DIR then reads it. */
+  imageSize?: [number, number];
+  channels?: number;
 }
 
 /** A saved model as convts eval and predict read it. */

@@ -17,13 +17,13 @@ import {
   type WasmKernels,
   weightsToSafetensors,
 } from '../../../src/core.js';
-import type { ByteImageDataset, Normalization } from '../../../src/data/dataset.js';
+import type { ByteImageDataset } from '../../../src/data/dataset.js';
 import { type InputPreparation, inputPreparation, prepareImage } from '../../../src/data/image.js';
 import { prepare } from '../../../src/data/prepare.js';
 import { FeatureFeed } from './feature-maps.js';
 import { type Loaded, loadCifar, loadIdx } from './load-data.js';
 import { loadPictures } from './load-pictures.js';
-import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
+import type { FromWorker, ModelConfig, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 
 interface Scope {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
@@ -34,16 +34,8 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage
 
 let raw: Loaded | null = null;
 let model: Sequential | null = null;
-/** What the current model was trained on: its data set name, classes and input preparation. */
-let record: {
-  dataset: string;
-  classNames: string[];
-  normalization: Normalization;
-  input: InputPreparation;
-  /** A picture folder's size and channels, as convts eval --dataset folder:DIR then reads it. */
-  imageSize?: [number, number];
-  channels?: number;
-} | null = null;
+/** What the current model was trained on (config.json of a saved model). */
+let record: ModelConfig | null = null;
 let run: {
   train: ByteImageDataset;
   test: ByteImageDataset;
