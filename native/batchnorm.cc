@@ -100,34 +100,72 @@ void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int 
   });
 }
 
+namespace {
+
+// One row of z = (x − m)·a + β, the forward's arithmetic wherever z is needed (the fused backward
+// computes it again, bit for bit). (x − m)·a + β rather than x·a + (β − m·a), which cancels when the
+// variance is tiny.
+inline void bn_row(float *y, const float *x, int hw, float m, float a, float beta) {
+  vf av = vbroadcast(a), mv = vbroadcast(m), bv = vbroadcast(beta);
+  int i = 0;
+  for (; i + VW <= hw; i += VW) vstore(y + i, vmadd(vload(x + i) - mv, av, bv));
+  for (; i < hw; i++) y[i] = (x[i] - m) * a + beta;
+}
+
+// The activation of a row in place, as its own kernel computes it.
+inline void act_row(const BnAct &act, float *y, int hw) {
+  if (act.kind == kBnRelu) return relu_row(y, y, hw);
+  if (act.kind == kBnGelu) return gelu_row(y, y, hw);
+  for (int i = 0; i < hw; i++) y[i] = y[i] > 0.f ? y[i] : (float)(act.slope * y[i]);
+}
+
+// dz = dy·act'(z) over a row, z read from dz's place and overwritten.
+inline void act_grad_row(const BnAct &act, float *dz, const float *dy, int hw) {
+  if (act.kind == kBnRelu) return relu_grad_row(dz, dy, dz, hw);
+  if (act.kind == kBnGelu) return gelu_grad_row(dz, dy, dz, hw);
+  for (int i = 0; i < hw; i++) dz[i] = dz[i] > 0.f ? dy[i] : (float)(act.slope * dy[i]);
+}
+
+inline float scale(const float *invstd, const float *gamma, int ch) {
+  return (float)((double)invstd[ch] * (gamma ? gamma[ch] : 1.0));
+}
+
+}  // namespace
+
 void batchnorm_forward(float *y, const float *x, const float *mean, const float *invstd, const float *gamma,
-                       const float *beta, int n, int c, int hw, int threads) {
+                       const float *beta, int n, int c, int hw, BnAct act, int threads) {
   parallel_for(threads, c, [&](int, int ch) {
-    // (x − m)·a + β rather than x·a + (β − m·a), which cancels when the variance is tiny.
-    float a = (float)((double)invstd[ch] * (gamma ? gamma[ch] : 1.0)), m = mean[ch], beta_c = beta ? beta[ch] : 0.f;
-    vf av = vbroadcast(a), mv = vbroadcast(m), bv = vbroadcast(beta_c);
+    float a = scale(invstd, gamma, ch), m = mean[ch], beta_c = beta ? beta[ch] : 0.f;
     for (int b = 0; b < n; b++) {
       long o = ((long)b * c + ch) * hw;
-      int i = 0;
-      for (; i + VW <= hw; i += VW) vstore(y + o + i, vmadd(vload(x + o + i) - mv, av, bv));
-      for (; i < hw; i++) y[o + i] = (x[o + i] - m) * a + beta_c;
+      bn_row(y + o, x + o, hw, m, a, beta_c);
+      // The row is still in the first-level cache: the activation costs no pass over memory.
+      if (act.kind != kBnNone) act_row(act, y + o, hw);
     }
   });
 }
 
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
-                        const float *invstd, const float *gamma, int n, int c, int hw, bool batch_stats, int threads) {
+                        const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
+                        bool batch_stats, BnAct act, int threads) {
   double count = (double)n * hw;
   // A channel of few values (a dense layer at a small batch) gets dx in double as in the reference: there
   // it is a difference of nearly equal terms (exactly zero for two values) that float would not keep.
   bool few = count <= 64;
+  // With an activation, each row's dz goes to dx first and the steps below read it from there.
+  const float *g = act.kind != kBnNone ? dx : dy;
   parallel_for(threads, c, [&](int, int ch) {
     float m = mean[ch];
     double md = m, is = invstd[ch], sdy = 0, sdyx = 0;
     vf mv = vbroadcast(m);
+    float za = act.kind != kBnNone ? scale(invstd, gamma, ch) : 0.f, zb = beta ? beta[ch] : 0.f;
     for (int b = 0; b < n; b++) {
       long o = ((long)b * c + ch) * hw;
-      row_sums_dy(hw, dy + o, x + o, md, &sdy, &sdyx);
+      if (act.kind != kBnNone) {
+        bn_row(dx + o, x + o, hw, m, za, zb);
+        act_grad_row(act, dx + o, dy + o, hw);
+      }
+      row_sums_dy(hw, g + o, x + o, md, &sdy, &sdyx);
     }
     sdyx *= is;
     if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);
@@ -142,11 +180,11 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
       long o = ((long)b * c + ch) * hw;
       int i = 0;
       if (few) {
-        for (; i < hw; i++) dx[o + i] = (float)(a * (dy[o + i] - mdy - ((double)x[o + i] - m) * k));
+        for (; i < hw; i++) dx[o + i] = (float)(a * (g[o + i] - mdy - ((double)x[o + i] - m) * k));
         continue;
       }
-      for (; i + VW <= hw; i += VW) vstore(dx + o + i, ((vload(dy + o + i) - mdv) - (vload(x + o + i) - mv) * kv) * av);
-      for (; i < hw; i++) dx[o + i] = ((dy[o + i] - mf) - (x[o + i] - m) * kf) * af;
+      for (; i + VW <= hw; i += VW) vstore(dx + o + i, ((vload(g + o + i) - mdv) - (vload(x + o + i) - mv) * kv) * av);
+      for (; i < hw; i++) dx[o + i] = ((g[o + i] - mf) - (x[o + i] - m) * kf) * af;
     }
   });
 }
