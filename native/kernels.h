@@ -34,7 +34,6 @@ void gelu_backward(float *dx, const float *dy, const float *x, long len, int thr
 // One row of the activations, on the calling thread, for batch norm's fused passes (in place allowed):
 // ReLU as activation_forward, GELU as gelu_forward, leaky ReLU as the reference (the product in double).
 void relu_row(float *y, const float *x, int len);
-void relu_grad_row(float *dx, const float *dy, const float *x, int len);
 void gelu_row(float *y, const float *x, int len);
 void gelu_grad_row(float *dx, const float *dy, const float *x, int len);
 // Batch normalization per channel of x[n, c, hw] (src/kernels/reference/normalization.ts); gamma and

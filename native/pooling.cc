@@ -169,10 +169,6 @@ void relu_row(float *y, const float *x, int len) {
   masked(y, x, x, 0, len);
 }
 
-void relu_grad_row(float *dx, const float *dy, const float *x, int len) {
-  masked(dx, x, dy, 0, len);
-}
-
 void activation_forward(int kind, float *y, const float *x, long len, int threads) {
   over_range(len, threads, [&](int i0, int i1) {
     if (kind == 0) return masked(y, x, x, i0, i1);

@@ -159,3 +159,20 @@ test('bench --net takes a spec model or a spec file and reports GFLOP/s beside t
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /^convts: --net: .*none\.json not found/);
 });
+
+test('bench --fusion on,off races each kernel set with batch norm and its activation fused and apart', () => {
+  const args = ['--net', 'convts-mnist', '--mode', 'train', '--batch', '2', '--backend', 'reference', '--warmup', '0'];
+  const r = bench([...args, '--slice', '0.01', '--slices', '2', '--fusion', 'on,off', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    rows.map((m) => m.fusion),
+    [undefined, false],
+  );
+  const bad = bench([...args, '--fusion', 'maybe']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--fusion/);
+});
