@@ -15,6 +15,8 @@ export interface SpeedOptions {
   modes: Mode[];
   batches: number[];
   backends: Backend[];
+  /** Batch norm and its activation as one kernel (true), as two (false), or both in turns. */
+  fusion?: boolean[];
   timing: Timing;
   /** PyTorch to race against (bench/torch.ts findTorch), or null. */
   torch: TorchPython | null;
@@ -32,6 +34,8 @@ export interface Measurement {
   backend: string;
   /** The kernel set's own name, e.g. native-avx512 (ours only). */
   kernels?: string;
+  /** False when each batch norm and its activation ran as two kernels (bench --fusion off). */
+  fusion?: boolean;
   threads: number;
   /** The browser pool's spin limit, when set by --spin. */
   spins?: number;
@@ -59,7 +63,9 @@ export interface Measurement {
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-type Who = Pick<Measurement, 'backend' | 'kernels' | 'threads' | 'spins'> & { side: 'ours' | 'torch' | 'convnetjs' };
+type Who = Pick<Measurement, 'backend' | 'kernels' | 'fusion' | 'threads' | 'spins'> & {
+  side: 'ours' | 'torch' | 'convnetjs';
+};
 
 /** Runs every configuration and hands each measurement to `out` as soon as it is known. */
 export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): Promise<void> {
@@ -88,10 +94,12 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
           const contenders: Contender[] = [];
           const who: Who[] = [];
           const drops: (() => Promise<void>)[] = [];
-          for (const b of o.backends) {
-            contenders.push(ours(net.spec, mode, batch, b));
-            who.push({ side: 'ours', backend: b.name, kernels: b.kernels.name, threads: b.threads });
-          }
+          for (const b of o.backends)
+            for (const fusion of o.fusion ?? [true]) {
+              contenders.push(ours(net.spec, mode, batch, b, fusion));
+              const label = { side: 'ours', backend: b.name, kernels: b.kernels.name, threads: b.threads } as const;
+              who.push(fusion ? label : { ...label, fusion });
+            }
           // The page builds the report's networks by name; spec files are timed in Node only.
           const inPage = (benchBuiltins as readonly string[]).includes(net.torchNet);
           for (const [t, sp, k] of inPage ? pools : []) {
@@ -171,5 +179,5 @@ export function row(m: Measurement): string {
   const spread = `±${((50 * (m.maxImagesPerSecond - m.minImagesPerSecond)) / m.imagesPerSecond).toFixed(0)}%`;
   const ofPeak = m.ofPeak === undefined ? '' : `${(100 * m.ofPeak).toFixed(0)}%`;
   const actual = m.performedOfPeak === undefined ? '' : `${(100 * m.performedOfPeak).toFixed(0)}%`;
-  return `${m.net.padEnd(12)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${m.backend.padEnd(17)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${spread.padStart(7)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)} ${m.gflops.toFixed(1).padStart(8)} ${ofPeak.padStart(7)} ${actual.padStart(6)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}×` : ''}${m.vsConvnetjs !== undefined ? `${m.vsConvnetjs.toFixed(1).padStart(12)}×` : ''}\n`;
+  return `${m.net.padEnd(12)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${(m.fusion === false ? `${m.backend} unfused` : m.backend).padEnd(17)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${spread.padStart(7)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)} ${m.gflops.toFixed(1).padStart(8)} ${ofPeak.padStart(7)} ${actual.padStart(6)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}×` : ''}${m.vsConvnetjs !== undefined ? `${m.vsConvnetjs.toFixed(1).padStart(12)}×` : ''}\n`;
 }

@@ -2,7 +2,7 @@
 // long enough for both sides' one-time work (buffers, code generation, PyTorch's primitive caches),
 // then several equal slices per contender, the contenders taking turns slice by slice so that every
 // one sees the same machine, and the median of the slices with their spread.
-import { withKernels } from '../src/core.js';
+import { batchNormFusion, setBatchNormFusion, withKernels } from '../src/core.js';
 import { floats } from '../src/kernels/index.js';
 import type { Backend } from '../src/kernels/node-loader.js';
 import { buildModel } from '../src/model/build.js';
@@ -75,11 +75,16 @@ export function makeStep(spec: ModelSpec, mode: Mode, batch: number): () => void
   };
 }
 
-/** Our side: the network on one kernel set (built, and its buffers allocated, with that set). */
-export function ours(spec: ModelSpec, mode: Mode, batch: number, b: Backend): Contender {
+/**
+ * Our side: the network on one kernel set (built, and its buffers allocated, with that set); `fusion`
+ * false runs each batch norm and its activation as two kernels.
+ */
+export function ours(spec: ModelSpec, mode: Mode, batch: number, b: Backend, fusion = true): Contender {
   const step = withKernels(b.kernels, () => makeStep(spec, mode, batch));
   const run = (seconds: number): Slice =>
     withKernels(b.kernels, () => {
+      const was = batchNormFusion();
+      setBatchNormFusion(fusion);
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       let steps = 0;
@@ -90,6 +95,7 @@ export function ours(spec: ModelSpec, mode: Mode, batch: number, b: Backend): Co
         dt = (performance.now() - t0) / 1000;
       } while (dt < seconds);
       const cpu = process.cpuUsage(cpu0);
+      setBatchNormFusion(was);
       return { images: steps * batch, seconds: dt, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
     });
   return {

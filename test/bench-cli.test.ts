@@ -25,6 +25,12 @@ const quick = [
   '--slices',
   '3',
 ];
+/** The measurements of --json, one object a line. */
+const jsonLines = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 const bench = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [mainJs, 'bench', ...args], { env: { ...childEnv(), ...env }, encoding: 'utf8' });
 
@@ -79,10 +85,7 @@ test('--compare torch races PyTorch on 2 threads and 1 against our kernels, slic
 }, () => {
   const r = bench([...quick, '--backend', 'reference', '--compare', 'torch', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const rows = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const rows = jsonLines(r.stdout);
   assert.deepEqual(
     rows.map((m) => `${m.backend} ×${m.threads}`),
     ['reference ×1', `pytorch-${torch} ×2`, `pytorch-${torch} ×1`],
@@ -139,10 +142,7 @@ test('bench --net takes a spec model or a spec file and reports GFLOP/s beside t
   const args = ['--mode', 'train', '--batch', '2', '--warmup', '0', '--slice', '0.01', '--slices', '1', '--json'];
   const r = bench(['--net', `convts-mnist,${spec}`, ...args]);
   assert.equal(r.status, 0, r.stderr);
-  const rows = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const rows = jsonLines(r.stdout);
   assert.deepEqual([...new Set(rows.map((m) => m.net))], ['convts-mnist', 'tiny']);
   for (const m of rows) {
     assert.ok(m.gflops > 0, JSON.stringify(m));
@@ -158,4 +158,18 @@ test('bench --net takes a spec model or a spec file and reports GFLOP/s beside t
   const missing = bench(['--net', join(dir, 'none.json'), ...args]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /^convts: --net: .*none\.json not found/);
+});
+
+test('bench --fusion on,off races each kernel set with batch norm and its activation fused and apart', () => {
+  const args = ['--net', 'convts-mnist', '--mode', 'train', '--batch', '2', '--backend', 'reference', '--warmup', '0'];
+  const r = bench([...args, '--slice', '0.01', '--slices', '2', '--fusion', 'on,off', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = jsonLines(r.stdout);
+  assert.deepEqual(
+    rows.map((m) => m.fusion),
+    [undefined, false],
+  );
+  const bad = bench([...args, '--fusion', 'maybe']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--fusion/);
 });
