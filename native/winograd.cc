@@ -12,6 +12,7 @@
 #include "gemm.h"
 #include "simd.h"
 #include "threads.h"
+#include "transpose.h"
 
 namespace {
 
@@ -264,13 +265,12 @@ void transform_grads(float *d, const float *dy, const ConvGeom &g, const Plan &p
         zero_floats(row, (size_t)cols * kp);
         continue;
       }
-      // Channel by channel: each reads a row in place, the writes stay in this small buffer.
+      // Row oy of every channel, in 4×4 blocks: the writes stay in this small buffer.
       const float *src = dy + (size_t)s * g.k * g.oh * g.ow + (size_t)oy * g.ow;
-      for (int k = 0; k < g.k; k++) {
-        const float *q = src + (size_t)k * g.oh * g.ow;
-        for (int ox = 0; ox < g.ow; ox++) row[(size_t)ox * kp + k] = q[ox];
+      transpose_rows(row, kp, src, (size_t)g.oh * g.ow, g.k, g.ow);
+      if (kp > g.k) {
+        for (int ox = 0; ox < g.ow; ox++) zero_floats(row + (size_t)ox * kp + g.k, kp - g.k);
       }
-      for (int ox = 0; ox < g.ow; ox++) zero_floats(row + (size_t)ox * kp + g.k, kp - g.k);
       zero_floats(row + (size_t)g.ow * kp, (size_t)(cols - g.ow) * kp);
     }
     float *out = d + (size_t)(gr - base) * p.tw * kp;
