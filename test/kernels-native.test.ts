@@ -66,8 +66,9 @@ test('native weight gradients of a wide 3×3 layer are the same bits on 1, 2 and
   sameBitsOnThreads(addon, g, 9, addon.variant);
 });
 
-// The Winograd weight gradient adds its chunks of tiles in a fixed order, each sum on one thread: the
-// same bits on any thread count, on every variant (several chunks: 14×14 maps of 64 channels).
+// The Winograd weight gradient cuts its chunks of tiles into groups fixed by the shape, each summed in
+// chunk order by one thread into its own M, the groups then added in order: the same bits on any thread
+// count, on every variant (10 chunks in 4 uneven groups: 14×14 maps of 64 channels).
 test('native Winograd weight gradients are the same bits on 1, 2 and 4 threads', (t) => {
   if (!variants.length) return t.skip('native kernels not built');
   const g = { n: 48, c: 24, h: 14, w: 14, k: 64, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 14, ow: 14 };
