@@ -1,6 +1,7 @@
 // Process CPU time of the kernels around the convolutions (batch norm, max pooling, ReLU, GELU) at the
 // shapes of the recipes' training steps (not a test):
-//   node dist/bench/layer-kernels.js [mnist | cifar] [threads] [seconds] [other checkout]
+//   node dist/bench/layer-kernels.js [mnist | cifar | fused-mnist | fused-cifar] [threads] [seconds] [other checkout]
+// (fused-*: batch norm and its activation as two kernels and as one, in turns.)
 // Each kernel is called in turns with the others for about `seconds`, keeping its fastest call. With
 // another checkout (built the same way, e.g. main in a second worktree), its addon runs the same calls
 // in the same turns, for before/after figures on a shared machine.
@@ -85,8 +86,56 @@ function activation(kind: 'relu' | 'gelu', n: number, c: number, side: number): 
   }
 }
 
+/** Batch norm and its activation as two kernels and as one (the models' way), forward and backward. */
+function fusedPair(kind: 'relu' | 'gelu', n: number, c: number, side: number): void {
+  const hw = side * side;
+  const x = values(n * c * hw, 3);
+  const [z, y, dz, dx] = [0, 1, 2, 3].map(() => new Float32Array(x.length));
+  const dy = values(x.length);
+  const [mean, dgamma, dbeta] = [0, 1, 2].map(() => new Float32Array(c));
+  const invstd = new Float32Array(c).fill(1.3);
+  const gamma = new Float32Array(c).fill(1);
+  const beta = new Float32Array(c);
+  const act = { f: kind, slope: 0 };
+  const shape = `${n}×${c}×${side}²`;
+  const name = `batch norm + ${kind === 'relu' ? 'ReLU' : 'GELU'}`;
+  const apart = (k: Kernels, y: Float32Array, x: Float32Array) =>
+    kind === 'relu' ? k.activationForward('relu', y, x, x.length) : k.geluForward(y, x, x.length);
+  const apartBack = (k: Kernels) =>
+    kind === 'relu' ? k.activationBackward('relu', dz, dy, y, dy.length) : k.geluBackward(dz, dy, z, dy.length);
+  cases.push([
+    `${name} forward, 2 kernels ${shape}`,
+    (k) => {
+      k.batchNormForward(z, x, mean, invstd, gamma, beta, n, c, hw);
+      apart(k, y, z);
+    },
+  ]);
+  cases.push([
+    `${name} forward, 1 kernel ${shape}`,
+    (k) => k.batchNormForward(y, x, mean, invstd, gamma, beta, n, c, hw, act),
+  ]);
+  cases.push([
+    `${name} backward, 2 kernels ${shape}`,
+    (k) => {
+      apartBack(k);
+      k.batchNormBackward(dx, dgamma, dbeta, dz, x, mean, invstd, gamma, n, c, hw, true);
+    },
+  ]);
+  cases.push([
+    `${name} backward, 1 kernel ${shape}`,
+    (k) => k.batchNormBackward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, true, { act, beta }),
+  ]);
+}
+
 // Batch 128 for convts-mnist; convts-cifar's 1024 at a quarter, to keep the arrays in memory twice over.
-if (net === 'mnist') {
+if (net === 'fused-mnist') {
+  fusedPair('relu', 128, 32, 28);
+  fusedPair('relu', 128, 64, 14);
+  fusedPair('relu', 128, 128, 7);
+} else if (net === 'fused-cifar') {
+  fusedPair('gelu', 256, 64, 15);
+  fusedPair('gelu', 256, 256, 7);
+} else if (net === 'mnist') {
   for (const [c, side] of [
     [32, 28],
     [64, 14],

@@ -8,13 +8,15 @@ import { buildModel } from '../src/model/build.js';
 import type { BrowserBench, BrowserKernels } from './browser.js';
 import { type BenchNet, benchBuiltins, flopsPerImage, performedFlopsPerImage, type WinogradPaths } from './nets.js';
 import { type Contender, type Mode, ours, race, summarize, type Timing } from './timing.js';
-import { type TorchPython, TorchServer } from './torch.js';
+import { type TorchLayout, type TorchPython, TorchServer, torchLayouts } from './torch.js';
 
 export interface SpeedOptions {
   nets: BenchNet[];
   modes: Mode[];
   batches: number[];
   backends: Backend[];
+  /** Batch norm and its activation as one kernel (true), as two (false), or both in turns. */
+  fusion?: boolean[];
   timing: Timing;
   /** PyTorch to race against (bench/torch.ts findTorch), or null. */
   torch: TorchPython | null;
@@ -32,9 +34,13 @@ export interface Measurement {
   backend: string;
   /** The kernel set's own name, e.g. native-avx512 (ours only). */
   kernels?: string;
+  /** False when each batch norm and its activation ran as two kernels (bench --fusion off). */
+  fusion?: boolean;
   threads: number;
   /** The browser pool's spin limit, when set by --spin. */
   spins?: number;
+  /** PyTorch's memory layout (PyTorch only). */
+  layout?: TorchLayout;
   /** Median images/s over the slices, and the slowest and fastest slice. */
   imagesPerSecond: number;
   minImagesPerSecond: number;
@@ -43,8 +49,10 @@ export interface Measurement {
   imagesPerCpuSecond: number;
   /** Seconds for one epoch of the full training set at the median rate (training only). */
   epochSeconds?: number;
-  /** Our median over PyTorch's better median (of 2 threads and 1), from the same alternating slices. */
+  /** Our median over PyTorch's best median (of 2 threads and 1, NCHW and channels-last), from the same
+   * alternating slices; `vsTorchBest` names that PyTorch, e.g. "channels-last ×2". */
   vsTorch?: number;
+  vsTorchBest?: string;
   /** The median rate in GFLOP/s of convolution and dense arithmetic (bench/nets.ts flopsPerImage). */
   gflops: number;
   /** gflops over the gemm peak measured on as many threads in the same run (0.6 = 60%). */
@@ -59,7 +67,9 @@ export interface Measurement {
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-type Who = Pick<Measurement, 'backend' | 'kernels' | 'threads' | 'spins'> & { side: 'ours' | 'torch' | 'convnetjs' };
+type Who = Pick<Measurement, 'backend' | 'kernels' | 'fusion' | 'threads' | 'spins' | 'layout'> & {
+  side: 'ours' | 'torch' | 'convnetjs';
+};
 
 /** Runs every configuration and hands each measurement to `out` as soon as it is known. */
 export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): Promise<void> {
@@ -88,10 +98,12 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
           const contenders: Contender[] = [];
           const who: Who[] = [];
           const drops: (() => Promise<void>)[] = [];
-          for (const b of o.backends) {
-            contenders.push(ours(net.spec, mode, batch, b));
-            who.push({ side: 'ours', backend: b.name, kernels: b.kernels.name, threads: b.threads });
-          }
+          for (const b of o.backends)
+            for (const fusion of o.fusion ?? [true]) {
+              contenders.push(ours(net.spec, mode, batch, b, fusion));
+              const label = { side: 'ours', backend: b.name, kernels: b.kernels.name, threads: b.threads } as const;
+              who.push(fusion ? label : { ...label, fusion });
+            }
           // The page builds the report's networks by name; spec files are timed in Node only.
           const inPage = (benchBuiltins as readonly string[]).includes(net.torchNet);
           for (const [t, sp, k] of inPage ? pools : []) {
@@ -114,10 +126,13 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
             drops.push(c.drop);
             who.push({ side: 'convnetjs', backend: 'convnetjs', threads: 1 });
           }
-          for (const s of servers) {
-            contenders.push(await s.setup(net.torchNet, mode, batch));
-            who.push({ side: 'torch', backend: `pytorch-${torch?.version}`, threads: s.threads });
-          }
+          for (const s of servers)
+            for (const layout of torchLayouts) {
+              const c = await s.setup(net.torchNet, mode, batch, layout);
+              contenders.push(c);
+              drops.push(c.drop);
+              who.push({ side: 'torch', backend: `pytorch-${torch?.version}`, threads: s.threads, layout });
+            }
           const slices = await race(contenders, o.timing);
           for (const drop of drops) await drop();
           const result = slices.map((sl, i): Measurement & Pick<Who, 'side'> => {
@@ -147,11 +162,15 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
             return m;
           });
           const best = (side: Who['side']) =>
-            Math.max(0, ...result.filter((r) => r.side === side).map((r) => r.imagesPerSecond));
+            result.filter((r) => r.side === side).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
           const [torchBest, convnetjsBest] = [best('torch'), best('convnetjs')];
           for (const m of result.filter((r) => r.side === 'ours')) {
-            if (torchBest) m.vsTorch = round(m.imagesPerSecond / torchBest, 3);
-            if (convnetjsBest) m.vsConvnetjs = round(m.imagesPerSecond / convnetjsBest, 1);
+            if (torchBest?.imagesPerSecond) {
+              m.vsTorch = round(m.imagesPerSecond / torchBest.imagesPerSecond, 3);
+              m.vsTorchBest = `${torchBest.layout} ×${torchBest.threads}`;
+            }
+            if (convnetjsBest?.imagesPerSecond)
+              m.vsConvnetjs = round(m.imagesPerSecond / convnetjsBest.imagesPerSecond, 1);
           }
           for (const { side, ...m } of result) out(m);
         }
@@ -163,7 +182,7 @@ export async function runSpeed(o: SpeedOptions, out: (m: Measurement) => void): 
 }
 
 export function header(compare: { torch?: boolean; convnetjs?: boolean } = {}): string {
-  return `${'net'.padEnd(12)} ${'mode'.padEnd(5)} ${'batch'.padStart(5)} ${'backend'.padEnd(17)} ${'thr'.padStart(3)} ${'images/s'.padStart(10)} ${'spread'.padStart(7)} ${'/cpu-s'.padStart(10)} ${'epoch s'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'of peak'.padStart(7)} ${'actual'.padStart(6)}${compare.torch ? ' vs torch' : ''}${compare.convnetjs ? ' vs convnetjs' : ''}\n`;
+  return `${'net'.padEnd(12)} ${'mode'.padEnd(5)} ${'batch'.padStart(5)} ${'backend'.padEnd(20)} ${'thr'.padStart(3)} ${'images/s'.padStart(10)} ${'spread'.padStart(7)} ${'/cpu-s'.padStart(10)} ${'epoch s'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'of peak'.padStart(7)} ${'actual'.padStart(6)}${compare.torch ? ' vs torch (best)' : ''}${compare.convnetjs ? ' vs convnetjs' : ''}\n`;
 }
 
 /** One line of the table; spread is ± half the range of the slices, relative to the median. */
@@ -171,5 +190,6 @@ export function row(m: Measurement): string {
   const spread = `±${((50 * (m.maxImagesPerSecond - m.minImagesPerSecond)) / m.imagesPerSecond).toFixed(0)}%`;
   const ofPeak = m.ofPeak === undefined ? '' : `${(100 * m.ofPeak).toFixed(0)}%`;
   const actual = m.performedOfPeak === undefined ? '' : `${(100 * m.performedOfPeak).toFixed(0)}%`;
-  return `${m.net.padEnd(12)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${m.backend.padEnd(17)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${spread.padStart(7)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)} ${m.gflops.toFixed(1).padStart(8)} ${ofPeak.padStart(7)} ${actual.padStart(6)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}×` : ''}${m.vsConvnetjs !== undefined ? `${m.vsConvnetjs.toFixed(1).padStart(12)}×` : ''}\n`;
+  const backend = `${m.backend}${m.layout === 'channels-last' ? ' NHWC' : ''}${m.fusion === false ? ' unfused' : ''}`;
+  return `${m.net.padEnd(12)} ${m.mode.padEnd(5)} ${String(m.batch).padStart(5)} ${backend.padEnd(20)} ${String(m.threads).padStart(3)} ${m.imagesPerSecond.toFixed(1).padStart(10)} ${spread.padStart(7)} ${m.imagesPerCpuSecond.toFixed(1).padStart(10)} ${(m.epochSeconds?.toFixed(1) ?? '').padStart(8)} ${m.gflops.toFixed(1).padStart(8)} ${ofPeak.padStart(7)} ${actual.padStart(6)}${m.vsTorch !== undefined ? `${m.vsTorch.toFixed(2).padStart(8)}× (${m.vsTorchBest})` : ''}${m.vsConvnetjs !== undefined ? `${m.vsConvnetjs.toFixed(1).padStart(12)}×` : ''}\n`;
 }

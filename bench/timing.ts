@@ -2,7 +2,7 @@
 // long enough for both sides' one-time work (buffers, code generation, PyTorch's primitive caches),
 // then several equal slices per contender, the contenders taking turns slice by slice so that every
 // one sees the same machine, and the median of the slices with their spread.
-import { withKernels } from '../src/core.js';
+import { batchNormFusion, type Kernels, setBatchNormFusion, withKernels } from '../src/core.js';
 import { floats } from '../src/kernels/index.js';
 import type { Backend } from '../src/kernels/node-loader.js';
 import { buildModel } from '../src/model/build.js';
@@ -75,25 +75,48 @@ export function makeStep(spec: ModelSpec, mode: Mode, batch: number): () => void
   };
 }
 
-/** Our side: the network on one kernel set (built, and its buffers allocated, with that set). */
-export function ours(spec: ModelSpec, mode: Mode, batch: number, b: Backend): Contender {
+/**
+ * Our side: the network on one kernel set (built, and its buffers allocated, with that set); `fusion`
+ * false runs each batch norm and its activation as two kernels.
+ */
+export function ours(spec: ModelSpec, mode: Mode, batch: number, b: Backend, fusion = true): Contender {
   const step = withKernels(b.kernels, () => makeStep(spec, mode, batch));
-  const run = (seconds: number): Slice =>
-    withKernels(b.kernels, () => {
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      let steps = 0;
-      let dt = 0;
-      do {
-        step();
-        steps++;
-        dt = (performance.now() - t0) / 1000;
-      } while (dt < seconds);
-      const cpu = process.cpuUsage(cpu0);
-      return { images: steps * batch, seconds: dt, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
-    });
+  // The switch is set around each step, not the slice, so that the other contenders run as they chose.
+  const fused = () => {
+    const was = batchNormFusion();
+    setBatchNormFusion(fusion);
+    try {
+      step();
+    } finally {
+      setBatchNormFusion(was);
+    }
+  };
+  return calls(fused, batch, b.kernels);
+}
+
+/**
+ * A contender that runs `call` (`images` images each) over and over for each slice, with `k` as the
+ * kernel set when given; its warm-up makes at least three calls, as PyTorch's (bench/torch.ts): buffers,
+ * the pool's first hand-overs.
+ */
+export function calls(call: () => void, images: number, k?: Kernels): Contender {
+  const loop = (seconds: number, minCalls: number): Slice => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let n = 0;
+    let dt = 0;
+    do {
+      call();
+      n++;
+      dt = (performance.now() - t0) / 1000;
+    } while (dt < seconds || n < minCalls);
+    const cpu = process.cpuUsage(cpu0);
+    return { images: n * images, seconds: dt, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  };
+  const run = (seconds: number, minCalls = 1) =>
+    k ? withKernels(k, () => loop(seconds, minCalls)) : loop(seconds, minCalls);
   return {
-    warm: async (seconds) => void run(seconds),
+    warm: async (seconds) => void run(seconds, 3),
     slice: async (seconds) => run(seconds),
   };
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ConvtsError } from '../src/errors.js';
+import type { ConvGeom } from '../src/kernels/kernels.js';
 import type { Contender, Mode, Slice } from './timing.js';
 
 /** tools/bench_torch.py, shipped in the npm package beside dist/. */
@@ -18,6 +19,17 @@ const env = {
   MALLOC_TRIM_THRESHOLD_: String(1 << 30),
   MALLOC_TOP_PAD_: String(1 << 28),
 };
+
+/** PyTorch's memory layouts: NCHW, and channels-last (NHWC), which oneDNN trains 1.1–1.3× faster here. */
+export const torchLayouts = ['nchw', 'channels-last'] as const;
+export type TorchLayout = (typeof torchLayouts)[number];
+
+/** A pass of a convolution in a training step: forward, input gradient, weight gradient. */
+export type ConvPass = 'forward' | 'data' | 'filter';
+
+/** Steps every warm-up runs at least, however long they take: oneDNN creates and caches its primitives
+ * (the forward's and both backward passes') in the first steps, and glibc grows its arenas. */
+const warmSteps = 3;
 
 export interface TorchPython {
   python: string;
@@ -45,6 +57,9 @@ export function findTorch(): TorchPython {
   );
 }
 
+/** A PyTorch contender; `drop` frees its network or tensors in the server. */
+export type TorchContender = Contender & { drop(): Promise<void> };
+
 /** One PyTorch server on `threads` threads; `setup` builds a network, then it is a race contender. */
 export class TorchServer {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -67,12 +82,23 @@ export class TorchServer {
     return JSON.parse(r.value);
   }
 
-  /** Builds `net` for `mode` at `batch` and returns it as a contender. */
-  async setup(net: string, mode: Mode, batch: number): Promise<Contender> {
-    await this.ask(`setup ${net} ${mode} ${batch}`);
+  /** Builds `net` for `mode` at `batch` in `layout` and returns it as a contender. */
+  async setup(net: string, mode: Mode, batch: number, layout: TorchLayout = 'nchw'): Promise<TorchContender> {
+    return this.contender(`setup ${net} ${mode} ${batch} ${layout}`);
+  }
+
+  /** One pass of a bias-free convolution of geometry g in `layout`, as a contender (images: g.n a call). */
+  async conv(g: ConvGeom, pass: ConvPass, layout: TorchLayout): Promise<TorchContender> {
+    const dims = [g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw];
+    return this.contender(`conv ${dims.join(' ')} ${pass} ${layout}`);
+  }
+
+  private async contender(line: string): Promise<TorchContender> {
+    const { id } = (await this.ask(line)) as { id: number };
     return {
-      warm: async (seconds) => void (await this.ask(`run ${seconds}`)),
-      slice: async (seconds) => (await this.ask(`run ${seconds}`)) as unknown as Slice,
+      warm: async (seconds) => void (await this.ask(`run ${id} ${seconds} ${warmSteps}`)),
+      slice: async (seconds) => (await this.ask(`run ${id} ${seconds}`)) as unknown as Slice,
+      drop: async () => void (await this.ask(`drop ${id}`)),
     };
   }
 

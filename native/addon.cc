@@ -183,27 +183,32 @@ const struct {
          }),
     BIND("batchNormForward",
          {
-           int n = a.i32(6, "n", 1, kBig), c = a.i32(7, "c", 1, kBig), hw = a.i32(8, "hw", 1, kBig);
+           BnAct act{a.i32(0, "act", kBnNone, kBnGelu), a.num(1, "slope")};
+           int n = a.i32(8, "n", 1, kBig), c = a.i32(9, "c", 1, kBig), hw = a.i32(10, "hw", 1, kBig);
            int64_t xs = Args::prod({n, c, hw});
-           float *y = a.arr<float>(0, "y", xs);
-           const float *x = a.arr<float>(1, "x", xs), *mean = a.arr<float>(2, "mean", c);
-           const float *invstd = a.arr<float>(3, "invstd", c), *gamma = a.arr<float>(4, "gamma", c, true);
-           const float *beta = a.arr<float>(5, "beta", c, true);
-           int t = a.i32(9, "threads", 1, max_threads());
-           return [=] { batchnorm_forward(y, x, mean, invstd, gamma, beta, n, c, hw, t); };
+           float *y = a.arr<float>(2, "y", xs);
+           const float *x = a.arr<float>(3, "x", xs), *mean = a.arr<float>(4, "mean", c);
+           const float *invstd = a.arr<float>(5, "invstd", c), *gamma = a.arr<float>(6, "gamma", c, true);
+           const float *beta = a.arr<float>(7, "beta", c, true);
+           int t = a.i32(11, "threads", 1, max_threads());
+           return [=] { batchnorm_forward(y, x, mean, invstd, gamma, beta, n, c, hw, act, t); };
          }),
     BIND("batchNormBackward",
          {
-           int n = a.i32(8, "n", 1, kBig), c = a.i32(9, "c", 1, kBig), hw = a.i32(10, "hw", 1, kBig);
+           BnAct act{a.i32(0, "act", kBnNone, kBnGelu), a.num(1, "slope")};
+           int n = a.i32(11, "n", 1, kBig), c = a.i32(12, "c", 1, kBig), hw = a.i32(13, "hw", 1, kBig);
            int64_t xs = Args::prod({n, c, hw});
-           float *dx = a.arr<float>(0, "dx", xs, true), *dgamma = a.arr<float>(1, "dgamma", c, true);
-           float *dbeta = a.arr<float>(2, "dbeta", c, true);
-           const float *dy = a.arr<float>(3, "dy", xs), *x = a.arr<float>(4, "x", xs);
-           const float *mean = a.arr<float>(5, "mean", c), *invstd = a.arr<float>(6, "invstd", c);
-           const float *gamma = a.arr<float>(7, "gamma", c, true);
-           bool batch_stats = a.flag(11, "batchStats");
-           int t = a.i32(12, "threads", 1, max_threads());
-           return [=] { batchnorm_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batch_stats, t); };
+           // With an activation dx holds its gradient on the way: it is required.
+           float *dx = a.arr<float>(2, "dx", xs, act.kind == kBnNone), *dgamma = a.arr<float>(3, "dgamma", c, true);
+           float *dbeta = a.arr<float>(4, "dbeta", c, true);
+           const float *dy = a.arr<float>(5, "dy", xs), *x = a.arr<float>(6, "x", xs);
+           const float *mean = a.arr<float>(7, "mean", c), *invstd = a.arr<float>(8, "invstd", c);
+           const float *gamma = a.arr<float>(9, "gamma", c, true), *beta = a.arr<float>(10, "beta", c, true);
+           bool batch_stats = a.flag(14, "batchStats");
+           int t = a.i32(15, "threads", 1, max_threads());
+           return [=] {
+             batchnorm_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, beta, n, c, hw, batch_stats, act, t);
+           };
          }),
     BIND("sgdStep",
          {

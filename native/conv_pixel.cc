@@ -11,6 +11,7 @@
 #include "conv_pixel.h"
 #include "simd.h"
 #include "threads.h"
+#include "transpose.h"
 
 namespace {
 
@@ -236,15 +237,9 @@ const GradFn *const gradFns[GV] = {GradTaps<1, UPTO_TILE>::fns, GradTaps<2, UPTO
 // Pixels [q0, q1) of dy of one sample (k × oh·ow) transposed into dst (oh·ow × kp), zeros in the
 // padding channels.
 void transpose_dy(float *dst, const float *dy, const ConvGeom &g, int kp, int q0, int q1) {
-  int hw = g.oh * g.ow;
-  constexpr int B = 16;
-  for (int p0 = q0; p0 < q1; p0 += B) {
-    int p1 = imin(q1, p0 + B);
-    for (int k = 0; k < g.k; k++) {
-      const float *src = dy + (size_t)k * hw;
-      for (int p = p0; p < p1; p++) dst[(size_t)p * kp + k] = src[p];
-    }
-    for (int p = p0; p < p1; p++) zero_floats(dst + (size_t)p * kp + g.k, kp - g.k);
+  transpose_rows(dst + (size_t)q0 * kp, kp, dy + q0, (size_t)g.oh * g.ow, g.k, q1 - q0);
+  if (kp > g.k) {
+    for (int p = q0; p < q1; p++) zero_floats(dst + (size_t)p * kp + g.k, kp - g.k);
   }
 }
 

@@ -93,15 +93,19 @@ void over_range(long len, int threads, F body) {
 
 }  // namespace
 
+void gelu_row(float *y, const float *x, int len) {
+  each_vector(0, len, [&](int i, int n) { store_part(y + i, gelu(load_part(x + i, n)), n); });
+}
+
+void gelu_grad_row(float *dx, const float *dy, const float *x, int len) {
+  each_vector(0, len,
+              [&](int i, int n) { store_part(dx + i, gelu_grad(load_part(x + i, n), load_part(dy + i, n)), n); });
+}
+
 void gelu_forward(float *y, const float *x, long len, int threads) {
-  over_range(len, threads, [&](int i0, int i1) {
-    each_vector(i0, i1, [&](int i, int n) { store_part(y + i, gelu(load_part(x + i, n)), n); });
-  });
+  over_range(len, threads, [&](int i0, int i1) { gelu_row(y + i0, x + i0, i1 - i0); });
 }
 
 void gelu_backward(float *dx, const float *dy, const float *x, long len, int threads) {
-  over_range(len, threads, [&](int i0, int i1) {
-    each_vector(i0, i1,
-                [&](int i, int n) { store_part(dx + i, gelu_grad(load_part(x + i, n), load_part(dy + i, n)), n); });
-  });
+  over_range(len, threads, [&](int i0, int i1) { gelu_grad_row(dx + i0, dy + i0, x + i0, i1 - i0); });
 }

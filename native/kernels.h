@@ -31,10 +31,24 @@ void activation_backward(int kind, float *dx, const float *dy, const float *y, l
 // GELU (tanh approximation) and its gradient, read from the input x (native/gelu.cc: no libm needed).
 void gelu_forward(float *y, const float *x, long len, int threads);
 void gelu_backward(float *dx, const float *dy, const float *x, long len, int threads);
+// One row of the activations, on the calling thread, for batch norm's fused passes (in place allowed):
+// ReLU as activation_forward, GELU as gelu_forward, leaky ReLU as the reference (the product in double).
+void relu_row(float *y, const float *x, int len);
+void gelu_row(float *y, const float *x, int len);
+void gelu_grad_row(float *dx, const float *dy, const float *x, int len);
 // Batch normalization per channel of x[n, c, hw] (src/kernels/reference/normalization.ts); gamma and
 // beta are null when the layer is not affine, dx, dgamma, dbeta when not wanted.
 void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int hw, int threads);
+// The activation batch norm applies in its own passes (FusedActivation in src/kernels/kernels.ts).
+enum BnActKind { kBnNone = 0, kBnRelu = 1, kBnLeaky = 2, kBnGelu = 3 };
+struct BnAct {
+  int kind;
+  double slope;  // leaky ReLU
+};
+// y = act((x − mean)·invstd·γ + β); the backward takes dz = dy·act'(z) (z computed again from x; dx holds
+// dz on the way, so it must not be null with an activation), then the batch norm's gradient of dz.
 void batchnorm_forward(float *y, const float *x, const float *mean, const float *invstd, const float *gamma,
-                       const float *beta, int n, int c, int hw, int threads);
+                       const float *beta, int n, int c, int hw, BnAct act, int threads);
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
-                        const float *invstd, const float *gamma, int n, int c, int hw, bool batch_stats, int threads);
+                        const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
+                        bool batch_stats, BnAct act, int threads);

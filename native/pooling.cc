@@ -165,6 +165,10 @@ static void masked(float *out, const float *keep, const float *v, int i0, int i1
   for (; i < i1; i++) out[i] = keep[i] > 0.f ? v[i] : 0.f;
 }
 
+void relu_row(float *y, const float *x, int len) {
+  masked(y, x, x, 0, len);
+}
+
 void activation_forward(int kind, float *y, const float *x, long len, int threads) {
   over_range(len, threads, [&](int i0, int i1) {
     if (kind == 0) return masked(y, x, x, i0, i1);

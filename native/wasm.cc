@@ -221,12 +221,14 @@ EXPORT("batchNormStats") void w_bn_stats(float *mean, float *var, const float *x
   batchnorm_stats(mean, var, x, n, c, hw, 1);
 }
 EXPORT("batchNormForward")
-void w_bn_forward(float *y, const float *x, const float *mean, const float *invstd, const float *gamma,
-                  const float *beta, int n, int c, int hw) {
-  batchnorm_forward(y, x, mean, invstd, gamma, beta, n, c, hw, 1);
+void w_bn_forward(int act, double slope, float *y, const float *x, const float *mean, const float *invstd,
+                  const float *gamma, const float *beta, int n, int c, int hw) {
+  batchnorm_forward(y, x, mean, invstd, gamma, beta, n, c, hw, BnAct{act, slope}, 1);
 }
 EXPORT("batchNormBackward")
-void w_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
-                   const float *invstd, const float *gamma, int n, int c, int hw, int batchStats) {
-  batchnorm_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats != 0, 1);
+void w_bn_backward(int act, double slope, float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                   const float *mean, const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
+                   int batchStats) {
+  batchnorm_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, beta, n, c, hw, batchStats != 0, BnAct{act, slope},
+                     1);
 }

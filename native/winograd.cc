@@ -12,6 +12,7 @@
 #include "gemm.h"
 #include "simd.h"
 #include "threads.h"
+#include "transpose.h"
 
 namespace {
 
@@ -47,12 +48,30 @@ Plan tile_grid(const ConvGeom &g) {
   return p;
 }
 
+// Tile rows per chunk near `rows` (from ¾ to 1½ of it) whose tiles waste the fewest columns of the
+// gemm's last micro-tile: 7 tiles a row (14×14 maps) fill micro-tiles of 32 columns only by 32 rows,
+// 4 a row (7×7) by 8; 21 rows of 4 computed 96 columns for 84 tiles.
+int whole_micro_tiles(int rows, int tw) {
+  int best = rows;
+  long bestPad = -1;
+  for (int r = imax(1, rows * 3 / 4); r <= imax(1, rows * 3 / 2); r++) {
+    long tiles = (long)r * tw, pad = (tiles + NR - 1) / NR * NR - tiles;
+    // Padding per tile, compared without division: pad / tiles < bestPad / bestTiles.
+    if (bestPad < 0 || pad * best * tw < bestPad * tiles ||
+        (pad * best * tw == bestPad * tiles && imax(r - rows, rows - r) < imax(best - rows, rows - best))) {
+      best = r;
+      bestPad = pad;
+    }
+  }
+  return best;
+}
+
 Plan plan_of(const ConvGeom &g, int threads) {
   Plan p = tile_grid(g);
   int total = g.n * p.th;
   // Tiles per chunk: V and M (XI·(c + k) floats a tile) within about 1 MB, at least two micro-tiles.
   int want = imax(2 * NR, (1 << 18) / (XI * (g.c + g.k)));
-  p.rows = imax(1, want / p.tw);
+  p.rows = whole_micro_tiles(imax(1, want / p.tw), p.tw);
   // Two chunks a thread at least, when there are enough tile rows (small batches).
   if (threads > 1) p.rows = imin(p.rows, imax(1, total / (2 * threads)));
   p.rows = imin(p.rows, total);
@@ -245,8 +264,8 @@ void run_chunks(float *y, const float *x, const float *b, const float *up, const
 // gradient of U_ξ is M_ξ = Σ over tiles of V_ξ Ŷ_ξᵀ (in × out channels), and dw = Gᵀ M G per channel
 // pair. V_ξ is laid out as the forward's (tiles along the rows), Ŷ_ξ with the output channels along
 // the vectors, so the product is that of the direct weight gradient (conv_pixel.cc): a value of V
-// broadcast against vectors of Ŷ. Chunks of tile rows are fixed by the shape alone and added to M in
-// chunk order, each element by one thread: the same bits on any thread count.
+// broadcast against vectors of Ŷ. Chunks of tile rows and their groups are fixed by the shape alone,
+// each group's chunks added to its M in order: the same bits on any thread count.
 
 // Ŷ_ξ[t][k] for the tiles t of global tile rows [gr0, gr1) (t counted from chunk row `base`), all
 // output channels, vectors of channels: the 2×2 blocks of dy (zero past the map's edge) are first
@@ -264,13 +283,12 @@ void transform_grads(float *d, const float *dy, const ConvGeom &g, const Plan &p
         zero_floats(row, (size_t)cols * kp);
         continue;
       }
-      // Channel by channel: each reads a row in place, the writes stay in this small buffer.
+      // Row oy of every channel, in 4×4 blocks: the writes stay in this small buffer.
       const float *src = dy + (size_t)s * g.k * g.oh * g.ow + (size_t)oy * g.ow;
-      for (int k = 0; k < g.k; k++) {
-        const float *q = src + (size_t)k * g.oh * g.ow;
-        for (int ox = 0; ox < g.ow; ox++) row[(size_t)ox * kp + k] = q[ox];
+      transpose_rows(row, kp, src, (size_t)g.oh * g.ow, g.k, g.ow);
+      if (kp > g.k) {
+        for (int ox = 0; ox < g.ow; ox++) zero_floats(row + (size_t)ox * kp + g.k, kp - g.k);
       }
-      for (int ox = 0; ox < g.ow; ox++) zero_floats(row + (size_t)ox * kp + g.k, kp - g.k);
       zero_floats(row + (size_t)g.ow * kp, (size_t)(cols - g.ow) * kp);
     }
     float *out = d + (size_t)(gr - base) * p.tw * kp;
@@ -333,7 +351,8 @@ constexpr GradFn GradRows<NVV, R...>::fns[sizeof...(R)];
 #endif
 const GradFn *const gradFns[GV] = {GradRows<1, GRAD_ROWS>::fns, GradRows<2, GRAD_ROWS>::fns};
 
-Buf<float> gV, gD, gM;  // grown by the calling thread, filled by all
+THREAD_LOCAL Buf<float> gV, gD;  // each thread's chunk
+Buf<float> gM;                   // the groups' sums: grown by the calling thread, filled by all
 
 // Tiles per chunk of the weight gradient: enough that the chunk's sums outweigh reading and writing
 // M (16·c·k floats), few enough that its V and Ŷ (16·tiles·(c + k)) stay near 2 MB, in L2 and L3.
@@ -352,39 +371,55 @@ Plan grad_plan(const ConvGeom &g) {
   return p;
 }
 
+// The chunks are cut into a number of groups fixed by the shape (never by the thread count), each
+// summed into its own M by whichever thread claims it, chunk after chunk, with no hand-over between
+// threads inside a group; the groups' M are then added in group order. The same bits on any thread
+// count, and a chunk's V and Ŷ stay in the cache of the core that made them.
+constexpr int GROUPS = 4;
+int grad_groups(const Plan &p) {
+  return imin(GROUPS, p.chunks);
+}
+
 template <int L>
-void grad_chunks(float *msum, int kp, const float *dy, const float *x, const ConvGeom &g, const Plan &p, int threads) {
+void grad_chunks(float *msum, size_t mstride, int kp, const float *dy, const float *x, const ConvGeom &g, const Plan &p,
+                 int threads) {
   size_t ys = (size_t)p.rows * p.tw * kp + 16, msz = (size_t)g.c * kp;
-  float *v = gV.grow(XI * p.vs), *d = gD.grow(XI * ys);
-  int total = g.n * p.th;
-  // The inputs' transform a few channels at a time (a split by tiles would let one part's last vector
-  // spill into the next part's tiles), the gradients' a few tile rows at a time.
-  int cparts = imin(g.c, 2 * threads), rparts = imin(p.rows, 2 * threads);
+  int total = g.n * p.th, groups = grad_groups(p);
   int ktiles = (kp + GV * VW - 1) / (GV * VW), ctiles = (g.c + GR - 1) / GR;
-  for (int i = 0; i < p.chunks; i++) {
-    int gr0 = i * p.rows, gr1 = imin(total, gr0 + p.rows), tiles = (gr1 - gr0) * p.tw;
-    parallel_for(threads, cparts + rparts, [&](int, int item) {
-      int lo, hi;
-      if (item < cparts) {
-        split_range(g.c, cparts, item, &lo, &hi);
-        transform_inputs<L>(v, x, g, p, gr0, gr1, lo, hi);
-      } else {
-        split_range(gr1 - gr0, rparts, item - cparts, &lo, &hi);
-        transform_grads(d, dy, g, p, kp, ys, gr0, gr0 + lo, gr0 + hi);
+  parallel_for(threads, groups, [&](int, int group) {
+    float *v = gV.grow(XI * p.vs), *d = gD.grow(XI * ys), *mg = msum + group * mstride;
+    int i0, i1;
+    split_range(p.chunks, groups, group, &i0, &i1);
+    for (int i = i0; i < i1; i++) {
+      int gr0 = i * p.rows, gr1 = imin(total, gr0 + p.rows), tiles = (gr1 - gr0) * p.tw;
+      transform_inputs<L>(v, x, g, p, gr0, gr1, 0, g.c);
+      transform_grads(d, dy, g, p, kp, ys, gr0, gr0, gr1);
+      for (int xi = 0; xi < XI; xi++) {
+        for (int kt = 0; kt < ktiles; kt++) {
+          int k0 = kt * GV * VW, nvv = imin(GV, (kp - k0) / VW);
+          const float *vx = v + xi * p.vs, *dx = d + xi * ys + k0;
+          float *mx = mg + xi * msz + k0;
+          // Rows split evenly (64 channels as 6 tiles of 10–11 rather than 5 of 12 and one of 4).
+          for (int ct = 0; ct < ctiles; ct++) {
+            int c0, c1;
+            split_range(g.c, ctiles, ct, &c0, &c1);
+            gradFns[nvv - 1][c1 - c0 - 1](tiles, vx + (size_t)c0 * p.ld, p.ld, dx, kp, mx + (size_t)c0 * kp);
+          }
+        }
       }
-    });
-    parallel_for(threads, XI * ktiles, [&](int, int item) {
-      int xi = item / ktiles, k0 = (item % ktiles) * GV * VW, nvv = imin(GV, (kp - k0) / VW);
-      const float *vx = v + xi * p.vs, *dx = d + xi * ys + k0;
-      float *mx = msum + xi * msz + k0;
-      // Rows split evenly (64 channels as 6 tiles of 10–11 rather than 5 of 12 and one of 4).
-      for (int i = 0; i < ctiles; i++) {
-        int c0, c1;
-        split_range(g.c, ctiles, i, &c0, &c1);
-        gradFns[nvv - 1][c1 - c0 - 1](tiles, vx + (size_t)c0 * p.ld, p.ld, dx, kp, mx + (size_t)c0 * kp);
-      }
-    });
-  }
+    }
+  });
+  // M = M₀ + M₁ + … in group order, element by element, a range per item.
+  size_t n = XI * msz;
+  int parts = imin((int)(n / 4096) + 1, 8 * threads);
+  parallel_for(threads, parts, [&](int, int part) {
+    int lo, hi;
+    split_range((int)n, parts, part, &lo, &hi);
+    for (int grp = 1; grp < groups; grp++) {
+      const float *q = msum + grp * mstride;
+      for (int e = lo; e < hi; e++) msum[e] += q[e];
+    }
+  });
 }
 
 }  // namespace
@@ -429,15 +464,16 @@ void winograd_backward_filter(float *dw, float *db, const float *dy, const float
   Plan p = grad_plan(g);
   int kp = (g.k + VW - 1) / VW * VW;
   size_t msz = (size_t)g.c * kp;
-  float *msum = gM.grow(XI * msz);
-  zero_floats(msum, XI * msz);
+  size_t mstride = XI * msz + 16;
+  float *msum = gM.grow(grad_groups(p) * mstride);
+  zero_floats(msum, grad_groups(p) * mstride);
 #if VW_16
-  if (p.lanes == 16) grad_chunks<16>(msum, kp, dy, x, g, p, threads);
+  if (p.lanes == 16) grad_chunks<16>(msum, mstride, kp, dy, x, g, p, threads);
 #endif
 #if VW_16 || VW_8
-  if (p.lanes == 8) grad_chunks<8>(msum, kp, dy, x, g, p, threads);
+  if (p.lanes == 8) grad_chunks<8>(msum, mstride, kp, dy, x, g, p, threads);
 #endif
-  if (p.lanes == 4) grad_chunks<4>(msum, kp, dy, x, g, p, threads);
+  if (p.lanes == 4) grad_chunks<4>(msum, mstride, kp, dy, x, g, p, threads);
   // dw += Gᵀ M G per channel pair, in double (the halves are exact, the sums not), output channels
   // innermost where M holds them; db from dy itself, summed in sample order as the direct kernels do.
   int parts = imin(g.k, 4 * threads);

@@ -9,6 +9,7 @@ export { patchMoment, patchWhiteningWeights, symmetricEigen } from './init/white
 export {
   type Activation,
   type ConvGeom,
+  type FusedActivation,
   type Kernels,
   kernels,
   type PoolGeom,
@@ -49,6 +50,7 @@ export { type BuildContext, Layer, type LayerBuffer, type Param } from './layers
 export { MaxPool2d } from './layers/maxpool2d.js';
 export type { Pool2dSpec } from './layers/pool2d.js';
 export { Residual, type ResidualSpec } from './layers/residual.js';
+export { batchNormFusion, setBatchNormFusion } from './layers/sequence.js';
 export { Softmax } from './layers/softmax.js';
 export {
   binaryCrossEntropy,

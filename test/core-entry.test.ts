@@ -79,7 +79,9 @@ test('convts/core bundles with esbuild for the browser, with no node: import', a
     write: false,
     logLevel: 'silent',
   });
-  const r = spawnSync(process.execPath, ['-e', `${iife.outputFiles[0].text}\nconsole.log(typeof convts.buildModel)`], {
+  // On stdin: one argument may not pass 128 KiB (Linux's MAX_ARG_STRLEN), which the bundle does.
+  const r = spawnSync(process.execPath, ['-'], {
+    input: `${iife.outputFiles[0].text}\nconsole.log(typeof convts.buildModel)`,
     encoding: 'utf8',
   });
   assert.equal(r.stdout.trim(), 'function', r.stderr);

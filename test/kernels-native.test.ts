@@ -66,8 +66,9 @@ test('native weight gradients of a wide 3×3 layer are the same bits on 1, 2 and
   sameBitsOnThreads(addon, g, 9, addon.variant);
 });
 
-// The Winograd weight gradient adds its chunks of tiles in a fixed order, each sum on one thread: the
-// same bits on any thread count, on every variant (several chunks: 14×14 maps of 64 channels).
+// The Winograd weight gradient cuts its chunks of tiles into groups fixed by the shape, each summed in
+// chunk order by one thread into its own M, the groups then added in order: the same bits on any thread
+// count, on every variant (10 chunks in 4 uneven groups: 14×14 maps of 64 channels).
 test('native Winograd weight gradients are the same bits on 1, 2 and 4 threads', (t) => {
   if (!variants.length) return t.skip('native kernels not built');
   const g = { n: 48, c: 24, h: 14, w: 14, k: 64, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 14, ow: 14 };
@@ -75,6 +76,28 @@ test('native Winograd weight gradients are the same bits on 1, 2 and 4 threads',
     const addon = loadNativeAddon(v)!;
     assert.ok(addon.conv2dFilterUsesWinograd(convGeomArray(g)), `${v}: ${geomStr(g)} misses the Winograd path`);
     sameBitsOnThreads(addon, g, 11, v);
+  }
+});
+
+// The Winograd forward cuts its tiles into chunks by the thread count and rounds them to whole micro-tiles
+// of the gemm: no output is summed across chunks, so the bits never depend on either (7×7 maps: 4 tiles
+// a row, chunks of 8 rows fill the micro-tiles).
+test('native Winograd forward is the same bits on 1, 2 and 4 threads', (t) => {
+  if (!variants.length) return t.skip('native kernels not built');
+  const g = { n: 96, c: 16, h: 7, w: 7, k: 48, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 7, ow: 7 };
+  const rng = new Rng(13);
+  const x = Float32Array.from({ length: g.n * g.c * g.h * g.w }, () => rng.normal());
+  const w = Float32Array.from({ length: g.k * g.c * 9 }, () => rng.normal());
+  for (const v of variants) {
+    const addon = loadNativeAddon(v)!;
+    assert.ok(addon.conv2dUsesWinograd(convGeomArray(g)), `${v}: ${geomStr(g)} misses the Winograd path`);
+    const run = (threads: number) => {
+      const y = new Float32Array(g.n * g.k * g.oh * g.ow);
+      nativeKernels(addon, threads).conv2dForward(y, x, w, null, g);
+      return [...new Uint32Array(y.buffer)];
+    };
+    const one = run(1);
+    for (const threads of [2, 4]) assert.deepEqual(run(threads), one, `${v}: ${threads} threads differ from 1`);
   }
 });
 

@@ -15,7 +15,7 @@ const speed = rows.filter((r) => r.mode === 'train' || r.mode === 'infer');
 const isTorch = (r) => r.backend.startsWith('pytorch');
 const isOurs = (r) => !isTorch(r) && r.backend !== 'convnetjs';
 const label = (r) =>
-  `${isTorch(r) ? 'PyTorch' : r.backend} ×${r.threads}${r.spins === undefined ? '' : ` spin ${r.spins}`}`;
+  `${isTorch(r) ? `PyTorch${r.layout === 'channels-last' ? ' NHWC' : ''}` : r.backend} ×${r.threads}${r.spins === undefined ? '' : ` spin ${r.spins}`}`;
 const columns = [...new Set(speed.map(label))];
 const configs = [...new Set(speed.map((r) => `${r.net}|${r.mode}|${r.batch}`))].map((c) => c.split('|'));
 const fmt = (x) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
@@ -59,7 +59,7 @@ const goal = (what, need, mode, batch, pred = () => true, nets = ['seed-mnist', 
   for (const n of nets) {
     const rs = of(n, mode, batch);
     const us = top(rs.filter((r) => isOurs(r) && pred(r)));
-    const t2 = rs.find((r) => isTorch(r) && r.threads === 2),
+    const t2 = top(rs.filter((r) => isTorch(r) && r.threads === 2)),
       best = top(rs.filter(isTorch));
     const r2 = us && t2 ? us.imagesPerSecond / t2.imagesPerSecond : undefined;
     const rb = us && best ? us.imagesPerSecond / best.imagesPerSecond : undefined;

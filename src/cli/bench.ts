@@ -25,6 +25,8 @@ Usage: convts bench [options]
                          headless Chromium on the WebAssembly kernels with threads
                          (playwright-core; /usr/bin/chromium or $CONVTS_CHROMIUM)  [all built in Node]
   --threads N[,N]        thread counts for backends that thread  [1 and all cores; browser: all cores]
+  --fusion on|off|on,off batch norm and the activation after it as one kernel (on), as
+                         two (off), or both in turns                  [on]
   --spin N[,N]           browser: times an idle pool worker checks for work before it
                          sleeps (about 1 ns each); several race each other  [the kernels' default]
   --warmup S             seconds each contender runs first       [0.5]
@@ -63,6 +65,7 @@ const options = {
   mode: { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
+  fusion: { type: 'string' },
   spin: { type: 'string' },
   warmup: { type: 'string' },
   slice: { type: 'string' },
@@ -88,6 +91,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     slices: num('slices', v.slices, 5, { int: true, min: 1 }),
   };
   const compare = list('compare', v.compare, ['torch', 'convnetjs'] as const, []);
+  const fusion = list('fusion', v.fusion, ['on', 'off'] as const, ['on']).map((f) => f === 'on');
   const compareTorch = compare.includes('torch');
   const inBrowser = v.backend?.split(',').includes('browser') ?? false;
   const nodeNames = v.backend
@@ -116,7 +120,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         `${machineLine()}${bench ? `, Chromium ${bench.version}` : ''}\n${peakLine(peaks)}${header({ torch: compareTorch, convnetjs })}`,
       );
     const out = (m: Measurement) => process.stdout.write(v.json ? `${JSON.stringify(m)}\n` : row(m));
-    await runSpeed({ nets, modes, batches, backends, timing, torch, peaks, browser }, out);
+    await runSpeed({ nets, modes, batches, backends, fusion, timing, torch, peaks, browser }, out);
   } finally {
     await bench?.close();
   }

@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
-import { ByteImageDataset } from './dataset.js';
-import { imageBytes } from './image.js';
+import type { ByteImageDataset } from './dataset.js';
+import { type FolderSample, folderLayout, isSkipped } from './folder-layout.js';
 import { readPicture } from './picture.js';
+import { PictureRows } from './picture-set.js';
 
 export interface FolderOptions {
-  /** 1 = grayscale, 3 = RGB; default: 1 when the first image is grey, else 3. */
+  /** 1 = grayscale, 3 = RGB; default: 1 when every image is grey, else 3. */
   channels?: 1 | 3;
   /**
    * Resize every image to height×width (its largest centred part of that aspect ratio, by the
@@ -17,58 +18,59 @@ export interface FolderOptions {
   maxPixels?: number;
 }
 
-const extensions = new Set(['.png', '.jpg', '.jpeg']);
-
 /**
- * A data set from `root/<class name>/*.png|jpg`: classes are the subfolders in sorted order. The
- * samples are interleaved class by class (first image of each class, then the second, …), so
- * "the last N in file order" — the validation hold-out — draws from every class.
+ * A data set from `root/<class name>/…/*.png|jpg` (the rules of folder-layout.ts: classes are the
+ * first-level folders in sorted order, hidden files and __MACOSX left out): the training split
+ * (`root/train/<class>/…` when root holds train/ and test/, else all of root).
  */
 export function readFolder(root: string, o: FolderOptions = {}): ByteImageDataset {
-  if (!existsSync(root) || !statSync(root).isDirectory())
-    throw new ConfigError(`${root}: not a folder — expected ${root}/<class name>/<images>`);
-  const classNames = readdirSync(root)
-    .filter((d) => statSync(join(root, d)).isDirectory())
-    .sort();
-  const perClass = classNames.map((c) =>
-    readdirSync(join(root, c))
-      .filter((f) => extensions.has(extname(f).toLowerCase()))
-      .sort()
-      .map((f) => join(root, c, f)),
-  );
-  if (classNames.length < 2 || classNames.length > 256) {
-    throw new ConfigError(
-      `${root}: found ${classNames.length} class folder(s), need 2 to 256 — put each class's images in ${root}/<class name>/`,
-    );
-  }
-  const empty = classNames.find((_, c) => perClass[c].length === 0);
-  if (empty) throw new ConfigError(`${join(root, empty)}: no .png or .jpg images`);
-  const order: { path: string; label: number }[] = [];
-  const total = perClass.reduce((n, files) => n + files.length, 0);
-  for (let k = 0; order.length < total; k++) {
-    perClass.forEach((files, c) => {
-      if (k < files.length) order.push({ path: files[k], label: c });
-    });
-  }
-  const first = readPicture(order[0].path, o);
-  const [h, w] = o.size ?? [first.height, first.width];
-  const channels = o.channels ?? (isGrey(first.rgba) ? 1 : 3);
-  const size = channels * h * w;
-  const images = new Uint8Array(order.length * size);
-  const labels = Uint8Array.from(order, (s) => s.label);
-  order.forEach((s, i) => {
-    const img = i === 0 ? first : readPicture(s.path, o);
-    if (!o.size && (img.width !== w || img.height !== h)) {
-      throw new DataFormatError(
-        `${s.path}: image is ${img.height}×${img.width}, expected ${h}×${w} like ${order[0].path} — resize with --image-size`,
-      );
-    }
-    images.set(imageBytes(img, [channels, h, w], 'photos').bytes, i * size);
-  });
-  return new ByteImageDataset(`folder:${root}`, images, labels, [channels, h, w], classNames);
+  return readFolderSplit(root, 'train', o) as ByteImageDataset;
 }
 
-function isGrey(rgba: Uint8Array): boolean {
-  for (let i = 0; i < rgba.length; i += 4) if (rgba[i] !== rgba[i + 1] || rgba[i] !== rgba[i + 2]) return false;
-  return true;
+/** One split of a folder of pictures; the test split is null when root has no train/ and test/ folders. */
+export function readFolderSplit(root: string, split: 'train' | 'test', o: FolderOptions = {}): ByteImageDataset | null {
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new ConfigError(`${root}: not a folder — expected ${root}/<class name>/<images>`);
+  const layout = folderLayout(filesUnder(root), root);
+  const samples = split === 'train' ? layout.train : layout.test;
+  if (!samples) return null;
+  const name = layout.test ? `folder:${join(root, split)}` : `folder:${root}`;
+  return readSamples(root, samples, layout.classNames, name, o);
+}
+
+/** Every file below root as a "/"-separated relative path, not descending into skipped (hidden) folders. */
+function filesUnder(root: string, rel = ''): string[] {
+  return readdirSync(join(root, rel), { withFileTypes: true }).flatMap((e) => {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.name.startsWith('.') || e.name === '__MACOSX') return [];
+    if (e.isDirectory()) return filesUnder(root, path);
+    return isSkipped(path) ? [] : [path];
+  });
+}
+
+function readSamples(
+  root: string,
+  samples: FolderSample[],
+  classNames: string[],
+  name: string,
+  o: FolderOptions,
+): ByteImageDataset {
+  const first = readPicture(join(root, samples[0].path), o);
+  const [h, w] = o.size ?? [first.height, first.width];
+  const rows = new PictureRows(samples.length, [h, w], o.channels);
+  samples.forEach((s, i) => {
+    const path = join(root, s.path);
+    const img = i === 0 ? first : readPicture(path, o);
+    if (!o.size && (img.width !== w || img.height !== h)) {
+      throw new DataFormatError(
+        `${path}: image is ${img.height}×${img.width}, expected ${h}×${w} like ${join(root, samples[0].path)} — resize with --image-size`,
+      );
+    }
+    rows.set(i, img);
+  });
+  return rows.dataset(
+    name,
+    Uint8Array.from(samples, (s) => s.label),
+    classNames,
+  );
 }

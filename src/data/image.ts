@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { ByteImageDataset, type ImageShape, type Normalization } from './dataset.js';
-import type { Picture } from './picture.js';
+import type { Picture } from './picture-header.js';
 import { type Rect, resample } from './resample.js';
 
 /**
@@ -120,7 +120,8 @@ function toPlanes({ width, height, rgba }: Picture, c: number): Uint8Array {
     const r = rgba[i * 4] * a + 255 * (1 - a);
     const g = rgba[i * 4 + 1] * a + 255 * (1 - a);
     const b = rgba[i * 4 + 2] * a + 255 * (1 - a);
-    if (c === 1) out[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+    // A grey pixel stays its own value exactly (the weights' sum is 1 only up to rounding).
+    if (c === 1) out[i] = Math.round(r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b);
     else {
       out[i] = Math.round(r);
       out[n + i] = Math.round(g);

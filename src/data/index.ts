@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError, DataFormatError } from '../errors.js';
 import { type DataSetInfo, datasetInfo, datasetNames, findFile, locateFiles, MissingDataError } from './catalog.js';
 import { readCifarSplit, readCifarTestIfAny } from './cifar.js';
 import type { ByteImageDataset } from './dataset.js';
 import { type DownloadOptions, downloadDataset } from './download.js';
-import { type FolderOptions, readFolder } from './folder.js';
+import { type FolderOptions, readFolderSplit } from './folder.js';
 import { readMnistSplit } from './mnist.js';
 import { type PreparedData, type PrepareOptions, prepare } from './prepare.js';
 
@@ -38,7 +36,8 @@ export {
   DownloadStopped,
   downloadDataset,
 } from './download.js';
-export { type FolderOptions, readFolder } from './folder.js';
+export { type FolderOptions, readFolder, readFolderSplit } from './folder.js';
+export { type FolderLayout, type FolderSample, folderLayout, isSkipped, pictureExtensions } from './folder-layout.js';
 export { gunzipChecked, gunzipHead, isGzip } from './gzip.js';
 export { parseIdx, parseIdxHeader, readIdx } from './idx.js';
 export {
@@ -86,12 +85,7 @@ export function readSplit(
   split: 'train' | 'test',
   o: FolderOptions = {},
 ): ByteImageDataset | null {
-  if (name.startsWith('folder:')) {
-    const root = name.slice('folder:'.length);
-    const split2 = existsSync(join(root, 'train')) && existsSync(join(root, 'test'));
-    if (!split2) return split === 'train' ? readFolder(root, o) : null;
-    return readFolder(join(root, split), o);
-  }
+  if (name.startsWith('folder:')) return readFolderSplit(name.slice('folder:'.length), split, o);
   if (name === 'mnist' || name === 'fashion-mnist') return readMnistSplit(dir, split, name);
   if (name === 'cifar-10') return readCifarSplit(dir, split);
   throw new ConfigError(`no reader for data set "${name}" — use one of ${datasetNames.join(', ')}`);

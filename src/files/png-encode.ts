@@ -1,21 +1,10 @@
 import { deflateSync } from 'node:zlib';
+import { crc32 } from './crc32.js';
 
 // The report's and the dashboard's pictures as PNG files. Every row is stored with the "Up" filter (its difference
 // from the row above): the pictures are blocks of flat colour, so most of a row is zeros and
 // deflate packs it small. One filter and one pass are several times faster than trying all five
 // filters on every row, as general PNG encoders do, and the files come out smaller.
-
-const crcTable = Uint32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 255] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function chunk(type: string, body: Uint8Array): Buffer {
   const out = Buffer.alloc(12 + body.length);

@@ -1,7 +1,7 @@
 import type { Kernels } from './kernels.js';
 import { referenceKernels } from './reference/index.js';
 
-export type { Activation, ConvGeom, Kernels, PoolGeom, SgdStepOptions } from './kernels.js';
+export type { Activation, ConvGeom, FusedActivation, Kernels, PoolGeom, SgdStepOptions } from './kernels.js';
 export { referenceKernels } from './reference/index.js';
 
 let active: Kernels | null = null;

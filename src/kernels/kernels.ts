@@ -37,6 +37,17 @@ export interface PoolGeom {
 
 export type Activation = 'relu' | 'sigmoid' | 'tanh';
 
+/**
+ * An activation that batch norm applies in its own kernel (batchNormForward's `act`): ReLU, leaky ReLU
+ * with its slope, or GELU (tanh approximation). Each gives the values the activation's own kernel
+ * would give on the batch norm's output, bit for bit on every kernel set.
+ */
+export interface FusedActivation {
+  f: 'relu' | 'leaky-relu' | 'gelu';
+  /** Leaky ReLU's slope for negative inputs (unused by the others). */
+  slope: number;
+}
+
 export interface Kernels {
   readonly name: string;
   /** Threads the set runs its kernels on (absent: one). */
@@ -124,7 +135,10 @@ export interface Kernels {
 
   /** Per-channel mean and biased variance of x[n, c, hw]. */
   batchNormStats(mean: Float32Array, variance: Float32Array, x: Float32Array, n: number, c: number, hw: number): void;
-  /** y = (x − mean)·invstd·γ + β per channel of x[n, c, hw]; γ, β null when the layer is not affine. */
+  /**
+   * y = (x − mean)·invstd·γ + β per channel of x[n, c, hw]; γ, β null when the layer is not affine.
+   * With `act`, y = act(z) of that z in the same pass; z is not kept (the backward computes it again).
+   */
   batchNormForward(
     y: Float32Array,
     x: Float32Array,
@@ -135,10 +149,13 @@ export interface Kernels {
     n: number,
     c: number,
     hw: number,
+    act?: FusedActivation | null,
   ): void;
   /**
    * dγ += Σ dy·x̂, dβ += Σ dy; dx (overwritten, skipped when null) through the batch statistics when
-   * `batchStats`, else through fixed (running) ones.
+   * `batchStats`, else through fixed (running) ones. With `fused` (the forward's activation, and β),
+   * dy is the activation's output gradient: dz = dy·act'(z) first, z computed again from x and held
+   * in dx on the way, which must not be null then.
    */
   batchNormBackward(
     dx: Float32Array | null,
@@ -153,6 +170,7 @@ export interface Kernels {
     c: number,
     hw: number,
     batchStats: boolean,
+    fused?: { act: FusedActivation; beta: Float32Array | null } | null,
   ): void;
 
   /**

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { type Activation, kernels } from '../kernels/index.js';
+import { type Activation, type FusedActivation, kernels } from '../kernels/index.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import { Layer } from './layer.js';
 
@@ -12,12 +12,15 @@ export interface ActivationSpec {
 export class ActivationLayer extends Layer {
   readonly kind: Activation;
   readonly outShape: Shape;
+  /** What a batch norm before this layer may apply in its own kernel: ReLU only. */
+  readonly fusable: FusedActivation | null;
   private y: Tensor | null = null;
 
   constructor(spec: ActivationSpec, inShape: Shape) {
     super(inShape);
     this.kind = spec.type;
     this.outShape = this.inShape;
+    this.fusable = this.kind === 'relu' ? { f: 'relu', slope: 0 } : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -54,6 +57,8 @@ export class InputActivationLayer extends Layer {
   readonly kind: 'leaky-relu' | 'gelu';
   readonly outShape: Shape;
   readonly slope: number;
+  /** What a batch norm before this layer applies in its own kernel. */
+  readonly fusable: FusedActivation;
   private x: Tensor | null = null;
 
   constructor(spec: LeakyReluSpec | GeluSpec, inShape: Shape) {
@@ -62,6 +67,7 @@ export class InputActivationLayer extends Layer {
     this.slope = spec.type === 'leaky-relu' ? (spec.slope ?? 0.01) : 0;
     if (!Number.isFinite(this.slope)) throw new ConfigError(`slope must be a finite number, got ${this.slope}`);
     this.outShape = this.inShape;
+    this.fusable = { f: this.kind, slope: this.slope };
   }
 
   forward(x: Tensor): Tensor {

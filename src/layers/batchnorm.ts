@@ -1,5 +1,5 @@
 import { ConfigError, ShapeError } from '../errors.js';
-import { kernels } from '../kernels/index.js';
+import { type FusedActivation, kernels } from '../kernels/index.js';
 import { type Shape, shapeStr, Tensor } from '../tensor/tensor.js';
 import { Layer, type LayerBuffer, type Param } from './layer.js';
 
@@ -45,6 +45,8 @@ export class BatchNorm extends Layer {
   private readonly variance: Float32Array;
   private x: Tensor | null = null;
   private batchStats = false;
+  /** The activation the last forward applied in the same kernel (the layer after this one), or null. */
+  private act: FusedActivation | null = null;
 
   constructor(spec: BatchNormSpec, inShape: Shape) {
     super(inShape);
@@ -83,7 +85,12 @@ export class BatchNorm extends Layer {
     return `batch statistics need more than one value per channel, but a training batch of ${n} gives ${shapeStr([n, ...this.inShape])} — use a batch size of at least 2`;
   }
 
-  forward(x: Tensor, training: boolean): Tensor {
+  /**
+   * With `act`, the activation layer after this one runs in the same kernel and the output is its
+   * output (forwardLayers decides; the backward then returns the gradient of this layer's input from
+   * the activation's output gradient).
+   */
+  forward(x: Tensor, training: boolean, act: FusedActivation | null = null): Tensor {
     const n = x.shape[0];
     const k = kernels();
     this.batchStats = training;
@@ -107,26 +114,25 @@ export class BatchNorm extends Layer {
       for (let ch = 0; ch < this.c; ch++) this.invstd[ch] = 1 / Math.sqrt(rv[ch] + this.eps);
     }
     const y = this.output(n);
-    k.batchNormForward(
-      y.data,
-      x.data,
-      this.mean,
-      this.invstd,
-      this.weight?.value.data ?? null,
-      this.bias?.value.data ?? null,
-      n,
-      this.c,
-      this.hw,
-    );
+    const [gamma, beta] = [this.weight?.value.data ?? null, this.bias?.value.data ?? null];
+    k.batchNormForward(y.data, x.data, this.mean, this.invstd, gamma, beta, n, this.c, this.hw, act);
     this.x = x;
+    this.act = act;
     return y;
+  }
+
+  /** Whether the last forward ran the next layer's activation too (its backward then covers both). */
+  get fusedActivation(): FusedActivation | null {
+    return this.act;
   }
 
   backward(dy: Tensor): Tensor {
     const n = dy.shape[0];
     const dx = this.inputGrad(n);
+    // With the activation, dx holds its gradient on the way: computed even for a first layer.
+    const fused = this.act && { act: this.act, beta: this.bias?.value.data ?? null };
     kernels().batchNormBackward(
-      this.propagateDown ? dx.data : null,
+      this.propagateDown || fused ? dx.data : null,
       this.weight?.grad.data ?? null,
       this.bias?.grad.data ?? null,
       dy.data,
@@ -138,6 +144,7 @@ export class BatchNorm extends Layer {
       this.c,
       this.hw,
       this.batchStats,
+      fused,
     );
     return dx;
   }

@@ -2,6 +2,7 @@ import { ShapeError } from '../errors.js';
 import { kernels } from '../kernels/index.js';
 import { type Shape, shapeStr, type Tensor } from '../tensor/tensor.js';
 import { joinName, Layer, type LayerBuffer, type Named, type Param } from './layer.js';
+import { backwardLayers, forwardLayers } from './sequence.js';
 
 /** The spec of a residual block; its layers are any layer specs, blocks included. */
 export interface ResidualSpec<L = unknown> {
@@ -61,8 +62,7 @@ export class Residual extends Layer {
   }
 
   forward(x: Tensor, training: boolean): Tensor {
-    let h = x;
-    for (const l of this.body) h = l.forward(h, training);
+    const h = forwardLayers(this.body, x, training);
     const s = this.shortcut ? this.shortcut.forward(x, training) : x;
     const y = this.output(x.shape[0]);
     kernels().add(y.data, h.data, s.data, y.size);
@@ -70,8 +70,7 @@ export class Residual extends Layer {
   }
 
   backward(dy: Tensor): Tensor {
-    let d = dy;
-    for (let i = this.body.length - 1; i >= 0; i--) d = this.body[i].backward(d);
+    const d = backwardLayers(this.body, dy);
     const ds = this.shortcut ? this.shortcut.backward(dy) : dy;
     const dx = this.inputGrad(dy.shape[0]);
     kernels().add(dx.data, d.data, ds.data, dx.size);

@@ -1,5 +1,6 @@
 import { ConfigError, ShapeError } from '../errors.js';
 import { batchBuffer, type Layer, type LayerBuffer, type Param } from '../layers/layer.js';
+import { backwardLayers, forwardLayers } from '../layers/sequence.js';
 import { type LossFn, losses } from '../losses/index.js';
 import type { Rng } from '../tensor/rng.js';
 import { flipWidth, type Shape, shapeStr, Tensor, translateReflect } from '../tensor/tensor.js';
@@ -17,7 +18,8 @@ export interface NamedParam {
 /**
  * Layers applied in order, plus the loss. A final softmax (with cross-entropy) or sigmoid (with
  * bce) is fused into the loss during training and evaluation: the loss reads the logits, which is
- * numerically stable and gives the simple output gradient a − y; `predict` applies it.
+ * numerically stable and gives the simple output gradient a − y; `predict` applies it. A batch norm
+ * and the activation after it run as one kernel (layers/sequence.ts).
  */
 export class Sequential {
   readonly spec: ModelSpec;
@@ -148,8 +150,7 @@ export class Sequential {
     const n = z.shape[0];
     const grad = this.lossGrad(z);
     const loss = this.lossFn(grad.data, z.data, labels, n, z.size / n, this.labelSmoothing);
-    let d: Tensor = grad;
-    for (let i = this.lossDepth - 1; i >= 0; i--) d = this.layers[i].backward(d);
+    backwardLayers(this.layers, grad, this.lossDepth);
     return { loss, scores: z };
   }
 
@@ -162,9 +163,7 @@ export class Sequential {
     if (x.shape.length !== want.length + 1 || want.some((d, i) => x.shape[i + 1] !== d)) {
       throw new ShapeError(`model input: expected a batch of ${shapeStr(want)}, got ${shapeStr(x.shape)}`);
     }
-    let y = x;
-    for (let i = 0; i < depth; i++) y = this.layers[i].forward(y, training);
-    return y;
+    return forwardLayers(this.layers, x, training, depth);
   }
 
   private lossGrad(z: Tensor): Tensor {

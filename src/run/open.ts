@@ -81,9 +81,12 @@ export function runDataset(config: RunConfig, o: RunDataOptions = {}): Dataset {
   const norm = config.normalization;
   // A run that recorded its normalization needs no training images to read its test split: the
   // training split (all 50,000 of CIFAR-10) took seconds to read only to be dropped.
-  const testAlone = split === 'test' && norm && opts.val === undefined && !name.startsWith('folder:');
-  let data: Dataset | null = testAlone
-    ? testSplit(name, dir, opts, limit, norm)
+  // So does a folder's training split (which may be all of it: a folder without test/ has no test
+  // split, and prepare() would want one).
+  const folder = name.startsWith('folder:');
+  const alone = norm && opts.val === undefined && (split === 'test' ? !folder : folder);
+  let data: Dataset | null = alone
+    ? splitAlone(name, dir, split, opts, limit, norm)
     : loadDataset(name, dir, { ...opts, testLimit: split === 'test' ? limit : undefined })[split];
   if (!data) throw new ConfigError(`${name} has no ${split} split here — give --split train or another --dataset`);
   // The model expects inputs scaled as in training, whatever these images' own statistics are.
@@ -91,13 +94,20 @@ export function runDataset(config: RunConfig, o: RunDataOptions = {}): Dataset {
   return limit && data.length > limit ? firstN(data, limit) : data;
 }
 
-/** A named data set's test split as prepare() makes it, limited with the same subset rule. */
-function testSplit(name: string, dir: string, o: LoadOptions, limit: number | undefined, norm: Normalization) {
-  locateFiles(name, dir, ['test']);
-  let test = readSplit(name, dir, 'test', o);
-  if (!test?.length) return null;
-  if (limit !== undefined) test = subset(test, limit, o.subset ?? 'first', (o.seed ?? 1) + 1);
-  return test.with({ norm, flat: o.flatten ?? false });
+/** One split as prepare() makes it, a test split limited with the same subset rule (a training split: see runDataset). */
+function splitAlone(
+  name: string,
+  dir: string,
+  split: 'test' | 'train',
+  o: LoadOptions,
+  limit: number | undefined,
+  norm: Normalization,
+) {
+  if (!name.startsWith('folder:')) locateFiles(name, dir, [split]);
+  let data = readSplit(name, dir, split, o);
+  if (!data?.length) return null;
+  if (split === 'test' && limit !== undefined) data = subset(data, limit, o.subset ?? 'first', (o.seed ?? 1) + 1);
+  return data.with({ norm, flat: o.flatten ?? false });
 }
 
 /** One split of a feature file, limited to its first `limit` vectors. */

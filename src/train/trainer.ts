@@ -378,7 +378,9 @@ function checkFits(model: Sequential, ds: Dataset): void {
 // setImmediate where there is one (Node); a message round trip elsewhere (browsers and workers
 // have no setImmediate, and a nested setTimeout(0) waits at least 4 ms).
 function nextTask(): Promise<void> {
-  if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
+  // Read from globalThis: the browser build has no Node types to declare it.
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  if (typeof immediate === 'function') return new Promise((r) => immediate(r));
   return new Promise((r) => {
     const ch = new MessageChannel();
     ch.port1.onmessage = () => {

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import {
   buildModel,
   builtinSpec,
+  type FusedActivation,
   type Kernels,
   Rng,
   referenceKernels,
@@ -224,13 +225,7 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
   test(`${label}: batch norm statistics, forward and backward match the reference (seed ${seed})`, () => {
     const r = new Rng(seed + 5);
     for (let t = 0; t < 12; t++) {
-      const [n, c, hw] = [int(r, 1, 9), int(r, 1, 40), t % 3 === 0 ? 1 : int(r, 1, 300)];
-      const len = n * c * hw;
-      const x = randn(r, len).map((v) => 3 * v + 1),
-        dy = randn(r, len);
-      const affine = t % 4 !== 1;
-      const gamma = affine ? randn(r, c) : null,
-        beta = affine ? randn(r, c) : null;
+      const { n, c, hw, len, x, dy, affine, gamma, beta } = batchNormCase(r, 40, t % 3 === 0, t % 4 !== 1);
       const shape = `batch norm n=${n} c=${c} hw=${hw}${affine ? '' : ' not affine'}`;
       const [m1, v1, m2, v2] = [new Float32Array(c), new Float32Array(c), randn(r, c), randn(r, c)];
       ref.batchNormStats(m1, v1, x, n, c, hw);
@@ -285,6 +280,12 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
         close(`${shape} backward dbeta`, seed, b2, b1);
       }
     }
+  });
+
+  test(`${label}: batch norm with its activation in one kernel gives the two kernels' values bit for bit (seed ${seed})`, () => {
+    checkFusedBatchNorm(fast, seed, (what, got, want) =>
+      close(`${what} (fused, against the reference)`, seed, got, want),
+    );
   });
 
   test(`${label}: SGD steps match the reference (seed ${seed})`, () => {
@@ -346,4 +347,116 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
       );
     }
   });
+}
+
+/** The activations batch norm can run in its own kernel, with the unfused kernels that give the same values. */
+const fusedActivations: {
+  act: FusedActivation;
+  fwd: (k: Kernels, y: Float32Array, z: Float32Array, len: number) => void;
+  bwd: (k: Kernels, dz: Float32Array, dy: Float32Array, z: Float32Array, y: Float32Array, len: number) => void;
+}[] = [
+  {
+    act: { f: 'relu', slope: 0 },
+    fwd: (k, y, z, len) => k.activationForward('relu', y, z, len),
+    bwd: (k, dz, dy, _z, y, len) => k.activationBackward('relu', dz, dy, y, len),
+  },
+  {
+    act: { f: 'leaky-relu', slope: 0.01 },
+    fwd: (k, y, z, len) => k.leakyReluForward(y, z, 0.01, len),
+    bwd: (k, dz, dy, z, _y, len) => k.leakyReluBackward(dz, dy, z, 0.01, len),
+  },
+  {
+    act: { f: 'leaky-relu', slope: -0.3 },
+    fwd: (k, y, z, len) => k.leakyReluForward(y, z, -0.3, len),
+    bwd: (k, dz, dy, z, _y, len) => k.leakyReluBackward(dz, dy, z, -0.3, len),
+  },
+  {
+    act: { f: 'gelu', slope: 0 },
+    fwd: (k, y, z, len) => k.geluForward(y, z, len),
+    bwd: (k, dz, dy, z, _y, len) => k.geluBackward(dz, dy, z, len),
+  },
+];
+
+/**
+ * batchNormForward/Backward with an activation of `k` against its own batchNormForward + activation and activation
+ * backward + batchNormBackward: equal bit for bit (the same operations in the same order), and within
+ * the tolerance of the reference's fused kernels (`againstReference`, for a fast set).
+ */
+export function checkFusedBatchNorm(
+  k: Kernels,
+  seed: number,
+  againstReference?: (what: string, got: Float32Array, want: Float32Array) => void,
+): void {
+  const r = new Rng(seed + 7);
+  const same = (what: string, got: Float32Array, want: Float32Array) => {
+    const i = got.findIndex((v, j) => !Object.is(v, want[j]));
+    assert.ok(
+      i < 0,
+      `${k.name} ${what}: fused ${got[i]} at ${i}, two kernels ${want[i]} (seed ${seed}; rerun with CONVTS_TEST_SEED=${seed})`,
+    );
+  };
+  for (let t = 0; t < 16; t++) {
+    const { n, c, hw, len, x, dy, affine, gamma, beta } = batchNormCase(r, 24, t % 4 === 0, t % 4 !== 1);
+    const mean = new Float32Array(c),
+      variance = new Float32Array(c);
+    k.batchNormStats(mean, variance, x, n, c, hw);
+    const invstd = variance.map((v) => 1 / Math.sqrt(v + 1e-5));
+    const { act, fwd, bwd } = fusedActivations[t % fusedActivations.length];
+    const shape = `batch norm + ${act.f}${act.f === 'leaky-relu' ? ` ${act.slope}` : ''} n=${n} c=${c} hw=${hw}${affine ? '' : ' not affine'}`;
+    const [z, y, fused] = [new Float32Array(len), new Float32Array(len), randn(r, len)];
+    k.batchNormForward(z, x, mean, invstd, gamma, beta, n, c, hw);
+    fwd(k, y, z, len);
+    k.batchNormForward(fused, x, mean, invstd, gamma, beta, n, c, hw, act);
+    same(`${shape} forward`, fused, y);
+    if (againstReference) {
+      const want = new Float32Array(len);
+      referenceKernels.batchNormForward(want, x, mean, invstd, gamma, beta, n, c, hw, act);
+      againstReference(`${shape} forward`, fused, want);
+    }
+    for (const batchStats of [true, false]) {
+      const start = randn(r, c);
+      const [dz, dx, dxf] = [new Float32Array(len), new Float32Array(len), randn(r, len)];
+      const [g1, b1, g2, b2] = [start.slice(), start.slice(), start.slice(), start.slice()];
+      bwd(k, dz, dy, z, y, len);
+      k.batchNormBackward(dx, affine ? g1 : null, affine ? b1 : null, dz, x, mean, invstd, gamma, n, c, hw, batchStats);
+      const fusedBackward = (kk: Kernels, out: Float32Array, dg: Float32Array, db: Float32Array) =>
+        kk.batchNormBackward(
+          out,
+          affine ? dg : null,
+          affine ? db : null,
+          dy,
+          x,
+          mean,
+          invstd,
+          gamma,
+          n,
+          c,
+          hw,
+          batchStats,
+          { act, beta },
+        );
+      fusedBackward(k, dxf, g2, b2);
+      const what = `${shape} backward (batch statistics ${batchStats})`;
+      same(`${what} dx`, dxf, dx);
+      same(`${what} dgamma`, g2, g1);
+      same(`${what} dbeta`, b2, b1);
+      if (againstReference) {
+        const want = new Float32Array(len);
+        fusedBackward(referenceKernels, want, start.slice(), start.slice());
+        // dγ is a sum that may cancel (one channel): the unfused kernel tests hold it to the reference.
+        againstReference(`${what} dx`, dxf, want);
+      }
+    }
+  }
+}
+
+/** A batch-norm input x[n, c, hw] (a feature vector when `flat`), its output gradient and γ, β when `affine`. */
+function batchNormCase(r: Rng, maxC: number, flat: boolean, affine: boolean) {
+  const [n, c, hw] = [int(r, 1, 9), int(r, 1, maxC), flat ? 1 : int(r, 1, 300)];
+  const len = n * c * hw;
+  const x = randn(r, len).map((v) => 3 * v + 1),
+    dy = randn(r, len);
+  const gamma = affine ? randn(r, c) : null,
+    beta = affine ? randn(r, c) : null;
+  return { n, c, hw, len, x, dy, affine, gamma, beta };
 }

@@ -1,4 +1,4 @@
-import type { Activation, ConvGeom, Kernels, PoolGeom, SgdStepOptions } from '../kernels.js';
+import type { Activation, ConvGeom, FusedActivation, Kernels, PoolGeom, SgdStepOptions } from '../kernels.js';
 import { referenceKernels } from '../reference/index.js';
 
 /** The C++ addon's functions (native/addon.cc), as Node loads them; typed arrays are used in place. */
@@ -90,7 +90,10 @@ export interface NativeAddon {
     hw: number,
     threads: number,
   ): void;
+  /** act: 0 none, else 1 + its index in FUSED (native/kernels.h BnActKind); slope for leaky ReLU. */
   batchNormForward(
+    act: number,
+    slope: number,
     y: Float32Array,
     x: Float32Array,
     mean: Float32Array,
@@ -103,6 +106,8 @@ export interface NativeAddon {
     threads: number,
   ): void;
   batchNormBackward(
+    act: number,
+    slope: number,
     dx: Float32Array | null,
     dgamma: Float32Array | null,
     dbeta: Float32Array | null,
@@ -111,6 +116,7 @@ export interface NativeAddon {
     mean: Float32Array,
     invstd: Float32Array,
     gamma: Float32Array | null,
+    beta: Float32Array | null,
     n: number,
     c: number,
     hw: number,
@@ -133,6 +139,10 @@ export interface NativeAddon {
 
 /** Activation codes of the C kernels (native/kernels.h). */
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'sigmoid', 'tanh'];
+
+/** The C code of an activation batch norm applies itself (native/kernels.h BnActKind): 0 for none. */
+export const fusedCode = (act: FusedActivation | null | undefined): number =>
+  act ? ['relu', 'leaky-relu', 'gelu'].indexOf(act.f) + 1 : 0;
 
 // Geometry goes to C as one int array in the field order of the C structs (native/kernels.h).
 const convBuf = new Int32Array(13);
@@ -194,10 +204,29 @@ export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
     geluForward: (y, x, len) => addon.geluForward(y, x, len, t),
     geluBackward: (dx, dy, x, len) => addon.geluBackward(dx, dy, x, len, t),
     batchNormStats: (mean, variance, x, n, c, hw) => addon.batchNormStats(mean, variance, x, n, c, hw, t),
-    batchNormForward: (y, x, mean, invstd, gamma, beta, n, c, hw) =>
-      addon.batchNormForward(y, x, mean, invstd, gamma, beta, n, c, hw, t),
-    batchNormBackward: (dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats) =>
-      addon.batchNormBackward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats, t),
+    batchNormForward: (y, x, mean, invstd, gamma, beta, n, c, hw, act) =>
+      addon.batchNormForward(fusedCode(act), act?.slope ?? 0, y, x, mean, invstd, gamma, beta, n, c, hw, t),
+    batchNormBackward: (dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats, fused) => {
+      const [code, slope, beta] = [fusedCode(fused?.act), fused?.act.slope ?? 0, fused?.beta ?? null];
+      addon.batchNormBackward(
+        code,
+        slope,
+        dx,
+        dgamma,
+        dbeta,
+        dy,
+        x,
+        mean,
+        invstd,
+        gamma,
+        beta,
+        n,
+        c,
+        hw,
+        batchStats,
+        t,
+      );
+    },
     sgdStep: (w, g, v, len, o: SgdStepOptions) =>
       addon.sgdStep(w, g, v, len, o.lr, o.momentum, o.weightDecay, o.nesterov, o.first, t),
   };

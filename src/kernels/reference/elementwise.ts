@@ -114,17 +114,19 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 
 /** GELU, tanh approximation (PyTorch's approximate='tanh'): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
 export function geluForward(y: Float32Array, x: Float32Array, len: number): void {
-  for (let i = 0; i < len; i++) {
-    const v = x[i];
-    y[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
-  }
+  for (let i = 0; i < len; i++) y[i] = gelu(x[i]);
+}
+
+export function gelu(v: number): number {
+  return 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
 }
 
 /** dx = dy·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)), t the tanh of the forward pass. */
 export function geluBackward(dx: Float32Array, dy: Float32Array, x: Float32Array, len: number): void {
-  for (let i = 0; i < len; i++) {
-    const v = x[i];
-    const t = Math.tanh(GELU_C * (v + 0.044715 * v * v * v));
-    dx[i] = dy[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * v * v));
-  }
+  for (let i = 0; i < len; i++) dx[i] = geluGrad(x[i], dy[i]);
+}
+
+export function geluGrad(v: number, dy: number): number {
+  const t = Math.tanh(GELU_C * (v + 0.044715 * v * v * v));
+  return dy * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * v * v));
 }

@@ -1,4 +1,6 @@
 // Batch normalization over x[n, c, hw] (hw = 1 for feature vectors), per channel c.
+import type { FusedActivation } from '../kernels.js';
+import { gelu, geluGrad } from './elementwise.js';
 
 /** mean[c] and the biased variance var[c] of x over the batch and the spatial positions. */
 export function batchNormStats(
@@ -31,7 +33,10 @@ export function batchNormStats(
   }
 }
 
-/** y = (x − mean)·invstd·γ + β per channel; γ = 1 and β = 0 when null (affine off). */
+/**
+ * y = (x − mean)·invstd·γ + β per channel; γ = 1 and β = 0 when null (affine off). With `act`, y is
+ * act(z) of that z rounded to float32, as the activation's own kernel would read it.
+ */
 export function batchNormForward(
   y: Float32Array,
   x: Float32Array,
@@ -42,21 +47,54 @@ export function batchNormForward(
   n: number,
   c: number,
   hw: number,
+  act: FusedActivation | null = null,
 ): void {
+  const f = activate(act);
   for (let ch = 0; ch < c; ch++) {
-    const a = invstd[ch] * (gamma ? gamma[ch] : 1);
-    const shift = (beta ? beta[ch] : 0) - mean[ch] * a;
+    const [a, shift] = scaleShift(ch, mean, invstd, gamma, beta);
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * hw;
-      for (let i = 0; i < hw; i++) y[o + i] = x[o + i] * a + shift;
+      if (!f) for (let i = 0; i < hw; i++) y[o + i] = x[o + i] * a + shift;
+      else for (let i = 0; i < hw; i++) y[o + i] = f(Math.fround(x[o + i] * a + shift));
     }
   }
+}
+
+/** The forward's per-channel scale invstd·γ and shift β − mean·scale. */
+function scaleShift(
+  ch: number,
+  mean: Float32Array,
+  invstd: Float32Array,
+  gamma: Float32Array | null,
+  beta: Float32Array | null,
+): [number, number] {
+  const a = invstd[ch] * (gamma ? gamma[ch] : 1);
+  return [a, (beta ? beta[ch] : 0) - mean[ch] * a];
+}
+
+/** f(z) as the activation's own kernel computes it (ReLU from its input: max(z, 0) > 0 exactly when z > 0). */
+function activate(act: FusedActivation | null): ((z: number) => number) | null {
+  if (!act) return null;
+  const slope = act.slope;
+  if (act.f === 'relu') return (z) => Math.max(z, 0);
+  if (act.f === 'leaky-relu') return (z) => (z > 0 ? z : slope * z);
+  return gelu;
+}
+
+/** dy·f'(z), as the activation's own backward kernel. */
+function activateGrad(act: FusedActivation): (z: number, dy: number) => number {
+  const slope = act.slope;
+  if (act.f === 'relu') return (z, dy) => (z > 0 ? dy : 0);
+  if (act.f === 'leaky-relu') return (z, dy) => (z > 0 ? dy : slope * dy);
+  return geluGrad;
 }
 
 /**
  * Backward of batchNormForward: dγ += Σ dy·x̂ and dβ += Σ dy (x̂ = (x − mean)·invstd); dx is
  * overwritten. With batch statistics the mean and variance depend on x too:
  * dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)); with running statistics dx = γ·invstd·dy.
+ * With `fused`, per channel dz = dy·f'(z) goes to dx first (z computed again as the forward did) and
+ * the steps above read it from there.
  */
 export function batchNormBackward(
   dx: Float32Array | null,
@@ -71,9 +109,21 @@ export function batchNormBackward(
   c: number,
   hw: number,
   batchStats: boolean,
+  fused: { act: FusedActivation; beta: Float32Array | null } | null = null,
 ): void {
   const count = n * hw;
+  const g = fused && activateGrad(fused.act);
+  if (g && !dx)
+    throw new TypeError("batchNormBackward: dx cannot be null with an activation (it holds the activation's gradient)");
   for (let ch = 0; ch < c; ch++) {
+    if (g && dx) {
+      const [a, shift] = scaleShift(ch, mean, invstd, gamma, fused.beta);
+      for (let b = 0; b < n; b++) {
+        const o = (b * c + ch) * hw;
+        for (let i = 0; i < hw; i++) dx[o + i] = g(Math.fround(x[o + i] * a + shift), dy[o + i]);
+      }
+    }
+    const d = g ? dx! : dy;
     const m = mean[ch];
     const is = invstd[ch];
     let sdy = 0;
@@ -81,8 +131,8 @@ export function batchNormBackward(
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * hw;
       for (let i = 0; i < hw; i++) {
-        sdy += dy[o + i];
-        sdyx += dy[o + i] * (x[o + i] - m);
+        sdy += d[o + i];
+        sdyx += d[o + i] * (x[o + i] - m);
       }
     }
     sdyx *= is;
@@ -94,7 +144,7 @@ export function batchNormBackward(
     const k = batchStats ? (sdyx / count) * is : 0;
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * hw;
-      for (let i = 0; i < hw; i++) dx[o + i] = a * (dy[o + i] - mdy - (x[o + i] - m) * k);
+      for (let i = 0; i < hw; i++) dx[o + i] = a * (d[o + i] - mdy - (x[o + i] - m) * k);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Kernels } from '../kernels.js';
-import { ACTIVATIONS, convGeomArray, poolGeomArray } from '../native/index.js';
+import { ACTIVATIONS, convGeomArray, fusedCode, poolGeomArray } from '../native/index.js';
 import { referenceKernels } from '../reference/index.js';
 import { ResidentArrays } from './resident.js';
 
@@ -34,7 +34,10 @@ export interface WasmExports {
   geluForward(y: number, x: number, len: number): void;
   geluBackward(dx: number, dy: number, x: number, len: number): void;
   batchNormStats(mean: number, variance: number, x: number, n: number, c: number, hw: number): void;
+  /** act and slope as the native addon's (src/kernels/native/index.ts fusedCode). */
   batchNormForward(
+    act: number,
+    slope: number,
     y: number,
     x: number,
     mean: number,
@@ -46,6 +49,8 @@ export interface WasmExports {
     hw: number,
   ): void;
   batchNormBackward(
+    act: number,
+    slope: number,
     dx: number,
     dgamma: number,
     dbeta: number,
@@ -54,6 +59,7 @@ export interface WasmExports {
     mean: number,
     invstd: number,
     gamma: number,
+    beta: number,
     n: number,
     c: number,
     hw: number,
@@ -202,17 +208,20 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
       const args = [mean.subarray(0, c), variance.subarray(0, c), x.subarray(0, n * c * hw)];
       run(args, b(2), b(0, 1), (p) => e.batchNormStats(p[0], p[1], p[2], n, c, hw));
     },
-    batchNormForward(y, x, mean, invstd, gamma, beta, n, c, hw) {
+    batchNormForward(y, x, mean, invstd, gamma, beta, n, c, hw, act) {
       const len = n * c * hw;
       const args = [y.subarray(0, len), x.subarray(0, len), mean.subarray(0, c), invstd.subarray(0, c), gamma, beta];
-      run(args, b(1, 2, 3, 4, 5), b(0), (p) => e.batchNormForward(p[0], p[1], p[2], p[3], p[4], p[5], n, c, hw));
+      run(args, b(1, 2, 3, 4, 5), b(0), (p) =>
+        e.batchNormForward(fusedCode(act), act?.slope ?? 0, p[0], p[1], p[2], p[3], p[4], p[5], n, c, hw),
+      );
     },
-    batchNormBackward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats) {
+    batchNormBackward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, n, c, hw, batchStats, fused) {
       const len = n * c * hw;
       const args = [dx?.subarray(0, len) ?? null, dgamma, dbeta, dy.subarray(0, len), x.subarray(0, len)];
-      args.push(mean.subarray(0, c), invstd.subarray(0, c), gamma);
-      run(args, b(1, 2, 3, 4, 5, 6, 7), b(0, 1, 2), (p) =>
-        e.batchNormBackward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], n, c, hw, +batchStats),
+      args.push(mean.subarray(0, c), invstd.subarray(0, c), gamma, fused?.beta ?? null);
+      const [code, slope] = [fusedCode(fused?.act), fused?.act.slope ?? 0];
+      run(args, b(1, 2, 3, 4, 5, 6, 7, 8), b(0, 1, 2), (p) =>
+        e.batchNormBackward(code, slope, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], n, c, hw, +batchStats),
       );
     },
     sgdStep(w, g, v, len, o) {

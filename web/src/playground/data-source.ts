@@ -1,8 +1,10 @@
 // Where the page's data comes from: the server that serves it (`convts serve`: GET api/data lists the
 // data sets of its data directory, GET api/data/<set>/<file> gives a file's bytes), or the files the
 // user drops or chooses. Either way the four IDX files (or CIFAR-10's batches) go to the worker,
-// transferred, not copied.
-import type { CifarFiles, SplitFiles, ToWorker } from './protocol.js';
+// transferred, not copied; a folder of pictures by class (or a zip of one) goes as File objects,
+// which the worker reads.
+import { isZip } from './picture-drop.js';
+import type { CifarFiles, PictureFiles, SplitFiles, ToWorker } from './protocol.js';
 
 /** A data set as GET api/data lists it (src/serve/data-files.ts). */
 interface ServerSet {
@@ -28,6 +30,8 @@ export interface DataSource {
   listServer(): Promise<boolean>;
   loadFromServer(): Promise<void>;
   loadFiles(list: FileList | null): Promise<void>;
+  /** A folder of pictures by class (paths as "folder/class/file.png"), or one .zip. */
+  loadPictures(name: string, files: PictureFiles['files']): void;
 }
 
 export function dataSource(
@@ -35,8 +39,16 @@ export function dataSource(
   status: HTMLElement,
   send: (m: ToWorker, transfer: Transferable[]) => void,
   trainLimit: () => number,
+  pictureSize: () => number | null,
 ): DataSource {
   let listed: ServerSet[] | null = null;
+
+  function loadPictures(name: string, files: PictureFiles['files']) {
+    if (!files.length)
+      throw new Error(`${name}: the folder is empty — give a folder with a subfolder of pictures per class`);
+    send({ type: 'pictures', name, files, size: pictureSize() }, []);
+    status.textContent = 'reading pictures…';
+  }
 
   /** Batches by name: training ones (data_batch_N, in order) and the test one(s); batches.meta.txt names the classes. */
   function sendCifar(byName: Map<string, ArrayBuffer>) {
@@ -134,7 +146,13 @@ export function dataSource(
     },
     async loadFiles(list) {
       if (!list?.length) return;
+      const zip = [...list].find((f) => isZip(f.name));
+      if (zip) {
+        if (list.length > 1) throw new Error(`give ${zip.name} alone: a zip of pictures by class is one data set`);
+        return loadPictures(zip.name.replace(/\.zip$/i, ''), [{ path: zip.name, file: zip }]);
+      }
       sendData(new Map(await Promise.all([...list].map(async (f) => [f.name, await f.arrayBuffer()] as const))));
     },
+    loadPictures,
   };
 }

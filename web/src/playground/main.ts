@@ -7,6 +7,7 @@ import { drawPad } from './draw.js';
 import { featureView } from './feature-view.js';
 import { networkEditor } from './network-editor.js';
 import { modelFiles } from './open-model.js';
+import { dropZone } from './picture-drop.js';
 import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 import { download, showConfusion, showInput } from './views.js';
 
@@ -53,12 +54,18 @@ const accChart = liveChart($('acc-chart'), 'accuracy', ['training', 'test'], ['#
 let worker: Worker;
 let secondsPerImage = 0;
 const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
-const data = dataSource($<HTMLSelectElement>('dataset'), $('data-status'), send, () => num('train-limit'));
+const data = dataSource(
+  $<HTMLSelectElement>('dataset'),
+  $('data-status'),
+  send,
+  () => num('train-limit'),
+  () => num('picture-size') || null,
+);
 const network = networkEditor(
   $<HTMLSelectElement>('builtin'),
   $<HTMLTextAreaElement>('spec'),
   $('spec-status'),
-  () => state.data?.shape,
+  () => state.data ?? undefined,
 );
 
 function startWorker() {
@@ -127,9 +134,13 @@ function receive(m: FromWorker) {
       $('kernels').textContent = `· WebAssembly ${m.kernels} kernels, ${m.threads} thread${m.threads > 1 ? 's' : ''}`;
       Object.assign($('notice'), { hidden: !m.notice, textContent: m.notice ?? '' });
       return;
+    case 'loading':
+      $('data-status').textContent = m.text;
+      return;
     case 'data':
       state.data = m;
-      $('data-status').textContent = `${m.train} training and ${m.test} test images of ${m.shape.join('×')}`;
+      $('data-status').textContent =
+        `${m.train} training and ${m.test} test images of ${m.shape.join('×')}, ${m.classNames.length} classes`;
       network.suggest(m.shape[0] === 3 ? 'seed-cifar' : 'seed-mnist');
       return;
     case 'steps': {
@@ -262,17 +273,7 @@ $<HTMLInputElement>('files').onchange = guard(() => data.loadFiles($<HTMLInputEl
 $<HTMLInputElement>('open').onchange = guard(async () =>
   send({ type: 'open', files: await modelFiles($<HTMLInputElement>('open').files) }),
 );
-const drop = $('drop');
-drop.ondragover = (e) => {
-  e.preventDefault();
-  drop.classList.add('over');
-};
-drop.ondragleave = () => drop.classList.remove('over');
-drop.ondrop = (e) => {
-  e.preventDefault();
-  drop.classList.remove('over');
-  guard(() => data.loadFiles(e.dataTransfer?.files ?? null))();
-};
+dropZone($('drop'), $<HTMLInputElement>('folder'), data, guard);
 
 // The longest gap between animation frames: how smooth the page stays while the worker trains.
 let lastFrame = 0;

@@ -1,5 +1,5 @@
 // The network: a built-in or a JSON spec typed in the editor, checked as it is typed (spec-check.ts).
-import { builtinNames, builtinSpec } from '../../../src/model/builtins.js';
+import { builtinNames, builtinSpec, fitToData } from '../../../src/model/builtins.js';
 import type { ModelSpec } from '../../../src/model/spec.js';
 import { checkSpec } from './spec-check.js';
 
@@ -7,7 +7,10 @@ export interface NetworkEditor {
   /** The spec as last checked, or null with the problem in the status line. */
   spec(): ModelSpec | null;
   problem(): string;
-  /** Shows this built-in unless the user is editing a custom spec (the one that fits newly loaded data). */
+  /**
+   * Shows this built-in, made for the loaded data (its input shape and one output per class), unless
+   * the user is editing a custom spec, which is checked against the new data instead.
+   */
   suggest(name: string): void;
 }
 
@@ -15,13 +18,14 @@ export function networkEditor(
   builtin: HTMLSelectElement,
   editor: HTMLTextAreaElement,
   status: HTMLElement,
-  dataShape: () => number[] | undefined,
+  data: () => { shape: number[]; classNames: string[] } | undefined,
 ): NetworkEditor {
   let timer = 0;
   let spec: ModelSpec | null = null;
   const check = () => {
     clearTimeout(timer);
-    const r = checkSpec(editor.value, dataShape());
+    const d = data();
+    const r = checkSpec(editor.value, d?.shape, d?.classNames.length);
     spec = r.spec;
     status.textContent = r.message;
     status.classList.toggle('bad', !r.spec);
@@ -32,7 +36,9 @@ export function networkEditor(
     timer = window.setTimeout(check, 150);
   };
   const show = (name: string) => {
-    editor.value = JSON.stringify(builtinSpec(name), null, 1);
+    const d = data();
+    const spec = builtinSpec(name);
+    editor.value = JSON.stringify(d ? fitToData(spec, d.shape, d.classNames.length) : spec, null, 1);
     check();
   };
   builtin.append(...builtinNames.map((n) => new Option(n, n)), new Option('custom', 'custom'));
@@ -43,7 +49,7 @@ export function networkEditor(
   };
   show('seed-mnist');
   const suggest = (name: string) => {
-    if (builtin.value === 'custom' || builtin.value === name) return;
+    if (builtin.value === 'custom') return check();
     builtin.value = name;
     show(name);
   };

@@ -1,5 +1,7 @@
 // Messages between the playground page and its training worker. Bytes travel as transferred
 // ArrayBuffers, so a data set is not copied on its way to the worker.
+import type { Normalization } from '../../../src/data/dataset.js';
+import type { InputPreparation } from '../../../src/data/image.js';
 import type { ModelSpec } from '../../../src/model/spec.js';
 import type { OptimizerKind } from '../../../src/optim/index.js';
 import type { StepMetrics } from '../../../src/train/trainer.js';
@@ -19,6 +21,15 @@ export interface CifarFiles {
   meta: string | null;
 }
 
+/** Pictures by class: files with their paths in the dropped folder ("photos/cat/1.png"), or one .zip. */
+export interface PictureFiles {
+  /** The folder's or the zip's name. */
+  name: string;
+  files: { path: string; file: Blob }[];
+  /** Square side every picture is resized to; null: the most common size among them. */
+  size: number | null;
+}
+
 export interface Settings {
   optimizer: OptimizerKind;
   lr: number;
@@ -29,6 +40,17 @@ export interface Settings {
   seed: number;
   /** Evaluate on the test images every this many steps (and after each epoch). */
   evalEvery: number;
+}
+
+/** A saved model's config.json: its data set, classes, normalization and input preparation. */
+export interface ModelConfig {
+  dataset: string;
+  classNames: string[];
+  normalization: Normalization;
+  input: InputPreparation;
+  /** A picture folder's size and channels, as convts eval --dataset folder:DIR then reads it. */
+  imageSize?: [number, number];
+  channels?: number;
 }
 
 /** A saved model as convts eval and predict read it. */
@@ -43,6 +65,7 @@ export type ToWorker =
   | { type: 'init'; base: string; threads: number }
   | { type: 'data'; name: 'mnist' | 'fashion-mnist'; train: SplitFiles; test: SplitFiles }
   | ({ type: 'cifar' } & CifarFiles)
+  | ({ type: 'pictures' } & PictureFiles)
   | { type: 'start'; spec: ModelSpec; settings: Settings }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -87,6 +110,8 @@ export type FromWorker =
   /** The kernels run: relaxed SIMD or SIMD128, on `threads` threads; `notice` says why fewer than asked. */
   | { type: 'ready'; kernels: string; threads: number; notice: string | null }
   | { type: 'data'; train: number; test: number; shape: number[]; classNames: string[] }
+  /** How far a data set's loading is (pictures decoded), while it loads. */
+  | { type: 'loading'; text: string }
   /** The steps since the last such message: one message every ~100 ms rather than one a step. */
   | { type: 'steps'; steps: StepMetrics[] }
   | EvalMessage

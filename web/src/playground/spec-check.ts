@@ -3,7 +3,11 @@
 import { buildModel } from '../../../src/model/build.js';
 import { type ModelSpec, validateSpec } from '../../../src/model/spec.js';
 
-export function checkSpec(text: string, dataShape?: number[]): { spec: ModelSpec | null; message: string } {
+export function checkSpec(
+  text: string,
+  dataShape?: number[],
+  classes?: number,
+): { spec: ModelSpec | null; message: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -16,6 +20,8 @@ export function checkSpec(text: string, dataShape?: number[]): { spec: ModelSpec
     const want = model.inputShape.join('×');
     if (dataShape && dataShape.join('×') !== want)
       return { spec: null, message: `the network takes ${want} inputs, the data's images are ${dataShape.join('×')}` };
+    if (classes !== undefined && model.classes !== classes)
+      return { spec: null, message: `the network has ${model.classes} outputs, the data ${classes} classes` };
     const params = model.params().reduce((a, p) => a + p.value.size, 0);
     return {
       spec,

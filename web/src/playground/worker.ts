@@ -17,12 +17,13 @@ import {
   type WasmKernels,
   weightsToSafetensors,
 } from '../../../src/core.js';
-import type { ByteImageDataset, Normalization } from '../../../src/data/dataset.js';
+import type { ByteImageDataset } from '../../../src/data/dataset.js';
 import { type InputPreparation, inputPreparation, prepareImage } from '../../../src/data/image.js';
 import { prepare } from '../../../src/data/prepare.js';
 import { FeatureFeed } from './feature-maps.js';
 import { type Loaded, loadCifar, loadIdx } from './load-data.js';
-import type { FromWorker, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
+import { loadPictures } from './load-pictures.js';
+import type { FromWorker, ModelConfig, ModelFiles, Phase, Settings, ToWorker } from './protocol.js';
 
 interface Scope {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
@@ -33,9 +34,8 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage
 
 let raw: Loaded | null = null;
 let model: Sequential | null = null;
-/** What the current model was trained on: its data set name, classes and input preparation. */
-let record: { dataset: string; classNames: string[]; normalization: Normalization; input: InputPreparation } | null =
-  null;
+/** What the current model was trained on (config.json of a saved model). */
+let record: ModelConfig | null = null;
 let run: {
   train: ByteImageDataset;
   test: ByteImageDataset;
@@ -70,9 +70,16 @@ const setPhase = (p: Phase, message?: string) => {
   post({ type: 'phase', phase: p, message });
 };
 
-async function loadData(m: Extract<ToWorker, { type: 'data' | 'cifar' }>) {
+async function loadData(m: Extract<ToWorker, { type: 'data' | 'cifar' | 'pictures' }>) {
   if (phase === 'running' || phase === 'paused') throw new Error('stop the training before loading other data');
-  const { name, train, test } = m.type === 'cifar' ? await loadCifar(m) : await loadIdx(m.name, m.train, m.test);
+  const { name, train, test } =
+    m.type === 'cifar'
+      ? await loadCifar(m)
+      : m.type === 'pictures'
+        ? await loadPictures(m, (done, total) =>
+            post({ type: 'loading', text: `decoding pictures: ${done} of ${total}` }),
+          )
+        : await loadIdx(m.name, m.train, m.test);
   const [ts, es] = [train.imageShape.join('×'), test.imageShape.join('×')];
   if (ts !== es) throw new Error(`the training images are ${ts}, the test images ${es} — give files of one data set`);
   raw = { name, train, test };
@@ -95,7 +102,7 @@ function evaluateNow(step: number, epoch: number) {
 async function start(m: Extract<ToWorker, { type: 'start' }>) {
   if (!raw)
     throw new Error(
-      'load a data set first (from the server, or drop the MNIST .gz files or the CIFAR-10 .bin batches)',
+      'load a data set first (from the server, or drop the MNIST .gz files, the CIFAR-10 .bin batches or a folder of pictures by class)',
     );
   if (phase === 'running' || phase === 'paused') throw new Error('training is already under way — stop it first');
   const s = m.settings;
@@ -116,6 +123,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>) {
     classNames: [...raw.train.classNames],
     normalization: data.norm,
     input: inputPreparation(raw.name, shape, data.norm),
+    ...(raw.name.startsWith('folder:') ? { imageSize: [shape[1], shape[2]], channels: shape[0] } : {}),
   };
   run = {
     train: data.train,
@@ -252,6 +260,7 @@ async function handle(m: ToWorker) {
       return post(await startKernels(m.base, m.threads));
     case 'data':
     case 'cifar':
+    case 'pictures':
       return loadData(m);
     case 'start':
       return start(m);
