@@ -237,6 +237,18 @@ test('train/ and test/ folders are the splits, and the page decodes and resizes 
   await page.close();
 });
 
+/** A PNG signature and image header declaring width×height pixels, with no image data. */
+function pngHeader(width: number, height: number): Buffer {
+  const b = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b);
+  b.writeUInt32BE(13, 8);
+  b.write('IHDR', 12, 'latin1');
+  b.writeUInt32BE(width, 16);
+  b.writeUInt32BE(height, 20);
+  b.set([8, 2, 0, 0, 0], 24);
+  return b;
+}
+
 test('bad folders and zips: a message naming the problem, the data kept, the worker alive', async (t) => {
   if (skip(t)) return;
   const page = await openPage();
@@ -266,7 +278,15 @@ test('bad folders and zips: a message naming the problem, the data kept, the wor
   const at = z.indexOf('colours/blue/0.png') + 'colours/blue/0.png'.length + 40;
   z[at] ^= 0xff;
   writeFileSync(damaged, z);
+  // Headers alone that declare 7,000×7,000 pixels (each under the decoder's limit): eight of them
+  // would need 1.18 GB of rows, refused before anything is decoded or allocated.
+  const huge = join(bad, 'huge');
+  for (const c of ['a', 'b']) {
+    mkdirSync(join(huge, c), { recursive: true });
+    for (let i = 0; i < 4; i++) writeFileSync(join(huge, c, `${i}.png`), pngHeader(7000, 7000));
+  }
   const cases: [() => Promise<void>, RegExp][] = [
+    [() => page.setInputFiles('#folder', huge), /huge: 8 pictures of 7000×7000 would need 1\.18 GB in the page/],
     [() => page.setInputFiles('#folder', one), /found 1 class folder\(s\) with pictures \(cat\) — need 2 to 256/],
     [() => dropOn(page, [none]), /none: no pictures \(\.png, \.jpg\) — found 1 other file\(s\): none\/a\/notes\.txt/],
     [() => page.setInputFiles('#folder', broken), /broken\/b\/2\.png: not a PNG or JPEG image/],

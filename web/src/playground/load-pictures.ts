@@ -7,9 +7,16 @@ import { folderLayout, isSkipped, stripCommonFolder } from '../../../src/data/fo
 import { defaultMaxPixels, type Picture, pictureHeader, uprightSize } from '../../../src/data/picture-header.js';
 import { PictureRows } from '../../../src/data/picture-set.js';
 import { zipEntries, zipEntryBytes } from '../../../src/data/zip.js';
+import { formatBytes } from '../../../src/errors.js';
 import { Rng } from '../../../src/tensor/rng.js';
 import type { Loaded } from './load-data.js';
 import type { PictureFiles } from './protocol.js';
+
+/**
+ * The most the page keeps of a folder's rows (as colour, which they are until every picture has been
+ * seen): checked on the sizes the headers declare, before any picture is decoded or any row allocated.
+ */
+export const maxRowBytes = 2 ** 30;
 
 /** The share of each class held out for evaluation when the folder has no test/ split. */
 export const heldOut = 0.2;
@@ -59,6 +66,11 @@ export async function loadPictures(m: PictureFiles, progress: Progress): Promise
     .split('×')
     .map(Number);
   const size: [number, number] = m.size ? [m.size, m.size] : [common[0], common[1]];
+  const bytes = samples.length * 3 * size[0] * size[1];
+  if (bytes > maxRowBytes)
+    throw new Error(
+      `${where}: ${samples.length} pictures of ${size[0]}×${size[1]} would need ${formatBytes(bytes)} in the page, more than ${formatBytes(maxRowBytes)} — choose a smaller size under "resized to" (28×28, 32×32 or 64×64)`,
+    );
   const rows = new PictureRows(samples.length, size);
   let [shown, done] = [0, 0];
   await inTurns(samples.length, 8, async (i) => {
