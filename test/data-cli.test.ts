@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { byteBar } from '../src/cli/download.js';
+import { readRunConfig, runDataset } from '../src/run/index.js';
 import { tmpDir, writeCifarSet } from './helpers/data-files.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -108,7 +109,7 @@ describe('data flags of convts train', () => {
       '1',
       '--flatten',
       '--val',
-      '4',
+      '20%',
       '--epochs',
       '2',
       '--batch-size',
@@ -121,8 +122,17 @@ describe('data flags of convts train', () => {
     assert.equal(r.code, 0, r.stderr);
     const s = readJson(join(out, 'summary.json'));
     assert.deepEqual(s.classNames, ['dark', 'light']);
-    assert.equal(s.trainSize, 8);
-    assert.equal(s.testSize, 4);
+    // 20 %: one of each class's six pictures held out.
+    assert.equal(s.trainSize, 10);
+    assert.equal(s.testSize, 2);
+    const held = await convts('eval', out, '--split', 'validation', '--json');
+    assert.equal(held.code, 0, held.stderr);
+    const onHeld = JSON.parse(held.stdout) as { images: number; accuracy: number; loss: number };
+    assert.deepEqual([onHeld.images, onHeld.accuracy], [2, s.testAccuracy]);
+    assert.throws(
+      () => runDataset({ ...readRunConfig(out), val: null }, { split: 'validation' }),
+      /held out no validation images \(it was trained without --val\) — give --split test or train/,
+    );
     const bad = await convts('train', '--dataset', `folder:${join(root, 'nope')}`, '--out', join(root, 'never'));
     assert.match(bad.stderr, /nope: not a folder — expected .*<class name>\/<images>/);
     const noVal = await convts(

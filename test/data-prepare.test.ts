@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { parseVal } from '../src/cli/train-settings.js';
 import {
   AugmentedDataset,
   ByteImageDataset,
@@ -65,6 +66,64 @@ describe('preparation', () => {
     assert.ok(Math.abs(x[4] - (18 / 255 - 2 * mean0) / (2 * std0)) < 1e-4);
     assert.throws(() => prepare(ds, null, {}), /no test split — hold out validation images with --val N/);
     assert.throws(() => prepare(ds, null, { val: 10 }), /--val 10: must hold out between 1 and 9/);
+  });
+
+  test('--val 0.2 holds out a fifth of each class (at least one of a class of two or more), the same images every time', () => {
+    // Classes of 10, 7, 3, 2 and 1 images, interleaved; pixel = sample index, to follow the images.
+    const sizes = [10, 7, 3, 2, 1];
+    const labels = sizes.flatMap((n, c) => Array.from({ length: n }, () => c));
+    const order = labels.map((_, i) => i).sort((a, b) => ((a * 7919) % 23) - ((b * 7919) % 23));
+    const lab = order.map((i) => labels[i]);
+    const ds = images(
+      lab.length,
+      [1, 1, 1],
+      (k) => k,
+      (k) => lab[k],
+    );
+    const p = prepare(ds, null, { val: 0.2, normalize: 'unit' });
+    const count = (d: ByteImageDataset, c: number) => [...d.labels].filter((l) => l === c).length;
+    assert.equal(p.evaluatedOn, 'validation');
+    assert.deepEqual(
+      sizes.map((_, c) => count(p.test, c)),
+      [2, 1, 1, 1, 0],
+    );
+    const ids = (d: ByteImageDataset) => [...filled(d, [...d.labels.keys()])].map((v) => Math.round(v * 255));
+    const [tr, va] = [ids(p.train), ids(p.test)];
+    assert.deepEqual(
+      [...tr, ...va].sort((a, b) => a - b),
+      [...lab.keys()],
+      'every image once, in one split',
+    );
+    assert.deepEqual(
+      va,
+      [...va].sort((a, b) => a - b),
+      'file order is kept',
+    );
+    assert.deepEqual(ids(prepare(ds, null, { val: 0.2, normalize: 'unit', seed: 9 }).test), va, 'not moved by --seed');
+    assert.throws(
+      () =>
+        prepare(
+          images(
+            3,
+            [1, 1, 1],
+            (k) => k,
+            (k) => k,
+          ),
+          null,
+          { val: 0.2 },
+        ),
+      /--val 0.2: holds out 0 of the 3/,
+    );
+  });
+
+  test('--val on the command line: a count, or a fraction as 0.2 or 20 %; anything else named', () => {
+    assert.deepEqual(['10000', '0.2', '20%', ' 5 % ', '1e3'].map(parseVal), [10000, 0.2, 0.2, 0.05, 1000]);
+    for (const bad of ['0', '1.5', '100%', '-3', 'abc', '', '20%%', '150%'])
+      assert.throws(
+        () => parseVal(bad),
+        /--val: expected a count of images \(10000: the last 10,000\) or a fraction of each class/,
+        bad,
+      );
   });
 
   test('unit scaling, flattening, and the training statistics on the real loaders', () => {

@@ -113,8 +113,12 @@ async function dropOn(page: Page, paths: string[]): Promise<void> {
   await cdp.detach();
 }
 
-/** Trains the loaded pictures for a few epochs; returns the last evaluation's accuracy. */
+/** Trains the loaded pictures for a few epochs; returns the last evaluation's accuracy (and loss). */
 async function trainAndEvaluate(page: Page): Promise<number> {
+  return (await trainAndEvaluated(page)).accuracy;
+}
+
+async function trainAndEvaluated(page: Page): Promise<{ accuracy: number; loss: number }> {
   for (const [id, v] of [
     ['#batch', '8'],
     ['#epochs', '4'],
@@ -125,10 +129,14 @@ async function trainAndEvaluate(page: Page): Promise<number> {
   await until(page, "!document.getElementById('spec-status').classList.contains('bad')", 5_000);
   await page.click('#start');
   await until(page, "s.phase === 'done' || s.phase === 'stopped'", 180_000);
-  const s = (await state(page)) as { lastEval: { accuracy: number } | null; phase: string; errors: string[] };
+  const s = (await state(page)) as {
+    lastEval: { accuracy: number; loss: number } | null;
+    phase: string;
+    errors: string[];
+  };
   assert.equal(s.phase, 'done', s.errors.join('\n'));
   assert.ok(s.lastEval);
-  return s.lastEval.accuracy;
+  return s.lastEval;
 }
 
 test('a folder of pictures by class dropped whole: classes from its folders, a fifth held out, trained above chance, saved for the CLI', async (t) => {
@@ -144,7 +152,7 @@ test('a folder of pictures by class dropped whole: classes from its folders, a f
   await until(page, "document.getElementById('builtin').value === 'seed-cifar'", 5_000);
   const spec = JSON.parse(await page.inputValue('#spec'));
   assert.deepEqual(spec.input, [3, 16, 16]);
-  const accuracy = await trainAndEvaluate(page);
+  const { accuracy, loss } = await trainAndEvaluated(page);
   t.diagnostic(`dropped folder: ${(100 * accuracy).toFixed(1)}% of the 18 held-out pictures after 4 epochs`);
   assert.ok(accuracy > 0.6, `accuracy ${accuracy} is not above chance (1/3)`);
 
@@ -161,6 +169,14 @@ test('a folder of pictures by class dropped whole: classes from its folders, a f
     [config.dataset, config.classNames, config.imageSize, config.channels, config.input.shape, config.input.kind],
     ['folder:colours', classes, [16, 16], 3, [3, 16, 16], 'photos'],
   );
+  assert.equal(config.val, 0.2, 'config.json records the hold-out');
+  // The page's held-out fifth is the one convts holds out of the same folder (--val 0.2): same images, so
+  // the same accuracy and loss (other images of these classes would move the loss).
+  const held = await convts('eval', dir, '--dataset', `folder:${folder}`, '--split', 'validation', '--json');
+  assert.equal(held.code, 0, held.stderr);
+  const onHeld = JSON.parse(held.stdout) as { images: number; accuracy: number; loss: number };
+  assert.deepEqual([onHeld.images, onHeld.accuracy], [18, accuracy], 'convts eval --split validation = the page');
+  assert.ok(Math.abs(onHeld.loss - loss) <= 1e-4 * Math.max(1, loss), `loss: convts eval ${onHeld.loss}, page ${loss}`);
   const r = await convts('eval', dir, '--dataset', `folder:${folder}`, '--split', 'train', '--json');
   assert.equal(r.code, 0, r.stderr);
   const evaluated = JSON.parse(r.stdout) as { images: number; accuracy: number };

@@ -172,6 +172,6 @@ export function runDataFlags(v: {
     dataset: v.dataset,
     dataDir: v['data-dir'],
     testLimit: v['test-limit'] === undefined ? undefined : num('test-limit', v['test-limit'], 0, { int: true, min: 1 }),
-    split: choice('split', v.split, ['test', 'train'] as const, 'test'),
+    split: choice('split', v.split, ['test', 'train', 'validation'] as const, 'test'),
   };
 }

@@ -11,7 +11,10 @@ Usage: convts eval <run> [options]
 Options
   --dataset NAME     the data set                                 [the run's]
   --data-dir DIR     folder holding <dataset>/                     [the run's]
-  --split S          test or train                                 [test]
+  --split S          test, train, or validation: the images the run held out
+                     with --val (also in another --dataset or --data-dir:
+                     the same pictures elsewhere, as for a playground model)
+                                   [test: the run's evaluation set]
   --test-limit N     use the first N images                        [the run's]
   --batch-size N     images per forward pass                       [256]
   --tta T            flip: mean logits of each image and its mirror image;

@@ -29,7 +29,9 @@ Data
   --offline              do not download missing files (also CONVTS_OFFLINE=1)
   --val N                hold out the last N training images (file order) and evaluate
                          on them instead of the test set (cifar-10: --val 10000 = data_batch_5);
-                         a test split that is here is still reported beside them
+                         --val 0.2 (or 20%) holds out a fifth of each class, drawn with a
+                         fixed seed (the playground's hold-out); a test split that is here
+                         is still reported beside them
   --train-limit N        train on N training images
   --test-limit N         evaluate on N images of the evaluation set
   --subset S             how limits pick images: first, random, stratified     [first]

@@ -108,7 +108,7 @@ export function resolveConfig(v: TrainFlags): TrainSettings {
     features: v.features ?? null,
     trainLimit: v['train-limit'] === undefined ? null : num('train-limit', v['train-limit'], 0, { int: true, min: 1 }),
     testLimit: v['test-limit'] === undefined ? null : num('test-limit', v['test-limit'], 0, { int: true, min: 1 }),
-    val: v.val === undefined ? null : num('val', v.val, 0, { int: true, min: 1 }),
+    val: parseVal(v.val),
     subset: choice('subset', v.subset, subsetModes, 'first'),
     normalize: choice('normalize', v.normalize, ['zscore', 'unit'] as const, 'zscore'),
     flatten: v.flatten ?? false,
@@ -225,4 +225,15 @@ function parseConverge(v: string | undefined): { tol: number; patience: number }
   if (v === undefined) return null;
   const [tol, k] = v.split(':');
   return { tol: num('converge', tol, 0, { min: 0 }), patience: num('converge', k ?? '2', 2, { int: true, min: 1 }) };
+}
+
+/** --val: a count of images (the last N), or a fraction of each class as 0.2 or 20%. */
+export function parseVal(v: string | undefined): number | null {
+  if (v === undefined) return null;
+  const percent = /^\s*([0-9.]+)\s*%\s*$/.exec(v);
+  const x = percent ? Number(percent[1]) / 100 : Number(v);
+  if (v.trim() !== '' && ((x > 0 && x < 1) || (!percent && Number.isSafeInteger(x) && x >= 1))) return x;
+  throw new UsageError(
+    `--val: expected a count of images (10000: the last 10,000) or a fraction of each class (0.2 or 20%), got "${v}"`,
+  );
 }

@@ -10,7 +10,11 @@ export interface PrepareOptions {
   normalize?: 'zscore' | 'unit';
   /** Report samples as flat vectors [C·H·W] instead of [C, H, W]. */
   flatten?: boolean;
-  /** Hold out the last `val` training images (file order) and evaluate on them instead of the test set. */
+  /**
+   * Hold out validation images and evaluate on them instead of the test set: the last `val`
+   * training images (file order) when `val` ≥ 1, a fraction `val` of each class (perClassHoldOut)
+   * when it is between 0 and 1.
+   */
   val?: number;
   trainLimit?: number;
   testLimit?: number;
@@ -40,19 +44,14 @@ export function prepare(train: ByteImageDataset, test: ByteImageDataset | null, 
   if (train.length === 0) throw new DataFormatError(`${train.name}: the training split holds no images`);
   if (test?.length === 0) throw new DataFormatError(`${test.name}: the test split holds no images`);
   if (o.val !== undefined) {
-    if (!(Number.isInteger(o.val) && o.val >= 1 && o.val < train.length)) {
-      throw new UsageError(
-        `--val ${o.val}: must hold out between 1 and ${train.length - 1} of the ${train.length} training images`,
-      );
-    }
-    const cut = train.length - o.val;
-    evalSet = train.slice(cut, train.length, `${train.name}-val`);
-    train = train.slice(0, cut);
+    [train, evalSet] = holdOut(train, o.val);
     evaluatedOn = 'validation';
   } else if (test) {
     evalSet = test;
   } else {
-    throw new ConfigError(`${train.name}: there is no test split — hold out validation images with --val N`);
+    throw new ConfigError(
+      `${train.name}: there is no test split — hold out validation images with --val N (the last N) or --val 0.2 (a fifth of each class)`,
+    );
   }
   const mode = o.subset ?? 'first';
   const seed = o.seed ?? 1;
@@ -71,6 +70,47 @@ export function prepare(train: ByteImageDataset, test: ByteImageDataset | null, 
     prepared.testSplit = limited.with({ norm, flat });
   }
   return prepared;
+}
+
+/** The training images and the validation hold-out `val` asks for (see PrepareOptions.val). */
+function holdOut(train: ByteImageDataset, val: number): [ByteImageDataset, ByteImageDataset] {
+  const n = train.length;
+  if (val > 0 && val < 1) {
+    const held = perClassHoldOut(train.labels, train.classNames.length, val);
+    if (held.length === 0 || held.length === n) {
+      throw new UsageError(
+        `--val ${val}: holds out ${held.length} of the ${n} training images — a class needs two images or more to give one`,
+      );
+    }
+    const inHeld = new Uint8Array(n);
+    for (const i of held) inHeld[i] = 1;
+    const kept = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !inHeld[i]);
+    return [train.select(kept), train.select(held, `${train.name}-val`)];
+  }
+  if (!(Number.isInteger(val) && val >= 1 && val < n)) {
+    throw new UsageError(`--val ${val}: must hold out between 1 and ${n - 1} of the ${n} training images`);
+  }
+  return [train.slice(0, n - val), train.slice(n - val, n, `${train.name}-val`)];
+}
+
+/** The seed of the per-class hold-out, so that the playground and `convts train --val 0.2` hold out the same images. */
+export const holdOutSeed = 1;
+
+/**
+ * A fraction of each class (at least one image of a class that has two or more), drawn with a fixed
+ * seed, as indices in file order: the validation images of `--val 0.2` and of the playground's
+ * picture folders without train/ and test/.
+ */
+export function perClassHoldOut(labels: Uint8Array, classes: number, fraction: number): Int32Array {
+  const rng = new Rng(holdOutSeed);
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  labels.forEach((l, i) => byClass[l].push(i));
+  const held: number[] = [];
+  for (const list of byClass) {
+    rng.shuffle(list);
+    held.push(...list.slice(0, list.length < 2 ? 0 : Math.max(1, Math.round(fraction * list.length))));
+  }
+  return Int32Array.from(held).sort();
 }
 
 /** n samples of ds: the first n, n at random, or n spread evenly over the classes (seeded); file order is kept. */

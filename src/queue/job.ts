@@ -68,7 +68,7 @@ const settings: { [K in keyof TrainSettings]-?: Check } = {
   features: (v) => v === null,
   trainLimit: orNull(int(1)),
   testLimit: orNull(int(1)),
-  val: orNull(int(1)),
+  val: orNull((v) => int(1)(v) || (typeof v === 'number' && v > 0 && v < 1)),
   subset: oneOf('first', 'random', 'stratified'),
   normalize: oneOf('zscore', 'unit'),
   flatten: oneOf(true, false),

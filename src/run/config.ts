@@ -128,8 +128,16 @@ export function readRunConfig(dir: string): RunConfig {
     );
   // Runs saved before Fashion-MNIST had its own kind recorded its pictures as digits.
   if (input && input.kind === 'digits' && c.dataset === 'fashion-mnist') c.input = { ...input, kind: 'objects' };
-  for (const k of ['trainLimit', 'testLimit', 'val', 'seed', 'epochs', 'batchSize', 'maxPixels'] as const)
+  for (const k of ['trainLimit', 'testLimit', 'seed', 'epochs', 'batchSize', 'maxPixels'] as const)
     if (c[k] !== undefined && c[k] !== null && !Number.isInteger(c[k])) fail(k, 'an integer');
+  // A count of held-out images, or the share of each class held out (--val 0.2).
+  const val = c.val as unknown;
+  if (
+    val !== undefined &&
+    val !== null &&
+    !(typeof val === 'number' && (Number.isSafeInteger(val) ? val >= 1 : val > 0 && val < 1))
+  )
+    fail('val', 'a count ≥ 1 or a fraction in (0, 1)');
   return c as RunConfig;
 }
 

@@ -60,7 +60,8 @@ export interface RunDataOptions {
   dataset?: string;
   dataDir?: string;
   testLimit?: number;
-  split?: 'test' | 'train';
+  /** validation: the images the run held out with --val, from whichever data set is read. */
+  split?: 'test' | 'train' | 'validation';
 }
 
 /**
@@ -70,13 +71,20 @@ export interface RunDataOptions {
  */
 export function runDataset(config: RunConfig, o: RunDataOptions = {}): Dataset {
   const sameData = o.dataset === undefined || o.dataset === config.dataset;
-  const split = o.split ?? 'test';
+  if (o.split === 'validation' && (config.val ?? null) === null) {
+    throw new UsageError(
+      'the run held out no validation images (it was trained without --val) — give --split test or train',
+    );
+  }
+  const split = o.split === 'train' ? 'train' : 'test';
   if (config.features && sameData) return featureSplit(config.features, split, o.testLimit ?? config.testLimit);
   const name = o.dataset ?? config.dataset;
   if (!name)
     throw new UsageError('the run does not record its data set (saveModel was given none) — give --dataset NAME');
   const dir = o.dataDir ?? (sameData ? config.dataDir : undefined) ?? resolveDataDir(undefined);
   const opts = loadOptions(config, sameData);
+  // The same hold-out rule on any copy of the pictures (a playground model names its folder only).
+  if (o.split === 'validation') opts.val = config.val ?? undefined;
   const limit = o.testLimit ?? (split === 'test' && sameData ? opts.testLimit : undefined);
   const norm = config.normalization;
   // A run that recorded its normalization needs no training images to read its test split: the

@@ -48,7 +48,14 @@ const settingsProperties = {
   features: orNull(text),
   trainLimit: orNull(int(1)),
   testLimit: orNull(int(1)),
-  val: orNull(int(1)),
+  val: {
+    oneOf: [
+      { type: 'integer', minimum: 1 },
+      { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+      { type: 'null' },
+    ],
+    description: 'a count ≥ 1, a fraction in (0, 1) or null',
+  },
   subset: { enum: subsetModes, description: listed(subsetModes) },
   normalize: { enum: allOf<TrainSettings['normalize']>()(['zscore', 'unit']), description: 'zscore or unit' },
   flatten: flag,

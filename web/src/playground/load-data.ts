@@ -10,6 +10,8 @@ export interface Loaded {
   name: string;
   train: ByteImageDataset;
   test: ByteImageDataset;
+  /** The validation hold-out the test images are (as `convts train --val`), when they are one. */
+  val?: number;
 }
 
 export async function loadIdx(name: 'mnist' | 'fashion-mnist', train: SplitFiles, test: SplitFiles): Promise<Loaded> {

@@ -6,9 +6,9 @@ import type { ByteImageDataset } from '../../../src/data/dataset.js';
 import { folderLayout, isSkipped, stripCommonFolder } from '../../../src/data/folder-layout.js';
 import { defaultMaxPixels, type Picture, pictureHeader, uprightSize } from '../../../src/data/picture-header.js';
 import { PictureRows } from '../../../src/data/picture-set.js';
+import { perClassHoldOut } from '../../../src/data/prepare.js';
 import { zipEntries, zipEntryBytes } from '../../../src/data/zip.js';
 import { formatBytes } from '../../../src/errors.js';
-import { Rng } from '../../../src/tensor/rng.js';
 import type { Loaded } from './load-data.js';
 import type { PictureFiles } from './protocol.js';
 
@@ -18,9 +18,8 @@ import type { PictureFiles } from './protocol.js';
  */
 export const maxRowBytes = 2 ** 30;
 
-/** The share of each class held out for evaluation when the folder has no test/ split. */
+/** The share of each class held out for evaluation when the folder has no test/ split (as `convts train --val 0.2`). */
 export const heldOut = 0.2;
-const holdOutSeed = 1;
 
 interface Source {
   path: string;
@@ -94,7 +93,7 @@ export async function loadPictures(m: PictureFiles, progress: Progress): Promise
       train: all.slice(0, nTrain, `${all.name}-train`),
       test: all.slice(nTrain, all.length, `${all.name}-test`),
     };
-  return { name: all.name, ...holdOut(all) };
+  return { name: all.name, ...holdOut(all), val: heldOut };
 }
 
 /** f(0) … f(n − 1), `width` of them under way at a time (the browser reads and decodes them in parallel). */
@@ -149,23 +148,10 @@ async function decode(bytes: Uint8Array, name: string): Promise<Picture> {
   return { width, height, rgba: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.length) };
 }
 
-/** A fifth of each class (at least one picture of a class that has two or more), drawn with a fixed seed. */
+/** A fifth of each class, the images `convts train --val 0.2` holds out of the same folder. */
 function holdOut(all: ByteImageDataset): { train: ByteImageDataset; test: ByteImageDataset } {
-  const rng = new Rng(holdOutSeed);
-  const byClass: number[][] = all.classNames.map(() => []);
-  all.labels.forEach((l, i) => byClass[l].push(i));
-  const test: number[] = [];
-  for (const list of byClass) {
-    rng.shuffle(list);
-    test.push(...list.slice(0, list.length < 2 ? 0 : Math.max(1, Math.round(heldOut * list.length))));
-  }
+  const test = perClassHoldOut(all.labels, all.classNames.length, heldOut);
   const inTest = new Set(test);
   const train = Array.from({ length: all.length }, (_, i) => i).filter((i) => !inTest.has(i));
-  return {
-    train: all.select(train, `${all.name}-train`),
-    test: all.select(
-      test.sort((a, b) => a - b),
-      `${all.name}-validation`,
-    ),
-  };
+  return { train: all.select(train, `${all.name}-train`), test: all.select(test, `${all.name}-validation`) };
 }

@@ -24,7 +24,7 @@ const state = {
   data: null as null | { train: number; test: number; shape: number[]; classNames: string[] },
   steps: 0,
   imagesPerSecond: 0,
-  lastEval: null as null | { step: number; accuracy: number },
+  lastEval: null as null | { step: number; accuracy: number; loss: number },
   features: null as null | { step: number; index: number; layers: number },
   maxFrameGap: 0,
   errors: [] as string[],
@@ -161,7 +161,7 @@ function receive(m: FromWorker) {
       return;
     }
     case 'eval':
-      state.lastEval = { step: m.step, accuracy: m.accuracy };
+      state.lastEval = { step: m.step, accuracy: m.accuracy, loss: m.loss };
       lossChart.add(m.step, [null, m.loss]);
       accChart.add(m.step, [null, m.accuracy]);
       $('confusion-title').textContent = `step ${m.step}: ${(100 * m.accuracy).toFixed(2)}% of the test images`;

@@ -51,6 +51,8 @@ export interface ModelConfig {
   /** A picture folder's size and channels, as convts eval --dataset folder:DIR then reads it. */
   imageSize?: [number, number];
   channels?: number;
+  /** The per-class share held out for evaluation (convts eval --split validation holds out the same). */
+  val?: number;
 }
 
 /** A saved model as convts eval and predict read it. */

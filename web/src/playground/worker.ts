@@ -72,7 +72,7 @@ const setPhase = (p: Phase, message?: string) => {
 
 async function loadData(m: Extract<ToWorker, { type: 'data' | 'cifar' | 'pictures' }>) {
   if (phase === 'running' || phase === 'paused') throw new Error('stop the training before loading other data');
-  const { name, train, test } =
+  const loaded =
     m.type === 'cifar'
       ? await loadCifar(m)
       : m.type === 'pictures'
@@ -80,9 +80,10 @@ async function loadData(m: Extract<ToWorker, { type: 'data' | 'cifar' | 'picture
             post({ type: 'loading', text: `decoding pictures: ${done} of ${total}` }),
           )
         : await loadIdx(m.name, m.train, m.test);
+  const { train, test } = loaded;
   const [ts, es] = [train.imageShape.join('×'), test.imageShape.join('×')];
   if (ts !== es) throw new Error(`the training images are ${ts}, the test images ${es} — give files of one data set`);
-  raw = { name, train, test };
+  raw = loaded;
   post({
     type: 'data',
     train: train.length,
@@ -124,6 +125,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>) {
     normalization: data.norm,
     input: inputPreparation(raw.name, shape, data.norm),
     ...(raw.name.startsWith('folder:') ? { imageSize: [shape[1], shape[2]], channels: shape[0] } : {}),
+    ...(raw.val ? { val: raw.val } : {}),
   };
   run = {
     train: data.train,
