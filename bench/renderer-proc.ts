@@ -50,7 +50,8 @@ export function rendererPids(): number[] {
 }
 
 /**
- * Gives every thread of the processes descended from this one (Chromium's) this process's nice value.
+ * Gives every thread of the processes descended from this one (Chromium's; PyTorch's bench server)
+ * this process's nice value.
  * Chromium sets its own: renderers 0 and its browser process −8 as root, so under `nice -n 10` the
  * page outranked the Node side of a race ninefold whenever anything else wanted a core. Linux keeps a
  * nice value per thread, and threads started later (the pool's workers) take their creator's. Returns
