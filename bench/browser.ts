@@ -2,7 +2,8 @@
 // /usr/bin/chromium or $CONVTS_CHROMIUM) on a page served here with the COOP/COEP headers, so that the
 // threaded WebAssembly kernels run on a pool of workers; the page is bench/browser-page.ts, built into
 // dist/web/bench.js by npm run build:web. Each contender times itself inside the page; its CPU time is
-// the renderer process's (all its threads: the page and the pool's workers), read from /proc.
+// the renderer process's (all its threads: the page and the pool's workers), read from /proc. Chromium's
+// threads run at this process's nice value, as the Node side does (renderer-proc.ts matchNice).
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -11,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { ConvtsError } from '../src/errors.js';
-import { cpuSeconds, rendererPids } from './renderer-proc.js';
+import { cpuSeconds, matchNice, rendererPids } from './renderer-proc.js';
 import type { Contender, Mode, Slice } from './timing.js';
 
 const dist = fileURLToPath(new URL('../', import.meta.url));
@@ -119,6 +120,7 @@ export class BrowserBench {
       { id, who, pool, net, mode, batch },
     );
     const run = async (seconds: number): Promise<Slice> => {
+      matchNice(); // before every slice: threads Chromium started since then, or priorities it reset
       const cpu0 = cpuSeconds(this.renderers);
       const r = await this.page.evaluate((a) => (globalThis as unknown as PageApi).convtsBench.run(a.id, a.seconds), {
         id,

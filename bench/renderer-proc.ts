@@ -3,6 +3,7 @@
 // costs (the page cannot measure it) and its resident memory is what the page holds. Elsewhere than
 // Linux both read 0.
 import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 
 const ticksPerSecond = 100; // USER_HZ: the unit of /proc/PID/stat's times on Linux
 const pageBytes = 4096;
@@ -21,24 +22,54 @@ function statFields(pid: number): string[] | null {
   return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : null;
 }
 
-/** Process ids of the renderers descended from this process. */
-export function rendererPids(): number[] {
-  let pids: number[];
+function numbered(dir: string): number[] {
   try {
-    pids = readdirSync('/proc')
+    return readdirSync(dir)
       .filter((d) => /^\d+$/.test(d))
       .map(Number);
   } catch {
-    return [];
+    return []; // gone meanwhile, or no /proc
   }
+}
+
+/** Process ids of the processes descended from this one (Chromium's browser, zygotes, renderers, GPU…). */
+function descendants(): number[] {
   const parent = new Map<number, number>();
-  for (const pid of pids) {
+  for (const pid of numbered('/proc')) {
     const f = statFields(pid);
     if (f) parent.set(pid, Number(f[1]));
   }
   const ours = (pid: number, depth = 0): boolean =>
     pid === process.pid || (pid > 1 && depth < 32 && ours(parent.get(pid) ?? 0, depth + 1));
-  return [...parent.keys()].filter((pid) => ours(pid) && read(`/proc/${pid}/cmdline`)?.includes('--type=renderer'));
+  return [...parent.keys()].filter((pid) => pid !== process.pid && ours(pid));
+}
+
+/** Process ids of the renderers descended from this process. */
+export function rendererPids(): number[] {
+  return descendants().filter((pid) => read(`/proc/${pid}/cmdline`)?.includes('--type=renderer'));
+}
+
+/**
+ * Gives every thread of the processes descended from this one (Chromium's; PyTorch's bench server)
+ * this process's nice value.
+ * Chromium sets its own: renderers 0 and its browser process −8 as root, so under `nice -n 10` the
+ * page outranked the Node side of a race ninefold whenever anything else wanted a core. Linux keeps a
+ * nice value per thread, and threads started later (the pool's workers) take their creator's. Returns
+ * the threads it could not set (none when it may; raising a nice value needs no privilege).
+ */
+export function matchNice(): number {
+  if (process.platform !== 'linux') return 0;
+  const nice = os.getPriority();
+  let failed = 0;
+  for (const pid of descendants())
+    for (const tid of numbered(`/proc/${pid}/task`)) {
+      try {
+        if (os.getPriority(tid) !== nice) os.setPriority(tid, nice);
+      } catch {
+        failed++; // the thread ended meanwhile, or no permission
+      }
+    }
+  return failed;
 }
 
 /** CPU seconds (user + system, every thread) the processes have used so far. */

@@ -51,14 +51,19 @@ static int threads = 1;
 // The pool, as native/threads.cc but on WebAssembly atomics: one 64-bit word holds (job generation << 32
 // | next item), so a claim is a compare-and-swap and a late worker never takes an item of another job;
 // the word is closed before the next job's fields are written, as there. Idle workers spin `spinLimit`
-// times on `signal` (setSpins), then sleep on it (memory.atomic.wait). The default, some 30 µs, covers
-// most gaps between the calls of a training step; spinning longer cost more CPU per image than the
-// wake-ups it saved, and on a busy machine more wall-clock time too (BENCHMARKS.md, browser training);
-// the caller, which may be a page's main thread where waiting is not allowed, spins until every item
-// is done.
+// times on `signal` (setSpins) after the caller's last kernel call, then sleep on it (memory.atomic.wait).
+// The default, some 30 µs, covers most gaps between the calls of a training step; spinning longer cost
+// more CPU per image than the wake-ups it saved, and on a busy machine more wall-clock time too
+// (BENCHMARKS.md, browser training); the caller, which may be a page's main thread where waiting is not
+// allowed, spins until every item is done.
 static struct {
   unsigned long long word;
   int signal, done, count, threads;
+  // Bumped by every loop run on the caller alone (a small kernel: the loss's dense layer, SGD on a bias):
+  // an idle worker starts its spins over when it changes, so it stays awake while a training step keeps
+  // calling kernels and sleeps only once calls stop. Counting spins from the last parallel loop instead
+  // put it to sleep inside a step, and the next convolution or dense layer paid its wake-up.
+  int calls;
   ItemFn fn;
   void *ctx;
 } pool;
@@ -88,6 +93,7 @@ static void pool_work(int id, unsigned gen) {
 
 void parallel_for_raw(int t, int count, ItemFn f, void *ctx) {
   if (t <= 1 || count <= 1) {
+    __atomic_fetch_add(&pool.calls, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < count; i++) f(ctx, 0, i);
     return;
   }
@@ -126,9 +132,16 @@ EXPORT("workerLoop") void worker_loop(int id) {
   unsigned seen = (unsigned)__atomic_load_n(&pool.signal, __ATOMIC_ACQUIRE);
   for (;;) {
     unsigned gen;
-    for (int spins = 0; (gen = (unsigned)__atomic_load_n(&pool.signal, __ATOMIC_ACQUIRE)) == seen; spins++)
-      if (spins >= __atomic_load_n(&spinLimit, __ATOMIC_RELAXED))
+    int calls = __atomic_load_n(&pool.calls, __ATOMIC_RELAXED);
+    for (int spins = 0; (gen = (unsigned)__atomic_load_n(&pool.signal, __ATOMIC_ACQUIRE)) == seen; spins++) {
+      int now = __atomic_load_n(&pool.calls, __ATOMIC_RELAXED);
+      if (now != calls) {
+        calls = now;
+        spins = 0;
+      } else if (spins >= __atomic_load_n(&spinLimit, __ATOMIC_RELAXED)) {
         __builtin_wasm_memory_atomic_wait32(&pool.signal, (int)seen, -1);
+      }
+    }
     seen = gen;
     pool_work(id, gen);
   }
@@ -158,6 +171,16 @@ void parallel_for_raw(int, int count, ItemFn fn, void *ctx) {
 // reuses the blocks of arrays it collected (src/kernels/wasm/resident.ts).
 EXPORT("alloc") void *alloc_block(size_t bytes) {
   return bump(bytes, 64);
+}
+
+// Zeroes an array JavaScript keeps in this memory (the gradients before each step): TypedArray.fill on
+// a shared memory goes element by element, about 10× slower than this memory.fill. Like any call, it
+// keeps idle workers spinning: the next step's first convolution follows.
+EXPORT("zero") void w_zero(void *p, size_t bytes) {
+#if defined(__wasm_atomics__)
+  __atomic_fetch_add(&pool.calls, 1, __ATOMIC_RELAXED);
+#endif
+  __builtin_memset(p, 0, bytes);
 }
 
 static Buf<unsigned char> stage;

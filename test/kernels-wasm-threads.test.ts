@@ -158,3 +158,21 @@ test('a model built on the threaded kernels keeps its arrays in their memory and
   assert.deepEqual(resident.losses, copied.losses);
   assert.deepEqual(resident.logits, copied.logits);
 });
+
+test('zero clears an array in the memory in place, and only it; other arrays by fill', (t) => {
+  if (!pool) return t.skip('convts-mt.wasm not built');
+  const k = pool.kernels;
+  assert.ok(k.zero && k.allocF32);
+  const [before, a, after] = [k.allocF32(5), k.allocF32(37), k.allocF32(5)];
+  for (const x of [before, a, after]) x.fill(7);
+  k.zero(a);
+  assert.deepEqual([...a], new Array(37).fill(0));
+  assert.deepEqual([...before, ...after], new Array(10).fill(7));
+  // A view into the middle of a resident array: its own elements only.
+  a.fill(3);
+  k.zero(a.subarray(4, 20));
+  assert.deepEqual([...a], [...new Array(4).fill(3), ...new Array(16).fill(0), ...new Array(17).fill(3)]);
+  const plain = new Float32Array(9).fill(2);
+  k.zero(plain);
+  assert.deepEqual([...plain], new Array(9).fill(0));
+});

@@ -60,6 +60,8 @@ export interface Kernels {
   allocF32?(length: number): Float32Array;
   /** The same for integers (max pooling's argmax). */
   allocI32?(length: number): Int32Array;
+  /** Sets an array to zeros; for arrays in the set's own memory, faster than fill(0) there (absent: fill). */
+  zero?(a: Float32Array): void;
 
   /** c = op(a)·op(b) (+ c when accumulate); op(a) is m×k, op(b) is k×n; ta/tb read a/b transposed. */
   gemm(

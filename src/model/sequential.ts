@@ -1,4 +1,5 @@
 import { ConfigError, ShapeError } from '../errors.js';
+import { kernels } from '../kernels/index.js';
 import { batchBuffer, type Layer, type LayerBuffer, type Param } from '../layers/layer.js';
 import { backwardLayers, forwardLayers } from '../layers/sequence.js';
 import { type LossFn, losses } from '../losses/index.js';
@@ -155,7 +156,14 @@ export class Sequential {
   }
 
   zeroGrad(): void {
-    for (const l of this.layers) for (const p of l.params) p.grad.data.fill(0); // no array per step
+    // No array per step; the kernel set zeroes the arrays in its own memory (a shared WebAssembly
+    // memory's fill(0) is slow).
+    const k = kernels();
+    for (const l of this.layers)
+      for (const p of l.params) {
+        if (k.zero) k.zero(p.grad.data);
+        else p.grad.data.fill(0);
+      }
   }
 
   private run(x: Tensor, depth: number, training: boolean): Tensor {

@@ -9,6 +9,7 @@ export interface WasmExports {
   memory?: WebAssembly.Memory;
   stage(bytes: number): number;
   alloc(bytes: number): number;
+  zero?(at: number, bytes: number): void;
   gemm(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   denseForward(y: number, x: number, w: number, b: number, n: number, inF: number, outF: number): void;
   denseBackward(
@@ -150,7 +151,16 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
   return {
     ...referenceKernels,
     name,
-    ...(resident && { allocF32: (n: number) => resident.floats(n), allocI32: (n: number) => resident.ints(n) }),
+    ...(resident && {
+      allocF32: (n: number) => resident.floats(n),
+      allocI32: (n: number) => resident.ints(n),
+      zero(a: Float32Array) {
+        const at = resident.address(a);
+        // A module built before it had the export still works, with fill.
+        if (at >= 0 && e.zero) e.zero(at, a.byteLength);
+        else a.fill(0);
+      },
+    }),
     gemm(ta, tb, m, n, k, a, bm, c, acc) {
       const args = [a.subarray(0, m * k), bm.subarray(0, k * n), c.subarray(0, m * n)];
       run(args, acc ? b(0, 1, 2) : b(0, 1), b(2), (p) => e.gemm(+ta, +tb, m, n, k, p[0], p[1], p[2], +acc));

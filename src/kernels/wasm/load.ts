@@ -60,7 +60,7 @@ export interface WasmKernelOptions {
   spawn?: SpawnWorker;
   /**
    * How many times an idle pool worker checks for the next call before it sleeps (about a nanosecond
-   * each; default 25,000). Spinning answers the next call at once but costs CPU time while the
+   * each; default 25,000), counted from the caller's last kernel call, even one it ran alone. Spinning answers the next call at once but costs CPU time while the
    * caller runs JavaScript between calls; a sleeping worker takes a wake-up (tens of microseconds).
    */
   spins?: number;
