@@ -67,7 +67,7 @@ static inline __attribute__((always_inline)) void combine(const E (&m)[R][C], co
 
 // Vectors of L lanes over a row of tiles: on small maps a narrower vector than the machine's wastes
 // fewer lanes (a 14×14 map has 7 tiles a row of 2×2). ev/od: the even/odd lanes of a then b; lows:
-// the low half of a then that of b.
+// the low half of a then that of b; next0/next1: a moved down a lane, lane 0/1 of b on top.
 template <int L>
 struct Lanes;
 template <>
@@ -78,6 +78,8 @@ struct Lanes<4> {
   static v zip_lo(v a, v b) { return __builtin_shufflevector(a, b, 0, 4, 1, 5); }
   static v zip_hi(v a, v b) { return __builtin_shufflevector(a, b, 2, 6, 3, 7); }
   static v lows(v a, v b) { return __builtin_shufflevector(a, b, 0, 1, 4, 5); }
+  static v next0(v a, v b) { return __builtin_shufflevector(a, b, 1, 2, 3, 4); }
+  static v next1(v a, v b) { return __builtin_shufflevector(a, b, 1, 2, 3, 5); }
 };
 #if VW_16 || VW_8
 template <>
@@ -88,6 +90,8 @@ struct Lanes<8> {
   static v zip_lo(v a, v b) { return __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
   static v zip_hi(v a, v b) { return __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
   static v lows(v a, v b) { return __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11); }
+  static v next0(v a, v b) { return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8); }
+  static v next1(v a, v b) { return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 9); }
 };
 #endif
 #if VW_16
@@ -109,10 +113,17 @@ struct Lanes<16> {
   static v lows(v a, v b) {
     return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
   }
+  static v next0(v a, v b) {
+    return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+  }
+  static v next1(v a, v b) {
+    return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
+  }
 };
 #endif
 
 // d[t] for t < TA, lane l holding q[TM·l + t]: column t of the patches of the L tiles of a row at q.
+// Reads up to q[TM·L + L).
 template <int TM, int L>
 static inline void patch_columns(const float *q, typename Lanes<L>::v *d) {
   typedef Lanes<L> S;
@@ -130,9 +141,10 @@ static inline void patch_columns(const float *q, typename Lanes<L>::v *d) {
     d[1] = S::ev(o0, o1);
     d[2] = S::od(e0, e1);
     d[3] = S::od(o0, o1);
-    // Columns 4 and 5 are columns 0 and 1 of the patches 4 to the right.
-    d[4] = S::ev(S::ev(at(4), at(4 + L)), S::ev(at(4 + 2 * L), at(4 + 3 * L)));
-    d[5] = S::ev(S::od(at(4), at(4 + L)), S::od(at(4 + 2 * L), at(4 + 3 * L)));
+    // Columns 4 and 5 are columns 0 and 1 of the next tile; the last lane's are q[4L] and q[4L + 1].
+    V e = at(4 * L);
+    d[4] = S::next0(d[0], e);
+    d[5] = S::next1(d[1], e);
   }
 }
 
@@ -233,9 +245,10 @@ Plan plan_of(const ConvGeom &g, int tm, int threads) {
   return p;
 }
 
-// U_ξ[k][c] = (G w[k][c] Gᵀ)_ξ for output channels [k0, k1), stored ξ-innermost. In double, rounded once.
+// U_ξ[k][c] = (G w[k][c] Gᵀ)_ξ for output channels [k0, k1), ξ outermost (so that packing reads rows),
+// one U_ξ to the next `us` floats apart. In double, rounded once.
 template <int TM>
-void transform_filters(float *u, const float *w, const ConvGeom &g, int k0, int k1) {
+void transform_filters(float *u, size_t us, const float *w, const ConvGeom &g, int k0, int k1) {
   typedef Tile<TM> T;
   constexpr int TA = T::TA;
   for (size_t kc = (size_t)k0 * g.c; kc < (size_t)k1 * g.c; kc++) {
@@ -249,7 +262,7 @@ void transform_filters(float *u, const float *w, const ConvGeom &g, int k0, int 
     for (int a = 0; a < TA; a++) {
       double out[TA];
       combine<false>(T::G, gg[a], out);
-      for (int b = 0; b < TA; b++) u[kc * TA * TA + a * TA + b] = (float)out[b];
+      for (int b = 0; b < TA; b++) u[(a * TA + b) * us + kc] = (float)out[b];
     }
   }
 }
@@ -263,9 +276,10 @@ void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p
   typedef Tile<TM> T;
   constexpr int TA = T::TA;
   size_t xiStride = p.vs;
+  // L floats past the last row: the column split reads a vector past a row's last patch.
   int hb = TM * p.th + 2;
-  float *buf = rowBuf.grow((size_t)hb * p.wb);
-  zero_floats(buf, (size_t)hb * p.wb);
+  float *buf = rowBuf.grow((size_t)hb * p.wb + L);
+  zero_floats(buf, (size_t)hb * p.wb + L);
   for (int gr = gr0; gr < gr1;) {
     int s = gr / p.th, ty0 = gr % p.th, ty1 = imin(p.th, ty0 + (gr1 - gr));
     int iy0 = imax(0, TM * ty0 - g.ph), iy1 = imin(g.h, TM * ty1 + 2 - g.ph);
@@ -351,7 +365,9 @@ void transform_outputs(float *y, const float *m, const float *b, const ConvGeom 
           } else {
             float t[TM * L];
             for (int c = 0; c < per; c++) *(V *)(t + c * L) = part[c];
-            for (int l = 0; l < nx; l++) dst[l] = t[l];
+            // A fixed count with a test: a loop of nx copies would become a call to memcpy.
+            for (int l = 0; l < TM * L; l++)
+              if (l < nx) dst[l] = t[l];
           }
         }
       }
@@ -377,17 +393,17 @@ void run_chunks(float *y, const float *x, const float *b, const float *up, const
 template <int TM>
 void forward_tiles(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
   Plan p = plan_of(g, TM, threads);
-  float *u = uBuf.grow((size_t)p.xi * g.k * g.c), *up = uPacked.grow(p.asz * p.xi);
+  // One cache line more than k·c a U_ξ: 36 streams a whole number of 4 KB pages apart would share L1 sets.
+  size_t us = (size_t)g.k * g.c + 16;
+  float *u = uBuf.grow(p.xi * us), *up = uPacked.grow(p.asz * p.xi);
   // The filters' transform and packing are shared out too: a 256×256 layer's are a few ms.
   int parts = imin(g.k, 4 * threads);
   parallel_for(threads, parts, [&](int, int i) {
     int k0, k1;
     split_range(g.k, parts, i, &k0, &k1);
-    transform_filters<TM>(u, w, g, k0, k1);
+    transform_filters<TM>(u, us, w, g, k0, k1);
   });
-  parallel_for(threads, p.xi, [&](int, int xi) {
-    pack_a_panels(up + xi * p.asz, Mat{u + xi, (long)g.c * p.xi, p.xi}, g.k, g.c);
-  });
+  parallel_for(threads, p.xi, [&](int, int xi) { pack_a_panels(up + xi * p.asz, Mat{u + xi * us, g.c, 1}, g.k, g.c); });
   int *off = offBuf.grow(g.c);
   for (int ci = 0; ci < g.c; ci++) off[ci] = ci * p.ld;
 #if VW_16

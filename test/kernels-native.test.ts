@@ -159,6 +159,34 @@ test('native Winograd with 2×2 and with 4×4 tiles matches the reference on the
   }
 });
 
+// F(4×4, 3×3)'s error grows with the channels summed: on 256 → 256 channels (convts-cifar's widest
+// layers) its interpolation points decide whether it stays within TOL. Lavin and Gray's 0, ±1, ±2 gave
+// 1.2e-5 here (forward and backward-data); 0, ±1, 2, −½ give 4–5e-6.
+test('native Winograd 4×4 stays within TOL on a 256 → 256 channel layer', (t) => {
+  if (!variants.length) return t.skip('native kernels not built');
+  const g = { n: 84, c: 256, h: 7, w: 7, k: 256, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 7, ow: 7 };
+  const r = new Rng(7);
+  const x = randn(r, g.n * g.c * g.h * g.w);
+  const w = randn(r, g.k * g.c * 9);
+  const dy = randn(r, g.n * g.k * g.oh * g.ow);
+  const [y1, dx1] = [new Float32Array(dy.length), new Float32Array(x.length)];
+  referenceKernels.conv2dForward(y1, x, w, null, g);
+  referenceKernels.conv2dBackwardData(dx1, dy, w, g);
+  for (const v of variants) {
+    const addon = loadNativeAddon(v)!;
+    assert.equal(addon.conv2dUsesWinograd(convGeomArray(g)), 4, `${v}: ${geomStr(g)} misses F(4×4)`);
+    const k = nativeKernels(addon, 2);
+    const [y2, dx2] = [new Float32Array(dy.length), new Float32Array(x.length)];
+    k.conv2dForward(y2, x, w, null, g);
+    k.conv2dBackwardData(dx2, dy, w, g);
+    for (const [what, e] of [
+      ['forward', relError(y2, y1)],
+      ['backward-data', relError(dx2, dx1)],
+    ] as const)
+      assert.ok(e <= TOL, `${v} ${what}: relative error ${e.toExponential(2)} > ${TOL}`);
+  }
+});
+
 test('native setWinogradTile refuses a tile other than 0, 2 or 4', (t) => {
   const addon = loadNativeAddon();
   if (!addon) return t.skip('native kernels not built');
