@@ -66,18 +66,18 @@ static inline __attribute__((always_inline)) void combine(const E (&m)[R][C], co
 }
 
 // Vectors of L lanes over a row of tiles: on small maps a narrower vector than the machine's wastes
-// fewer lanes (a 14×14 map has 7 tiles a row of 2×2). ev/od: the even/odd lanes of a then b; lows:
-// the low half of a then that of b; next0/next1: a moved down a lane, lane 0/1 of b on top.
+// fewer lanes (a 14×14 map has 7 tiles a row of 2×2). ev/od: the even/odd lanes of a then b;
+// next0/next1: a moved down a lane, lane 0/1 of b on top.
 template <int L>
 struct Lanes;
 template <>
 struct Lanes<4> {
   typedef float v __attribute__((vector_size(16), aligned(4)));
+  typedef int vi __attribute__((vector_size(16)));
   static v ev(v a, v b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6); }
   static v od(v a, v b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7); }
   static v zip_lo(v a, v b) { return __builtin_shufflevector(a, b, 0, 4, 1, 5); }
   static v zip_hi(v a, v b) { return __builtin_shufflevector(a, b, 2, 6, 3, 7); }
-  static v lows(v a, v b) { return __builtin_shufflevector(a, b, 0, 1, 4, 5); }
   static v next0(v a, v b) { return __builtin_shufflevector(a, b, 1, 2, 3, 4); }
   static v next1(v a, v b) { return __builtin_shufflevector(a, b, 1, 2, 3, 5); }
 };
@@ -85,11 +85,11 @@ struct Lanes<4> {
 template <>
 struct Lanes<8> {
   typedef float v __attribute__((vector_size(32), aligned(4)));
+  typedef int vi __attribute__((vector_size(32)));
   static v ev(v a, v b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14); }
   static v od(v a, v b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15); }
   static v zip_lo(v a, v b) { return __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
   static v zip_hi(v a, v b) { return __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
-  static v lows(v a, v b) { return __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11); }
   static v next0(v a, v b) { return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8); }
   static v next1(v a, v b) { return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 9); }
 };
@@ -98,6 +98,7 @@ struct Lanes<8> {
 template <>
 struct Lanes<16> {
   typedef float v __attribute__((vector_size(64), aligned(4)));
+  typedef int vi __attribute__((vector_size(64)));
   static v ev(v a, v b) {
     return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   }
@@ -110,9 +111,6 @@ struct Lanes<16> {
   static v zip_hi(v a, v b) {
     return __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   }
-  static v lows(v a, v b) {
-    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-  }
   static v next0(v a, v b) {
     return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
   }
@@ -121,6 +119,12 @@ struct Lanes<16> {
   }
 };
 #endif
+
+// a where m is set, else b.
+template <typename V, typename M>
+static inline V pick(M m, V a, V b) {
+  return (V)(((M)a & m) | ((M)b & ~m));
+}
 
 // d[t] for t < TA, lane l holding q[TM·l + t]: column t of the patches of the L tiles of a row at q.
 // Reads up to q[TM·L + L).
@@ -174,7 +178,7 @@ struct Plan {
   int th, tw;      // tiles per sample: rows, columns
   int lanes;       // of the transforms' vectors: 4, 8 or 16, at most VW
   int nv;          // vectors per row of tiles
-  int rpv;         // rows of tiles per vector: 2 where a row fills half a vector (7×7 maps at 4×4 tiles)
+  int rpv;         // rows of tiles per vector: 2 or 4 where a row fills a half or a quarter of one
   int rows;        // tile rows per chunk
   int chunks;      // over the whole batch (a chunk may span samples)
   int ld;          // floats per row of V and M
@@ -193,16 +197,21 @@ Plan tile_grid(const ConvGeom &g, int tm) {
   p.tw = (g.ow + tm - 1) / tm;
   p.lanes = 4;
   while (p.lanes < VW && p.lanes < p.tw) p.lanes *= 2;
+  // Where a row of tiles fills a half or a quarter of the machine's vector, 2 or 4 rows a vector
+  // (at most TM: each row's outputs are then whole vectors), never across samples: 15×15 maps at
+  // 4×4 tiles, 4 tiles a row, take 16 lanes rather than 4.
+  p.rpv = 1;
+  if ((p.tw & (p.tw - 1)) == 0)
+    while (2 * p.rpv * p.tw <= VW && 2 * p.rpv <= tm && p.th % (2 * p.rpv) == 0 && 2 * p.rpv * p.tw >= 4) p.rpv *= 2;
+  if (p.rpv > 1) p.lanes = p.rpv * p.tw;
   p.nv = (p.tw + p.lanes - 1) / p.lanes;
   p.wb = tm * p.nv * p.lanes + p.ta;
-  // Two rows of tiles a vector, the pairs never across samples.
-  p.rpv = p.lanes == 2 * p.tw && p.th % 2 == 0 ? 2 : 1;
   return p;
 }
 
-// Chunks of whole pairs of tile rows where a vector holds two.
-int whole_pairs(const Plan &p, int rows) {
-  return p.rpv == 2 ? imax(2, rows / 2 * 2) : rows;
+// Chunks of whole groups of tile rows where a vector holds several.
+int whole_groups(const Plan &p, int rows) {
+  return imax(p.rpv, rows / p.rpv * p.rpv);
 }
 
 // Tile rows per chunk near `rows` (from ¾ to 1½ of it) whose tiles waste the fewest columns of the
@@ -231,7 +240,7 @@ Plan plan_of(const ConvGeom &g, int tm, int threads) {
   p.rows = whole_micro_tiles(imax(1, want / p.tw), p.tw);
   // Two chunks a thread at least, when there are enough tile rows (small batches).
   if (threads > 1) p.rows = imin(p.rows, imax(1, total / (2 * threads)));
-  p.rows = whole_pairs(p, imin(p.rows, total));
+  p.rows = whole_groups(p, imin(p.rows, total));
   p.chunks = (total + p.rows - 1) / p.rows;
   int tiles = p.rows * p.tw;
   // The gemm reads whole micro-tiles of columns; the input transform stores whole vectors per tile row.
@@ -278,6 +287,8 @@ void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p
   size_t xiStride = p.vs;
   // L floats past the last row: the column split reads a vector past a row's last patch.
   int hb = TM * p.th + 2;
+  typename Lanes<L>::vi rowOf;  // of each lane, when a vector holds several rows of tiles
+  for (int l = 0; l < L; l++) rowOf[l] = l / p.tw;
   float *buf = rowBuf.grow((size_t)hb * p.wb + L);
   zero_floats(buf, (size_t)hb * p.wb + L);
   for (int gr = gr0; gr < gr1;) {
@@ -296,16 +307,17 @@ void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p
         float *dst = v + (size_t)ci * p.ld + (size_t)(s * p.th + ty - gr0) * p.tw;
         const float *rows = buf + (size_t)ty * TM * p.wb;
         for (int j = 0; j < p.nv; j++) {
-          // Bᵀ along each row (lane l is tile j·L + l, of this row of tiles or of the next), then down
-          // the columns.
+          // Bᵀ along each row (lane l is tile j·L + l; with several rows of tiles a vector, tile l % tw
+          // of row l / tw, split from a start moved back so that its tiles land on those lanes), then
+          // down the columns.
           V t[TA][TA];
           for (int r = 0; r < TA; r++) {
             V d[TA];
             patch_columns<TM, L>(rows + r * p.wb + j * L * TM, d);
-            if (p.rpv == 2) {
+            for (int h = 1; h < p.rpv; h++) {
               V e[TA];
-              patch_columns<TM, L>(rows + (r + TM) * p.wb, e);
-              for (int c = 0; c < TA; c++) d[c] = Lanes<L>::lows(d[c], e[c]);
+              patch_columns<TM, L>(rows + (r + h * TM) * p.wb - h * p.tw * TM, e);
+              for (int c = 0; c < TA; c++) d[c] = pick(rowOf == h, e[c], d[c]);
             }
             combine<false>(T::BT, d, t[r]);
           }
@@ -334,6 +346,8 @@ void transform_outputs(float *y, const float *m, const float *b, const ConvGeom 
   int span = TM * L / p.rpv, per = TM / p.rpv;
   for (int gr = gr0; gr < gr1; gr += p.rpv) {
     int s = gr / p.th, ty = gr % p.th, t0 = (gr - gr0) * p.tw;
+    // Rows of this sample the chunk writes from this row of tiles on (the later ones after this row).
+    int below = imin(g.oh, TM * imin(p.th, ty + (gr1 - gr))) - ty * TM;
     for (int k = 0; k < g.k; k++) {
       V bias;
       for (int l = 0; l < L; l++) bias[l] = b ? b[k] : 0.f;
@@ -359,15 +373,17 @@ void transform_outputs(float *y, const float *m, const float *b, const ConvGeom 
         for (int r = 0; r < ny; r++) {
           float *dst = plane + (size_t)(ty * TM + r) * g.ow + x0;
           const V *part = rows[r % TM] + r / TM * per;
-          // Whole vectors when the overflow lands on the next rows, written next.
-          if (nx == span || (p.nv == 1 && span - nx <= (ny - 1 - r) * g.ow)) {
-            for (int c = 0; c < per; c++) *(V *)(dst + c * L) = part[c];
-          } else {
-            float t[TM * L];
-            for (int c = 0; c < per; c++) *(V *)(t + c * L) = part[c];
-            // A fixed count with a test: a loop of nx copies would become a call to memcpy.
-            for (int l = 0; l < TM * L; l++)
-              if (l < nx) dst[l] = t[l];
+          // Whole vectors when the overflow lands on rows this chunk writes later, else those that fit
+          // and the last lanes one by one.
+          // (The empty asm keeps the compiler from making these loops calls to memcpy, dearer than them.)
+          int whole = nx == span || (p.nv == 1 && span - nx <= (below - 1 - r) * g.ow) ? per : nx / L;
+          for (int c = 0; c < whole; c++) {
+            *(V *)(dst + c * L) = part[c];
+            __asm__("" ::: "memory");
+          }
+          for (int l = whole * L; l < nx; l++) {
+            dst[l] = part[whole][l - whole * L];
+            __asm__("" ::: "memory");
           }
         }
       }
@@ -528,7 +544,7 @@ int grad_tiles(const ConvGeom &g, int xi) {
 Plan grad_plan(const ConvGeom &g, int tm) {
   Plan p = tile_grid(g, tm);
   int total = g.n * p.th;
-  p.rows = whole_pairs(p, imin(total, imax(1, grad_tiles(g, p.xi) / p.tw)));
+  p.rows = whole_groups(p, imin(total, imax(1, grad_tiles(g, p.xi) / p.tw)));
   p.chunks = (total + p.rows - 1) / p.rows;
   p.ld = (p.rows - 1) * p.tw + p.nv * p.lanes;
   if (p.ld % 1024 == 0) p.ld += 16;  // rows a whole number of 4 KB pages apart would share L1 sets
