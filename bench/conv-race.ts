@@ -76,11 +76,11 @@ function msPerCall(slices: Slice[], n: number, cpu: boolean): number {
   return Math.min(...slices.map((s) => (1000 * n * s.cpuSeconds) / s.images));
 }
 
-const winograd = (a: NativeAddon, g: ConvGeom, pass: ConvPass): boolean => {
+const winograd = (a: NativeAddon, g: ConvGeom, pass: ConvPass): number => {
   if (pass === 'filter') return a.conv2dFilterUsesWinograd(convGeomArray(g));
   if (pass === 'forward') return a.conv2dUsesWinograd(convGeomArray(g));
   const t = { ...g, c: g.k, h: g.oh, w: g.ow, k: g.c, ph: g.kh - 1 - g.ph, pw: g.kw - 1 - g.pw, oh: g.h, ow: g.w };
-  return g.sh === 1 && g.sw === 1 && a.conv2dUsesWinograd(convGeomArray(t));
+  return g.sh === 1 && g.sw === 1 ? a.conv2dUsesWinograd(convGeomArray(t)) : 0;
 };
 
 async function main(): Promise<void> {
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
           const gflops = (2 * g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow) / (ms * 1e6);
           const name = `${g.c}→${g.k}, ${g.kh}×${g.kw}, ${g.h}×${g.w}`;
           console.log(
-            `${name.padEnd(28)} ${pass.padEnd(7)} ${f(ms, 2).padStart(9)} ${`${f((100 * ms) / stepOurs)}%`.padStart(6)} ${f(gflops).padStart(8)} ${`${f((100 * gflops) / peak, 0)}%`.padStart(7)} ${(winograd(addon, g, pass) ? 'yes' : '').padStart(4)}  ${f(tms[0], 2).padStart(8)} ${f(tms[1], 2).padStart(8)} ${`${f((100 * best) / stepBest)}%`.padStart(6)}  ${`${f(best / ms, 2)}×`.padStart(19)}${oms ? `  ${f(oms, 2).padStart(8)}  ${`${f(oms / ms, 2)}×`.padStart(12)}` : ''}`,
+            `${name.padEnd(28)} ${pass.padEnd(7)} ${f(ms, 2).padStart(9)} ${`${f((100 * ms) / stepOurs)}%`.padStart(6)} ${f(gflops).padStart(8)} ${`${f((100 * gflops) / peak, 0)}%`.padStart(7)} ${(winograd(addon, g, pass) ? `F${winograd(addon, g, pass)}` : '').padStart(4)}  ${f(tms[0], 2).padStart(8)} ${f(tms[1], 2).padStart(8)} ${`${f((100 * best) / stepBest)}%`.padStart(6)}  ${`${f(best / ms, 2)}×`.padStart(19)}${oms ? `  ${f(oms, 2).padStart(8)}  ${`${f(oms / ms, 2)}×`.padStart(12)}` : ''}`,
           );
         }
       }

@@ -62,16 +62,16 @@ export function flopsPerImage(model: Sequential): Flops {
   });
 }
 
-/** Which passes of a convolution the native kernels run by Winograd's F(2×2, 3×3): the addon's predicates. */
+/** The Winograd tile side (2 or 4; 0 = direct) of each pass of a convolution on the native kernels: the addon's. */
 export interface WinogradPaths {
-  forward(g: ConvGeom): boolean;
-  filter(g: ConvGeom): boolean;
+  forward(g: ConvGeom): number;
+  filter(g: ConvGeom): number;
 }
 
 /**
  * The multiply-adds the kernels actually perform for one image at a batch size, in flops: a pass on the
- * Winograd path does 16 per 2×2 tile of outputs and channel pair instead of 36 (its transforms, additions,
- * are not counted), so flopsPerImage over time is then an effective rate and this the real one.
+ * Winograd path does (m + 2)² per m×m tile of outputs and channel pair instead of 9m² (its transforms are
+ * not counted), so flopsPerImage over time is then an effective rate and this the real one.
  */
 export function performedFlopsPerImage(model: Sequential, batch: number, wino: WinogradPaths): Flops {
   return perImage(model, (l) => {
@@ -79,12 +79,12 @@ export function performedFlopsPerImage(model: Sequential, batch: number, wino: W
     if (l instanceof Dense) return { forward: f, train: f * (l.propagateDown ? 3 : 2) };
     // The layer keeps its geometry private; the bench reads it to count the same calls.
     const g = { ...(l as unknown as { geom: ConvGeom }).geom, n: batch };
-    const pass = (on: boolean, oh: number, ow: number) =>
-      on ? 2 * 16 * g.c * g.k * Math.ceil(oh / 2) * Math.ceil(ow / 2) : f * oh * ow;
+    const pass = (m: number, oh: number, ow: number) =>
+      m ? 2 * (m + 2) ** 2 * g.c * g.k * Math.ceil(oh / m) * Math.ceil(ow / m) : f * oh * ow;
     // The input gradient of a stride-1 layer is the forward convolution of dy with the flipped kernel.
     const t = { ...g, c: g.k, h: g.oh, w: g.ow, k: g.c, ph: g.kh - 1 - g.ph, pw: g.kw - 1 - g.pw, oh: g.h, ow: g.w };
     const forward = pass(wino.forward(g), g.oh, g.ow);
-    const down = l.propagateDown ? pass(g.sh === 1 && g.sw === 1 && wino.forward(t), g.h, g.w) : 0;
+    const down = l.propagateDown ? pass(g.sh === 1 && g.sw === 1 ? wino.forward(t) : 0, g.h, g.w) : 0;
     return { forward, train: forward + pass(wino.filter(g), g.oh, g.ow) + down };
   });
 }

@@ -252,15 +252,25 @@ napi_value cpu_features(napi_env env) {
   return list;
 }
 
-// Whether conv2dForward (conv2dBackwardFilter) takes the Winograd path for a geometry: the tests that
-// aim at it check so.
-template <bool (*FITS)(const ConvGeom &)>
+// The Winograd tile side (2 or 4, 0 for the direct kernels) conv2dForward (conv2dBackwardFilter)
+// takes for a geometry: the tests that aim at it check so.
+template <int (*TILE)(const ConvGeom &)>
 napi_value uses_winograd(napi_env env, napi_callback_info info) {
-  Args a(env, info, FITS == winograd_fits ? "conv2dUsesWinograd" : "conv2dFilterUsesWinograd");
+  Args a(env, info, TILE == winograd_tile ? "conv2dUsesWinograd" : "conv2dFilterUsesWinograd");
   ConvGeom g = a.conv(0);
   napi_value v;
-  napi_get_boolean(env, a.ok && FITS(g), &v);
+  napi_create_int32(env, a.ok ? TILE(g) : 0, &v);
   return v;
+}
+
+// setWinogradTile(2 | 4 | 0): forces F(2×2) or F(4×4) wherever Winograd is taken (0: by shape), so
+// that tests and benchmarks reach both.
+napi_value set_winograd_tile(napi_env env, napi_callback_info info) {
+  Args a(env, info, "setWinogradTile");
+  int tm = a.i32(0, "tile", 0, 4);
+  if (a.ok && tm != 0 && tm != 2 && tm != 4) a.fail("argument tile must be 0 (by shape), 2 or 4, got %d", tm);
+  if (a.ok) winograd_force_tile(tm);
+  return nullptr;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
@@ -270,11 +280,13 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, f.name, v);
   }
   napi_value w;
-  napi_create_function(env, "conv2dUsesWinograd", NAPI_AUTO_LENGTH, uses_winograd<winograd_fits>, nullptr, &w);
+  napi_create_function(env, "conv2dUsesWinograd", NAPI_AUTO_LENGTH, uses_winograd<winograd_tile>, nullptr, &w);
   napi_set_named_property(env, exports, "conv2dUsesWinograd", w);
-  napi_create_function(env, "conv2dFilterUsesWinograd", NAPI_AUTO_LENGTH, uses_winograd<winograd_grad_fits>, nullptr,
+  napi_create_function(env, "conv2dFilterUsesWinograd", NAPI_AUTO_LENGTH, uses_winograd<winograd_grad_tile>, nullptr,
                        &w);
   napi_set_named_property(env, exports, "conv2dFilterUsesWinograd", w);
+  napi_create_function(env, "setWinogradTile", NAPI_AUTO_LENGTH, set_winograd_tile, nullptr, &w);
+  napi_set_named_property(env, exports, "setWinogradTile", w);
   set(env, exports, "simd", SIMD_NAME);  // from the same tests that pick the vector code in simd.h
   set(env, exports, "variant", CONVTS_VARIANT);
   napi_set_named_property(env, exports, "cpu", cpu_features(env));

@@ -267,7 +267,7 @@ Cols wide_range(const ConvGeom &g, int u0, int u1) {
 void forward_any(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
   long xs = (long)g.c * g.h * g.w, ys = (long)g.k * ohw;
-  if (winograd_fits(g)) return winograd_forward(y, x, w, b, g, threads);
+  if (winograd_tile(g)) return winograd_forward(y, x, w, b, g, threads);
   if (conv_pixel_fits(g)) return conv_pixel_forward(y, x, w, b, g, threads);
   if (stride1(g)) {
     for_pieces(wide_pieces(g, threads), threads, [&](int, int s, int u0, int u1) {
@@ -326,7 +326,7 @@ void conv2d_backward_data(float *dx, const float *dy, const float *w, const Conv
 void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads) {
   callNumber++;
   threads = useful_threads(g, threads);
-  if (winograd_grad_fits(g)) return winograd_backward_filter(dw, db, dy, x, g, threads);
+  if (winograd_grad_tile(g)) return winograd_backward_filter(dw, db, dy, x, g, threads);
   if (conv_pixel_fits(g)) return conv_pixel_backward_filter(dw, db, dy, x, g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
   long xs = (long)g.c * g.h * g.w;

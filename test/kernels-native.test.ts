@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import type { ConvGeom } from '../src/kernels/kernels.js';
 import { convGeomArray, type NativeAddon, nativeKernels } from '../src/kernels/native/index.js';
 import { loadNativeAddon, runnableNativeVariants } from '../src/kernels/node-loader.js';
+import { referenceKernels } from '../src/kernels/reference/index.js';
 import { Rng } from '../src/tensor/rng.js';
 import { checkKernelSet } from './helpers/kernel-check.js';
-import { fixedConvs, geomStr, winogradConvs } from './helpers/kernel-shapes.js';
+import { fixedConvs, geomStr, randn, relError, TOL, winogradConvs, winogradTiles } from './helpers/kernel-shapes.js';
 
 // Every variant this CPU runs is checked on one thread; the one convts picks also on two.
 const variants = runnableNativeVariants();
@@ -66,22 +67,37 @@ test('native weight gradients of a wide 3×3 layer are the same bits on 1, 2 and
   sameBitsOnThreads(addon, g, 9, addon.variant);
 });
 
+/** Runs f with the addon's Winograd tile forced to `tile`, then lets the shapes choose again. */
+function withTile<T>(addon: NativeAddon, tile: 0 | 2 | 4, f: () => T): T {
+  addon.setWinogradTile(tile);
+  try {
+    return f();
+  } finally {
+    addon.setWinogradTile(0);
+  }
+}
+
 // The Winograd weight gradient cuts its chunks of tiles into groups fixed by the shape, each summed in
 // chunk order by one thread into its own M, the groups then added in order: the same bits on any thread
-// count, on every variant (10 chunks in 4 uneven groups: 14×14 maps of 64 channels).
+// count, on every variant and with either tile (14×14 maps of 64 channels: 10 chunks in 4 uneven groups
+// at 2×2 tiles, 8 in 4 at 4×4).
 test('native Winograd weight gradients are the same bits on 1, 2 and 4 threads', (t) => {
   if (!variants.length) return t.skip('native kernels not built');
   const g = { n: 48, c: 24, h: 14, w: 14, k: 64, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 14, ow: 14 };
   for (const v of variants) {
     const addon = loadNativeAddon(v)!;
-    assert.ok(addon.conv2dFilterUsesWinograd(convGeomArray(g)), `${v}: ${geomStr(g)} misses the Winograd path`);
-    sameBitsOnThreads(addon, g, 11, v);
+    for (const tile of [2, 4] as const) {
+      withTile(addon, tile, () => {
+        assert.equal(addon.conv2dFilterUsesWinograd(convGeomArray(g)), tile, `${v}: ${geomStr(g)} misses F(${tile})`);
+        sameBitsOnThreads(addon, g, 11, `${v} F(${tile}×${tile})`);
+      });
+    }
   }
 });
 
 // The Winograd forward cuts its tiles into chunks by the thread count and rounds them to whole micro-tiles
 // of the gemm: no output is summed across chunks, so the bits never depend on either (7×7 maps: 4 tiles
-// a row, chunks of 8 rows fill the micro-tiles).
+// a row of 2×2, chunks of 8 rows fill the micro-tiles; 2 a row of 4×4, two rows a vector).
 test('native Winograd forward is the same bits on 1, 2 and 4 threads', (t) => {
   if (!variants.length) return t.skip('native kernels not built');
   const g = { n: 96, c: 16, h: 7, w: 7, k: 48, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 7, ow: 7 };
@@ -90,15 +106,97 @@ test('native Winograd forward is the same bits on 1, 2 and 4 threads', (t) => {
   const w = Float32Array.from({ length: g.k * g.c * 9 }, () => rng.normal());
   for (const v of variants) {
     const addon = loadNativeAddon(v)!;
-    assert.ok(addon.conv2dUsesWinograd(convGeomArray(g)), `${v}: ${geomStr(g)} misses the Winograd path`);
-    const run = (threads: number) => {
-      const y = new Float32Array(g.n * g.k * g.oh * g.ow);
-      nativeKernels(addon, threads).conv2dForward(y, x, w, null, g);
-      return [...new Uint32Array(y.buffer)];
-    };
-    const one = run(1);
-    for (const threads of [2, 4]) assert.deepEqual(run(threads), one, `${v}: ${threads} threads differ from 1`);
+    for (const tile of [2, 4] as const) {
+      withTile(addon, tile, () => {
+        assert.equal(addon.conv2dUsesWinograd(convGeomArray(g)), tile, `${v}: ${geomStr(g)} misses F(${tile})`);
+        const run = (threads: number) => {
+          const y = new Float32Array(g.n * g.k * g.oh * g.ow);
+          nativeKernels(addon, threads).conv2dForward(y, x, w, null, g);
+          return [...new Uint32Array(y.buffer)];
+        };
+        const one = run(1);
+        for (const threads of [2, 4])
+          assert.deepEqual(run(threads), one, `${v} F(${tile}×${tile}): ${threads} threads differ from 1`);
+      });
+    }
   }
+});
+
+// The kernel checks above reach each Winograd shape with the tile it picks; here every shape also runs
+// with the other, forward, backward-data and weight gradient, against the reference at the same TOL.
+test('native Winograd with 2×2 and with 4×4 tiles matches the reference on the Winograd shapes', (t) => {
+  if (!variants.length) return t.skip('native kernels not built');
+  const r = new Rng(17);
+  for (const g of winogradConvs) {
+    const x = randn(r, g.n * g.c * g.h * g.w);
+    const w = randn(r, g.k * g.c * 9);
+    const b = randn(r, g.k);
+    const dy = randn(r, g.n * g.k * g.oh * g.ow);
+    const run = (k: typeof referenceKernels) => {
+      const y = new Float32Array(dy.length);
+      const dx = new Float32Array(x.length);
+      const dw = new Float32Array(w.length);
+      const db = new Float32Array(g.k);
+      k.conv2dForward(y, x, w, b, g);
+      k.conv2dBackwardData(dx, dy, w, g);
+      k.conv2dBackwardFilter(dw, db, dy, x, g);
+      return { y, dx, dw, db };
+    };
+    const want = run(referenceKernels);
+    for (const v of variants) {
+      const addon = loadNativeAddon(v)!;
+      for (const tile of [2, 4] as const) {
+        const got = withTile(addon, tile, () => run(nativeKernels(addon, 2)));
+        for (const key of ['y', 'dx', 'dw', 'db'] as const) {
+          const e = relError(got[key], want[key]);
+          assert.ok(
+            e <= TOL,
+            `${v} F(${tile}×${tile}) ${geomStr(g)} ${key}: relative error ${e.toExponential(2)} > ${TOL}`,
+          );
+        }
+      }
+    }
+  }
+});
+
+// F(4×4, 3×3)'s error grows with the channels summed: on 256 → 256 channels (convts-cifar's widest
+// layers) its interpolation points decide whether it stays within TOL. Lavin and Gray's 0, ±1, ±2 gave
+// 1.2e-5 here (forward and backward-data); 0, ±1, 2, −½ give 4–5e-6.
+test('native Winograd 4×4 stays within TOL on a 256 → 256 channel layer', (t) => {
+  if (!variants.length) return t.skip('native kernels not built');
+  const g = { n: 84, c: 256, h: 7, w: 7, k: 256, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 7, ow: 7 };
+  const r = new Rng(7);
+  const x = randn(r, g.n * g.c * g.h * g.w);
+  const w = randn(r, g.k * g.c * 9);
+  const dy = randn(r, g.n * g.k * g.oh * g.ow);
+  const [y1, dx1] = [new Float32Array(dy.length), new Float32Array(x.length)];
+  referenceKernels.conv2dForward(y1, x, w, null, g);
+  referenceKernels.conv2dBackwardData(dx1, dy, w, g);
+  for (const v of variants) {
+    const addon = loadNativeAddon(v)!;
+    assert.equal(addon.conv2dUsesWinograd(convGeomArray(g)), 4, `${v}: ${geomStr(g)} misses F(4×4)`);
+    const k = nativeKernels(addon, 2);
+    const [y2, dx2] = [new Float32Array(dy.length), new Float32Array(x.length)];
+    k.conv2dForward(y2, x, w, null, g);
+    k.conv2dBackwardData(dx2, dy, w, g);
+    for (const [what, e] of [
+      ['forward', relError(y2, y1)],
+      ['backward-data', relError(dx2, dx1)],
+    ] as const)
+      assert.ok(e <= TOL, `${v} ${what}: relative error ${e.toExponential(2)} > ${TOL}`);
+  }
+});
+
+test('native setWinogradTile refuses a tile other than 0, 2 or 4', (t) => {
+  const addon = loadNativeAddon();
+  if (!addon) return t.skip('native kernels not built');
+  assert.throws(
+    () => addon.setWinogradTile(3 as number as 2),
+    /setWinogradTile: argument tile must be 0 \(by shape\), 2 or 4, got 3/,
+  );
+  assert.throws(() => addon.setWinogradTile(8 as number as 2), /argument tile must be a whole number in 0 … 4, got 8/);
+  const g = winogradConvs[0];
+  assert.equal(addon.conv2dUsesWinograd(convGeomArray(g)), winogradTiles[0], 'a refused tile changed the choice');
 });
 
 // The Winograd shapes of the kernel checks above must reach the Winograd path, forward, through the
@@ -112,11 +210,16 @@ test('native: the Winograd shapes of the kernel checks take the Winograd path, s
   });
   for (const v of variants) {
     const addon = loadNativeAddon(v)!;
-    for (const g of winogradConvs) {
-      assert.ok(addon.conv2dUsesWinograd(convGeomArray(g)), `${v}: forward ${geomStr(g)} misses the Winograd path`);
+    for (const [i, g] of winogradConvs.entries()) {
+      const tile = winogradTiles[i];
+      assert.equal(addon.conv2dUsesWinograd(convGeomArray(g)), tile, `${v}: forward ${geomStr(g)} misses F(${tile})`);
       const d = transposed(g);
-      assert.ok(addon.conv2dUsesWinograd(convGeomArray(d)), `${v}: backward-data ${geomStr(g)} misses it`);
-      assert.ok(addon.conv2dFilterUsesWinograd(convGeomArray(g)), `${v}: weight gradient ${geomStr(g)} misses it`);
+      assert.equal(addon.conv2dUsesWinograd(convGeomArray(d)), tile, `${v}: backward-data ${geomStr(g)} misses it`);
+      assert.equal(
+        addon.conv2dFilterUsesWinograd(convGeomArray(g)),
+        tile,
+        `${v}: weight gradient ${geomStr(g)} misses it`,
+      );
     }
     for (const g of fixedConvs) {
       assert.ok(!addon.conv2dUsesWinograd(convGeomArray(g)), `${v}: small ${geomStr(g)} takes the Winograd path`);

@@ -47,7 +47,7 @@ each thread count timed). GFLOP/s counts the convolutions' and dense layers' mul
 flops each; training: forward, weight gradients and input gradients) at the median rate; "of peak"
 is that over the gemm peak on as many threads, measured in the same run, so a busy machine lowers
 both. "actual" (native) is the same share for the multiply-adds performed: a 3×3 convolution on the
-Winograd path does 16 per 2×2 outputs and channel pair instead of 36, so "of peak" is then an
+Winograd path does 36 per 4×4 outputs and channel pair (or 16 per 2×2) instead of 144 (36), so "of peak" is then an
 effective rate and can pass 100%. Images/s is the median of the slices, after the warm-up; spread is ± half the range from the
 slowest to the fastest slice. /cpu-s counts the same images per second of process CPU time (what a
 core gives when no other program shares it; in the browser, the CPU time of Chromium's renderer process, read

@@ -88,13 +88,21 @@ export const fixedConvs: ConvGeom[] = [
 ];
 // 3×3 stride-1 layers big enough for the native Winograd path (native/winograd.cc: ≥ 4096 output
 // pixels a call, ≥ 16 channels each side and ≥ 64 together), at the same tolerance TOL as every kernel,
-// with what its tiles must get right at the edges: batch 1, odd sizes (a last tile half outside the
-// map), padding 1 and 0 (and 2 in the backward-data of padding 0), channel counts that are not whole
-// vectors, maps wider than a vector of tiles, 5×5 maps of many samples. The transposed geometry of
-// each backward-data takes the path too.
+// with what its tiles must get right at the edges: batch 1, sizes that are not multiples of the tile
+// (a last 4×4 tile 1, 2 or 3 rows or columns inside the map), padding 1 and 0 (and 2 in the
+// backward-data of padding 0), channel counts that are not whole vectors, maps wider than a vector of
+// tiles. The first four, 7×7 and 13×14 take 4×4 tiles (7×7: two rows of tiles a vector; 13×14: four
+// on AVX-512, two on AVX2); 5×5 and 10×9 maps take 2×2 tiles. The transposed geometry of each
+// backward-data takes the path too.
 export const winogradConvs: ConvGeom[] = [
   conv(1, 20, 67, 65, 44, 3, 3, 1),
   conv(3, 19, 40, 41, 45, 3, 3, 0),
   conv(16, 33, 16, 17, 31, 3, 3, 1),
+  conv(1, 24, 71, 66, 40, 3, 3, 0),
+  conv(90, 24, 7, 7, 40, 3, 3, 1),
+  conv(24, 24, 13, 14, 40, 3, 3, 1),
   conv(200, 16, 5, 5, 48, 3, 3, 1),
+  conv(48, 20, 10, 9, 44, 3, 3, 1),
 ];
+/** The Winograd tile side (native/winograd.cc) each of winogradConvs takes, forward and weight gradient. */
+export const winogradTiles = [4, 4, 4, 4, 4, 4, 2, 2];

@@ -11,10 +11,15 @@ export interface NativeAddon {
   cpu: string[];
   /** The most threads a call takes (4 × the cores). */
   maxThreads: number;
-  /** Whether conv2dForward takes the Winograd path (native/winograd.cc) for geometry g (convGeomArray). */
-  conv2dUsesWinograd(g: Int32Array): boolean;
+  /**
+   * The Winograd tile side (native/winograd.cc: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3)) conv2dForward
+   * takes for geometry g (convGeomArray), 0 where it takes the direct kernels.
+   */
+  conv2dUsesWinograd(g: Int32Array): number;
   /** The same for conv2dBackwardFilter. */
-  conv2dFilterUsesWinograd(g: Int32Array): boolean;
+  conv2dFilterUsesWinograd(g: Int32Array): number;
+  /** Forces tile side 2 or 4 wherever Winograd is taken, for tests and measurements; 0 restores the choice by shape. */
+  setWinogradTile(tile: 0 | 2 | 4): void;
   gemm(
     ta: boolean,
     tb: boolean,
