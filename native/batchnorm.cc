@@ -182,13 +182,114 @@ void batchnorm_forward(float *y, const float *x, const float *mean, const float 
   });
 }
 
-void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
-                        const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
-                        bool batch_stats, BnAct act, int threads) {
+namespace {
+
+// Batch norm's gradient of channel ch from its dz, row by row: dγ and dβ from Σ dz and Σ dz·(x − m), then
+// dx when wanted. rows(b) gives dz's row of image b for the sums (it may compute it there), and the whole
+// dz is at `dz` by the time dx is computed (dx may be dz).
+template <typename R>
+void channel_backward(float *dx, float *dgamma, float *dbeta, const float *x, const float *mean, const float *invstd,
+                      const float *gamma, int n, int c, int hw, int ch, bool batch_stats, R rows, const float *dz) {
   double count = (double)n * hw;
   // A channel of few values (a dense layer at a small batch) gets dx in double as in the reference: there
   // it is a difference of nearly equal terms (exactly zero for two values) that float would not keep.
   bool few = count <= 64;
+  float m = mean[ch];
+  double md = m, is = invstd[ch], sdy = 0, sdyx = 0;
+  vf mv = vbroadcast(m);
+  for (int b = 0; b < n; b++) row_sums_dy(hw, rows(b), x + ((long)b * c + ch) * hw, md, &sdy, &sdyx);
+  sdyx *= is;
+  if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);
+  if (dbeta) dbeta[ch] = (float)(dbeta[ch] + sdy);
+  if (!dx) return;
+  double a = is * (gamma ? gamma[ch] : 1.0);
+  double mdy = batch_stats ? sdy / count : 0, k = batch_stats ? sdyx / count * is : 0;
+  // dx = a·((dy − mean dy) − (x − m)·k), the differences first.
+  float af = (float)a, mf = (float)mdy, kf = (float)k;
+  vf av = vbroadcast(af), mdv = vbroadcast(mf), kv = vbroadcast(kf);
+  for (int b = 0; b < n; b++) {
+    long o = ((long)b * c + ch) * hw;
+    const float *g = dz + o;
+    int i = 0;
+    if (few) {
+      for (; i < hw; i++) dx[o + i] = (float)(a * (g[i] - mdy - ((double)x[o + i] - m) * k));
+      continue;
+    }
+    for (; i + VW <= hw; i += VW) vstore(dx + o + i, ((vload(g + i) - mdv) - (vload(x + o + i) - mv) * kv) * av);
+    for (; i < hw; i++) dx[o + i] = ((g[i] - mf) - (x[o + i] - m) * kf) * af;
+  }
+}
+
+// Scratch plane of each thread, for the passes fused with max pooling.
+THREAD_LOCAL Buf<float> planeZ, planeD;
+
+// What dx of a channel needs from its sums: dx = a·((dz − mdy) − (x − m)·k).
+struct DxTerms {
+  double a, mdy, k;
+  float m;
+};
+
+// dx of one row of dz (g), as channel_backward computes it.
+inline void dx_row(float *dx, const float *g, const float *x, int hw, const DxTerms &q, bool few) {
+  int i = 0;
+  if (few) {
+    for (; i < hw; i++) dx[i] = (float)(q.a * (g[i] - q.mdy - ((double)x[i] - q.m) * q.k));
+    return;
+  }
+  float af = (float)q.a, mf = (float)q.mdy, kf = (float)q.k;
+  vf av = vbroadcast(af), mdv = vbroadcast(mf), kv = vbroadcast(kf), mv = vbroadcast(q.m);
+  for (; i + VW <= hw; i += VW) vstore(dx + i, ((vload(g + i) - mdv) - (vload(x + i) - mv) * kv) * av);
+  for (; i < hw; i++) dx[i] = ((g[i] - mf) - (x[i] - q.m) * kf) * af;
+}
+
+Buf<double> rowSums;
+Buf<DxTerms> dxTerms;
+
+// channel_backward image by image, the way the rows lie in memory: rows(b, ch) computes dz's row (b, ch)
+// and returns it, and its two sums are kept; then each channel adds its rows' sums in image order (as
+// channel_backward does: the same values) and dx follows row by row from dz (dx may be dz).
+template <typename R>
+void backward_by_image(float *dx, float *dgamma, float *dbeta, const float *x, const float *mean, const float *invstd,
+                       const float *gamma, int n, int c, int hw, bool batch_stats, int threads, R rows,
+                       const float *dz) {
+  long rc = (long)n * c;
+  double *S = rowSums.grow(2 * rc), *T = S + rc;
+  int parts = imin(c, imax(1, (4 * threads + n - 1) / n));
+  auto by_image = [&](auto f) {
+    parallel_for(threads, n * parts, [&](int, int item) {
+      int b = item / parts, ch0, ch1;
+      split_range(c, parts, item % parts, &ch0, &ch1);
+      for (int ch = ch0; ch < ch1; ch++) f(b, ch, ((long)b * c + ch) * hw);
+    });
+  };
+  by_image([&](int b, int ch, long o) {
+    double s = 0, t = 0;
+    row_sums_dy(hw, rows(b, ch), x + o, (double)mean[ch], &s, &t);
+    S[(long)b * c + ch] = s;
+    T[(long)b * c + ch] = t;
+  });
+  double count = (double)n * hw;
+  DxTerms *q = dxTerms.grow(c);
+  for (int ch = 0; ch < c; ch++) {
+    double is = invstd[ch], sdy = 0, sdyx = 0;
+    for (int b = 0; b < n; b++) {
+      sdy += S[(long)b * c + ch];
+      sdyx += T[(long)b * c + ch];
+    }
+    sdyx *= is;
+    if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);
+    if (dbeta) dbeta[ch] = (float)(dbeta[ch] + sdy);
+    q[ch] = {is * (gamma ? gamma[ch] : 1.0), batch_stats ? sdy / count : 0, batch_stats ? sdyx / count * is : 0,
+             mean[ch]};
+  }
+  if (dx) by_image([&](int, int ch, long o) { dx_row(dx + o, dz + o, x + o, hw, q[ch], count <= 64); });
+}
+
+}  // namespace
+
+void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                        const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
+                        bool batch_stats, BnAct act, int threads) {
   // With an activation, dz goes to dx first and the steps below read it from there: GELU's and leaky
   // ReLU's image by image, ReLU's channel by channel below.
   const float *g = act.kind != kBnNone ? dx : dy;
@@ -196,38 +297,125 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
     rows_by_image(dx, x, mean, invstd, gamma, beta, n, c, hw, threads,
                   [&](long o, int len) { act_grad_rows(act, dx + o, dy + o, len); });
   parallel_for(threads, c, [&](int, int ch) {
-    float m = mean[ch];
-    double md = m, is = invstd[ch], sdy = 0, sdyx = 0;
-    vf mv = vbroadcast(m);
-    float za = scale(invstd, gamma, ch), zb = beta ? beta[ch] : 0.f;
     // dz of the whole channel first: summing a row right after storing it stalls on the stores.
-    if (act.kind == kBnRelu)
+    if (act.kind == kBnRelu) {
+      float za = scale(invstd, gamma, ch), zb = beta ? beta[ch] : 0.f;
       for (int b = 0; b < n; b++) {
         long o = ((long)b * c + ch) * hw;
-        relu_grad_row(dx + o, dy + o, x + o, hw, m, za, zb);
+        relu_grad_row(dx + o, dy + o, x + o, hw, mean[ch], za, zb);
       }
-    for (int b = 0; b < n; b++) {
-      long o = ((long)b * c + ch) * hw;
-      row_sums_dy(hw, g + o, x + o, md, &sdy, &sdyx);
     }
-    sdyx *= is;
-    if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);
-    if (dbeta) dbeta[ch] = (float)(dbeta[ch] + sdy);
-    if (!dx) return;
-    double a = is * (gamma ? gamma[ch] : 1.0);
-    double mdy = batch_stats ? sdy / count : 0, k = batch_stats ? sdyx / count * is : 0;
-    // dx = a·((dy − mean dy) − (x − m)·k), the differences first.
-    float af = (float)a, mf = (float)mdy, kf = (float)k;
-    vf av = vbroadcast(af), mdv = vbroadcast(mf), kv = vbroadcast(kf);
-    for (int b = 0; b < n; b++) {
-      long o = ((long)b * c + ch) * hw;
-      int i = 0;
-      if (few) {
-        for (; i < hw; i++) dx[o + i] = (float)(a * (g[o + i] - mdy - ((double)x[o + i] - m) * k));
-        continue;
+    channel_backward(
+        dx, dgamma, dbeta, x, mean, invstd, gamma, n, c, hw, ch, batch_stats,
+        [&](int b) { return g + ((long)b * c + ch) * hw; }, g);
+  });
+}
+
+void batchnorm_maxpool_forward(float *y, int *argmax, const float *x, const float *mean, const float *invstd,
+                               const float *gamma, const float *beta, BnAct act, const PoolGeom &g, int threads) {
+  int hw = g.h * g.w, ohw = g.oh * g.ow, planes = g.n * g.c;
+  PoolGeom one = g;
+  one.n = one.c = 1;
+  if ((long)planes * hw < (1 << 16)) threads = 1;
+  int parts = imin(planes, 4 * threads);
+  // The batch norm's output goes to a scratch block of whole planes (one, or as many as make some 1,024
+  // values), still in the first-level cache when pooled; two vectors more, which the pool's vector loads
+  // may read past the last window.
+  int group = imax(1, 1024 / hw);
+  parallel_for(threads, parts, [&](int, int item) {
+    int p0, p1;
+    split_range(planes, parts, item, &p0, &p1);
+    float *z = planeZ.grow((long)group * hw + 2 * VW);
+    for (int q = p0; q < p1; q += group) {
+      int k = imin(group, p1 - q);
+      for (int p = q; p < q + k; p++) {
+        int ch = p % g.c;
+        bn_row(z + (long)(p - q) * hw, x + (long)p * hw, hw, mean[ch], scale(invstd, gamma, ch), beta ? beta[ch] : 0.f);
       }
-      for (; i + VW <= hw; i += VW) vstore(dx + o + i, ((vload(g + o + i) - mdv) - (vload(x + o + i) - mv) * kv) * av);
-      for (; i < hw; i++) dx[o + i] = ((g[o + i] - mf) - (x[o + i] - m) * kf) * af;
+      if (act.kind != kBnNone) act_rows(act, z, k * hw);
+      maxpool_planes(y + (long)q * ohw, argmax + (long)q * ohw, z, one, 0, k, (long)k * hw + 2 * VW, (long)q * hw);
     }
   });
+}
+
+namespace {
+
+// Lanes 0, 0, 1, 1, …: each of DW values twice (the two columns of a window two wide).
+#if VW_16
+#define PAIRS 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7
+#elif VW_8
+#define PAIRS 0, 0, 1, 1, 2, 2, 3, 3
+#else
+#define PAIRS 0, 0, 1, 1
+#endif
+typedef int hi __attribute__((vector_size(DW * 4), aligned(4)));
+
+// Windows two wide at stride two, not overlapping, at least DW to a row: each row of the plane written
+// once, DW windows (a vector) at a time, a window's value where its argmax is and 0 elsewhere.
+void unpool_pairs(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g) {
+  vi lane;
+  for (int j = 0; j < VW; j++) lane[j] = j;
+  for (int r = 0, oy = 0, ki = 0; r < g.h; r++) {
+    float *dr = d + (long)r * g.w;
+    if (oy >= g.oh || ki >= g.kh) {
+      zero_floats(dr, g.w);
+    } else {
+      const int *ar = am + (long)oy * g.ow;
+      const float *gr = gp + (long)oy * g.ow, *kr = keep ? keep + (long)oy * g.ow : nullptr;
+      vi at = lane + (int)(o + (long)r * g.w);
+      // Whole vectors, the last one moved back over windows already done (the same values again).
+      for (int ox = 0; ox < g.ow; ox += DW) {
+        if (ox + DW > g.ow) ox = g.ow - DW;
+        hi a = *reinterpret_cast<const hi *>(ar + ox);
+        hf v = *reinterpret_cast<const hf *>(gr + ox);
+        vi take = (vi)__builtin_shufflevector(a, a, PAIRS) == at + 2 * ox;
+        if (kr) {
+          hf k = *reinterpret_cast<const hf *>(kr + ox);
+          take &= __builtin_shufflevector(k, k, PAIRS) > vf{};
+        }
+        // 0 + g, as maxpool_backward's sum into zeros; 0 where the window's ReLU output is not positive.
+        vstore(dr + 2 * ox, (vf)((vi)(vf{} + __builtin_shufflevector(v, v, PAIRS)) & take));
+      }
+      for (int j = 2 * g.ow; j < g.w; j++) dr[j] = 0.f;
+    }
+    if (++ki == g.sh) ki = 0, oy++;
+  }
+}
+
+// maxpool_backward's gradient of one plane (o its first index) from the pooled gradient gp and argmax am,
+// in d; with `keep`, ReLU's gradient too, read from its pooled output (0 where that is not positive).
+void unpool_plane(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g) {
+  int hw = g.h * g.w, ohw = g.oh * g.ow;
+  if (g.kw == 2 && g.sw == 2 && g.sh >= g.kh && g.ow >= DW) return unpool_pairs(d, gp, am, keep, o, g);
+  zero_floats(d, hw);
+  for (int k = 0; k < ohw; k++) {
+    unsigned long i = (unsigned long)(am[k] - o);
+    if (i < (unsigned long)hw) d[i] += keep && !(keep[k] > 0.f) ? 0.f : gp[k];  // never a write outside
+  }
+}
+
+}  // namespace
+
+void batchnorm_maxpool_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *y,
+                                const int *argmax, const float *x, const float *mean, const float *invstd,
+                                const float *gamma, const float *beta, bool batch_stats, BnAct act, const PoolGeom &g,
+                                int threads) {
+  int c = g.c, hw = g.h * g.w, ohw = g.oh * g.ow;
+  // dz of a row: the pool's gradient of its plane, masked by ReLU's output (no pass over x), or then GELU's
+  // or leaky ReLU's gradient in place; in dx, or in a scratch plane without dx.
+  backward_by_image(
+      dx, dgamma, dbeta, x, mean, invstd, gamma, g.n, c, hw, batch_stats, threads,
+      [&](int b, int ch) -> const float * {
+        long p = (long)b * c + ch, o = p * hw;
+        float *d = dx ? dx + o : planeD.grow(hw);
+        unpool_plane(d, dy + p * ohw, argmax + p * ohw, act.kind == kBnRelu ? y + p * ohw : nullptr, o, g);
+        if (act.kind == kBnGelu || act.kind == kBnLeaky) {
+          float *z = planeZ.grow(hw);
+          bn_row(z, x + o, hw, mean[ch], scale(invstd, gamma, ch), beta ? beta[ch] : 0.f);
+          act_grad_rows(act, z, d, hw);
+          copy_floats(d, z, hw);
+        }
+        return d;
+      },
+      dx);
 }

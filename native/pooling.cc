@@ -36,11 +36,11 @@ static void over_planes(const PoolGeom &g, int threads, F body) {
 
 // Windows two wide at stride two (the usual 2×2 pooling), VW outputs at a time: the even and odd
 // lanes of each window row are the window's two columns. Same scan order and NaN rule as below.
-// A row shorter than VW uses part of a vector; reads may run past the row (not past the tensor).
-static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1) {
+// A row shorter than VW uses part of a vector; reads may run past the row (not past `total` values).
+static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1, long total,
+                          long shift) {
   vi lane;
   for (int i = 0; i < VW; i++) lane[i] = 2 * i;
-  long total = (long)g.n * g.c * g.h * g.w;
   for (int p = p0; p < p1; p++) {
     for (int oy = 0; oy < g.oh; oy++) {
       int ox = 0;
@@ -62,7 +62,7 @@ static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom 
         int cnt = imin(VW, g.ow - ox);
         for (int i = 0; i < cnt; i++) {
           y[o + ox + i] = m[i];
-          argmax[o + ox + i] = best[i];
+          argmax[o + ox + i] = best[i] + (int)shift;
         }
       }
       for (; ox < g.ow; ox++) {
@@ -78,33 +78,36 @@ static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom 
           }
         }
         y[o + ox] = m;
-        argmax[o + ox] = (int)best;
+        argmax[o + ox] = (int)(best + shift);
       }
     }
   }
 }
 
-void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, int threads) {
-  over_planes(g, threads, [&](int p0, int p1) {
-    if (g.kw == 2 && g.sw == 2) return maxpool_pairs(y, argmax, x, g, p0, p1);
-    windows(g, p0, p1, [&](long o, long start) {
-      long best = start;
-      float m = x[best];
-      for (int ki = 0; ki < g.kh; ki++) {
-        for (int kj = 0; kj < g.kw; kj++) {
-          long i = start + (long)ki * g.w + kj;
-          float v = x[i];
-          // First maximum in scan order wins ties; NaN propagates, as in the reference.
-          if (v > m || (v != v && m == m)) {
-            m = v;
-            best = i;
-          }
+void maxpool_planes(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1, long total, long shift) {
+  if (g.kw == 2 && g.sw == 2) return maxpool_pairs(y, argmax, x, g, p0, p1, total, shift);
+  windows(g, p0, p1, [&](long o, long start) {
+    long best = start;
+    float m = x[best];
+    for (int ki = 0; ki < g.kh; ki++) {
+      for (int kj = 0; kj < g.kw; kj++) {
+        long i = start + (long)ki * g.w + kj;
+        float v = x[i];
+        // First maximum in scan order wins ties; NaN propagates, as in the reference.
+        if (v > m || (v != v && m == m)) {
+          m = v;
+          best = i;
         }
       }
-      y[o] = m;
-      argmax[o] = (int)best;
-    });
+    }
+    y[o] = m;
+    argmax[o] = (int)(best + shift);
   });
+}
+
+void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, int threads) {
+  long total = (long)g.n * g.c * g.h * g.w;
+  over_planes(g, threads, [&](int p0, int p1) { maxpool_planes(y, argmax, x, g, p0, p1, total, 0); });
 }
 
 void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolGeom &g, int threads) {
