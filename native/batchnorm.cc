@@ -72,19 +72,64 @@ inline void row_sums_dy(int len, const float *g, const float *p, double md, doub
 
 }  // namespace
 
+namespace {
+
+// Runs f(b, ch0, ch1) over image b's rows [ch0, ch1) of x[n, c, hw], contiguous in memory, in groups of
+// some 1,024 values; images are split between threads (few images, in parts of their channels). A pass
+// over the rows as they lie in memory: a channel's rows lie c·hw apart.
+template <typename F>
+void rows_by_group(int n, int c, int hw, int threads, F f) {
+  int parts = imin(c, imax(1, (4 * threads + n - 1) / n)), group = imax(1, 1024 / hw);
+  parallel_for(threads, n * parts, [&](int, int item) {
+    int b = item / parts, ch0, ch1;
+    split_range(c, parts, item % parts, &ch0, &ch1);
+    for (int ch = ch0; ch < ch1; ch += group) f(b, ch, imin(ch + group, ch1));
+  });
+}
+
+// Sums of each row of a pass, [n·c] (two per row when `pairs`).
+Buf<double> rowSums;
+THREAD_LOCAL Buf<double> chanSums;
+
+// done(ch, s, t) with each channel's rows' sums added up in image order, as a loop over a channel's rows
+// adds them (the same values): over ranges of channels, reading the rows of sums along.
+template <typename F>
+void channel_sums(const double *S, const double *T, int n, int c, int threads, F done) {
+  int parts = (long)n * c < 4096 ? 1 : imin(c, 4 * threads);
+  parallel_for(parts > 1 ? threads : 1, parts, [&](int, int item) {
+    int c0, c1;
+    split_range(c, parts, item, &c0, &c1);
+    double *sum = chanSums.grow(2 * (c1 - c0));
+    for (int i = 0; i < 2 * (c1 - c0); i++) sum[i] = 0;
+    for (long b = 0; b < n; b++)
+      for (int ch = c0; ch < c1; ch++) {
+        sum[2 * (ch - c0)] += S[b * c + ch];
+        if (T) sum[2 * (ch - c0) + 1] += T[b * c + ch];
+      }
+    for (int ch = c0; ch < c1; ch++) done(ch, sum[2 * (ch - c0)], sum[2 * (ch - c0) + 1]);
+  });
+}
+
+Buf<double> chanMeans;
+
+}  // namespace
+
 void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int hw, int threads) {
-  double count = (double)n * hw;
-  parallel_for(threads, c, [&](int, int ch) {
-    double s = 0;
-    for (int b = 0; b < n; b++) {
-      const float *p = x + ((long)b * c + ch) * hw;
-      s += row_sum(
+  double count = (double)n * hw, *S = rowSums.grow((long)n * c), *md = chanMeans.grow(c);
+  // Two passes over the rows, each row's sum kept: the channels' sums, then the squared deviations.
+  rows_by_group(n, c, hw, threads, [&](int b, int ch0, int ch1) {
+    for (long r = (long)b * c + ch0; r < (long)b * c + ch1; r++) {
+      const float *p = x + r * hw;
+      S[r] = row_sum(
           hw, [&](int i) { return loadd(p + i); }, [&](int i) { return (double)p[i]; });
     }
-    double m = s / count, q = 0;
-    for (int b = 0; b < n; b++) {
+  });
+  channel_sums(S, nullptr, n, c, threads, [&](int ch, double s, double) { md[ch] = s / count; });
+  rows_by_group(n, c, hw, threads, [&](int b, int ch0, int ch1) {
+    for (int ch = ch0; ch < ch1; ch++) {
       const float *p = x + ((long)b * c + ch) * hw;
-      q += row_sum(
+      double m = md[ch];
+      S[(long)b * c + ch] = row_sum(
           hw,
           [&](int i) {
             vd d = loadd(p + i) - m;
@@ -95,7 +140,9 @@ void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int 
             return d * d;
           });
     }
-    mean[ch] = (float)m;
+  });
+  channel_sums(S, nullptr, n, c, threads, [&](int ch, double q, double) {
+    mean[ch] = (float)md[ch];
     var[ch] = (float)(q / count);
   });
 }
@@ -184,42 +231,6 @@ void batchnorm_forward(float *y, const float *x, const float *mean, const float 
 
 namespace {
 
-// Batch norm's gradient of channel ch from its dz, row by row: dγ and dβ from Σ dz and Σ dz·(x − m), then
-// dx when wanted. rows(b) gives dz's row of image b for the sums (it may compute it there), and the whole
-// dz is at `dz` by the time dx is computed (dx may be dz).
-template <typename R>
-void channel_backward(float *dx, float *dgamma, float *dbeta, const float *x, const float *mean, const float *invstd,
-                      const float *gamma, int n, int c, int hw, int ch, bool batch_stats, R rows, const float *dz) {
-  double count = (double)n * hw;
-  // A channel of few values (a dense layer at a small batch) gets dx in double as in the reference: there
-  // it is a difference of nearly equal terms (exactly zero for two values) that float would not keep.
-  bool few = count <= 64;
-  float m = mean[ch];
-  double md = m, is = invstd[ch], sdy = 0, sdyx = 0;
-  vf mv = vbroadcast(m);
-  for (int b = 0; b < n; b++) row_sums_dy(hw, rows(b), x + ((long)b * c + ch) * hw, md, &sdy, &sdyx);
-  sdyx *= is;
-  if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);
-  if (dbeta) dbeta[ch] = (float)(dbeta[ch] + sdy);
-  if (!dx) return;
-  double a = is * (gamma ? gamma[ch] : 1.0);
-  double mdy = batch_stats ? sdy / count : 0, k = batch_stats ? sdyx / count * is : 0;
-  // dx = a·((dy − mean dy) − (x − m)·k), the differences first.
-  float af = (float)a, mf = (float)mdy, kf = (float)k;
-  vf av = vbroadcast(af), mdv = vbroadcast(mf), kv = vbroadcast(kf);
-  for (int b = 0; b < n; b++) {
-    long o = ((long)b * c + ch) * hw;
-    const float *g = dz + o;
-    int i = 0;
-    if (few) {
-      for (; i < hw; i++) dx[o + i] = (float)(a * (g[i] - mdy - ((double)x[o + i] - m) * k));
-      continue;
-    }
-    for (; i + VW <= hw; i += VW) vstore(dx + o + i, ((vload(g + i) - mdv) - (vload(x + o + i) - mv) * kv) * av);
-    for (; i < hw; i++) dx[o + i] = ((g[i] - mf) - (x[o + i] - m) * kf) * af;
-  }
-}
-
 // Scratch plane of each thread, for the passes fused with max pooling.
 THREAD_LOCAL Buf<float> planeZ, planeD;
 
@@ -229,7 +240,7 @@ struct DxTerms {
   float m;
 };
 
-// dx of one row of dz (g), as channel_backward computes it.
+// dx of one row of dz (g) from its channel's terms.
 inline void dx_row(float *dx, const float *g, const float *x, int hw, const DxTerms &q, bool few) {
   int i = 0;
   if (few) {
@@ -242,47 +253,45 @@ inline void dx_row(float *dx, const float *g, const float *x, int hw, const DxTe
   for (; i < hw; i++) dx[i] = ((g[i] - mf) - (x[i] - q.m) * kf) * af;
 }
 
-Buf<double> rowSums;
 Buf<DxTerms> dxTerms;
 
-// channel_backward image by image, the way the rows lie in memory: rows(b, ch) computes dz's row (b, ch)
-// and returns it, and its two sums are kept; then each channel adds its rows' sums in image order (as
-// channel_backward does: the same values) and dx follows row by row from dz (dx may be dz).
+// The batch norm's gradient image by image, the way the rows lie in memory. dz_rows(b, ch0, ch1) computes
+// dz of image b's rows [ch0, ch1) (contiguous; some 1,024 values, so that an activation takes whole vectors
+// across them) and returns where they are; each row's Σ dz and Σ dz·(x − m) are kept, each channel adds
+// them up in image order (dγ += Σ dz·x̂, dβ += Σ dz), and dx = a·((dz − mean dz) − (x − m)·k) follows
+// row by row from dz, which is at `dz` by then (dx may be dz).
 template <typename R>
 void backward_by_image(float *dx, float *dgamma, float *dbeta, const float *x, const float *mean, const float *invstd,
-                       const float *gamma, int n, int c, int hw, bool batch_stats, int threads, R rows,
+                       const float *gamma, int n, int c, int hw, bool batch_stats, int threads, R dz_rows,
                        const float *dz) {
   long rc = (long)n * c;
   double *S = rowSums.grow(2 * rc), *T = S + rc;
-  int parts = imin(c, imax(1, (4 * threads + n - 1) / n));
-  auto by_image = [&](auto f) {
-    parallel_for(threads, n * parts, [&](int, int item) {
-      int b = item / parts, ch0, ch1;
-      split_range(c, parts, item % parts, &ch0, &ch1);
-      for (int ch = ch0; ch < ch1; ch++) f(b, ch, ((long)b * c + ch) * hw);
-    });
-  };
-  by_image([&](int b, int ch, long o) {
-    double s = 0, t = 0;
-    row_sums_dy(hw, rows(b, ch), x + o, (double)mean[ch], &s, &t);
-    S[(long)b * c + ch] = s;
-    T[(long)b * c + ch] = t;
+  rows_by_group(n, c, hw, threads, [&](int b, int ch0, int ch1) {
+    const float *g = dz_rows(b, ch0, ch1);
+    for (int ch = ch0; ch < ch1; ch++) {
+      double s = 0, t = 0;
+      row_sums_dy(hw, g + (long)(ch - ch0) * hw, x + ((long)b * c + ch) * hw, (double)mean[ch], &s, &t);
+      S[(long)b * c + ch] = s;
+      T[(long)b * c + ch] = t;
+    }
   });
   double count = (double)n * hw;
   DxTerms *q = dxTerms.grow(c);
-  for (int ch = 0; ch < c; ch++) {
-    double is = invstd[ch], sdy = 0, sdyx = 0;
-    for (int b = 0; b < n; b++) {
-      sdy += S[(long)b * c + ch];
-      sdyx += T[(long)b * c + ch];
-    }
+  channel_sums(S, T, n, c, threads, [&](int ch, double sdy, double sdyx) {
+    double is = invstd[ch];
     sdyx *= is;
     if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);
     if (dbeta) dbeta[ch] = (float)(dbeta[ch] + sdy);
     q[ch] = {is * (gamma ? gamma[ch] : 1.0), batch_stats ? sdy / count : 0, batch_stats ? sdyx / count * is : 0,
              mean[ch]};
-  }
-  if (dx) by_image([&](int, int ch, long o) { dx_row(dx + o, dz + o, x + o, hw, q[ch], count <= 64); });
+  });
+  // A channel of few values (a dense layer at a small batch) gets dx in double as in the reference: there
+  // it is a difference of nearly equal terms (exactly zero for two values) that float would not keep.
+  if (dx)
+    rows_by_group(n, c, hw, threads, [&](int b, int ch0, int ch1) {
+      for (long ch = ch0, o = ((long)b * c + ch0) * hw; ch < ch1; ch++, o += hw)
+        dx_row(dx + o, dz + o, x + o, hw, q[ch], count <= 64);
+    });
 }
 
 }  // namespace
@@ -290,25 +299,23 @@ void backward_by_image(float *dx, float *dgamma, float *dbeta, const float *x, c
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
                         const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
                         bool batch_stats, BnAct act, int threads) {
-  // With an activation, dz goes to dx first and the steps below read it from there: GELU's and leaky
-  // ReLU's image by image, ReLU's channel by channel below.
-  const float *g = act.kind != kBnNone ? dx : dy;
-  if (act.kind == kBnGelu || act.kind == kBnLeaky)
-    rows_by_image(dx, x, mean, invstd, gamma, beta, n, c, hw, threads,
-                  [&](long o, int len) { act_grad_rows(act, dx + o, dy + o, len); });
-  parallel_for(threads, c, [&](int, int ch) {
-    // dz of the whole channel first: summing a row right after storing it stalls on the stores.
-    if (act.kind == kBnRelu) {
-      float za = scale(invstd, gamma, ch), zb = beta ? beta[ch] : 0.f;
-      for (int b = 0; b < n; b++) {
-        long o = ((long)b * c + ch) * hw;
-        relu_grad_row(dx + o, dy + o, x + o, hw, mean[ch], za, zb);
-      }
-    }
-    channel_backward(
-        dx, dgamma, dbeta, x, mean, invstd, gamma, n, c, hw, ch, batch_stats,
-        [&](int b) { return g + ((long)b * c + ch) * hw; }, g);
-  });
+  // With an activation, dz = dy·act'(z) goes to dx first (z computed again from x).
+  backward_by_image(
+      dx, dgamma, dbeta, x, mean, invstd, gamma, n, c, hw, batch_stats, threads,
+      [&](int b, int ch0, int ch1) -> const float * {
+        long o0 = ((long)b * c + ch0) * hw;
+        if (act.kind == kBnNone) return dy + o0;
+        for (long ch = ch0, o = o0; ch < ch1; ch++, o += hw) {
+          float za = scale(invstd, gamma, ch), zb = beta ? beta[ch] : 0.f;
+          if (act.kind == kBnRelu)
+            relu_grad_row(dx + o, dy + o, x + o, hw, mean[ch], za, zb);
+          else
+            bn_row(dx + o, x + o, hw, mean[ch], za, zb);
+        }
+        if (act.kind != kBnRelu) act_grad_rows(act, dx + o0, dy + o0, (ch1 - ch0) * hw);
+        return dx + o0;
+      },
+      act.kind != kBnNone ? dx : dy);
 }
 
 void batchnorm_maxpool_forward(float *y, int *argmax, const float *x, const float *mean, const float *invstd,
@@ -338,82 +345,28 @@ void batchnorm_maxpool_forward(float *y, int *argmax, const float *x, const floa
   });
 }
 
-namespace {
-
-// Lanes 0, 0, 1, 1, …: each of DW values twice (the two columns of a window two wide).
-#if VW_16
-#define PAIRS 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7
-#elif VW_8
-#define PAIRS 0, 0, 1, 1, 2, 2, 3, 3
-#else
-#define PAIRS 0, 0, 1, 1
-#endif
-typedef int hi __attribute__((vector_size(DW * 4), aligned(4)));
-
-// Windows two wide at stride two, not overlapping, at least DW to a row: each row of the plane written
-// once, DW windows (a vector) at a time, a window's value where its argmax is and 0 elsewhere.
-void unpool_pairs(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g) {
-  vi lane;
-  for (int j = 0; j < VW; j++) lane[j] = j;
-  for (int r = 0, oy = 0, ki = 0; r < g.h; r++) {
-    float *dr = d + (long)r * g.w;
-    if (oy >= g.oh || ki >= g.kh) {
-      zero_floats(dr, g.w);
-    } else {
-      const int *ar = am + (long)oy * g.ow;
-      const float *gr = gp + (long)oy * g.ow, *kr = keep ? keep + (long)oy * g.ow : nullptr;
-      vi at = lane + (int)(o + (long)r * g.w);
-      // Whole vectors, the last one moved back over windows already done (the same values again).
-      for (int ox = 0; ox < g.ow; ox += DW) {
-        if (ox + DW > g.ow) ox = g.ow - DW;
-        hi a = *reinterpret_cast<const hi *>(ar + ox);
-        hf v = *reinterpret_cast<const hf *>(gr + ox);
-        vi take = (vi)__builtin_shufflevector(a, a, PAIRS) == at + 2 * ox;
-        if (kr) {
-          hf k = *reinterpret_cast<const hf *>(kr + ox);
-          take &= __builtin_shufflevector(k, k, PAIRS) > vf{};
-        }
-        // 0 + g, as maxpool_backward's sum into zeros; 0 where the window's ReLU output is not positive.
-        vstore(dr + 2 * ox, (vf)((vi)(vf{} + __builtin_shufflevector(v, v, PAIRS)) & take));
-      }
-      for (int j = 2 * g.ow; j < g.w; j++) dr[j] = 0.f;
-    }
-    if (++ki == g.sh) ki = 0, oy++;
-  }
-}
-
-// maxpool_backward's gradient of one plane (o its first index) from the pooled gradient gp and argmax am,
-// in d; with `keep`, ReLU's gradient too, read from its pooled output (0 where that is not positive).
-void unpool_plane(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g) {
-  int hw = g.h * g.w, ohw = g.oh * g.ow;
-  if (g.kw == 2 && g.sw == 2 && g.sh >= g.kh && g.ow >= DW) return unpool_pairs(d, gp, am, keep, o, g);
-  zero_floats(d, hw);
-  for (int k = 0; k < ohw; k++) {
-    unsigned long i = (unsigned long)(am[k] - o);
-    if (i < (unsigned long)hw) d[i] += keep && !(keep[k] > 0.f) ? 0.f : gp[k];  // never a write outside
-  }
-}
-
-}  // namespace
-
 void batchnorm_maxpool_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *y,
                                 const int *argmax, const float *x, const float *mean, const float *invstd,
                                 const float *gamma, const float *beta, bool batch_stats, BnAct act, const PoolGeom &g,
                                 int threads) {
   int c = g.c, hw = g.h * g.w, ohw = g.oh * g.ow;
-  // dz of a row: the pool's gradient of its plane, masked by ReLU's output (no pass over x), or then GELU's
-  // or leaky ReLU's gradient in place; in dx, or in a scratch plane without dx.
+  // dz of the rows: the pool's gradient of each plane, masked by ReLU's output (no pass over x), or then
+  // GELU's or leaky ReLU's gradient; in dx, or in scratch planes without dx.
   backward_by_image(
       dx, dgamma, dbeta, x, mean, invstd, gamma, g.n, c, hw, batch_stats, threads,
-      [&](int b, int ch) -> const float * {
-        long p = (long)b * c + ch, o = p * hw;
-        float *d = dx ? dx + o : planeD.grow(hw);
-        unpool_plane(d, dy + p * ohw, argmax + p * ohw, act.kind == kBnRelu ? y + p * ohw : nullptr, o, g);
+      [&](int b, int ch0, int ch1) -> const float * {
+        long p0 = (long)b * c + ch0, len = (ch1 - ch0) * (long)hw;
+        float *d = dx ? dx + p0 * hw : planeD.grow(len);
+        for (long p = p0; p < p0 + ch1 - ch0; p++)
+          unpool_plane(d + (p - p0) * hw, dy + p * ohw, argmax + p * ohw, act.kind == kBnRelu ? y + p * ohw : nullptr,
+                       p * hw, g);
         if (act.kind == kBnGelu || act.kind == kBnLeaky) {
-          float *z = planeZ.grow(hw);
-          bn_row(z, x + o, hw, mean[ch], scale(invstd, gamma, ch), beta ? beta[ch] : 0.f);
-          act_grad_rows(act, z, d, hw);
-          copy_floats(d, z, hw);
+          float *z = planeZ.grow(len);
+          for (int ch = ch0; ch < ch1; ch++)
+            bn_row(z + (long)(ch - ch0) * hw, x + (p0 + ch - ch0) * hw, hw, mean[ch], scale(invstd, gamma, ch),
+                   beta ? beta[ch] : 0.f);
+          act_grad_rows(act, z, d, (int)len);
+          copy_floats(d, z, len);
         }
         return d;
       },

@@ -20,6 +20,9 @@ void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, i
 // read up to `total` values (some past the last plane's windows).
 void maxpool_planes(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1, long total, long shift);
 void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolGeom &g, int threads);
+// maxpool_backward of one plane (o its first index) from the pooled gradient gp and argmax am, into d; with
+// `keep`, ReLU's gradient too, read from its pooled output (0 where that is not positive).
+void unpool_plane(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g);
 void avgpool_forward(float *y, const float *x, const PoolGeom &g, int threads);
 void avgpool_backward(float *dx, const float *dy, const PoolGeom &g, int threads);
 struct SgdOptions {

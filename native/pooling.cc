@@ -110,10 +110,68 @@ void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, i
   over_planes(g, threads, [&](int p0, int p1) { maxpool_planes(y, argmax, x, g, p0, p1, total, 0); });
 }
 
+// Lanes 0, 0, 1, 1, …: each of DW values twice (the two columns of a window two wide).
+#if VW_16
+#define PAIRS 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7
+#elif VW_8
+#define PAIRS 0, 0, 1, 1, 2, 2, 3, 3
+#else
+#define PAIRS 0, 0, 1, 1
+#endif
+constexpr int DW = VW / 2;
+typedef float hf __attribute__((vector_size(DW * 4), aligned(4)));
+typedef int hi __attribute__((vector_size(DW * 4), aligned(4)));
+
+// Windows two wide at stride two, not overlapping, at least DW to a row: each row of the plane written
+// once, DW windows (a vector) at a time, a window's value where its argmax is and 0 elsewhere.
+static void unpool_pairs(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g) {
+  vi lane;
+  for (int j = 0; j < VW; j++) lane[j] = j;
+  for (int r = 0, oy = 0, ki = 0; r < g.h; r++) {
+    float *dr = d + (long)r * g.w;
+    if (oy >= g.oh || ki >= g.kh) {
+      zero_floats(dr, g.w);
+    } else {
+      const int *ar = am + (long)oy * g.ow;
+      const float *gr = gp + (long)oy * g.ow, *kr = keep ? keep + (long)oy * g.ow : nullptr;
+      vi at = lane + (int)(o + (long)r * g.w);
+      // Whole vectors, the last one moved back over windows already done (the same values again).
+      for (int ox = 0; ox < g.ow; ox += DW) {
+        if (ox + DW > g.ow) ox = g.ow - DW;
+        hi a = *reinterpret_cast<const hi *>(ar + ox);
+        hf v = *reinterpret_cast<const hf *>(gr + ox);
+        vi take = (vi)__builtin_shufflevector(a, a, PAIRS) == at + 2 * ox;
+        if (kr) {
+          hf k = *reinterpret_cast<const hf *>(kr + ox);
+          take &= __builtin_shufflevector(k, k, PAIRS) > vf{};
+        }
+        // 0 + g, as maxpool_backward's sum into zeros; 0 where the window's ReLU output is not positive.
+        vstore(dr + 2 * ox, (vf)((vi)(vf{} + __builtin_shufflevector(v, v, PAIRS)) & take));
+      }
+      for (int j = 2 * g.ow; j < g.w; j++) dr[j] = 0.f;
+    }
+    if (++ki == g.sh) ki = 0, oy++;
+  }
+}
+
+void unpool_plane(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g) {
+  int hw = g.h * g.w, ohw = g.oh * g.ow;
+  if (g.kw == 2 && g.sw == 2 && g.sh >= g.kh && g.ow >= DW) return unpool_pairs(d, gp, am, keep, o, g);
+  zero_floats(d, hw);
+  for (int k = 0; k < ohw; k++) {
+    unsigned long i = (unsigned long)(am[k] - o);
+    if (i < (unsigned long)hw) d[i] += keep && !(keep[k] > 0.f) ? 0.f : gp[k];  // never a write outside
+  }
+}
+
 void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolGeom &g, int threads) {
   long hw = (long)g.h * g.w, ohw = (long)g.oh * g.ow;
   // argmax of plane p points into plane p, so planes split between threads never collide.
   over_planes(g, threads, [&](int p0, int p1) {
+    if (g.kw == 2 && g.sw == 2 && g.sh >= g.kh && g.ow >= DW) {
+      for (long p = p0; p < p1; p++) unpool_pairs(dx + p * hw, dy + p * ohw, argmax + p * ohw, nullptr, p * hw, g);
+      return;
+    }
     __builtin_memset(dx + p0 * hw, 0, (size_t)(p1 - p0) * hw * sizeof(float));
     for (long o = p0 * ohw; o < p1 * ohw; o++) dx[argmax[o]] += dy[o];
   });
