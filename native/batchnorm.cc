@@ -1,6 +1,7 @@
 // Batch normalization per channel of x[n, c, hw], as src/kernels/reference/normalization.ts: the sums
 // in double as there (in double vectors, so only their order differs), the element-wise passes in float
-// vectors. One channel per task.
+// vectors. Passes run image by image, over the rows as they lie in memory: each row's sums are kept and
+// then added per channel in image order, the order a loop over the channel's rows would take.
 #include "base.h"
 #include "kernels.h"
 #include "simd.h"
@@ -87,7 +88,7 @@ void rows_by_group(int n, int c, int hw, int threads, F f) {
   });
 }
 
-// Sums of each row of a pass, [n·c] (two per row when `pairs`).
+// Sums of each row of a pass, [n·c] (two such arrays for the backward).
 Buf<double> rowSums;
 THREAD_LOCAL Buf<double> chanSums;
 
