@@ -168,10 +168,6 @@ void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolG
   long hw = (long)g.h * g.w, ohw = (long)g.oh * g.ow;
   // argmax of plane p points into plane p, so planes split between threads never collide.
   over_planes(g, threads, [&](int p0, int p1) {
-    if (g.kw == 2 && g.sw == 2 && g.sh >= g.kh && g.ow >= DW) {
-      for (long p = p0; p < p1; p++) unpool_pairs(dx + p * hw, dy + p * ohw, argmax + p * ohw, nullptr, p * hw, g);
-      return;
-    }
     __builtin_memset(dx + p0 * hw, 0, (size_t)(p1 - p0) * hw * sizeof(float));
     for (long o = p0 * ohw; o < p1 * ohw; o++) dx[argmax[o]] += dy[o];
   });
