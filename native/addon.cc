@@ -210,6 +210,45 @@ const struct {
              batchnorm_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, beta, n, c, hw, batch_stats, act, t);
            };
          }),
+    BIND("batchNormMaxPoolForward",
+         {
+           BnAct act{a.i32(0, "act", kBnNone, kBnGelu), a.num(1, "slope")};
+           PoolGeom g = a.pool(9);
+           int64_t xs = Args::prod({g.n, g.c, g.h, g.w}), ys = Args::prod({g.n, g.c, g.oh, g.ow});
+           float *y = a.arr<float>(2, "y", ys);
+           int *am = a.arr<int>(3, "argmax", ys);
+           const float *x = a.arr<float>(4, "x", xs), *mean = a.arr<float>(5, "mean", g.c);
+           const float *invstd = a.arr<float>(6, "invstd", g.c), *gamma = a.arr<float>(7, "gamma", g.c, true);
+           const float *beta = a.arr<float>(8, "beta", g.c, true);
+           int t = a.i32(10, "threads", 1, max_threads());
+           return [=] { batchnorm_maxpool_forward(y, am, x, mean, invstd, gamma, beta, act, g, t); };
+         }),
+    BIND("batchNormMaxPoolBackward",
+         {
+           BnAct act{a.i32(0, "act", kBnNone, kBnGelu), a.num(1, "slope")};
+           PoolGeom g = a.pool(13);
+           int64_t xs = Args::prod({g.n, g.c, g.h, g.w}), ys = Args::prod({g.n, g.c, g.oh, g.ow});
+           float *dx = a.arr<float>(2, "dx", xs, true), *dgamma = a.arr<float>(3, "dgamma", g.c, true);
+           float *dbeta = a.arr<float>(4, "dbeta", g.c, true);
+           const float *dy = a.arr<float>(5, "dy", ys), *y = a.arr<float>(6, "y", ys);
+           const int *am = a.arr<int>(7, "argmax", ys);
+           const float *x = a.arr<float>(8, "x", xs), *mean = a.arr<float>(9, "mean", g.c);
+           const float *invstd = a.arr<float>(10, "invstd", g.c), *gamma = a.arr<float>(11, "gamma", g.c, true);
+           const float *beta = a.arr<float>(12, "beta", g.c, true);
+           bool batch_stats = a.flag(14, "batchStats");
+           // The gradient of each plane is gathered on its own: every argmax must lie in its output's plane.
+           int64_t hw = (int64_t)g.h * g.w, ohw = (int64_t)g.oh * g.ow;
+           for (int64_t i = 0, lo = 0; am && i < ys; lo += hw)
+             for (int64_t end = i + ohw; i < end; i++)
+               if (am[i] < lo || am[i] >= lo + hw)
+                 a.fail("argument argmax: argmax[%lld] = %d lies outside its plane (values %lld … %lld)", (long long)i,
+                        am[i], (long long)lo, (long long)(lo + hw - 1));
+           int t = a.i32(15, "threads", 1, max_threads());
+           return [=] {
+             batchnorm_maxpool_backward(dx, dgamma, dbeta, dy, y, am, x, mean, invstd, gamma, beta, batch_stats, act, g,
+                                        t);
+           };
+         }),
     BIND("sgdStep",
          {
            int len = a.i32(3, "len", 0, kBig);

@@ -1,6 +1,7 @@
 // Batch normalization per channel of x[n, c, hw], as src/kernels/reference/normalization.ts: the sums
 // in double as there (in double vectors, so only their order differs), the element-wise passes in float
-// vectors. One channel per task.
+// vectors. Passes run image by image, over the rows as they lie in memory: each row's sums are kept and
+// then added per channel in image order, the order a loop over the channel's rows would take.
 #include "base.h"
 #include "kernels.h"
 #include "simd.h"
@@ -72,19 +73,64 @@ inline void row_sums_dy(int len, const float *g, const float *p, double md, doub
 
 }  // namespace
 
+namespace {
+
+// Runs f(b, ch0, ch1) over image b's rows [ch0, ch1) of x[n, c, hw], contiguous in memory, in groups of
+// some 1,024 values; images are split between threads (few images, in parts of their channels). A pass
+// over the rows as they lie in memory: a channel's rows lie c·hw apart.
+template <typename F>
+void rows_by_group(int n, int c, int hw, int threads, F f) {
+  int parts = imin(c, imax(1, (4 * threads + n - 1) / n)), group = imax(1, 1024 / hw);
+  parallel_for(threads, n * parts, [&](int, int item) {
+    int b = item / parts, ch0, ch1;
+    split_range(c, parts, item % parts, &ch0, &ch1);
+    for (int ch = ch0; ch < ch1; ch += group) f(b, ch, imin(ch + group, ch1));
+  });
+}
+
+// Sums of each row of a pass, [n·c] (two such arrays for the backward).
+Buf<double> rowSums;
+THREAD_LOCAL Buf<double> chanSums;
+
+// done(ch, s, t) with each channel's rows' sums added up in image order, as a loop over a channel's rows
+// adds them (the same values): over ranges of channels, reading the rows of sums along.
+template <typename F>
+void channel_sums(const double *S, const double *T, int n, int c, int threads, F done) {
+  int parts = (long)n * c < 4096 ? 1 : imin(c, 4 * threads);
+  parallel_for(parts > 1 ? threads : 1, parts, [&](int, int item) {
+    int c0, c1;
+    split_range(c, parts, item, &c0, &c1);
+    double *sum = chanSums.grow(2 * (c1 - c0));
+    for (int i = 0; i < 2 * (c1 - c0); i++) sum[i] = 0;
+    for (long b = 0; b < n; b++)
+      for (int ch = c0; ch < c1; ch++) {
+        sum[2 * (ch - c0)] += S[b * c + ch];
+        if (T) sum[2 * (ch - c0) + 1] += T[b * c + ch];
+      }
+    for (int ch = c0; ch < c1; ch++) done(ch, sum[2 * (ch - c0)], sum[2 * (ch - c0) + 1]);
+  });
+}
+
+Buf<double> chanMeans;
+
+}  // namespace
+
 void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int hw, int threads) {
-  double count = (double)n * hw;
-  parallel_for(threads, c, [&](int, int ch) {
-    double s = 0;
-    for (int b = 0; b < n; b++) {
-      const float *p = x + ((long)b * c + ch) * hw;
-      s += row_sum(
+  double count = (double)n * hw, *S = rowSums.grow((long)n * c), *md = chanMeans.grow(c);
+  // Two passes over the rows, each row's sum kept: the channels' sums, then the squared deviations.
+  rows_by_group(n, c, hw, threads, [&](int b, int ch0, int ch1) {
+    for (long r = (long)b * c + ch0; r < (long)b * c + ch1; r++) {
+      const float *p = x + r * hw;
+      S[r] = row_sum(
           hw, [&](int i) { return loadd(p + i); }, [&](int i) { return (double)p[i]; });
     }
-    double m = s / count, q = 0;
-    for (int b = 0; b < n; b++) {
+  });
+  channel_sums(S, nullptr, n, c, threads, [&](int ch, double s, double) { md[ch] = s / count; });
+  rows_by_group(n, c, hw, threads, [&](int b, int ch0, int ch1) {
+    for (int ch = ch0; ch < ch1; ch++) {
       const float *p = x + ((long)b * c + ch) * hw;
-      q += row_sum(
+      double m = md[ch];
+      S[(long)b * c + ch] = row_sum(
           hw,
           [&](int i) {
             vd d = loadd(p + i) - m;
@@ -95,7 +141,9 @@ void batchnorm_stats(float *mean, float *var, const float *x, int n, int c, int 
             return d * d;
           });
     }
-    mean[ch] = (float)m;
+  });
+  channel_sums(S, nullptr, n, c, threads, [&](int ch, double q, double) {
+    mean[ch] = (float)md[ch];
     var[ch] = (float)(q / count);
   });
 }
@@ -182,52 +230,146 @@ void batchnorm_forward(float *y, const float *x, const float *mean, const float 
   });
 }
 
-void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
-                        const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
-                        bool batch_stats, BnAct act, int threads) {
-  double count = (double)n * hw;
-  // A channel of few values (a dense layer at a small batch) gets dx in double as in the reference: there
-  // it is a difference of nearly equal terms (exactly zero for two values) that float would not keep.
-  bool few = count <= 64;
-  // With an activation, dz goes to dx first and the steps below read it from there: GELU's and leaky
-  // ReLU's image by image, ReLU's channel by channel below.
-  const float *g = act.kind != kBnNone ? dx : dy;
-  if (act.kind == kBnGelu || act.kind == kBnLeaky)
-    rows_by_image(dx, x, mean, invstd, gamma, beta, n, c, hw, threads,
-                  [&](long o, int len) { act_grad_rows(act, dx + o, dy + o, len); });
-  parallel_for(threads, c, [&](int, int ch) {
-    float m = mean[ch];
-    double md = m, is = invstd[ch], sdy = 0, sdyx = 0;
-    vf mv = vbroadcast(m);
-    float za = scale(invstd, gamma, ch), zb = beta ? beta[ch] : 0.f;
-    // dz of the whole channel first: summing a row right after storing it stalls on the stores.
-    if (act.kind == kBnRelu)
-      for (int b = 0; b < n; b++) {
-        long o = ((long)b * c + ch) * hw;
-        relu_grad_row(dx + o, dy + o, x + o, hw, m, za, zb);
-      }
-    for (int b = 0; b < n; b++) {
-      long o = ((long)b * c + ch) * hw;
-      row_sums_dy(hw, g + o, x + o, md, &sdy, &sdyx);
+namespace {
+
+// Scratch plane of each thread, for the passes fused with max pooling.
+THREAD_LOCAL Buf<float> planeZ, planeD;
+
+// What dx of a channel needs from its sums: dx = a·((dz − mdy) − (x − m)·k).
+struct DxTerms {
+  double a, mdy, k;
+  float m;
+};
+
+// dx of one row of dz (g) from its channel's terms.
+inline void dx_row(float *dx, const float *g, const float *x, int hw, const DxTerms &q, bool few) {
+  int i = 0;
+  if (few) {
+    for (; i < hw; i++) dx[i] = (float)(q.a * (g[i] - q.mdy - ((double)x[i] - q.m) * q.k));
+    return;
+  }
+  float af = (float)q.a, mf = (float)q.mdy, kf = (float)q.k;
+  vf av = vbroadcast(af), mdv = vbroadcast(mf), kv = vbroadcast(kf), mv = vbroadcast(q.m);
+  for (; i + VW <= hw; i += VW) vstore(dx + i, ((vload(g + i) - mdv) - (vload(x + i) - mv) * kv) * av);
+  for (; i < hw; i++) dx[i] = ((g[i] - mf) - (x[i] - q.m) * kf) * af;
+}
+
+Buf<DxTerms> dxTerms;
+
+// The batch norm's gradient image by image, the way the rows lie in memory. dz_rows(b, ch0, ch1) computes
+// dz of image b's rows [ch0, ch1) (contiguous; some 1,024 values, so that an activation takes whole vectors
+// across them) and returns where they are; each row's Σ dz and Σ dz·(x − m) are kept, each channel adds
+// them up in image order (dγ += Σ dz·x̂, dβ += Σ dz), and dx = a·((dz − mean dz) − (x − m)·k) follows
+// row by row from dz, which is at `dz` by then (dx may be dz).
+template <typename R>
+void backward_by_image(float *dx, float *dgamma, float *dbeta, const float *x, const float *mean, const float *invstd,
+                       const float *gamma, int n, int c, int hw, bool batch_stats, int threads, R dz_rows,
+                       const float *dz) {
+  long rc = (long)n * c;
+  double *S = rowSums.grow(2 * rc), *T = S + rc;
+  rows_by_group(n, c, hw, threads, [&](int b, int ch0, int ch1) {
+    const float *g = dz_rows(b, ch0, ch1);
+    for (int ch = ch0; ch < ch1; ch++) {
+      double s = 0, t = 0;
+      row_sums_dy(hw, g + (long)(ch - ch0) * hw, x + ((long)b * c + ch) * hw, (double)mean[ch], &s, &t);
+      S[(long)b * c + ch] = s;
+      T[(long)b * c + ch] = t;
     }
+  });
+  double count = (double)n * hw;
+  DxTerms *q = dxTerms.grow(c);
+  channel_sums(S, T, n, c, threads, [&](int ch, double sdy, double sdyx) {
+    double is = invstd[ch];
     sdyx *= is;
     if (dgamma) dgamma[ch] = (float)(dgamma[ch] + sdyx);
     if (dbeta) dbeta[ch] = (float)(dbeta[ch] + sdy);
-    if (!dx) return;
-    double a = is * (gamma ? gamma[ch] : 1.0);
-    double mdy = batch_stats ? sdy / count : 0, k = batch_stats ? sdyx / count * is : 0;
-    // dx = a·((dy − mean dy) − (x − m)·k), the differences first.
-    float af = (float)a, mf = (float)mdy, kf = (float)k;
-    vf av = vbroadcast(af), mdv = vbroadcast(mf), kv = vbroadcast(kf);
-    for (int b = 0; b < n; b++) {
-      long o = ((long)b * c + ch) * hw;
-      int i = 0;
-      if (few) {
-        for (; i < hw; i++) dx[o + i] = (float)(a * (g[o + i] - mdy - ((double)x[o + i] - m) * k));
-        continue;
+    q[ch] = {is * (gamma ? gamma[ch] : 1.0), batch_stats ? sdy / count : 0, batch_stats ? sdyx / count * is : 0,
+             mean[ch]};
+  });
+  // A channel of few values (a dense layer at a small batch) gets dx in double as in the reference: there
+  // it is a difference of nearly equal terms (exactly zero for two values) that float would not keep.
+  if (dx)
+    rows_by_group(n, c, hw, threads, [&](int b, int ch0, int ch1) {
+      for (long ch = ch0, o = ((long)b * c + ch0) * hw; ch < ch1; ch++, o += hw)
+        dx_row(dx + o, dz + o, x + o, hw, q[ch], count <= 64);
+    });
+}
+
+}  // namespace
+
+void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                        const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
+                        bool batch_stats, BnAct act, int threads) {
+  // With an activation, dz = dy·act'(z) goes to dx first (z computed again from x).
+  backward_by_image(
+      dx, dgamma, dbeta, x, mean, invstd, gamma, n, c, hw, batch_stats, threads,
+      [&](int b, int ch0, int ch1) -> const float * {
+        long o0 = ((long)b * c + ch0) * hw;
+        if (act.kind == kBnNone) return dy + o0;
+        for (long ch = ch0, o = o0; ch < ch1; ch++, o += hw) {
+          float za = scale(invstd, gamma, ch), zb = beta ? beta[ch] : 0.f;
+          if (act.kind == kBnRelu)
+            relu_grad_row(dx + o, dy + o, x + o, hw, mean[ch], za, zb);
+          else
+            bn_row(dx + o, x + o, hw, mean[ch], za, zb);
+        }
+        if (act.kind != kBnRelu) act_grad_rows(act, dx + o0, dy + o0, (ch1 - ch0) * hw);
+        return dx + o0;
+      },
+      act.kind != kBnNone ? dx : dy);
+}
+
+void batchnorm_maxpool_forward(float *y, int *argmax, const float *x, const float *mean, const float *invstd,
+                               const float *gamma, const float *beta, BnAct act, const PoolGeom &g, int threads) {
+  int hw = g.h * g.w, ohw = g.oh * g.ow, planes = g.n * g.c;
+  PoolGeom one = g;
+  one.n = one.c = 1;
+  if ((long)planes * hw < (1 << 16)) threads = 1;
+  int parts = imin(planes, 4 * threads);
+  // The batch norm's output goes to a scratch block of whole planes (one, or as many as make some 1,024
+  // values), still in the first-level cache when pooled; two vectors more, which the pool's vector loads
+  // may read past the last window.
+  int group = imax(1, 1024 / hw);
+  parallel_for(threads, parts, [&](int, int item) {
+    int p0, p1;
+    split_range(planes, parts, item, &p0, &p1);
+    float *z = planeZ.grow((long)group * hw + 2 * VW);
+    for (int q = p0; q < p1; q += group) {
+      int k = imin(group, p1 - q);
+      for (int p = q; p < q + k; p++) {
+        int ch = p % g.c;
+        bn_row(z + (long)(p - q) * hw, x + (long)p * hw, hw, mean[ch], scale(invstd, gamma, ch), beta ? beta[ch] : 0.f);
       }
-      for (; i + VW <= hw; i += VW) vstore(dx + o + i, ((vload(g + o + i) - mdv) - (vload(x + o + i) - mv) * kv) * av);
-      for (; i < hw; i++) dx[o + i] = ((g[o + i] - mf) - (x[o + i] - m) * kf) * af;
+      if (act.kind != kBnNone) act_rows(act, z, k * hw);
+      maxpool_planes(y + (long)q * ohw, argmax + (long)q * ohw, z, one, 0, k, (long)k * hw + 2 * VW, (long)q * hw);
     }
   });
+}
+
+void batchnorm_maxpool_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *y,
+                                const int *argmax, const float *x, const float *mean, const float *invstd,
+                                const float *gamma, const float *beta, bool batch_stats, BnAct act, const PoolGeom &g,
+                                int threads) {
+  int c = g.c, hw = g.h * g.w, ohw = g.oh * g.ow;
+  // dz of the rows: the pool's gradient of each plane, masked by ReLU's output (no pass over x), or then
+  // GELU's or leaky ReLU's gradient; in dx, or in scratch planes without dx.
+  backward_by_image(
+      dx, dgamma, dbeta, x, mean, invstd, gamma, g.n, c, hw, batch_stats, threads,
+      [&](int b, int ch0, int ch1) -> const float * {
+        long p0 = (long)b * c + ch0, len = (ch1 - ch0) * (long)hw;
+        float *d = dx ? dx + p0 * hw : planeD.grow(len);
+        for (long p = p0; p < p0 + ch1 - ch0; p++)
+          unpool_plane(d + (p - p0) * hw, dy + p * ohw, argmax + p * ohw, act.kind == kBnRelu ? y + p * ohw : nullptr,
+                       p * hw, g);
+        if (act.kind == kBnGelu || act.kind == kBnLeaky) {
+          float *z = planeZ.grow(len);
+          for (int ch = ch0; ch < ch1; ch++)
+            bn_row(z + (long)(ch - ch0) * hw, x + (p0 + ch - ch0) * hw, hw, mean[ch], scale(invstd, gamma, ch),
+                   beta ? beta[ch] : 0.f);
+          act_grad_rows(act, z, d, (int)len);
+          copy_floats(d, z, len);
+        }
+        return d;
+      },
+      dx);
 }

@@ -16,7 +16,13 @@ void conv2d_forward(float *y, const float *x, const float *w, const float *b, co
 void conv2d_backward_data(float *dx, const float *dy, const float *w, const ConvGeom &g, int threads);
 void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads);
 void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, int threads);
+// maxpool_forward of planes [p0, p1) on the calling thread, with `shift` added to each argmax; x may be
+// read up to `total` values (some past the last plane's windows).
+void maxpool_planes(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1, long total, long shift);
 void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolGeom &g, int threads);
+// maxpool_backward of one plane (o its first index) from the pooled gradient gp and argmax am, into d; with
+// `keep`, ReLU's gradient too, read from its pooled output (0 where that is not positive).
+void unpool_plane(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g);
 void avgpool_forward(float *y, const float *x, const PoolGeom &g, int threads);
 void avgpool_backward(float *dx, const float *dy, const PoolGeom &g, int threads);
 struct SgdOptions {
@@ -52,3 +58,13 @@ void batchnorm_forward(float *y, const float *x, const float *mean, const float 
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
                         const float *invstd, const float *gamma, const float *beta, int n, int c, int hw,
                         bool batch_stats, BnAct act, int threads);
+// Batch norm (and its activation) with the max pooling after it, as batchnorm_forward then maxpool_forward
+// (the full-size output is not written), and maxpool_backward then batchnorm_backward (dx may be null; ReLU's
+// gradient is read from the forward's pooled output y). g is the pool's geometry; each argmax must lie in
+// its own plane.
+void batchnorm_maxpool_forward(float *y, int *argmax, const float *x, const float *mean, const float *invstd,
+                               const float *gamma, const float *beta, BnAct act, const PoolGeom &g, int threads);
+void batchnorm_maxpool_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *y,
+                                const int *argmax, const float *x, const float *mean, const float *invstd,
+                                const float *gamma, const float *beta, bool batch_stats, BnAct act, const PoolGeom &g,
+                                int threads);

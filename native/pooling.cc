@@ -36,11 +36,11 @@ static void over_planes(const PoolGeom &g, int threads, F body) {
 
 // Windows two wide at stride two (the usual 2×2 pooling), VW outputs at a time: the even and odd
 // lanes of each window row are the window's two columns. Same scan order and NaN rule as below.
-// A row shorter than VW uses part of a vector; reads may run past the row (not past the tensor).
-static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1) {
+// A row shorter than VW uses part of a vector; reads may run past the row (not past `total` values).
+static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1, long total,
+                          long shift) {
   vi lane;
   for (int i = 0; i < VW; i++) lane[i] = 2 * i;
-  long total = (long)g.n * g.c * g.h * g.w;
   for (int p = p0; p < p1; p++) {
     for (int oy = 0; oy < g.oh; oy++) {
       int ox = 0;
@@ -62,7 +62,7 @@ static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom 
         int cnt = imin(VW, g.ow - ox);
         for (int i = 0; i < cnt; i++) {
           y[o + ox + i] = m[i];
-          argmax[o + ox + i] = best[i];
+          argmax[o + ox + i] = best[i] + (int)shift;
         }
       }
       for (; ox < g.ow; ox++) {
@@ -78,33 +78,90 @@ static void maxpool_pairs(float *y, int *argmax, const float *x, const PoolGeom 
           }
         }
         y[o + ox] = m;
-        argmax[o + ox] = (int)best;
+        argmax[o + ox] = (int)(best + shift);
       }
     }
   }
 }
 
-void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, int threads) {
-  over_planes(g, threads, [&](int p0, int p1) {
-    if (g.kw == 2 && g.sw == 2) return maxpool_pairs(y, argmax, x, g, p0, p1);
-    windows(g, p0, p1, [&](long o, long start) {
-      long best = start;
-      float m = x[best];
-      for (int ki = 0; ki < g.kh; ki++) {
-        for (int kj = 0; kj < g.kw; kj++) {
-          long i = start + (long)ki * g.w + kj;
-          float v = x[i];
-          // First maximum in scan order wins ties; NaN propagates, as in the reference.
-          if (v > m || (v != v && m == m)) {
-            m = v;
-            best = i;
-          }
+void maxpool_planes(float *y, int *argmax, const float *x, const PoolGeom &g, int p0, int p1, long total, long shift) {
+  if (g.kw == 2 && g.sw == 2) return maxpool_pairs(y, argmax, x, g, p0, p1, total, shift);
+  windows(g, p0, p1, [&](long o, long start) {
+    long best = start;
+    float m = x[best];
+    for (int ki = 0; ki < g.kh; ki++) {
+      for (int kj = 0; kj < g.kw; kj++) {
+        long i = start + (long)ki * g.w + kj;
+        float v = x[i];
+        // First maximum in scan order wins ties; NaN propagates, as in the reference.
+        if (v > m || (v != v && m == m)) {
+          m = v;
+          best = i;
         }
       }
-      y[o] = m;
-      argmax[o] = (int)best;
-    });
+    }
+    y[o] = m;
+    argmax[o] = (int)(best + shift);
   });
+}
+
+void maxpool_forward(float *y, int *argmax, const float *x, const PoolGeom &g, int threads) {
+  long total = (long)g.n * g.c * g.h * g.w;
+  over_planes(g, threads, [&](int p0, int p1) { maxpool_planes(y, argmax, x, g, p0, p1, total, 0); });
+}
+
+// Lanes 0, 0, 1, 1, …: each of DW values twice (the two columns of a window two wide).
+#if VW_16
+#define PAIRS 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7
+#elif VW_8
+#define PAIRS 0, 0, 1, 1, 2, 2, 3, 3
+#else
+#define PAIRS 0, 0, 1, 1
+#endif
+constexpr int DW = VW / 2;
+typedef float hf __attribute__((vector_size(DW * 4), aligned(4)));
+typedef int hi __attribute__((vector_size(DW * 4), aligned(4)));
+
+// Windows two wide at stride two, not overlapping, at least DW to a row: each row of the plane written
+// once, DW windows (a vector) at a time, a window's value where its argmax is and 0 elsewhere.
+static void unpool_pairs(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g) {
+  vi lane;
+  for (int j = 0; j < VW; j++) lane[j] = j;
+  for (int r = 0, oy = 0, ki = 0; r < g.h; r++) {
+    float *dr = d + (long)r * g.w;
+    if (oy >= g.oh || ki >= g.kh) {
+      zero_floats(dr, g.w);
+    } else {
+      const int *ar = am + (long)oy * g.ow;
+      const float *gr = gp + (long)oy * g.ow, *kr = keep ? keep + (long)oy * g.ow : nullptr;
+      vi at = lane + (int)(o + (long)r * g.w);
+      // Whole vectors, the last one moved back over windows already done (the same values again).
+      for (int ox = 0; ox < g.ow; ox += DW) {
+        if (ox + DW > g.ow) ox = g.ow - DW;
+        hi a = *reinterpret_cast<const hi *>(ar + ox);
+        hf v = *reinterpret_cast<const hf *>(gr + ox);
+        vi take = (vi)__builtin_shufflevector(a, a, PAIRS) == at + 2 * ox;
+        if (kr) {
+          hf k = *reinterpret_cast<const hf *>(kr + ox);
+          take &= __builtin_shufflevector(k, k, PAIRS) > vf{};
+        }
+        // 0 + g, as maxpool_backward's sum into zeros; 0 where the window's ReLU output is not positive.
+        vstore(dr + 2 * ox, (vf)((vi)(vf{} + __builtin_shufflevector(v, v, PAIRS)) & take));
+      }
+      for (int j = 2 * g.ow; j < g.w; j++) dr[j] = 0.f;
+    }
+    if (++ki == g.sh) ki = 0, oy++;
+  }
+}
+
+void unpool_plane(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g) {
+  int hw = g.h * g.w, ohw = g.oh * g.ow;
+  if (g.kw == 2 && g.sw == 2 && g.sh >= g.kh && g.ow >= DW) return unpool_pairs(d, gp, am, keep, o, g);
+  zero_floats(d, hw);
+  for (int k = 0; k < ohw; k++) {
+    unsigned long i = (unsigned long)(am[k] - o);
+    if (i < (unsigned long)hw) d[i] += keep && !(keep[k] > 0.f) ? 0.f : gp[k];  // never a write outside
+  }
 }
 
 void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolGeom &g, int threads) {

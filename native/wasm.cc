@@ -255,3 +255,15 @@ void w_bn_backward(int act, double slope, float *dx, float *dgamma, float *dbeta
   batchnorm_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, beta, n, c, hw, batchStats != 0, BnAct{act, slope},
                      1);
 }
+EXPORT("batchNormMaxPoolForward")
+void w_bn_maxpool_forward(int act, double slope, float *y, int *argmax, const float *x, const float *mean,
+                          const float *invstd, const float *gamma, const float *beta, const PoolGeom *g) {
+  batchnorm_maxpool_forward(y, argmax, x, mean, invstd, gamma, beta, BnAct{act, slope}, *g, threads);
+}
+EXPORT("batchNormMaxPoolBackward")
+void w_bn_maxpool_backward(int act, double slope, float *dx, float *dgamma, float *dbeta, const float *dy,
+                           const float *y, const int *argmax, const float *x, const float *mean, const float *invstd,
+                           const float *gamma, const float *beta, const PoolGeom *g, int batchStats) {
+  batchnorm_maxpool_backward(dx, dgamma, dbeta, dy, y, argmax, x, mean, invstd, gamma, beta, batchStats != 0,
+                             BnAct{act, slope}, *g, threads);
+}

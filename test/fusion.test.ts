@@ -17,10 +17,14 @@ import {
   weightsToSafetensors,
   withKernels,
 } from '../src/index.js';
-import { checkFusedBatchNorm } from './helpers/kernel-check.js';
+import { checkFusedBatchNorm, checkFusedBatchNormPool } from './helpers/kernel-check.js';
 
 test('reference kernels: batch norm with its activation in one kernel gives the two kernels’ values bit for bit', () => {
   checkFusedBatchNorm(referenceKernels, Number(process.env.CONVTS_TEST_SEED ?? 1));
+});
+
+test('reference kernels: batch norm, its activation and a max pooling in one kernel give the kernels’ values bit for bit', () => {
+  checkFusedBatchNormPool(referenceKernels, Number(process.env.CONVTS_TEST_SEED ?? 1));
 });
 
 // Every fusable pair, at the top level, inside a residual block, before the last layers, a batch norm
@@ -59,10 +63,46 @@ const spec: ModelSpec = {
   init: { kind: 'he-normal' },
 };
 
-/** Three SGD steps and an evaluation: every output, gradient, weight and running statistic. */
-function run(fast: Kernels, fused: boolean): { what: string; data: Float32Array }[] {
+// A max pooling after a batch norm and its activation (convts-mnist's blocks), after a batch norm alone
+// (in a residual block whose output, the pool's, is also the shortcut's sum), with overlapping windows
+// after GELU, and non-square windows that leave a row out after leaky ReLU.
+const pooled: ModelSpec = {
+  input: [2, 12, 12],
+  layers: [
+    { type: 'conv2d', filters: 4, kernel: 3, padding: 1, bias: false },
+    { type: 'batchnorm' },
+    { type: 'relu' },
+    { type: 'maxpool2d', size: 2 },
+    {
+      type: 'residual',
+      layers: [
+        { type: 'conv2d', filters: 5, kernel: 3, padding: 1 },
+        { type: 'batchnorm', affine: false },
+        { type: 'maxpool2d', size: 2 },
+      ],
+      shortcut: { conv: 1, stride: 2 },
+    },
+    { type: 'batchnorm' },
+    { type: 'gelu' },
+    { type: 'maxpool2d', size: 2, stride: 1 },
+    { type: 'batchnorm' },
+    { type: 'leaky-relu', slope: 0.1 },
+    { type: 'maxpool2d', size: [2, 1] },
+    { type: 'flatten' },
+    { type: 'dense', units: 3 },
+  ],
+  loss: 'cross-entropy',
+  init: { kind: 'he-normal' },
+};
+
+/**
+ * Three SGD steps and an evaluation: every output, gradient, weight and running statistic. `want`: the
+ * fused kernels' calls when fused (batch norm with an activation forward and backward, with a max
+ * pooling forward and backward).
+ */
+function run(net: ModelSpec, fast: Kernels, fused: boolean, want: number[]): { what: string; data: Float32Array }[] {
   setBatchNormFusion(fused);
-  const calls = [0, 0];
+  const calls = [0, 0, 0, 0];
   const k: Kernels = {
     ...fast,
     batchNormForward(...a) {
@@ -73,10 +113,18 @@ function run(fast: Kernels, fused: boolean): { what: string; data: Float32Array 
       if (a[12]) calls[1]++;
       fast.batchNormBackward(...a);
     },
+    batchNormMaxPoolForward(...a) {
+      calls[2]++;
+      fast.batchNormMaxPoolForward(...a);
+    },
+    batchNormMaxPoolBackward(...a) {
+      calls[3]++;
+      fast.batchNormMaxPoolBackward(...a);
+    },
   };
   try {
     return withKernels(k, () => {
-      const model = buildModel(spec, { seed: 3 });
+      const model = buildModel(net, { seed: 3 });
       const r = new Rng(5);
       const x = new Tensor([6, ...model.inputShape]);
       for (let i = 0; i < x.size; i++) x.data[i] = 2 * r.uniform() - 1;
@@ -97,8 +145,7 @@ function run(fast: Kernels, fused: boolean): { what: string; data: Float32Array 
       for (const { name, buffer } of model.namedBuffers()) out.push({ what: name, data: buffer.value.data.slice() });
       out.push({ what: 'evaluation logits', data: model.logits(x, false).data.slice() });
       out.push({ what: 'predict', data: model.predict(x).data.slice() });
-      // Five pairs, five forward passes (three steps, logits, predict) and three backward ones.
-      assert.deepEqual(calls, fused ? [25, 15] : [0, 0], 'fused kernel calls (forward, backward)');
+      assert.deepEqual(calls, fused ? want : [0, 0, 0, 0], 'fused kernel calls');
       return out;
     });
   } finally {
@@ -110,35 +157,46 @@ for (const b of [
   { name: 'reference', threads: 1, kernels: referenceKernels },
   ...availableBackends().filter((a) => a.name !== 'reference'),
 ]) {
-  test(`${b.kernels.name} (${b.threads} thread${b.threads > 1 ? 's' : ''}): a model trains and evaluates bit-identically with and without the fusion`, () => {
-    const [fused, apart] = [run(b.kernels, true), run(b.kernels, false)];
-    assert.equal(fused.length, apart.length);
-    for (const [i, f] of fused.entries()) {
-      const a = apart[i];
-      assert.equal(f.what, a.what);
-      const j = f.data.findIndex((v, at) => !Object.is(v, a.data[at]));
-      assert.ok(j < 0, `${f.what}[${j}]: fused ${f.data[j]}, layer by layer ${a.data[j]}`);
-    }
-  });
+  // Five forward passes (three steps, logits, predict) and three backward ones: five pairs in `spec`,
+  // four batch norms with a max pooling in `pooled`.
+  for (const [name, net, want] of [
+    ['a model', spec, [25, 15, 0, 0]],
+    ['a model with max pooling after batch norms', pooled, [0, 0, 20, 12]],
+  ] as const) {
+    test(`${b.kernels.name} (${b.threads} thread${b.threads > 1 ? 's' : ''}): ${name} trains and evaluates bit-identically with and without the fusion`, () => {
+      const [fused, apart] = [run(net, b.kernels, true, [...want]), run(net, b.kernels, false, [...want])];
+      assert.equal(fused.length, apart.length);
+      for (const [i, f] of fused.entries()) {
+        const a = apart[i];
+        assert.equal(f.what, a.what);
+        const j = f.data.findIndex((v, at) => !Object.is(v, a.data[at]));
+        assert.ok(j < 0, `${f.what}[${j}]: fused ${f.data[j]}, layer by layer ${a.data[j]}`);
+      }
+    });
+  }
 }
 
-test('the fusion changes no file: the same safetensors and ONNX bytes after training either way', () => {
-  const files = (fused: boolean) => {
-    setBatchNormFusion(fused);
-    try {
-      return withKernels(referenceKernels, () => {
-        const model = buildModel(spec, { seed: 4 });
-        const x = new Tensor([4, ...model.inputShape]);
-        x.data.forEach((_, i) => (x.data[i] = Math.sin(i)));
-        model.lossAndBackward(x, [0, 1, 2, 1]);
-        new Sgd({ lr: 0.1 }).step(model.params());
-        return [weightsToSafetensors(model), exportOnnx(model)];
-      });
-    } finally {
-      setBatchNormFusion(true);
-    }
-  };
-  const [[w1, o1], [w2, o2]] = [files(true), files(false)];
-  assert.deepEqual(w1, w2);
-  assert.deepEqual(o1, o2);
-});
+for (const [name, net] of [
+  ['batch norms and activations', spec],
+  ['max pooling too', pooled],
+] as const)
+  test(`the fusion changes no file (${name}): the same safetensors and ONNX bytes after training either way`, () => {
+    const files = (fused: boolean) => {
+      setBatchNormFusion(fused);
+      try {
+        return withKernels(referenceKernels, () => {
+          const model = buildModel(net, { seed: 4 });
+          const x = new Tensor([4, ...model.inputShape]);
+          x.data.forEach((_, i) => (x.data[i] = Math.sin(i)));
+          model.lossAndBackward(x, [0, 1, 2, 1]);
+          new Sgd({ lr: 0.1 }).step(model.params());
+          return [weightsToSafetensors(model), exportOnnx(model)];
+        });
+      } finally {
+        setBatchNormFusion(true);
+      }
+    };
+    const [[w1, o1], [w2, o2]] = [files(true), files(false)];
+    assert.deepEqual(w1, w2);
+    assert.deepEqual(o1, o2);
+  });

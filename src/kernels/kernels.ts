@@ -176,6 +176,45 @@ export interface Kernels {
   ): void;
 
   /**
+   * batchNormForward with `act` (or none) and then maxPool2dForward over its output, in one pass: y and
+   * argmax are the pool's (argmax indexes the [n, c, h, w] batch-norm output, which is not written); g is
+   * the pool's geometry, its n·c·h·w the batch norm's input.
+   */
+  batchNormMaxPoolForward(
+    y: Float32Array,
+    argmax: Int32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    act: FusedActivation | null,
+    g: PoolGeom,
+  ): void;
+  /**
+   * Backward of batchNormMaxPoolForward: maxPool2dBackward of the pooled gradient dy, then
+   * batchNormBackward (with the activation), without the full-size gradient between them; dx may be null.
+   * y and argmax are the forward's: ReLU's gradient is read from y (as activationBackward reads it), and
+   * each argmax must lie in its own plane.
+   */
+  batchNormMaxPoolBackward(
+    dx: Float32Array | null,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+    dy: Float32Array,
+    y: Float32Array,
+    argmax: Int32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    act: FusedActivation | null,
+    batchStats: boolean,
+    g: PoolGeom,
+  ): void;
+
+  /**
    * One SGD update of a parameter, as torch.optim.SGD (dampening 0): g' = g + wd·w; with momentum μ,
    * v = μ·v + g' (v = g' when `first`) and the step is v, or g' + μ·v for Nesterov; w −= lr·step.
    * v is null when μ = 0. At batch 1 this touches every weight once per sample, so it is a kernel too.

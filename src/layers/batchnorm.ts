@@ -2,6 +2,7 @@ import { ConfigError, ShapeError } from '../errors.js';
 import { type FusedActivation, kernels } from '../kernels/index.js';
 import { type Shape, shapeStr, Tensor } from '../tensor/tensor.js';
 import { Layer, type LayerBuffer, type Param } from './layer.js';
+import type { MaxPool2d } from './maxpool2d.js';
 
 export interface BatchNormSpec {
   type: 'batchnorm';
@@ -47,6 +48,8 @@ export class BatchNorm extends Layer {
   private batchStats = false;
   /** The activation the last forward applied in the same kernel (the layer after this one), or null. */
   private act: FusedActivation | null = null;
+  /** The max pooling the last forward applied in the same kernel (after the activation, if any), or null. */
+  private pool: MaxPool2d | null = null;
 
   constructor(spec: BatchNormSpec, inShape: Shape) {
     super(inShape);
@@ -88,9 +91,10 @@ export class BatchNorm extends Layer {
   /**
    * With `act`, the activation layer after this one runs in the same kernel and the output is its
    * output (forwardLayers decides; the backward then returns the gradient of this layer's input from
-   * the activation's output gradient).
+   * the activation's output gradient). With `pool` too, the max pooling after them: the output is the
+   * pool's, and this layer's (or the activation's) full-size output is never written.
    */
-  forward(x: Tensor, training: boolean, act: FusedActivation | null = null): Tensor {
+  forward(x: Tensor, training: boolean, act: FusedActivation | null = null, pool: MaxPool2d | null = null): Tensor {
     const n = x.shape[0];
     const k = kernels();
     this.batchStats = training;
@@ -113,22 +117,48 @@ export class BatchNorm extends Layer {
       const rv = this.runningVar.value.data;
       for (let ch = 0; ch < this.c; ch++) this.invstd[ch] = 1 / Math.sqrt(rv[ch] + this.eps);
     }
-    const y = this.output(n);
     const [gamma, beta] = [this.weight?.value.data ?? null, this.bias?.value.data ?? null];
-    k.batchNormForward(y.data, x.data, this.mean, this.invstd, gamma, beta, n, this.c, this.hw, act);
     this.x = x;
     this.act = act;
+    this.pool = pool;
+    if (pool) {
+      const { y, argmax, geom } = pool.fusedOutput(n);
+      k.batchNormMaxPoolForward(y.data, argmax, x.data, this.mean, this.invstd, gamma, beta, act, geom);
+      return y;
+    }
+    const y = this.output(n);
+    k.batchNormForward(y.data, x.data, this.mean, this.invstd, gamma, beta, n, this.c, this.hw, act);
     return y;
   }
 
-  /** Whether the last forward ran the next layer's activation too (its backward then covers both). */
-  get fusedActivation(): FusedActivation | null {
-    return this.act;
+  /** How many layers after this one the last forward ran too (an activation, a max pooling): its backward covers them. */
+  get fusedLayers(): number {
+    return (this.act ? 1 : 0) + (this.pool ? 1 : 0);
   }
 
   backward(dy: Tensor): Tensor {
-    const n = dy.shape[0];
+    const n = this.x!.shape[0];
     const dx = this.inputGrad(n);
+    if (this.pool) {
+      const { y, argmax, geom } = this.pool.fusedOutput(n);
+      kernels().batchNormMaxPoolBackward(
+        this.propagateDown ? dx.data : null,
+        this.weight?.grad.data ?? null,
+        this.bias?.grad.data ?? null,
+        dy.data,
+        y.data,
+        argmax,
+        this.x!.data,
+        this.mean,
+        this.invstd,
+        this.weight?.value.data ?? null,
+        this.bias?.value.data ?? null,
+        this.act,
+        this.batchStats,
+        geom,
+      );
+      return dx;
+    }
     // With the activation, dx holds its gradient on the way: computed even for a first layer.
     const fused = this.act && { act: this.act, beta: this.bias?.value.data ?? null };
     kernels().batchNormBackward(

@@ -17,11 +17,20 @@ export class MaxPool2d extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    this.geom.n = x.shape[0];
-    const y = this.output(this.geom.n);
-    if (this.argmax.length < y.size) this.argmax = ints(y.size); // grows only: batch sizes alternate
-    kernels().maxPool2dForward(y.data, this.argmax, x.data, this.geom);
+    const { y, argmax, geom } = this.fusedOutput(x.shape[0]);
+    kernels().maxPool2dForward(y.data, argmax, x.data, geom);
     return y;
+  }
+
+  /**
+   * The output and argmax for a batch of n, and the geometry: for a batch norm before this layer that
+   * pools its own output (sequence.ts), whose backward then covers this layer's.
+   */
+  fusedOutput(n: number): { y: Tensor; argmax: Int32Array; geom: PoolGeom } {
+    this.geom.n = n;
+    const y = this.output(n);
+    if (this.argmax.length < y.size) this.argmax = ints(y.size); // grows only: batch sizes alternate
+    return { y, argmax: this.argmax, geom: this.geom };
   }
 
   backward(dy: Tensor): Tensor {

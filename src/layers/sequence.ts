@@ -1,11 +1,14 @@
 // Running a list of layers, as a model and a residual block do: a batch norm and the ReLU, leaky ReLU
 // or GELU after it run as one kernel (one pass over memory instead of two each way, and no tensor
-// between them), with the results of the two layers run one by one, bit for bit. The fusion is how
+// between them), and so does a max pooling after them (or right after the batch norm): its forward
+// pools each plane while it is in cache, its backward reads the pooled gradient and the argmax
+// directly. The results are those of the layers run one by one, bit for bit. The fusion is how
 // the layers run, not what they are: the layer list, the weights and every file stay the same.
 import type { Tensor } from '../tensor/tensor.js';
 import { ActivationLayer, InputActivationLayer } from './activation.js';
 import { BatchNorm } from './batchnorm.js';
 import type { Layer } from './layer.js';
+import { MaxPool2d } from './maxpool2d.js';
 
 let fusion = true;
 
@@ -23,14 +26,17 @@ export function forwardLayers(layers: readonly Layer[], x: Tensor, training: boo
   let y = x;
   for (let i = 0; i < depth; i++) {
     const l = layers[i];
+    if (!(fusion && l instanceof BatchNorm)) {
+      y = l.forward(y, training);
+      continue;
+    }
+    // The batch norm, then what it takes in: the activation after it, the max pooling after them.
     const next = i + 1 < depth ? layers[i + 1] : null;
-    const act =
-      fusion && l instanceof BatchNorm && (next instanceof ActivationLayer || next instanceof InputActivationLayer)
-        ? next.fusable
-        : null;
-    if (l instanceof BatchNorm) y = l.forward(y, training, act);
-    else y = l.forward(y, training);
+    const act = next instanceof ActivationLayer || next instanceof InputActivationLayer ? next.fusable : null;
     if (act) i++;
+    const pool = i + 1 < depth && layers[i + 1] instanceof MaxPool2d ? (layers[i + 1] as MaxPool2d) : null;
+    if (pool) i++;
+    y = l.forward(y, training, act, pool);
   }
   return y;
 }
@@ -39,11 +45,13 @@ export function forwardLayers(layers: readonly Layer[], x: Tensor, training: boo
 export function backwardLayers(layers: readonly Layer[], dy: Tensor, depth = layers.length): Tensor {
   let d = dy;
   for (let i = depth - 1; i >= 0; i--) {
-    const before = layers[i - 1];
-    if (before instanceof BatchNorm && before.fusedActivation) {
-      d = before.backward(d); // the activation's gradient too
-      i--;
-    } else d = layers[i].backward(d);
+    // A batch norm whose forward ran this layer too: its backward covers the layers in between.
+    const k = [i - 1, i - 2].find((j) => {
+      const bn = layers[j];
+      return bn instanceof BatchNorm && j + bn.fusedLayers === i;
+    });
+    if (k !== undefined) i = k;
+    d = layers[i].backward(d);
   }
   return d;
 }

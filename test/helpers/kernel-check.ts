@@ -8,6 +8,7 @@ import {
   builtinSpec,
   type FusedActivation,
   type Kernels,
+  type PoolGeom,
   Rng,
   referenceKernels,
   Sgd,
@@ -288,6 +289,12 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     );
   });
 
+  test(`${label}: batch norm with its activation and max pooling in one kernel gives the kernels' values bit for bit (seed ${seed})`, () => {
+    checkFusedBatchNormPool(fast, seed, (what, got, want) =>
+      close(`${what} (fused, against the reference)`, seed, got, want),
+    );
+  });
+
   test(`${label}: SGD steps match the reference (seed ${seed})`, () => {
     const r = new Rng(seed + 4);
     for (let t = 0; t < 16; t++) {
@@ -459,4 +466,132 @@ function batchNormCase(r: Rng, maxC: number, flat: boolean, affine: boolean) {
   const gamma = affine ? randn(r, c) : null,
     beta = affine ? randn(r, c) : null;
   return { n, c, hw, len, x, dy, affine, gamma, beta };
+}
+
+/** Pool geometries of the built-in nets (2×2 on 28, 14, 7 and 32) and random ones, overlapping windows included. */
+function bnPoolGeoms(r: Rng): PoolGeom[] {
+  const square = (n: number, c: number, h: number) => ({
+    n,
+    c,
+    h,
+    w: h,
+    kh: 2,
+    kw: 2,
+    sh: 2,
+    sw: 2,
+    oh: h >> 1,
+    ow: h >> 1,
+  });
+  return [
+    square(3, 5, 28),
+    square(2, 7, 14),
+    square(4, 3, 7),
+    square(2, 3, 32),
+    ...Array.from({ length: 12 }, () => randomPool(r)),
+  ];
+}
+
+/**
+ * batchNormMaxPoolForward/Backward of `k` (with each activation and none) against its own batchNormForward +
+ * maxPool2dForward and maxPool2dBackward + batchNormBackward: equal bit for bit, argmax included, and within
+ * the tolerance of the reference's (`againstReference`, for a fast set).
+ */
+export function checkFusedBatchNormPool(
+  k: Kernels,
+  seed: number,
+  againstReference?: (what: string, got: Float32Array, want: Float32Array) => void,
+): void {
+  const r = new Rng(seed + 8);
+  const same = (what: string, got: Float32Array | Int32Array, want: Float32Array | Int32Array) => {
+    const i = got.findIndex((v, j) => !Object.is(v, want[j]));
+    assert.ok(
+      i < 0,
+      `${k.name} ${what}: fused ${got[i]} at ${i}, kernels one by one ${want[i]} (seed ${seed}; rerun with CONVTS_TEST_SEED=${seed})`,
+    );
+  };
+  for (const [t, g] of bnPoolGeoms(r).entries()) {
+    const { n, c } = g;
+    const [hw, ohw] = [g.h * g.w, g.oh * g.ow];
+    const [len, ys] = [n * c * hw, n * c * ohw];
+    const affine = t % 4 !== 1;
+    const x = randn(r, len).map((v) => 3 * v + 1),
+      dy = randn(r, ys);
+    const gamma = affine ? randn(r, c) : null,
+      beta = affine ? randn(r, c) : null;
+    const mean = new Float32Array(c),
+      variance = new Float32Array(c);
+    k.batchNormStats(mean, variance, x, n, c, hw);
+    const invstd = variance.map((v) => 1 / Math.sqrt(v + 1e-5));
+    const fa = t % (fusedActivations.length + 1);
+    const act = fa < fusedActivations.length ? fusedActivations[fa] : null;
+    const shape = `batch norm${act ? ` + ${act.act.f}${act.act.f === 'leaky-relu' ? ` ${act.act.slope}` : ''}` : ''} + max pool ${geomStr(g)}${affine ? '' : ' not affine'}`;
+    // One by one: batch norm, activation, pool.
+    const [z, a, y, am] = [new Float32Array(len), new Float32Array(len), new Float32Array(ys), new Int32Array(ys)];
+    k.batchNormForward(z, x, mean, invstd, gamma, beta, n, c, hw);
+    if (act) act.fwd(k, a, z, len);
+    const out = act ? a : z;
+    k.maxPool2dForward(y, am, out, g);
+    const [yf, amf] = [randn(r, ys), new Int32Array(ys).fill(-1)];
+    k.batchNormMaxPoolForward(yf, amf, x, mean, invstd, gamma, beta, act?.act ?? null, g);
+    same(`${shape} forward`, yf, y);
+    same(`${shape} argmax`, amf, am);
+    if (againstReference) {
+      const [want, wam] = [new Float32Array(ys), new Int32Array(ys)];
+      referenceKernels.batchNormMaxPoolForward(want, wam, x, mean, invstd, gamma, beta, act?.act ?? null, g);
+      againstReference(`${shape} forward`, yf, want);
+    }
+    for (const batchStats of [true, false]) {
+      const start = randn(r, c);
+      const [dout, dz, dx, dxf] = [new Float32Array(len), new Float32Array(len), new Float32Array(len), randn(r, len)];
+      const [g1, b1, g2, b2, g3, b3] = Array.from({ length: 6 }, () => start.slice());
+      k.maxPool2dBackward(dout, dy, am, g);
+      if (act) act.bwd(k, dz, dout, z, a, len);
+      const dIn = act ? dz : dout;
+      k.batchNormBackward(
+        dx,
+        affine ? g1 : null,
+        affine ? b1 : null,
+        dIn,
+        x,
+        mean,
+        invstd,
+        gamma,
+        n,
+        c,
+        hw,
+        batchStats,
+      );
+      const fused = (kk: Kernels, into: Float32Array | null, dg: Float32Array, db: Float32Array) =>
+        kk.batchNormMaxPoolBackward(
+          into,
+          affine ? dg : null,
+          affine ? db : null,
+          dy,
+          y,
+          am,
+          x,
+          mean,
+          invstd,
+          gamma,
+          beta,
+          act?.act ?? null,
+          batchStats,
+          g,
+        );
+      fused(k, dxf, g2, b2);
+      const what = `${shape} backward (batch statistics ${batchStats})`;
+      same(`${what} dx`, dxf, dx);
+      same(`${what} dgamma`, g2, g1);
+      same(`${what} dbeta`, b2, b1);
+      // Without dx (a first layer): the parameters' gradients alone, the same.
+      fused(k, null, g3, b3);
+      same(`${what} dgamma without dx`, g3, g1);
+      same(`${what} dbeta without dx`, b3, b1);
+      if (againstReference) {
+        const want = new Float32Array(len);
+        fused(referenceKernels, want, start.slice(), start.slice());
+        againstReference(`${what} dx`, dxf, want);
+      }
+    }
+  }
 }

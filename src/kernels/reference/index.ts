@@ -15,7 +15,13 @@ import {
   softmaxForward,
 } from './elementwise.js';
 import { gemm } from './gemm.js';
-import { batchNormBackward, batchNormForward, batchNormStats } from './normalization.js';
+import {
+  batchNormBackward,
+  batchNormForward,
+  batchNormMaxPoolBackward,
+  batchNormMaxPoolForward,
+  batchNormStats,
+} from './normalization.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.js';
 
 /** Plain TypeScript kernels: the yardstick every faster kernel set is checked against. */
@@ -44,5 +50,7 @@ export const referenceKernels: Kernels = {
   batchNormStats,
   batchNormForward,
   batchNormBackward,
+  batchNormMaxPoolForward,
+  batchNormMaxPoolBackward,
   sgdStep,
 };

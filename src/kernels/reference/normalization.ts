@@ -1,6 +1,7 @@
 // Batch normalization over x[n, c, hw] (hw = 1 for feature vectors), per channel c.
-import type { FusedActivation } from '../kernels.js';
+import type { FusedActivation, PoolGeom } from '../kernels.js';
 import { gelu, geluGrad } from './elementwise.js';
+import { maxPool2dForward } from './pool2d.js';
 
 /** mean[c] and the biased variance var[c] of x over the batch and the spatial positions. */
 export function batchNormStats(
@@ -146,5 +147,89 @@ export function batchNormBackward(
       const o = (b * c + ch) * hw;
       for (let i = 0; i < hw; i++) dx[o + i] = a * (d[o + i] - mdy - (x[o + i] - m) * k);
     }
+  }
+}
+
+/** Channel ch of a per-channel array, as an array of one (null stays null). */
+const one = <T extends Float32Array | null>(a: T, ch: number): T => (a ? a.subarray(ch, ch + 1) : a) as T;
+
+/**
+ * batchNormForward, then maxPool2dForward of its output, a plane at a time through a plane-sized array:
+ * the two kernels' values without the full-size output.
+ */
+export function batchNormMaxPoolForward(
+  y: Float32Array,
+  argmax: Int32Array,
+  x: Float32Array,
+  mean: Float32Array,
+  invstd: Float32Array,
+  gamma: Float32Array | null,
+  beta: Float32Array | null,
+  act: FusedActivation | null,
+  g: PoolGeom,
+): void {
+  const [hw, ohw] = [g.h * g.w, g.oh * g.ow];
+  const z = new Float32Array(hw);
+  for (let p = 0; p < g.n * g.c; p++) {
+    const ch = p % g.c;
+    const xp = x.subarray(p * hw, (p + 1) * hw);
+    batchNormForward(z, xp, one(mean, ch), one(invstd, ch), one(gamma, ch), one(beta, ch), 1, 1, hw, act);
+    const am = argmax.subarray(p * ohw, (p + 1) * ohw);
+    maxPool2dForward(y.subarray(p * ohw, (p + 1) * ohw), am, z, { ...g, n: 1, c: 1 });
+    for (let i = 0; i < ohw; i++) am[i] += p * hw;
+  }
+}
+
+/**
+ * maxPool2dBackward of the pooled gradient dy, then batchNormBackward (through the activation), a
+ * channel at a time: each channel's gradient is gathered into a channel-sized array, so the full-size
+ * gradient between the two is never written. ReLU's gradient is read from the pooled output y.
+ */
+export function batchNormMaxPoolBackward(
+  dx: Float32Array | null,
+  dgamma: Float32Array | null,
+  dbeta: Float32Array | null,
+  dy: Float32Array,
+  y: Float32Array,
+  argmax: Int32Array,
+  x: Float32Array,
+  mean: Float32Array,
+  invstd: Float32Array,
+  gamma: Float32Array | null,
+  beta: Float32Array | null,
+  act: FusedActivation | null,
+  batchStats: boolean,
+  g: PoolGeom,
+): void {
+  const { n, c } = g;
+  const [hw, ohw] = [g.h * g.w, g.oh * g.ow];
+  const [d, xc, dxc] = [new Float32Array(n * hw), new Float32Array(n * hw), new Float32Array(n * hw)];
+  const relu = act?.f === 'relu';
+  for (let ch = 0; ch < c; ch++) {
+    d.fill(0);
+    for (let b = 0; b < n; b++) {
+      const p = b * c + ch;
+      xc.set(x.subarray(p * hw, (p + 1) * hw), b * hw);
+      // ReLU's gradient read from the pooled output, where its output is positive exactly where z is.
+      for (let o = p * ohw; o < (p + 1) * ohw; o++) d[argmax[o] - p * hw + b * hw] += relu && !(y[o] > 0) ? 0 : dy[o];
+    }
+    const fused = act && !relu ? { act, beta: one(beta, ch) } : null;
+    const [m, is, gm] = [one(mean, ch), one(invstd, ch), one(gamma, ch)];
+    batchNormBackward(
+      dx || act ? dxc : null,
+      one(dgamma, ch),
+      one(dbeta, ch),
+      d,
+      xc,
+      m,
+      is,
+      gm,
+      n,
+      1,
+      hw,
+      batchStats,
+      fused,
+    );
+    if (dx) for (let b = 0; b < n; b++) dx.set(dxc.subarray(b * hw, (b + 1) * hw), (b * c + ch) * hw);
   }
 }

@@ -66,6 +66,35 @@ export interface WasmExports {
     hw: number,
     batchStats: number,
   ): void;
+  batchNormMaxPoolForward(
+    act: number,
+    slope: number,
+    y: number,
+    argmax: number,
+    x: number,
+    mean: number,
+    invstd: number,
+    gamma: number,
+    beta: number,
+    g: number,
+  ): void;
+  batchNormMaxPoolBackward(
+    act: number,
+    slope: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    dy: number,
+    y: number,
+    argmax: number,
+    x: number,
+    mean: number,
+    invstd: number,
+    gamma: number,
+    beta: number,
+    g: number,
+    batchStats: number,
+  ): void;
   sgdStep(
     w: number,
     g: number,
@@ -232,6 +261,40 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
       const [code, slope] = [fusedCode(fused?.act), fused?.act.slope ?? 0];
       run(args, b(1, 2, 3, 4, 5, 6, 7, 8), b(0, 1, 2), (p) =>
         e.batchNormBackward(code, slope, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], n, c, hw, +batchStats),
+      );
+    },
+    batchNormMaxPoolForward(y, argmax, x, mean, invstd, gamma, beta, act, g) {
+      const [xs, ys] = [g.n * g.c * g.h * g.w, g.n * g.c * g.oh * g.ow];
+      const args: Arr[] = [y.subarray(0, ys), argmax.subarray(0, ys), x.subarray(0, xs), mean.subarray(0, g.c)];
+      args.push(invstd.subarray(0, g.c), gamma, beta, poolGeomArray(g));
+      run(args, b(2, 3, 4, 5, 6, 7), b(0, 1), (p) =>
+        e.batchNormMaxPoolForward(fusedCode(act), act?.slope ?? 0, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]),
+      );
+    },
+    batchNormMaxPoolBackward(dx, dgamma, dbeta, dy, y, argmax, x, mean, invstd, gamma, beta, act, batchStats, g) {
+      const [xs, ys] = [g.n * g.c * g.h * g.w, g.n * g.c * g.oh * g.ow];
+      const args: Arr[] = [dx?.subarray(0, xs) ?? null, dgamma, dbeta, dy.subarray(0, ys), y.subarray(0, ys)];
+      args.push(argmax.subarray(0, ys), x.subarray(0, xs), mean.subarray(0, g.c), invstd.subarray(0, g.c), gamma);
+      args.push(beta, poolGeomArray(g));
+      const [code, slope] = [fusedCode(act), act?.slope ?? 0];
+      run(args, b(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), b(0, 1, 2), (p) =>
+        e.batchNormMaxPoolBackward(
+          code,
+          slope,
+          p[0],
+          p[1],
+          p[2],
+          p[3],
+          p[4],
+          p[5],
+          p[6],
+          p[7],
+          p[8],
+          p[9],
+          p[10],
+          p[11],
+          +batchStats,
+        ),
       );
     },
     sgdStep(w, g, v, len, o) {
