@@ -1,7 +1,7 @@
 /** Turns `convts train` flags into the checked settings a run records (config.json) and resumes from. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetNames, parseAugmentation, resolveDataDir, subsetModes } from '../data/index.js';
+import { datasetNames, isHoldOut, parseAugmentation, resolveDataDir, subsetModes } from '../data/index.js';
 import { ConfigError, DataFormatError, UsageError } from '../errors.js';
 import { readJsonFile } from '../files/json.js';
 import { parseInit } from '../init/initializers.js';
@@ -232,7 +232,7 @@ export function parseVal(v: string | undefined): number | null {
   if (v === undefined) return null;
   const percent = /^\s*([0-9.]+)\s*%\s*$/.exec(v);
   const x = percent ? Number(percent[1]) / 100 : Number(v);
-  if (v.trim() !== '' && ((x > 0 && x < 1) || (!percent && Number.isSafeInteger(x) && x >= 1))) return x;
+  if (v.trim() !== '' && isHoldOut(x) && !(percent && x >= 1)) return x;
   throw new UsageError(
     `--val: expected a count of images (10000: the last 10,000) or a fraction of each class (0.2 or 20%), got "${v}"`,
   );

@@ -62,6 +62,7 @@ export {
   readPicture,
 } from './picture.js';
 export {
+  isHoldOut,
   type PreparedData,
   type PrepareOptions,
   prepare,

@@ -93,6 +93,11 @@ function holdOut(train: ByteImageDataset, val: number): [ByteImageDataset, ByteI
   return [train.slice(0, n - val), train.slice(n - val, n, `${train.name}-val`)];
 }
 
+/** Whether v is a hold-out `val` can hold: a count of images ≥ 1, or a fraction of each class in (0, 1). */
+export function isHoldOut(v: unknown): v is number {
+  return typeof v === 'number' && (Number.isSafeInteger(v) ? v >= 1 : v > 0 && v < 1);
+}
+
 /** The seed of the per-class hold-out, so that the playground and `convts train --val 0.2` hold out the same images. */
 export const holdOutSeed = 1;
 

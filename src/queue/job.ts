@@ -1,3 +1,4 @@
+import { isHoldOut } from '../data/prepare.js';
 import { parseInit } from '../init/initializers.js';
 import { validateSpec } from '../model/spec.js';
 import { optimizerKinds } from '../optim/index.js';
@@ -68,7 +69,7 @@ const settings: { [K in keyof TrainSettings]-?: Check } = {
   features: (v) => v === null,
   trainLimit: orNull(int(1)),
   testLimit: orNull(int(1)),
-  val: orNull((v) => int(1)(v) || (typeof v === 'number' && v > 0 && v < 1)),
+  val: orNull(isHoldOut),
   subset: oneOf('first', 'random', 'stratified'),
   normalize: oneOf('zscore', 'unit'),
   flatten: oneOf(true, false),

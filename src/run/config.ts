@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Augmentation } from '../data/augment.js';
 import type { Normalization } from '../data/dataset.js';
 import { type InputPreparation, inputKinds } from '../data/image.js';
-import type { SubsetMode } from '../data/prepare.js';
+import { isHoldOut, type SubsetMode } from '../data/prepare.js';
 import { DataFormatError } from '../errors.js';
 import { writeJsonAtomic } from '../files/atomic.js';
 import { jsonObject, readJsonFile } from '../files/json.js';
@@ -131,13 +131,7 @@ export function readRunConfig(dir: string): RunConfig {
   for (const k of ['trainLimit', 'testLimit', 'seed', 'epochs', 'batchSize', 'maxPixels'] as const)
     if (c[k] !== undefined && c[k] !== null && !Number.isInteger(c[k])) fail(k, 'an integer');
   // A count of held-out images, or the share of each class held out (--val 0.2).
-  const val = c.val as unknown;
-  if (
-    val !== undefined &&
-    val !== null &&
-    !(typeof val === 'number' && (Number.isSafeInteger(val) ? val >= 1 : val > 0 && val < 1))
-  )
-    fail('val', 'a count ≥ 1 or a fraction in (0, 1)');
+  if (c.val !== undefined && c.val !== null && !isHoldOut(c.val)) fail('val', 'a count ≥ 1 or a fraction in (0, 1)');
   return c as RunConfig;
 }
 
