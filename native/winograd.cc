@@ -152,6 +152,19 @@ static inline void patch_columns(const float *q, typename Lanes<L>::v *d) {
   }
 }
 
+// patch_columns of rows [h0, h0 + nh) of tiles, row h0 + h on the lanes whose rowOf is h: each split
+// from `at` floats past rows(h0 + h), moved back so that its tiles land on those lanes.
+template <int TM, int L, typename R>
+static inline void split_rows(const R &rows, int tw, int h0, int nh, int at, typename Lanes<L>::vi rowOf,
+                              typename Lanes<L>::v *d) {
+  patch_columns<TM, L>(rows(h0) + at, d);
+  for (int h = 1; h < nh; h++) {
+    typename Lanes<L>::v e[TM + 2];
+    patch_columns<TM, L>(rows(h0 + h) + at - h * tw * TM, e);
+    for (int c = 0; c < TM + 2; c++) d[c] = pick(rowOf == h, e[c], d[c]);
+  }
+}
+
 // The TM·L outputs of a row of L tiles in image order, from o[j] (lane l: column j of tile l).
 template <int TM, int L>
 static inline void interleave(const typename Lanes<L>::v *o, typename Lanes<L>::v *out) {
@@ -198,11 +211,13 @@ Plan tile_grid(const ConvGeom &g, int tm) {
   p.lanes = 4;
   while (p.lanes < VW && p.lanes < p.tw) p.lanes *= 2;
   // Where a row of tiles fills a half or a quarter of the machine's vector, 2 or 4 rows a vector
-  // (at most TM: each row's outputs are then whole vectors), never across samples: 15×15 maps at
-  // 4×4 tiles, 4 tiles a row, take 16 lanes rather than 4.
+  // (at most TM: each row's outputs are then whole vectors): 15×15 maps at 4×4 tiles, 4 tiles a row,
+  // take 16 lanes rather than 4. The rows of a vector are those of one sample, or whole samples when
+  // the batch splits into them: 7×7 maps at 4×4 tiles (2×2 tiles a sample) take 8 lanes, 2 samples.
   p.rpv = 1;
+  auto whole = [&](int r) { return p.th % r == 0 || (r % p.th == 0 && (long)g.n * p.th % r == 0); };
   if ((p.tw & (p.tw - 1)) == 0)
-    while (2 * p.rpv * p.tw <= VW && 2 * p.rpv <= tm && p.th % (2 * p.rpv) == 0 && 2 * p.rpv * p.tw >= 4) p.rpv *= 2;
+    while (2 * p.rpv * p.tw <= VW && 2 * p.rpv <= tm && whole(2 * p.rpv) && 2 * p.rpv * p.tw >= 4) p.rpv *= 2;
   if (p.rpv > 1) p.lanes = p.rpv * p.tw;
   p.nv = (p.tw + p.lanes - 1) / p.lanes;
   p.wb = tm * p.nv * p.lanes + p.ta;
@@ -285,27 +300,41 @@ void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p
   typedef Tile<TM> T;
   constexpr int TA = T::TA;
   size_t xiStride = p.vs;
-  // L floats past the last row: the column split reads a vector past a row's last patch.
-  int hb = TM * p.th + 2;
+  // Each sample's plane is copied into its own zero-bordered buffer (several where a vector spans
+  // samples), after L·TM floats of slack: a later row of tiles of a vector is split from a start moved
+  // back by up to that. L floats past the last row: the split reads a vector past a row's last patch.
+  int hb = TM * p.th + 2, spv = imax(1, p.rpv / p.th), slack = L * TM;
+  size_t pb = (size_t)hb * p.wb + L + slack;
   typename Lanes<L>::vi rowOf;  // of each lane, when a vector holds several rows of tiles
+  typename Lanes<4>::vi rowOf4;
   for (int l = 0; l < L; l++) rowOf[l] = l / p.tw;
-  float *buf = rowBuf.grow((size_t)hb * p.wb + L);
-  zero_floats(buf, (size_t)hb * p.wb + L);
+  for (int l = 0; l < 4; l++) rowOf4[l] = l / p.tw;
+  float *buf = rowBuf.grow(spv * pb);
+  zero_floats(buf, spv * pb);
   for (int gr = gr0; gr < gr1;) {
     int s = gr / p.th, ty0 = gr % p.th, ty1 = imin(p.th, ty0 + (gr1 - gr));
     int iy0 = imax(0, TM * ty0 - g.ph), iy1 = imin(g.h, TM * ty1 + 2 - g.ph);
     for (int ci = c0; ci < c1; ci++) {
-      const float *plane = x + ((size_t)s * g.c + ci) * g.h * g.w;
-      for (int iy = iy0; iy < iy1; iy++) {
-        float *row = buf + (size_t)(iy + g.ph) * p.wb + g.pw;
-        const float *src = plane + (size_t)iy * g.w;
-        int i = 0;
-        for (; i + L <= g.w; i += L) *(V *)(row + i) = *(const V *)(src + i);
-        for (; i < g.w; i++) row[i] = src[i];
+      for (int j = 0; j < spv; j++) {
+        const float *plane = x + ((size_t)(s + j) * g.c + ci) * g.h * g.w;
+        for (int iy = iy0; iy < iy1; iy++) {
+          float *row = buf + j * pb + slack + (size_t)(iy + g.ph) * p.wb + g.pw;
+          const float *src = plane + (size_t)iy * g.w;
+          // Vectors, the last one moved back to end the row (on small maps, not a lane at a time).
+          typedef typename Lanes<4>::v V4;
+          int i = 0;
+          for (; i + L <= g.w; i += L) *(V *)(row + i) = *(const V *)(src + i);
+          for (; i + 4 <= g.w; i += 4) *(V4 *)(row + i) = *(const V4 *)(src + i);
+          if (i < g.w && g.w >= 4)
+            *(V4 *)(row + g.w - 4) = *(const V4 *)(src + g.w - 4);
+          else
+            for (; i < g.w; i++) row[i] = src[i];
+        }
       }
       for (int ty = ty0; ty < ty1; ty += p.rpv) {
         float *dst = v + (size_t)ci * p.ld + (size_t)(s * p.th + ty - gr0) * p.tw;
-        const float *rows = buf + (size_t)ty * TM * p.wb;
+        // Row h of tiles of a vector: row (ty + h) % th of sample (ty + h) / th counted from s.
+        auto rows = [&](int h) { return buf + (ty + h) / p.th * pb + slack + (size_t)((ty + h) % p.th) * TM * p.wb; };
         for (int j = 0; j < p.nv; j++) {
           // Bᵀ along each row (lane l is tile j·L + l; with several rows of tiles a vector, tile l % tw
           // of row l / tw, split from a start moved back so that its tiles land on those lanes), then
@@ -313,12 +342,20 @@ void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p
           V t[TA][TA];
           for (int r = 0; r < TA; r++) {
             V d[TA];
-            patch_columns<TM, L>(rows + r * p.wb + j * L * TM, d);
-            for (int h = 1; h < p.rpv; h++) {
-              V e[TA];
-              patch_columns<TM, L>(rows + (r + h * TM) * p.wb - h * p.tw * TM, e);
-              for (int c = 0; c < TA; c++) d[c] = pick(rowOf == h, e[c], d[c]);
+            int at = r * p.wb + j * L * TM;
+            if constexpr (L == 8) {
+              // Two samples a vector: each half split as 4 lanes (half the shuffles of 8-lane splits
+              // of which half the lanes are kept), then joined.
+              if (spv == 2) {
+                typename Lanes<4>::v a[TA], e[TA];
+                split_rows<TM, 4>(rows, p.tw, 0, p.rpv / 2, at, rowOf4, a);
+                split_rows<TM, 4>(rows, p.tw, p.rpv / 2, p.rpv / 2, at, rowOf4, e);
+                for (int c = 0; c < TA; c++) d[c] = __builtin_shufflevector(a[c], e[c], 0, 1, 2, 3, 4, 5, 6, 7);
+                combine<false>(T::BT, d, t[r]);
+                continue;
+              }
             }
+            split_rows<TM, L>(rows, p.tw, 0, p.rpv, at, rowOf, d);
             combine<false>(T::BT, d, t[r]);
           }
           float *o = dst + j * L;
@@ -331,7 +368,7 @@ void transform_inputs(float *v, const float *x, const ConvGeom &g, const Plan &p
         }
       }
     }
-    gr += ty1 - ty0;
+    gr += spv > 1 ? p.rpv : ty1 - ty0;
   }
 }
 
@@ -345,14 +382,11 @@ void transform_outputs(float *y, const float *m, const float *b, const ConvGeom 
   // Outputs of a row of tiles a vector row covers, and vectors they take.
   int span = TM * L / p.rpv, per = TM / p.rpv;
   for (int gr = gr0; gr < gr1; gr += p.rpv) {
-    int s = gr / p.th, ty = gr % p.th, t0 = (gr - gr0) * p.tw;
-    // Rows of this sample the chunk writes from this row of tiles on (the later ones after this row).
-    int below = imin(g.oh, TM * imin(p.th, ty + (gr1 - gr))) - ty * TM;
+    int t0 = (gr - gr0) * p.tw;
     for (int k = 0; k < g.k; k++) {
       V bias;
       for (int l = 0; l < L; l++) bias[l] = b ? b[k] : 0.f;
       const float *src = m + (size_t)k * p.ld + t0;
-      float *plane = y + ((size_t)s * g.k + k) * g.oh * g.ow;
       for (int j = 0; j < p.nv; j++) {
         V s[TM][TA];
         for (int c = 0; c < TA; c++) {
@@ -361,7 +395,7 @@ void transform_outputs(float *y, const float *m, const float *b, const ConvGeom 
           combine<false>(T::AT, col, out);
           for (int i = 0; i < TM; i++) s[i][c] = out[i];
         }
-        int x0 = j * span, nx = imin(span, g.ow - x0), ny = imin(p.rpv * TM, g.oh - ty * TM);
+        int x0 = j * span, nx = imin(span, g.ow - x0);
         V rows[TM][TM];
         for (int i = 0; i < TM; i++) {
           V o[TM];
@@ -369,21 +403,36 @@ void transform_outputs(float *y, const float *m, const float *b, const ConvGeom 
           for (int c = 0; c < TM; c++) o[c] += bias;
           interleave<TM, L>(o, rows[i]);
         }
-        // Output rows in order down the map: row r is row r % TM of the vectors' part r / TM.
-        for (int r = 0; r < ny; r++) {
-          float *dst = plane + (size_t)(ty * TM + r) * g.ow + x0;
-          const V *part = rows[r % TM] + r / TM * per;
-          // Whole vectors when the overflow lands on rows this chunk writes later, else those that fit
-          // and the last lanes one by one.
-          // (The empty asm keeps the compiler from making these loops calls to memcpy, dearer than them.)
-          int whole = nx == span || (p.nv == 1 && span - nx <= (below - 1 - r) * g.ow) ? per : nx / L;
-          for (int c = 0; c < whole; c++) {
-            *(V *)(dst + c * L) = part[c];
-            __asm__("" ::: "memory");
-          }
-          for (int l = whole * L; l < nx; l++) {
-            dst[l] = part[whole][l - whole * L];
-            __asm__("" ::: "memory");
+        // Output rows in order down the map (or maps): row i of tile row gr + h is row i of the
+        // vectors' part h.
+        for (int h = 0; h < p.rpv; h++) {
+          int sh = (gr + h) / p.th, ty = (gr + h) % p.th, ny = imin(TM, g.oh - ty * TM);
+          float *plane = y + ((size_t)sh * g.k + k) * g.oh * g.ow;
+          // Rows of this map the chunk writes up to.
+          int end = imin(g.oh, TM * imin(p.th, gr1 - sh * p.th));
+          for (int i = 0; i < ny; i++) {
+            int oy = ty * TM + i;
+            float *dst = plane + (size_t)oy * g.ow + x0;
+            const V *part = rows[i] + h * per;
+            // Whole vectors when the overflow lands on rows this chunk writes later, else those that
+            // fit and the last lanes one by one. (The empty asm keeps the compiler from making these
+            // loops calls to memcpy, dearer than them.)
+            int whole = nx == span || (p.nv == 1 && span - nx <= (end - 1 - oy) * g.ow) ? per : nx / L;
+            for (int c = 0; c < whole; c++) {
+              *(V *)(dst + c * L) = part[c];
+              __asm__("" ::: "memory");
+            }
+            int l = whole * L;
+            if constexpr (L == 8) {  // 7×7 maps: 4 lanes at once, then 3
+              if (nx - l >= 4) {
+                *(typename Lanes<4>::v *)(dst + l) = __builtin_shufflevector(part[whole], part[whole], 0, 1, 2, 3);
+                l += 4;
+              }
+            }
+            for (; l < nx; l++) {
+              dst[l] = part[whole][l - whole * L];
+              __asm__("" ::: "memory");
+            }
           }
         }
       }

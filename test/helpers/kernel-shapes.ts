@@ -91,8 +91,9 @@ export const fixedConvs: ConvGeom[] = [
 // with what its tiles must get right at the edges: batch 1, sizes that are not multiples of the tile
 // (a last 4×4 tile 1, 2 or 3 rows or columns inside the map), padding 1 and 0 (and 2 in the
 // backward-data of padding 0), channel counts that are not whole vectors, maps wider than a vector of
-// tiles. The first four, 7×7 and 13×14 take 4×4 tiles (7×7: two rows of tiles a vector; 13×14: four
-// on AVX-512, two on AVX2); 5×5 and 10×9 maps take 2×2 tiles. The transposed geometry of each
+// tiles. The first four, 7×7 and 13×14 take 4×4 tiles (7×7: two samples of 2×2 tiles a vector of 8,
+// the batch being even; 13×14: four rows of tiles a vector on AVX-512, two on AVX2); 5×5 and 10×9
+// maps take 2×2 tiles. The transposed geometry of each
 // backward-data takes the path too.
 export const winogradConvs: ConvGeom[] = [
   conv(1, 20, 67, 65, 44, 3, 3, 1),
