@@ -6,7 +6,16 @@ import { loadNativeAddon, runnableNativeVariants } from '../src/kernels/node-loa
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { Rng } from '../src/tensor/rng.js';
 import { checkKernelSet } from './helpers/kernel-check.js';
-import { fixedConvs, geomStr, randn, relError, TOL, winogradConvs, winogradTiles } from './helpers/kernel-shapes.js';
+import {
+  fixedConvs,
+  geomStr,
+  randn,
+  relError,
+  TOL,
+  winogradConvs,
+  winogradGradTiles,
+  winogradTiles,
+} from './helpers/kernel-shapes.js';
 
 // Every variant this CPU runs is checked on one thread; the one convts picks also on two.
 const variants = runnableNativeVariants();
@@ -215,10 +224,11 @@ test('native: the Winograd shapes of the kernel checks take the Winograd path, s
       assert.equal(addon.conv2dUsesWinograd(convGeomArray(g)), tile, `${v}: forward ${geomStr(g)} misses F(${tile})`);
       const d = transposed(g);
       assert.equal(addon.conv2dUsesWinograd(convGeomArray(d)), tile, `${v}: backward-data ${geomStr(g)} misses it`);
+      const gradTile = winogradGradTiles(addon.simd)[i];
       assert.equal(
         addon.conv2dFilterUsesWinograd(convGeomArray(g)),
-        tile,
-        `${v}: weight gradient ${geomStr(g)} misses it`,
+        gradTile,
+        `${v}: weight gradient ${geomStr(g)} misses F(${gradTile})`,
       );
     }
     for (const g of fixedConvs) {
