@@ -265,7 +265,7 @@ describe('convts serve: the server', () => {
     const env = d.config?.environment as Record<string, unknown>;
     assert.match(String(env.command), /^convts train --dataset mnist .*--out \S+real$/);
     assert.equal(env.convtsVersion, JSON.parse(readFileSync('package.json', 'utf8')).version);
-    assert.match(String(env.kernels), /^(reference|wasm-simd128|native-\w+)$/);
+    assert.match(String(env.kernels), /^(reference|wasm-simd128|native-[\w-]+)$/);
     assert.ok(Number.isInteger(env.threads) && (env.threads as number) >= 1);
     assert.equal(d.config?.trainSize, 48);
     // a live run's row knows its training set size before any summary: the page's ETA needs it
