@@ -374,14 +374,45 @@ void gemm(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate
 }
 
 void gemm_threads(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate, int threads) {
-  int tiles = (n + NR - 1) / NR, parts = imin(tiles, 4 * threads);
-  if (threads <= 1 || parts <= 1) return gemm(m, n, k, a, b, c, ldc, accumulate);
-  parallel_for(threads, parts, [&](int, int i) {
-    int t0, t1;
-    split_range(tiles, parts, i, &t0, &t1);
-    int j0 = t0 * NR, j1 = imin(n, t1 * NR);
-    if (j0 < j1) gemm(m, j1 - j0, k, a, Mat{b.p + (long)j0 * b.cs, b.rs, b.cs}, c + j0, ldc, accumulate);
-  });
+  int tiles = (n + NR - 1) / NR, rows = panel_rows(imax(m, 1)), panels = (m + rows - 1) / rows;
+  bool packed = m > 4 && k > 4;
+  if (threads <= 1 || k <= 0 || (long)m * n * k < (1 << 18) || (packed ? panels : tiles) <= 1)
+    return gemm(m, n, k, a, b, c, ldc, accumulate);
+  if (!packed) {
+    int parts = imin(tiles, 4 * threads);
+    parallel_for(threads, parts, [&](int, int i) {
+      int t0, t1;
+      split_range(tiles, parts, i, &t0, &t1);
+      int j0 = t0 * NR, j1 = imin(n, t1 * NR);
+      if (j0 < j1) gemm(m, j1 - j0, k, a, Mat{b.p + (long)j0 * b.cs, b.rs, b.cs}, c + j0, ldc, accumulate);
+    });
+    return;
+  }
+  // B packed once per KC block on all threads, then the panels of A shared out: each packed once, and
+  // every element summed as by gemm.
+  float *bp = packB.grow((size_t)KC * tiles * NR);
+  int bparts = imin(tiles, 2 * threads), aparts = imin(panels, 4 * threads);
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    int kc = imin(KC, k - p0);
+    parallel_for(threads, bparts, [&](int, int i) {
+      int t0, t1;
+      split_range(tiles, bparts, i, &t0, &t1);
+      if (t0 < t1)
+        pack_b(bp + (long)t0 * kc * NR, Mat{b.p + (long)t0 * NR * b.cs, b.rs, b.cs}, imin(n, t1 * NR) - t0 * NR, p0, kc);
+    });
+    parallel_for(threads, aparts, [&](int, int i) {
+      int q0, q1;
+      split_range(panels, aparts, i, &q0, &q1);
+      float *ap = packA.grow((size_t)kc * MR);
+      for (int q = q0; q < q1; q++) {
+        int i0 = q * rows, rr = imin(rows, m - i0);
+        pack_a(ap, a, i0, rr, m, p0, kc);
+        for (int j0 = 0; j0 < n; j0 += NR)
+          Micros::fns[rr - 1](kc, ap, bp + (long)(j0 / NR) * kc * NR, nullptr, panelOffsets.off, c + (long)i0 * ldc + j0,
+                              ldc, imin(NR, n - j0), accumulate || p0 > 0);
+      }
+    });
+  }
 }
 
 int simd_width() {
