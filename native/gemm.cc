@@ -398,7 +398,8 @@ void gemm_threads(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool ac
       int t0, t1;
       split_range(tiles, bparts, i, &t0, &t1);
       if (t0 < t1)
-        pack_b(bp + (long)t0 * kc * NR, Mat{b.p + (long)t0 * NR * b.cs, b.rs, b.cs}, imin(n, t1 * NR) - t0 * NR, p0, kc);
+        pack_b(bp + (long)t0 * kc * NR, Mat{b.p + (long)t0 * NR * b.cs, b.rs, b.cs}, imin(n, t1 * NR) - t0 * NR, p0,
+               kc);
     });
     parallel_for(threads, aparts, [&](int, int i) {
       int q0, q1;
@@ -408,8 +409,8 @@ void gemm_threads(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool ac
         int i0 = q * rows, rr = imin(rows, m - i0);
         pack_a(ap, a, i0, rr, m, p0, kc);
         for (int j0 = 0; j0 < n; j0 += NR)
-          Micros::fns[rr - 1](kc, ap, bp + (long)(j0 / NR) * kc * NR, nullptr, panelOffsets.off, c + (long)i0 * ldc + j0,
-                              ldc, imin(NR, n - j0), accumulate || p0 > 0);
+          Micros::fns[rr - 1](kc, ap, bp + (long)(j0 / NR) * kc * NR, nullptr, panelOffsets.off,
+                              c + (long)i0 * ldc + j0, ldc, imin(NR, n - j0), accumulate || p0 > 0);
       }
     });
   }
