@@ -11,6 +11,9 @@
 namespace {
 
 constexpr int KC = 256;  // depth of a packed block: a KC×NR panel of B stays in L1
+// Floats of packed A fetched ahead by the micro-kernel (1 KB): Winograd's packed filters stream from
+// L3, one panel after the other, faster than the hardware prefetcher follows.
+constexpr int PREFETCH_A = 256;
 
 THREAD_LOCAL Buf<float> packA, packB;
 
@@ -102,6 +105,7 @@ void micro(int kc, const float *ap, const float *b, const int *base, const int *
   for (int v = 0; v < NV; v++) bg[v] = G ? b + base[imin(v, (cols - 1) / VW)] : b;
   for (int p = 0; p < kc; p++) {
     vf bv[NV];
+    __builtin_prefetch(ap + p * R + PREFETCH_A);
     for (int v = 0; v < NV; v++) bv[v] = G ? vload(bg[v] + off[p]) : vload(b + off[p] + v * VW);
     for (int r = 0; r < R; r++) {
       vf a = vbroadcast(ap[p * R + r]);
@@ -345,9 +349,10 @@ void gemm_packed_a_offset(int m, int n, int k, const float *ap, const float *b, 
                           bool accumulate) {
   if (m <= 0 || n <= 0 || k <= 0) return;
   int rows = panel_rows(m);
-  for (int i0 = 0; i0 < m; i0 += rows) {
-    int rr = imin(rows, m - i0);
-    for (int j0 = 0; j0 < n; j0 += NR) {
+  // Column tiles outermost: a k×NR tile of B stays in L1 while the panels of A (in L2) pass by it.
+  for (int j0 = 0; j0 < n; j0 += NR) {
+    for (int i0 = 0; i0 < m; i0 += rows) {
+      int rr = imin(rows, m - i0);
       Micros::fns[rr - 1](k, ap + (size_t)i0 * k, b + j0, nullptr, off, c + (long)i0 * ldc + j0, ldc, imin(NR, n - j0),
                           accumulate);
     }
@@ -369,14 +374,46 @@ void gemm(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate
 }
 
 void gemm_threads(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate, int threads) {
-  int tiles = (n + NR - 1) / NR, parts = imin(tiles, 4 * threads);
-  if (threads <= 1 || parts <= 1) return gemm(m, n, k, a, b, c, ldc, accumulate);
-  parallel_for(threads, parts, [&](int, int i) {
-    int t0, t1;
-    split_range(tiles, parts, i, &t0, &t1);
-    int j0 = t0 * NR, j1 = imin(n, t1 * NR);
-    if (j0 < j1) gemm(m, j1 - j0, k, a, Mat{b.p + (long)j0 * b.cs, b.rs, b.cs}, c + j0, ldc, accumulate);
-  });
+  int tiles = (n + NR - 1) / NR, rows = panel_rows(imax(m, 1)), panels = (m + rows - 1) / rows;
+  bool packed = m > 4 && k > 4;
+  if (threads <= 1 || k <= 0 || (long)m * n * k < (1 << 18) || (packed ? panels : tiles) <= 1)
+    return gemm(m, n, k, a, b, c, ldc, accumulate);
+  if (!packed) {
+    int parts = imin(tiles, 4 * threads);
+    parallel_for(threads, parts, [&](int, int i) {
+      int t0, t1;
+      split_range(tiles, parts, i, &t0, &t1);
+      int j0 = t0 * NR, j1 = imin(n, t1 * NR);
+      if (j0 < j1) gemm(m, j1 - j0, k, a, Mat{b.p + (long)j0 * b.cs, b.rs, b.cs}, c + j0, ldc, accumulate);
+    });
+    return;
+  }
+  // B packed once per KC block on all threads, then the panels of A shared out: each packed once, and
+  // every element summed as by gemm.
+  float *bp = packB.grow((size_t)KC * tiles * NR);
+  int bparts = imin(tiles, 2 * threads), aparts = imin(panels, 4 * threads);
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    int kc = imin(KC, k - p0);
+    parallel_for(threads, bparts, [&](int, int i) {
+      int t0, t1;
+      split_range(tiles, bparts, i, &t0, &t1);
+      if (t0 < t1)
+        pack_b(bp + (long)t0 * kc * NR, Mat{b.p + (long)t0 * NR * b.cs, b.rs, b.cs}, imin(n, t1 * NR) - t0 * NR, p0,
+               kc);
+    });
+    parallel_for(threads, aparts, [&](int, int i) {
+      int q0, q1;
+      split_range(panels, aparts, i, &q0, &q1);
+      float *ap = packA.grow((size_t)kc * MR);
+      for (int q = q0; q < q1; q++) {
+        int i0 = q * rows, rr = imin(rows, m - i0);
+        pack_a(ap, a, i0, rr, m, p0, kc);
+        for (int j0 = 0; j0 < n; j0 += NR)
+          Micros::fns[rr - 1](kc, ap, bp + (long)(j0 / NR) * kc * NR, nullptr, panelOffsets.off,
+                              c + (long)i0 * ldc + j0, ldc, imin(NR, n - j0), accumulate || p0 > 0);
+      }
+    });
+  }
 }
 
 int simd_width() {
