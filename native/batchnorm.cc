@@ -87,7 +87,7 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
   backward_by_image(
       dx != nullptr, dgamma, dbeta, x, mean, invstd, gamma, n, c, hw, batch_stats, threads,
       [&](int b, int ch0, int ch1) {
-        return act_dz_rows(dx, dy, x, mean, invstd, gamma, beta, c, hw, act, b, ch0, ch1);
+        return act_dz_rows(dx + ((long)b * c + ch0) * hw, dy, x, mean, invstd, gamma, beta, c, hw, act, b, ch0, ch1);
       },
       [&](int b, int ch0, int ch1, const DxTerms *q, bool few) {
         for (long ch = ch0, o = ((long)b * c + ch0) * hw; ch < ch1; ch++, o += hw)

@@ -231,21 +231,21 @@ void backward_by_image(bool want_dx, float *dgamma, float *dbeta, const float *x
 namespace {
 
 // dz of image b's rows [ch0, ch1) of x[n, c, hw]: dy itself without an activation, else dy·act'(z) into d
-// (z computed again from x); returns where they are.
+// from its start (z computed again from x); returns where they are.
 inline const float *act_dz_rows(float *d, const float *dy, const float *x, const float *mean, const float *invstd,
                                 const float *gamma, const float *beta, int c, int hw, BnAct act, int b, int ch0,
                                 int ch1) {
   long o0 = ((long)b * c + ch0) * hw;
   if (act.kind == kBnNone) return dy + o0;
-  for (long ch = ch0, o = o0; ch < ch1; ch++, o += hw) {
+  for (long ch = ch0, o = o0, i = 0; ch < ch1; ch++, o += hw, i += hw) {
     float za = scale(invstd, gamma, ch), zb = beta ? beta[ch] : 0.f;
     if (act.kind == kBnRelu)
-      relu_grad_row(d + o, dy + o, x + o, hw, mean[ch], za, zb);
+      relu_grad_row(d + i, dy + o, x + o, hw, mean[ch], za, zb);
     else
-      bn_row(d + o, x + o, hw, mean[ch], za, zb);
+      bn_row(d + i, x + o, hw, mean[ch], za, zb);
   }
-  if (act.kind != kBnRelu) act_grad_rows(act, d + o0, dy + o0, (ch1 - ch0) * hw);
-  return d + o0;
+  if (act.kind != kBnRelu) act_grad_rows(act, d, dy + o0, (ch1 - ch0) * hw);
+  return d;
 }
 
 }  // namespace
