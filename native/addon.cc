@@ -236,17 +236,41 @@ const struct {
            const float *invstd = a.arr<float>(10, "invstd", g.c), *gamma = a.arr<float>(11, "gamma", g.c, true);
            const float *beta = a.arr<float>(12, "beta", g.c, true);
            bool batch_stats = a.flag(14, "batchStats");
-           // The gradient of each plane is gathered on its own: every argmax must lie in its output's plane.
-           int64_t hw = (int64_t)g.h * g.w, ohw = (int64_t)g.oh * g.ow;
-           for (int64_t i = 0, lo = 0; am && i < ys; lo += hw)
-             for (int64_t end = i + ohw; i < end; i++)
-               if (am[i] < lo || am[i] >= lo + hw)
-                 a.fail("argument argmax: argmax[%lld] = %d lies outside its plane (values %lld … %lld)", (long long)i,
-                        am[i], (long long)lo, (long long)(lo + hw - 1));
+           a.argmax_in_planes(am, g);
            int t = a.i32(15, "threads", 1, max_threads());
            return [=] {
              batchnorm_maxpool_backward(dx, dgamma, dbeta, dy, y, am, x, mean, invstd, gamma, beta, batch_stats, act, g,
                                         t);
+           };
+         }),
+    BIND("maxPoolBatchNormStats",
+         {
+           PoolGeom g = a.pool(5);
+           int64_t xs = Args::prod({g.n, g.c, g.h, g.w}), ys = Args::prod({g.n, g.c, g.oh, g.ow});
+           float *y = a.arr<float>(0, "y", ys), *mean = a.arr<float>(2, "mean", g.c),
+                 *var = a.arr<float>(3, "variance", g.c);
+           int *am = a.arr<int>(1, "argmax", ys);
+           const float *x = a.arr<float>(4, "x", xs);
+           int t = a.i32(6, "threads", 1, max_threads());
+           return [=] { maxpool_batchnorm_stats(y, am, mean, var, x, g, t); };
+         }),
+    BIND("maxPoolBatchNormBackward",
+         {
+           BnAct act{a.i32(0, "act", kBnNone, kBnGelu), a.num(1, "slope")};
+           PoolGeom g = a.pool(13);
+           int64_t xs = Args::prod({g.n, g.c, g.h, g.w}), ys = Args::prod({g.n, g.c, g.oh, g.ow});
+           float *dx = a.arr<float>(2, "dx", xs, true), *dgamma = a.arr<float>(3, "dgamma", g.c, true);
+           float *dbeta = a.arr<float>(4, "dbeta", g.c, true), *dz = a.arr<float>(5, "dz", ys);
+           const float *dy = a.arr<float>(6, "dy", ys), *x = a.arr<float>(7, "x", ys);
+           const int *am = a.arr<int>(8, "argmax", ys);
+           const float *mean = a.arr<float>(9, "mean", g.c), *invstd = a.arr<float>(10, "invstd", g.c);
+           const float *gamma = a.arr<float>(11, "gamma", g.c, true), *beta = a.arr<float>(12, "beta", g.c, true);
+           bool batch_stats = a.flag(14, "batchStats");
+           a.argmax_in_planes(am, g);
+           int t = a.i32(15, "threads", 1, max_threads());
+           return [=] {
+             maxpool_batchnorm_backward(dx, dgamma, dbeta, dz, dy, x, am, mean, invstd, gamma, beta, batch_stats, act,
+                                        g, t);
            };
          }),
     BIND("sgdStep",

@@ -92,6 +92,16 @@ class Args {
     return g;
   }
 
+  // A gradient gathered plane by plane: every argmax of a pooling must lie in its output's plane.
+  void argmax_in_planes(const int *am, const PoolGeom &g) {
+    int64_t hw = (int64_t)g.h * g.w, ohw = (int64_t)g.oh * g.ow, ys = (int64_t)g.n * g.c * ohw;
+    for (int64_t i = 0, lo = 0; ok && am && i < ys; lo += hw)
+      for (int64_t end = i + ohw; i < end; i++)
+        if (am[i] < lo || am[i] >= lo + hw)
+          return fail("argument argmax: argmax[%lld] = %d lies outside its plane (values %lld … %lld)", (long long)i,
+                      am[i], (long long)lo, (long long)(lo + hw - 1));
+  }
+
   // Throws the TypeError (once) and marks the call as refused.
   void fail(const char *fmt, ...) __attribute__((format(printf, 2, 3))) {
     if (!ok) return;
@@ -116,7 +126,7 @@ class Args {
  private:
   napi_env env_;
   const char *fn_;
-  napi_value v_[16];  // the most arguments of a kernel (batchNormBackward: 13)
+  napi_value v_[16];  // the most arguments of a kernel (maxPoolBatchNormBackward: 16)
   size_t n_ = 16;
 
   static bool positive(std::initializer_list<int> xs) {

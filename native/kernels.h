@@ -68,3 +68,12 @@ void batchnorm_maxpool_backward(float *dx, float *dgamma, float *dbeta, const fl
                                 const int *argmax, const float *x, const float *mean, const float *invstd,
                                 const float *gamma, const float *beta, bool batch_stats, BnAct act, const PoolGeom &g,
                                 int threads);
+// Max pooling with the batch norm after it (convts-cifar's order): maxpool_forward, then batchnorm_stats of
+// its output y; and batchnorm_backward (with the activation) of the pooled gradient dy, then
+// maxpool_backward into dx (may be null). x is the pool's output (the batch norm's input), dz a scratch
+// array of its size (required with an activation; left unspecified); each argmax must lie in its own plane.
+void maxpool_batchnorm_stats(float *y, int *argmax, float *mean, float *var, const float *x, const PoolGeom &g,
+                             int threads);
+void maxpool_batchnorm_backward(float *dx, float *dgamma, float *dbeta, float *dz, const float *dy, const float *x,
+                                const int *argmax, const float *mean, const float *invstd, const float *gamma,
+                                const float *beta, bool batch_stats, BnAct act, const PoolGeom &g, int threads);

@@ -267,3 +267,15 @@ void w_bn_maxpool_backward(int act, double slope, float *dx, float *dgamma, floa
   batchnorm_maxpool_backward(dx, dgamma, dbeta, dy, y, argmax, x, mean, invstd, gamma, beta, batchStats != 0,
                              BnAct{act, slope}, *g, threads);
 }
+EXPORT("maxPoolBatchNormStats")
+void w_maxpool_bn_stats(float *y, int *argmax, float *mean, float *var, const float *x, const PoolGeom *g) {
+  maxpool_batchnorm_stats(y, argmax, mean, var, x, *g, threads);
+}
+// On one thread, as batchNormBackward here: measured faster than on the pool's threads.
+EXPORT("maxPoolBatchNormBackward")
+void w_maxpool_bn_backward(int act, double slope, float *dx, float *dgamma, float *dbeta, float *dz, const float *dy,
+                           const float *x, const int *argmax, const float *mean, const float *invstd,
+                           const float *gamma, const float *beta, const PoolGeom *g, int batchStats) {
+  maxpool_batchnorm_backward(dx, dgamma, dbeta, dz, dy, x, argmax, mean, invstd, gamma, beta, batchStats != 0,
+                             BnAct{act, slope}, *g, 1);
+}

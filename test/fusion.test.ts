@@ -18,6 +18,7 @@ import {
   withKernels,
 } from '../src/index.js';
 import { checkFusedBatchNorm, checkFusedBatchNormPool } from './helpers/kernel-check.js';
+import { checkPoolThenBatchNorm } from './helpers/pool-bn-check.js';
 
 test('reference kernels: batch norm with its activation in one kernel gives the two kernels’ values bit for bit', () => {
   checkFusedBatchNorm(referenceKernels, Number(process.env.CONVTS_TEST_SEED ?? 1));
@@ -25,6 +26,10 @@ test('reference kernels: batch norm with its activation in one kernel gives the 
 
 test('reference kernels: batch norm, its activation and a max pooling in one kernel give the kernels’ values bit for bit', () => {
   checkFusedBatchNormPool(referenceKernels, Number(process.env.CONVTS_TEST_SEED ?? 1));
+});
+
+test('reference kernels: a max pooling and the batch norm after it in fused kernels give the kernels’ values bit for bit', () => {
+  checkPoolThenBatchNorm(referenceKernels, Number(process.env.CONVTS_TEST_SEED ?? 1));
 });
 
 // Every fusable pair, at the top level, inside a residual block, before the last layers, a batch norm
@@ -95,6 +100,38 @@ const pooled: ModelSpec = {
   init: { kind: 'he-normal' },
 };
 
+// A max pooling before a batch norm (convts-cifar's blocks): with GELU, as the network's first layer (no
+// gradient below it), with overlapping windows before leaky ReLU, before a batch norm alone on 1×1 maps,
+// and beside blocks without a pool.
+const poolFirst: ModelSpec = {
+  input: [3, 18, 18],
+  layers: [
+    { type: 'maxpool2d', size: 2 },
+    { type: 'batchnorm' },
+    { type: 'gelu' },
+    { type: 'conv2d', filters: 6, kernel: 2, padding: 0 },
+    { type: 'gelu' },
+    { type: 'conv2d', filters: 8, kernel: 3, padding: 'same', bias: false },
+    { type: 'maxpool2d', size: 2 },
+    { type: 'batchnorm' },
+    { type: 'gelu' },
+    { type: 'conv2d', filters: 8, kernel: 3, padding: 'same', bias: false },
+    { type: 'batchnorm' },
+    { type: 'gelu' },
+    { type: 'conv2d', filters: 8, kernel: 3, padding: 'same', bias: false },
+    { type: 'maxpool2d', size: 2, stride: 1 },
+    { type: 'batchnorm', affine: false },
+    { type: 'leaky-relu', slope: 0.1 },
+    { type: 'conv2d', filters: 8, kernel: 3, padding: 'same', bias: false },
+    { type: 'maxpool2d', size: 2 },
+    { type: 'batchnorm' },
+    { type: 'globalmaxpool' },
+    { type: 'dense', units: 3 },
+  ],
+  loss: 'cross-entropy',
+  init: { kind: 'he-normal' },
+};
+
 /**
  * Three SGD steps and an evaluation: every output, gradient, weight and running statistic. `want`: the
  * fused kernels' calls when fused (batch norm with an activation forward and backward, with a max
@@ -102,7 +139,7 @@ const pooled: ModelSpec = {
  */
 function run(net: ModelSpec, fast: Kernels, fused: boolean, want: number[]): { what: string; data: Float32Array }[] {
   setBatchNormFusion(fused);
-  const calls = [0, 0, 0, 0];
+  const calls = [0, 0, 0, 0, 0, 0];
   const k: Kernels = {
     ...fast,
     batchNormForward(...a) {
@@ -120,6 +157,14 @@ function run(net: ModelSpec, fast: Kernels, fused: boolean, want: number[]): { w
     batchNormMaxPoolBackward(...a) {
       calls[3]++;
       fast.batchNormMaxPoolBackward(...a);
+    },
+    maxPoolBatchNormStats(...a) {
+      calls[4]++;
+      fast.maxPoolBatchNormStats(...a);
+    },
+    maxPoolBatchNormBackward(...a) {
+      calls[5]++;
+      fast.maxPoolBatchNormBackward(...a);
     },
   };
   try {
@@ -145,7 +190,7 @@ function run(net: ModelSpec, fast: Kernels, fused: boolean, want: number[]): { w
       for (const { name, buffer } of model.namedBuffers()) out.push({ what: name, data: buffer.value.data.slice() });
       out.push({ what: 'evaluation logits', data: model.logits(x, false).data.slice() });
       out.push({ what: 'predict', data: model.predict(x).data.slice() });
-      assert.deepEqual(calls, fused ? want : [0, 0, 0, 0], 'fused kernel calls');
+      assert.deepEqual(calls, fused ? want : [0, 0, 0, 0, 0, 0], 'fused kernel calls');
       return out;
     });
   } finally {
@@ -157,11 +202,13 @@ for (const b of [
   { name: 'reference', threads: 1, kernels: referenceKernels },
   ...availableBackends().filter((a) => a.name !== 'reference'),
 ]) {
-  // Five forward passes (three steps, logits, predict) and three backward ones: five pairs in `spec`,
-  // four batch norms with a max pooling in `pooled`.
+  // Five forward passes (three steps, logits, predict) and three backward ones: five pairs in `spec` and a
+  // max pooling before a batch norm (three training passes), four batch norms with a max pooling in
+  // `pooled`, four after one in `poolFirst` and four pairs.
   for (const [name, net, want] of [
-    ['a model', spec, [25, 15, 0, 0]],
-    ['a model with max pooling after batch norms', pooled, [0, 0, 20, 12]],
+    ['a model', spec, [25, 15, 0, 0, 3, 3]],
+    ['a model with max pooling after batch norms', pooled, [0, 0, 20, 12, 0, 0]],
+    ['a model with max pooling before batch norms', poolFirst, [20, 3, 0, 0, 12, 12]],
   ] as const) {
     test(`${b.kernels.name} (${b.threads} thread${b.threads > 1 ? 's' : ''}): ${name} trains and evaluates bit-identically with and without the fusion`, () => {
       const [fused, apart] = [run(net, b.kernels, true, [...want]), run(net, b.kernels, false, [...want])];
@@ -179,6 +226,7 @@ for (const b of [
 for (const [name, net] of [
   ['batch norms and activations', spec],
   ['max pooling too', pooled],
+  ['max pooling before batch norms', poolFirst],
 ] as const)
   test(`the fusion changes no file (${name}): the same safetensors and ONNX bytes after training either way`, () => {
     const files = (fused: boolean) => {

@@ -80,9 +80,19 @@ for (const [wasm, what, extra] of [
     '-Wl,--strip-all',
     '-o',
     tmp,
-    ...['wasm', 'gemm', 'conv', 'conv_pixel', 'dense', 'pooling', 'sgd', 'batchnorm', 'gelu', 'winograd'].map(
-      (f) => `native/${f}.cc`,
-    ),
+    ...[
+      'wasm',
+      'gemm',
+      'conv',
+      'conv_pixel',
+      'dense',
+      'pooling',
+      'sgd',
+      'batchnorm',
+      'bn_pool',
+      'gelu',
+      'winograd',
+    ].map((f) => `native/${f}.cc`),
   ]);
   if (built && extra.includes('-mrelaxed-simd')) finalOpcodes(tmp);
   if (built) renameSync(tmp, wasm);

@@ -215,6 +215,41 @@ export interface Kernels {
   ): void;
 
   /**
+   * maxPool2dForward, then batchNormStats of its output y (the batch norm after the pool, in training):
+   * the same y, argmax, mean and variance; the pool's forward takes the statistics' first pass.
+   */
+  maxPoolBatchNormStats(
+    y: Float32Array,
+    argmax: Int32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    x: Float32Array,
+    g: PoolGeom,
+  ): void;
+  /**
+   * batchNormBackward (with the activation) of the pooled gradient dy, then maxPool2dBackward of its dx into
+   * `dx` (the pool's input gradient; skipped when null), without the pooled dx between them. x is the pool's
+   * output (the batch norm's input), dz a scratch array of its size (left unspecified), argmax the pool's
+   * (each in its own plane).
+   */
+  maxPoolBatchNormBackward(
+    dx: Float32Array | null,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+    dz: Float32Array,
+    dy: Float32Array,
+    x: Float32Array,
+    argmax: Int32Array,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    act: FusedActivation | null,
+    batchStats: boolean,
+    g: PoolGeom,
+  ): void;
+
+  /**
    * One SGD update of a parameter, as torch.optim.SGD (dampening 0): g' = g + wd·w; with momentum μ,
    * v = μ·v + g' (v = g' when `first`) and the step is v, or g' + μ·v for Nesterov; w −= lr·step.
    * v is null when μ = 0. At batch 1 this touches every weight once per sample, so it is a kernel too.

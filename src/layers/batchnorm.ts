@@ -50,6 +50,8 @@ export class BatchNorm extends Layer {
   private act: FusedActivation | null = null;
   /** The max pooling the last forward applied in the same kernel (after the activation, if any), or null. */
   private pool: MaxPool2d | null = null;
+  /** The max pooling before this layer that the last forward ran (its input is the pool's), or null. */
+  private before: MaxPool2d | null = null;
 
   constructor(spec: BatchNormSpec, inShape: Shape) {
     super(inShape);
@@ -94,14 +96,28 @@ export class BatchNorm extends Layer {
    * the activation's output gradient). With `pool` too, the max pooling after them: the output is the
    * pool's, and this layer's (or the activation's) full-size output is never written.
    */
-  forward(x: Tensor, training: boolean, act: FusedActivation | null = null, pool: MaxPool2d | null = null): Tensor {
-    const n = x.shape[0];
+  forward(
+    input: Tensor,
+    training: boolean,
+    act: FusedActivation | null = null,
+    pool: MaxPool2d | null = null,
+    before: MaxPool2d | null = null,
+  ): Tensor {
+    const n = input.shape[0];
     const k = kernels();
+    if (before && pool) throw new TypeError('batchnorm: a max pooling on both sides does not run fused');
     this.batchStats = training;
+    this.before = before;
+    let x = input;
     if (training) {
       const problem = this.trainBatchProblem(n);
       if (problem) throw new ShapeError(`${this.name || 'batchnorm'}: ${problem}`);
-      k.batchNormStats(this.mean, this.variance, x.data, n, this.c, this.hw);
+      if (before) {
+        // The pool before this layer, with the statistics' first pass over its output in its own.
+        const p = before.fusedOutput(n);
+        k.maxPoolBatchNormStats(p.y.data, p.argmax, this.mean, this.variance, input.data, p.geom);
+        x = p.y;
+      } else k.batchNormStats(this.mean, this.variance, x.data, n, this.c, this.hw);
       const count = n * this.hw;
       const m = this.momentum;
       const rm = this.runningMean.value.data;
@@ -113,6 +129,7 @@ export class BatchNorm extends Layer {
       }
       this.batchesTracked.value.data[0]++;
     } else {
+      if (before) x = before.forward(input);
       this.mean.set(this.runningMean.value.data);
       const rv = this.runningVar.value.data;
       for (let ch = 0; ch < this.c; ch++) this.invstd[ch] = 1 / Math.sqrt(rv[ch] + this.eps);
@@ -136,9 +153,36 @@ export class BatchNorm extends Layer {
     return (this.act ? 1 : 0) + (this.pool ? 1 : 0);
   }
 
+  /** How many layers before this one the last forward ran too (a max pooling): its backward covers them. */
+  get fusedBefore(): number {
+    return this.before ? 1 : 0;
+  }
+
   backward(dy: Tensor): Tensor {
     const n = this.x!.shape[0];
     const dx = this.inputGrad(n);
+    if (this.before) {
+      // dx holds the activation's gradient on the way; the pool's input gradient is the result.
+      const { argmax, geom } = this.before.fusedOutput(n);
+      const down = this.before.fusedInputGrad(n);
+      kernels().maxPoolBatchNormBackward(
+        this.before.propagateDown ? down.data : null,
+        this.weight?.grad.data ?? null,
+        this.bias?.grad.data ?? null,
+        dx.data,
+        dy.data,
+        this.x!.data,
+        argmax,
+        this.mean,
+        this.invstd,
+        this.weight?.value.data ?? null,
+        this.bias?.value.data ?? null,
+        this.act,
+        this.batchStats,
+        geom,
+      );
+      return down;
+    }
     if (this.pool) {
       const { y, argmax, geom } = this.pool.fusedOutput(n);
       kernels().batchNormMaxPoolBackward(

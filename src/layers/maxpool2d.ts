@@ -24,13 +24,19 @@ export class MaxPool2d extends Layer {
 
   /**
    * The output and argmax for a batch of n, and the geometry: for a batch norm before this layer that
-   * pools its own output (sequence.ts), whose backward then covers this layer's.
+   * pools its own output, or after it that takes its statistics in the pool's pass (sequence.ts), whose
+   * backward then covers this layer's.
    */
   fusedOutput(n: number): { y: Tensor; argmax: Int32Array; geom: PoolGeom } {
     this.geom.n = n;
     const y = this.output(n);
     if (this.argmax.length < y.size) this.argmax = ints(y.size); // grows only: batch sizes alternate
     return { y, argmax: this.argmax, geom: this.geom };
+  }
+
+  /** The input-gradient buffer for a batch of n: for a batch norm after this layer whose backward covers this one's. */
+  fusedInputGrad(n: number): Tensor {
+    return this.inputGrad(n);
   }
 
   backward(dy: Tensor): Tensor {

@@ -2,7 +2,9 @@
 // or GELU after it run as one kernel (one pass over memory instead of two each way, and no tensor
 // between them), and so does a max pooling after them (or right after the batch norm): its forward
 // pools each plane while it is in cache, its backward reads the pooled gradient and the argmax
-// directly. The results are those of the layers run one by one, bit for bit. The fusion is how
+// directly. A max pooling right before a batch norm runs with it too: the pool's forward takes the sums
+// for the batch statistics while its output is in cache, and the batch norm's backward passes its
+// gradient through the argmax directly. The results are those of the layers run one by one, bit for bit. The fusion is how
 // the layers run, not what they are: the layer list, the weights and every file stay the same.
 import type { Tensor } from '../tensor/tensor.js';
 import { ActivationLayer, InputActivationLayer } from './activation.js';
@@ -25,7 +27,13 @@ export function batchNormFusion(): boolean {
 export function forwardLayers(layers: readonly Layer[], x: Tensor, training: boolean, depth = layers.length): Tensor {
   let y = x;
   for (let i = 0; i < depth; i++) {
-    const l = layers[i];
+    let l = layers[i];
+    // A max pooling whose output only a batch norm takes (not one that pools its own output again).
+    let before: MaxPool2d | null = null;
+    if (fusion && l instanceof MaxPool2d && i + 1 < depth && layers[i + 1] instanceof BatchNorm) {
+      const k = layers[i + 2] instanceof ActivationLayer || layers[i + 2] instanceof InputActivationLayer ? 3 : 2;
+      if (!(i + k < depth && layers[i + k] instanceof MaxPool2d)) [before, l] = [l, layers[++i]];
+    }
     if (!(fusion && l instanceof BatchNorm)) {
       y = l.forward(y, training);
       continue;
@@ -36,7 +44,7 @@ export function forwardLayers(layers: readonly Layer[], x: Tensor, training: boo
     if (act) i++;
     const pool = i + 1 < depth && layers[i + 1] instanceof MaxPool2d ? (layers[i + 1] as MaxPool2d) : null;
     if (pool) i++;
-    y = l.forward(y, training, act, pool);
+    y = l.forward(y, training, act, pool, before);
   }
   return y;
 }
@@ -51,7 +59,9 @@ export function backwardLayers(layers: readonly Layer[], dy: Tensor, depth = lay
       return bn instanceof BatchNorm && j + bn.fusedLayers === i;
     });
     if (k !== undefined) i = k;
-    d = layers[i].backward(d);
+    const l = layers[i];
+    d = l.backward(d);
+    if (l instanceof BatchNorm) i -= l.fusedBefore;
   }
   return d;
 }

@@ -27,6 +27,8 @@ import {
   winogradConvs,
 } from './kernel-shapes.js';
 
+import { checkPoolThenBatchNorm } from './pool-bn-check.js';
+
 export { relError, TOL };
 
 /**
@@ -295,6 +297,12 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
     );
   });
 
+  test(`${label}: max pooling with the batch norm after it in fused kernels gives the kernels' values bit for bit (seed ${seed})`, () => {
+    checkPoolThenBatchNorm(fast, seed, (what, got, want) =>
+      close(`${what} (fused, against the reference)`, seed, got, want),
+    );
+  });
+
   test(`${label}: SGD steps match the reference (seed ${seed})`, () => {
     const r = new Rng(seed + 4);
     for (let t = 0; t < 16; t++) {
@@ -357,7 +365,7 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
 }
 
 /** The activations batch norm can run in its own kernel, with the unfused kernels that give the same values. */
-const fusedActivations: {
+export const fusedActivations: {
   act: FusedActivation;
   fwd: (k: Kernels, y: Float32Array, z: Float32Array, len: number) => void;
   bwd: (k: Kernels, dz: Float32Array, dy: Float32Array, z: Float32Array, y: Float32Array, len: number) => void;
@@ -468,8 +476,19 @@ function batchNormCase(r: Rng, maxC: number, flat: boolean, affine: boolean) {
   return { n, c, hw, len, x, dy, affine, gamma, beta };
 }
 
+/** An assertion that a fused kernel's output equals the kernels' one by one, bit for bit. */
+export function sameBits(k: Kernels, seed: number) {
+  return (what: string, got: Float32Array | Int32Array, want: Float32Array | Int32Array) => {
+    const i = got.findIndex((v, j) => !Object.is(v, want[j]));
+    assert.ok(
+      i < 0,
+      `${k.name} ${what}: fused ${got[i]} at ${i}, kernels one by one ${want[i]} (seed ${seed}; rerun with CONVTS_TEST_SEED=${seed})`,
+    );
+  };
+}
+
 /** Pool geometries of the built-in nets (2×2 on 28, 14, 7 and 32) and random ones, overlapping windows included. */
-function bnPoolGeoms(r: Rng): PoolGeom[] {
+export function bnPoolGeoms(r: Rng): PoolGeom[] {
   const square = (n: number, c: number, h: number) => ({
     n,
     c,
@@ -502,13 +521,7 @@ export function checkFusedBatchNormPool(
   againstReference?: (what: string, got: Float32Array, want: Float32Array) => void,
 ): void {
   const r = new Rng(seed + 8);
-  const same = (what: string, got: Float32Array | Int32Array, want: Float32Array | Int32Array) => {
-    const i = got.findIndex((v, j) => !Object.is(v, want[j]));
-    assert.ok(
-      i < 0,
-      `${k.name} ${what}: fused ${got[i]} at ${i}, kernels one by one ${want[i]} (seed ${seed}; rerun with CONVTS_TEST_SEED=${seed})`,
-    );
-  };
+  const same = sameBits(k, seed);
   for (const [t, g] of bnPoolGeoms(r).entries()) {
     const { n, c } = g;
     const [hw, ohw] = [g.h * g.w, g.oh * g.ow];

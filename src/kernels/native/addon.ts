@@ -158,6 +158,33 @@ export interface NativeAddon {
     batchStats: boolean,
     threads: number,
   ): void;
+  maxPoolBatchNormStats(
+    y: Float32Array,
+    argmax: Int32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    x: Float32Array,
+    g: Int32Array,
+    threads: number,
+  ): void;
+  maxPoolBatchNormBackward(
+    act: number,
+    slope: number,
+    dx: Float32Array | null,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+    dz: Float32Array,
+    dy: Float32Array,
+    x: Float32Array,
+    argmax: Int32Array,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    g: Int32Array,
+    batchStats: boolean,
+    threads: number,
+  ): void;
   sgdStep(
     w: Float32Array,
     g: Float32Array,

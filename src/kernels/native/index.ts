@@ -130,6 +130,29 @@ export function nativeKernels(addon: NativeAddon, threads: number): Kernels {
         t,
       );
     },
+    maxPoolBatchNormStats: (y, am, mean, variance, x, g) =>
+      addon.maxPoolBatchNormStats(y, am, mean, variance, x, poolGeomArray(g), t),
+    maxPoolBatchNormBackward: (dx, dgamma, dbeta, dz, dy, x, am, mean, invstd, gamma, beta, act, batchStats, g) => {
+      const [code, slope, geom] = [fusedCode(act), act?.slope ?? 0, poolGeomArray(g)];
+      addon.maxPoolBatchNormBackward(
+        code,
+        slope,
+        dx,
+        dgamma,
+        dbeta,
+        dz,
+        dy,
+        x,
+        am,
+        mean,
+        invstd,
+        gamma,
+        beta,
+        geom,
+        batchStats,
+        t,
+      );
+    },
     sgdStep: (w, g, v, len, o: SgdStepOptions) =>
       addon.sgdStep(w, g, v, len, o.lr, o.momentum, o.weightDecay, o.nesterov, o.first, t),
   };

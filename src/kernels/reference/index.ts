@@ -22,6 +22,7 @@ import {
   batchNormMaxPoolForward,
   batchNormStats,
 } from './normalization.js';
+import { maxPoolBatchNormBackward, maxPoolBatchNormStats } from './pool-batchnorm.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.js';
 
 /** Plain TypeScript kernels: the yardstick every faster kernel set is checked against. */
@@ -52,5 +53,7 @@ export const referenceKernels: Kernels = {
   batchNormBackward,
   batchNormMaxPoolForward,
   batchNormMaxPoolBackward,
+  maxPoolBatchNormStats,
+  maxPoolBatchNormBackward,
   sgdStep,
 };

@@ -92,6 +92,24 @@ export interface WasmExports {
     g: number,
     batchStats: number,
   ): void;
+  maxPoolBatchNormStats(y: number, argmax: number, mean: number, variance: number, x: number, g: number): void;
+  maxPoolBatchNormBackward(
+    act: number,
+    slope: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    dz: number,
+    dy: number,
+    x: number,
+    argmax: number,
+    mean: number,
+    invstd: number,
+    gamma: number,
+    beta: number,
+    g: number,
+    batchStats: number,
+  ): void;
   sgdStep(
     w: number,
     g: number,

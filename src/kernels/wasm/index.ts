@@ -195,6 +195,39 @@ export function wasmKernelsOn(e: WasmExports, memory: WebAssembly.Memory, name: 
         ),
       );
     },
+    maxPoolBatchNormStats(y, argmax, mean, variance, x, g) {
+      const [xs, ys] = [g.n * g.c * g.h * g.w, g.n * g.c * g.oh * g.ow];
+      const args: Arr[] = [y.subarray(0, ys), argmax.subarray(0, ys), mean.subarray(0, g.c), variance.subarray(0, g.c)];
+      args.push(x.subarray(0, xs), poolGeomArray(g));
+      run(args, b(4, 5), b(0, 1, 2, 3), (p) => e.maxPoolBatchNormStats(p[0], p[1], p[2], p[3], p[4], p[5]));
+    },
+    maxPoolBatchNormBackward(dx, dgamma, dbeta, dz, dy, x, argmax, mean, invstd, gamma, beta, act, batchStats, g) {
+      const [xs, ys] = [g.n * g.c * g.h * g.w, g.n * g.c * g.oh * g.ow];
+      const args: Arr[] = [dx?.subarray(0, xs) ?? null, dgamma, dbeta, dz.subarray(0, ys), dy.subarray(0, ys)];
+      args.push(x.subarray(0, ys), argmax.subarray(0, ys), mean.subarray(0, g.c), invstd.subarray(0, g.c), gamma);
+      args.push(beta, poolGeomArray(g));
+      const [code, slope] = [fusedCode(act), act?.slope ?? 0];
+      // dz is scratch: neither copied in nor out when staged.
+      run(args, b(1, 2, 4, 5, 6, 7, 8, 9, 10, 11), b(0, 1, 2), (p) =>
+        e.maxPoolBatchNormBackward(
+          code,
+          slope,
+          p[0],
+          p[1],
+          p[2],
+          p[3],
+          p[4],
+          p[5],
+          p[6],
+          p[7],
+          p[8],
+          p[9],
+          p[10],
+          p[11],
+          +batchStats,
+        ),
+      );
+    },
     sgdStep(w, g, v, len, o) {
       run([w.subarray(0, len), g.subarray(0, len), v ? v.subarray(0, len) : null], b(0, 1, 2), b(0, 2), (p) =>
         e.sgdStep(p[0], p[1], p[2], len, o.lr, o.momentum, o.weightDecay, +o.nesterov, +o.first),
