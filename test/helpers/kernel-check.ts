@@ -298,8 +298,8 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
   });
 
   test(`${label}: max pooling with the batch norm after it in fused kernels gives the kernels' values bit for bit (seed ${seed})`, () => {
-    checkPoolThenBatchNorm(fast, seed, (what, got, want) =>
-      close(`${what} (fused, against the reference)`, seed, got, want),
+    checkPoolThenBatchNorm(fast, seed, (what, got, want, floor) =>
+      close(`${what} (fused, against the reference)`, seed, got, want, floor),
     );
   });
 

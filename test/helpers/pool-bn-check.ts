@@ -25,7 +25,7 @@ function geoms(r: Rng): PoolGeom[] {
 export function checkPoolThenBatchNorm(
   k: Kernels,
   seed: number,
-  againstReference?: (what: string, got: Float32Array, want: Float32Array) => void,
+  againstReference?: (what: string, got: Float32Array, want: Float32Array, floor?: Float32Array) => void,
 ): void {
   const r = new Rng(seed + 9);
   const same = sameBits(k, seed);
@@ -115,7 +115,14 @@ export function checkPoolThenBatchNorm(
       if (againstReference) {
         const want = new Float32Array(len);
         run(referenceKernels, want, start.slice(), start.slice());
-        againstReference(`${what} dx`, dxf, want);
+        // With batch statistics dx is invstd·γ·(dz − mean dz − x̂·mean(dz·x̂)): over a few pooled values
+        // per channel those terms cancel, so the error is measured against their size (GELU's slope < 1.2).
+        let terms = 0;
+        for (let j = 0; j < ys; j++) {
+          const ch = Math.floor(j / ohw) % c;
+          terms = Math.max(terms, 1.2 * Math.abs(dy[j]) * invstd[ch] * (gamma ? Math.abs(gamma[ch]) : 1));
+        }
+        againstReference(`${what} dx`, dxf, want, new Float32Array(len).fill(terms));
       }
     }
   }
