@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { type Kernels, referenceKernels } from './index.js';
 import { type NativeAddon, nativeKernels } from './native/index.js';
 import { wasmKernels } from './wasm/index.js';
-import { type StartWasmOptions, startWasmKernels, type WasmKernels } from './wasm/load.js';
+import { type StartWasmOptions, startWasmKernels, type WasmKernels, wasmFiles } from './wasm/load.js';
 import { type SpawnWorker, startWasmThreads, type WasmThreads, wasmSharedKernels } from './wasm/pool.js';
 
 /** A kernel set the bench and the trainer can pick, with the threads it runs on. */
@@ -34,8 +34,7 @@ export type NativeVariant = (typeof nativeVariants)[number]['name'];
 const root = new URL('../../../', import.meta.url);
 const addonPath = (v: string) => fileURLToPath(new URL(`build/Release/convts_${v}.node`, root));
 // Shipped in the package (built at publish), rebuilt by npm install when native/ changed.
-const wasmPath = fileURLToPath(new URL('dist/wasm/convts.wasm', root));
-const wasmThreadedPath = fileURLToPath(new URL('dist/wasm/convts-mt.wasm', root));
+const wasmPath = (file: string) => fileURLToPath(new URL(`dist/wasm/${file}`, root));
 const addons = new Map<string, NativeAddon | null>();
 let wasm: WebAssembly.Module | null | undefined;
 let wasmThreaded: WebAssembly.Module | null | undefined;
@@ -85,16 +84,26 @@ export function loadNativeAddon(variant = process.env.CONVTS_NATIVE_VARIANT || u
   return loadVariant(known.name);
 }
 
+/**
+ * A packaged module, its relaxed-SIMD build (fused multiply-add) where this engine validates it — Node 22
+ * and later, or Node 20 with --experimental-wasm-relaxed-simd, as browsers do in startWasmKernels — else
+ * the plain SIMD128 one; null when neither was built.
+ */
+function loadWasm(relaxed: string, plain: string): WebAssembly.Module | null {
+  const bytes = tryLoad(wasmPath(relaxed), (p) => readFileSync(p));
+  if (bytes && WebAssembly.validate(bytes)) return new WebAssembly.Module(bytes);
+  return tryLoad(wasmPath(plain), (p) => new WebAssembly.Module(readFileSync(p)));
+}
+
 /** The compiled WebAssembly kernels, or null when they were not built (or this engine lacks SIMD). */
 export function loadWasmModule(): WebAssembly.Module | null {
-  if (wasm === undefined) wasm = tryLoad(wasmPath, (p) => new WebAssembly.Module(readFileSync(p)));
+  if (wasm === undefined) wasm = loadWasm(wasmFiles.relaxed, wasmFiles.simd128);
   return wasm;
 }
 
-/** The threaded WebAssembly kernels (convts-mt.wasm), or null when they were not built. */
+/** The threaded WebAssembly kernels (convts-mt.wasm or its relaxed build), or null when they were not built. */
 export function loadWasmThreadedModule(): WebAssembly.Module | null {
-  if (wasmThreaded === undefined)
-    wasmThreaded = tryLoad(wasmThreadedPath, (p) => new WebAssembly.Module(readFileSync(p)));
+  if (wasmThreaded === undefined) wasmThreaded = loadWasm(wasmFiles.threadsRelaxed, wasmFiles.threadsSimd128);
   return wasmThreaded;
 }
 
@@ -135,7 +144,7 @@ export async function startNodeWasmThreads(threads: number): Promise<WasmThreads
  */
 export function startNodeWasmKernels(options: StartWasmOptions = {}): Promise<WasmKernels> {
   return startWasmKernels({
-    from: async (file) => readFileSync(fileURLToPath(new URL(`dist/wasm/${file}`, root))),
+    from: async (file) => readFileSync(wasmPath(file)),
     spawn: spawnNodeWorker,
     threads: defaultThreads(),
     ...options,
