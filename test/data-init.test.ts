@@ -72,6 +72,30 @@ describe('patch whitening', () => {
     }
   });
 
+  test('the patch moment equals, to the bit, the patch-by-patch sum (any kernel and image shape)', () => {
+    const r = new Rng(4);
+    const [c, h, w, kh, kw, n] = [2, 5, 7, 3, 2, 3];
+    const x = Float32Array.from({ length: n * c * h * w }, () => r.normal());
+    const d = c * kh * kw;
+    const want = new Float64Array(d * d);
+    let patches = 0;
+    for (let s = 0; s < n; s++)
+      for (let y = 0; y + kh <= h; y++)
+        for (let xx = 0; xx + kw <= w; xx++, patches++) {
+          const p: number[] = [];
+          for (let ch = 0; ch < c; ch++)
+            for (let dy = 0; dy < kh; dy++)
+              for (let dx = 0; dx < kw; dx++) p.push(x[s * c * h * w + (ch * h + y + dy) * w + xx + dx]);
+          for (let i = 0; i < d; i++) for (let j = i; j < d; j++) want[i * d + j] += p[i] * p[j];
+        }
+    for (let i = 0; i < d; i++)
+      for (let j = i; j < d; j++) {
+        want[i * d + j] /= patches;
+        want[j * d + i] = want[i * d + j];
+      }
+    assert.deepEqual(Array.from(patchMoment(x, n, [c, h, w], kh, kw)), Array.from(want));
+  });
+
   test('training starts from the whitening filters of the training images, and a frozen weight stays so', async () => {
     const ds = new SyntheticDataset('syn', 64, [3, 8, 8], 4, 1);
     const spec = net([

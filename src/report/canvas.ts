@@ -69,6 +69,12 @@ export class Canvas {
     for (let j = y0; j < y1; j++) this.words.fill(word, j * this.width + x0, j * this.width + x1);
   }
 
+  /** Fills w×h whole pixels from (x, y), integers inside the picture's width, with one RGBA word; rows below it are left out. */
+  fillWords(x: number, y: number, w: number, h: number, word: number): void {
+    const y1 = Math.min(this.height, y + h);
+    for (let j = y; j < y1; j++) this.words.fill(word, j * this.width + x, j * this.width + x + w);
+  }
+
   /** A one-pixel rectangle outline. */
   strokeRect(x: number, y: number, w: number, h: number, c: Rgb): void {
     this.fillRect(x, y, w, 1, c);
@@ -181,16 +187,23 @@ export function drawImage(
 ): void {
   const [c, h, w] = shape;
   const plane = h * w;
-  const k = hi > lo ? 255 / (hi - lo) : 0;
-  const level = (v: number) => (k ? (v - lo) * k : 0); // a constant image (a dead map) is black
+  const k = hi > lo ? 255 / (hi - lo) : 0; // a constant image (a dead map) is black
+  const colour = ch === 'rgb' && c === 3;
+  const first = o + (ch === 'rgb' ? 0 : ch) * plane;
+  // Whole pixel words written straight into the raster: a square per value was a fillRect call
+  // each, most of a report's drawing time. The clamped scratch rounds as fillRect's colours do.
+  const x0 = Math.round(px);
+  const y0 = Math.round(py);
+  const whole = Number.isInteger(scale) && x0 >= 0 && y0 >= 0 && x0 + w * scale <= cv.width;
   for (let j = 0; j < h; j++) {
     for (let i = 0; i < w; i++) {
-      const p = o + j * w + i;
-      const col: Rgb =
-        ch === 'rgb' && c === 3
-          ? [level(x[p]), level(x[p + plane]), level(x[p + 2 * plane])]
-          : ((g) => [g, g, g] as const)(level(x[p + (ch === 'rgb' ? 0 : ch) * plane]));
-      cv.fillRect(px + i * scale, py + j * scale, scale, scale, col);
+      const p = first + j * w + i;
+      pixel[0] = k ? (x[p] - lo) * k : 0;
+      pixel[1] = colour ? (k ? (x[p + plane] - lo) * k : 0) : pixel[0];
+      pixel[2] = colour ? (k ? (x[p + 2 * plane] - lo) * k : 0) : pixel[0];
+      pixel[3] = 255;
+      if (whole) cv.fillWords(x0 + i * scale, y0 + j * scale, scale, scale, pixelWord[0]);
+      else cv.fillRect(px + i * scale, py + j * scale, scale, scale, [pixel[0], pixel[1], pixel[2]]);
     }
   }
 }

@@ -13,6 +13,14 @@ export type FilterShape = readonly [number, number, number, number];
  */
 const maxPixels = 4096 * 4096;
 
+/**
+ * The most filters (rows) and input channels (columns) a multi-channel grid draws, and the most
+ * tiles of a one-tile-per-filter grid. Past them a grid shows the first ones and its title says
+ * so: 65,536 tiles of a 256 × 256 layer took seconds to draw and encode into a picture nobody
+ * reads tile by tile (the run page, report.html, has every filter).
+ */
+export const filterSample = { rows: 64, cols: 32, tiles: 1024 };
+
 export interface FilterGridOptions {
   title?: string;
   /** Draw 3-channel filters as one colour tile each (first layers of colour models). */
@@ -28,12 +36,18 @@ export interface FilterGridOptions {
  * one column per input channel.
  */
 export function filterGrid(w: Float32Array, shape: FilterShape, o: FilterGridOptions = {}): Canvas {
-  const [k, c, h, wd] = checkShape(w, shape);
+  const [kAll, c, h, wd] = checkShape(w, shape);
   const rgb = (o.rgb ?? false) && c === 3;
   const perChannel = c > 1 && !rgb;
+  const k = Math.min(kAll, perChannel ? filterSample.rows : filterSample.tiles);
+  const cShown = perChannel ? Math.min(c, filterSample.cols) : c;
+  const shown = [k < kAll ? `filters 0–${k - 1}` : '', cShown < c ? `input channels 0–${cShown - 1}` : '']
+    .filter(Boolean)
+    .join(', ');
+  const title = shown ? `${o.title ?? `${kAll} filters`} (${shown} shown)` : o.title;
   let scale = o.scale ?? Math.max(2, Math.round((perChannel ? 40 : 64) / Math.max(h, wd)));
   // Smaller, down to a pixel per weight, when the grid would pass maxPixels (every filter still there).
-  const tiles = perChannel ? k * c : k;
+  const tiles = perChannel ? k * cShown : k;
   if (o.scale === undefined) while (scale > 1 && tiles * (wd * scale + 6) * (h * scale + 6) > maxPixels) scale--; // 6: the gap
   const size = c * h * wd;
   const bounds = Array.from({ length: k }, (_, f) => {
@@ -49,19 +63,19 @@ export function filterGrid(w: Float32Array, shape: FilterShape, o: FilterGridOpt
   const tileH = h * scale;
   const labelScale = tileW < 24 ? 1 : 2;
   if (perChannel) {
-    const long = textWidth(`in${c}`, labelScale) <= tileW; // "in10" when it fits its column, else "10"
+    const long = textWidth(`in${cShown}`, labelScale) <= tileW; // "in10" when it fits its column, else "10"
     return tileGrid(
-      k * c,
+      k * cShown,
       {
-        cols: c,
+        cols: cShown,
         tileW,
         tileH,
-        title: o.title,
+        title,
         rowLabels: Array.from({ length: k }, (_, f) => `${f}`),
-        colLabels: Array.from({ length: c }, (_, j) => (long ? `in${j}` : `${j}`)),
+        colLabels: Array.from({ length: cShown }, (_, j) => (long ? `in${j}` : `${j}`)),
         scale: labelScale,
       },
-      (cv, i, x, y) => tile(cv, Math.floor(i / c), i % c, x, y),
+      (cv, i, x, y) => tile(cv, Math.floor(i / cShown), i % cShown, x, y),
     );
   }
   return tileGrid(
@@ -70,7 +84,7 @@ export function filterGrid(w: Float32Array, shape: FilterShape, o: FilterGridOpt
       cols: Math.ceil(Math.sqrt(k)),
       tileW,
       tileH,
-      title: o.title,
+      title,
       gap: 10,
       tileLabels: k > 1 ? Array.from({ length: k }, (_, f) => [`${f}`]) : undefined,
       scale: labelScale,
