@@ -4,7 +4,6 @@
  */
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
 import { floats } from '../kernels/index.js';
-import { foldBatchNorm } from '../model/fold.js';
 import type { Sequential, Tta } from '../model/sequential.js';
 import type { Optimizer, OptimizerState, ScheduleSpec } from '../optim/index.js';
 import { Rng } from '../tensor/rng.js';
@@ -132,21 +131,15 @@ export interface TrainResult {
   state?: TrainState;
 }
 
-/**
- * Loss, accuracy and confusion matrix of a model over a whole data set, in batches; `onBatch`
- * hears how many images are done. It runs a copy with the batch norms folded into the layers
- * before them (as convts eval and predict do): the same numbers up to float rounding, a pass
- * over the activations fewer per norm.
- */
+/** Loss, accuracy and confusion matrix of a model over a whole data set, in batches; `onBatch` hears how many images are done. */
 export function evaluate(
-  trained: Sequential,
+  model: Sequential,
   ds: Dataset,
   batchSize = 256,
   tta?: Tta,
   onBatch?: (done: number) => void,
 ): Evaluation {
-  checkFits(trained, ds);
-  const model = foldBatchNorm(trained).model;
+  checkFits(model, ds);
   const classes = model.classes;
   const confusion = emptyConfusion(classes);
   const probabilities = new Float32Array(ds.length * classes);
