@@ -92,6 +92,7 @@ for (const [wasm, what, extra] of [
       'bn_pool',
       'gelu',
       'winograd',
+      'winograd_grad',
     ].map((f) => `native/${f}.cc`),
   ]);
   if (built && extra.includes('-mrelaxed-simd')) finalOpcodes(tmp);
