@@ -84,6 +84,7 @@ for (const [wasm, what, extra] of [
       'wasm',
       'gemm',
       'conv',
+      'conv_wide',
       'conv_pixel',
       'dense',
       'pooling',
