@@ -86,6 +86,7 @@ for (const [wasm, what, extra] of [
       'conv',
       'conv_wide',
       'conv_pixel',
+      'conv_pixel_grad',
       'dense',
       'pooling',
       'sgd',
