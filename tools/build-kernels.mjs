@@ -83,6 +83,7 @@ for (const [wasm, what, extra] of [
     ...[
       'wasm',
       'gemm',
+      'gemm_unpacked',
       'conv',
       'conv_wide',
       'conv_pixel',
