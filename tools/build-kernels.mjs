@@ -26,7 +26,7 @@ function attempt(what, cmd, args) {
 if (!wasmOnly) {
   // npm hands scripts the path of its bundled node-gyp; outside npm, try one on PATH. Headers installed
   // next to this node (e.g. Debian's /usr/include/node) are used rather than downloaded. Two jobs: the
-  // three x86-64 variants are 21 compilations.
+  // three x86-64 variants are 60 compilations.
   const gyp = process.env.npm_config_node_gyp;
   const gypArgs = [...(gyp ? [gyp] : []), 'rebuild', '--jobs', '2'];
   const prefix = dirname(dirname(process.execPath));
