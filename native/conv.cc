@@ -1,9 +1,12 @@
-// Convolution as a packed matrix product: for stride 1 straight over the zero-padded image (see
-// "Stride 1" below), otherwise over an im2col copy. Work is cut into (sample, pixel range) or (sample,
-// channel range) pieces so that two threads have work even at batch 1, which the report trains at.
+// Convolution as a packed matrix product: for stride 1 straight over the zero-padded image (conv_wide.cc),
+// otherwise over an im2col copy (here); where they fit, 3×3 stride-1 layers by Winograd (winograd.h) and
+// layers with many output channels by the pixel kernels (conv_pixel.h). Work is cut into (sample, pixel
+// range) or (sample, channel range) pieces so that two threads have work even at batch 1, which the
+// report trains at.
 
 #include "base.h"
 #include "conv_pixel.h"
+#include "conv_wide.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "threads.h"
@@ -11,8 +14,7 @@
 
 namespace {
 
-THREAD_LOCAL Buf<float> colBuf, padBuf, wideBuf;
-THREAD_LOCAL Buf<int> offBuf, baseBuf;
+THREAD_LOCAL Buf<float> colBuf;
 Buf<float> flipped, partial;  // used by the calling thread only
 
 float *scratch(size_t need) {
@@ -122,146 +124,13 @@ int useful_threads(const ConvGeom &g, int threads) {
   return work < (1 << 21) ? 1 : threads;
 }
 
-// ---- Stride 1: no im2col. With the input zero-padded into rows of wp = w + 2pw, output pixel (oy, ox)
-// at "wide" index q = oy·wp + ox reads input q + off[r] for kernel tap r = (ci, ki, kj), so the image
-// itself serves as the matrix B of the product (ox ≥ ow columns are computed and dropped).
-// Those dropped columns are (oh − 1)·(wp − ow) of (oh − 1)·wp + ow, 16 % on a 20×20 map with 5×5
-// taps. When output rows are (nearly) whole vectors, as with 4-float vectors, the product takes its
-// columns a vector at a time where the real pixels are instead ("grouped": vector t of output row oy
-// reads from wide index oy·wp + t·VW), which drops only the lanes past ow: picked when that makes
-// fewer tile columns.
-
-struct Wide {
-  int hp, wp, nq;  // padded input size; wide outputs needed: up to the last real pixel
-  int gpr;         // grouped: vectors per output row; 0 for wide
-};
-
-Wide wide_of(const ConvGeom &g) {
-  int hp = g.h + 2 * g.ph, wp = g.w + 2 * g.pw, nq = (g.oh - 1) * wp + g.ow;
-  int vw = simd_width(), nr = tile_width(), gpr = (g.ow + vw - 1) / vw;
-  long wide = (nq + nr - 1) / nr, grouped = ((long)g.oh * gpr * vw + nr - 1) / nr;
-  return Wide{hp, wp, nq, grouped < wide ? gpr : 0};
-}
-
-// Each kernel call gets a new number, so a thread can tell that the padded copy it holds is of this
-// call's data (several pieces of one sample, at batch 1, then share it).
-unsigned long callNumber = 0;
-THREAD_LOCAL const float *paddedOf = nullptr;
-THREAD_LOCAL unsigned long paddedCall = 0;
-
-// Sample xs copied into a zero-padded c×hp×wp buffer, with 2·NR floats of zero slack for the vector reads.
-const float *padded(const float *xs, const ConvGeom &g, const Wide &d) {
-  size_t plane = (size_t)d.hp * d.wp, slack = 64;
-  float *p = padBuf.grow(g.c * plane + slack);
-  if (paddedOf == xs && paddedCall == callNumber) return p;
-  paddedOf = xs;
-  paddedCall = callNumber;
-  __builtin_memset(p, 0, (g.c * plane + slack) * sizeof(float));
-  for (int ci = 0; ci < g.c; ci++) {
-    for (int iy = 0; iy < g.h; iy++) {
-      __builtin_memcpy(p + ci * plane + (size_t)(iy + g.ph) * d.wp + g.pw, xs + ((size_t)ci * g.h + iy) * g.w,
-                       g.w * sizeof(float));
-    }
-  }
-  return p;
-}
-
-// off[r] for taps r = (ci, ki, kj) of channels [0, c).
-const int *tap_offsets(const ConvGeom &g, const Wide &d) {
-  int *off = offBuf.grow((size_t)g.c * g.kh * g.kw);
-  fill_tap_offsets(off, g, d.hp, d.wp);
-  return off;
-}
-
 bool stride1(const ConvGeom &g) {
   return g.sh == 1 && g.sw == 1;
 }
 
-// A range of the product's columns: wide outputs [q0, q1), or vector groups [q0, q1) when grouped.
-struct Cols {
-  int q0, q1;
-  int len(const Wide &d) const { return d.gpr ? (q1 - q0) * simd_width() : q1 - q0; }
-};
-
-// Calls f(col, pixel, count) for each run of real pixels among the columns: column col (from the
-// range's first) is output pixel `pixel` (= oy·ow + ox), and the next count − 1 follow on both sides.
-template <typename F>
-void real_runs(const ConvGeom &g, const Wide &d, Cols r, F f) {
-  if (d.gpr) {
-    int vw = simd_width(), col = 0, pixel = 0, count = 0;
-    for (int s = r.q0; s < r.q1; s++) {
-      int t = s % d.gpr, p = (s / d.gpr) * g.ow + t * vw, n = imin(vw, g.ow - t * vw), at = (s - r.q0) * vw;
-      if (count > 0 && col + count == at && pixel + count == p) {
-        count += n;
-        continue;
-      }
-      if (count > 0) f(col, pixel, count);
-      col = at, pixel = p, count = n;
-    }
-    if (count > 0) f(col, pixel, count);
-    return;
-  }
-  for (int oy = r.q0 / d.wp; oy * d.wp < r.q1; oy++) {
-    int a = imax(r.q0, oy * d.wp), b = imin(r.q1, oy * d.wp + g.ow);
-    if (a < b) f(a - r.q0, oy * g.ow + (a - oy * d.wp), b - a);
-  }
-}
-
-// Where each vector group of the range starts in the padded sample (grouped only).
-const int *group_bases(const Wide &d, Cols r) {
-  int *base = baseBuf.grow((size_t)(r.q1 - r.q0));
-  for (int s = r.q0; s < r.q1; s++) base[s - r.q0] = (s / d.gpr) * d.wp + (s % d.gpr) * simd_width();
-  return base;
-}
-
-// Columns r of one sample: Yw = w·B, then the real pixels (+ bias) go to ys.
-void forward_s1(float *ys, const float *xs, const float *w, const float *b, const ConvGeom &g, Cols r) {
-  Wide d = wide_of(g);
-  int ckk = g.c * g.kh * g.kw, len = r.len(d), ohw = g.oh * g.ow;
-  const float *xp = padded(xs, g, d);
-  const int *off = tap_offsets(g, d);
-  float *yw = wideBuf.grow((size_t)g.k * len);
-  if (d.gpr)
-    gemm_groups_offset(g.k, r.q1 - r.q0, ckk, Mat{w, ckk, 1}, xp, group_bases(d, r), off, yw, len, false);
-  else
-    gemm_rows_offset(g.k, len, ckk, Mat{w, ckk, 1}, xp + r.q0, off, yw, len, false);
-  real_runs(g, d, r, [&](int col, int pixel, int count) {
-    for (int f = 0; f < g.k; f++) {
-      float bf = b ? b[f] : 0.f;
-      const float *src = yw + (long)f * len + col;
-      float *dst = ys + (long)f * ohw + pixel;
-      for (int i = 0; i < count; i++) dst[i] = src[i] + bf;
-    }
-  });
-}
-
-// db[f] += Σ a[f·lda + j] over j in [j0, j1), summed in double as the reference does.
-void add_row_sums(float *db, const float *a, int rows, long lda, int j0, int j1) {
-  for (int f = 0; f < rows; f++) {
-    double sum = 0;
-    for (int j = j0; j < j1; j++) sum += a[f * lda + j];
-    db[f] = (float)(db[f] + sum);
-  }
-}
-
 // Stride-1 column ranges are cut at whole tiles so that every thread's tiles are full.
-int wide_unit(const Wide &d) {
-  return d.gpr ? tile_width() / simd_width() : tile_width();
-}
-int wide_count(const ConvGeom &g, const Wide &d) {
-  return d.gpr ? g.oh * d.gpr : d.nq;
-}
-
 Pieces wide_pieces(const ConvGeom &g, int threads) {
-  Wide d = wide_of(g);
-  int unit = wide_unit(d);
-  return pieces(g.n, (wide_count(g, d) + unit - 1) / unit, threads);
-}
-
-Cols wide_range(const ConvGeom &g, int u0, int u1) {
-  Wide d = wide_of(g);
-  int unit = wide_unit(d), count = wide_count(g, d);
-  return Cols{imin(count, u0 * unit), imin(count, u1 * unit)};
+  return pieces(g.n, conv_wide_units(g), threads);
 }
 
 void forward_any(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
@@ -270,10 +139,8 @@ void forward_any(float *y, const float *x, const float *w, const float *b, const
   if (winograd_tile(g)) return winograd_forward(y, x, w, b, g, threads);
   if (conv_pixel_fits(g)) return conv_pixel_forward(y, x, w, b, g, threads);
   if (stride1(g)) {
-    for_pieces(wide_pieces(g, threads), threads, [&](int, int s, int u0, int u1) {
-      Cols r = wide_range(g, u0, u1);
-      if (r.q0 < r.q1) forward_s1(y + s * ys, x + s * xs, w, b, g, r);
-    });
+    for_pieces(wide_pieces(g, threads), threads,
+               [&](int, int s, int u0, int u1) { conv_wide_forward(y + s * ys, x + s * xs, w, b, g, u0, u1); });
     return;
   }
   for_pieces(pieces(g.n, ohw, threads), threads, [&](int, int s, int j0, int j1) {
@@ -290,12 +157,12 @@ void forward_any(float *y, const float *x, const float *w, const float *b, const
 }  // namespace
 
 void conv2d_forward(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
-  callNumber++;
+  conv_wide_new_call();
   forward_any(y, x, w, b, g, useful_threads(g, threads));
 }
 
 void conv2d_backward_data(float *dx, const float *dy, const float *w, const ConvGeom &g, int threads) {
-  callNumber++;
+  conv_wide_new_call();
   threads = useful_threads(g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow, khw = g.kh * g.kw;
   if (stride1(g) && g.ph < g.kh && g.pw < g.kw) {
@@ -324,7 +191,7 @@ void conv2d_backward_data(float *dx, const float *dy, const float *w, const Conv
 }
 
 void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads) {
-  callNumber++;
+  conv_wide_new_call();
   threads = useful_threads(g, threads);
   if (winograd_grad_tile(g)) return winograd_backward_filter(dw, db, dy, x, g, threads);
   if (conv_pixel_fits(g)) return conv_pixel_backward_filter(dw, db, dy, x, g, threads);
@@ -343,26 +210,7 @@ void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *
     float *dwt = t == 0 ? dw : sums + per * (t - 1);
     float *dbt = t == 0 ? db : dwt + (size_t)g.k * ckk;
     const float *dys = dy + (long)s * g.k * ohw;
-    if (s1) {
-      // dw[f][r] += Σ_q dy_wide[f][q]·xp[off[r] + q], dy spread to the product's columns with zeros
-      // in the dropped ones.
-      Wide d = wide_of(g);
-      Cols r = wide_range(g, u0, u1);
-      int vw = simd_width(), lp = (r.len(d) + vw - 1) / vw * vw;
-      const float *xp = padded(x + s * xs, g, d);
-      const int *off = tap_offsets(g, d);
-      float *dyw = wideBuf.grow((size_t)g.k * lp);
-      __builtin_memset(dyw, 0, (size_t)g.k * lp * sizeof(float));
-      real_runs(g, d, r, [&](int col, int pixel, int count) {
-        for (int f = 0; f < g.k; f++) copy_floats(dyw + (long)f * lp + col, dys + (long)f * ohw + pixel, count);
-      });
-      if (d.gpr)
-        gemm_nt_groups(g.k, ckk, r.q1 - r.q0, dyw, lp, xp, group_bases(d, r), off, dwt, ckk);
-      else
-        gemm_nt_offset(g.k, ckk, lp, dyw, lp, xp + r.q0, off, dwt, ckk);
-      if (dbt) add_row_sums(dbt, dyw, g.k, lp, 0, lp);
-      return;
-    }
+    if (s1) return conv_wide_filter_grad(dwt, dbt, dys, x + s * xs, g, u0, u1);
     int len = u1 - u0;
     if (dbt) add_row_sums(dbt, dys, g.k, ohw, u0, u1);
     float *col = scratch((size_t)ckk * len);

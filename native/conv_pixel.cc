@@ -6,66 +6,18 @@
 //  - weight gradient: g[r][k] = Σ_p x[p + off r]·dyᵀ[p][k], a tile of taps × channels in registers,
 //    summed over the batch in sample order whatever the thread count: threads own disjoint tiles.
 // Only the small matrices (weights, one row of outputs, a few samples of dy) are transposed.
+// The weight gradient is in conv_pixel_grad.cc; what both use, in conv_pixel_tiles.h.
 
 #include "base.h"
 #include "conv_pixel.h"
+#include "conv_pixel_tiles.h"
 #include "simd.h"
 #include "threads.h"
-#include "transpose.h"
 
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int FP = 12;  // forward tile: pixels (× FV vectors: 24 accumulators of 32 registers)
-constexpr int FV = 2;
-constexpr int GT = 12;  // weight-gradient tile: taps (× GV vectors)
-constexpr int GV = 2;
-#else  // 16 registers
-constexpr int FP = 6;
-constexpr int FV = 2;
-constexpr int GT = 6;
-constexpr int GV = 2;
-#endif
-
 THREAD_LOCAL Buf<float> padX, rowT;
-Buf<float> wT, gT, xs, dyT;  // used under one call at a time
-Buf<int> tapOff;
-
-struct Dims {
-  int hp, wp, kp;  // padded input; output channels rounded up to whole vectors
-};
-
-Dims dims_of(const ConvGeom &g) {
-  return Dims{g.h + 2 * g.ph, g.w + 2 * g.pw, (g.k + VW - 1) / VW * VW};
-}
-
-// Channels [c0, c1) of sample x (c×h×w) into dst, zero-padded to c×hp×wp.
-void pad_into(float *dst, const float *x, const ConvGeom &g, const Dims &d, int c0, int c1) {
-  size_t plane = (size_t)d.hp * d.wp;
-  for (int ci = c0; ci < c1; ci++) {
-    float *p = dst + ci * plane;
-    zero_floats(p, (size_t)g.ph * d.wp);
-    for (int iy = 0; iy < g.h; iy++) {
-      float *row = p + (size_t)(iy + g.ph) * d.wp;
-      zero_floats(row, g.pw);
-      copy_floats(row + g.pw, x + ((size_t)ci * g.h + iy) * g.w, g.w);
-      zero_floats(row + g.pw + g.w, d.wp - g.pw - g.w);
-    }
-    zero_floats(p + (size_t)(g.ph + g.h) * d.wp, (size_t)(d.hp - g.ph - g.h) * d.wp);
-  }
-}
-
-size_t padded_size(const ConvGeom &g, const Dims &d) {
-  return (size_t)g.c * d.hp * d.wp + 16;
-}
-
-const int *tap_offsets(const ConvGeom &g, const Dims &d) {
-  int *off = tapOff.grow((size_t)g.c * g.kh * g.kw);
-  fill_tap_offsets(off, g, d.hp, d.wp);
-  return off;
-}
-
-// ---- Forward
+Buf<float> wT;  // used under one call at a time
 
 // yt[a][i][v·VW..] (+)= Σ_r x[a·wp + i + off[r]]·wt[r][v·VW..] for a tile of R rows × C consecutive
 // pixels (x at its first pixel, yt rows ldr apart) and taps r in [0, taps). Several rows make a full
@@ -105,17 +57,6 @@ struct FwdCols {
 };
 template <int R, int V, int... C>
 constexpr FwdFn FwdCols<R, V, C...>::fns[sizeof...(C)];
-#if defined(__AVX512F__)
-#define UPTO_TILE 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-#define UPTO_HALF 0, 1, 2, 3, 4, 5
-#define UPTO_THIRD 0, 1, 2, 3
-#define UPTO_QUARTER 0, 1, 2
-#else
-#define UPTO_TILE 0, 1, 2, 3, 4, 5
-#define UPTO_HALF 0, 1, 2
-#define UPTO_THIRD 0, 1
-#define UPTO_QUARTER 0
-#endif
 // fwdFns[rows − 1][V − 1][columns − 1], rows × columns ≤ FP
 constexpr int MAX_ROWS = 4;
 const FwdFn *const fwdFns[MAX_ROWS][FV] = {{FwdCols<1, 1, UPTO_TILE>::fns, FwdCols<1, 2, UPTO_TILE>::fns},
@@ -192,57 +133,6 @@ void forward_rows(float *ys, const float *xs, const float *wt, const float *b, c
   }
 }
 
-// ---- Weight gradient
-
-// gt[r][v·VW..] += Σ over samples and pixels of x_s[q + off[r]]·dyt_s[p][v·VW..], T taps.
-template <int T, int V>
-void grad_tile(int samples, const float *x, size_t xstride, const int *off, const float *dyt, size_t dystride, long ldk,
-               const ConvGeom &g, int wp, float *gt, long ldg) {
-  vf acc[T][V];
-  for (int r = 0; r < T; r++) {
-    for (int v = 0; v < V; v++) acc[r][v] = vload(gt + r * ldg + v * VW);
-  }
-  for (int s = 0; s < samples; s++) {
-    const float *xr[T];
-    for (int r = 0; r < T; r++) xr[r] = x + s * xstride + off[r];
-    const float *dy = dyt + s * dystride;
-    for (int oy = 0; oy < g.oh; oy++) {
-      for (int ox = 0; ox < g.ow; ox++) {
-        int q = oy * wp + ox;
-        const float *dp = dy + (size_t)(oy * g.ow + ox) * ldk;
-        vf b[V];
-        for (int v = 0; v < V; v++) b[v] = vload(dp + v * VW);
-        for (int r = 0; r < T; r++) {
-          vf a = vbroadcast(xr[r][q]);
-          for (int v = 0; v < V; v++) acc[r][v] = vmadd(a, b[v], acc[r][v]);
-        }
-      }
-    }
-  }
-  for (int r = 0; r < T; r++) {
-    for (int v = 0; v < V; v++) vstore(gt + r * ldg + v * VW, acc[r][v]);
-  }
-}
-
-typedef void (*GradFn)(int, const float *, size_t, const int *, const float *, size_t, long, const ConvGeom &, int,
-                       float *, long);
-template <int V, int... T>
-struct GradTaps {
-  static constexpr GradFn fns[sizeof...(T)] = {&grad_tile<T + 1, V>...};
-};
-template <int V, int... T>
-constexpr GradFn GradTaps<V, T...>::fns[sizeof...(T)];
-const GradFn *const gradFns[GV] = {GradTaps<1, UPTO_TILE>::fns, GradTaps<2, UPTO_TILE>::fns};
-
-// Pixels [q0, q1) of dy of one sample (k × oh·ow) transposed into dst (oh·ow × kp), zeros in the
-// padding channels.
-void transpose_dy(float *dst, const float *dy, const ConvGeom &g, int kp, int q0, int q1) {
-  transpose_rows(dst + (size_t)q0 * kp, kp, dy + q0, (size_t)g.oh * g.ow, g.k, q1 - q0);
-  if (kp > g.k) {
-    for (int p = q0; p < q1; p++) zero_floats(dst + (size_t)p * kp + g.k, kp - g.k);
-  }
-}
-
 }  // namespace
 
 void fill_tap_offsets(int *off, const ConvGeom &g, int hp, int wp) {
@@ -286,50 +176,5 @@ void conv_pixel_forward(float *y, const float *x, const float *w, const float *b
     int s = i / chunks, oy0, oy1;
     split_range(g.oh, chunks, i % chunks, &oy0, &oy1);
     if (oy0 < oy1) forward_rows(y + s * ystep, x + s * xstep, wt, b, off, g, d, 1, oy0, oy1);
-  });
-}
-
-void conv_pixel_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads) {
-  Dims d = dims_of(g);
-  int taps = g.c * g.kh * g.kw, hw = g.oh * g.ow;
-  // Samples per round: enough pixels that a round's work dwarfs its two hand-overs between threads.
-  int per = imax(1, imin(g.n, (1024 + hw - 1) / hw));
-  size_t xsz = padded_size(g, d), dsz = (size_t)hw * d.kp;
-  float *xb = xs.grow(xsz * per), *db_t = dyT.grow(dsz * per);
-  float *gt = gT.grow((size_t)taps * d.kp);
-  zero_floats(gt, (size_t)taps * d.kp);
-  const int *off = tap_offsets(g, d);
-  int tapTiles = (taps + GT - 1) / GT, kTiles = (d.kp + GV * VW - 1) / (GV * VW);
-  long xstep = (long)g.c * g.h * g.w, ystep = (long)g.k * hw;
-  for (int s0 = 0; s0 < g.n; s0 += per) {
-    int ns = imin(per, g.n - s0);
-    // Each sample's copies in four parts, so that both threads share them even for a round of one.
-    constexpr int PARTS = 4;
-    parallel_for(threads, ns * PARTS, [&](int, int i) {
-      int s = i / PARTS, part = i % PARTS, c0, c1, q0, q1;
-      split_range(g.c, PARTS, part, &c0, &c1);
-      split_range(hw, PARTS, part, &q0, &q1);
-      pad_into(xb + s * xsz, x + (s0 + s) * xstep, g, d, c0, c1);
-      transpose_dy(db_t + s * dsz, dy + (s0 + s) * ystep, g, d.kp, q0, q1);
-    });
-    parallel_for(threads, tapTiles * kTiles, [&](int, int i) {
-      int r0, r1;
-      // Tap tiles inner: one block of channels of dyᵀ stays in cache while the taps go by.
-      split_range(taps, tapTiles, i % tapTiles, &r0, &r1);
-      int k0 = (i / tapTiles) * GV * VW, nv = imin(GV, (d.kp - k0) / VW);
-      gradFns[nv - 1][r1 - r0 - 1](ns, xb, xsz, off + r0, db_t + k0, dsz, d.kp, g, d.wp, gt + (size_t)r0 * d.kp + k0,
-                                   d.kp);
-    });
-  }
-  parallel_for(threads, g.k, [&](int, int k) {
-    float *row = dw + (size_t)k * taps;
-    for (int r = 0; r < taps; r++) row[r] += gt[(size_t)r * d.kp + k];
-    if (!db) return;
-    double sum = 0;
-    for (int s = 0; s < g.n; s++) {
-      const float *p = dy + s * ystep + (size_t)k * hw;
-      for (int j = 0; j < hw; j++) sum += p[j];
-    }
-    db[k] = (float)(db[k] + sum);
   });
 }

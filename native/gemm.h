@@ -1,3 +1,5 @@
+// Matrix products on the build's vectors: the packed product (gemm.cc) and the paths without packing
+// (gemm_unpacked.cc), which the convolutions, the dense layers and Winograd's transforms run on.
 #pragma once
 #include <stddef.h>
 
@@ -38,6 +40,11 @@ void gemm_nt_offset(int m, int n, int k, const float *a, long lda, const float *
 // The same over groups of simd_width() floats: C[i][j] += Σ_s Σ_l a[i·lda + s·VW + l]·b[off[j] + base[s] + l].
 void gemm_nt_groups(int m, int n, int groups, const float *a, long lda, const float *b, const int *base, const int *off,
                     float *c, long ldc);
+
+// gemm's paths for few rows or a shallow product, without packing (gemm_unpacked.cc): rows of B streamed
+// (b.cs == 1), or dot products (b.rs == 1, a.cs == 1).
+void gemm_rows(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate);
+void gemm_dots(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate);
 
 // Floats per SIMD vector, for callers that pad to it, and columns of the micro-tile.
 int simd_width();

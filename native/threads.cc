@@ -1,3 +1,5 @@
+// The native thread pool behind parallel_for (threads.h): workers started on demand and detached, one
+// job at a time, each item claimed with a compare-and-swap; scratch memory from the C heap (base.h).
 #include "threads.h"
 
 #include "base.h"

@@ -1,6 +1,6 @@
-// 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3) or F(4×4, 3×3) (native/winograd.cc): 16
-// multiply-adds per 2×2 outputs and channel pair, or 36 per 4×4, instead of 9 per output; forward
-// (and so backward-data) and weight gradient. native/conv.cc picks them where they fit.
+// 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3) or F(4×4, 3×3): 16 multiply-adds per 2×2 outputs
+// and channel pair, or 36 per 4×4, instead of 9 per output; forward (and so backward-data: winograd.cc)
+// and weight gradient (winograd_grad.cc). native/conv.cc picks them where they fit.
 #pragma once
 #include "kernels.h"
 

@@ -26,7 +26,7 @@ function attempt(what, cmd, args) {
 if (!wasmOnly) {
   // npm hands scripts the path of its bundled node-gyp; outside npm, try one on PATH. Headers installed
   // next to this node (e.g. Debian's /usr/include/node) are used rather than downloaded. Two jobs: the
-  // three x86-64 variants are 21 compilations.
+  // three x86-64 variants are 60 compilations.
   const gyp = process.env.npm_config_node_gyp;
   const gypArgs = [...(gyp ? [gyp] : []), 'rebuild', '--jobs', '2'];
   const prefix = dirname(dirname(process.execPath));
@@ -83,8 +83,11 @@ for (const [wasm, what, extra] of [
     ...[
       'wasm',
       'gemm',
+      'gemm_unpacked',
       'conv',
+      'conv_wide',
       'conv_pixel',
+      'conv_pixel_grad',
       'dense',
       'pooling',
       'sgd',
@@ -92,6 +95,7 @@ for (const [wasm, what, extra] of [
       'bn_pool',
       'gelu',
       'winograd',
+      'winograd_grad',
     ].map((f) => `native/${f}.cc`),
   ]);
   if (built && extra.includes('-mrelaxed-simd')) finalOpcodes(tmp);

@@ -81,7 +81,7 @@ export const fixedConvs: ConvGeom[] = [
   conv(1, 8, 32, 30, 32, 3, 3, 1),
   conv(1, 4, 9, 9, 33, 5, 5, 2),
   conv(5, 32, 1, 1, 48, 3, 3, 1),
-  // Output rows taken a vector at a time (native/conv.cc "grouped"): 16-wide rows on every build, and
+  // Output rows taken a vector at a time (native/conv_wide.cc "grouped"): 16-wide rows on every build, and
   // 13-wide rows (lanes past the row dropped) of a map much taller than wide.
   conv(2, 3, 14, 14, 6, 3, 3, 2),
   conv(2, 2, 34, 17, 3, 5, 5, 0),
