@@ -79,16 +79,17 @@ const Binding list[] = {
            int t = a.i32(4, "threads", 1, max_threads());
            return [=] { conv2d_backward_data(dx, dy, w, g, t); };
          }),
-    BIND(
-        "conv2dBackwardFilter",
-        {
-          ConvGeom g = a.conv(4);
-          float *dw = a.arr<float>(0, "dw", Args::prod({g.k, g.c, g.kh, g.kw})), *db = a.arr<float>(1, "db", g.k, true);
-          float *dy = a.arr<float>(2, "dy", Args::prod({g.n, g.k, g.oh, g.ow}));
-          float *x = a.arr<float>(3, "x", Args::prod({g.n, g.c, g.h, g.w}));
-          int t = a.i32(5, "threads", 1, max_threads());
-          return [=] { conv2d_backward_filter(dw, db, dy, x, g, t); };
-        }),
+    BIND("conv2dBackwardFilter",
+         {
+           ConvGeom g = a.conv(4);
+           // dw null for a frozen weight: db alone.
+           float *dw = a.arr<float>(0, "dw", Args::prod({g.k, g.c, g.kh, g.kw}), true);
+           float *db = a.arr<float>(1, "db", g.k, true);
+           float *dy = a.arr<float>(2, "dy", Args::prod({g.n, g.k, g.oh, g.ow}));
+           float *x = a.arr<float>(3, "x", Args::prod({g.n, g.c, g.h, g.w}));
+           int t = a.i32(5, "threads", 1, max_threads());
+           return [=] { conv2d_backward_filter(dw, db, dy, x, g, t); };
+         }),
     {"conv2dUsesWinograd", uses_winograd<winograd_tile>},
     {"conv2dFilterUsesWinograd", uses_winograd<winograd_grad_tile>},
     {"setWinogradTile", set_winograd_tile},

@@ -190,9 +190,31 @@ void conv2d_backward_data(float *dx, const float *dy, const float *w, const Conv
   });
 }
 
+namespace {
+
+// db[k] += Σ dy over samples and pixels in that order, in double: the sums of the Winograd and
+// pixel-vector kernels, for a frozen weight there.
+void bias_sums(float *db, const float *dy, const ConvGeom &g, int threads) {
+  long hw = (long)g.oh * g.ow;
+  parallel_for(threads, g.k, [&](int, int k) {
+    double sum = 0;
+    for (int s = 0; s < g.n; s++) {
+      const float *q = dy + ((size_t)s * g.k + k) * hw;
+      for (long j = 0; j < hw; j++) sum += q[j];
+    }
+    db[k] = (float)(db[k] + sum);
+  });
+}
+
+}  // namespace
+
+// dw null: the bias gradient alone (a frozen weight), with the bits each path gives it.
 void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *x, const ConvGeom &g, int threads) {
   conv_wide_new_call();
   threads = useful_threads(g, threads);
+  if (!dw && !db) return;
+  bool direct = !winograd_grad_tile(g) && !conv_pixel_fits(g);
+  if (!dw && !direct) return bias_sums(db, dy, g, threads);
   if (winograd_grad_tile(g)) return winograd_backward_filter(dw, db, dy, x, g, threads);
   if (conv_pixel_fits(g)) return conv_pixel_backward_filter(dw, db, dy, x, g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
@@ -210,9 +232,10 @@ void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *
     float *dwt = t == 0 ? dw : sums + per * (t - 1);
     float *dbt = t == 0 ? db : dwt + (size_t)g.k * ckk;
     const float *dys = dy + (long)s * g.k * ohw;
-    if (s1) return conv_wide_filter_grad(dwt, dbt, dys, x + s * xs, g, u0, u1);
+    if (s1) return conv_wide_filter_grad(dw ? dwt : nullptr, dbt, dys, x + s * xs, g, u0, u1);
     int len = u1 - u0;
     if (dbt) add_row_sums(dbt, dys, g.k, ohw, u0, u1);
+    if (!dw) return;
     float *col = scratch((size_t)ckk * len);
     im2col(col, x + s * xs, g, 0, g.c, u0, u1);
     gemm(g.k, ckk, len, Mat{dys + u0, ohw, 1}, Mat{col, 1, len}, dwt, ckk, true);
@@ -228,7 +251,7 @@ void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *
   });
   for (int t = 1; t < threads; t++) {
     const float *p = sums + per * (t - 1);
-    for (size_t i = 0; i < (size_t)g.k * ckk; i++) dw[i] += p[i];
+    for (size_t i = 0; dw && i < (size_t)g.k * ckk; i++) dw[i] += p[i];
     if (db)
       for (int f = 0; f < g.k; f++) db[f] += p[(size_t)g.k * ckk + f];
   }

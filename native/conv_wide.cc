@@ -156,6 +156,19 @@ void conv_wide_filter_grad(float *dw, float *db, const float *dys, const float *
   // in the dropped ones.
   Wide d = wide_of(g);
   Cols r = wide_range(g, u0, u1);
+  if (!dw) {
+    // A frozen weight: the row sums of the spread dy below, without it (its zeros leave a double sum
+    // as it was).
+    for (int f = 0; f < g.k; f++) {
+      double sum = 0;
+      const float *row = dys + (long)f * ohw;
+      real_runs(g, d, r, [&](int, int pixel, int count) {
+        for (int j = 0; j < count; j++) sum += row[pixel + j];
+      });
+      db[f] = (float)(db[f] + sum);
+    }
+    return;
+  }
   int vw = simd_width(), lp = (r.len(d) + vw - 1) / vw * vw;
   const float *xp = padded(xs, g, d);
   const int *off = tap_offsets(g, d);

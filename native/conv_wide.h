@@ -10,7 +10,7 @@ void conv_wide_new_call();
 // How many ranges of columns (units) the wide product of a sample takes.
 int conv_wide_units(const ConvGeom &g);
 // Units [u0, u1) of sample xs into ys (+ bias), and of the weight gradient into dw (+ db, may be null)
-// from that sample's dy.
+// from that sample's dy; dw null sums db alone (a frozen weight).
 void conv_wide_forward(float *ys, const float *xs, const float *w, const float *b, const ConvGeom &g, int u0, int u1);
 void conv_wide_filter_grad(float *dw, float *db, const float *dys, const float *xs, const ConvGeom &g, int u0, int u1);
 

@@ -103,8 +103,14 @@ export interface Kernels {
   conv2dForward(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, g: ConvGeom): void;
   /** dx = gradient of the input (overwritten). */
   conv2dBackwardData(dx: Float32Array, dy: Float32Array, w: Float32Array, g: ConvGeom): void;
-  /** dw += gradient of the weights; db += gradient of the bias. */
-  conv2dBackwardFilter(dw: Float32Array, db: Float32Array | null, dy: Float32Array, x: Float32Array, g: ConvGeom): void;
+  /** dw += gradient of the weights; db += gradient of the bias. dw null (a frozen weight): db alone. */
+  conv2dBackwardFilter(
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    dy: Float32Array,
+    x: Float32Array,
+    g: ConvGeom,
+  ): void;
 
   /** Max pooling; argmax keeps, for each output, the flat index into x of the winning input. */
   maxPool2dForward(y: Float32Array, argmax: Int32Array, x: Float32Array, g: PoolGeom): void;

@@ -99,7 +99,11 @@ export class Conv2d extends Layer {
   backward(dy: Tensor): Tensor {
     const g = this.batchGeom(dy.shape[0]);
     const k = kernels();
-    k.conv2dBackwardFilter(this.weight.grad.data, this.bias?.grad.data ?? null, dy.data, this.x!.data, g);
+    // A frozen parameter's gradient is never read: a frozen weight (a whitening first layer) costs
+    // only the bias's sum.
+    const dw = this.weight.frozen ? null : this.weight.grad.data;
+    const db = this.bias && !this.bias.frozen ? this.bias.grad.data : null;
+    if (dw || db) k.conv2dBackwardFilter(dw, db, dy.data, this.x!.data, g);
     const dx = this.inputGrad(g.n);
     if (this.propagateDown) k.conv2dBackwardData(dx.data, dy.data, this.weight.value.data, g);
     return dx;

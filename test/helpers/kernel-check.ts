@@ -167,6 +167,16 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
       fast.conv2dBackwardFilter(dw2, bias ? db2 : null, dy, x, g);
       close(`${shape} backward-filter dw`, seed, dw2, dw1);
       close(`${shape} backward-filter db`, seed, db2, db1);
+      if (!bias) continue;
+      // A frozen weight (dw null): the bias gradient alone, the same bits as beside dw, on either set.
+      for (const [k, full] of [
+        [ref, db1],
+        [fast, db2],
+      ] as const) {
+        const db = db0.slice();
+        k.conv2dBackwardFilter(null, db, dy, x, g);
+        assert.deepEqual(db, full, `${shape} backward-filter db alone, ${k.name} (seed ${seed})`);
+      }
     }
   });
 

@@ -85,6 +85,8 @@ export const fixedConvs: ConvGeom[] = [
   // 13-wide rows (lanes past the row dropped) of a map much taller than wide.
   conv(2, 3, 14, 14, 6, 3, 3, 2),
   conv(2, 2, 34, 17, 3, 5, 5, 0),
+  // convts-cifar's first layer (2×2, no padding), batch 8: enough work for two threads.
+  conv(8, 3, 32, 32, 24, 2, 2, 0),
 ];
 // 3×3 stride-1 layers big enough for the native Winograd path (native/winograd.cc: ≥ 4096 output
 // pixels a call, ≥ 16 channels each side and ≥ 64 together), at the same tolerance TOL as every kernel,

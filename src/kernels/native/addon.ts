@@ -63,7 +63,7 @@ export interface NativeAddon {
   ): void;
   conv2dBackwardData(dx: Float32Array, dy: Float32Array, w: Float32Array, g: Int32Array, threads: number): void;
   conv2dBackwardFilter(
-    dw: Float32Array,
+    dw: Float32Array | null,
     db: Float32Array | null,
     dy: Float32Array,
     x: Float32Array,

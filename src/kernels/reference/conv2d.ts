@@ -98,7 +98,7 @@ export function conv2dBackwardData(dx: Float32Array, dy: Float32Array, w: Float3
 }
 
 export function conv2dBackwardFilter(
-  dw: Float32Array,
+  dw: Float32Array | null,
   db: Float32Array | null,
   dy: Float32Array,
   x: Float32Array,
@@ -108,9 +108,11 @@ export function conv2dBackwardFilter(
   const ckk = g.c * g.kh * g.kw;
   const ohw = g.oh * g.ow;
   for (let s = 0; s < g.n; s++) {
-    im2col(col, x, s * g.c * g.h * g.w, g);
     const dys = dy.subarray(s * g.k * ohw, (s + 1) * g.k * ohw);
-    gemm(false, true, g.k, ckk, ohw, dys, col, dw, true);
+    if (dw) {
+      im2col(col, x, s * g.c * g.h * g.w, g);
+      gemm(false, true, g.k, ckk, ohw, dys, col, dw, true);
+    }
     if (db) {
       for (let f = 0; f < g.k; f++) {
         let sum = 0;
