@@ -192,18 +192,9 @@ void conv2d_backward_data(float *dx, const float *dy, const float *w, const Conv
 
 namespace {
 
-// db[k] += Σ dy over samples and pixels in that order, in double: the sums of the Winograd and
-// pixel-vector kernels, for a frozen weight there.
+// The bias gradient as the Winograd and pixel-vector kernels sum it, for a frozen weight there.
 void bias_sums(float *db, const float *dy, const ConvGeom &g, int threads) {
-  long hw = (long)g.oh * g.ow;
-  parallel_for(threads, g.k, [&](int, int k) {
-    double sum = 0;
-    for (int s = 0; s < g.n; s++) {
-      const float *q = dy + ((size_t)s * g.k + k) * hw;
-      for (long j = 0; j < hw; j++) sum += q[j];
-    }
-    db[k] = (float)(db[k] + sum);
-  });
+  parallel_for(threads, g.k, [&](int, int k) { add_bias_channel(db, dy, g, k); });
 }
 
 }  // namespace

@@ -102,12 +102,6 @@ void conv_pixel_backward_filter(float *dw, float *db, const float *dy, const flo
   parallel_for(threads, g.k, [&](int, int k) {
     float *row = dw + (size_t)k * taps;
     for (int r = 0; r < taps; r++) row[r] += gt[(size_t)r * d.kp + k];
-    if (!db) return;
-    double sum = 0;
-    for (int s = 0; s < g.n; s++) {
-      const float *p = dy + s * ystep + (size_t)k * hw;
-      for (int j = 0; j < hw; j++) sum += p[j];
-    }
-    db[k] = (float)(db[k] + sum);
+    if (db) add_bias_channel(db, dy, g, k);
   });
 }

@@ -5,6 +5,18 @@
 struct ConvGeom {
   int n, c, h, w, k, kh, kw, sh, sw, ph, pw, oh, ow;
 };
+// db[k] += the sum of output channel k of dy, sample after sample and pixel after pixel, in double:
+// the one order every weight-gradient path that sums the bias a channel at a time uses, so that a
+// frozen weight's bias-only call gives the same bits.
+static inline void add_bias_channel(float *db, const float *dy, const ConvGeom &g, int k) {
+  long hw = (long)g.oh * g.ow;
+  double sum = 0;
+  for (int s = 0; s < g.n; s++) {
+    const float *q = dy + ((long)s * g.k + k) * hw;
+    for (long j = 0; j < hw; j++) sum += q[j];
+  }
+  db[k] = (float)(db[k] + sum);
+}
 struct PoolGeom {
   int n, c, h, w, kh, kw, sh, sw, oh, ow;
 };

@@ -233,16 +233,8 @@ void backward_filter_tiles(float *dw, float *db, const float *dy, const float *x
     int k0, k1;
     split_range(g.k, parts, part, &k0, &k1);
     filter_grads<TM>(dw, msum, kp, g, k0, k1);
-    if (!db) return;
-    long hw = (long)g.oh * g.ow;
-    for (int k = k0; k < k1; k++) {
-      double sum = 0;
-      for (int s = 0; s < g.n; s++) {
-        const float *q = dy + ((size_t)s * g.k + k) * hw;
-        for (long j = 0; j < hw; j++) sum += q[j];
-      }
-      db[k] = (float)(db[k] + sum);
-    }
+    if (db)
+      for (int k = k0; k < k1; k++) add_bias_channel(db, dy, g, k);
   });
 }
 
