@@ -1,7 +1,8 @@
 // Where the time of the convolution layers goes (not a test). Three reports:
-//   node dist/bench/kernel-profile.js [model spec .json] [batch] [steps]
+//   node dist/bench/kernel-profile.js [model spec .json] [batch] [steps] [epoch]
 //       per kernel, over a few training steps of a model on random images (default
-//       models/convts-cifar.json, batch 64, 3 steps after one warm-up step);
+//       models/convts-cifar.json, batch 64, 3 steps after one warm-up step), as in 0-based epoch
+//       `epoch` of a run (default 0: what "freezeAfter" freezes later still trains);
 //   node dist/bench/kernel-profile.js peak
 //       the native gemm's GFLOP/s on large square matrices, 1 and 2 threads (bench/peak.ts);
 //   node dist/bench/kernel-profile.js convs [spec.json] [batch,…] [threads,…] [seconds]
@@ -172,6 +173,7 @@ function profile(): void {
   const batch = Number(process.argv[3] ?? 64);
   const steps = Number(process.argv[4] ?? 3);
   const model = buildModel(JSON.parse(readFileSync(file, 'utf8')), { seed: 1 });
+  model.startEpoch(Number(process.argv[5] ?? 0));
   const k = kernels();
   const ms: Record<string, number> = {};
   const timed = { ...k } as Record<string, unknown>;

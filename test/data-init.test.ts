@@ -204,6 +204,65 @@ describe('dirac and freeze', () => {
     assert.throws(() => buildModel(net([{ type: 'dense', units: 4, freeze: 'yes' }], [4])), /freeze/);
   });
 
+  test('"freezeAfter" trains a parameter for its epochs, then freezes it and cuts the backward pass before it', async () => {
+    const spec = net(
+      [
+        { type: 'conv2d', filters: 4, kernel: 3, freeze: ['weight'], freezeAfter: { bias: 2 } },
+        { type: 'gelu' },
+        { type: 'conv2d', filters: 4, kernel: 3 },
+        { type: 'flatten' },
+        { type: 'dense', units: 4 },
+      ],
+      [3, 8, 8],
+    );
+    const model = buildModel(spec, { seed: 3 });
+    assert.deepEqual(
+      model.layers.map((l) => l.propagateDown),
+      [false, true, true, true, true],
+      'the first bias trains: the gradient reaches it',
+    );
+    const bias = (model.layers[0] as Conv2d).bias!.value.data;
+    const seen = [bias.slice()];
+    const propagates: boolean[][] = [];
+    await train(model, new SyntheticDataset('syn', 32, [3, 8, 8], 4, 2), null, {
+      epochs: 4,
+      batchSize: 8,
+      seed: 1,
+      optimizer: makeOptimizer({ kind: 'nesterov', lr: 0.05, weightDecay: 0.01 }),
+      onEpoch: () => {
+        seen.push(bias.slice());
+        propagates.push(model.layers.map((l) => l.propagateDown));
+      },
+    });
+    const moved = seen.slice(1).map((b, e) => b.some((v, j) => v !== seen[e][j]));
+    assert.deepEqual(moved, [true, true, false, false], 'the bias moves in epochs 1 and 2 only');
+    assert.deepEqual(propagates[1], [false, true, true, true, true]);
+    assert.deepEqual(propagates[2], [false, false, false, true, true], 'nothing before the second conv trains');
+    // A new run trains it again: the freeze follows the run's epochs, not the model's history.
+    model.startEpoch(0);
+    assert.equal((model.layers[0] as Conv2d).bias!.frozen, false);
+    assert.equal(model.layers[1].propagateDown, true);
+
+    const bad: [unknown, RegExp][] = [
+      [{ bias: 0 }, /"freezeAfter".*whole number of epochs ≥ 1/],
+      [{ bias: 1.5 }, /"freezeAfter"/],
+      [{ gamma: 1 }, /"freezeAfter"/],
+      [{}, /"freezeAfter"/],
+      [[3], /"freezeAfter"/],
+    ];
+    for (const [freezeAfter, msg] of bad) {
+      assert.throws(() => buildModel(net([{ type: 'conv2d', filters: 4, kernel: 3, freezeAfter } as never])), msg);
+    }
+    assert.throws(
+      () => buildModel(net([{ type: 'conv2d', filters: 4, kernel: 3, freeze: ['bias'], freezeAfter: { bias: 2 } }])),
+      /layer 0 \(conv2d\): "freezeAfter": "bias" is frozen from the start by "freeze"/,
+    );
+    assert.throws(
+      () => buildModel(net([{ type: 'conv2d', filters: 4, kernel: 3, bias: false, freezeAfter: { bias: 2 } }])),
+      /"freezeAfter": this layer has no "bias" to freeze — it has weight/,
+    );
+  });
+
   test("lrScale multiplies the learning rate of a layer's parameters, for SGD and AdamW", () => {
     for (const kind of ['sgd', 'adamw'] as const) {
       const spec = net(

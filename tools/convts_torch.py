@@ -208,6 +208,15 @@ def layer_options(spec, net):
     return out
 
 
+def freeze_after(spec, net):
+    """param -> the epochs it trains for, from the layers' "freezeAfter" ({"bias": 3})."""
+    out = {}
+    for ls, m in spec_modules(spec['layers'], net):
+        for name, epochs in (ls.get('freezeAfter') or {}).items():
+            out[getattr(m, name)] = int(epochs)
+    return out
+
+
 def averaged_logits(model, x, tta):
     """Logits of x, or their test-time average (src/model/sequential.ts averagedLogits): flip, the
     mean over x and its mirror image; flip-translate, ½ of that plus ¼ each of the same for x moved

@@ -8,10 +8,11 @@ own "init", "dirac", "patch-whitening" from the first 5,000 training images as t
 draws them); seeded shuffles; random shifts padded with black pixels (or reflected: shift:N:reflect), flips
 (flip:alternate: every other epoch per image), rotations and zooms ("augment");
 SGD (momentum / Nesterov) or Adam with coupled weight decay, biases and batch-norm parameters left
-out with "wd-skip-norm"; the layers' "freeze" (requires_grad off), "lrScale" and "weightDecay" as
-parameter groups; the schedule (onecycle[:PEAK[:DIV[:FINAL[:linear]]]] as OneCycleLR without
-momentum cycling, stepped per batch; cosine, cosine:batch, step:N:G); label smoothing; lookahead
-("K:D", as src/train/recipe.ts); test-time averaging ("tta": flip, flip-translate, translate); "eval-every".
+out with "wd-skip-norm"; the layers' "freeze" (requires_grad off), "freezeAfter" (off after that
+many epochs), "lrScale" and "weightDecay" as parameter groups; the schedule
+(onecycle[:PEAK[:DIV[:FINAL[:linear]]]] as OneCycleLR without momentum cycling, stepped per batch;
+cosine, cosine:batch, step:N:G); label smoothing; lookahead ("K:D", as src/train/recipe.ts);
+test-time averaging ("tta": flip, flip-translate, translate); "eval-every".
 Prints one JSON line per epoch: training seconds, evaluation seconds (0 when the epoch is not
 evaluated, accuracy then null), process CPU seconds, images/s. Data loading is excluded, as on the
 convts side.
@@ -33,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from convts_torch import averaged_logits, build, initialize, layer_options, patch_whitening
+from convts_torch import averaged_logits, build, freeze_after, initialize, layer_options, patch_whitening
 from recipe_data import augment, load, rotate_scale
 
 KNOWN = {'epochs', 'batch-size', 'optimizer', 'lr', 'momentum', 'weight-decay', 'wd-skip-norm', 'schedule',
@@ -187,8 +188,11 @@ def main():
     train_s = eval_s = 0.0
     done = 0
     model.train()
+    after = freeze_after(spec, model)
     for epoch in range(1, min(epochs, a.stop_after or epochs) + 1):
         c0, t0 = time.process_time(), time.perf_counter()
+        for p, n in after.items():  # with its grad None, the optimizer skips it as convts does
+            p.requires_grad_(epoch <= n)
         epoch_now[0] = epoch
         order = torch.randperm(len(xtr), generator=gen)
         for s in range(0, len(xtr), batch):

@@ -23,6 +23,8 @@ export interface Conv2dSpec {
   init?: 'patch-whitening' | 'dirac' | InitSpec;
   /** Parameters the optimizer leaves as they are: true for all, or a list ("weight", "bias"). */
   freeze?: boolean | Array<'weight' | 'bias'>;
+  /** Parameters that train for the first N epochs only, then stay as they are: {"bias": 3}. */
+  freezeAfter?: Partial<Record<'weight' | 'bias', number>>;
   /** Multiplies the learning rate of this layer's parameters (as a PyTorch parameter group). */
   lrScale?: number;
   /** Weight decay of this layer's parameters, in place of the optimizer's. */

@@ -16,6 +16,8 @@ export interface Param {
   readonly norm?: boolean;
   /** Kept as it is by the optimizers (PyTorch's requires_grad = False); set by a layer's "freeze". */
   frozen?: boolean;
+  /** Trains for this many epochs, then frozen (airbench's whitening bias); a layer's "freezeAfter". */
+  freezeAfter?: number;
   /** Multiplies the optimizer's learning rate for this parameter (a PyTorch parameter group's lr); a layer's "lrScale". */
   lrScale?: number;
   /**
@@ -60,7 +62,10 @@ export abstract class Layer {
   name = '';
   readonly params: Param[] = [];
   readonly buffers: LayerBuffer[] = [];
-  /** False for the first layer: its input gradient is never used, so it is not computed. */
+  /**
+   * False where nothing before this layer trains (the first layer, a frozen whitening layer and
+   * what follows it): its input gradient is never used, so it is not computed.
+   */
   propagateDown = true;
   readonly inShape: Shape;
   abstract readonly outShape: Shape;
@@ -108,10 +113,16 @@ export abstract class Layer {
   /** The spec's per-layer training options: "freeze", "lrScale" and "weightDecay". */
   protected trainingOptions(spec: {
     freeze?: boolean | readonly string[];
+    freezeAfter?: Partial<Record<string, number>>;
     lrScale?: number;
     weightDecay?: number;
   }): void {
     if (spec.freeze !== undefined) this.freeze(spec.freeze);
+    for (const [n, epochs] of Object.entries(spec.freezeAfter ?? {})) {
+      const p = this.param('freezeAfter', n);
+      if (p.frozen) throw new ConfigError(`"freezeAfter": ${JSON.stringify(n)} is frozen from the start by "freeze"`);
+      p.freezeAfter = epochs;
+    }
     if (spec.lrScale !== undefined) for (const p of this.params) p.lrScale = spec.lrScale;
     if (spec.weightDecay !== undefined) for (const p of this.params) p.weightDecay = spec.weightDecay;
   }
@@ -120,15 +131,17 @@ export abstract class Layer {
   freeze(which: boolean | readonly string[]): void {
     if (which === false) return;
     const names = which === true ? this.params.map((p) => p.name) : which;
-    for (const n of names) {
-      const p = this.params.find((q) => q.name === n);
-      if (!p) {
-        throw new ConfigError(
-          `"freeze": this layer has no ${JSON.stringify(n)} to freeze — it has ${this.params.map((q) => q.name).join(' and ') || 'no parameters'}`,
-        );
-      }
-      p.frozen = true;
+    for (const n of names) this.param('freeze', n).frozen = true;
+  }
+
+  private param(option: string, n: string): Param {
+    const p = this.params.find((q) => q.name === n);
+    if (!p) {
+      throw new ConfigError(
+        `"${option}": this layer has no ${JSON.stringify(n)} to freeze — it has ${this.params.map((q) => q.name).join(' and ') || 'no parameters'}`,
+      );
     }
+    return p;
   }
 
   protected addParam(name: 'weight' | 'bias', shape: Shape, fanIn: number, fanOut: number, startAt?: number): Param {

@@ -49,7 +49,22 @@ export function forwardLayers(layers: readonly Layer[], x: Tensor, training: boo
   return y;
 }
 
-/** layers[0, depth) backward, as the last forwardLayers ran them: returns dL/dx. */
+/**
+ * Sets which layers compute their input gradient: none up to and including the first layer with a
+ * parameter that trains (nothing before it would read the gradient), every layer after it.
+ */
+export function setPropagation(layers: readonly Layer[]): void {
+  let trains = false;
+  for (const l of layers) {
+    l.propagateDown = trains;
+    if (l.params.some((p) => !p.frozen)) trains = true;
+  }
+}
+
+/**
+ * layers[0, depth) backward, as the last forwardLayers ran them: returns dL/dx. Stops at the first
+ * layer that does not propagate down (setPropagation): the layers before it have nothing to train.
+ */
 export function backwardLayers(layers: readonly Layer[], dy: Tensor, depth = layers.length): Tensor {
   let d = dy;
   for (let i = depth - 1; i >= 0; i--) {
@@ -62,6 +77,7 @@ export function backwardLayers(layers: readonly Layer[], dy: Tensor, depth = lay
     const l = layers[i];
     d = l.backward(d);
     if (l instanceof BatchNorm) i -= l.fusedBefore;
+    if (!layers[i].propagateDown) break;
   }
   return d;
 }

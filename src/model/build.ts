@@ -200,7 +200,6 @@ export function buildModel(rawSpec: ModelSpec, opts: BuildOptions = {}): Sequent
     else need += bytesPerOutput * (opts.batch ?? 1) * layer.outShape.reduce((x, y) => x * y, 1);
     checkMemory(need, i, ls, opts);
   });
-  if (layers.length > 0) layers[0].propagateDown = false;
   const model = new Sequential(spec, layers);
   model.rng = rng;
   const init = opts.init ?? spec.init ?? { kind: 'he-normal' };

@@ -1,7 +1,7 @@
 import { ConfigError, ShapeError } from '../errors.js';
 import { kernels } from '../kernels/index.js';
 import { batchBuffer, type Layer, type LayerBuffer, type Param } from '../layers/layer.js';
-import { backwardLayers, forwardLayers } from '../layers/sequence.js';
+import { backwardLayers, forwardLayers, setPropagation } from '../layers/sequence.js';
 import { type LossFn, losses } from '../losses/index.js';
 import type { Rng } from '../tensor/rng.js';
 import { flipWidth, type Shape, shapeStr, Tensor, translateReflect } from '../tensor/tensor.js';
@@ -46,6 +46,7 @@ export class Sequential {
       );
     }
     this.lossDepth = fuse ? layers.length - 1 : layers.length;
+    setPropagation(layers);
     const out = this.outputShape;
     if (out.length !== 1) {
       throw new ConfigError(
@@ -86,6 +87,15 @@ export class Sequential {
 
   params(): Param[] {
     return this.layers.flatMap((l) => l.params);
+  }
+
+  /**
+   * Before 0-based epoch `epoch` of a run: parameters whose "freezeAfter" epochs are over are frozen
+   * (the others as the spec says), and the backward pass stops where nothing before it trains.
+   */
+  startEpoch(epoch: number): void {
+    for (const p of this.params()) if (p.freezeAfter !== undefined) p.frozen = epoch >= p.freezeAfter;
+    setPropagation(this.layers);
   }
 
   /** Runs every layer: class probabilities (or raw outputs for a model without a final softmax/sigmoid). */

@@ -82,6 +82,7 @@ type FieldKind =
   | 'layers'
   | 'shortcut'
   | 'freeze'
+  | 'freezeafter'
   | 'convinit'
   | 'init';
 const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
@@ -94,6 +95,7 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
     inChannels: ['posint', false],
     init: ['convinit', false],
     freeze: ['freeze', false],
+    freezeAfter: ['freezeafter', false],
     lrScale: ['positive', false],
     weightDecay: ['nonneg', false],
   },
@@ -105,6 +107,7 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
     inFeatures: ['posint', false],
     init: ['init', false],
     freeze: ['freeze', false],
+    freezeAfter: ['freezeafter', false],
     lrScale: ['positive', false],
     weightDecay: ['nonneg', false],
   },
@@ -120,6 +123,7 @@ const fields: Record<LayerType, Record<string, [FieldKind, boolean]>> = {
     affine: ['bool', false],
     channels: ['posint', false],
     freeze: ['freeze', false],
+    freezeAfter: ['freezeafter', false],
     lrScale: ['positive', false],
     weightDecay: ['nonneg', false],
   },
@@ -145,6 +149,7 @@ const wants: Record<FieldKind, string> = {
   layers: 'a non-empty array of layers',
   shortcut: '"identity" or {"conv": k (odd), "stride": s, "bias": true|false}',
   freeze: 'true, false or a list of "weight" and "bias"',
+  freezeafter: 'an object of "weight" and/or "bias" to a whole number of epochs ≥ 1, like {"bias": 3}',
   convinit: '"patch-whitening", "dirac" or an initializer like {"kind": "normal", "std": 0.01}',
   init: 'an initializer like {"kind": "normal", "std": 0.01}',
 };
@@ -175,6 +180,12 @@ function fieldOk(kind: FieldKind, key: string, v: unknown): boolean {
       return Array.isArray(v) && v.length > 0;
     case 'freeze':
       return typeof v === 'boolean' || (Array.isArray(v) && v.every((n) => n === 'weight' || n === 'bias'));
+    case 'freezeafter':
+      return (
+        isObject(v) &&
+        Object.keys(v).length > 0 &&
+        Object.entries(v).every(([n, e]) => (n === 'weight' || n === 'bias') && isPosInt(e))
+      );
     case 'convinit':
       return v === 'patch-whitening' || v === 'dirac' || isInitSpec(v);
     case 'init':

@@ -224,6 +224,7 @@ export async function train(
     const te = performance.now() - (resuming ? r0.seconds * 1000 : 0);
     if (!resuming) rng.shuffle(order);
     trainSet.startEpoch?.(epoch);
+    model.startEpoch(epoch);
     let lossSum = resuming ? r0.lossSum : 0;
     let right = resuming ? r0.right : 0;
     let start = resuming ? r0.start : 0;
