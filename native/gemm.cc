@@ -223,6 +223,18 @@ void gemm_packed_a_offset(int m, int n, int k, const float *ap, const float *b, 
   }
 }
 
+void gemm_packed_a_groups(int m, int groups, int k, const float *ap, const float *b, const int *base, const int *off,
+                          float *c, long ldc, bool accumulate) {
+  if (m <= 0 || groups <= 0 || k <= 0) return;
+  int rows = panel_rows(m), n = groups * VW;
+  for (int i0 = 0; i0 < m; i0 += rows) {
+    int rr = imin(rows, m - i0);
+    for (int j0 = 0; j0 < n; j0 += NR)
+      GroupMicros::fns[rr - 1](k, ap + (size_t)i0 * k, b, base + j0 / VW, off, c + (long)i0 * ldc + j0, ldc,
+                               imin(NR, n - j0), accumulate);
+  }
+}
+
 void gemm(int m, int n, int k, Mat a, Mat b, float *c, long ldc, bool accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {

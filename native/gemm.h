@@ -33,6 +33,9 @@ void pack_a_panels(float *ap, Mat a, int m, int k);
 // gemm_rows_offset with A already packed by pack_a_panels.
 void gemm_packed_a_offset(int m, int n, int k, const float *ap, const float *b, const int *off, float *c, long ldc,
                           bool accumulate);
+// gemm_groups_offset with A already packed by pack_a_panels.
+void gemm_packed_a_groups(int m, int groups, int k, const float *ap, const float *b, const int *base, const int *off,
+                          float *c, long ldc, bool accumulate);
 
 // C[m×n] += A·Bᵀ as dot products: C[i][j] += Σ_p a[i·lda + p]·b[off[j] + p], with k a multiple of the
 // vector width (callers zero-pad a).

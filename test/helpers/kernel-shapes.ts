@@ -87,6 +87,9 @@ export const fixedConvs: ConvGeom[] = [
   conv(2, 2, 34, 17, 3, 5, 5, 0),
   // convts-cifar's first layer (2×2, no padding), batch 8: enough work for two threads.
   conv(8, 3, 32, 32, 24, 2, 2, 0),
+  // Rows that reach the zero padding take only the taps of real rows (conv_wide.cc, rows of whole
+  // micro-tiles): a map shorter than the kernel, so every output row has taps of its own.
+  conv(2, 3, 3, 8, 4, 5, 5, 2),
 ];
 // 3×3 stride-1 layers big enough for the native Winograd path (native/winograd.cc: ≥ 4096 output
 // pixels a call, ≥ 16 channels each side and ≥ 64 together), at the same tolerance TOL as every kernel,
