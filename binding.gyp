@@ -7,7 +7,7 @@
     "sources": [
       "native/addon.cc", "native/addon_conv.cc", "native/addon_pool.cc", "native/addon_pointwise.cc",
       "native/addon_norm.cc", "native/gemm.cc", "native/gemm_unpacked.cc", "native/conv.cc", "native/conv_wide.cc",
-      "native/conv_pixel.cc", "native/conv_pixel_grad.cc", "native/dense.cc", "native/pooling.cc", "native/sgd.cc",
+      "native/conv_pixel.cc", "native/conv_pixel_grad.cc", "native/conv_dense_map.cc", "native/dense.cc", "native/pooling.cc", "native/sgd.cc",
       "native/threads.cc", "native/batchnorm.cc", "native/bn_pool.cc", "native/gelu.cc", "native/winograd.cc",
       "native/winograd_grad.cc"
     ],

@@ -2,6 +2,7 @@
 // and the switch the tests ask the Winograd kernels (winograd.h) through.
 #include "addon.h"
 #include "args.h"
+#include "conv_dense_map.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "winograd.h"
@@ -28,6 +29,15 @@ napi_value set_winograd_tile(napi_env env, napi_callback_info info) {
   if (a.ok && tm != 0 && tm != 2 && tm != 4) a.fail("argument tile must be 0 (by shape), 2 or 4, got %d", tm);
   if (a.ok) winograd_force_tile(tm);
   return nullptr;
+}
+
+// Whether the three passes take the dense product of conv_dense_map.cc for a geometry.
+napi_value uses_dense_map(napi_env env, napi_callback_info info) {
+  Args a(env, info, "conv2dUsesDenseMap");
+  ConvGeom g = a.conv(0);
+  napi_value v;
+  napi_get_boolean(env, a.ok && conv_dense_map_fits(g), &v);
+  return v;
 }
 
 const Binding list[] = {
@@ -93,6 +103,7 @@ const Binding list[] = {
     {"conv2dUsesWinograd", uses_winograd<winograd_tile>},
     {"conv2dFilterUsesWinograd", uses_winograd<winograd_grad_tile>},
     {"setWinogradTile", set_winograd_tile},
+    {"conv2dUsesDenseMap", uses_dense_map},
 };
 
 }  // namespace

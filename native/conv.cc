@@ -1,10 +1,12 @@
 // Convolution as a packed matrix product: for stride 1 straight over the zero-padded image (conv_wide.cc),
 // otherwise over an im2col copy (here); where they fit, 3×3 stride-1 layers by Winograd (winograd.h) and
-// layers with many output channels by the pixel kernels (conv_pixel.h). Work is cut into (sample, pixel
+// layers with many output channels by the pixel kernels (conv_pixel.h), and layers on maps no bigger than
+// their kernel as one dense product (conv_dense_map.h). Work is cut into (sample, pixel
 // range) or (sample, channel range) pieces so that two threads have work even at batch 1, which the
 // report trains at.
 
 #include "base.h"
+#include "conv_dense_map.h"
 #include "conv_pixel.h"
 #include "conv_wide.h"
 #include "gemm.h"
@@ -158,12 +160,14 @@ void forward_any(float *y, const float *x, const float *w, const float *b, const
 
 void conv2d_forward(float *y, const float *x, const float *w, const float *b, const ConvGeom &g, int threads) {
   conv_wide_new_call();
+  if (conv_dense_map_fits(g)) return conv_dense_map_forward(y, x, w, b, g, useful_threads(g, threads));
   forward_any(y, x, w, b, g, useful_threads(g, threads));
 }
 
 void conv2d_backward_data(float *dx, const float *dy, const float *w, const ConvGeom &g, int threads) {
   conv_wide_new_call();
   threads = useful_threads(g, threads);
+  if (conv_dense_map_fits(g)) return conv_dense_map_backward_data(dx, dy, w, g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow, khw = g.kh * g.kw;
   if (stride1(g) && g.ph < g.kh && g.pw < g.kw) {
     // dx is the stride-1 convolution of dy, padded by k−1−p, with the kernel flipped and its two
@@ -204,8 +208,9 @@ void conv2d_backward_filter(float *dw, float *db, const float *dy, const float *
   conv_wide_new_call();
   threads = useful_threads(g, threads);
   if (!dw && !db) return;
-  bool direct = !winograd_grad_tile(g) && !conv_pixel_fits(g);
+  bool dense = conv_dense_map_fits(g), direct = !dense && !winograd_grad_tile(g) && !conv_pixel_fits(g);
   if (!dw && !direct) return bias_sums(db, dy, g, threads);
+  if (dense) return conv_dense_map_backward_filter(dw, db, dy, x, g, threads);
   if (winograd_grad_tile(g)) return winograd_backward_filter(dw, db, dy, x, g, threads);
   if (conv_pixel_fits(g)) return conv_pixel_backward_filter(dw, db, dy, x, g, threads);
   int ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow;

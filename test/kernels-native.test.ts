@@ -7,6 +7,7 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { Rng } from '../src/tensor/rng.js';
 import { checkKernelSet } from './helpers/kernel-check.js';
 import {
+  denseMapConvs,
   fixedConvs,
   geomStr,
   randn,
@@ -238,5 +239,33 @@ test('native: the Winograd shapes of the kernel checks take the Winograd path, s
         `${v}: small ${geomStr(g)} weight gradient takes it`,
       );
     }
+  }
+});
+
+// Layers on maps no bigger than their kernel run as one dense product on gemm_threads (native/
+// conv_dense_map.cc): the kernel checks' shapes take it, small batches and larger maps do not, and the
+// three passes give the same bits on 1, 2 and 4 threads.
+test('native: maps no bigger than the kernel take the dense product, the same bits on any thread count', (t) => {
+  if (!variants.length) return t.skip('native kernels not built');
+  const cifar = { n: 512, c: 256, h: 3, w: 3, k: 256, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, oh: 3, ow: 3 };
+  const g = denseMapConvs[0];
+  const r = new Rng(23);
+  const [x, w, b, dy] = [randn(r, g.n * g.c * 9), randn(r, g.k * g.c * 9), randn(r, g.k), randn(r, g.n * g.k * 9)];
+  for (const v of variants) {
+    const addon = loadNativeAddon(v)!;
+    for (const d of [...denseMapConvs, cifar])
+      assert.ok(addon.conv2dUsesDenseMap(convGeomArray(d)), `${v}: ${geomStr(d)} misses the dense product`);
+    for (const d of [{ ...cifar, n: 64 }, ...fixedConvs, ...winogradConvs])
+      assert.ok(!addon.conv2dUsesDenseMap(convGeomArray(d)), `${v}: ${geomStr(d)} takes the dense product`);
+    const run = (threads: number) => {
+      const k = nativeKernels(addon, threads);
+      const [y, dx, dw, db] = [new Float32Array(dy.length), new Float32Array(x.length), w.map(() => 0), b.map(() => 0)];
+      k.conv2dForward(y, x, w, b, g);
+      k.conv2dBackwardData(dx, dy, w, g);
+      k.conv2dBackwardFilter(dw, db, dy, x, g);
+      return [y, dx, dw, db].flatMap((a) => [...new Uint32Array(a.buffer)]);
+    };
+    const one = run(1);
+    for (const threads of [2, 4]) assert.deepEqual(run(threads), one, `${v}: ${threads} threads differ from 1`);
   }
 });

@@ -88,6 +88,7 @@ for (const [wasm, what, extra] of [
       'conv_wide',
       'conv_pixel',
       'conv_pixel_grad',
+      'conv_dense_map',
       'dense',
       'pooling',
       'sgd',

@@ -16,6 +16,7 @@ import {
   withKernels,
 } from '../../src/core.js';
 import {
+  denseMapConvs,
   fixedConvs,
   geomStr,
   int,
@@ -139,7 +140,12 @@ export function checkKernelSet(label: string, make: () => Kernels | null, whyMis
 
   test(`${label}: conv2d forward, backward-data and backward-filter match the reference (seed ${seed})`, () => {
     const r = new Rng(seed + 2);
-    const geoms = [...fixedConvs, ...winogradConvs, ...Array.from({ length: 60 }, () => randomConv(r))];
+    const geoms = [
+      ...fixedConvs,
+      ...winogradConvs,
+      ...denseMapConvs,
+      ...Array.from({ length: 60 }, () => randomConv(r)),
+    ];
     for (const [t, g] of geoms.entries()) {
       const bias = t % 4 !== 3;
       const xs = g.n * g.c * g.h * g.w,

@@ -110,6 +110,19 @@ export const winogradConvs: ConvGeom[] = [
   conv(200, 16, 5, 5, 48, 3, 3, 1),
   conv(48, 20, 10, 9, 44, 3, 3, 1),
 ];
+// Stride-1 layers on maps no bigger than the kernel, batches large enough for the dense product
+// (native/conv_dense_map.cc): 3×3 maps 'same', padding 0 with h = kh (one output pixel), 2×2 and 1×1
+// maps, a 2×3 map, a 5×5 kernel on a 3×3 map; channel counts that are not whole vectors.
+export const denseMapConvs: ConvGeom[] = [
+  conv(320, 19, 3, 3, 21, 3, 3, 1),
+  conv(333, 13, 3, 3, 10, 3, 3, 0),
+  conv(40, 17, 2, 2, 23, 3, 3, 1),
+  conv(9, 33, 1, 1, 35, 3, 3, 1),
+  conv(7, 5, 1, 1, 6, 3, 3, 1),
+  conv(96, 6, 2, 3, 7, 3, 3, 1),
+  conv(30, 7, 3, 3, 9, 5, 5, 2),
+  conv(321, 3, 3, 3, 5, 3, 3, 1),
+];
 /** The Winograd tile side (native/winograd.cc) each of winogradConvs takes, forward and weight gradient. */
 export const winogradTiles = [4, 4, 4, 4, 4, 4, 2, 2];
 /**

@@ -19,6 +19,8 @@ export interface NativeAddon {
   conv2dFilterUsesWinograd(g: Int32Array): number;
   /** Forces tile side 2 or 4 wherever Winograd is taken, for tests and measurements; 0 restores the choice by shape. */
   setWinogradTile(tile: 0 | 2 | 4): void;
+  /** Whether the three convolution passes take one dense product (native/conv_dense_map.cc) for geometry g. */
+  conv2dUsesDenseMap(g: Int32Array): boolean;
   gemm(
     ta: boolean,
     tb: boolean,
