@@ -175,9 +175,10 @@ void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolG
 
 // Planes split between threads, a vector of argmax at a time: each plane's values as offsets from its
 // start, compared unsigned with its size (a value below the start wraps above it).
+static Buf<int> partBad;  // whether a part of the planes holds a value outside
+
 bool argmax_within_planes(const int *am, const PoolGeom &g, int threads) {
   long hw = (long)g.h * g.w, ohw = (long)g.oh * g.ow, planes = (long)g.n * g.c;
-  static Buf<int> partBad;
   int parts = threads_for(planes * ohw, threads) > 1 ? imin((int)planes, 4 * threads) : 1;
   int *bad = partBad.grow(parts);
   parallel_for(parts > 1 ? threads : 1, parts, [&](int, int item) {
