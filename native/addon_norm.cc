@@ -70,9 +70,9 @@ const Binding list[] = {
            const float *invstd = a.arr<float>(10, "invstd", g.c), *gamma = a.arr<float>(11, "gamma", g.c, true);
            const float *beta = a.arr<float>(12, "beta", g.c, true);
            bool batch_stats = a.flag(14, "batchStats");
-           a.argmax_in_planes(am, g);
            int t = a.i32(15, "threads", 1, max_threads());
-           return [=] {
+           return [=, &a] {
+             if (!argmax_within_planes(am, g, t)) return a.argmax_in_planes(am, g);
              batchnorm_maxpool_backward(dx, dgamma, dbeta, dy, y, am, x, mean, invstd, gamma, beta, batch_stats, act, g,
                                         t);
            };
@@ -100,9 +100,9 @@ const Binding list[] = {
            const float *mean = a.arr<float>(9, "mean", g.c), *invstd = a.arr<float>(10, "invstd", g.c);
            const float *gamma = a.arr<float>(11, "gamma", g.c, true), *beta = a.arr<float>(12, "beta", g.c, true);
            bool batch_stats = a.flag(14, "batchStats");
-           a.argmax_in_planes(am, g);
            int t = a.i32(15, "threads", 1, max_threads());
-           return [=] {
+           return [=, &a] {
+             if (!argmax_within_planes(am, g, t)) return a.argmax_in_planes(am, g);
              maxpool_batchnorm_backward(dx, dgamma, dbeta, dz, dy, x, am, mean, invstd, gamma, beta, batch_stats, act,
                                         g, t);
            };

@@ -92,7 +92,8 @@ class Args {
     return g;
   }
 
-  // A gradient gathered plane by plane: every argmax of a pooling must lie in its output's plane.
+  // A gradient gathered plane by plane: every argmax of a pooling must lie in its output's plane. The
+  // kernels check it first (argmax_within_planes, on the threads); this names the first one outside.
   void argmax_in_planes(const int *am, const PoolGeom &g) {
     int64_t hw = (int64_t)g.h * g.w, ohw = (int64_t)g.oh * g.ow, ys = (int64_t)g.n * g.c * ohw;
     for (int64_t i = 0, lo = 0; ok && am && i < ys; lo += hw)

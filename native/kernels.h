@@ -35,6 +35,8 @@ void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolG
 // maxpool_backward of one plane (o its first index) from the pooled gradient gp and argmax am, into d; with
 // `keep`, ReLU's gradient too, read from its pooled output (0 where that is not positive).
 void unpool_plane(float *d, const float *gp, const int *am, const float *keep, long o, const PoolGeom &g);
+// Whether every argmax lies in its output's plane, as the fused backward passes need (the binding checks).
+bool argmax_within_planes(const int *am, const PoolGeom &g, int threads);
 void avgpool_forward(float *y, const float *x, const PoolGeom &g, int threads);
 void avgpool_backward(float *dx, const float *dy, const PoolGeom &g, int threads);
 struct SgdOptions {

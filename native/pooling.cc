@@ -173,6 +173,37 @@ void maxpool_backward(float *dx, const float *dy, const int *argmax, const PoolG
   });
 }
 
+// Planes split between threads, a vector of argmax at a time: each plane's values as offsets from its
+// start, compared unsigned with its size (a value below the start wraps above it).
+static Buf<int> partBad;  // whether a part of the planes holds a value outside
+
+bool argmax_within_planes(const int *am, const PoolGeom &g, int threads) {
+  long hw = (long)g.h * g.w, ohw = (long)g.oh * g.ow, planes = (long)g.n * g.c;
+  int parts = threads_for(planes * ohw, threads) > 1 ? imin((int)planes, 4 * threads) : 1;
+  int *bad = partBad.grow(parts);
+  parallel_for(parts > 1 ? threads : 1, parts, [&](int, int item) {
+    int p0, p1;
+    split_range((int)planes, parts, item, &p0, &p1);
+    bool out = false;
+    for (long p = p0; p < p1 && !out; p++) {
+      const int *a = am + p * ohw;
+      long lo = p * hw, k = 0;
+      if (lo + hw - 1 <= 0x7fffffffL) {  // the plane's offsets fit an int
+        typedef unsigned vu __attribute__((vector_size(VW * 4), aligned(4)));
+        vu off = vu{} + (unsigned)lo, last = vu{} + (unsigned)(hw - 1);
+        vi over{};
+        for (; k + VW <= ohw; k += VW) over |= (vi)(*reinterpret_cast<const vu *>(a + k) - off > last);
+        for (int j = 0; j < VW; j++) out |= over[j] != 0;
+      }
+      for (; k < ohw; k++) out |= (unsigned long)((long)a[k] - lo) >= (unsigned long)hw;
+    }
+    bad[item] = out;
+  });
+  for (int i = 0; i < parts; i++)
+    if (bad[i]) return false;
+  return true;
+}
+
 void avgpool_forward(float *y, const float *x, const PoolGeom &g, int threads) {
   float inv = 1.f / (g.kh * g.kw);
   over_planes(g, threads, [&](int p0, int p1) {

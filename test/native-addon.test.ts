@@ -102,6 +102,67 @@ test('a wrong-length, wrong-type or inconsistent argument throws a TypeError nam
     assert.throws(call, (e: unknown) => e instanceof TypeError && want.test(e.message), String(want));
 });
 
+test('an argmax outside its plane is refused before any output changes, on one thread or two', { skip }, () => {
+  const a = addon!;
+  // 64·64 planes of 8×8 pooled to 4×4: enough values for the check to run on both threads.
+  const [n, c, h, o] = [64, 64, 8, 4];
+  const g = poolGeomArray({ n, c, h, w: h, kh: 2, kw: 2, sh: 2, sw: 2, oh: o, ow: o });
+  const ys = n * c * o * o;
+  const am = Int32Array.from({ length: ys }, (_, i) => Math.floor(i / (o * o)) * h * h);
+  const ones = () => new Float32Array(c).fill(1);
+  for (const [at, value] of [
+    [ys - 1, (n * c - 1) * h * h - 1],
+    [5, -1],
+    [ys - 3, 2147483647],
+  ])
+    for (const threads of [1, 2]) {
+      const bad = am.slice();
+      bad[at] = value;
+      const [dgamma, dx] = [ones(), f32(n * c * h * h).fill(7)];
+      assert.throws(
+        () =>
+          a.maxPoolBatchNormBackward(
+            0,
+            0,
+            dx,
+            dgamma,
+            ones(),
+            f32(ys),
+            f32(ys),
+            f32(ys),
+            bad,
+            ones(),
+            ones(),
+            null,
+            null,
+            g,
+            true,
+            threads,
+          ),
+        new RegExp(`argmax\\[${at}\\] = ${value} lies outside its plane`),
+      );
+      assert.ok(dgamma.every((v) => v === 1) && dx.every((v) => v === 7));
+    }
+  a.maxPoolBatchNormBackward(
+    0,
+    0,
+    f32(n * c * h * h),
+    ones(),
+    ones(),
+    f32(ys),
+    f32(ys),
+    f32(ys),
+    am,
+    ones(),
+    ones(),
+    null,
+    null,
+    g,
+    true,
+    2,
+  );
+});
+
 test('two worker threads using the native kernels at once both get correct results', {
   skip,
   timeout: 120_000,
