@@ -110,7 +110,7 @@ export abstract class Layer {
     return batchBuffer(this.dxBufs, n, this.inShape);
   }
 
-  /** The spec's per-layer training options: "freeze", "lrScale" and "weightDecay". */
+  /** The spec's per-layer training options: "freeze", "freezeAfter", "lrScale" and "weightDecay". */
   protected trainingOptions(spec: {
     freeze?: boolean | readonly string[];
     freezeAfter?: Partial<Record<string, number>>;
